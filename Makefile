@@ -1,0 +1,59 @@
+# Klinikita: `make run` sets up everything and starts the demo; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := .tools
+NODE_VERSION := 22.23.3
+BUN_VERSION := 1.4.5
+
+# Node 22 and bun come from the npm registry (bun's own installer is not reachable).
+export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(PATH)
+export REFLEX_USE_SYSTEM_BUN := 1
+export REFLEX_TELEMETRY_ENABLED := false
+export REFLEX_CHECK_LATEST_VERSION := false
+
+.PHONY: setup run run-prod test test-fast lint lock clean
+
+setup: $(VENV)/.installed $(TOOLS)/.installed .web/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+$(TOOLS)/.installed:
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error \
+		node@$(NODE_VERSION) bun@$(BUN_VERSION)
+	touch $@
+
+# The frontend packages (pinned in reflex.lock/) are installed by compiling the app once.
+.web/.installed: $(VENV)/.installed $(TOOLS)/.installed reflex.lock/bun.lock
+	$(BIN)/reflex compile
+	touch $@
+
+run: setup
+	$(BIN)/python -m klinikita prestart --demo
+	$(BIN)/reflex run
+
+run-prod: setup
+	$(BIN)/python -m klinikita prestart
+	$(BIN)/reflex run --env prod
+
+test: setup
+	$(BIN)/pytest
+
+test-fast: setup
+	$(BIN)/pytest -m "not e2e"
+
+lint: setup
+	$(BIN)/ruff check klinikita tests bench
+
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .web .states

@@ -1,0 +1,5 @@
+import sys
+
+from klinikita.cli import main
+
+sys.exit(main())

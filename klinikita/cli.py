@@ -1,0 +1,114 @@
+"""Command line: `python -m klinikita <command>` (also installed as `klinikita`)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from klinikita.services.errors import ServiceError, ValidationFailed
+
+
+def _migrate(_args: argparse.Namespace) -> int:
+    from klinikita.migrations import upgrade_to_head
+
+    upgrade_to_head()
+    print("Database sudah pada migrasi terbaru.")
+    return 0
+
+
+def _seed_demo_if_empty() -> None:
+    from klinikita.db import session_scope
+    from klinikita.services.seed import database_is_empty, seed_demo
+
+    with session_scope() as session:
+        if not database_is_empty(session):
+            return
+        users = seed_demo(session)
+    # Printed once, on the start that created them.
+    print("\nData demo dibuat. Akun demo (nama pengguna / kata sandi / tugas):")
+    for user in users:
+        print(f"  {user.username:<12} {user.password:<14} {user.main_duty.label}")
+    print()
+
+
+def _prestart(args: argparse.Namespace) -> int:
+    """Before the app starts: migrate, then seed the demo data on a first start."""
+    from klinikita.settings import get_settings
+
+    _migrate(args)
+    if args.demo or get_settings().seed_demo:
+        _seed_demo_if_empty()
+    return 0
+
+
+def _seed_demo(_args: argparse.Namespace) -> int:
+    _seed_demo_if_empty()
+    return 0
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    from klinikita.db import session_scope
+    from klinikita.services.seed import create_first_admin
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    if password is None:
+        password = getpass.getpass("Kata sandi admin: ")
+        if password != getpass.getpass("Ulangi kata sandi: "):
+            print("Kata sandi tidak sama.", file=sys.stderr)
+            return 1
+    try:
+        with session_scope() as session:
+            user = create_first_admin(
+                session,
+                username=args.username,
+                password=password,
+                full_name=args.full_name,
+                email=args.email,
+                branch_name=args.branch,
+                facility_type=args.facility_type,
+            )
+            username = user.username
+    except ValidationFailed as exc:
+        for field, message in exc.errors.items():
+            print(f"{field}: {message}", file=sys.stderr)
+        return 1
+    except ServiceError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    print(f"Admin '{username}' dibuat untuk cabang '{args.branch}'.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="klinikita", description="Klinikita RME")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="upgrade the database to the newest migration").set_defaults(
+        func=_migrate
+    )
+    p = sub.add_parser("prestart", help="migrate, then seed demo data on a first start")
+    p.add_argument("--demo", action="store_true", help="seed demo data if the database is empty")
+    p.set_defaults(func=_prestart)
+    sub.add_parser("seed-demo", help="seed demo data if the database is empty").set_defaults(
+        func=_seed_demo
+    )
+    p = sub.add_parser("create-admin", help="create the first admin on an empty database")
+    p.add_argument("--username", required=True)
+    p.add_argument("--full-name", required=True)
+    p.add_argument("--email", default="")
+    p.add_argument("--branch", required=True, help="name of the first branch")
+    p.add_argument(
+        "--facility-type", default="klinik", choices=["klinik", "pmd", "apotek", "rs", "lab"]
+    )
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from standard input instead of prompting",
+    )
+    p.set_defaults(func=_create_admin)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,76 @@
+"""The Reflex app: pages, the exception handler that turns refusals into messages."""
+
+import logging
+
+import reflex as rx
+from reflex.event import EventSpec
+
+import klinikita.models  # noqa: F401  (registers the tables)
+from klinikita import routes
+from klinikita.pages.home import home_page
+from klinikita.pages.login import login_page
+from klinikita.pages.not_available import not_available_page
+from klinikita.pages.settings import settings_page
+from klinikita.services.errors import ServiceError
+from klinikita.state.auth import AuthState, LoginState, SessionExpired
+from klinikita.state.branch_settings import BranchSettingsState
+
+log = logging.getLogger("klinikita")
+
+
+def handle_backend_exception(exception: Exception) -> list[EventSpec]:
+    """Refusals from the rules become a plain message; anything else is logged."""
+    if isinstance(exception, SessionExpired):
+        return [rx.toast.warning(exception.message), rx.redirect(routes.LOGIN)]
+    if isinstance(exception, ServiceError):
+        return [rx.toast.error(exception.message, id="service-error")]
+    log.exception("Unhandled error in an event handler", exc_info=exception)
+    return [rx.toast.error("Terjadi kesalahan di server. Coba lagi; bila berulang, hubungi admin.")]
+
+
+app = rx.App(
+    backend_exception_handler=handle_backend_exception,
+    head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
+)
+
+app.add_page(
+    login_page,
+    route=routes.LOGIN,
+    title="Masuk | Klinikita",
+    on_load=LoginState.check_already_logged_in,
+)
+app.add_page(
+    home_page, route=routes.BERANDA, title="Beranda | Klinikita", on_load=AuthState.check_login
+)
+app.add_page(
+    settings_page,
+    route=routes.PENGATURAN,
+    title="Pengaturan | Klinikita",
+    on_load=[AuthState.check_login, BranchSettingsState.load],
+)
+
+_NOT_YET = (
+    (
+        routes.PENDAFTARAN,
+        "Pendaftaran",
+        "mencari atau menambah pasien, memilih unit, ruangan, "
+        "dokter dan penjamin, serta nomor antrean",
+    ),
+    (
+        routes.PEMERIKSAAN,
+        "Pemeriksaan",
+        "tanda vital, SOAP, diagnosis ICD-10 dan tombol Selesai "
+        "yang mengirim kunjungan ke SATUSEHAT",
+    ),
+    (routes.RESUME, "Resume", "riwayat kunjungan pasien dengan kode encounter SATUSEHAT"),
+    (routes.KONTAK, "Kontak", "data karyawan dan pasien dengan nomor IHS dari SATUSEHAT"),
+    (routes.REFERENSI, "Referensi", "unit layanan dan ruangan yang dikirim ke SATUSEHAT"),
+    (routes.LAPORAN, "Laporan", "laporan aktivitas dan log server SATUSEHAT"),
+)
+for _route, _title, _what in _NOT_YET:
+    app.add_page(
+        lambda t=_title, w=_what: not_available_page(t, w),
+        route=_route,
+        title=f"{_title} | Klinikita",
+        on_load=AuthState.check_login,
+    )

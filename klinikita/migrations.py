@@ -1,0 +1,19 @@
+"""Run Alembic from Python: the CLI, the app's start and the tests use the same path."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+
+from klinikita.settings import PROJECT_ROOT, get_settings
+
+
+def alembic_config(db_url: str | None = None) -> Config:
+    cfg = Config(str(PROJECT_ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    cfg.attributes["db_url"] = db_url or get_settings().db_url
+    return cfg
+
+
+def upgrade_to_head(db_url: str | None = None) -> None:
+    command.upgrade(alembic_config(db_url), "head")

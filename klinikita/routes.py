@@ -1,0 +1,11 @@
+"""Route constants, so links are never hand-formatted."""
+
+LOGIN = "/login"
+BERANDA = "/"
+PENDAFTARAN = "/pendaftaran"
+PEMERIKSAAN = "/pemeriksaan"
+RESUME = "/resume"
+KONTAK = "/kontak"
+REFERENSI = "/referensi"
+LAPORAN = "/laporan"
+PENGATURAN = "/pengaturan"

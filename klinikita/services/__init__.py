@@ -1,0 +1,1 @@
+"""Domain rules as plain functions over a database session. No Reflex imports here."""

@@ -1,0 +1,240 @@
+"""Logging in and out, lockout, login sessions, and switching duty (tugas) and branch."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session, select
+
+from klinikita.models import Branch, LoginSession, User
+from klinikita.models.enums import Duty
+from klinikita.services import audit
+from klinikita.services.accounts import normalize_username, user_branches, user_duties
+from klinikita.services.errors import PermissionDenied, ServiceError
+from klinikita.services.passwords import verify_password
+from klinikita.settings import get_settings
+
+WRONG_CREDENTIALS = "Nama pengguna atau kata sandi salah."
+# Writing last_seen_at on every event would make every click a database write.
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+class LoginRefused(ServiceError):
+    pass
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    token: str  # the raw token, handed to the browser once; only its hash is stored
+    actor: audit.Actor
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite gives back what was stored; make sure comparisons are between aware datetimes.
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def lock_message(locked_until: datetime) -> str:
+    minutes = get_settings().login_lock_minutes
+    until = _aware(locked_until).astimezone(UTC).strftime("%H:%M UTC")
+    return (
+        f"Akun terkunci selama {minutes} menit karena {get_settings().login_max_failures} kali "
+        f"gagal masuk berturut-turut. Coba lagi setelah pukul {until}, atau minta admin "
+        "membuka kunci."
+    )
+
+
+def login(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    user_agent: str = "",
+    now: datetime | None = None,
+) -> LoginResult:
+    """Check the credentials and open a session, or raise LoginRefused with the reason.
+
+    A wrong username and a wrong password get the same message. Failures in a row are
+    counted per account; the limit locks the account for a while. The caller commits,
+    also on refusal, so that the failure count is kept.
+    """
+    settings = get_settings()
+    now = now or datetime.now(UTC)
+    user = session.exec(select(User).where(User.username == normalize_username(username))).first()
+    if user is None:
+        verify_password(password, None)
+        raise LoginRefused(WRONG_CREDENTIALS)
+    if user.locked_until and _aware(user.locked_until) > now:
+        raise LoginRefused(lock_message(user.locked_until))
+    if not verify_password(password, user.password_hash):
+        user.failed_logins += 1
+        user.locked_until = None
+        if user.failed_logins >= settings.login_max_failures:
+            user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
+            user.failed_logins = 0
+            session.add(user)
+            audit.record(session, None, "lock", "user", user.id, after={"username": user.username})
+            raise LoginRefused(lock_message(user.locked_until))
+        session.add(user)
+        raise LoginRefused(WRONG_CREDENTIALS)
+    if not user.is_active:
+        raise LoginRefused("Akun Anda dinonaktifkan. Hubungi admin.")
+    branches = user_branches(session, user)
+    if not branches:
+        raise LoginRefused("Akun Anda belum diberi akses ke cabang mana pun. Hubungi admin.")
+    user.failed_logins = 0
+    user.locked_until = None
+    session.add(user)
+    token = secrets.token_urlsafe(32)
+    row = LoginSession(
+        user_id=user.id,
+        token_hash=hash_token(token),
+        active_duty=user.main_duty,
+        active_branch_id=branches[0].id,
+        created_at=now,
+        last_seen_at=now,
+        user_agent=user_agent[:300],
+    )
+    session.add(row)
+    session.flush()
+    actor = _actor(user, row)
+    audit.record(session, actor, "login", "login_session", row.id)
+    return LoginResult(token=token, actor=actor)
+
+
+def _actor(user: User, row: LoginSession) -> audit.Actor:
+    return audit.Actor(
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        duty=row.active_duty,
+        branch_id=row.active_branch_id,
+        session_id=row.id,
+    )
+
+
+def _live_session(
+    session: Session, token: str | None, now: datetime
+) -> tuple[LoginSession, User] | None:
+    if not token:
+        return None
+    row = session.exec(
+        select(LoginSession).where(LoginSession.token_hash == hash_token(token))
+    ).first()
+    if row is None or row.ended_at is not None:
+        return None
+    idle_limit = timedelta(hours=get_settings().session_idle_hours)
+    if now - _aware(row.last_seen_at) > idle_limit:
+        row.ended_at = now
+        session.add(row)
+        return None
+    user = session.get(User, row.user_id)
+    if user is None or not user.is_active:
+        return None
+    return row, user
+
+
+def resolve(
+    session: Session, token: str | None, *, now: datetime | None = None
+) -> audit.Actor | None:
+    """The actor behind a browser's token, or None when it is unknown, ended or idle too long.
+
+    Also re-checks that the session's duty and branch are still granted (an admin may have
+    taken them away since the login)."""
+    now = now or datetime.now(UTC)
+    found = _live_session(session, token, now)
+    if found is None:
+        return None
+    row, user = found
+    duties = user_duties(session, user)
+    branches = [b.id for b in user_branches(session, user)]
+    if not branches:
+        return None
+    if row.active_duty not in duties:
+        row.active_duty = duties[0]
+    if row.active_branch_id not in branches:
+        row.active_branch_id = branches[0]
+    if now - _aware(row.last_seen_at) > _TOUCH_EVERY:
+        row.last_seen_at = now
+    session.add(row)
+    return _actor(user, row)
+
+
+def logout(session: Session, token: str | None, *, now: datetime | None = None) -> None:
+    now = now or datetime.now(UTC)
+    found = _live_session(session, token, now)
+    if found is None:
+        return
+    row, user = found
+    row.ended_at = now
+    session.add(row)
+    audit.record(session, _actor(user, row), "logout", "login_session", row.id)
+
+
+def switch_duty(session: Session, token: str | None, duty: str) -> audit.Actor:
+    """Ganti tugas: only to the user's own main or extra duties."""
+    now = datetime.now(UTC)
+    found = _live_session(session, token, now)
+    if found is None:
+        raise PermissionDenied("Sesi Anda telah berakhir. Silakan masuk kembali.")
+    row, user = found
+    allowed = user_duties(session, user)
+    if duty not in allowed:
+        raise PermissionDenied("Tugas itu tidak diberikan kepada akun Anda.")
+    before = {"duty": row.active_duty}
+    row.active_duty = Duty(duty)
+    row.last_seen_at = now
+    session.add(row)
+    actor = _actor(user, row)
+    audit.record(
+        session,
+        actor,
+        "switch_duty",
+        "login_session",
+        row.id,
+        before=before,
+        after={"duty": row.active_duty},
+    )
+    return actor
+
+
+def switch_branch(session: Session, token: str | None, branch_id: int) -> audit.Actor:
+    """Ganti cabang: only to branches the user may access."""
+    now = datetime.now(UTC)
+    found = _live_session(session, token, now)
+    if found is None:
+        raise PermissionDenied("Sesi Anda telah berakhir. Silakan masuk kembali.")
+    row, user = found
+    allowed = [b.id for b in user_branches(session, user)]
+    if branch_id not in allowed:
+        raise PermissionDenied("Anda tidak memiliki akses ke cabang itu.")
+    before = {"branch_id": row.active_branch_id}
+    row.active_branch_id = branch_id
+    row.last_seen_at = now
+    session.add(row)
+    actor = _actor(user, row)
+    audit.record(
+        session,
+        actor,
+        "switch_branch",
+        "login_session",
+        row.id,
+        before=before,
+        after={"branch_id": branch_id},
+        branch_id=branch_id,
+    )
+    return actor
+
+
+def branch_name(session: Session, branch_id: int) -> str:
+    branch = session.get(Branch, branch_id)
+    return branch.name if branch else ""

@@ -1,0 +1,125 @@
+"""Who may do what: the one table from duty to allowed actions.
+
+Every mutating handler asks `require(duty, action)` (through the state's shared guard),
+and every menu is shown only for the duties whose actions include its `view` action.
+Editing or deleting what has already been recorded is `RECORD_EDIT` / `RECORD_DELETE`,
+which only admin has.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from klinikita.models.enums import Duty
+from klinikita.services.errors import PermissionDenied
+
+
+class Action(StrEnum):
+    # Menus (reading)
+    VIEW_BERANDA = "view_beranda"
+    VIEW_PENDAFTARAN = "view_pendaftaran"
+    VIEW_PEMERIKSAAN = "view_pemeriksaan"
+    VIEW_RESUME = "view_resume"
+    VIEW_KONTAK = "view_kontak"
+    VIEW_REFERENSI = "view_referensi"
+    VIEW_LAPORAN = "view_laporan"
+    VIEW_PENGATURAN = "view_pengaturan"
+    # Creating new records
+    PATIENT_CREATE = "patient_create"
+    VISIT_REGISTER = "visit_register"
+    VISIT_CANCEL = "visit_cancel"
+    EXAM_VITALS = "exam_vitals"
+    EXAM_MEDICAL = "exam_medical"
+    EXAM_COMPLETE = "exam_complete"
+    PAYMENT_RECORD = "payment_record"
+    DISPENSE_RECORD = "dispense_record"
+    SATUSEHAT_RESEND = "satusehat_resend"
+    # Master data and settings (admin)
+    EMPLOYEE_CREATE = "employee_create"
+    UNIT_CREATE = "unit_create"
+    ROOM_CREATE = "room_create"
+    USER_CREATE = "user_create"
+    BRANCH_SETTINGS = "branch_settings"
+    # Changing what is already recorded (admin only)
+    RECORD_EDIT = "record_edit"
+    RECORD_DELETE = "record_delete"
+
+
+ACTION_LABELS: dict[Action, str] = {
+    Action.VIEW_BERANDA: "membuka Beranda",
+    Action.VIEW_PENDAFTARAN: "membuka Pendaftaran",
+    Action.VIEW_PEMERIKSAAN: "membuka Pemeriksaan",
+    Action.VIEW_RESUME: "membuka Resume",
+    Action.VIEW_KONTAK: "membuka Kontak",
+    Action.VIEW_REFERENSI: "membuka Referensi",
+    Action.VIEW_LAPORAN: "membuka Laporan",
+    Action.VIEW_PENGATURAN: "membuka Pengaturan",
+    Action.PATIENT_CREATE: "menambah pasien",
+    Action.VISIT_REGISTER: "mendaftarkan kunjungan",
+    Action.VISIT_CANCEL: "membatalkan kunjungan",
+    Action.EXAM_VITALS: "mengisi tanda vital",
+    Action.EXAM_MEDICAL: "mengisi SOAP dan diagnosis",
+    Action.EXAM_COMPLETE: "menyelesaikan pemeriksaan",
+    Action.PAYMENT_RECORD: "mencatat pembayaran",
+    Action.DISPENSE_RECORD: "mencatat penyerahan obat",
+    Action.SATUSEHAT_RESEND: "mengirim ulang ke SATUSEHAT",
+    Action.EMPLOYEE_CREATE: "menambah karyawan",
+    Action.UNIT_CREATE: "menambah unit layanan",
+    Action.ROOM_CREATE: "menambah ruangan",
+    Action.USER_CREATE: "menambah pengguna",
+    Action.BRANCH_SETTINGS: "mengubah pengaturan cabang",
+    Action.RECORD_EDIT: "mengubah data yang sudah tercatat",
+    Action.RECORD_DELETE: "menghapus data yang sudah tercatat",
+}
+
+_A = Action
+_DESK = {_A.VIEW_BERANDA, _A.VIEW_PENDAFTARAN, _A.VIEW_RESUME, _A.VIEW_KONTAK}
+_REGISTRATION = _DESK | {_A.PATIENT_CREATE, _A.VISIT_REGISTER, _A.VISIT_CANCEL}
+_CASHIER = {_A.VIEW_BERANDA, _A.VIEW_PENDAFTARAN, _A.VIEW_KONTAK, _A.VIEW_LAPORAN}
+_CASHIER |= {_A.PAYMENT_RECORD}
+_NURSE = {_A.VIEW_BERANDA, _A.VIEW_PENDAFTARAN, _A.VIEW_PEMERIKSAAN, _A.VIEW_RESUME}
+_NURSE |= {_A.VIEW_KONTAK, _A.EXAM_VITALS}
+_DOCTOR = {_A.VIEW_BERANDA, _A.VIEW_PEMERIKSAAN, _A.VIEW_RESUME, _A.VIEW_KONTAK}
+_DOCTOR |= {_A.VIEW_REFERENSI, _A.VIEW_LAPORAN, _A.EXAM_VITALS, _A.EXAM_MEDICAL}
+_DOCTOR |= {_A.EXAM_COMPLETE, _A.SATUSEHAT_RESEND}
+_PHARMACY = {_A.VIEW_BERANDA, _A.VIEW_RESUME, _A.VIEW_KONTAK, _A.DISPENSE_RECORD}
+# The shared desk account does the day's work of a small practice but never changes
+# or removes what is recorded.
+_SHARED_DESK = _REGISTRATION | _NURSE | _DOCTOR | _CASHIER
+
+PERMISSIONS: dict[Duty, frozenset[Action]] = {
+    Duty.ADMIN: frozenset(Action),
+    Duty.LOGIN_KLINIK: frozenset(_SHARED_DESK),
+    Duty.LOGIN_PRAKTIK: frozenset(_SHARED_DESK),
+    Duty.PENDAFTARAN: frozenset(_REGISTRATION),
+    Duty.KASIR: frozenset(_CASHIER),
+    Duty.PENDAFTARAN_KASIR: frozenset(_REGISTRATION | _CASHIER),
+    Duty.PERAWAT: frozenset(_NURSE),
+    Duty.BIDAN: frozenset(_NURSE),
+    Duty.DOKTER_UMUM: frozenset(_DOCTOR),
+    Duty.DOKTER_SPESIALIS: frozenset(_DOCTOR),
+    Duty.DOKTER_GIGI: frozenset(_DOCTOR),
+    Duty.DOKTER_MCU: frozenset(_DOCTOR),
+    Duty.APOTEKER: frozenset(_PHARMACY),
+    Duty.ASISTEN_APOTEKER: frozenset(_PHARMACY),
+}
+
+
+def allows(duty: Duty | str, action: Action) -> bool:
+    try:
+        return action in PERMISSIONS[Duty(duty)]
+    except ValueError:
+        return False
+
+
+def require(duty: Duty | str, action: Action) -> None:
+    """Raise PermissionDenied, with a message staff understand, unless `duty` may `action`."""
+    if not allows(duty, action):
+        try:
+            who = Duty(duty).label
+        except ValueError:
+            who = str(duty)
+        raise PermissionDenied(
+            f"Tugas aktif Anda ({who}) tidak berwenang {ACTION_LABELS[action]}. "
+            "Ganti tugas atau hubungi admin."
+        )

@@ -1,0 +1,214 @@
+"""Demo data for a first start, and the first admin of an empty production database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, func, select
+
+from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, User
+from klinikita.models.enums import Duty, FacilityType, SatusehatEnvironment, Sex
+from klinikita.services import audit
+from klinikita.services.accounts import UserInput, create_user
+from klinikita.services.errors import ServiceError
+from klinikita.services.secrets_store import encrypt_secret
+
+DEMO_CLINIC = "Klinik Kita Sehat"
+DEMO_PRACTICE = "Praktik Dokter Mandiri dr. Sari"
+
+
+@dataclass(frozen=True)
+class DemoUser:
+    username: str
+    password: str
+    full_name: str
+    main_duty: Duty
+    extra_duties: tuple[Duty, ...]
+    branches: tuple[str, ...]  # branch names
+    # Practitioner NIK from SATUSEHAT's published sandbox table, for staff who need one.
+    nik: str | None = None
+
+
+DEMO_USERS: tuple[DemoUser, ...] = (
+    DemoUser(
+        "admin",
+        "Admin#2026",
+        "Admin Klinik",
+        Duty.ADMIN,
+        (Duty.DOKTER_UMUM,),
+        (DEMO_CLINIC, DEMO_PRACTICE),
+    ),
+    DemoUser(
+        "dokter",
+        "Dokter#2026",
+        "dr. Alexander",
+        Duty.DOKTER_UMUM,
+        (),
+        (DEMO_CLINIC, DEMO_PRACTICE),
+        "7209061211900001",
+    ),
+    DemoUser(
+        "perawat",
+        "Perawat#2026",
+        "Sheila Annisa S.Kep",
+        Duty.PERAWAT,
+        (),
+        (DEMO_CLINIC,),
+        "3313096403900009",
+    ),
+    DemoUser(
+        "pendaftaran", "Daftar#2026", "Rina Pendaftaran", Duty.PENDAFTARAN_KASIR, (), (DEMO_CLINIC,)
+    ),
+    DemoUser(
+        "apoteker",
+        "Apoteker#2026",
+        "apt. Aditya Pradhana, S.Farm.",
+        Duty.APOTEKER,
+        (),
+        (DEMO_CLINIC,),
+        "3578083008700010",
+    ),
+)
+
+# Simulator credentials of the two demo branches (the simulator knows the same clients).
+_DEMO_SATUSEHAT = {
+    DEMO_CLINIC: ("10000004", "demo-klinik", "demo-klinik-secret"),
+    DEMO_PRACTICE: ("10000005", "demo-pmd", "demo-pmd-secret"),
+}
+
+# Patients from SATUSEHAT's published sandbox table (NIK, name, sex, birth date).
+_DEMO_PATIENTS = (
+    ("9271060312000001", "Ardianto Putra", Sex.MALE, date(1992, 1, 9)),
+    ("9204014804000002", "Claudia Sintia", Sex.FEMALE, date(1989, 11, 3)),
+    ("9104224509000003", "Elizabeth Dior", Sex.FEMALE, date(1976, 7, 7)),
+)
+
+
+def database_is_empty(session: Session) -> bool:
+    return session.exec(select(func.count()).select_from(User)).one() == 0
+
+
+def seed_demo(session: Session) -> list[DemoUser]:
+    """Create the demo branches, units, rooms, staff, users and patients (caller commits)."""
+    branches: dict[str, Branch] = {}
+    for name, kind, address in (
+        (DEMO_CLINIC, FacilityType.KLINIK, "Jl. Sehat No. 1, Jakarta Selatan"),
+        (DEMO_PRACTICE, FacilityType.PMD, "Jl. Melati No. 7, Bandung"),
+    ):
+        org_id, client_id, secret = _DEMO_SATUSEHAT[name]
+        branch = Branch(
+            name=name,
+            facility_type=kind,
+            address=address,
+            phone="021-5550100",
+            ss_environment=SatusehatEnvironment.SIMULATOR,
+            ss_organization_id=org_id,
+            ss_client_id=client_id,
+            ss_secret_encrypted=encrypt_secret(secret),
+        )
+        session.add(branch)
+        session.flush()
+        audit.record(
+            session,
+            None,
+            "create",
+            "branch",
+            branch.id,
+            after=audit.snapshot(branch),
+            branch_id=branch.id,
+        )
+        branches[name] = branch
+    for branch, unit_name, room_name in (
+        (branches[DEMO_CLINIC], "Poli Umum", "Ruang Periksa 1"),
+        (branches[DEMO_CLINIC], "Poli Gigi", "Ruang Gigi"),
+        (branches[DEMO_PRACTICE], "Praktik Umum", "Ruang Praktik"),
+    ):
+        unit = ServiceUnit(branch_id=branch.id, name=unit_name)
+        session.add(unit)
+        session.flush()
+        session.add(Room(branch_id=branch.id, unit_id=unit.id, name=room_name))
+    for demo in DEMO_USERS:
+        employee_id = None
+        if demo.main_duty != Duty.ADMIN:
+            employee = Employee(
+                branch_id=branches[demo.branches[0]].id,
+                name=demo.full_name,
+                nik=demo.nik,
+                main_duty=demo.main_duty,
+            )
+            session.add(employee)
+            session.flush()
+            employee_id = employee.id
+        create_user(
+            session,
+            UserInput(
+                username=demo.username,
+                full_name=demo.full_name,
+                password=demo.password,
+                main_duty=demo.main_duty,
+                extra_duties=list(demo.extra_duties),
+                branch_ids=[branches[b].id for b in demo.branches],
+                email=f"{demo.username}@demo.klinikita.id",
+                employee_id=employee_id,
+            ),
+            actor=None,
+        )
+    for seq, (nik, name, sex, born) in enumerate(_DEMO_PATIENTS, start=1):
+        session.add(
+            Patient(
+                branch_id=branches[DEMO_CLINIC].id,
+                mrn=f"{seq:06d}",
+                nik=nik,
+                name=name,
+                sex=sex,
+                birth_date=born,
+            )
+        )
+    session.flush()
+    return list(DEMO_USERS)
+
+
+def create_first_admin(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    full_name: str,
+    email: str,
+    branch_name: str,
+    facility_type: str,
+) -> User:
+    """The first admin and its branch on an empty database (no demo data)."""
+    if not database_is_empty(session):
+        raise ServiceError(
+            "Database sudah berisi pengguna; admin pertama hanya untuk database kosong."
+        )
+    branch = session.exec(select(Branch).where(Branch.name == branch_name.strip())).first()
+    if branch is None:
+        if facility_type not in {f.value for f in FacilityType}:
+            raise ServiceError(f"Jenis fasilitas tidak dikenal: {facility_type}")
+        branch = Branch(name=branch_name.strip(), facility_type=facility_type)
+        session.add(branch)
+        session.flush()
+        audit.record(
+            session,
+            None,
+            "create",
+            "branch",
+            branch.id,
+            after=audit.snapshot(branch),
+            branch_id=branch.id,
+        )
+    return create_user(
+        session,
+        UserInput(
+            username=username,
+            full_name=full_name,
+            password=password,
+            main_duty=Duty.ADMIN,
+            branch_ids=[branch.id],
+            email=email,
+        ),
+        actor=None,
+    )

@@ -1,0 +1,72 @@
+"""One typed settings object, read from the environment once per process."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw in {"1", "true", "yes", "on"}
+
+
+def default_db_url() -> str:
+    return f"sqlite:///{PROJECT_ROOT / 'klinikita.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str
+    redis_url: str | None
+    # Fernet key for secrets at rest: the env var wins, else a key file made on first start.
+    secret_key: str | None
+    secret_key_file: Path
+    session_idle_hours: int
+    login_max_failures: int
+    login_lock_minutes: int
+    seed_demo: bool
+    # bcrypt cost; 12 in production, lowered in tests so they run fast.
+    bcrypt_rounds: int
+    run_worker: bool
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(
+        db_url=normalize_db_url(os.environ.get("REFLEX_DB_URL") or default_db_url()),
+        redis_url=os.environ.get("REFLEX_REDIS_URL") or None,
+        secret_key=os.environ.get("KLINIKITA_SECRET_KEY") or None,
+        secret_key_file=Path(
+            os.environ.get("KLINIKITA_SECRET_KEY_FILE") or PROJECT_ROOT / ".klinikita.key"
+        ),
+        session_idle_hours=_env_int("KLINIKITA_SESSION_IDLE_HOURS", 12),
+        login_max_failures=_env_int("KLINIKITA_LOGIN_MAX_FAILURES", 5),
+        login_lock_minutes=_env_int("KLINIKITA_LOGIN_LOCK_MINUTES", 15),
+        seed_demo=_env_bool("KLINIKITA_DEMO", False),
+        bcrypt_rounds=_env_int("KLINIKITA_BCRYPT_ROUNDS", 12),
+        run_worker=_env_bool("KLINIKITA_RUN_WORKER", True),
+    )
+
+
+def normalize_db_url(url: str) -> str:
+    """Accept the usual `postgresql://` spelling and use the psycopg 3 driver for it."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

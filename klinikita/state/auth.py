@@ -1,0 +1,172 @@
+"""The login state every page state inherits: who is logged in, as what, where.
+
+The browser holds only its own random session token (localStorage). The server keeps
+its hash with the active duty and branch; every handler re-reads them through
+`_authorize`, the one shared guard, so nothing the browser sends can widen its rights.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import reflex as rx
+
+from klinikita import routes
+from klinikita.db import session_scope
+from klinikita.models import User
+from klinikita.models.enums import Duty
+from klinikita.navigation import item_for_route, menu_for
+from klinikita.services import auth as auth_service
+from klinikita.services.accounts import user_branches, user_duties
+from klinikita.services.audit import Actor
+from klinikita.services.errors import PermissionDenied
+from klinikita.services.permissions import Action, allows, require
+
+
+class SessionExpired(PermissionDenied):
+    """No valid login behind this tab: the exception handler sends it to the login page."""
+
+    def __init__(self) -> None:
+        super().__init__("Sesi Anda telah berakhir. Silakan masuk kembali.")
+
+
+def _safe_next(path: str) -> str:
+    # Only same-site relative paths, never "//host" or a scheme.
+    if path.startswith("/") and not path.startswith("//") and "://" not in path:
+        return path
+    return routes.BERANDA
+
+
+class AuthState(rx.State):
+    auth_token: str = rx.LocalStorage(name="klinikita_session", sync=True)
+
+    is_authenticated: bool = False
+    full_name: str = ""
+    username: str = ""
+    duty: str = ""
+    duty_label: str = ""
+    branch_id: int = 0
+    branch_name: str = ""
+    duty_options: list[dict[str, str]] = []
+    branch_options: list[dict[str, str]] = []
+    menu: list[dict[str, str]] = []
+    page_allowed: bool = True
+
+    # ----- the shared guard -------------------------------------------------------
+    def _current_actor(self) -> Actor | None:
+        with session_scope() as session:
+            return auth_service.resolve(session, self.auth_token)
+
+    def _authorize(self, action: Action) -> Actor:
+        """The actor behind this tab if its active duty may `action`; raises otherwise.
+
+        Raises SessionExpired or PermissionDenied; the app's exception handler turns them
+        into a message (and a redirect to the login page for an ended session)."""
+        actor = self._current_actor()
+        if actor is None:
+            raise SessionExpired()
+        require(actor.duty, action)
+        return actor
+
+    # ----- what the shell shows ---------------------------------------------------
+    def _show(self, actor: Actor) -> None:
+        with session_scope() as session:
+            user = session.get(User, actor.user_id)
+            duties = user_duties(session, user)
+            branches = user_branches(session, user)
+        self.is_authenticated = True
+        self.full_name = actor.full_name
+        self.username = actor.username
+        self.duty = actor.duty
+        self.duty_label = Duty(actor.duty).label
+        self.branch_id = actor.branch_id
+        self.branch_name = next((b.name for b in branches if b.id == actor.branch_id), "")
+        self.duty_options = [{"value": d.value, "label": d.label} for d in duties]
+        self.branch_options = [{"value": str(b.id), "label": b.name} for b in branches]
+        self.menu = [
+            {"key": m.key, "label": m.label, "route": m.route, "icon": m.icon}
+            for m in menu_for(actor.duty)
+        ]
+
+    def _clear(self) -> None:
+        self.is_authenticated = False
+        self.full_name = self.username = self.duty = self.duty_label = self.branch_name = ""
+        self.branch_id = 0
+        self.duty_options, self.branch_options, self.menu = [], [], []
+
+    @rx.event
+    def check_login(self):
+        """on_load of every protected page: reload who this is from the database."""
+        actor = self._current_actor()
+        path = self.router.url.path or routes.BERANDA
+        if actor is None:
+            self._clear()
+            return rx.redirect(f"{routes.LOGIN}?next={quote(_safe_next(path))}")
+        self._show(actor)
+        item = item_for_route(path)
+        self.page_allowed = item is None or allows(actor.duty, item.action)
+
+    @rx.event
+    def switch_duty(self, duty: str):
+        """Ganti tugas, only among the user's own duties (checked on the server)."""
+        with session_scope() as session:
+            actor = auth_service.switch_duty(session, self.auth_token, duty)
+        self._show(actor)
+        item = item_for_route(self.router.url.path or routes.BERANDA)
+        self.page_allowed = item is None or allows(actor.duty, item.action)
+        return rx.toast.success(f"Tugas aktif: {Duty(actor.duty).label}")
+
+    @rx.event
+    def switch_branch(self, branch_id: str):
+        """Ganti cabang, only among the branches the user may access."""
+        try:
+            wanted = int(branch_id)
+        except (TypeError, ValueError):
+            raise PermissionDenied("Cabang tidak dikenal.") from None
+        with session_scope() as session:
+            actor = auth_service.switch_branch(session, self.auth_token, wanted)
+        self._show(actor)
+        return rx.toast.success(f"Cabang aktif: {self.branch_name}")
+
+    @rx.event
+    def logout(self):
+        with session_scope() as session:
+            auth_service.logout(session, self.auth_token)
+        self._clear()
+        self.auth_token = ""
+        return rx.redirect(routes.LOGIN)
+
+
+class LoginState(AuthState):
+    login_error: str = ""
+    submitting: bool = False
+
+    @rx.event
+    def check_already_logged_in(self):
+        self.login_error = ""
+        if self._current_actor() is not None:
+            return rx.redirect(routes.BERANDA)
+
+    @rx.event
+    def submit(self, form_data: dict):
+        username = str(form_data.get("username", ""))
+        password = str(form_data.get("password", ""))
+        if not username.strip() or not password:
+            self.login_error = "Isi nama pengguna dan kata sandi."
+            return
+        user_agent = self.router.headers.user_agent if self.router.headers else ""
+        # The session commits even on refusal, so the failure counter is kept.
+        with session_scope() as session:
+            try:
+                result = auth_service.login(session, username, password, user_agent=user_agent)
+            except auth_service.LoginRefused as refused:
+                message = refused.message
+                result = None
+        if result is None:
+            self.login_error = message
+            return
+        self.login_error = ""
+        self.auth_token = result.token
+        self._show(result.actor)
+        next_path = self.router.url.query_parameters.get("next", routes.BERANDA)
+        return rx.redirect(_safe_next(str(next_path)))

@@ -1,0 +1,17 @@
+import reflex as rx
+
+from klinikita.settings import get_settings
+
+settings = get_settings()
+
+config = rx.Config(
+    app_name="klinikita",
+    db_url=settings.db_url,
+    redis_url=settings.redis_url,
+    telemetry_enabled=False,
+    show_built_with_reflex=False,
+    plugins=[
+        rx.plugins.SitemapPlugin(),
+        rx.plugins.RadixThemesPlugin(theme=rx.theme(accent_color="teal", radius="medium")),
+    ],
+)

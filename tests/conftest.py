@@ -1,0 +1,36 @@
+"""Test-wide setup: one throw-away SQLite database and key per run, reset per test.
+
+The environment is set before anything from klinikita is imported, so the app's settings
+(cached once per process) point at the test database and never at the developer's own.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+_TMP = Path(tempfile.mkdtemp(prefix="klinikita-tests-"))
+os.environ["REFLEX_DB_URL"] = f"sqlite:///{_TMP / 'test.db'}"
+os.environ["KLINIKITA_SECRET_KEY_FILE"] = str(_TMP / "test.key")
+os.environ["KLINIKITA_BCRYPT_ROUNDS"] = "4"
+os.environ["KLINIKITA_RUN_WORKER"] = "0"
+os.environ.pop("REFLEX_REDIS_URL", None)
+os.environ.pop("KLINIKITA_SECRET_KEY", None)
+os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
+
+import pytest  # noqa: E402
+from sqlmodel import Session, SQLModel  # noqa: E402
+
+import klinikita.models  # noqa: E402, F401
+from klinikita.db import get_engine  # noqa: E402
+
+
+@pytest.fixture
+def db() -> Session:
+    """An empty schema for this test, and a session on it."""
+    engine = get_engine()
+    SQLModel.metadata.drop_all(engine)
+    SQLModel.metadata.create_all(engine)
+    with Session(engine, expire_on_commit=False) as session:
+        yield session

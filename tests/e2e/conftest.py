@@ -1,0 +1,66 @@
+"""End-to-end: the real app (AppHarness) in real headless Chromium (Debian's, via Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from reflex.testing import AppHarness
+from sqlmodel import Session, SQLModel
+
+from klinikita.db import get_engine
+from klinikita.services.seed import seed_demo
+from klinikita.settings import PROJECT_ROOT
+
+CHROMIUM = os.environ.get("KLINIKITA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESK = {"width": 1280, "height": 800}
+TABLET_LANDSCAPE = {"width": 1024, "height": 768}
+TABLET_PORTRAIT = {"width": 768, "height": 1024}
+
+
+def _use_project_js_tools() -> None:
+    # Node 22 and bun come from the npm registry into .tools/ (see Makefile).
+    tools_bin = PROJECT_ROOT / ".tools" / "node_modules" / ".bin"
+    if tools_bin.is_dir():
+        os.environ["PATH"] = f"{tools_bin}{os.pathsep}{os.environ['PATH']}"
+        os.environ.setdefault("REFLEX_USE_SYSTEM_BUN", "1")
+
+
+def reset_demo_database() -> None:
+    engine = get_engine()
+    SQLModel.metadata.drop_all(engine)
+    SQLModel.metadata.create_all(engine)
+    with Session(engine) as session:
+        seed_demo(session)
+        session.commit()
+
+
+@pytest.fixture(scope="session")
+def app_harness() -> Iterator[AppHarness]:
+    _use_project_js_tools()
+    reset_demo_database()
+    with AppHarness.create(root=PROJECT_ROOT, app_name="klinikita") as harness:
+        yield harness
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def app_url(app_harness: AppHarness) -> str:
+    reset_demo_database()  # every test starts from the same demo data
+    return app_harness.frontend_url.rstrip("/")

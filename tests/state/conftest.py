@@ -1,0 +1,28 @@
+"""State tests: handlers called directly, as the browser would call them, no Node."""
+
+from __future__ import annotations
+
+import pytest
+import reflex as rx
+
+import klinikita.klinikita  # noqa: F401  (builds the app and registers every state)
+from klinikita.services import auth
+from tests.factories import GOOD_PASSWORD
+
+
+def substate(root: rx.State, cls: type[rx.State]) -> rx.State:
+    return root.get_substate(cls.get_full_name().split(".")[1:])
+
+
+@pytest.fixture
+def root() -> rx.State:
+    return rx.State()
+
+
+def logged_in(db, root: rx.State, cls: type[rx.State], username: str) -> rx.State:
+    """The state `cls` of a fresh tab whose browser holds `username`'s session token."""
+    token = auth.login(db, username, GOOD_PASSWORD).token
+    db.commit()
+    state = substate(root, cls)
+    state.auth_token = token
+    return state

@@ -1,0 +1,153 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from klinikita.models import LoginSession, User, UserDuty
+from klinikita.models.enums import Duty
+from klinikita.services import auth
+from klinikita.services.errors import PermissionDenied
+from tests.factories import GOOD_PASSWORD, make_branch, make_user
+
+
+@pytest.fixture
+def nurse(db):
+    branch = make_branch(db)
+    return make_user(db, "sari", branches=[branch])
+
+
+def _login(db, username, password, **kw):
+    try:
+        return auth.login(db, username, password, **kw)
+    finally:
+        db.commit()
+
+
+def test_login_opens_a_session_whose_token_is_stored_only_as_a_hash(db, nurse):
+    result = _login(db, "Sari", GOOD_PASSWORD)
+    assert result.actor.user_id == nurse.id and result.actor.duty == Duty.PERAWAT
+    row = db.query(LoginSession).one()
+    assert row.token_hash == auth.hash_token(result.token)
+    assert result.token not in row.token_hash
+    assert auth.resolve(db, result.token).user_id == nurse.id
+
+
+def test_wrong_username_and_wrong_password_get_the_same_message(db, nurse):
+    with pytest.raises(auth.LoginRefused) as unknown:
+        _login(db, "tidakada", GOOD_PASSWORD)
+    with pytest.raises(auth.LoginRefused) as wrong:
+        _login(db, "sari", "Salah#2026")
+    assert unknown.value.message == wrong.value.message == auth.WRONG_CREDENTIALS
+
+
+def test_five_failures_lock_the_account_for_15_minutes(db, nurse):
+    now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    for _ in range(4):
+        with pytest.raises(auth.LoginRefused) as err:
+            _login(db, "sari", "Salah#2026", now=now)
+        assert err.value.message == auth.WRONG_CREDENTIALS
+    with pytest.raises(auth.LoginRefused) as fifth:
+        _login(db, "sari", "Salah#2026", now=now)
+    assert "terkunci" in fifth.value.message and "15 menit" in fifth.value.message
+    # The sixth try, even with the right password, is refused with the lock message.
+    with pytest.raises(auth.LoginRefused) as sixth:
+        _login(db, "sari", GOOD_PASSWORD, now=now + timedelta(minutes=14))
+    assert "terkunci" in sixth.value.message
+    # After 15 minutes the right password works again and the counter is clear.
+    result = _login(db, "sari", GOOD_PASSWORD, now=now + timedelta(minutes=15, seconds=1))
+    assert result.actor.user_id == nurse.id
+    db.refresh(nurse)
+    assert nurse.failed_logins == 0 and nurse.locked_until is None
+
+
+def test_a_success_resets_the_failure_count(db, nurse):
+    for _ in range(4):
+        with pytest.raises(auth.LoginRefused):
+            _login(db, "sari", "Salah#2026")
+    _login(db, "sari", GOOD_PASSWORD)
+    for _ in range(4):
+        with pytest.raises(auth.LoginRefused) as err:
+            _login(db, "sari", "Salah#2026")
+        assert err.value.message == auth.WRONG_CREDENTIALS
+
+
+def test_inactive_user_cannot_log_in(db, nurse):
+    nurse.is_active = False
+    db.add(nurse)
+    db.commit()
+    with pytest.raises(auth.LoginRefused) as err:
+        _login(db, "sari", GOOD_PASSWORD)
+    assert "dinonaktifkan" in err.value.message
+
+
+def test_session_expires_after_the_idle_limit_and_is_ended(db, nurse):
+    start = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    token = _login(db, "sari", GOOD_PASSWORD, now=start).token
+    assert auth.resolve(db, token, now=start + timedelta(hours=11, minutes=59)) is not None
+    db.commit()
+    # Activity moved last_seen forward; 12 h of silence after that ends the session.
+    last = start + timedelta(hours=11, minutes=59)
+    assert auth.resolve(db, token, now=last + timedelta(hours=12, seconds=1)) is None
+    db.commit()
+    assert db.query(LoginSession).one().ended_at is not None
+    assert auth.resolve(db, token, now=last) is None
+
+
+def test_logout_ends_the_session_on_the_server(db, nurse):
+    token = _login(db, "sari", GOOD_PASSWORD).token
+    auth.logout(db, token)
+    db.commit()
+    assert auth.resolve(db, token) is None
+    assert auth.resolve(db, "not-a-token") is None
+    assert auth.resolve(db, None) is None
+
+
+def test_switch_duty_only_among_the_users_own_duties(db):
+    branch = make_branch(db)
+    make_user(db, "budi", branches=[branch], main_duty=Duty.ADMIN, extra_duties=(Duty.DOKTER_UMUM,))
+    token = _login(db, "budi", GOOD_PASSWORD).token
+    actor = auth.switch_duty(db, token, Duty.DOKTER_UMUM)
+    db.commit()
+    assert actor.duty == Duty.DOKTER_UMUM
+    assert auth.resolve(db, token).duty == Duty.DOKTER_UMUM
+    with pytest.raises(PermissionDenied):
+        auth.switch_duty(db, token, Duty.APOTEKER)
+    with pytest.raises(PermissionDenied):
+        auth.switch_duty(db, token, "superuser")
+    db.rollback()
+    assert auth.resolve(db, token).duty == Duty.DOKTER_UMUM
+
+
+def test_switch_branch_only_among_the_users_branches(db):
+    a, b, c = make_branch(db, "A"), make_branch(db, "B"), make_branch(db, "C")
+    make_user(db, "budi", branches=[a, b])
+    token = _login(db, "budi", GOOD_PASSWORD).token
+    assert auth.resolve(db, token).branch_id == a.id
+    assert auth.switch_branch(db, token, b.id).branch_id == b.id
+    db.commit()
+    with pytest.raises(PermissionDenied):
+        auth.switch_branch(db, token, c.id)
+    db.rollback()
+    assert auth.resolve(db, token).branch_id == b.id
+
+
+def test_a_duty_taken_away_by_the_admin_falls_back_to_the_main_duty(db):
+    branch = make_branch(db)
+    user = make_user(
+        db, "budi", branches=[branch], main_duty=Duty.PERAWAT, extra_duties=(Duty.ADMIN,)
+    )
+    token = _login(db, "budi", GOOD_PASSWORD).token
+    auth.switch_duty(db, token, Duty.ADMIN)
+    db.commit()
+    db.query(UserDuty).filter(UserDuty.user_id == user.id).delete()
+    db.commit()
+    assert auth.resolve(db, token).duty == Duty.PERAWAT
+
+
+def test_lock_counter_is_per_user(db, nurse):
+    other = make_user(db, "rina", branches=[make_branch(db, "B")])
+    for _ in range(3):
+        with pytest.raises(auth.LoginRefused):
+            _login(db, "sari", "Salah#2026")
+    db.refresh(other)
+    assert other.failed_logins == 0
+    assert db.get(User, nurse.id).failed_logins == 3

@@ -1,0 +1,63 @@
+import pytest
+
+from klinikita.models.enums import DOCTOR_DUTIES, Duty
+from klinikita.navigation import menu_for
+from klinikita.services.errors import PermissionDenied
+from klinikita.services.permissions import PERMISSIONS, Action, allows, require
+
+
+def test_every_duty_has_an_entry_and_can_open_beranda():
+    assert set(PERMISSIONS) == set(Duty)
+    assert all(allows(d, Action.VIEW_BERANDA) for d in Duty)
+
+
+def test_only_admin_may_edit_or_delete_what_is_recorded():
+    for action in (Action.RECORD_EDIT, Action.RECORD_DELETE):
+        assert [d for d in Duty if allows(d, action)] == [Duty.ADMIN]
+
+
+def test_shared_desk_accounts_work_but_cannot_change_records_or_settings():
+    for duty in (Duty.LOGIN_KLINIK, Duty.LOGIN_PRAKTIK):
+        assert allows(duty, Action.VISIT_REGISTER) and allows(duty, Action.EXAM_COMPLETE)
+        for action in (
+            Action.RECORD_EDIT,
+            Action.RECORD_DELETE,
+            Action.BRANCH_SETTINGS,
+            Action.USER_CREATE,
+            Action.VIEW_PENGATURAN,
+        ):
+            assert not allows(duty, action)
+
+
+def test_clinical_actions_follow_the_profession():
+    assert allows(Duty.PERAWAT, Action.EXAM_VITALS)
+    assert not allows(Duty.PERAWAT, Action.EXAM_COMPLETE)
+    assert all(allows(d, Action.EXAM_COMPLETE) for d in DOCTOR_DUTIES)
+    assert not allows(Duty.PENDAFTARAN, Action.EXAM_VITALS)
+    assert allows(Duty.PENDAFTARAN_KASIR, Action.PAYMENT_RECORD)
+    assert allows(Duty.PENDAFTARAN_KASIR, Action.VISIT_REGISTER)
+    assert not allows(Duty.KASIR, Action.VISIT_REGISTER)
+
+
+def test_menus_follow_the_duty():
+    admin = [m.label for m in menu_for(Duty.ADMIN)]
+    doctor = [m.label for m in menu_for(Duty.DOKTER_UMUM)]
+    assert admin == [
+        "Beranda",
+        "Pendaftaran",
+        "Pemeriksaan",
+        "Resume",
+        "Kontak",
+        "Referensi",
+        "Laporan",
+        "Pengaturan",
+    ]
+    assert "Pengaturan" not in doctor and "Pemeriksaan" in doctor
+    assert "Pendaftaran" not in doctor
+
+
+def test_require_names_the_duty_and_the_refused_action():
+    with pytest.raises(PermissionDenied) as err:
+        require(Duty.PERAWAT, Action.BRANCH_SETTINGS)
+    assert "Perawat" in err.value.message and "pengaturan cabang" in err.value.message
+    assert not allows("bukan-tugas", Action.VIEW_BERANDA)
