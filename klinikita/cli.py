@@ -80,6 +80,42 @@ def _create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(args: argparse.Namespace) -> int:
+    """The SATUSEHAT outbox worker as its own process (production)."""
+    import asyncio
+    import logging
+    import signal
+
+    from klinikita.integrations.satusehat.worker import OutboxWorker
+    from klinikita.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # httpx logs every URL at INFO, and lookup URLs carry NIKs: keep those out of the logs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    base = args.simulator_url or get_settings().simulator_url or "http://127.0.0.1:9080"
+    worker = OutboxWorker(
+        simulator_base=base, concurrency=args.concurrency, lease_seconds=args.lease_seconds
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await worker.run(stop)
+
+    asyncio.run(main())
+    return 0
+
+
+def _simulator(args: argparse.Namespace) -> int:
+    from klinikita.integrations.satusehat.simulator.server import serve
+
+    data_file = None if args.data_file == "none" else args.data_file
+    serve(host=args.host, port=args.port, data_file=data_file)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="klinikita", description="Klinikita RME")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +128,29 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("seed-demo", help="seed demo data if the database is empty").set_defaults(
         func=_seed_demo
     )
+    p = sub.add_parser("worker", help="run the SATUSEHAT outbox worker as its own process")
+    p.add_argument("--concurrency", type=int, default=16)
+    p.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=120.0,
+        help="a job left in progress this long by a dead worker is taken again",
+    )
+    p.add_argument(
+        "--simulator-url",
+        default=None,
+        help="base URL of the simulator for branches set to Simulator",
+    )
+    p.set_defaults(func=_worker)
+    p = sub.add_parser("simulator", help="run the SATUSEHAT simulator standalone")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=9080)
+    p.add_argument(
+        "--data-file",
+        default=".satusehat-simulator.db",
+        help="SQLite file that keeps its data across restarts, or 'none'",
+    )
+    p.set_defaults(func=_simulator)
     p = sub.add_parser("create-admin", help="create the first admin on an empty database")
     p.add_argument("--username", required=True)
     p.add_argument("--full-name", required=True)

@@ -11,6 +11,7 @@ from klinikita.pages.home import home_page
 from klinikita.pages.login import login_page
 from klinikita.pages.not_available import not_available_page
 from klinikita.pages.settings import settings_page
+from klinikita.satusehat_runtime import backend_api, run_outbox_worker
 from klinikita.services.errors import ServiceError
 from klinikita.state.auth import AuthState, LoginState, SessionExpired
 from klinikita.state.branch_settings import BranchSettingsState
@@ -30,8 +31,10 @@ def handle_backend_exception(exception: Exception) -> list[EventSpec]:
 
 app = rx.App(
     backend_exception_handler=handle_backend_exception,
+    api_transformer=backend_api(),
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
 )
+app.register_lifespan_task(run_outbox_worker)
 
 app.add_page(
     login_page,

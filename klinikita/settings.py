@@ -22,6 +22,14 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw in {"1", "true", "yes", "on"}
 
 
+def _optional_path(name: str, default: Path) -> Path | None:
+    """A path from the environment; "none" turns it off (in-memory)."""
+    raw = os.environ.get(name, "").strip()
+    if raw.lower() == "none":
+        return None
+    return Path(raw) if raw else default
+
+
 def default_db_url() -> str:
     return f"sqlite:///{PROJECT_ROOT / 'klinikita.db'}"
 
@@ -40,6 +48,10 @@ class Settings:
     # bcrypt cost; 12 in production, lowered in tests so they run fast.
     bcrypt_rounds: int
     run_worker: bool
+    # SATUSEHAT simulator: mounted on the backend for the demo; its data survives restarts.
+    mount_simulator: bool
+    simulator_url: str | None  # overrides the mounted one (e.g. a standalone simulator)
+    simulator_data_file: Path | None
 
     @property
     def is_sqlite(self) -> bool:
@@ -61,6 +73,11 @@ def get_settings() -> Settings:
         seed_demo=_env_bool("KLINIKITA_DEMO", False),
         bcrypt_rounds=_env_int("KLINIKITA_BCRYPT_ROUNDS", 12),
         run_worker=_env_bool("KLINIKITA_RUN_WORKER", True),
+        mount_simulator=_env_bool("KLINIKITA_MOUNT_SIMULATOR", True),
+        simulator_url=os.environ.get("KLINIKITA_SIMULATOR_URL") or None,
+        simulator_data_file=_optional_path(
+            "KLINIKITA_SIMULATOR_DATA", PROJECT_ROOT / ".satusehat-simulator.db"
+        ),
     )
 
 

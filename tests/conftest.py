@@ -15,6 +15,7 @@ os.environ["REFLEX_DB_URL"] = f"sqlite:///{_TMP / 'test.db'}"
 os.environ["KLINIKITA_SECRET_KEY_FILE"] = str(_TMP / "test.key")
 os.environ["KLINIKITA_BCRYPT_ROUNDS"] = "4"
 os.environ["KLINIKITA_RUN_WORKER"] = "0"
+os.environ["KLINIKITA_SIMULATOR_DATA"] = "none"
 os.environ.pop("REFLEX_REDIS_URL", None)
 os.environ.pop("KLINIKITA_SECRET_KEY", None)
 os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
@@ -34,3 +35,9 @@ def db() -> Session:
     SQLModel.metadata.create_all(engine)
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ARG001
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main
+    thread for the rest of the session, which the async tests cannot share."""
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)

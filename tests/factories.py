@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+
 from sqlmodel import Session
 
 from klinikita.models import Branch
@@ -45,3 +47,104 @@ def make_user(
     )
     session.commit()
     return user
+
+
+def make_clinic(
+    session: Session,
+    *,
+    org_id: str = "10000004",
+    client_id: str = "demo-klinik",
+    secret: str = "demo-klinik-secret",
+    name: str = "Klinik Simulator",
+):
+    """A branch set to the simulator with a unit, a room, a doctor and a patient whose NIKs
+    are in SATUSEHAT's published sandbox tables (the simulator knows them)."""
+    from klinikita.models import Employee, Patient, Room, ServiceUnit
+    from klinikita.models.enums import SatusehatEnvironment, Sex
+    from klinikita.services.secrets_store import encrypt_secret
+
+    branch = Branch(
+        name=name,
+        facility_type=FacilityType.KLINIK,
+        ss_environment=SatusehatEnvironment.SIMULATOR,
+        ss_organization_id=org_id,
+        ss_client_id=client_id,
+        ss_secret_encrypted=encrypt_secret(secret),
+    )
+    session.add(branch)
+    session.flush()
+    unit = ServiceUnit(branch_id=branch.id, name="Poli Umum")
+    session.add(unit)
+    session.flush()
+    room = Room(branch_id=branch.id, unit_id=unit.id, name="Ruang Periksa 1")
+    doctor = Employee(
+        branch_id=branch.id,
+        name="dr. Alexander",
+        nik="7209061211900001",
+        main_duty=Duty.DOKTER_UMUM,
+    )
+    patient = Patient(
+        branch_id=branch.id,
+        mrn="000001",
+        nik="9271060312000001",
+        name="Ardianto Putra",
+        sex=Sex.MALE,
+        birth_date=date(1992, 1, 9),
+    )
+    session.add_all([room, doctor, patient])
+    session.commit()
+    return branch, unit, room, doctor, patient
+
+
+def make_completed_visit(
+    session: Session,
+    branch,
+    unit,
+    room,
+    doctor,
+    patient,
+    *,
+    queue_number: int = 1,
+    codes: tuple[str, ...] = ("J06.9",),
+    minutes_ago: int = 5,
+):
+    """A complete visit with vitals and diagnoses, ready to send."""
+    from klinikita.models import Diagnosis, Examination, Visit
+    from klinikita.models.clinical import VisitStatus
+
+    done = datetime.now(UTC) - timedelta(minutes=minutes_ago)
+    visit = Visit(
+        branch_id=branch.id,
+        patient_id=patient.id,
+        unit_id=unit.id,
+        room_id=room.id,
+        doctor_id=doctor.id,
+        visit_date=done.date(),
+        queue_number=queue_number,
+        status=VisitStatus.COMPLETE,
+        arrived_at=done - timedelta(minutes=50),
+        exam_started_at=done - timedelta(minutes=30),
+        completed_at=done,
+    )
+    session.add(visit)
+    session.flush()
+    session.add(
+        Examination(
+            visit_id=visit.id,
+            systolic=120,
+            diastolic=80,
+            pulse=80,
+            respiratory_rate=18,
+            temperature=36.8,
+            weight=60.5,
+            height=165,
+            spo2=98,
+            vitals_at=done - timedelta(minutes=25),
+            subjective="Batuk pilek 3 hari",
+            assessment="ISPA",
+        )
+    )
+    for rank, code in enumerate(codes, start=1):
+        session.add(Diagnosis(visit_id=visit.id, rank=rank, icd10_code=code))
+    session.commit()
+    return visit

@@ -2,18 +2,25 @@
 
 from klinikita.models.accounts import LoginSession, User, UserBranch, UserDuty
 from klinikita.models.audit import AuditLog
+from klinikita.models.clinical import Diagnosis, Examination, Visit
 from klinikita.models.facility import Branch, Room, ServiceUnit
 from klinikita.models.people import Employee, Patient
+from klinikita.models.satusehat import SyncJob, SyncLog
 
 __all__ = [
     "AuditLog",
     "Branch",
+    "Diagnosis",
     "Employee",
+    "Examination",
     "LoginSession",
     "Patient",
     "Room",
     "ServiceUnit",
+    "SyncJob",
+    "SyncLog",
     "User",
     "UserBranch",
     "UserDuty",
+    "Visit",
 ]

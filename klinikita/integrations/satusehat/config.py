@@ -1,0 +1,88 @@
+"""Where a branch sends its data: environment URLs and its credentials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from klinikita.models import Branch
+from klinikita.models.enums import SatusehatEnvironment
+from klinikita.services.secrets_store import decrypt_secret
+
+# Official hosts (API.md section 1).
+OFFICIAL_URLS: dict[str, tuple[str, str]] = {
+    SatusehatEnvironment.SANDBOX: (
+        "https://api-satusehat-stg.dto.kemkes.go.id/oauth2/v1",
+        "https://api-satusehat-stg.dto.kemkes.go.id/fhir-r4/v1",
+    ),
+    SatusehatEnvironment.PRODUCTION: (
+        "https://api-satusehat.kemkes.go.id/oauth2/v1",
+        "https://api-satusehat.kemkes.go.id/fhir-r4/v1",
+    ),
+}
+
+ENVIRONMENT_LABELS = {
+    SatusehatEnvironment.SIMULATOR: "Simulator (latihan, tidak terkirim ke Kemenkes)",
+    SatusehatEnvironment.SANDBOX: "Sandbox (uji coba Kemenkes)",
+    SatusehatEnvironment.PRODUCTION: "Produksi",
+    SatusehatEnvironment.CUSTOM: "URL khusus",
+}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Everything a client needs for one branch. `secret` is plain text: keep it in memory."""
+
+    branch_id: int
+    organization_id: str
+    client_id: str
+    secret: str
+    auth_url: str
+    fhir_url: str
+
+    def __repr__(self) -> str:  # never print the secret
+        return (
+            f"Credentials(branch_id={self.branch_id}, organization_id={self.organization_id!r}, "
+            f"client_id={self.client_id!r}, fhir_url={self.fhir_url!r})"
+        )
+
+
+def simulator_urls(simulator_base: str) -> tuple[str, str]:
+    base = simulator_base.rstrip("/")
+    return f"{base}/oauth2/v1", f"{base}/fhir-r4/v1"
+
+
+def resolve_urls(branch: Branch, simulator_base: str) -> tuple[str, str]:
+    env = branch.ss_environment
+    if env == SatusehatEnvironment.SIMULATOR:
+        return simulator_urls(simulator_base)
+    if env == SatusehatEnvironment.CUSTOM:
+        return branch.ss_auth_url.rstrip("/"), branch.ss_fhir_url.rstrip("/")
+    return OFFICIAL_URLS[env]
+
+
+def missing_settings(branch: Branch) -> list[str]:
+    """What a branch lacks before anything can be sent, in words for the admin."""
+    missing = []
+    if not branch.ss_organization_id.strip():
+        missing.append("Organization ID")
+    if not branch.ss_client_id.strip():
+        missing.append("Client ID")
+    if not branch.ss_secret_encrypted:
+        missing.append("Secret Key")
+    if branch.ss_environment == SatusehatEnvironment.CUSTOM and not (
+        branch.ss_auth_url.strip() and branch.ss_fhir_url.strip()
+    ):
+        missing.append("URL autentikasi dan URL FHIR")
+    return missing
+
+
+def credentials_for(branch: Branch, simulator_base: str) -> Credentials:
+    auth_url, fhir_url = resolve_urls(branch, simulator_base)
+    return Credentials(
+        branch_id=branch.id,
+        organization_id=branch.ss_organization_id.strip(),
+        client_id=branch.ss_client_id.strip(),
+        secret=decrypt_secret(branch.ss_secret_encrypted),
+        auth_url=auth_url,
+        fhir_url=fhir_url,
+    )

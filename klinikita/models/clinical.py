@@ -1,0 +1,102 @@
+"""The clinical aggregate: a visit (kunjungan), its examination and its diagnoses."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from klinikita.models.base import created_at_field, updated_at_field
+from klinikita.models.enums import SyncStatus
+
+
+class VisitStatus(StrEnum):
+    REGISTERED = "registered"
+    IN_EXAMINATION = "in_examination"
+    COMPLETE = "complete"
+    CANCELLED = "cancelled"
+
+
+class Payer(StrEnum):
+    UMUM = "umum"
+    BPJS = "bpjs"
+    ASURANSI = "asuransi"
+
+
+def new_visit_uid() -> str:
+    return uuid.uuid4().hex
+
+
+class Visit(SQLModel, table=True):
+    """One visit of a patient to a unit. Its `uid` is the SATUSEHAT Encounter identifier:
+    random, so it never collides, even across databases of the same organization."""
+
+    __table_args__ = (
+        UniqueConstraint(
+            "branch_id", "unit_id", "visit_date", "queue_number", name="uq_visit_queue"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    uid: str = Field(default_factory=new_visit_uid, sa_type=String(32), unique=True)
+    branch_id: int = Field(foreign_key="branch.id", index=True)
+    patient_id: int = Field(foreign_key="patient.id", index=True)
+    unit_id: int = Field(foreign_key="service_unit.id")
+    room_id: int = Field(foreign_key="room.id")
+    doctor_id: int = Field(foreign_key="employee.id")
+    visit_date: date = Field(index=True)  # the branch's local date
+    queue_number: int
+    payer: str = Field(default=Payer.UMUM, sa_type=String(16))
+    status: str = Field(default=VisitStatus.REGISTERED, sa_type=String(16))
+    # The three moments of the Encounter's statusHistory, in UTC.
+    arrived_at: datetime
+    exam_started_at: datetime | None = None
+    completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str = Field(default="", sa_type=String(300))
+    encounter_id: str | None = Field(default=None, sa_type=String(64))
+    sync_status: str = Field(default=SyncStatus.NOT_SENT, sa_type=String(16))
+    sync_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+class Examination(SQLModel, table=True):
+    """Vitals (nurse) and SOAP (doctor) of one visit."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="visit.id", unique=True)
+    systolic: int | None = None  # mm[Hg]
+    diastolic: int | None = None  # mm[Hg]
+    pulse: int | None = None  # /min
+    respiratory_rate: int | None = None  # /min
+    temperature: float | None = None  # Cel
+    weight: float | None = None  # kg
+    height: float | None = None  # cm
+    spo2: int | None = None  # %
+    vitals_at: datetime | None = None
+    vitals_by_id: int | None = Field(default=None, foreign_key="employee.id")
+    subjective: str = Field(default="", sa_type=Text)
+    objective: str = Field(default="", sa_type=Text)
+    assessment: str = Field(default="", sa_type=Text)
+    plan: str = Field(default="", sa_type=Text)
+    # SATUSEHAT Observation ids by LOINC code, written back by the worker.
+    observation_ids: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+
+
+class Diagnosis(SQLModel, table=True):
+    """An ICD-10 diagnosis of a visit; rank 1 is the primary one."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="visit.id", index=True)
+    rank: int = 1
+    icd10_code: str = Field(sa_type=String(16))
+    display: str = Field(default="", sa_type=String(300))
+    condition_id: str | None = Field(default=None, sa_type=String(64))
+    created_at: datetime = created_at_field()

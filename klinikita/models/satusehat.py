@@ -1,0 +1,85 @@
+"""The SATUSEHAT outbox (SyncJob) and the exchange log (SyncLog)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, String, Text, text
+from sqlmodel import Field, SQLModel
+
+from klinikita.models.base import created_at_field, updated_at_field, utcnow
+
+
+class JobKind(StrEnum):
+    PATIENT_LOOKUP = "patient_lookup"
+    PRACTITIONER_LOOKUP = "practitioner_lookup"
+    ORGANIZATION_CREATE = "organization_create"
+    LOCATION_CREATE = "location_create"
+    VISIT_SEND = "visit_send"
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    FAILED = "failed"  # rejected by SATUSEHAT: staff fix the data and resend
+    DEAD = "dead"  # transient errors past the retry limit: resendable, never dropped
+
+
+class SyncJob(SQLModel, table=True):
+    """One thing to send, written in the same transaction as the change that needs it."""
+
+    __tablename__ = "sync_job"
+    __table_args__ = (
+        Index("ix_sync_job_due", "status", "next_attempt_at"),
+        # At most one open job per subject, even when two workers enqueue at the same moment.
+        Index(
+            "uq_sync_job_open",
+            "kind",
+            "subject_id",
+            unique=True,
+            sqlite_where=text("status IN ('pending', 'in_progress')"),
+            postgresql_where=text("status IN ('pending', 'in_progress')"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(sa_type=String(32))
+    branch_id: int = Field(foreign_key="branch.id", index=True)
+    subject_type: str = Field(sa_type=String(32))
+    subject_id: int
+    status: str = Field(default=JobStatus.PENDING, sa_type=String(16))
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    lease_until: datetime | None = None  # an in-progress job past its lease is taken again
+    worker_id: str | None = Field(default=None, sa_type=String(64))
+    waiting_for: str | None = Field(default=None, sa_type=String(200))
+    last_error: str | None = Field(default=None, sa_type=Text)
+    result: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    client_token: str | None = Field(default=None, sa_type=String(128))
+    created_at: datetime = created_at_field()
+    updated_at: datetime = updated_at_field()
+    done_at: datetime | None = None
+
+
+class SyncLog(SQLModel, table=True):
+    """One HTTP exchange with SATUSEHAT, secrets removed."""
+
+    __tablename__ = "sync_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    branch_id: int | None = Field(default=None, foreign_key="branch.id", index=True)
+    job_id: int | None = Field(default=None, foreign_key="sync_job.id", index=True)
+    patient_id: int | None = Field(default=None, foreign_key="patient.id", index=True)
+    resource_type: str = Field(default="", sa_type=String(40))
+    method: str = Field(sa_type=String(8))
+    url: str = Field(sa_type=Text)
+    status_code: int | None = None  # None when no answer came (timeout, broken connection)
+    ok: bool = False
+    duration_ms: int = 0
+    request_body: str = Field(default="", sa_type=Text)
+    response_body: str = Field(default="", sa_type=Text)
+    error: str = Field(default="", sa_type=Text)

@@ -1,0 +1,112 @@
+"""The SATUSEHAT outbox: enqueue in the caller's transaction, resend what failed."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, select
+
+from klinikita.models import Employee, Patient, Room, ServiceUnit, SyncJob, Visit
+from klinikita.models.base import utcnow
+from klinikita.models.enums import SyncStatus
+from klinikita.models.satusehat import JobKind, JobStatus
+
+ACTIVE = (JobStatus.PENDING, JobStatus.IN_PROGRESS)
+
+# What each kind of job is about, and the row that shows its badge.
+SUBJECTS: dict[str, tuple[str, type[SQLModel]]] = {
+    JobKind.PATIENT_LOOKUP: ("patient", Patient),
+    JobKind.PRACTITIONER_LOOKUP: ("employee", Employee),
+    JobKind.ORGANIZATION_CREATE: ("service_unit", ServiceUnit),
+    JobKind.LOCATION_CREATE: ("room", Room),
+    JobKind.VISIT_SEND: ("visit", Visit),
+}
+
+
+def active_job(session: Session, kind: str, subject_id: int) -> SyncJob | None:
+    return session.exec(
+        select(SyncJob).where(
+            SyncJob.kind == kind,
+            SyncJob.subject_id == subject_id,
+            SyncJob.status.in_(ACTIVE),
+        )
+    ).first()
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    branch_id: int,
+    subject_id: int,
+    *,
+    client_token: str | None = None,
+) -> SyncJob:
+    """Add a job to the caller's transaction (nothing is sent here). An active job for the
+    same subject is reused, so pressing a button twice never sends twice."""
+    subject_type, model = SUBJECTS[kind]
+    job = active_job(session, kind, subject_id)
+    if job is None:
+        job = SyncJob(
+            kind=kind, branch_id=branch_id, subject_type=subject_type, subject_id=subject_id
+        )
+    if client_token:
+        job.client_token = client_token
+    session.add(job)
+    row = session.get(model, subject_id)
+    if row is not None:
+        row.sync_status = SyncStatus.SENDING
+        row.sync_error = None
+        session.add(row)
+    session.flush()
+    return job
+
+
+def ensure_job(session: Session, kind: str, branch_id: int, subject_id: int) -> None:
+    """Enqueue unless an open job exists; safe when another worker does the same at once
+    (the unique index on open jobs refuses the second, and only this savepoint rolls back)."""
+    if active_job(session, kind, subject_id) is not None:
+        return
+    try:
+        with session.begin_nested():
+            enqueue(session, kind, branch_id, subject_id)
+    except IntegrityError:
+        pass
+
+
+def resend(session: Session, job_id: int, *, client_token: str | None = None) -> SyncJob:
+    """Kirim ulang: a failed or dead job goes back to the queue with a fresh retry budget."""
+    job = session.get(SyncJob, job_id)
+    if job is None:
+        raise LookupError(job_id)
+    if job.status in (JobStatus.FAILED, JobStatus.DEAD):
+        newer = active_job(session, job.kind, job.subject_id)
+        if newer is not None:  # already queued again: one open job per subject
+            return newer
+        job.status = JobStatus.PENDING
+        job.attempts = 0
+        job.next_attempt_at = utcnow()
+        job.last_error = None
+        job.waiting_for = None
+        job.updated_at = utcnow()
+    if client_token:
+        job.client_token = client_token
+    session.add(job)
+    _, model = SUBJECTS[job.kind]
+    row = session.get(model, job.subject_id)
+    if row is not None and job.status == JobStatus.PENDING:
+        row.sync_status = SyncStatus.SENDING
+        row.sync_error = None
+        session.add(row)
+    session.flush()
+    return job
+
+
+def resend_all_failed(session: Session, branch_id: int) -> int:
+    jobs = session.exec(
+        select(SyncJob).where(
+            SyncJob.branch_id == branch_id,
+            SyncJob.status.in_((JobStatus.FAILED, JobStatus.DEAD)),
+        )
+    ).all()
+    for job in jobs:
+        resend(session, job.id)
+    return len(jobs)

@@ -1,0 +1,1 @@
+"""Integration tests of the local SATUSEHAT simulator over loopback HTTP."""
