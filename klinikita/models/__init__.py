@@ -1,6 +1,12 @@
 """All tables. Importing this package registers every table on SQLModel.metadata."""
 
-from klinikita.models.accounts import LoginSession, User, UserBranch, UserDuty
+from klinikita.models.accounts import (
+    LoginSession,
+    PasswordResetToken,
+    User,
+    UserBranch,
+    UserDuty,
+)
 from klinikita.models.audit import AuditLog
 from klinikita.models.clinical import Diagnosis, Examination, Visit
 from klinikita.models.facility import Branch, Room, ServiceUnit
@@ -14,6 +20,7 @@ __all__ = [
     "Employee",
     "Examination",
     "LoginSession",
+    "PasswordResetToken",
     "Patient",
     "Room",
     "ServiceUnit",

@@ -63,3 +63,16 @@ class LoginSession(SQLModel, table=True):
     last_seen_at: datetime = created_at_field()
     ended_at: datetime | None = None
     user_agent: str = Field(default="", sa_type=String(300))
+
+
+class PasswordResetToken(SQLModel, table=True):
+    """A one-time link for a forgotten password: only the token's SHA-256 is kept."""
+
+    __tablename__ = "password_reset_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    token_hash: str = Field(sa_type=String(64), unique=True)
+    created_at: datetime = created_at_field()
+    expires_at: datetime
+    used_at: datetime | None = None

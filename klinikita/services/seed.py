@@ -7,6 +7,7 @@ from datetime import date
 
 from sqlmodel import Session, func, select
 
+from klinikita.integrations.satusehat.simulator.seed import DEMO_CLIENTS
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, User
 from klinikita.models.enums import Duty, FacilityType, SatusehatEnvironment, Sex
 from klinikita.services import audit
@@ -71,11 +72,8 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     ),
 )
 
-# Simulator credentials of the two demo branches (the simulator knows the same clients).
-_DEMO_SATUSEHAT = {
-    DEMO_CLINIC: ("10000004", "demo-klinik", "demo-klinik-secret"),
-    DEMO_PRACTICE: ("10000005", "demo-pmd", "demo-pmd-secret"),
-}
+# Simulator credentials of the two demo branches: the simulator's own demo clients.
+_DEMO_SATUSEHAT = dict(zip((DEMO_CLINIC, DEMO_PRACTICE), DEMO_CLIENTS, strict=True))
 
 # Patients from SATUSEHAT's published sandbox table (NIK, name, sex, birth date).
 _DEMO_PATIENTS = (
@@ -96,16 +94,16 @@ def seed_demo(session: Session) -> list[DemoUser]:
         (DEMO_CLINIC, FacilityType.KLINIK, "Jl. Sehat No. 1, Jakarta Selatan"),
         (DEMO_PRACTICE, FacilityType.PMD, "Jl. Melati No. 7, Bandung"),
     ):
-        org_id, client_id, secret = _DEMO_SATUSEHAT[name]
+        client = _DEMO_SATUSEHAT[name]
         branch = Branch(
             name=name,
             facility_type=kind,
             address=address,
             phone="021-5550100",
             ss_environment=SatusehatEnvironment.SIMULATOR,
-            ss_organization_id=org_id,
-            ss_client_id=client_id,
-            ss_secret_encrypted=encrypt_secret(secret),
+            ss_organization_id=client.organization_id,
+            ss_client_id=client.client_id,
+            ss_secret_encrypted=encrypt_secret(client.client_secret),
         )
         session.add(branch)
         session.flush()
