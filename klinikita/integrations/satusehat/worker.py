@@ -13,13 +13,15 @@ nothing twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import random
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import and_, or_, update
@@ -33,7 +35,7 @@ from klinikita.integrations.satusehat.exchange import Exchange
 from klinikita.integrations.satusehat.tokens import TokenCache
 from klinikita.models import Branch, SyncJob, SyncLog
 from klinikita.models.base import utcnow
-from klinikita.models.satusehat import JobStatus
+from klinikita.models.satusehat import JobKind, JobStatus
 
 log = logging.getLogger("klinikita.satusehat")
 
@@ -61,6 +63,28 @@ def wake_workers() -> None:
     """Tell the in-process workers that a job was just committed (they also poll)."""
     for worker in list(_running_workers):
         worker.wake()
+
+
+@dataclass
+class _Logged:
+    exchange: Exchange
+    patient_id: int | None
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass
+class _Begun:
+    claimed: _Claimed
+    prepared: object
+    creds: object
+    notice: JobNotice | None  # set when the job ended (or waits) without sending
+
+
+@dataclass
+class _Sent:
+    claimed: _Claimed
+    result: object
+    exchanges: list[_Logged]
 
 
 @dataclass
@@ -108,6 +132,16 @@ class OutboxWorker:
         self._own_http = http is None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # SQLite has one writer at a time, and its busy handler waits in coarse sleeps when
+        # threads collide; one database thread per worker queues them fairly instead.
+        sqlite = get_engine(db_url).dialect.name == "sqlite"
+        self._db_pool = ThreadPoolExecutor(
+            max_workers=1 if sqlite else 4, thread_name_prefix="outbox-db"
+        )
+
+    async def _db(self, fn, *args):  # noqa: ANN001, ANN202
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db_pool, functools.partial(fn, *args))
 
     def _simulator_base(self) -> str:
         # A callable, because the app only knows its own address once it is serving.
@@ -117,76 +151,91 @@ class OutboxWorker:
     # ----- claiming ------------------------------------------------------------------
     def claim(self, limit: int) -> list[int]:
         """Mark up to `limit` due jobs as ours (a new transaction)."""
+        with session_scope(self.db_url) as session:
+            return self._claim_in(session, limit)
+
+    def _claim_in(self, session: Session, limit: int) -> list[int]:
         now = utcnow()
         due = or_(
             and_(SyncJob.status == JobStatus.PENDING, SyncJob.next_attempt_at <= now),
             and_(SyncJob.status == JobStatus.IN_PROGRESS, SyncJob.lease_until < now),
         )
-        with session_scope(self.db_url) as session:
-            stmt = (
-                select(SyncJob.id)
-                .where(due)
-                .order_by(SyncJob.next_attempt_at, SyncJob.id)
-                .limit(limit)
-            )
-            if session.get_bind().dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            ids = list(session.exec(stmt).all())
-            if ids:
-                session.exec(
-                    update(SyncJob)
-                    .where(SyncJob.id.in_(ids))
-                    .values(
-                        status=JobStatus.IN_PROGRESS,
-                        lease_until=now + self.lease,
-                        worker_id=self.worker_id,
-                        updated_at=now,
-                    )
+        stmt = (
+            select(SyncJob.id).where(due).order_by(SyncJob.next_attempt_at, SyncJob.id).limit(limit)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        ids = list(session.exec(stmt).all())
+        if ids:
+            session.exec(
+                update(SyncJob)
+                .where(SyncJob.id.in_(ids))
+                .values(
+                    status=JobStatus.IN_PROGRESS,
+                    lease_until=now + self.lease,
+                    worker_id=self.worker_id,
+                    updated_at=now,
                 )
+            )
         return ids
 
     # ----- one job -------------------------------------------------------------------
-    def _begin(self, job_id: int) -> tuple[_Claimed, jobs.Prepared, object] | None:
-        """Prepare in a transaction; counts the attempt before anything is sent."""
+    def _claim_and_begin(self, limit: int, only: list[int] | None = None) -> list[_Begun]:
+        """Claim due jobs and prepare them, in one transaction (or prepare the given,
+        already claimed ids). Each attempt is counted before anything is sent; jobs that
+        need no sending (done, failed, waiting) are finished in the same transaction."""
+        begun: list[_Begun] = []
+        creds_by_branch: dict[int, object] = {}
         with session_scope(self.db_url) as session:
-            job = session.get(SyncJob, job_id)
-            if (
-                job is None
-                or job.status != JobStatus.IN_PROGRESS
-                or job.worker_id != self.worker_id
-            ):
-                return None  # another worker took it after our lease ran out
-            branch = session.get(Branch, job.branch_id)
-            missing = missing_settings(branch) if branch else ["cabang"]
-            prepared: jobs.Prepared
-            creds = None
-            if missing:
-                prepared = jobs.Fail(
-                    f"Pengaturan SATUSEHAT cabang belum lengkap: {', '.join(missing)}."
-                )
-            else:
-                prepared = jobs.prepare(session, job)
-            if isinstance(prepared, jobs.Send):
+            ids = only if only is not None else self._claim_in(session, limit)
+            for job_id in ids:
+                job = session.get(SyncJob, job_id)
+                if (
+                    job is None
+                    or job.status != JobStatus.IN_PROGRESS
+                    or job.worker_id != self.worker_id
+                ):
+                    continue  # another worker took it after our lease ran out
                 try:
-                    creds = credentials_for(branch, self._simulator_base())
-                except ValueError as exc:
-                    prepared = jobs.Fail(str(exc))
-                else:
-                    job.attempts += 1
-                    job.waiting_for = None
-                    session.add(job)
-            claimed = _Claimed(
-                job.id,
-                job.kind,
-                job.branch_id,
-                job.subject_type,
-                job.subject_id,
-                job.client_token,
-                job.attempts,
-            )
-            if not isinstance(prepared, jobs.Send):
-                self._finish(session, job, prepared)
-        return claimed, prepared, creds
+                    with session.begin_nested():  # a bug in one job spoils only that job
+                        prepared, creds = self._prepare_one(session, job, creds_by_branch)
+                except Exception as exc:
+                    log.exception("Preparing SATUSEHAT job %s failed", job_id)
+                    prepared, creds = jobs.Retry(f"Kesalahan internal: {exc}"), None
+                claimed = _Claimed(
+                    job.id,
+                    job.kind,
+                    job.branch_id,
+                    job.subject_type,
+                    job.subject_id,
+                    job.client_token,
+                    job.attempts,
+                )
+                notice = None
+                if not isinstance(prepared, jobs.Send):
+                    notice = self._notice(job, self._finish(session, job, prepared))
+                begun.append(_Begun(claimed, prepared, creds, notice))
+        return begun
+
+    def _prepare_one(self, session: Session, job: SyncJob, creds_by_branch: dict) -> tuple:
+        branch = session.get(Branch, job.branch_id)
+        missing = missing_settings(branch) if branch else ["cabang"]
+        if missing:
+            return jobs.Fail(
+                f"Pengaturan SATUSEHAT cabang belum lengkap: {', '.join(missing)}."
+            ), None
+        prepared = jobs.prepare(session, job)
+        if not isinstance(prepared, jobs.Send):
+            return prepared, None
+        if branch.id not in creds_by_branch:
+            try:
+                creds_by_branch[branch.id] = credentials_for(branch, self._simulator_base())
+            except ValueError as exc:
+                return jobs.Fail(str(exc)), None
+        job.attempts += 1
+        job.waiting_for = None
+        session.add(job)
+        return prepared, creds_by_branch[branch.id]
 
     def _finish(self, session: Session, job: SyncJob, result: object) -> str:
         """Write the job's outcome (and the ids it brought) in the caller's transaction."""
@@ -199,16 +248,8 @@ class OutboxWorker:
                 result.apply(session)
             job.status, job.result, job.done_at = JobStatus.DONE, result.result, now
             job.last_error = job.waiting_for = None
-            # Jobs that waited for this one may go now.
-            session.exec(
-                update(SyncJob)
-                .where(
-                    SyncJob.branch_id == job.branch_id,
-                    SyncJob.status == JobStatus.PENDING,
-                    SyncJob.waiting_for.is_not(None),
-                )
-                .values(next_attempt_at=now)
-            )
+            if job.kind != JobKind.VISIT_SEND:
+                self._release_waiting(session, job.branch_id, now)
         elif isinstance(result, jobs.Fail):
             job.status, job.last_error, job.waiting_for = JobStatus.FAILED, result.message, None
             jobs.mark_failed(session, job, result.message)
@@ -230,22 +271,39 @@ class OutboxWorker:
         session.add(job)
         return message
 
+    @staticmethod
+    def _release_waiting(session: Session, branch_id: int, now: datetime) -> None:
+        """Visits that waited for an IHS number or a Location may go now."""
+        session.exec(
+            update(SyncJob)
+            .where(
+                SyncJob.branch_id == branch_id,
+                SyncJob.status == JobStatus.PENDING,
+                SyncJob.waiting_for.is_not(None),
+            )
+            .values(next_attempt_at=now)
+        )
+
     def _backoff(self, attempts: int, retry: jobs.Retry) -> float:
         delay = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
         delay *= random.uniform(0.5, 1.5)
         return max(delay, retry.retry_after or 0.0, retry.min_delay)
 
-    def _complete(self, claimed: _Claimed, result: object) -> JobNotice | None:
+    def _complete_many(self, done: list[_Sent]) -> list[JobNotice]:
+        """Write several outcomes, and their exchanges to the log, in one transaction."""
+        notices = []
         with session_scope(self.db_url) as session:
-            job = session.get(SyncJob, claimed.job_id)
-            if (
-                job is None
-                or job.worker_id != self.worker_id
-                or job.status != JobStatus.IN_PROGRESS
-            ):
-                return None
-            message = self._finish(session, job, result)
-            return self._notice(job, message)
+            for item in done:
+                session.add_all(self._log_rows(item.claimed, item.exchanges))
+                job = session.get(SyncJob, item.claimed.job_id)
+                if (
+                    job is None
+                    or job.worker_id != self.worker_id
+                    or job.status != JobStatus.IN_PROGRESS
+                ):
+                    continue
+                notices.append(self._notice(job, self._finish(session, job, item.result)))
+        return notices
 
     @staticmethod
     def _notice(job: SyncJob, message: str) -> JobNotice:
@@ -260,61 +318,64 @@ class OutboxWorker:
             job.client_token,
         )
 
-    def _sink(self, claimed: _Claimed, patient_id: int | None):  # noqa: ANN202
-        db_url = self.db_url
+    @staticmethod
+    def _log_rows(claimed: _Claimed, exchanges: list[_Logged]) -> list[SyncLog]:
+        return [
+            SyncLog(
+                at=item.at,
+                branch_id=claimed.branch_id,
+                job_id=claimed.job_id,
+                patient_id=item.patient_id,
+                resource_type=item.exchange.resource_type,
+                method=item.exchange.method,
+                url=item.exchange.url,
+                status_code=item.exchange.status_code,
+                ok=item.exchange.ok,
+                duration_ms=item.exchange.duration_ms,
+                request_body=item.exchange.request_body,
+                response_body=item.exchange.response_body,
+                error=item.exchange.error,
+            )
+            for item in exchanges
+        ]
 
-        def write(exchange: Exchange) -> None:
-            with session_scope(db_url) as session:
-                session.add(
-                    SyncLog(
-                        branch_id=claimed.branch_id,
-                        job_id=claimed.job_id,
-                        patient_id=patient_id,
-                        resource_type=exchange.resource_type,
-                        method=exchange.method,
-                        url=exchange.url,
-                        status_code=exchange.status_code,
-                        ok=exchange.ok,
-                        duration_ms=exchange.duration_ms,
-                        request_body=exchange.request_body,
-                        response_body=exchange.response_body,
-                        error=exchange.error,
-                    )
-                )
+    async def _send(self, begun: _Begun) -> _Sent:
+        """The HTTP part of one job; never raises (a bug becomes a retry with its reason)."""
+        exchanges: list[_Logged] = []
+        patient_id = begun.prepared.patient_id
 
         async def sink(exchange: Exchange) -> None:
-            await asyncio.to_thread(write, exchange)
+            exchanges.append(_Logged(exchange, patient_id))
 
-        return sink
+        client = SatusehatClient(begun.creds, self._client(), self.tokens, sink)
+        try:
+            result = await begun.prepared.run(client)
+        except Exception as exc:
+            log.exception("SATUSEHAT job %s crashed", begun.claimed.job_id)
+            result = jobs.Retry(f"Kesalahan internal: {type(exc).__name__}: {exc}")
+        return _Sent(begun.claimed, result, exchanges)
 
-    async def process(self, job_id: int) -> JobNotice | None:
-        begun = await asyncio.to_thread(self._begin, job_id)
-        if begun is None:
-            return None
-        claimed, prepared, creds = begun
-        if not isinstance(prepared, jobs.Send):
-            notice = await asyncio.to_thread(self._read_notice, claimed.job_id)
-        else:
-            client = SatusehatClient(
-                creds, self._client(), self.tokens, self._sink(claimed, prepared.patient_id)
-            )
-            try:
-                result = await prepared.run(client)
-            except Exception as exc:  # a bug must not lose the job: retry it, and say why
-                log.exception("SATUSEHAT job %s crashed", job_id)
-                result = jobs.Retry(f"Kesalahan internal: {type(exc).__name__}: {exc}")
-            notice = await asyncio.to_thread(self._complete, claimed, result)
-        if notice is not None and self.notifier is not None:
+    async def _notify(self, notices: list[JobNotice]) -> None:
+        if self.notifier is None:
+            return
+        for notice in notices:
             try:
                 await self.notifier(notice)
             except Exception:  # the page reloads the truth anyway
-                log.exception("Live update for job %s failed", job_id)
-        return notice
+                log.exception("Live update for job %s failed", notice.job_id)
 
-    def _read_notice(self, job_id: int) -> JobNotice | None:
-        with Session(get_engine(self.db_url)) as session:
-            job = session.get(SyncJob, job_id)
-            return self._notice(job, job.last_error or job.waiting_for or "") if job else None
+    async def process(self, job_id: int) -> JobNotice | None:
+        """Prepare, send and complete one job this worker has claimed."""
+        begun = await self._db(self._claim_and_begin, 0, [job_id])
+        if not begun:
+            return None
+        item = begun[0]
+        if item.notice is not None:
+            notices = [item.notice]
+        else:
+            notices = await self._db(self._complete_many, [await self._send(item)])
+        await self._notify(notices)
+        return notices[0] if notices else None
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
@@ -324,16 +385,19 @@ class OutboxWorker:
     # ----- loops ---------------------------------------------------------------------
     async def run_once(self) -> int:
         """Claim what is due now and process it all; returns how many jobs were taken."""
-        ids = await asyncio.to_thread(self.claim, self.concurrency)
-        await asyncio.gather(*(self.process(i) for i in ids))
-        return len(ids)
+        begun = await self._db(self._claim_and_begin, self.concurrency)
+        await self._notify([b.notice for b in begun if b.notice is not None])
+        sent = await asyncio.gather(*(self._send(b) for b in begun if b.notice is None))
+        if sent:
+            await self._notify(await self._db(self._complete_many, list(sent)))
+        return len(begun)
 
     async def drain(self, *, timeout: float = 30.0) -> None:
         """Run until no job is pending or in progress (tests and scripts)."""
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
             if await self.run_once() == 0:
-                if not await asyncio.to_thread(self._has_open_jobs):
+                if not await self._db(self._has_open_jobs):
                     return
                 await asyncio.sleep(min(self.poll_interval, 0.05))
         raise TimeoutError("outbox not drained in time")
@@ -354,38 +418,71 @@ class OutboxWorker:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Work until `stop` is set (or the task is cancelled)."""
+        """Work until `stop` is set (or the task is cancelled).
+
+        Claiming and preparing happen in one transaction per batch; finished sends queue up
+        and are written together (group commit), so the database is not the bottleneck."""
         stop = stop or asyncio.Event()
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         _running_workers.add(self)
-        running: set[asyncio.Task] = set()
+        in_flight = 0
+        finished: asyncio.Queue[_Sent] = asyncio.Queue()
+
+        async def send(begun: _Begun) -> None:
+            await finished.put(await self._send(begun))
+
+        async def complete() -> None:
+            nonlocal in_flight
+            while True:
+                batch = [await finished.get()]
+                while not finished.empty():
+                    batch.append(finished.get_nowait())
+                try:
+                    notices = await self._db(self._complete_many, batch)
+                except Exception:
+                    # The jobs stay in progress; their lease runs out and they are retried.
+                    log.exception("Writing SATUSEHAT outcomes failed")
+                    notices = []
+                in_flight -= len(batch)
+                self._wake.set()
+                await self._notify(notices)
+
+        completer = asyncio.create_task(complete())
+        senders: set[asyncio.Task] = set()
         log.info("SATUSEHAT worker %s started", self.worker_id)
         try:
             while not stop.is_set():
                 self._wake.clear()
-                free = self.concurrency - len(running)
-                ids: list[int] = []
+                free = self.concurrency - in_flight
+                begun: list[_Begun] = []
                 if free > 0:
                     try:
-                        ids = await asyncio.to_thread(self.claim, free)
+                        begun = await self._db(self._claim_and_begin, free)
                     except Exception:
                         log.exception("Claiming SATUSEHAT jobs failed; trying again")
-                for job_id in ids:
-                    task = asyncio.create_task(self.process(job_id))
-                    running.add(task)
-                    task.add_done_callback(running.discard)
-                    task.add_done_callback(lambda _t: self._wake.set())
-                if ids and len(ids) == free:
+                await self._notify([b.notice for b in begun if b.notice is not None])
+                for item in begun:
+                    if item.notice is None:
+                        in_flight += 1
+                        task = asyncio.create_task(send(item))
+                        senders.add(task)
+                        task.add_done_callback(senders.discard)
+                if begun and len(begun) == free:
                     continue  # there may be more due right now
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
                 except TimeoutError:
                     pass
+            # Let what is on the wire finish and be written before stopping.
+            while in_flight > 0:
+                await asyncio.sleep(0.01)
         finally:
             _running_workers.discard(self)
-            if running:
-                await asyncio.gather(*running, return_exceptions=True)
+            for task in senders:
+                task.cancel()
+            completer.cancel()
+            await asyncio.gather(completer, *senders, return_exceptions=True)
             if self._own_http and self._http is not None:
                 await self._http.aclose()
                 self._http = None
