@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,8 +37,7 @@ from klinikita.integrations.satusehat import fhir  # noqa: E402
 from klinikita.integrations.satusehat.client import new_http_client  # noqa: E402
 from klinikita.integrations.satusehat.worker import OutboxWorker, wake_workers  # noqa: E402
 from klinikita.migrations import upgrade_to_head  # noqa: E402
-from klinikita.models import Branch, Diagnosis, Employee, Examination, Patient, Room  # noqa: E402
-from klinikita.models import SyncJob, Visit  # noqa: E402
+from klinikita.models import Branch, Diagnosis, Employee, Examination, Patient, Room, SyncJob, Visit  # noqa: E402  # noqa: E402
 from klinikita.models.base import utcnow  # noqa: E402
 from klinikita.models.satusehat import JobKind, JobStatus  # noqa: E402
 from klinikita.services import outbox  # noqa: E402
@@ -57,9 +55,19 @@ def _free_port() -> int:
 def start_simulator_process(latency_ms: int) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "klinikita", "simulator", "--port", str(port), "--data-file",
-         "none"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "klinikita",
+            "simulator",
+            "--port",
+            str(port),
+            "--data-file",
+            "none",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     for _ in range(100):
@@ -68,8 +76,10 @@ def start_simulator_process(latency_ms: int) -> tuple[subprocess.Popen, str]:
             break
         except httpx.HTTPError:
             time.sleep(0.1)
-    httpx.post(f"{base}/_sim/faults", json={"kind": "latency", "latency_ms": latency_ms,
-                                              "path": "/fhir-r4/v1*"}).raise_for_status()
+    httpx.post(
+        f"{base}/_sim/faults",
+        json={"kind": "latency", "latency_ms": latency_ms, "path": "/fhir-r4/v1*"},
+    ).raise_for_status()
     return proc, base
 
 
@@ -97,13 +107,18 @@ def build_bundles(visit_ids: list[int]) -> list[dict]:
             visit = session.get(Visit, visit_id)
             copy = Visit.model_validate(visit.model_dump(exclude={"uid"}))
             built = fhir.visit_bundle(
-                visit=copy, patient=session.get(Patient, visit.patient_id),
-                doctor=session.get(Employee, visit.doctor_id), room=session.get(Room, visit.room_id),
-                examination=session.exec(select(Examination).where(
-                    Examination.visit_id == visit_id)).first(),
-                diagnoses=list(session.exec(select(Diagnosis).where(
-                    Diagnosis.visit_id == visit_id)).all()),
-                branch=session.get(Branch, visit.branch_id), now=utcnow(),
+                visit=copy,
+                patient=session.get(Patient, visit.patient_id),
+                doctor=session.get(Employee, visit.doctor_id),
+                room=session.get(Room, visit.room_id),
+                examination=session.exec(
+                    select(Examination).where(Examination.visit_id == visit_id)
+                ).first(),
+                diagnoses=list(
+                    session.exec(select(Diagnosis).where(Diagnosis.visit_id == visit_id)).all()
+                ),
+                branch=session.get(Branch, visit.branch_id),
+                now=utcnow(),
             )
             bundles.append(built.bundle)
     return bundles
@@ -112,10 +127,13 @@ def build_bundles(visit_ids: list[int]) -> list[dict]:
 async def plain_loop(base: str, bundles: list[dict]) -> float:
     """Visits per second of a bare concurrent httpx loop (token fetched once)."""
     async with new_http_client() as http:
-        token = (await http.post(f"{base}/oauth2/v1/accesstoken",
-                                 params={"grant_type": "client_credentials"},
-                                 data={"client_id": "demo-klinik",
-                                       "client_secret": "demo-klinik-secret"})).json()
+        token = (
+            await http.post(
+                f"{base}/oauth2/v1/accesstoken",
+                params={"grant_type": "client_credentials"},
+                data={"client_id": "demo-klinik", "client_secret": "demo-klinik-secret"},
+            )
+        ).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         queue = list(bundles)
 
@@ -132,8 +150,11 @@ async def plain_loop(base: str, bundles: list[dict]) -> float:
 
 def job_latencies(visit_ids: list[int]) -> list[float]:
     with Session(get_engine()) as session:
-        jobs = session.exec(select(SyncJob).where(SyncJob.kind == JobKind.VISIT_SEND,
-                                                  SyncJob.subject_id.in_(visit_ids))).all()
+        jobs = session.exec(
+            select(SyncJob).where(
+                SyncJob.kind == JobKind.VISIT_SEND, SyncJob.subject_id.in_(visit_ids)
+            )
+        ).all()
         assert all(j.status == JobStatus.DONE for j in jobs), "some visits were not sent"
         return [(j.done_at - j.created_at).total_seconds() * 1000 for j in jobs]
 
@@ -189,27 +210,38 @@ async def run(args: argparse.Namespace) -> None:
     p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
     p95_limit = 2 * args.latency_ms + 250
     db_kind = get_engine().dialect.name
-    print(f"database: {db_kind}; simulator latency: {args.latency_ms} ms; "
-          f"worker concurrency: {CONCURRENCY}")
+    print(
+        f"database: {db_kind}; simulator latency: {args.latency_ms} ms; "
+        f"worker concurrency: {CONCURRENCY}"
+    )
     print(f"plain httpx loop (limit): {limit:.1f} visits/s ({len(bundles)} bundles)")
     print(f"outbox worker:            {throughput:.1f} visits/s ({len(ids)} visits, backlog)")
     print(f"ratio worker/limit:       {throughput / limit:.2f} (target >= 0.80)")
-    print(f"enqueue -> done, {len(paced)} visits paced at {pace:.1f}/s: "
-          f"p50 {p50:.0f} ms, p95 {p95:.0f} ms (target p95 <= {p95_limit} ms; "
-          f"ratio {p95 / p95_limit:.2f})")
+    print(
+        f"enqueue -> done, {len(paced)} visits paced at {pace:.1f}/s: "
+        f"p50 {p50:.0f} ms, p95 {p95:.0f} ms (target p95 <= {p95_limit} ms; "
+        f"ratio {p95 / p95_limit:.2f})"
+    )
 
 
 def job_latencies_safe(visit_ids: list[int]) -> list[int]:
     with Session(get_engine()) as session:
-        return list(session.exec(select(SyncJob.id).where(
-            SyncJob.kind == JobKind.VISIT_SEND, SyncJob.subject_id.in_(visit_ids),
-            SyncJob.status == JobStatus.DONE)).all())
+        return list(
+            session.exec(
+                select(SyncJob.id).where(
+                    SyncJob.kind == JobKind.VISIT_SEND,
+                    SyncJob.subject_id.in_(visit_ids),
+                    SyncJob.status == JobStatus.DONE,
+                )
+            ).all()
+        )
 
 
 def enqueue_visits_without_jobs(clinic, count: int) -> list[int]:  # noqa: ANN001
     with Session(get_engine(), expire_on_commit=False) as session:
-        return [make_completed_visit(session, *clinic, queue_number=50_000 + n).id
-                for n in range(count)]
+        return [
+            make_completed_visit(session, *clinic, queue_number=50_000 + n).id for n in range(count)
+        ]
 
 
 def main() -> None:
@@ -217,8 +249,12 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=500)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--paced", type=int, default=100, help="visits in the latency phase")
-    parser.add_argument("--rate", type=float, default=20.0,
-                        help="visits/s in the latency phase (capped at a quarter of capacity)")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=20.0,
+        help="visits/s in the latency phase (capped at a quarter of capacity)",
+    )
     asyncio.run(run(parser.parse_args()))
 
 
