@@ -233,3 +233,13 @@ async def test_duplicate_encounter_is_recognised(client):
         "Encounter", ENCOUNTER_SYSTEM, "visit-dup-1", subject=patient.ihs_number
     )
     assert found["id"] == first.body["id"]
+
+
+async def test_fifty_concurrent_calls_on_an_expired_token_refresh_it_once(client, sim):
+    await client.find_patient_by_nik("9271060312000001")
+    sim.simulator.expire_all_tokens()
+    results = await asyncio.gather(
+        *(client.find_patient_by_nik("9271060312000001") for _ in range(50))
+    )
+    assert {r.ihs_number for r in results} == {"P02478375538"}
+    assert sim.simulator.stats.token_requests == 2
