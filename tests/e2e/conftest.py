@@ -12,7 +12,7 @@ from sqlmodel import Session, SQLModel
 
 from klinikita.db import get_engine
 from klinikita.services.seed import seed_demo
-from klinikita.settings import PROJECT_ROOT
+from klinikita.settings import PROJECT_ROOT, get_settings
 
 CHROMIUM = os.environ.get("KLINIKITA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -50,6 +50,10 @@ def reset_demo_database() -> None:
 @pytest.fixture(scope="session")
 def app_harness() -> Iterator[AppHarness]:
     _use_project_js_tools()
+    # The browser tests run the whole product: the SATUSEHAT worker inside the app, talking
+    # to the simulator mounted on the app's backend (in memory).
+    os.environ["KLINIKITA_RUN_WORKER"] = "1"
+    get_settings.cache_clear()
     reset_demo_database()
     with AppHarness.create(root=PROJECT_ROOT, app_name="klinikita") as harness:
         yield harness
