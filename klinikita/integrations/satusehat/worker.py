@@ -29,9 +29,9 @@ from klinikita.db import get_engine, session_scope
 from klinikita.integrations.satusehat import jobs
 from klinikita.integrations.satusehat.client import SatusehatClient, new_http_client
 from klinikita.integrations.satusehat.config import credentials_for, missing_settings
-from klinikita.integrations.satusehat.exchange import Exchange
+from klinikita.integrations.satusehat.sync_log import sync_log_sink
 from klinikita.integrations.satusehat.tokens import TokenCache
-from klinikita.models import Branch, SyncJob, SyncLog
+from klinikita.models import Branch, SyncJob
 from klinikita.models.base import utcnow
 from klinikita.models.satusehat import JobStatus
 
@@ -261,31 +261,9 @@ class OutboxWorker:
         )
 
     def _sink(self, claimed: _Claimed, patient_id: int | None):  # noqa: ANN202
-        db_url = self.db_url
-
-        def write(exchange: Exchange) -> None:
-            with session_scope(db_url) as session:
-                session.add(
-                    SyncLog(
-                        branch_id=claimed.branch_id,
-                        job_id=claimed.job_id,
-                        patient_id=patient_id,
-                        resource_type=exchange.resource_type,
-                        method=exchange.method,
-                        url=exchange.url,
-                        status_code=exchange.status_code,
-                        ok=exchange.ok,
-                        duration_ms=exchange.duration_ms,
-                        request_body=exchange.request_body,
-                        response_body=exchange.response_body,
-                        error=exchange.error,
-                    )
-                )
-
-        async def sink(exchange: Exchange) -> None:
-            await asyncio.to_thread(write, exchange)
-
-        return sink
+        return sync_log_sink(
+            claimed.branch_id, job_id=claimed.job_id, patient_id=patient_id, db_url=self.db_url
+        )
 
     async def process(self, job_id: int) -> JobNotice | None:
         begun = await asyncio.to_thread(self._begin, job_id)
