@@ -194,7 +194,7 @@ def _satusehat_fields() -> rx.Component:
             S.editing_id != 0,
             rx.vstack(
                 rx.hstack(
-                    _connection_button(S.editing_id, "branch-test-connection"),
+                    _connection_button(S.editing_id.to_string(), "branch-test-connection"),
                     rx.text(
                         "Tes memakai pengaturan yang sudah disimpan; simpan dulu bila Anda "
                         "mengubahnya.",
@@ -205,7 +205,7 @@ def _satusehat_fields() -> rx.Component:
                     spacing="3",
                     wrap="wrap",
                 ),
-                _connection_result(S.editing_id),
+                _connection_result(S.editing_id.to_string()),
                 spacing="2",
                 width="100%",
             ),
@@ -350,9 +350,9 @@ def _readiness_card(row: rx.Var) -> rx.Component:
             ),
             rx.cond(
                 S.can_edit,
-                _connection_button(row["id"].to(int), "test-connection-" + row["id"]),
+                _connection_button(row["id"], "test-connection-" + row["id"]),
             ),
-            _connection_result(row["id"].to(int)),
+            _connection_result(row["id"]),
             spacing="3",
             width="100%",
         ),

@@ -115,7 +115,9 @@ def validate_satusehat_input(data: SatusehatInput) -> dict[str, str]:
                 errors[key] = f"{label} maksimal 300 karakter."
             elif not is_http_url(value):
                 errors[key] = f"{label} harus diawali http:// atau https://, misalnya " + (
-                    "https://contoh.id/oauth2/v1" if key == "ss_auth_url" else "https://contoh.id/fhir-r4/v1"
+                    "https://contoh.id/oauth2/v1"
+                    if key == "ss_auth_url"
+                    else "https://contoh.id/fhir-r4/v1"
                 )
     return errors
 

@@ -86,7 +86,7 @@ class BranchSettingsState(AuthState):
     secret_saved: bool = False  # whether the edited branch has a secret; never the secret
     replacing_secret: bool = False
 
-    conn_branch_id: int = 0
+    conn_branch_id: str = ""  # the branch whose connection test is shown
     conn_testing: bool = False
     conn_ok: bool = False
     conn_message: str = ""
@@ -252,6 +252,7 @@ class BranchSettingsState(AuthState):
             return rx.toast.error(missing.message)
         created = self.creating
         self._close_form()
+        self.conn_branch_id, self.conn_message = "", ""  # a test of the old settings is stale
         self._reload()
         # The top bar shows the branch name (and the branch switcher) too.
         self._show(self._current_actor())
@@ -269,7 +270,7 @@ class BranchSettingsState(AuthState):
             if self.conn_testing:
                 return
             wanted = int(branch_id)
-            self.conn_branch_id = wanted
+            self.conn_branch_id = str(wanted)
             self.conn_testing = True
             self.conn_ok = False
             self.conn_message = ""
