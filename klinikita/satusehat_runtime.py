@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 from klinikita.integrations.satusehat.simulator import Simulator
+from klinikita.integrations.satusehat.tokens import shared_token_cache
 from klinikita.integrations.satusehat.worker import OutboxWorker
 from klinikita.settings import get_settings
 from klinikita.state.live import make_notifier
@@ -39,7 +40,9 @@ async def run_outbox_worker(app: rx.App) -> None:
     e.g. when `python -m klinikita worker` runs as its own process)."""
     if not get_settings().run_worker:
         return
-    worker = OutboxWorker(simulator_base=simulator_base, notifier=make_notifier(app))
+    worker = OutboxWorker(
+        simulator_base=simulator_base, notifier=make_notifier(app), tokens=shared_token_cache()
+    )
     stop = asyncio.Event()
     try:
         await worker.run(stop)

@@ -1,17 +1,23 @@
-"""Branches (cabang): their general settings."""
+"""Branches (cabang): their general settings and their SATUSEHAT connection."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
-from klinikita.models import Branch
+from klinikita.models import Branch, UserBranch
 from klinikita.models.base import utcnow
-from klinikita.models.enums import BranchTimeZone, FacilityType
+from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnvironment
 from klinikita.services import audit
 from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.permissions import Action, require
+from klinikita.services.secrets_store import encrypt_secret
+
+# Shown instead of a stored secret; the secret itself never leaves the server.
+SECRET_SAVED_MASK = "•••••• tersimpan"
+_SECRET_MAX = 500
 
 
 @dataclass
@@ -21,6 +27,31 @@ class BranchInput:
     address: str = ""
     phone: str = ""
     timezone: str = BranchTimeZone.WIB
+
+
+@dataclass
+class SatusehatInput:
+    """The SATUSEHAT part of the form. `new_secret` is write-only: empty keeps the stored one."""
+
+    environment: str = SatusehatEnvironment.SIMULATOR
+    organization_id: str = ""
+    client_id: str = ""
+    auth_url: str = ""
+    fhir_url: str = ""
+    new_secret: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class SatusehatView:
+    """What the form may show of a branch's connection: never the secret, only whether one is
+    stored."""
+
+    environment: str
+    organization_id: str
+    client_id: str
+    auth_url: str
+    fhir_url: str
+    secret_saved: bool
 
 
 def validate_branch_input(
@@ -48,23 +79,101 @@ def validate_branch_input(
     return errors
 
 
+def is_http_url(value: str) -> bool:
+    parsed = urlparse(value.strip())
+    return parsed.scheme in {"http", "https"} and bool(parsed.netloc) and " " not in value.strip()
+
+
+def validate_satusehat_input(data: SatusehatInput) -> dict[str, str]:
+    """Field errors (keys `ss_*`), in words for the admin."""
+    errors: dict[str, str] = {}
+    if data.environment not in {e.value for e in SatusehatEnvironment}:
+        errors["ss_environment"] = "Pilih lingkungan SATUSEHAT."
+    org = data.organization_id.strip()
+    if org and not (org.isascii() and org.isdigit()):
+        errors["ss_organization_id"] = "Organization ID hanya berisi angka, misalnya 10000004."
+    elif len(org) > 64:
+        errors["ss_organization_id"] = "Organization ID maksimal 64 angka."
+    client_id = data.client_id.strip()
+    if len(client_id) > 200:
+        errors["ss_client_id"] = "Client ID maksimal 200 karakter."
+    elif any(c.isspace() for c in client_id):
+        errors["ss_client_id"] = "Client ID tidak boleh berisi spasi."
+    secret = data.new_secret.strip()
+    if len(secret) > _SECRET_MAX:
+        errors["ss_secret"] = f"Secret Key maksimal {_SECRET_MAX} karakter."
+    elif any(c.isspace() for c in secret):
+        errors["ss_secret"] = "Secret Key tidak boleh berisi spasi."
+    if data.environment == SatusehatEnvironment.CUSTOM:
+        for key, value, label in (
+            ("ss_auth_url", data.auth_url, "URL autentikasi"),
+            ("ss_fhir_url", data.fhir_url, "URL FHIR"),
+        ):
+            if not value.strip():
+                errors[key] = f"{label} wajib diisi untuk URL khusus."
+            elif len(value.strip()) > 300:
+                errors[key] = f"{label} maksimal 300 karakter."
+            elif not is_http_url(value):
+                errors[key] = f"{label} harus diawali http:// atau https://, misalnya " + (
+                    "https://contoh.id/oauth2/v1"
+                    if key == "ss_auth_url"
+                    else "https://contoh.id/fhir-r4/v1"
+                )
+    return errors
+
+
+def _apply_satusehat(branch: Branch, data: SatusehatInput) -> bool:
+    """Write the SATUSEHAT fields; returns whether the secret was replaced."""
+    branch.ss_environment = data.environment
+    branch.ss_organization_id = data.organization_id.strip()
+    branch.ss_client_id = data.client_id.strip()
+    custom = data.environment == SatusehatEnvironment.CUSTOM
+    branch.ss_auth_url = data.auth_url.strip().rstrip("/") if custom else ""
+    branch.ss_fhir_url = data.fhir_url.strip().rstrip("/") if custom else ""
+    secret = data.new_secret.strip()
+    if not secret:
+        return False  # an empty field keeps the stored secret
+    branch.ss_secret_encrypted = encrypt_secret(secret)
+    return True
+
+
+def _apply_general(branch: Branch, data: BranchInput) -> None:
+    branch.name = data.name.strip()
+    branch.facility_type = data.facility_type
+    branch.address = data.address.strip()
+    branch.phone = data.phone.strip()
+    branch.timezone = data.timezone
+
+
+def _after(branch: Branch, secret_replaced: bool) -> dict:
+    after = audit.snapshot(branch) or {}
+    if secret_replaced:
+        # Both sides show "***": say in words that the secret itself changed.
+        after["ss_secret_encrypted"] = "*** (diganti)"
+    return after
+
+
 def update_branch(
-    session: Session, actor: audit.Actor, branch_id: int, data: BranchInput
+    session: Session,
+    actor: audit.Actor,
+    branch_id: int,
+    data: BranchInput,
+    satusehat: SatusehatInput | None = None,
 ) -> Branch:
+    """Save a branch's settings; `satusehat=None` leaves its SATUSEHAT connection as it is."""
     require(actor.duty, Action.BRANCH_SETTINGS)
     require(actor.duty, Action.RECORD_EDIT)
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise NotFound("Cabang tidak ditemukan.")
     errors = validate_branch_input(session, data, branch_id=branch_id)
+    if satusehat is not None:
+        errors |= validate_satusehat_input(satusehat)
     if errors:
         raise ValidationFailed(errors)
     before = audit.snapshot(branch)
-    branch.name = data.name.strip()
-    branch.facility_type = data.facility_type
-    branch.address = data.address.strip()
-    branch.phone = data.phone.strip()
-    branch.timezone = data.timezone
+    _apply_general(branch, data)
+    replaced = _apply_satusehat(branch, satusehat) if satusehat is not None else False
     branch.updated_at = utcnow()
     session.add(branch)
     session.flush()
@@ -75,11 +184,58 @@ def update_branch(
         "branch",
         branch.id,
         before=before,
-        after=audit.snapshot(branch),
+        after=_after(branch, replaced),
         branch_id=branch.id,
     )
     return branch
 
 
+def create_branch(
+    session: Session, actor: audit.Actor, data: BranchInput, satusehat: SatusehatInput
+) -> Branch:
+    """Tambah cabang. The creating admin may work in the new branch at once."""
+    require(actor.duty, Action.BRANCH_SETTINGS)
+    errors = validate_branch_input(session, data, branch_id=None)
+    errors |= validate_satusehat_input(satusehat)
+    if errors:
+        raise ValidationFailed(errors)
+    branch = Branch(name="")
+    _apply_general(branch, data)
+    replaced = _apply_satusehat(branch, satusehat)
+    session.add(branch)
+    session.flush()
+    session.add(UserBranch(user_id=actor.user_id, branch_id=branch.id))
+    audit.record(
+        session,
+        actor,
+        "create",
+        "branch",
+        branch.id,
+        after=_after(branch, replaced),
+        branch_id=branch.id,
+    )
+    return branch
+
+
+def satusehat_view(branch: Branch) -> SatusehatView:
+    return SatusehatView(
+        environment=branch.ss_environment,
+        organization_id=branch.ss_organization_id,
+        client_id=branch.ss_client_id,
+        auth_url=branch.ss_auth_url,
+        fhir_url=branch.ss_fhir_url,
+        secret_saved=bool(branch.ss_secret_encrypted),
+    )
+
+
 def list_branches(session: Session) -> list[Branch]:
     return list(session.exec(select(Branch).order_by(Branch.id)).all())
+
+
+def page_of_branches(session: Session, page: int, size: int) -> tuple[list[Branch], int]:
+    """One page of branches (1-based) and the total count."""
+    total = session.exec(select(func.count()).select_from(Branch)).one()
+    rows = session.exec(
+        select(Branch).order_by(Branch.id).offset(max(0, page - 1) * size).limit(size)
+    ).all()
+    return list(rows), int(total)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import httpx
 
@@ -54,6 +55,11 @@ class TokenCache:
             entry = _Entry(secret=creds.secret)
             self._entries[key] = entry
         return entry
+
+    def forget(self, creds: Credentials) -> None:
+        """Drop the cached token (not a refusal block), so the next `get` asks SATUSEHAT."""
+        entry = self._entry(creds)
+        entry.token, entry.expires_at = None, 0.0
 
     def invalidate(self, creds: Credentials, token: str) -> None:
         entry = self._entry(creds)
@@ -111,6 +117,13 @@ class TokenCache:
         entry.blocked_until = self._clock() + BLOCK_AFTER_REFUSAL_S
         entry.block_reason = f"Client ID atau Secret Key ditolak SATUSEHAT: {message}."
         raise TokenUnavailable(AuthFailed(entry.block_reason, response.status_code))
+
+
+@lru_cache(maxsize=1)
+def shared_token_cache() -> TokenCache:
+    """The one cache of this process: the app's worker and its connection tests share it, so a
+    refused secret blocks both for SATUSEHAT's minute and a fresh token serves both."""
+    return TokenCache()
 
 
 def _lifetime(raw: object) -> int:

@@ -32,6 +32,7 @@ from klinikita.integrations.satusehat import jobs
 from klinikita.integrations.satusehat.client import SatusehatClient, new_http_client
 from klinikita.integrations.satusehat.config import credentials_for, missing_settings
 from klinikita.integrations.satusehat.exchange import Exchange
+from klinikita.integrations.satusehat.sync_log import sync_log_row
 from klinikita.integrations.satusehat.tokens import TokenCache
 from klinikita.models import Branch, SyncJob, SyncLog
 from klinikita.models.base import utcnow
@@ -321,20 +322,12 @@ class OutboxWorker:
     @staticmethod
     def _log_rows(claimed: _Claimed, exchanges: list[_Logged]) -> list[SyncLog]:
         return [
-            SyncLog(
-                at=item.at,
+            sync_log_row(
+                item.exchange,
                 branch_id=claimed.branch_id,
                 job_id=claimed.job_id,
                 patient_id=item.patient_id,
-                resource_type=item.exchange.resource_type,
-                method=item.exchange.method,
-                url=item.exchange.url,
-                status_code=item.exchange.status_code,
-                ok=item.exchange.ok,
-                duration_ms=item.exchange.duration_ms,
-                request_body=item.exchange.request_body,
-                response_body=item.exchange.response_body,
-                error=item.exchange.error,
+                at=item.at,
             )
             for item in exchanges
         ]

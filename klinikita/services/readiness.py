@@ -1,0 +1,137 @@
+"""Kesiapan SATUSEHAT: what blocks a branch from sending, each with where to fix it.
+
+Counts come from SQL (`count(*)`), never from loading rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_
+from sqlmodel import Session, func, select
+
+from klinikita import routes
+from klinikita.integrations.satusehat.config import missing_settings
+from klinikita.models import Branch, Employee, Room, ServiceUnit, SyncJob
+from klinikita.models.enums import DOCTOR_DUTIES
+from klinikita.models.satusehat import JobStatus
+from klinikita.services.errors import NotFound
+from klinikita.services.secrets_store import decrypt_secret
+
+
+@dataclass(frozen=True)
+class ReadinessItem:
+    key: str  # credentials, secret, units, rooms, doctors, jobs
+    message: str  # for the admin, Bahasa Indonesia
+    link: str  # where to fix it
+    count: int = 0
+
+
+def branch_edit_link(branch_id: int) -> str:
+    """The settings page with this branch's edit form open."""
+    return f"{routes.PENGATURAN}?cabang={branch_id}"
+
+
+def _count(session: Session, stmt) -> int:  # noqa: ANN001
+    return int(session.exec(stmt).one())
+
+
+def _no_id(column):  # noqa: ANN001, ANN202
+    return or_(column.is_(None), column == "")
+
+
+def branch_readiness(session: Session, branch_id: int) -> list[ReadinessItem]:
+    """Everything that blocks sending for this branch; empty means ready ("Siap mengirim")."""
+    branch = session.get(Branch, branch_id)
+    if branch is None:
+        raise NotFound("Cabang tidak ditemukan.")
+    items: list[ReadinessItem] = []
+    missing = missing_settings(branch)
+    if missing:
+        items.append(
+            ReadinessItem(
+                "credentials",
+                f"Pengaturan SATUSEHAT belum lengkap: {', '.join(missing)}.",
+                branch_edit_link(branch_id),
+                len(missing),
+            )
+        )
+    elif branch.ss_secret_encrypted:
+        try:
+            decrypt_secret(branch.ss_secret_encrypted)
+        except ValueError as exc:
+            items.append(ReadinessItem("secret", str(exc), branch_edit_link(branch_id), 1))
+
+    units = _count(
+        session,
+        select(func.count())
+        .select_from(ServiceUnit)
+        .where(
+            ServiceUnit.branch_id == branch_id,
+            ServiceUnit.is_active.is_(True),
+            _no_id(ServiceUnit.ihs_id),
+        ),
+    )
+    if units:
+        items.append(
+            ReadinessItem(
+                "units",
+                f"{units} unit layanan belum punya ID SATUSEHAT.",
+                routes.REFERENSI_UNIT,
+                units,
+            )
+        )
+    rooms = _count(
+        session,
+        select(func.count())
+        .select_from(Room)
+        .where(Room.branch_id == branch_id, Room.is_active.is_(True), _no_id(Room.ihs_id)),
+    )
+    if rooms:
+        items.append(
+            ReadinessItem(
+                "rooms",
+                f"{rooms} ruangan belum punya ID SATUSEHAT.",
+                routes.REFERENSI_RUANGAN,
+                rooms,
+            )
+        )
+    doctors = _count(
+        session,
+        select(func.count())
+        .select_from(Employee)
+        .where(
+            Employee.branch_id == branch_id,
+            Employee.is_active.is_(True),
+            Employee.main_duty.in_([d.value for d in DOCTOR_DUTIES]),
+            _no_id(Employee.ihs_number),
+        ),
+    )
+    if doctors:
+        items.append(
+            ReadinessItem(
+                "doctors",
+                f"{doctors} dokter belum punya nomor IHS (cari lewat NIK).",
+                routes.KONTAK_KARYAWAN,
+                doctors,
+            )
+        )
+    jobs = _count(
+        session,
+        select(func.count())
+        .select_from(SyncJob)
+        .where(
+            SyncJob.branch_id == branch_id,
+            SyncJob.status.in_([JobStatus.FAILED.value, JobStatus.DEAD.value]),
+        ),
+    )
+    if jobs:
+        items.append(
+            ReadinessItem(
+                "jobs",
+                f"{jobs} pengiriman SATUSEHAT gagal dan menunggu diperbaiki atau dikirim ulang.",
+                routes.LAPORAN,
+                jobs,
+            )
+        )
+    return items

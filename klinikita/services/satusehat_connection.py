@@ -1,0 +1,63 @@
+"""Tes koneksi: ask SATUSEHAT for a token with a branch's saved settings.
+
+A plain async function, so the page's background handler stays thin and this is tested
+directly against the simulator. The exchange is written to the SyncLog like every other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from klinikita.db import session_scope
+from klinikita.integrations.satusehat.client import SatusehatClient, new_http_client
+from klinikita.integrations.satusehat.config import (
+    ENVIRONMENT_LABELS,
+    Credentials,
+    credentials_for,
+    missing_settings,
+)
+from klinikita.integrations.satusehat.outcomes import Ok
+from klinikita.integrations.satusehat.sync_log import sync_log_sink
+from klinikita.integrations.satusehat.tokens import TokenCache, shared_token_cache
+from klinikita.models import Branch
+
+
+@dataclass(frozen=True)
+class ConnectionResult:
+    ok: bool
+    message: str
+
+
+def _saved_credentials(branch_id: int, simulator_base: str) -> tuple[Credentials | None, str]:
+    """The branch's credentials as saved, or why there are none (in words)."""
+    with session_scope() as session:
+        branch = session.get(Branch, branch_id)
+        if branch is None:
+            return None, "Cabang tidak ditemukan."
+        missing = missing_settings(branch)
+        if missing:
+            return None, f"Pengaturan SATUSEHAT belum lengkap: {', '.join(missing)}."
+        label = ENVIRONMENT_LABELS.get(branch.ss_environment, branch.ss_environment)
+        try:
+            return credentials_for(branch, simulator_base), label
+        except ValueError as exc:  # secret encrypted with another server key
+            return None, str(exc)
+
+
+async def check_branch_connection(
+    branch_id: int, simulator_base: str, *, tokens: TokenCache | None = None
+) -> ConnectionResult:
+    """Fetch a fresh token for the branch as saved; SATUSEHAT's own text on failure."""
+    creds, note = await asyncio.to_thread(_saved_credentials, branch_id, simulator_base)
+    if creds is None:
+        return ConnectionResult(False, note)
+    cache = tokens if tokens is not None else shared_token_cache()
+    # A test must really reach SATUSEHAT: drop a cached token (a refusal block stays).
+    cache.forget(creds)
+    async with new_http_client() as http:
+        client = SatusehatClient(creds, http, cache, sync_log_sink(branch_id))
+        outcome = await client.check_connection()
+    if isinstance(outcome, Ok):
+        return ConnectionResult(True, f"Koneksi berhasil: token diterima dari {note}.")
+    return ConnectionResult(False, outcome.message)
