@@ -81,7 +81,7 @@ def row_actions(
     on_reactivate,  # noqa: ANN001
     on_resend,  # noqa: ANN001
 ) -> rx.Component:
-    return rx.hstack(
+    return rx.flex(
         resend_button(row, prefix, on_resend, can_resend),
         rx.cond(
             can_edit & (row["active"] == "1"),
@@ -116,8 +116,10 @@ def row_actions(
                 ),
             ),
         ),
+        direction="column",
         spacing="2",
-        wrap="wrap",
+        align="stretch",
+        min_width="max-content",
     )
 
 

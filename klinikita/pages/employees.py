@@ -25,9 +25,8 @@ _DUTY_OPTIONS = [(d.value, d.label) for d in EMPLOYEE_DUTIES]
 _SEX_OPTIONS = [(s.value, s.label) for s in Sex]
 
 NOT_FOUND_GUIDANCE = (
-    "Tidak ditemukan di SATUSEHAT. Periksa kembali NIK-nya; bila benar, tenaga kesehatan "
-    "ini perlu terdaftar di SATUSEHAT SDMK (SISDMK) atau KKI dengan STR aktif. Setelah itu "
-    "tekan Kirim ulang."
+    "Tidak ditemukan di SATUSEHAT. Periksa NIK; pastikan nakes terdaftar di SATUSEHAT "
+    "SDMK (SISDMK) atau KKI dengan STR aktif, lalu tekan Kirim ulang."
 )
 
 
@@ -147,7 +146,8 @@ def _satusehat(row: rx.Var) -> rx.Component:
                     icon="user-search",
                     color_scheme="orange",
                     size="1",
-                    max_width="320px",
+                    min_width="220px",
+                    max_width="300px",
                     id="employee-not-found-" + row["id"],
                 ),
             ),
@@ -159,16 +159,17 @@ def _satusehat(row: rx.Var) -> rx.Component:
 
 
 def _row(row: rx.Var) -> rx.Component:
+    muted = rx.color("gray", 11)
     return rx.table.row(
         rx.table.cell(
             rx.vstack(
                 rx.text(row["name"], weight="medium"),
-                rx.text(row["phone"], " ", row["email"], size="1", color=rx.color("gray", 11)),
-                spacing="0",
+                rx.text(row["duty"], size="2", color=muted),
+                rx.cond(row["nik"] != "", rx.code("NIK ", row["nik"], variant="ghost", size="2")),
+                rx.text(row["phone"], " ", row["email"], size="1", color=muted),
+                spacing="1",
             )
         ),
-        rx.table.cell(rx.code(row["nik"], variant="ghost", size="2")),
-        rx.table.cell(row["duty"]),
         rx.table.cell(active_badge(row)),
         rx.table.cell(_satusehat(row)),
         rx.table.cell(
@@ -226,7 +227,7 @@ def employees_page() -> rx.Component:
             ),
             rx.cond(S.form_open, _form()),
             scrolling_table(
-                header("Nama", "NIK", "Tugas utama", "Status", "SATUSEHAT (nomor IHS)", ""),
+                header("Karyawan", "Status", "SATUSEHAT (nomor IHS)", ""),
                 rx.table.body(rx.foreach(S.rows, _row)),
                 element_id="employee-table",
             ),
