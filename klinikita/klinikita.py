@@ -7,14 +7,18 @@ from reflex.event import EventSpec
 
 import klinikita.models  # noqa: F401  (registers the tables)
 from klinikita import routes
+from klinikita.pages.employees import employees_page
 from klinikita.pages.home import home_page
 from klinikita.pages.login import login_page
 from klinikita.pages.not_available import not_available_page
+from klinikita.pages.referensi import referensi_page, rooms_page, units_page
 from klinikita.pages.settings import settings_page
 from klinikita.satusehat_runtime import backend_api, run_outbox_worker
 from klinikita.services.errors import ServiceError
 from klinikita.state.auth import AuthState, LoginState, SessionExpired
 from klinikita.state.branch_settings import BranchSettingsState
+from klinikita.state.employees import EmployeeState
+from klinikita.state.referensi import RoomState, UnitState
 
 log = logging.getLogger("klinikita")
 
@@ -51,6 +55,23 @@ app.add_page(
     title="Pengaturan | Klinikita",
     on_load=[AuthState.check_login, BranchSettingsState.load],
 )
+app.add_page(
+    referensi_page,
+    route=routes.REFERENSI,
+    title="Referensi | Klinikita",
+    on_load=UnitState.open_referensi,
+)
+for _page, _route, _title, _state in (
+    (units_page, routes.REFERENSI_UNIT, "Unit layanan", UnitState),
+    (rooms_page, routes.REFERENSI_RUANGAN, "Ruangan", RoomState),
+    (employees_page, routes.KONTAK_KARYAWAN, "Karyawan", EmployeeState),
+):
+    app.add_page(
+        _page,
+        route=_route,
+        title=f"{_title} | Klinikita",
+        on_load=[AuthState.check_login, _state.load],
+    )
 
 _NOT_YET = (
     (
@@ -67,7 +88,6 @@ _NOT_YET = (
     ),
     (routes.RESUME, "Resume", "riwayat kunjungan pasien dengan kode encounter SATUSEHAT"),
     (routes.KONTAK, "Kontak", "data karyawan dan pasien dengan nomor IHS dari SATUSEHAT"),
-    (routes.REFERENSI, "Referensi", "unit layanan dan ruangan yang dikirim ke SATUSEHAT"),
     (routes.LAPORAN, "Laporan", "laporan aktivitas dan log server SATUSEHAT"),
 )
 for _route, _title, _what in _NOT_YET:

@@ -1,0 +1,189 @@
+"""Kontak -> Karyawan: employees of the active branch; practitioners' IHS numbers live."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import reflex as rx
+
+from klinikita.db import session_scope
+from klinikita.integrations.satusehat.worker import wake_workers
+from klinikita.models import Employee
+from klinikita.models.enums import Duty, Sex
+from klinikita.models.satusehat import JobKind
+from klinikita.services import employees as employee_service
+from klinikita.services.errors import ValidationFailed
+from klinikita.services.paging import PAGE_SIZE
+from klinikita.services.permissions import Action
+from klinikita.services.sync_requests import resend_subject
+from klinikita.state import live
+from klinikita.state.master_list import MasterListState
+
+FORM_FIELDS = ("name", "nik", "sex", "birth_date", "phone", "email", "main_duty", "branch_id")
+_SEXES = {s.value for s in Sex}
+_DUTIES = {d.value for d in Duty}
+
+
+def _row(e: Employee) -> dict[str, str]:
+    return {
+        "id": str(e.id),
+        "name": e.name,
+        "nik": e.nik or "",
+        "sex": Sex(e.sex).label if e.sex in _SEXES else "",
+        "duty": Duty(e.main_duty).label if e.main_duty in _DUTIES else e.main_duty,
+        "phone": e.phone,
+        "email": e.email,
+        "active": "1" if e.is_active else "0",
+        "practitioner": "1" if employee_service.is_practitioner(e.main_duty) else "0",
+        "status": e.sync_status,
+        "error": e.sync_error or "",
+        "ihs_number": e.ihs_number or "",
+    }
+
+
+class EmployeeState(MasterListState):
+    view_action: ClassVar[Action] = Action.VIEW_KONTAK
+    create_action: ClassVar[Action] = Action.EMPLOYEE_CREATE
+
+    search: str = ""
+    nik_warning: str = ""
+    nik_required: bool = False
+
+    def _reload(self) -> None:
+        with session_scope() as session:
+            got = employee_service.list_employees(
+                session,
+                self._list_branch_id,
+                search=self.search,
+                page=self.page,
+                page_size=PAGE_SIZE,
+            )
+            self.rows = [_row(e) for e in got.rows]
+        self.page, self.page_count, self.total = got.page, got.page_count, got.total
+
+    def _input(self) -> employee_service.EmployeeInput:
+        f = self.form
+        branch = f.get("branch_id", "")
+        return employee_service.EmployeeInput(
+            name=f.get("name", ""),
+            nik=f.get("nik", ""),
+            sex=f.get("sex", ""),
+            birth_date=f.get("birth_date", ""),
+            phone=f.get("phone", ""),
+            email=f.get("email", ""),
+            main_duty=f.get("main_duty", ""),
+            branch_id=int(branch) if branch.isdigit() else None,
+        )
+
+    def _refresh_hints(self) -> None:
+        data = self._input()
+        self.nik_warning = employee_service.warning_for(data) or ""
+        self.nik_required = employee_service.is_practitioner(data.main_duty)
+
+    @rx.event
+    def load(self):
+        if self._start(self._current_actor()):
+            self._reload()
+
+    @rx.event(supersedes=True)
+    def set_search(self, value: str):
+        self.search = value
+        self.page = 1
+        self._reload()
+
+    @rx.event
+    def set_field(self, field: str, value: str):
+        if field not in FORM_FIELDS:
+            return
+        self.form[field] = value
+        self.errors.pop(field, None)
+        self._refresh_hints()
+
+    @rx.event
+    def start_create(self):
+        actor = self._authorize(Action.EMPLOYEE_CREATE)
+        self.form_open, self.editing_id, self.errors = True, 0, {}
+        self.form = {k: "" for k in FORM_FIELDS}
+        self.form["branch_id"] = str(actor.branch_id)
+        self._refresh_hints()
+
+    @rx.event
+    def start_edit(self, employee_id: str):
+        actor = self._authorize(Action.RECORD_EDIT)
+        with session_scope() as session:
+            e = employee_service.get_employee(session, actor, int(employee_id))
+            self.form = {
+                "name": e.name,
+                "nik": e.nik or "",
+                "sex": e.sex or "",
+                "birth_date": e.birth_date.isoformat() if e.birth_date else "",
+                "phone": e.phone,
+                "email": e.email,
+                "main_duty": e.main_duty,
+                "branch_id": str(e.branch_id),
+            }
+            self.editing_id = e.id
+        self.form_open, self.errors = True, {}
+        self._refresh_hints()
+
+    @rx.event
+    def save(self):
+        editing = self.editing_id
+        actor = self._authorize(Action.RECORD_EDIT if editing else Action.EMPLOYEE_CREATE)
+        data = self._input()
+        token = self._client_token()
+        try:
+            with session_scope() as session:
+                if editing:
+                    employee = employee_service.update_employee(
+                        session, actor, editing, data, client_token=token
+                    )
+                else:
+                    employee = employee_service.create_employee(
+                        session, actor, data, client_token=token
+                    )
+                practitioner = employee_service.is_practitioner(employee.main_duty)
+        except ValidationFailed as failed:
+            self.errors = failed.errors
+            return rx.toast.error(failed.message)
+        wake_workers()
+        self._close_form()
+        self._reload()
+        if practitioner:
+            return rx.toast.success("Karyawan disimpan; nomor IHS dicari di SATUSEHAT.")
+        return rx.toast.success("Karyawan disimpan.")
+
+    def _set_active(self, employee_id: str, active: bool):
+        actor = self._authorize(Action.RECORD_DELETE)
+        with session_scope() as session:
+            name = employee_service.set_employee_active(
+                session, actor, int(employee_id), active
+            ).name
+        self._reload()
+        return rx.toast.success(f"{name} {'diaktifkan' if active else 'dinonaktifkan'}.")
+
+    @rx.event
+    def deactivate(self, employee_id: str):
+        return self._set_active(employee_id, False)
+
+    @rx.event
+    def reactivate(self, employee_id: str):
+        return self._set_active(employee_id, True)
+
+    @rx.event
+    def resend(self, employee_id: str):
+        actor = self._authorize(Action.SATUSEHAT_RESEND)
+        with session_scope() as session:
+            resend_subject(
+                session,
+                actor,
+                JobKind.PRACTITIONER_LOOKUP,
+                int(employee_id),
+                client_token=self._client_token(),
+            )
+        wake_workers()
+        self._reload()
+        return rx.toast.info("Nomor IHS dicari ulang di SATUSEHAT.")
+
+
+live.register("employee", EmployeeState)

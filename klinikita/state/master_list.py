@@ -1,0 +1,98 @@
+"""What the master-data pages share: a server-side page of rows, a form, live sync notices."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import reflex as rx
+
+from klinikita.integrations.satusehat.worker import JobNotice
+from klinikita.services.audit import Actor
+from klinikita.services.permissions import Action, allows
+from klinikita.state.auth import AuthState
+
+
+class MasterListState(AuthState):
+    """Base of the Referensi and Kontak page states (never shown by itself)."""
+
+    rows: list[dict[str, str]] = []
+    page: int = 1
+    page_count: int = 1
+    total: int = 0
+
+    form_open: bool = False
+    editing_id: int = 0  # 0: a new row
+    form: dict[str, str] = {}
+    errors: dict[str, str] = {}
+
+    can_create: bool = False
+    can_edit: bool = False
+    can_deactivate: bool = False
+    can_resend: bool = False
+
+    # The branch whose rows are on screen (set on load, used by live reloads).
+    _list_branch_id: int = 0
+
+    # ----- to implement ------------------------------------------------------------
+    view_action: ClassVar[Action] = Action.VIEW_BERANDA
+    create_action: ClassVar[Action] = Action.VIEW_BERANDA
+
+    def _reload(self) -> None:
+        raise NotImplementedError
+
+    # ----- shared --------------------------------------------------------------------
+    def _client_token(self) -> str:
+        return self.router.session.client_token or ""
+
+    def _start(self, actor: Actor | None) -> bool:
+        """Set the permission flags for `actor`; False when the page may not be shown."""
+        if actor is None:
+            self._list_branch_id = 0
+            self.rows = []
+            return False
+        self.can_create = allows(actor.duty, self.create_action)
+        self.can_edit = allows(actor.duty, Action.RECORD_EDIT)
+        self.can_deactivate = allows(actor.duty, Action.RECORD_DELETE)
+        self.can_resend = allows(actor.duty, Action.SATUSEHAT_RESEND)
+        if not allows(actor.duty, self.view_action):
+            self.page_allowed = False
+            self._list_branch_id = 0
+            self.rows = []
+            return False
+        self.page_allowed = True
+        if self._list_branch_id != actor.branch_id:
+            self.page = 1
+            self.form_open = False
+        self._list_branch_id = actor.branch_id
+        return True
+
+    def _on_sync_notice(self, notice: JobNotice) -> None:
+        """A job of a row on this page ended: show the database's truth."""
+        if self._list_branch_id and notice.branch_id == self._list_branch_id:
+            self._reload()
+
+    def _close_form(self) -> None:
+        self.form_open = False
+        self.editing_id = 0
+        self.errors = {}
+
+    @rx.event
+    def next_page(self):
+        if self.page < self.page_count:
+            self.page += 1
+            self._reload()
+
+    @rx.event
+    def prev_page(self):
+        if self.page > 1:
+            self.page -= 1
+            self._reload()
+
+    @rx.event
+    def cancel_form(self):
+        self._close_form()
+
+    @rx.event
+    def set_field(self, field: str, value: str):
+        self.form[field] = value
+        self.errors.pop(field, None)

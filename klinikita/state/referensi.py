@@ -1,0 +1,230 @@
+"""Referensi: service units and rooms of the active branch, with their SATUSEHAT ids live."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from urllib.parse import quote
+
+import reflex as rx
+
+from klinikita import routes
+from klinikita.db import session_scope
+from klinikita.integrations.satusehat.worker import wake_workers
+from klinikita.models import Room, ServiceUnit
+from klinikita.models.satusehat import JobKind
+from klinikita.services import facility
+from klinikita.services.errors import ValidationFailed
+from klinikita.services.paging import PAGE_SIZE
+from klinikita.services.permissions import Action
+from klinikita.services.sync_requests import resend_subject
+from klinikita.state import live
+from klinikita.state.master_list import MasterListState
+
+
+def _sync_fields(row: ServiceUnit | Room) -> dict[str, str]:
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "active": "1" if row.is_active else "0",
+        "status": row.sync_status,
+        "error": row.sync_error or "",
+        "ihs_id": row.ihs_id or "",
+    }
+
+
+class UnitState(MasterListState):
+    view_action: ClassVar[Action] = Action.VIEW_REFERENSI
+    create_action: ClassVar[Action] = Action.UNIT_CREATE
+
+    def _reload(self) -> None:
+        with session_scope() as session:
+            got = facility.list_units(session, self._list_branch_id, self.page, PAGE_SIZE)
+            self.rows = [_sync_fields(u) for u in got.rows]
+        self.page, self.page_count, self.total = got.page, got.page_count, got.total
+
+    @rx.event
+    def open_referensi(self):
+        """/referensi: straight to the first tab (the login page when logged out)."""
+        if self._current_actor() is None:
+            return rx.redirect(f"{routes.LOGIN}?next={quote(routes.REFERENSI_UNIT)}")
+        return rx.redirect(routes.REFERENSI_UNIT)
+
+    @rx.event
+    def load(self):
+        if self._start(self._current_actor()):
+            self._reload()
+
+    @rx.event
+    def start_create(self):
+        self._authorize(Action.UNIT_CREATE)
+        self.form_open, self.editing_id, self.errors = True, 0, {}
+        self.form = {"name": ""}
+
+    @rx.event
+    def start_edit(self, unit_id: str):
+        self._authorize(Action.RECORD_EDIT)
+        row = next((r for r in self.rows if r["id"] == unit_id), None)
+        if row is None:
+            return rx.toast.error("Unit layanan tidak ditemukan.")
+        self.form_open, self.editing_id, self.errors = True, int(unit_id), {}
+        self.form = {"name": row["name"]}
+
+    @rx.event
+    def save(self):
+        editing = self.editing_id
+        actor = self._authorize(Action.RECORD_EDIT if editing else Action.UNIT_CREATE)
+        data = facility.UnitInput(name=self.form.get("name", ""))
+        token = self._client_token()
+        try:
+            with session_scope() as session:
+                if editing:
+                    facility.update_unit(session, actor, editing, data, client_token=token)
+                else:
+                    facility.create_unit(session, actor, data, client_token=token)
+        except ValidationFailed as failed:
+            self.errors = failed.errors
+            return rx.toast.error(failed.message)
+        wake_workers()
+        self._close_form()
+        self._reload()
+        return rx.toast.success("Unit layanan disimpan; dikirim ke SATUSEHAT.")
+
+    def _set_active(self, unit_id: str, active: bool):
+        actor = self._authorize(Action.RECORD_DELETE)
+        with session_scope() as session:
+            unit = facility.set_unit_active(
+                session, actor, int(unit_id), active, client_token=self._client_token()
+            )
+            name = unit.name
+        wake_workers()
+        self._reload()
+        return rx.toast.success(f"Unit '{name}' {'diaktifkan' if active else 'dinonaktifkan'}.")
+
+    @rx.event
+    def deactivate(self, unit_id: str):
+        return self._set_active(unit_id, False)
+
+    @rx.event
+    def reactivate(self, unit_id: str):
+        return self._set_active(unit_id, True)
+
+    @rx.event
+    def resend(self, unit_id: str):
+        actor = self._authorize(Action.SATUSEHAT_RESEND)
+        with session_scope() as session:
+            resend_subject(
+                session,
+                actor,
+                JobKind.ORGANIZATION_CREATE,
+                int(unit_id),
+                client_token=self._client_token(),
+            )
+        wake_workers()
+        self._reload()
+        return rx.toast.info("Dikirim ulang ke SATUSEHAT.")
+
+
+class RoomState(MasterListState):
+    view_action: ClassVar[Action] = Action.VIEW_REFERENSI
+    create_action: ClassVar[Action] = Action.ROOM_CREATE
+
+    unit_options: list[dict[str, str]] = []
+
+    def _reload(self) -> None:
+        with session_scope() as session:
+            got = facility.list_rooms(session, self._list_branch_id, self.page, PAGE_SIZE)
+            rows = []
+            for room, unit in got.rows:
+                row = _sync_fields(room)
+                row["unit_id"] = str(room.unit_id or "")
+                row["unit"] = unit.name if unit is not None else "-"
+                rows.append(row)
+            self.rows = rows
+            self.unit_options = [
+                {"value": str(u.id), "label": u.name}
+                for u in facility.active_units(session, self._list_branch_id)
+            ]
+        self.page, self.page_count, self.total = got.page, got.page_count, got.total
+
+    @rx.event
+    def load(self):
+        if self._start(self._current_actor()):
+            self._reload()
+
+    @rx.event
+    def start_create(self):
+        self._authorize(Action.ROOM_CREATE)
+        self.form_open, self.editing_id, self.errors = True, 0, {}
+        first = self.unit_options[0]["value"] if len(self.unit_options) == 1 else ""
+        self.form = {"name": "", "unit_id": first}
+
+    @rx.event
+    def start_edit(self, room_id: str):
+        self._authorize(Action.RECORD_EDIT)
+        row = next((r for r in self.rows if r["id"] == room_id), None)
+        if row is None:
+            return rx.toast.error("Ruangan tidak ditemukan.")
+        self.form_open, self.editing_id, self.errors = True, int(room_id), {}
+        self.form = {"name": row["name"], "unit_id": row["unit_id"]}
+
+    @rx.event
+    def save(self):
+        editing = self.editing_id
+        actor = self._authorize(Action.RECORD_EDIT if editing else Action.ROOM_CREATE)
+        unit_text = self.form.get("unit_id", "")
+        data = facility.RoomInput(
+            name=self.form.get("name", ""),
+            unit_id=int(unit_text) if unit_text.isdigit() else None,
+        )
+        token = self._client_token()
+        try:
+            with session_scope() as session:
+                if editing:
+                    facility.update_room(session, actor, editing, data, client_token=token)
+                else:
+                    facility.create_room(session, actor, data, client_token=token)
+        except ValidationFailed as failed:
+            self.errors = failed.errors
+            return rx.toast.error(failed.message)
+        wake_workers()
+        self._close_form()
+        self._reload()
+        return rx.toast.success("Ruangan disimpan; dikirim ke SATUSEHAT.")
+
+    def _set_active(self, room_id: str, active: bool):
+        actor = self._authorize(Action.RECORD_DELETE)
+        with session_scope() as session:
+            room = facility.set_room_active(
+                session, actor, int(room_id), active, client_token=self._client_token()
+            )
+            name = room.name
+        wake_workers()
+        self._reload()
+        return rx.toast.success(f"Ruangan '{name}' {'diaktifkan' if active else 'dinonaktifkan'}.")
+
+    @rx.event
+    def deactivate(self, room_id: str):
+        return self._set_active(room_id, False)
+
+    @rx.event
+    def reactivate(self, room_id: str):
+        return self._set_active(room_id, True)
+
+    @rx.event
+    def resend(self, room_id: str):
+        actor = self._authorize(Action.SATUSEHAT_RESEND)
+        with session_scope() as session:
+            resend_subject(
+                session,
+                actor,
+                JobKind.LOCATION_CREATE,
+                int(room_id),
+                client_token=self._client_token(),
+            )
+        wake_workers()
+        self._reload()
+        return rx.toast.info("Dikirim ulang ke SATUSEHAT.")
+
+
+live.register("service_unit", UnitState)
+live.register("room", RoomState)
