@@ -15,15 +15,32 @@ from klinikita.settings import PROJECT_ROOT
 
 def _cli(url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
     env = {**os.environ, "REFLEX_DB_URL": url}
-    return subprocess.run([sys.executable, "-m", "klinikita", *args], cwd=PROJECT_ROOT, env=env,
-                          input=stdin, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "klinikita", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_first_admin_on_an_empty_production_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'prod.db'}"
     assert _cli(url, "migrate").returncode == 0
-    args = ("create-admin", "--username", "Kepala", "--full-name", "dr. Kepala Klinik",
-            "--email", "kepala@klinik.id", "--branch", "Klinik Sentosa", "--password-stdin")
+    args = (
+        "create-admin",
+        "--username",
+        "Kepala",
+        "--full-name",
+        "dr. Kepala Klinik",
+        "--email",
+        "kepala@klinik.id",
+        "--branch",
+        "Klinik Sentosa",
+        "--password-stdin",
+    )
     weak = _cli(url, *args, stdin="lemah\n")
     assert weak.returncode == 1 and "minimal 8 karakter" in weak.stderr
     made = _cli(url, *args, stdin="Sentosa#2026\n")

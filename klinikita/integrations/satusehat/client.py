@@ -152,6 +152,13 @@ class SatusehatClient:
         kind = resource["resourceType"]
         return await self.request("POST", kind, json=resource, resource_type=kind)
 
+    async def update(self, resource: dict[str, Any]) -> Outcome:
+        """PUT the whole resource to its own id (the body carries the same id)."""
+        kind = resource["resourceType"]
+        return await self.request(
+            "PUT", f"{kind}/{resource['id']}", json=resource, resource_type=kind
+        )
+
     async def search(self, kind: str, **params: str) -> Outcome:
         return await self.request("GET", kind, params=params, resource_type=kind)
 

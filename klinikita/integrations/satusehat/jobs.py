@@ -173,17 +173,29 @@ def _recover_then_create(
     return go
 
 
+def _updater(row, resource: dict[str, Any]) -> Callable:  # noqa: ANN001
+    """The row is already in SATUSEHAT: send its current state (a rename, deactivation)."""
+
+    async def run(client: SatusehatClient) -> Done | Fail | Retry:
+        outcome = await client.update(resource)
+        if isinstance(outcome, Ok):
+            return Done({"id": resource["id"], "updated": True}, _set_sync(row, SyncStatus.SENT))
+        return from_outcome(outcome)
+
+    return run
+
+
 def _prepare_organization(session: Session, job: SyncJob) -> Prepared:
     unit = session.get(ServiceUnit, job.subject_id)
     if unit is None:
         return Fail("Unit layanan sudah tidak ada.")
-    if unit.ihs_id:
-        return Done({"id": unit.ihs_id}, _set_sync(unit, SyncStatus.SENT))
     branch = session.get(Branch, unit.branch_id)
     try:
         resource = fhir.organization_for_unit(unit, branch)
     except fhir.PayloadError as bad:
         return Fail(" ".join(bad.problems))
+    if unit.ihs_id:
+        return Send(_updater(unit, resource))
     search = {"partof": branch.ss_organization_id}
     recover = job.attempts > 0
 
@@ -200,8 +212,6 @@ def _prepare_location(session: Session, job: SyncJob) -> Prepared:
     room = session.get(Room, job.subject_id)
     if room is None:
         return Fail("Ruangan sudah tidak ada.")
-    if room.ihs_id:
-        return Done({"id": room.ihs_id}, _set_sync(room, SyncStatus.SENT))
     branch = session.get(Branch, room.branch_id)
     unit = session.get(ServiceUnit, room.unit_id) if room.unit_id else None
     if unit is not None and not unit.ihs_id:
@@ -211,6 +221,8 @@ def _prepare_location(session: Session, job: SyncJob) -> Prepared:
         resource = fhir.location_for_room(room, unit, branch)
     except fhir.PayloadError as bad:
         return Fail(" ".join(bad.problems))
+    if room.ihs_id:
+        return Send(_updater(room, resource))
     identifier = resource["identifier"][0]
     search = {"identifier": f"{identifier['system']}|{identifier['value']}"}
     recover = job.attempts > 0  # an earlier send may have reached SATUSEHAT

@@ -240,3 +240,25 @@ async def test_enqueue_twice_is_one_job(db, clinic):
     db.commit()
     assert a.id == b.id and b.client_token == "t2"
     assert db.get(Visit, visit.id).sync_status == SyncStatus.SENDING
+
+
+async def test_a_renamed_or_deactivated_unit_and_room_are_updated_in_satusehat(db, sim, clinic):
+    branch, unit, room, doctor, patient = clinic
+    outbox.enqueue(db, JobKind.LOCATION_CREATE, branch.id, room.id)
+    db.commit()
+    await fast_worker(sim).drain()
+    db.expire_all()
+    unit, room = db.get(ServiceUnit, unit.id), db.get(Room, room.id)
+    unit.name, room.is_active = "Poli Umum Lantai 2", False
+    db.add_all([unit, room])
+    outbox.enqueue(db, JobKind.ORGANIZATION_CREATE, branch.id, unit.id)
+    outbox.enqueue(db, JobKind.LOCATION_CREATE, branch.id, room.id)
+    db.commit()
+    await fast_worker(sim).drain()
+    assert sim.simulator.get_resource("Organization", unit.ihs_id)["name"] == "Poli Umum Lantai 2"
+    assert sim.simulator.get_resource("Location", room.ihs_id)["status"] == "inactive"
+    # Updated, not created again.
+    assert sim.simulator.count_resources("Organization") == 1
+    assert sim.simulator.count_resources("Location") == 1
+    db.expire_all()
+    assert db.get(Room, room.id).sync_status == SyncStatus.SENT
