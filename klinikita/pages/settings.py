@@ -2,8 +2,10 @@
 
 import reflex as rx
 
+from klinikita import routes
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.shell import app_shell
+from klinikita.components.tables import subnav
 from klinikita.models.enums import FACILITY_LABELS, BranchTimeZone
 from klinikita.state.branch_settings import BranchSettingsState as S
 
@@ -89,6 +91,7 @@ def settings_page() -> rx.Component:
     return app_shell(
         "Pengaturan",
         rx.vstack(
+            subnav([("Cabang", routes.PENGATURAN), ("Pengguna", routes.PENGATURAN_PENGGUNA)]),
             rx.heading("Cabang", size="4"),
             rx.cond(S.editing_id != 0, _edit_form()),
             rx.table.root(
