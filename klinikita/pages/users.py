@@ -2,7 +2,7 @@
 
 import reflex as rx
 
-from klinikita import routes
+from klinikita import routes, styles
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.shell import app_shell
 from klinikita.components.tables import pager, subnav
@@ -122,72 +122,76 @@ def _password_fields() -> rx.Component:
 
 def _edit_form() -> rx.Component:
     two = rx.breakpoints(initial="1", sm="2")
+    # Only the password fields and the buttons are inside the form: the other controls are
+    # held by the state, and the password goes from the submitted form straight to the save.
     return rx.card(
-        rx.form(
-            rx.vstack(
-                rx.heading(
-                    rx.cond(S.mode == "create", "Tambah pengguna", "Ubah pengguna"), size="4"
-                ),
-                rx.grid(
-                    labelled(
-                        "Nama pengguna",
-                        _text_input("username", auto_complete="off"),
-                        field_error(S.errors, "username"),
-                    ),
-                    labelled(
-                        "Email",
-                        _text_input("email", type="email"),
-                        field_error(S.errors, "email"),
-                    ),
-                    columns=two,
-                    spacing="3",
-                    width="100%",
-                ),
-                rx.grid(
-                    labelled(
-                        "Nama lengkap",
-                        _text_input("full_name"),
-                        field_error(S.errors, "full_name"),
-                    ),
-                    labelled(
-                        "Karyawan tertaut",
-                        _select("employee_id", S.employee_options, "Pilih karyawan"),
-                        field_error(S.errors, "employee_id"),
-                    ),
-                    columns=two,
-                    spacing="3",
-                    width="100%",
+        rx.vstack(
+            rx.heading(rx.cond(S.mode == "create", "Tambah pengguna", "Ubah pengguna"), size="4"),
+            rx.grid(
+                labelled(
+                    "Nama pengguna",
+                    _text_input("username", auto_complete="off"),
+                    field_error(S.errors, "username"),
                 ),
                 labelled(
-                    "Tugas utama",
-                    _select("main_duty", _DUTIES, "Pilih tugas utama"),
-                    field_error(S.errors, "main_duty"),
+                    "Email",
+                    _text_input("email", type="email"),
+                    field_error(S.errors, "email"),
                 ),
-                labelled(
-                    "Tugas tambahan (bisa dipilih lewat Ganti tugas)",
-                    _duty_checks(),
-                    field_error(S.errors, "extra_duties"),
-                ),
-                labelled("Akses cabang", _branch_checks(), field_error(S.errors, "branch_ids")),
-                rx.cond(S.mode == "create", _password_fields()),
-                rx.hstack(
-                    rx.button("Simpan", type="submit", size="3", id="user-save"),
-                    rx.button(
-                        "Batal",
-                        type="button",
-                        on_click=S.cancel,
-                        size="3",
-                        variant="soft",
-                        color_scheme="gray",
-                        id="user-cancel",
-                    ),
-                    spacing="3",
-                ),
+                columns=two,
                 spacing="3",
                 width="100%",
             ),
-            on_submit=S.save,
-            reset_on_submit=False,
+            rx.grid(
+                labelled(
+                    "Nama lengkap",
+                    _text_input("full_name"),
+                    field_error(S.errors, "full_name"),
+                ),
+                labelled(
+                    "Karyawan tertaut",
+                    _select("employee_id", S.employee_options, "Pilih karyawan"),
+                    field_error(S.errors, "employee_id"),
+                ),
+                columns=two,
+                spacing="3",
+                width="100%",
+            ),
+            labelled(
+                "Tugas utama",
+                _select("main_duty", _DUTIES, "Pilih tugas utama"),
+                field_error(S.errors, "main_duty"),
+            ),
+            labelled(
+                "Tugas tambahan (bisa dipilih lewat Ganti tugas)",
+                _duty_checks(),
+                field_error(S.errors, "extra_duties"),
+            ),
+            labelled("Akses cabang", _branch_checks(), field_error(S.errors, "branch_ids")),
+            rx.form(
+                rx.vstack(
+                    rx.cond(S.mode == "create", _password_fields()),
+                    rx.hstack(
+                        rx.button("Simpan", type="submit", size="3", id="user-save"),
+                        rx.button(
+                            "Batal",
+                            type="button",
+                            on_click=S.cancel,
+                            size="3",
+                            variant="soft",
+                            color_scheme="gray",
+                            id="user-cancel",
+                        ),
+                        spacing="3",
+                    ),
+                    spacing="3",
+                    width="100%",
+                ),
+                on_submit=S.save,
+                reset_on_submit=False,
+                width="100%",
+            ),
+            spacing="3",
             width="100%",
         ),
         width="100%",
@@ -208,64 +212,81 @@ def _status(row: rx.Var) -> rx.Component:
     )
 
 
+def _menu_item(label: str, icon: str, on_click, element_id, color: str = "gray"):  # noqa: ANN001
+    return rx.menu.item(
+        rx.hstack(rx.icon(icon, size=16), rx.text(label), align="center", spacing="2"),
+        on_click=on_click,
+        color_scheme=color,
+        min_height=styles.TOUCH_HEIGHT,
+        id=element_id,
+    )
+
+
 def _actions(row: rx.Var) -> rx.Component:
+    """ "Ubah" plus a menu with the rarer actions (tapped, never hover-only)."""
     uid = row["id"]
-    return rx.flex(
+    return rx.hstack(
         rx.button(
             "Ubah", on_click=S.start_edit(uid), variant="soft", size="3", id="edit-user-" + uid
         ),
-        rx.button(
-            "Sandi",
-            on_click=S.open_reset(uid, row["username"]),
-            variant="soft",
-            size="3",
-            id="reset-user-" + uid,
-            title="Atur ulang kata sandi",
-        ),
-        rx.cond(
-            row["locked"] == "1",
-            rx.button(
-                "Buka kunci",
-                on_click=S.unlock(uid),
-                variant="soft",
-                color_scheme="orange",
-                size="3",
-                id="unlock-user-" + uid,
+        rx.menu.root(
+            rx.menu.trigger(
+                rx.icon_button(
+                    rx.icon("ellipsis", size=18),
+                    variant="soft",
+                    color_scheme="gray",
+                    size="3",
+                    id="more-user-" + uid,
+                    aria_label="Tindakan lain",
+                )
             ),
-        ),
-        rx.cond(
-            row["active"] == "1",
-            rx.button(
-                "Nonaktifkan",
-                on_click=S.ask_deactivate(uid, row["username"]),
-                variant="soft",
-                color_scheme="red",
-                size="3",
-                id="deactivate-user-" + uid,
-            ),
-            rx.button(
-                "Aktifkan",
-                on_click=S.reactivate(uid),
-                variant="soft",
-                color_scheme="green",
-                size="3",
-                id="reactivate-user-" + uid,
+            rx.menu.content(
+                _menu_item(
+                    "Atur ulang kata sandi",
+                    "key-round",
+                    S.open_reset(uid, row["username"]),
+                    "reset-user-" + uid,
+                ),
+                rx.cond(
+                    row["locked"] == "1",
+                    _menu_item(
+                        "Buka kunci", "lock-open", S.unlock(uid), "unlock-user-" + uid, "orange"
+                    ),
+                ),
+                rx.cond(
+                    row["active"] == "1",
+                    _menu_item(
+                        "Nonaktifkan",
+                        "user-x",
+                        S.ask_deactivate(uid, row["username"]),
+                        "deactivate-user-" + uid,
+                        "red",
+                    ),
+                    _menu_item(
+                        "Aktifkan kembali",
+                        "user-check",
+                        S.reactivate(uid),
+                        "reactivate-user-" + uid,
+                        "green",
+                    ),
+                ),
             ),
         ),
         spacing="2",
-        wrap="wrap",
     )
 
 
 def _user_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.text(row["username"], weight="medium")),
-        rx.table.cell(row["full_name"]),
+        rx.table.cell(
+            rx.text(row["username"], weight="bold", size="2"),
+            rx.text(row["full_name"], size="2", color=rx.color("gray", 11)),
+        ),
         rx.table.cell(row["main_duty"]),
         rx.table.cell(row["extra_duties"]),
         rx.table.cell(row["branches"]),
         rx.table.cell(_status(row)),
-        rx.table.cell(_actions(row), min_width="200px"),
+        rx.table.cell(_actions(row), white_space="nowrap"),
         id="user-row-" + row["username"],
     )
 
@@ -275,8 +296,7 @@ def _user_table() -> rx.Component:
         rx.table.root(
             rx.table.header(
                 rx.table.row(
-                    rx.table.column_header_cell("Nama pengguna"),
-                    rx.table.column_header_cell("Nama lengkap"),
+                    rx.table.column_header_cell("Nama pengguna / nama lengkap"),
                     rx.table.column_header_cell("Tugas utama"),
                     rx.table.column_header_cell("Tugas tambahan"),
                     rx.table.column_header_cell("Cabang"),
