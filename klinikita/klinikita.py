@@ -11,14 +11,22 @@ from klinikita.pages.employees import employees_page
 from klinikita.pages.home import home_page
 from klinikita.pages.login import login_page
 from klinikita.pages.not_available import not_available_page
+from klinikita.pages.passwords import (
+    change_password_page,
+    forgot_password_page,
+    reset_password_page,
+)
 from klinikita.pages.referensi import referensi_page, rooms_page, units_page
 from klinikita.pages.settings import settings_page
+from klinikita.pages.users import users_page
 from klinikita.satusehat_runtime import backend_api, run_outbox_worker
 from klinikita.services.errors import ServiceError
 from klinikita.state.auth import AuthState, LoginState, SessionExpired
 from klinikita.state.branch_settings import BranchSettingsState
 from klinikita.state.employees import EmployeeState
+from klinikita.state.passwords import ChangePasswordState, ForgotPasswordState, ResetPasswordState
 from klinikita.state.referensi import RoomState, UnitState
+from klinikita.state.user_admin import UserAdminState
 
 log = logging.getLogger("klinikita")
 
@@ -72,6 +80,30 @@ for _page, _route, _title, _state in (
         title=f"{_title} | Klinikita",
         on_load=[AuthState.check_login, _state.load],
     )
+app.add_page(
+    users_page,
+    route=routes.PENGATURAN_PENGGUNA,
+    title="Pengguna | Klinikita",
+    on_load=[AuthState.check_login, UserAdminState.load],
+)
+app.add_page(
+    change_password_page,
+    route=routes.GANTI_SANDI,
+    title="Ganti kata sandi | Klinikita",
+    on_load=[AuthState.check_login, ChangePasswordState.open],
+)
+app.add_page(
+    forgot_password_page,
+    route=routes.LUPA_SANDI,
+    title="Lupa kata sandi | Klinikita",
+    on_load=ForgotPasswordState.open,
+)
+app.add_page(
+    reset_password_page,
+    route=routes.RESET_SANDI,
+    title="Atur ulang kata sandi | Klinikita",
+    on_load=ResetPasswordState.load,
+)
 
 _NOT_YET = (
     (

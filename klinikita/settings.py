@@ -52,6 +52,16 @@ class Settings:
     mount_simulator: bool
     simulator_url: str | None  # overrides the mounted one (e.g. a standalone simulator)
     simulator_data_file: Path | None
+    # Outgoing mail (password reset links). No host: nothing is sent, a warning is logged.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_sender: str = "Klinikita <no-reply@klinikita.local>"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    # The address staff open Klinikita at; links in mail point here.
+    public_url: str = "http://localhost:3000"
+    password_reset_minutes: int = 30
 
     @property
     def is_sqlite(self) -> bool:
@@ -78,6 +88,15 @@ def get_settings() -> Settings:
         simulator_data_file=_optional_path(
             "KLINIKITA_SIMULATOR_DATA", PROJECT_ROOT / ".satusehat-simulator.db"
         ),
+        smtp_host=os.environ.get("KLINIKITA_SMTP_HOST") or None,
+        smtp_port=_env_int("KLINIKITA_SMTP_PORT", 587),
+        smtp_sender=os.environ.get("KLINIKITA_SMTP_SENDER")
+        or "Klinikita <no-reply@klinikita.local>",
+        smtp_user=os.environ.get("KLINIKITA_SMTP_USER") or None,
+        smtp_password=os.environ.get("KLINIKITA_SMTP_PASSWORD") or None,
+        smtp_starttls=_env_bool("KLINIKITA_SMTP_STARTTLS", False),
+        public_url=(os.environ.get("KLINIKITA_PUBLIC_URL") or "http://localhost:3000").rstrip("/"),
+        password_reset_minutes=_env_int("KLINIKITA_PASSWORD_RESET_MINUTES", 30),
     )
 
 

@@ -41,3 +41,22 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ARG001
     """Browser tests last: Playwright's sync API keeps an event loop running in the main
     thread for the rest of the session, which the async tests cannot share."""
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)
+
+
+@pytest.fixture
+def mail_server(monkeypatch):
+    """A real SMTP server on a free local port, with the app's settings pointing at it."""
+    from klinikita.settings import get_settings
+    from tests.support.smtp import smtp_server
+
+    with smtp_server() as (inbox, port):
+        monkeypatch.setenv("KLINIKITA_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("KLINIKITA_SMTP_PORT", str(port))
+        monkeypatch.setenv("KLINIKITA_SMTP_SENDER", "Klinikita Uji <uji@klinikita.test>")
+        monkeypatch.setenv("KLINIKITA_PUBLIC_URL", "https://rme.klinik.test/")
+        get_settings.cache_clear()
+        try:
+            yield inbox
+        finally:
+            monkeypatch.undo()
+            get_settings.cache_clear()

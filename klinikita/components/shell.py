@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import reflex as rx
 
-from klinikita import styles
+from klinikita import routes, styles
 from klinikita.state.auth import AuthState
 
 
@@ -198,6 +198,20 @@ def topbar() -> rx.Component:
             AuthState.switch_branch,
             "switch-branch",
             "building",
+        ),
+        rx.link(
+            rx.button(
+                rx.icon("key-round", size=16),
+                rx.text("Ganti kata sandi", display=wide_only),
+                variant="outline",
+                color_scheme="gray",
+                size="3",
+                aria_label="Ganti kata sandi",
+                title="Ganti kata sandi",
+            ),
+            href=routes.GANTI_SANDI,
+            id="change-password",
+            underline="none",
         ),
         rx.button(
             rx.icon("log-out", size=16),

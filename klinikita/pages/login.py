@@ -2,6 +2,7 @@
 
 import reflex as rx
 
+from klinikita import routes
 from klinikita.state.auth import LoginState
 
 
@@ -67,6 +68,14 @@ def login_page() -> rx.Component:
                         width="100%",
                     ),
                     rx.button("Masuk", type="submit", size="3", width="100%", id="login-submit"),
+                    rx.link(
+                        "Lupa kata sandi?",
+                        href=routes.LUPA_SANDI,
+                        size="2",
+                        id="forgot-password-link",
+                        align="center",
+                        width="100%",
+                    ),
                     spacing="4",
                     width="100%",
                 ),

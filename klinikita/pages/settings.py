@@ -2,9 +2,10 @@
 
 import reflex as rx
 
+from klinikita import routes
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.shell import app_shell
-from klinikita.components.tables import pager
+from klinikita.components.tables import pager, subnav
 from klinikita.integrations.satusehat.config import ENVIRONMENT_LABELS
 from klinikita.models.enums import FACILITY_LABELS, BranchTimeZone, SatusehatEnvironment
 from klinikita.services.branches import SECRET_SAVED_MASK
@@ -392,6 +393,7 @@ def settings_page() -> rx.Component:
     return app_shell(
         "Pengaturan",
         rx.vstack(
+            subnav([("Cabang", routes.PENGATURAN), ("Pengguna", routes.PENGATURAN_PENGGUNA)]),
             rx.heading("Cabang", size="4"),
             _toolbar(),
             rx.cond((S.editing_id != 0) | S.creating, _edit_form()),

@@ -1,0 +1,112 @@
+"""Passwords: changing one's own, asking for a reset link, and setting a new one through it.
+
+Passwords arrive only in submitted form data and go straight to the services. The reset
+token stays in the page's address (the browser's own link) and is read from there on
+every call; it is never copied into a state var.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from klinikita.db import session_scope
+from klinikita.integrations import mail
+from klinikita.services import accounts, password_reset
+from klinikita.services.errors import ValidationFailed
+from klinikita.state.auth import AuthState, SessionExpired
+
+_CONFIRM_MISMATCH = "Konfirmasi kata sandi baru tidak sama."
+
+
+class ChangePasswordState(AuthState):
+    errors: dict[str, str] = {}
+    # Bumped after a change so the form is drawn afresh (empty fields).
+    form_key: int = 0
+
+    @rx.event
+    def open(self):
+        self.errors = {}
+
+    @rx.event
+    def submit(self, form_data: dict):
+        """Ganti kata sandi: needs the current one; the user's other logins end."""
+        actor = self._current_actor()
+        if actor is None:
+            raise SessionExpired()
+        current = str(form_data.get("current_password", ""))
+        new = str(form_data.get("new_password", ""))
+        if new != str(form_data.get("new_password_confirm", "")):
+            self.errors = {"new_password_confirm": _CONFIRM_MISMATCH}
+            return
+        try:
+            with session_scope() as session:
+                ended = accounts.change_own_password(session, actor, current, new)
+        except ValidationFailed as failed:
+            self.errors = failed.errors
+            return
+        self.errors = {}
+        self.form_key += 1
+        others = f" {ended} sesi login lain diakhiri." if ended else ""
+        return rx.toast.success(f"Kata sandi diganti.{others}")
+
+
+class ForgotPasswordState(rx.State):
+    sent: bool = False
+    message: str = ""
+    error: str = ""
+
+    @rx.event
+    def open(self):
+        self.sent, self.message, self.error = False, "", ""
+
+    @rx.event
+    def submit(self, form_data: dict):
+        """Ask for a reset link. The reply is the same whether or not the account exists."""
+        identifier = str(form_data.get("identifier", "")).strip()[:254]
+        if not identifier:
+            self.error = "Isi nama pengguna atau email."
+            return
+        with session_scope() as session:
+            outgoing = password_reset.request_reset(session, identifier)
+        # Committed: now hand the mail to the background sender. Its failure is logged
+        # there; the reply below never depends on it.
+        if outgoing is not None:
+            mail.send_later(outgoing, "password reset link")
+        self.error = ""
+        self.sent = True
+        self.message = password_reset.REQUEST_REPLY
+
+
+class ResetPasswordState(rx.State):
+    checked: bool = False
+    link_ok: bool = False
+    done: bool = False
+    errors: dict[str, str] = {}
+
+    def _token(self) -> str:
+        return str(self.router.url.query_parameters.get("token", ""))
+
+    @rx.event
+    def load(self):
+        """on_load: show the form only for a link that still works."""
+        with session_scope() as session:
+            self.link_ok = password_reset.link_is_valid(session, self._token())
+        self.checked, self.done, self.errors = True, False, {}
+
+    @rx.event
+    def submit(self, form_data: dict):
+        new = str(form_data.get("new_password", ""))
+        if new != str(form_data.get("new_password_confirm", "")):
+            self.errors = {"new_password_confirm": _CONFIRM_MISMATCH}
+            return
+        try:
+            with session_scope() as session:
+                password_reset.reset_with_link(session, self._token(), new)
+        except password_reset.InvalidResetLink as invalid:
+            self.link_ok = False
+            return rx.toast.error(invalid.message)
+        except ValidationFailed as failed:
+            self.errors = failed.errors
+            return
+        self.errors, self.done = {}, True
+        return rx.toast.success("Kata sandi baru disimpan. Silakan masuk.")

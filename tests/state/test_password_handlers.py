@@ -1,0 +1,158 @@
+"""Password handlers: own change, forgotten password by mail, reset through the link."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from reflex.istate.data import RouterData
+from sqlmodel import select
+
+from klinikita import routes
+from klinikita.integrations import mail
+from klinikita.models import LoginSession, User
+from klinikita.models.enums import Duty
+from klinikita.services import auth, password_reset
+from klinikita.state.auth import SessionExpired
+from klinikita.state.passwords import (
+    ChangePasswordState,
+    ForgotPasswordState,
+    ResetPasswordState,
+)
+from tests.factories import GOOD_PASSWORD, make_branch, make_user
+from tests.state.conftest import logged_in, substate
+
+NEW_PASSWORD = "Baru#Sandi2027"
+
+
+@pytest.fixture
+def clinic(db):
+    a = make_branch(db, "Klinik A")
+    make_user(db, "sari", branches=[a], main_duty=Duty.PERAWAT, email="sari@klinik.id")
+    return a
+
+
+def _can_log_in(db, username: str, password: str) -> bool:
+    try:
+        auth.login(db, username, password)
+    except auth.LoginRefused:
+        return False
+    finally:
+        db.commit()
+    return True
+
+
+def _open_sessions(db, username: str) -> int:
+    rows = db.exec(
+        select(LoginSession)
+        .join(User, LoginSession.user_id == User.id)
+        .where(User.username == username, LoginSession.ended_at == None)  # noqa: E711
+    ).all()
+    db.commit()
+    return len(rows)
+
+
+def test_change_own_password_needs_the_current_one_and_ends_other_sessions(db, root, clinic):
+    auth.login(db, "sari", GOOD_PASSWORD)  # another device
+    db.commit()
+    state = logged_in(db, root, ChangePasswordState, "sari")
+    key = state.form_key
+    state.submit(
+        {
+            "current_password": "Salah#2026",
+            "new_password": NEW_PASSWORD,
+            "new_password_confirm": NEW_PASSWORD,
+        }
+    )
+    assert state.errors == {"current_password": "Kata sandi saat ini salah."}
+    state.submit(
+        {
+            "current_password": GOOD_PASSWORD,
+            "new_password": "lemahsekali",
+            "new_password_confirm": "lemahsekali",
+        }
+    )
+    assert "huruf besar" in state.errors["new_password"]
+    state.submit(
+        {
+            "current_password": GOOD_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "new_password_confirm": "Lain#Sandi2027",
+        }
+    )
+    assert "tidak sama" in state.errors["new_password_confirm"]
+    assert _can_log_in(db, "sari", GOOD_PASSWORD)  # nothing changed so far
+    state.submit(
+        {
+            "current_password": GOOD_PASSWORD,
+            "new_password": NEW_PASSWORD,
+            "new_password_confirm": NEW_PASSWORD,
+        }
+    )
+    assert state.errors == {} and state.form_key == key + 1
+    # Only this tab's session is left (the login just above is ended as well).
+    assert _open_sessions(db, "sari") == 1
+    assert _can_log_in(db, "sari", NEW_PASSWORD)
+    assert not _can_log_in(db, "sari", GOOD_PASSWORD)
+
+
+def test_change_password_without_a_login_is_refused(db, root, clinic):
+    state = substate(root, ChangePasswordState)
+    with pytest.raises(SessionExpired):
+        state.submit(
+            {
+                "current_password": GOOD_PASSWORD,
+                "new_password": NEW_PASSWORD,
+                "new_password_confirm": NEW_PASSWORD,
+            }
+        )
+
+
+def test_forgot_password_gives_one_reply_and_mails_only_a_real_account(
+    db, root, clinic, mail_server
+):
+    state = substate(root, ForgotPasswordState)
+    state.submit({"identifier": "tidak-ada@klinik.id"})
+    mail.wait_for_pending()
+    unknown_reply = state.message
+    assert state.sent and unknown_reply == password_reset.REQUEST_REPLY
+    assert mail_server.messages == []
+
+    state.open()
+    state.submit({"identifier": "sari@klinik.id"})
+    mail.wait_for_pending()
+    assert state.message == unknown_reply and state.error == ""
+    assert len(mail_server.messages) == 1
+    body = mail_server.messages[0].get_content()
+    token = re.search(r"reset-kata-sandi\?token=([A-Za-z0-9_-]+)", body).group(1)
+    assert token not in str(root.dict())
+
+    # The link from the mail, opened in the reset page.
+    reset = substate(root, ResetPasswordState)
+    root.router = RouterData.from_router_data({"asPath": f"{routes.RESET_SANDI}?token={token}"})
+    reset.load()
+    assert reset.checked and reset.link_ok
+    reset.submit({"new_password": "pendek", "new_password_confirm": "pendek"})
+    assert "minimal 8" in reset.errors["new_password"] and not reset.done
+    reset.submit({"new_password": NEW_PASSWORD, "new_password_confirm": NEW_PASSWORD})
+    assert reset.done and reset.errors == {}
+    assert _can_log_in(db, "sari", NEW_PASSWORD)
+    # Used once: opening it again shows the "no longer valid" message.
+    reset.load()
+    assert not reset.link_ok
+    reset.submit({"new_password": "Lagi#Sandi2028", "new_password_confirm": "Lagi#Sandi2028"})
+    assert not reset.link_ok
+    assert _can_log_in(db, "sari", NEW_PASSWORD)
+
+
+def test_empty_request_asks_for_input(db, root, clinic):
+    state = substate(root, ForgotPasswordState)
+    state.submit({"identifier": "  "})
+    assert state.error and not state.sent
+
+
+def test_reset_page_with_a_made_up_token_shows_no_form(db, root, clinic):
+    reset = substate(root, ResetPasswordState)
+    root.router = RouterData.from_router_data({"asPath": f"{routes.RESET_SANDI}?token=palsu"})
+    reset.load()
+    assert reset.checked and not reset.link_ok
