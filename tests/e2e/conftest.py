@@ -56,6 +56,11 @@ def app_harness() -> Iterator[AppHarness]:
     get_settings.cache_clear()
     reset_demo_database()
     with AppHarness.create(root=PROJECT_ROOT, app_name="klinikita") as harness:
+        # The harness serves the backend on a random port: point the worker at the simulator
+        # mounted there (settings are read again by the worker for every job).
+        host, port = harness.backend.servers[0].sockets[0].getsockname()[:2]
+        os.environ["KLINIKITA_SIMULATOR_URL"] = f"http://{host}:{port}/satusehat-sim"
+        get_settings.cache_clear()
         yield harness
 
 
