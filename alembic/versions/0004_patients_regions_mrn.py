@@ -40,10 +40,11 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('mrn_format', sa.String(length=60), nullable=False, server_default='{seq:06d}'))
 
     with op.batch_alter_table('patient', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('name_norm', sa.String(length=150), nullable=False, server_default=''))
+        batch_op.add_column(sa.Column('name_norm', sa.String(length=150).with_variant(sa.String(length=150, collation='C'), 'postgresql'), nullable=False, server_default=''))
         batch_op.drop_index(batch_op.f('ix_patient_nik'))
+        batch_op.alter_column('phone', existing_type=sa.String(length=32), type_=sa.String(length=32).with_variant(sa.String(length=32, collation='C'), 'postgresql'), existing_nullable=False)
         batch_op.create_index('ix_patient_branch_birth_date', ['branch_id', 'birth_date'], unique=False)
-        batch_op.create_index('ix_patient_branch_name_norm', ['branch_id', 'name_norm'], unique=False, postgresql_ops={'name_norm': 'varchar_pattern_ops'})
+        batch_op.create_index('ix_patient_branch_name_norm', ['branch_id', 'name_norm'], unique=False)
         batch_op.create_index('ix_patient_branch_nik', ['branch_id', 'nik'], unique=False)
         batch_op.create_index('ix_patient_branch_phone', ['branch_id', 'phone'], unique=False)
 
@@ -69,9 +70,10 @@ def downgrade() -> None:
     with op.batch_alter_table('patient', schema=None) as batch_op:
         batch_op.drop_index('ix_patient_branch_phone')
         batch_op.drop_index('ix_patient_branch_nik')
-        batch_op.drop_index('ix_patient_branch_name_norm', postgresql_ops={'name_norm': 'varchar_pattern_ops'})
+        batch_op.drop_index('ix_patient_branch_name_norm')
         batch_op.drop_index('ix_patient_branch_birth_date')
         batch_op.create_index(batch_op.f('ix_patient_nik'), ['nik'], unique=False)
+        batch_op.alter_column('phone', existing_type=sa.String(length=32), type_=sa.String(length=32), existing_nullable=False)
         batch_op.drop_column('name_norm')
 
     with op.batch_alter_table('branch', schema=None) as batch_op:

@@ -10,6 +10,10 @@ from sqlmodel import Field, SQLModel
 from klinikita.models.base import created_at_field, updated_at_field
 from klinikita.models.enums import SyncStatus
 
+# Byte order ("C" collation on PostgreSQL, SQLite's default): a prefix is an index range.
+NAME_NORM_TYPE = String(150).with_variant(String(150, collation="C"), "postgresql")
+PHONE_TYPE = String(32).with_variant(String(32, collation="C"), "postgresql")
+
 
 class Employee(SQLModel, table=True):
     """A staff member; doctors and pharmacists are SATUSEHAT Practitioners found by NIK."""
@@ -37,16 +41,11 @@ class Patient(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("branch_id", "mrn", name="uq_patient_branch_mrn"),
         # Search (services/patients.py): exact NIK, phone and birth date, and name prefix,
-        # each within a branch. PostgreSQL needs the pattern operator class for LIKE 'x%'.
+        # each within a branch.
         Index("ix_patient_branch_nik", "branch_id", "nik"),
         Index("ix_patient_branch_phone", "branch_id", "phone"),
         Index("ix_patient_branch_birth_date", "branch_id", "birth_date"),
-        Index(
-            "ix_patient_branch_name_norm",
-            "branch_id",
-            "name_norm",
-            postgresql_ops={"name_norm": "varchar_pattern_ops"},
-        ),
+        Index("ix_patient_branch_name_norm", "branch_id", "name_norm"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -57,7 +56,9 @@ class Patient(SQLModel, table=True):
     name: str = Field(sa_type=String(150))
     # The name lower-cased with single spaces, kept by the listener below; searched by prefix
     # (index above) and by substring (trigram index / FTS5 table, models/patient_search.py).
-    name_norm: str = Field(default="", sa_type=String(150))
+    # Byte order ("C" collation on PostgreSQL, SQLite's default) so a prefix is an index range
+    # and the index gives the order of the results.
+    name_norm: str = Field(default="", sa_type=NAME_NORM_TYPE)
     birth_date: date
     sex: str = Field(sa_type=String(8))
     # Address: official region codes (Kemendagri, with dots) plus free text.
@@ -68,7 +69,7 @@ class Patient(SQLModel, table=True):
     street: str = Field(default="", sa_type=String(300))
     rt: str = Field(default="", sa_type=String(3))
     rw: str = Field(default="", sa_type=String(3))
-    phone: str = Field(default="", sa_type=String(32))
+    phone: str = Field(default="", sa_type=PHONE_TYPE)  # digits (and +), searched by prefix
     is_newborn: bool = False
     is_foreigner: bool = False
     no_nik_reason: str = Field(default="", sa_type=String(200))
