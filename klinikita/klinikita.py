@@ -10,11 +10,13 @@ from klinikita import routes
 from klinikita.pages.home import home_page
 from klinikita.pages.login import login_page
 from klinikita.pages.not_available import not_available_page
+from klinikita.pages.patients import kontak_page, patients_page
 from klinikita.pages.settings import settings_page
 from klinikita.satusehat_runtime import backend_api, run_outbox_worker
 from klinikita.services.errors import ServiceError
 from klinikita.state.auth import AuthState, LoginState, SessionExpired
 from klinikita.state.branch_settings import BranchSettingsState
+from klinikita.state.patients import KontakState, PatientState
 
 log = logging.getLogger("klinikita")
 
@@ -51,6 +53,18 @@ app.add_page(
     title="Pengaturan | Klinikita",
     on_load=[AuthState.check_login, BranchSettingsState.load],
 )
+app.add_page(
+    kontak_page,
+    route=routes.KONTAK,
+    title="Kontak | Klinikita",
+    on_load=[AuthState.check_login, KontakState.open_default],
+)
+app.add_page(
+    patients_page,
+    route=routes.KONTAK_PASIEN,
+    title="Pasien | Klinikita",
+    on_load=[AuthState.check_login, PatientState.load],
+)
 
 _NOT_YET = (
     (
@@ -66,7 +80,6 @@ _NOT_YET = (
         "yang mengirim kunjungan ke SATUSEHAT",
     ),
     (routes.RESUME, "Resume", "riwayat kunjungan pasien dengan kode encounter SATUSEHAT"),
-    (routes.KONTAK, "Kontak", "data karyawan dan pasien dengan nomor IHS dari SATUSEHAT"),
     (routes.REFERENSI, "Referensi", "unit layanan dan ruangan yang dikirim ke SATUSEHAT"),
     (routes.LAPORAN, "Laporan", "laporan aktivitas dan log server SATUSEHAT"),
 )
