@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import Select, column, func, literal_column, select, table, text
+from sqlalchemy import Select, bindparam, column, func, literal_column, select, table, text
 from sqlmodel import Session
 
 from klinikita.models import Patient
@@ -142,11 +142,6 @@ def resolve_kind(term: str) -> SearchKind:
     return SearchKind.NAME
 
 
-def _prefix(col, prefix: str):  # noqa: ANN001, ANN202
-    """`col` starts with `prefix`, as an index range (byte order on both databases)."""
-    return (col >= prefix) & (col < prefix + _TOP)
-
-
 def _like_escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -155,53 +150,102 @@ def _fts_query(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _base(branch_id: int) -> Select:
-    return select(*_COLUMNS).where(Patient.branch_id == branch_id, Patient.is_active.is_(True))
+_T = Patient.__table__
+_SELECTED = [_T.c[c.key] for c in _COLUMNS]
+_BRANCH = bindparam("branch_id")
+_TERM = bindparam("term")
+_UPTO = bindparam("upto")  # the end of a prefix range: term + _TOP
+
+
+def _statements(dialect: str, kind: SearchKind) -> tuple[Select, Select]:
+    """(page, capped count) for a kind: built once, then only their parameters change, so
+    SQLAlchemy's compiled cache is hit without rebuilding the statement on every search."""
+    c = _T.c
+    where = [c.branch_id == _BRANCH, c.is_active.is_(True)]
+    source = _T
+    order = [c.name_norm, c.id]
+    if kind == SearchKind.NIK:
+        where.append(c.nik == _TERM)
+    elif kind == SearchKind.MRN:
+        where.append(c.mrn == _TERM)
+        order = [c.id]
+    elif kind == SearchKind.PHONE:
+        where += [c.phone >= _TERM, c.phone < _UPTO]
+        order = [c.phone, c.id]
+    elif kind == SearchKind.BIRTH_DATE:
+        where.append(c.birth_date == _TERM)
+    elif kind == SearchKind.NAME:
+        where += [c.name_norm >= _TERM, c.name_norm < _UPTO]
+    elif kind == SearchKind.NAME_CONTAINS and dialect == "sqlite":
+        fts = table(FTS_TABLE, column("rowid"))
+        source = fts.join(_T, c.id == fts.c.rowid)
+        where.append(text(f"{FTS_TABLE} MATCH :term"))
+        order = [fts.c.rowid.desc()]
+    elif kind == SearchKind.NAME_CONTAINS:
+        where.append(c.name_norm.like(_TERM, escape="\\"))
+        order = [c.id.desc()]
+    # kind None-like (empty term): every active patient of the branch, by name.
+    page = (
+        select(*_SELECTED)
+        .select_from(source)
+        .where(*where)
+        .order_by(*order)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    matches = select(literal_column("1")).select_from(source).where(*where).limit(COUNT_CAP + 1)
+    count = select(func.count()).select_from(matches.subquery())
+    return page, count
+
+
+_CACHE: dict[tuple[str, str], tuple[Select, Select]] = {}
+
+
+def statements(dialect: str, kind: SearchKind | None) -> tuple[Select, Select]:
+    key = (dialect, kind.value if kind else "")
+    if key not in _CACHE:
+        _CACHE[key] = _statements(dialect, kind)
+    return _CACHE[key]
 
 
 def build_query(
     dialect: str, branch_id: int, kind: SearchKind, term: str
-) -> tuple[Select | None, str]:
-    """The search as one SELECT (ordered, not yet paged), or None and a message."""
+) -> tuple[tuple[Select, Select] | None, dict, str]:
+    """The statements and parameters of a search, or None and a message for staff."""
     term = term.strip()
-    query = _base(branch_id)
-    by_name = (Patient.name_norm, Patient.id)
+    params: dict = {"branch_id": branch_id}
     if not term:
-        return query.order_by(*by_name), ""
+        return statements(dialect, None), params, ""
     if kind == SearchKind.NIK:
-        nik = re.sub(r"\s", "", term)
-        return query.where(Patient.nik == nik).order_by(*by_name), ""
-    if kind == SearchKind.MRN:
-        return query.where(Patient.mrn == term).order_by(Patient.id), ""
-    if kind == SearchKind.PHONE:
+        params["term"] = re.sub(r"\s", "", term)
+    elif kind == SearchKind.MRN:
+        params["term"] = term
+    elif kind == SearchKind.PHONE:
         from klinikita.services.patient_records import normalize_phone
 
         phone = normalize_phone(term)
         if not phone:
-            return None, "Ketik nomor telepon (angka)."
-        return query.where(_prefix(Patient.phone, phone)).order_by(Patient.phone, Patient.id), ""
-    if kind == SearchKind.BIRTH_DATE:
+            return None, params, "Ketik nomor telepon (angka)."
+        params.update(term=phone, upto=phone + _TOP)
+    elif kind == SearchKind.BIRTH_DATE:
         born = parse_search_date(term)
         if born is None:
-            return None, "Ketik tanggal lahir seperti 25-11-1990."
-        return query.where(Patient.birth_date == born).order_by(*by_name), ""
-    name = normalize_name(term)
-    if kind == SearchKind.NAME_CONTAINS:
+            return None, params, "Ketik tanggal lahir seperti 25-11-1990."
+        params["term"] = born
+    elif kind == SearchKind.NAME_CONTAINS:
+        name = normalize_name(term)
         if len(name) < MIN_CONTAINS:
-            return None, f"Ketik minimal {MIN_CONTAINS} huruf untuk pencarian nama yang mengandung."
-        if dialect == "sqlite":
-            fts = table(FTS_TABLE, column("rowid"))
             return (
-                query.select_from(fts)
-                .join(Patient, Patient.id == fts.c.rowid)
-                .where(text(f"{FTS_TABLE} MATCH :fts_q").bindparams(fts_q=_fts_query(name)))
-                .order_by(fts.c.rowid.desc())
-            ), ""
-        pattern = f"%{_like_escape(name)}%"
-        return (
-            query.where(Patient.name_norm.like(pattern, escape="\\")).order_by(Patient.id.desc())
-        ), ""
-    return query.where(_prefix(Patient.name_norm, name)).order_by(*by_name), ""
+                None,
+                params,
+                (f"Ketik minimal {MIN_CONTAINS} huruf untuk pencarian nama yang mengandung."),
+            )
+        params["term"] = _fts_query(name) if dialect == "sqlite" else f"%{_like_escape(name)}%"
+    else:
+        kind = SearchKind.NAME
+        name = normalize_name(term)
+        params.update(term=name, upto=name + _TOP)
+    return statements(dialect, kind), params, ""
 
 
 def _row(r) -> PatientRow:  # noqa: ANN001
@@ -238,23 +282,19 @@ def search_patients(
         wanted = resolve_kind(term) if term.strip() else SearchKind.NAME
     page = max(1, page)
     dialect = session.get_bind().dialect.name
-    query, problem = build_query(dialect, branch_id, wanted, term)
-    if query is None:
+    built, params, problem = build_query(dialect, branch_id, wanted, term)
+    if built is None:
         return PatientPage([], 1, page_size, 0, False, wanted.value, problem)
+    page_stmt, count_stmt = built
     offset = (page - 1) * page_size
+    conn = session.connection()
     # One extra row tells whether more follow without counting.
-    fetched = session.execute(query.limit(page_size + 1).offset(offset)).all()
+    fetched = conn.execute(page_stmt, {**params, "limit": page_size + 1, "offset": offset}).all()
     rows = [_row(r) for r in fetched[:page_size]]
     if len(fetched) <= page_size:
         total, capped = offset + len(rows), False
     else:
-        inner = query.order_by(None).with_only_columns(literal_column("1")).limit(COUNT_CAP + 1)
-        total = session.execute(select(func.count()).select_from(inner.subquery())).scalar_one()
+        total = conn.execute(count_stmt, params).scalar_one()
         capped = total > COUNT_CAP
         total = min(total, COUNT_CAP)
     return PatientPage(rows, page, page_size, total, capped, wanted.value)
-
-
-def get_patient_row(session: Session, branch_id: int, patient_id: int) -> PatientRow | None:
-    found = session.execute(_base(branch_id).where(Patient.id == patient_id)).first()
-    return _row(found) if found else None
