@@ -53,6 +53,11 @@ def _edit_form() -> rx.Component:
             ),
             labelled("Alamat", _text_input("address"), field_error(S.errors, "address")),
             labelled("Telepon", _text_input("phone"), field_error(S.errors, "phone")),
+            labelled(
+                "Format No. RM ({seq} nomor urut, {year} tahun; contoh {seq:06d})",
+                _text_input("mrn_format"),
+                field_error(S.errors, "mrn_format"),
+            ),
             rx.hstack(
                 rx.button("Simpan", on_click=S.save, size="3", id="branch-save"),
                 rx.button(

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from klinikita.models import Branch
 from klinikita.models.base import utcnow
 from klinikita.models.enums import BranchTimeZone, FacilityType
-from klinikita.services import audit
+from klinikita.services import audit, mrn
 from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.permissions import Action, require
 
@@ -21,6 +21,7 @@ class BranchInput:
     address: str = ""
     phone: str = ""
     timezone: str = BranchTimeZone.WIB
+    mrn_format: str | None = None  # None: unchanged
 
 
 def validate_branch_input(
@@ -45,6 +46,10 @@ def validate_branch_input(
         errors["phone"] = "Nomor telepon hanya boleh berisi angka, spasi, +, -, ( dan )."
     if len(data.address) > 300:
         errors["address"] = "Alamat maksimal 300 karakter."
+    if data.mrn_format is not None:
+        problem = mrn.format_problem(data.mrn_format.strip())
+        if problem:
+            errors["mrn_format"] = problem
     return errors
 
 
@@ -65,6 +70,8 @@ def update_branch(
     branch.address = data.address.strip()
     branch.phone = data.phone.strip()
     branch.timezone = data.timezone
+    if data.mrn_format is not None:
+        branch.mrn_format = data.mrn_format.strip()
     branch.updated_at = utcnow()
     session.add(branch)
     session.flush()

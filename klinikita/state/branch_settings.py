@@ -55,6 +55,7 @@ class BranchSettingsState(AuthState):
             "address": branch.address,
             "phone": branch.phone,
             "timezone": branch.timezone,
+            "mrn_format": branch.mrn_format,
         }
 
     @rx.event
@@ -76,6 +77,7 @@ class BranchSettingsState(AuthState):
             address=self.form.get("address", ""),
             phone=self.form.get("phone", ""),
             timezone=self.form.get("timezone", ""),
+            mrn_format=self.form.get("mrn_format"),
         )
         try:
             with session_scope() as session:

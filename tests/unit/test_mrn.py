@@ -113,3 +113,21 @@ def test_two_desks_at_once_never_get_the_same_number_postgresql():
         assert len(got) == 40 and len(set(got)) == 40
         assert sorted(got) == [f"{n:06d}" for n in range(1, 41)]
         engine.dispose()
+
+
+def test_admin_sets_the_branch_format_and_a_bad_one_is_named_at_its_field(db):
+    from klinikita.models.enums import Duty
+    from klinikita.services.branches import BranchInput, update_branch
+    from klinikita.services.errors import ValidationFailed
+    from tests.patients_support import actor_for
+
+    branch = make_branch(db)
+    admin = actor_for(db, branch, Duty.ADMIN)
+    data = dict(name=branch.name, facility_type=branch.facility_type)
+    with pytest.raises(ValidationFailed) as err:
+        update_branch(db, admin, branch.id, BranchInput(**data, mrn_format="RM-{year}"))
+    assert "{seq}" in err.value.errors["mrn_format"]
+    db.rollback()
+    update_branch(db, admin, branch.id, BranchInput(**data, mrn_format="RM{year}-{seq:05d}"))
+    db.commit()
+    assert db.get(Branch, branch.id).mrn_format == "RM{year}-{seq:05d}"
