@@ -250,19 +250,24 @@ def _search_bar() -> rx.Component:
 
 
 def _ihs_cell(row: rx.Var) -> rx.Component:
+    not_found = row["sync_status"] == SyncStatus.NOT_FOUND.value
     return rx.vstack(
         rx.cond(
             row["ihs_number"] != "",
             rx.text(row["ihs_number"], weight="medium", id="ihs-" + row["id"]),
         ),
-        sync_badge(row["sync_status"], row["sync_error"], "sync-" + row["id"]),
+        # Not found is a state with guidance, not an error: shown in neutral text.
+        sync_badge(
+            row["sync_status"], rx.cond(not_found, "", row["sync_error"]), "sync-" + row["id"]
+        ),
         rx.cond(
-            row["sync_status"] == SyncStatus.NOT_FOUND.value,
+            not_found,
             rx.text(
-                "Belum terdaftar di SATUSEHAT: cek NIK dengan KTP/KK. Pasien tetap bisa dilayani; "
-                "kirim ulang setelah NIK diperbaiki.",
+                row["sync_error"],
+                " Pasien tetap bisa dilayani.",
                 size="1",
                 color=rx.color("gray", 11),
+                id="not-found-help-" + row["id"],
             ),
         ),
         spacing="1",

@@ -300,7 +300,8 @@ class PatientState(AuthState):
         self.editing_id = 0
         self.similar = []
         if not editing:
-            self.search_term, self.search_kind, self.page = saved_mrn, SearchKind.MRN.value, 1
+            # Show the new patient: its No. RM in the search box (Otomatis finds it).
+            self.search_term, self.search_kind, self.page = saved_mrn, SearchKind.AUTO.value, 1
         self._load_page()
         verb = "diperbarui" if editing else "didaftarkan"
         return rx.toast.success(f"Pasien {saved_name} (No. RM {saved_mrn}) {verb}.")
