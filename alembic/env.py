@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import klinikita.models  # noqa: F401  (registers every table)
 from klinikita.db import make_engine
+from klinikita.models.patient_search import include_object
 from klinikita.settings import get_settings
 
 config = context.config
@@ -23,6 +24,8 @@ def _configure(**kwargs) -> None:  # noqa: ANN003
     context.configure(
         target_metadata=target_metadata,
         compare_type=True,
+        # Search objects the models cannot describe (pg_trgm index, SQLite FTS5 table).
+        include_object=include_object,
         render_as_batch=url.startswith("sqlite"),  # SQLite cannot ALTER most things
         **kwargs,
     )

@@ -16,6 +16,7 @@ from klinikita.pages.passwords import (
     forgot_password_page,
     reset_password_page,
 )
+from klinikita.pages.patients import kontak_page, patients_page
 from klinikita.pages.referensi import referensi_page, rooms_page, units_page
 from klinikita.pages.settings import settings_page
 from klinikita.pages.users import users_page
@@ -25,6 +26,7 @@ from klinikita.state.auth import AuthState, LoginState, SessionExpired
 from klinikita.state.branch_settings import BranchSettingsState
 from klinikita.state.employees import EmployeeState
 from klinikita.state.passwords import ChangePasswordState, ForgotPasswordState, ResetPasswordState
+from klinikita.state.patients import KontakState, PatientState
 from klinikita.state.referensi import RoomState, UnitState
 from klinikita.state.user_admin import UserAdminState
 
@@ -104,6 +106,18 @@ app.add_page(
     title="Atur ulang kata sandi | Klinikita",
     on_load=ResetPasswordState.load,
 )
+app.add_page(
+    kontak_page,
+    route=routes.KONTAK,
+    title="Kontak | Klinikita",
+    on_load=[AuthState.check_login, KontakState.open_default],
+)
+app.add_page(
+    patients_page,
+    route=routes.KONTAK_PASIEN,
+    title="Pasien | Klinikita",
+    on_load=[AuthState.check_login, PatientState.load],
+)
 
 _NOT_YET = (
     (
@@ -119,7 +133,6 @@ _NOT_YET = (
         "yang mengirim kunjungan ke SATUSEHAT",
     ),
     (routes.RESUME, "Resume", "riwayat kunjungan pasien dengan kode encounter SATUSEHAT"),
-    (routes.KONTAK, "Kontak", "data karyawan dan pasien dengan nomor IHS dari SATUSEHAT"),
     (routes.LAPORAN, "Laporan", "laporan aktivitas dan log server SATUSEHAT"),
 )
 for _route, _title, _what in _NOT_YET:

@@ -38,4 +38,10 @@ def menu_for(duty: str) -> list[MenuItem]:
 
 
 def item_for_route(route: str) -> MenuItem | None:
-    return next((item for item in MENU if item.route == route), None)
+    """The menu a page belongs to: its own route, or the menu route it sits under
+    (/kontak/pasien belongs to Kontak), so sub-pages share their menu's permission."""
+    path = route.rstrip("/") or "/"
+    for item in MENU:
+        if path == item.route or (item.route != "/" and path.startswith(item.route + "/")):
+            return item
+    return None

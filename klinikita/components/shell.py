@@ -11,7 +11,7 @@ from klinikita.state.auth import AuthState
 
 
 def _menu_link(item: rx.Var, on_click=None) -> rx.Component:  # noqa: ANN001
-    active = AuthState.router.page.path == item["route"]
+    active = AuthState.active_menu == item["key"]
     return rx.link(
         rx.hstack(
             rx.icon(item["icon"], size=18),

@@ -1,5 +1,6 @@
 """All tables. Importing this package registers every table on SQLModel.metadata."""
 
+from klinikita.models import patient_search  # noqa: F401  (search objects outside the models)
 from klinikita.models.accounts import (
     LoginSession,
     PasswordResetToken,
@@ -10,7 +11,8 @@ from klinikita.models.accounts import (
 from klinikita.models.audit import AuditLog
 from klinikita.models.clinical import Diagnosis, Examination, Visit
 from klinikita.models.facility import Branch, Room, ServiceUnit
-from klinikita.models.people import Employee, Patient
+from klinikita.models.people import Employee, MrnCounter, Patient
+from klinikita.models.regions import Region
 from klinikita.models.satusehat import SyncJob, SyncLog
 
 __all__ = [
@@ -20,8 +22,10 @@ __all__ = [
     "Employee",
     "Examination",
     "LoginSession",
+    "MrnCounter",
     "PasswordResetToken",
     "Patient",
+    "Region",
     "Room",
     "ServiceUnit",
     "SyncJob",

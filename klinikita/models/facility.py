@@ -26,6 +26,8 @@ class Branch(SQLModel, table=True):
     phone: str = Field(default="", sa_type=String(32))
     timezone: str = Field(default=BranchTimeZone.WIB, sa_type=String(32))
     is_active: bool = True
+    # No. RM format: {seq} (the branch's counter, e.g. {seq:06d}) and {year} (4 digits).
+    mrn_format: str = Field(default="{seq:06d}", sa_type=String(60))
     # SATUSEHAT connection. The secret is Fernet-encrypted and never leaves the server.
     ss_environment: str = Field(default=SatusehatEnvironment.SIMULATOR, sa_type=String(16))
     ss_auth_url: str = Field(default="", sa_type=String(300))

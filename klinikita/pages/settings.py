@@ -65,6 +65,11 @@ def _general_fields() -> rx.Component:
         ),
         labelled("Alamat", _text_input("address"), field_error(S.errors, "address")),
         labelled("Telepon", _text_input("phone"), field_error(S.errors, "phone")),
+        labelled(
+            "Format No. RM ({seq} nomor urut, {year} tahun; contoh {seq:06d})",
+            _text_input("mrn_format"),
+            field_error(S.errors, "mrn_format"),
+        ),
         spacing="3",
         width="100%",
     )

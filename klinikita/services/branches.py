@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 from klinikita.models import Branch, UserBranch
 from klinikita.models.base import utcnow
 from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnvironment
-from klinikita.services import audit
+from klinikita.services import audit, mrn
 from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.permissions import Action, require
 from klinikita.services.secrets_store import encrypt_secret
@@ -27,6 +27,7 @@ class BranchInput:
     address: str = ""
     phone: str = ""
     timezone: str = BranchTimeZone.WIB
+    mrn_format: str | None = None  # None: unchanged
 
 
 @dataclass
@@ -76,6 +77,10 @@ def validate_branch_input(
         errors["phone"] = "Nomor telepon hanya boleh berisi angka, spasi, +, -, ( dan )."
     if len(data.address) > 300:
         errors["address"] = "Alamat maksimal 300 karakter."
+    if data.mrn_format is not None:
+        problem = mrn.format_problem(data.mrn_format.strip())
+        if problem:
+            errors["mrn_format"] = problem
     return errors
 
 
@@ -143,6 +148,8 @@ def _apply_general(branch: Branch, data: BranchInput) -> None:
     branch.address = data.address.strip()
     branch.phone = data.phone.strip()
     branch.timezone = data.timezone
+    if data.mrn_format is not None:
+        branch.mrn_format = data.mrn_format.strip()
 
 
 def _after(branch: Branch, secret_replaced: bool) -> dict:

@@ -13,6 +13,7 @@ from klinikita.models.enums import Duty, FacilityType, SatusehatEnvironment, Sex
 from klinikita.services import audit
 from klinikita.services.accounts import UserInput, create_user
 from klinikita.services.errors import ServiceError
+from klinikita.services.mrn import allocate_mrn
 from klinikita.services.secrets_store import encrypt_secret
 
 DEMO_CLINIC = "Klinik Kita Sehat"
@@ -152,11 +153,11 @@ def seed_demo(session: Session) -> list[DemoUser]:
             ),
             actor=None,
         )
-    for seq, (nik, name, sex, born) in enumerate(_DEMO_PATIENTS, start=1):
+    for nik, name, sex, born in _DEMO_PATIENTS:
         session.add(
             Patient(
                 branch_id=branches[DEMO_CLINIC].id,
-                mrn=f"{seq:06d}",
+                mrn=allocate_mrn(session, branches[DEMO_CLINIC]),
                 nik=nik,
                 name=name,
                 sex=sex,

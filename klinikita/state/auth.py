@@ -51,6 +51,7 @@ class AuthState(rx.State):
     branch_options: list[dict[str, str]] = []
     menu: list[dict[str, str]] = []
     page_allowed: bool = True
+    active_menu: str = ""
 
     # ----- the shared guard -------------------------------------------------------
     def _current_actor(self) -> Actor | None:
@@ -104,6 +105,7 @@ class AuthState(rx.State):
             return rx.redirect(f"{routes.LOGIN}?next={quote(_safe_next(path))}")
         self._show(actor)
         item = item_for_route(path)
+        self.active_menu = item.key if item else ""
         self.page_allowed = item is None or allows(actor.duty, item.action)
 
     @rx.event

@@ -19,6 +19,7 @@ from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnviro
 from klinikita.satusehat_runtime import simulator_base
 from klinikita.services import branches as branch_service
 from klinikita.services.errors import NotFound, ValidationFailed
+from klinikita.services.mrn import DEFAULT_FORMAT as DEFAULT_MRN_FORMAT
 from klinikita.services.permissions import Action, allows
 from klinikita.services.readiness import branch_readiness
 from klinikita.services.satusehat_connection import ConnectionResult, check_branch_connection
@@ -28,7 +29,7 @@ log = logging.getLogger("klinikita.settings")
 
 PAGE_SIZE = 10
 SECRET_FIELD = "ss_secret"  # the form's name for the new secret; never a key of `form`
-_GENERAL_FIELDS = ("name", "facility_type", "address", "phone", "timezone")
+_GENERAL_FIELDS = ("name", "facility_type", "address", "phone", "timezone", "mrn_format")
 _SATUSEHAT_FIELDS = (
     "ss_environment",
     "ss_organization_id",
@@ -46,6 +47,7 @@ def _blank_form() -> dict[str, str]:
         "address": "",
         "phone": "",
         "timezone": BranchTimeZone.WIB.value,
+        "mrn_format": DEFAULT_MRN_FORMAT,
         "ss_environment": SatusehatEnvironment.SIMULATOR.value,
         "ss_organization_id": "",
         "ss_client_id": "",
@@ -62,6 +64,7 @@ def _form_of(branch: Branch) -> dict[str, str]:
         "address": branch.address,
         "phone": branch.phone,
         "timezone": branch.timezone,
+        "mrn_format": branch.mrn_format,
         "ss_environment": view.environment,
         "ss_organization_id": view.organization_id,
         "ss_client_id": view.client_id,
@@ -215,6 +218,7 @@ class BranchSettingsState(AuthState):
             address=self.form.get("address", ""),
             phone=self.form.get("phone", ""),
             timezone=self.form.get("timezone", ""),
+            mrn_format=self.form.get("mrn_format"),
         )
         if "ss_environment" not in self.form:
             return general, None  # a form without the SATUSEHAT section leaves it as it is

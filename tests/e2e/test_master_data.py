@@ -62,16 +62,18 @@ def _add_unit_and_room(page: Page, url: str) -> None:
     page.locator("#unit-save").click()
     unit_row = page.locator(".unit-row", has_text="Poli Anak")
     # The Organization id appears without a reload.
-    expect(unit_row.locator("[id^=unit-ihs-]")).to_have_text(re.compile(r"^[0-9a-f-]{36}$"),
-                                                            timeout=LIVE)
+    expect(unit_row.locator("[id^=unit-ihs-]")).to_have_text(
+        re.compile(r"^[0-9a-f-]{36}$"), timeout=LIVE
+    )
     page.goto(f"{url}/referensi/ruangan")
     page.locator("#room-add").click()
     page.locator("#room-name").fill("Ruang Anak 1")
     pick(page, "room-unit_id", "Poli Anak")
     page.locator("#room-save").click()
     room_row = page.locator(".room-row", has_text="Ruang Anak 1")
-    expect(room_row.locator("[id^=room-ihs-]")).to_have_text(re.compile(r"^[0-9a-f-]{36}$"),
-                                                            timeout=LIVE)
+    expect(room_row.locator("[id^=room-ihs-]")).to_have_text(
+        re.compile(r"^[0-9a-f-]{36}$"), timeout=LIVE
+    )
 
 
 def _add_doctor(page: Page, url: str) -> None:
@@ -129,17 +131,28 @@ def test_from_an_empty_branch_to_sent_master_data_and_a_new_user(page: Page, app
     _add_user_who_logs_in(page, app_url)
 
 
-def test_a_simulator_failure_shows_on_the_row_and_is_resent(page: Page, app_url: str,
-                                                           app_harness):
+def test_a_simulator_failure_shows_on_the_row_and_is_resent(page: Page, app_url: str, app_harness):
     outcome = {
         "resourceType": "OperationOutcome",
-        "issue": [{"severity": "error", "code": "value",
-                   "details": {"text": "Simulasi: organisasi ditolak sementara"}}],
+        "issue": [
+            {
+                "severity": "error",
+                "code": "value",
+                "details": {"text": "Simulasi: organisasi ditolak sementara"},
+            }
+        ],
     }
-    httpx.post(f"{backend_url(app_harness)}/satusehat-sim/_sim/faults", json={
-        "kind": "http_error", "count": 1, "status": 400, "path": "/fhir-r4/v1/Organization",
-        "body": json.dumps(outcome), "content_type": "application/json",
-    }).raise_for_status()
+    httpx.post(
+        f"{backend_url(app_harness)}/satusehat-sim/_sim/faults",
+        json={
+            "kind": "http_error",
+            "count": 1,
+            "status": 400,
+            "path": "/fhir-r4/v1/Organization",
+            "body": json.dumps(outcome),
+            "content_type": "application/json",
+        },
+    ).raise_for_status()
     page.set_viewport_size(TABLET_LANDSCAPE)
     login(page, app_url, "admin", "Admin#2026")
     expect(page.locator("#page-title")).to_have_text("Beranda")
@@ -151,6 +164,7 @@ def test_a_simulator_failure_shows_on_the_row_and_is_resent(page: Page, app_url:
     expect(row).to_contain_text("Simulasi: organisasi ditolak sementara", timeout=LIVE)
     expect(row).to_contain_text("gagal")
     row.get_by_role("button", name="Kirim ulang").click()
-    expect(row.locator("[id^=unit-ihs-]")).to_have_text(re.compile(r"^[0-9a-f-]{36}$"),
-                                                       timeout=LIVE)
+    expect(row.locator("[id^=unit-ihs-]")).to_have_text(
+        re.compile(r"^[0-9a-f-]{36}$"), timeout=LIVE
+    )
     expect(row).to_contain_text("terkirim")

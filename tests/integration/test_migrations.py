@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 import klinikita.models  # noqa: F401
 from klinikita.db import make_engine
 from klinikita.migrations import alembic_config, upgrade_to_head
+from klinikita.models.patient_search import FTS_TABLE, TRGM_INDEX, include_object
 from tests.pg import require_pg, temporary_pg_database
 
 
@@ -19,11 +20,19 @@ def _assert_no_drift(url: str) -> None:
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            # The patient search objects are not in the models; they are checked below.
+            ctx = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": include_object}
+            )
             diff = compare_metadata(ctx, SQLModel.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
-        tables = set(inspect(engine).get_table_names())
+        inspector = inspect(engine)
+        tables = set(inspector.get_table_names())
         assert set(SQLModel.metadata.tables) <= tables
+        if engine.dialect.name == "sqlite":
+            assert FTS_TABLE in tables
+        else:
+            assert TRGM_INDEX in {ix["name"] for ix in inspector.get_indexes("patient")}
     finally:
         engine.dispose()
 

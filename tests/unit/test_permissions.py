@@ -61,3 +61,13 @@ def test_require_names_the_duty_and_the_refused_action():
         require(Duty.PERAWAT, Action.BRANCH_SETTINGS)
     assert "Perawat" in err.value.message and "pengaturan cabang" in err.value.message
     assert not allows("bukan-tugas", Action.VIEW_BERANDA)
+
+
+def test_sub_pages_belong_to_their_menu():
+    from klinikita.navigation import item_for_route
+
+    assert item_for_route("/kontak/pasien").key == "kontak"
+    assert item_for_route("/pengaturan/pengguna").key == "pengaturan"
+    assert item_for_route("/").key == "beranda"
+    assert item_for_route("/login") is None
+    assert item_for_route("/kontakx") is None

@@ -1,0 +1,358 @@
+"""Registering and changing patients: validation, duplicates, No. RM, IHS lookup job."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlmodel import Session, select
+
+from klinikita.models import Branch, Patient, SyncJob
+from klinikita.models.base import utcnow
+from klinikita.models.enums import Sex, SyncStatus
+from klinikita.models.people import normalize_name
+from klinikita.models.satusehat import JobKind, JobStatus
+from klinikita.services import audit, mrn, outbox, regions
+from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
+from klinikita.services.nik import nik_problem, nik_warning
+from klinikita.services.permissions import Action, require
+
+ENTITY = "patient"
+NO_NIK_HELP = (
+    "NIK wajib diisi, kecuali untuk bayi baru lahir, WNA, atau pasien tanpa NIK "
+    "(centang salah satu dan isi alasannya)."
+)
+
+
+@dataclass
+class PatientInput:
+    """The form as typed (strings and flags); validated by `validate`."""
+
+    name: str = ""
+    birth_date: str = ""  # YYYY-MM-DD (the date input's value)
+    sex: str = ""
+    nik: str = ""
+    kk_number: str = ""
+    phone: str = ""
+    province_code: str = ""
+    city_code: str = ""
+    district_code: str = ""
+    village_code: str = ""
+    street: str = ""
+    rt: str = ""
+    rw: str = ""
+    is_newborn: bool = False
+    is_foreigner: bool = False
+    no_nik: bool = False
+    no_nik_reason: str = ""
+
+
+@dataclass
+class Clean:
+    """Validated values, ready to store."""
+
+    values: dict
+    warnings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SimilarPatient:
+    id: int
+    mrn: str
+    name: str
+    birth_date: str
+
+
+class SimilarPatientsFound(ServiceError):
+    """Same name and birth date already registered: the user confirms before saving."""
+
+    def __init__(self, matches: list[SimilarPatient]) -> None:
+        super().__init__(
+            "Sudah ada pasien dengan nama dan tanggal lahir yang sama. Periksa dulu; bila "
+            "memang orang yang berbeda, pilih Tetap simpan."
+        )
+        self.matches = matches
+
+
+def _digits_only(value: str) -> str:
+    return "".join(value.split())
+
+
+def normalize_phone(phone: str) -> str:
+    """Digits only, with a leading + kept: what search compares."""
+    phone = (phone or "").strip()
+    plus = phone.startswith("+")
+    digits = "".join(c for c in phone if c.isdigit())
+    return ("+" if plus and digits else "") + digits
+
+
+def _parse_date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat((raw or "").strip())
+    except ValueError:
+        return None
+
+
+def validate(session: Session, data: PatientInput) -> Clean:
+    """Check the form; raises ValidationFailed with a message per wrong field."""
+    errors: dict[str, str] = {}
+    warnings: dict[str, str] = {}
+    name = " ".join(data.name.split())
+    if not name:
+        errors["name"] = "Nama pasien wajib diisi."
+    elif len(name) > 150:
+        errors["name"] = "Nama maksimal 150 karakter."
+
+    born = _parse_date(data.birth_date)
+    if born is None:
+        errors["birth_date"] = "Isi tanggal lahir yang benar."
+    elif born > date.today():
+        errors["birth_date"] = "Tanggal lahir tidak boleh di masa depan."
+    elif born.year < 1900:
+        errors["birth_date"] = "Tanggal lahir terlalu lampau."
+
+    if data.sex not in {s.value for s in Sex}:
+        errors["sex"] = "Pilih jenis kelamin."
+
+    nik = _digits_only(data.nik)
+    exempt = data.is_newborn or data.is_foreigner or data.no_nik
+    reason = " ".join(data.no_nik_reason.split())
+    if nik:
+        problem = nik_problem(nik)
+        if problem:
+            errors["nik"] = problem
+        else:
+            warning = nik_warning(nik, birth_date=born, sex=data.sex or None)
+            if warning:
+                warnings["nik"] = warning
+    elif not exempt:
+        errors["nik"] = NO_NIK_HELP
+    elif not reason:
+        errors["no_nik_reason"] = "Tulis alasan pasien belum/tidak memiliki NIK."
+    if len(reason) > 200:
+        errors["no_nik_reason"] = "Alasan maksimal 200 karakter."
+
+    kk = _digits_only(data.kk_number)
+    if kk and (len(kk) != 16 or not kk.isdigit()):
+        errors["kk_number"] = "No. KK harus tepat 16 digit angka."
+
+    phone = normalize_phone(data.phone)
+    if data.phone.strip() and not all(c.isdigit() or c in "+-() ." for c in data.phone.strip()):
+        errors["phone"] = "Nomor telepon hanya boleh berisi angka, spasi, +, -, ( dan )."
+    elif data.phone.strip() and not 8 <= len(phone.lstrip("+")) <= 15:
+        errors["phone"] = "Nomor telepon 8 sampai 15 digit."
+
+    rt_rw: dict[str, str] = {}
+    for key, label in (("rt", "RT"), ("rw", "RW")):
+        raw = getattr(data, key).strip()
+        if raw and (not raw.isdigit() or len(raw) > 3):
+            errors[key] = f"{label} berupa angka, paling banyak 3 digit (misalnya 003)."
+        rt_rw[key] = raw.zfill(3) if raw else ""
+    street = " ".join(data.street.split())
+    if len(street) > 300:
+        errors["street"] = "Alamat jalan maksimal 300 karakter."
+
+    codes = [data.province_code, data.city_code, data.district_code, data.village_code]
+    chain = regions.chain_problem(session, codes)
+    if chain:
+        errors[chain[0]] = chain[1]
+
+    if errors:
+        raise ValidationFailed(errors)
+    return Clean(
+        values={
+            "name": name,
+            "birth_date": born,
+            "sex": data.sex,
+            "nik": nik or None,
+            "kk_number": kk or None,
+            "phone": phone,
+            "province_code": data.province_code or None,
+            "city_code": data.city_code or None,
+            "district_code": data.district_code or None,
+            "village_code": data.village_code or None,
+            "street": street,
+            "rt": rt_rw["rt"],
+            "rw": rt_rw["rw"],
+            "is_newborn": data.is_newborn,
+            "is_foreigner": data.is_foreigner,
+            "no_nik_reason": reason,
+        },
+        warnings=warnings,
+    )
+
+
+def same_nik(
+    session: Session, branch_id: int, nik: str, *, except_id: int | None = None
+) -> Patient | None:
+    stmt = select(Patient).where(
+        Patient.branch_id == branch_id, Patient.nik == nik, Patient.is_active.is_(True)
+    )
+    if except_id is not None:
+        stmt = stmt.where(Patient.id != except_id)
+    return session.exec(stmt.limit(1)).first()
+
+
+def same_name_and_birth_date(
+    session: Session, branch_id: int, name: str, born: date
+) -> list[SimilarPatient]:
+    rows = session.exec(
+        select(Patient)
+        .where(
+            Patient.branch_id == branch_id,
+            Patient.name_norm == normalize_name(name),
+            Patient.birth_date == born,
+            Patient.is_active.is_(True),
+        )
+        .limit(5)
+    ).all()
+    return [SimilarPatient(p.id, p.mrn, p.name, p.birth_date.isoformat()) for p in rows]
+
+
+def _duplicate_nik_error(existing: Patient) -> ValidationFailed:
+    return ValidationFailed(
+        {
+            "nik": f"NIK ini sudah terdaftar atas nama {existing.name} "
+            f"(No. RM {existing.mrn}). Cari pasien tersebut, jangan didaftarkan dua kali."
+        }
+    )
+
+
+def _enqueue_lookup(session: Session, patient: Patient, client_token: str | None) -> None:
+    outbox.enqueue(
+        session, JobKind.PATIENT_LOOKUP, patient.branch_id, patient.id, client_token=client_token
+    )
+
+
+def create_patient(
+    session: Session,
+    actor: audit.Actor,
+    data: PatientInput,
+    *,
+    confirm_similar: bool = False,
+    client_token: str | None = None,
+) -> Patient:
+    """Register a patient in the actor's branch (caller commits).
+
+    Same NIK in the branch: refused, naming the patient who has it. Same name and birth date:
+    SimilarPatientsFound unless `confirm_similar`. With a NIK, the IHS lookup job is queued in
+    the same transaction."""
+    require(actor.duty, Action.PATIENT_CREATE)
+    branch = session.get(Branch, actor.branch_id)
+    if branch is None:
+        raise NotFound("Cabang aktif tidak ditemukan.")
+    clean = validate(session, data)
+    values = clean.values
+    if values["nik"]:
+        existing = same_nik(session, branch.id, values["nik"])
+        if existing is not None:
+            raise _duplicate_nik_error(existing)
+    if not confirm_similar:
+        similar = same_name_and_birth_date(session, branch.id, values["name"], values["birth_date"])
+        if similar:
+            raise SimilarPatientsFound(similar)
+    patient = Patient(branch_id=branch.id, mrn=mrn.allocate_mrn(session, branch), **values)
+    session.add(patient)
+    session.flush()
+    if patient.nik:
+        _enqueue_lookup(session, patient, client_token)
+    audit.record(session, actor, "create", ENTITY, patient.id, after=audit.snapshot(patient))
+    return patient
+
+
+def _get_in_branch(session: Session, actor: audit.Actor, patient_id: int) -> Patient:
+    patient = session.get(Patient, patient_id)
+    if patient is None or patient.branch_id != actor.branch_id:
+        raise NotFound("Pasien tidak ditemukan di cabang aktif.")
+    return patient
+
+
+def update_patient(
+    session: Session,
+    actor: audit.Actor,
+    patient_id: int,
+    data: PatientInput,
+    *,
+    client_token: str | None = None,
+) -> Patient:
+    """Change a registered patient (admin only). A new NIK clears the IHS number and queues
+    a new lookup."""
+    require(actor.duty, Action.RECORD_EDIT)
+    patient = _get_in_branch(session, actor, patient_id)
+    clean = validate(session, data)
+    values = clean.values
+    if values["nik"]:
+        existing = same_nik(session, patient.branch_id, values["nik"], except_id=patient.id)
+        if existing is not None:
+            raise _duplicate_nik_error(existing)
+    before = audit.snapshot(patient)
+    nik_changed = values["nik"] != patient.nik
+    for key, value in values.items():
+        setattr(patient, key, value)
+    if nik_changed:
+        patient.ihs_number = None
+        patient.sync_status = SyncStatus.NOT_SENT
+        patient.sync_error = None
+    patient.updated_at = utcnow()
+    session.add(patient)
+    session.flush()
+    if nik_changed and patient.nik:
+        _enqueue_lookup(session, patient, client_token)
+    audit.record(
+        session,
+        actor,
+        "update",
+        ENTITY,
+        patient.id,
+        before=before,
+        after=audit.snapshot(patient),
+    )
+    return patient
+
+
+def deactivate_patient(session: Session, actor: audit.Actor, patient_id: int) -> Patient:
+    """Nonaktifkan (admin only): hidden from search, kept for the record."""
+    require(actor.duty, Action.RECORD_DELETE)
+    patient = _get_in_branch(session, actor, patient_id)
+    if not patient.is_active:
+        return patient
+    before = audit.snapshot(patient)
+    patient.is_active = False
+    patient.updated_at = utcnow()
+    session.add(patient)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "deactivate",
+        ENTITY,
+        patient.id,
+        before=before,
+        after=audit.snapshot(patient),
+    )
+    return patient
+
+
+def resend_lookup(
+    session: Session, actor: audit.Actor, patient_id: int, *, client_token: str | None = None
+) -> SyncJob:
+    """Kirim ulang: a failed lookup goes back to the queue; a not-found one is asked again."""
+    require(actor.duty, Action.SATUSEHAT_RESEND)
+    patient = _get_in_branch(session, actor, patient_id)
+    if not patient.nik:
+        raise ServiceError("Pasien ini belum punya NIK; lengkapi NIK dulu (admin).")
+    last = session.exec(
+        select(SyncJob)
+        .where(SyncJob.kind == JobKind.PATIENT_LOOKUP, SyncJob.subject_id == patient.id)
+        .order_by(SyncJob.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None and last.status in (JobStatus.FAILED, JobStatus.DEAD):
+        return outbox.resend(session, last.id, client_token=client_token)
+    return outbox.enqueue(
+        session, JobKind.PATIENT_LOOKUP, patient.branch_id, patient.id, client_token=client_token
+    )
+
+
+def get_for_edit(session: Session, actor: audit.Actor, patient_id: int) -> Patient:
+    return _get_in_branch(session, actor, patient_id)

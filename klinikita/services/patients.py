@@ -1,0 +1,300 @@
+"""Finding patients: search by NIK, No. RM, name (prefix or contains), phone or birth date.
+
+Plain functions returning page DTOs (no ORM objects leave this module). Every query is served
+by an index, so a page comes back in milliseconds with a million patients:
+- NIK, phone, birth date: (branch_id, column) indexes; No. RM: the unique (branch_id, mrn).
+- Name prefix: a range on (branch_id, name_norm); byte order, so the index also gives the
+  order of the results.
+- Name contains: PostgreSQL's trigram index (pg_trgm) on name_norm, SQLite's FTS5 trigram
+  table (models/patient_search.py); newest first, so the first page stops early.
+Totals are counted up to COUNT_CAP ("1000+" beyond), never over the whole table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import Select, bindparam, column, func, literal_column, select, table, text
+from sqlmodel import Session
+
+from klinikita.models import Patient
+from klinikita.models.enums import Sex
+from klinikita.models.patient_search import FTS_TABLE
+from klinikita.models.people import normalize_name
+
+PAGE_SIZE = 20
+COUNT_CAP = 1000
+MIN_CONTAINS = 3  # trigram indexes need three characters
+_TOP = "\U0010ffff"  # sorts after every character: the end of a prefix range
+
+
+class SearchKind(StrEnum):
+    AUTO = "auto"
+    NAME = "name"  # name starts with
+    NAME_CONTAINS = "name_contains"
+    NIK = "nik"
+    MRN = "mrn"
+    PHONE = "phone"
+    BIRTH_DATE = "birth_date"
+
+    @property
+    def label(self) -> str:
+        return SEARCH_KIND_LABELS[self]
+
+
+SEARCH_KIND_LABELS = {
+    SearchKind.AUTO: "Otomatis",
+    SearchKind.NAME: "Nama (awalan)",
+    SearchKind.NAME_CONTAINS: "Nama (mengandung)",
+    SearchKind.NIK: "NIK",
+    SearchKind.MRN: "No. RM",
+    SearchKind.PHONE: "Telepon",
+    SearchKind.BIRTH_DATE: "Tanggal lahir",
+}
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+
+
+def format_date(value: date | None) -> str:
+    """25 Nov 2026."""
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}" if value else ""
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    id: int
+    mrn: str
+    nik: str
+    name: str
+    birth_date: str  # 25 Nov 2026
+    sex: str  # label
+    phone: str
+    ihs_number: str
+    sync_status: str
+    sync_error: str
+
+
+@dataclass(frozen=True)
+class PatientPage:
+    rows: list[PatientRow]
+    page: int
+    page_size: int
+    total: int  # at most COUNT_CAP
+    total_capped: bool  # more than COUNT_CAP match
+    kind: str  # the kind actually searched (AUTO resolved)
+    problem: str = ""  # why the term could not be searched, for staff
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+    @property
+    def total_label(self) -> str:
+        return f"{self.total}+" if self.total_capped else str(self.total)
+
+
+_COLUMNS = (
+    Patient.id,
+    Patient.mrn,
+    Patient.nik,
+    Patient.name,
+    Patient.birth_date,
+    Patient.sex,
+    Patient.phone,
+    Patient.ihs_number,
+    Patient.sync_status,
+    Patient.sync_error,
+)
+
+_DATE_PATTERNS = (
+    (re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$"), (3, 2, 1)),  # 25-11-2026
+    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), (1, 2, 3)),  # 2026-11-25
+)
+
+
+def parse_search_date(term: str) -> date | None:
+    for pattern, (y, m, d) in _DATE_PATTERNS:
+        match = pattern.match(term.strip())
+        if match:
+            try:
+                return date(int(match[y]), int(match[m]), int(match[d]))
+            except ValueError:
+                return None
+    return None
+
+
+def resolve_kind(term: str) -> SearchKind:
+    """What a term typed into the one search box most likely is."""
+    term = term.strip()
+    compact = re.sub(r"[\s\-()]", "", term)
+    if parse_search_date(term):
+        return SearchKind.BIRTH_DATE
+    if compact.isdigit() and len(compact) == 16:
+        return SearchKind.NIK
+    if compact.startswith(("+62", "08", "62")) and compact.lstrip("+").isdigit():
+        if len(compact) >= 8:
+            return SearchKind.PHONE
+    if any(c.isdigit() for c in term):
+        return SearchKind.MRN
+    return SearchKind.NAME
+
+
+def _like_escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _fts_query(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+_T = Patient.__table__
+_SELECTED = [_T.c[c.key] for c in _COLUMNS]
+_BRANCH = bindparam("branch_id")
+_TERM = bindparam("term")
+_UPTO = bindparam("upto")  # the end of a prefix range: term + _TOP
+
+
+def _statements(dialect: str, kind: SearchKind) -> tuple[Select, Select]:
+    """(page, capped count) for a kind: built once, then only their parameters change, so
+    SQLAlchemy's compiled cache is hit without rebuilding the statement on every search."""
+    c = _T.c
+    where = [c.branch_id == _BRANCH, c.is_active.is_(True)]
+    source = _T
+    order = [c.name_norm, c.id]
+    if kind == SearchKind.NIK:
+        where.append(c.nik == _TERM)
+    elif kind == SearchKind.MRN:
+        where.append(c.mrn == _TERM)
+        order = [c.id]
+    elif kind == SearchKind.PHONE:
+        where += [c.phone >= _TERM, c.phone < _UPTO]
+        order = [c.phone, c.id]
+    elif kind == SearchKind.BIRTH_DATE:
+        where.append(c.birth_date == _TERM)
+    elif kind == SearchKind.NAME:
+        where += [c.name_norm >= _TERM, c.name_norm < _UPTO]
+    elif kind == SearchKind.NAME_CONTAINS and dialect == "sqlite":
+        fts = table(FTS_TABLE, column("rowid"))
+        source = fts.join(_T, c.id == fts.c.rowid)
+        where.append(text(f"{FTS_TABLE} MATCH :term"))
+        order = [fts.c.rowid.desc()]
+    elif kind == SearchKind.NAME_CONTAINS:
+        where.append(c.name_norm.like(_TERM, escape="\\"))
+        order = [c.id.desc()]
+    # kind None-like (empty term): every active patient of the branch, by name.
+    page = (
+        select(*_SELECTED)
+        .select_from(source)
+        .where(*where)
+        .order_by(*order)
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    matches = select(literal_column("1")).select_from(source).where(*where).limit(COUNT_CAP + 1)
+    count = select(func.count()).select_from(matches.subquery())
+    return page, count
+
+
+_CACHE: dict[tuple[str, str], tuple[Select, Select]] = {}
+
+
+def statements(dialect: str, kind: SearchKind | None) -> tuple[Select, Select]:
+    key = (dialect, kind.value if kind else "")
+    if key not in _CACHE:
+        _CACHE[key] = _statements(dialect, kind)
+    return _CACHE[key]
+
+
+def build_query(
+    dialect: str, branch_id: int, kind: SearchKind, term: str
+) -> tuple[tuple[Select, Select] | None, dict, str]:
+    """The statements and parameters of a search, or None and a message for staff."""
+    term = term.strip()
+    params: dict = {"branch_id": branch_id}
+    if not term:
+        return statements(dialect, None), params, ""
+    if kind == SearchKind.NIK:
+        params["term"] = re.sub(r"\s", "", term)
+    elif kind == SearchKind.MRN:
+        params["term"] = term
+    elif kind == SearchKind.PHONE:
+        from klinikita.services.patient_records import normalize_phone
+
+        phone = normalize_phone(term)
+        if not phone:
+            return None, params, "Ketik nomor telepon (angka)."
+        params.update(term=phone, upto=phone + _TOP)
+    elif kind == SearchKind.BIRTH_DATE:
+        born = parse_search_date(term)
+        if born is None:
+            return None, params, "Ketik tanggal lahir seperti 25-11-1990."
+        params["term"] = born
+    elif kind == SearchKind.NAME_CONTAINS:
+        name = normalize_name(term)
+        if len(name) < MIN_CONTAINS:
+            return (
+                None,
+                params,
+                (f"Ketik minimal {MIN_CONTAINS} huruf untuk pencarian nama yang mengandung."),
+            )
+        params["term"] = _fts_query(name) if dialect == "sqlite" else f"%{_like_escape(name)}%"
+    else:
+        kind = SearchKind.NAME
+        name = normalize_name(term)
+        params.update(term=name, upto=name + _TOP)
+    return statements(dialect, kind), params, ""
+
+
+def _row(r) -> PatientRow:  # noqa: ANN001
+    try:
+        sex = Sex(r.sex).label
+    except ValueError:
+        sex = r.sex or ""
+    return PatientRow(
+        id=r.id,
+        mrn=r.mrn,
+        nik=r.nik or "",
+        name=r.name,
+        birth_date=format_date(r.birth_date),
+        sex=sex,
+        phone=r.phone or "",
+        ihs_number=r.ihs_number or "",
+        sync_status=r.sync_status,
+        sync_error=r.sync_error or "",
+    )
+
+
+def search_patients(
+    session: Session,
+    branch_id: int,
+    term: str = "",
+    kind: str = SearchKind.AUTO,
+    *,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> PatientPage:
+    """One page of the branch's active patients matching `term`."""
+    wanted = SearchKind(kind) if kind in SearchKind._value2member_map_ else SearchKind.AUTO
+    if wanted == SearchKind.AUTO:
+        wanted = resolve_kind(term) if term.strip() else SearchKind.NAME
+    page = max(1, page)
+    dialect = session.get_bind().dialect.name
+    built, params, problem = build_query(dialect, branch_id, wanted, term)
+    if built is None:
+        return PatientPage([], 1, page_size, 0, False, wanted.value, problem)
+    page_stmt, count_stmt = built
+    offset = (page - 1) * page_size
+    conn = session.connection()
+    # One extra row tells whether more follow without counting.
+    fetched = conn.execute(page_stmt, {**params, "limit": page_size + 1, "offset": offset}).all()
+    rows = [_row(r) for r in fetched[:page_size]]
+    if len(fetched) <= page_size:
+        total, capped = offset + len(rows), False
+    else:
+        total = conn.execute(count_stmt, params).scalar_one()
+        capped = total > COUNT_CAP
+        total = min(total, COUNT_CAP)
+    return PatientPage(rows, page, page_size, total, capped, wanted.value)

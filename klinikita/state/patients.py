@@ -1,0 +1,348 @@
+"""Kontak -> Pasien: search, register, change (admin) and follow the SATUSEHAT lookup."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from klinikita import routes
+from klinikita.db import session_scope
+from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
+from klinikita.models import Branch
+from klinikita.models.enums import SyncStatus
+from klinikita.services import mrn as mrn_service
+from klinikita.services import patient_records as records
+from klinikita.services import regions as region_service
+from klinikita.services.audit import Actor
+from klinikita.services.errors import ValidationFailed
+from klinikita.services.nik import nik_problem, nik_warning
+from klinikita.services.patients import PatientRow, SearchKind, search_patients
+from klinikita.services.permissions import Action, allows
+from klinikita.state import live
+from klinikita.state.auth import AuthState
+
+REGION_FIELDS = ("province_code", "city_code", "district_code", "village_code")
+TEXT_FIELDS = (
+    "name",
+    "birth_date",
+    "sex",
+    "nik",
+    "kk_number",
+    "phone",
+    "street",
+    "rt",
+    "rw",
+    "no_nik_reason",
+) + REGION_FIELDS
+FLAGS = ("is_newborn", "is_foreigner", "no_nik")
+RESENDABLE = (SyncStatus.FAILED, SyncStatus.NOT_FOUND)
+
+
+def _row_view(row: PatientRow) -> dict[str, str]:
+    return {
+        "id": str(row.id),
+        "mrn": row.mrn,
+        "nik": row.nik or "-",
+        "name": row.name,
+        "birth_date": row.birth_date,
+        "sex": row.sex,
+        "phone": row.phone or "-",
+        "ihs_number": row.ihs_number,
+        "sync_status": row.sync_status,
+        "sync_error": row.sync_error,
+        "resendable": "1" if row.sync_status in RESENDABLE else "",
+    }
+
+
+def _options(items: list[region_service.RegionOption]) -> list[dict[str, str]]:
+    return [{"value": r.code, "label": r.name} for r in items]
+
+
+class PatientState(AuthState):
+    # The visible page of the list, never the table.
+    rows: list[dict[str, str]] = []
+    search_term: str = ""
+    search_kind: str = SearchKind.AUTO.value
+    search_problem: str = ""
+    page: int = 1
+    page_count: int = 1
+    total_label: str = "0"
+    # What the active duty may do (the handlers check again on the server).
+    can_create: bool = False
+    can_edit: bool = False
+    can_delete: bool = False
+    can_resend: bool = False
+    # The form.
+    form_open: bool = False
+    editing_id: int = 0
+    form: dict[str, str] = {}
+    flags: dict[str, bool] = {}
+    errors: dict[str, str] = {}
+    warnings: dict[str, str] = {}
+    similar: list[dict[str, str]] = []
+    mrn_label: str = ""
+    province_options: list[dict[str, str]] = []
+    city_options: list[dict[str, str]] = []
+    district_options: list[dict[str, str]] = []
+    village_options: list[dict[str, str]] = []
+
+    # ----- list ---------------------------------------------------------------------
+    def _allowed_viewer(self) -> Actor | None:
+        actor = self._current_actor()
+        if actor is None or not allows(actor.duty, Action.VIEW_KONTAK):
+            self.rows = []
+            return None
+        return actor
+
+    def _load_page(self) -> None:
+        actor = self._allowed_viewer()
+        if actor is None:
+            return
+        with session_scope() as session:
+            found = search_patients(
+                session, actor.branch_id, self.search_term, self.search_kind, page=self.page
+            )
+        if found.rows == [] and self.page > 1 and found.total:
+            self.page = found.page_count
+            return self._load_page()
+        self.rows = [_row_view(r) for r in found.rows]
+        self.page_count = found.page_count
+        self.total_label = found.total_label
+        self.search_problem = found.problem
+
+    @rx.event
+    def load(self):
+        """on_load: permissions of the active duty, then the first page."""
+        actor = self._current_actor()
+        if actor is None:
+            return
+        self.page_allowed = allows(actor.duty, Action.VIEW_KONTAK)
+        self.can_create = allows(actor.duty, Action.PATIENT_CREATE)
+        self.can_edit = allows(actor.duty, Action.RECORD_EDIT)
+        self.can_delete = allows(actor.duty, Action.RECORD_DELETE)
+        self.can_resend = allows(actor.duty, Action.SATUSEHAT_RESEND)
+        self.form_open = False
+        self.page = 1
+        self._load_page()
+
+    @rx.event
+    def set_search_term(self, value: str):
+        self.search_term = value
+
+    @rx.event
+    def set_search_kind(self, value: str):
+        self.search_kind = value
+        self.page = 1
+        self._load_page()
+
+    @rx.event
+    def search(self):
+        self.page = 1
+        self._load_page()
+
+    @rx.event
+    def search_on_enter(self, key: str):
+        if key == "Enter":
+            self.page = 1
+            self._load_page()
+
+    @rx.event
+    def next_page(self):
+        if self.page < self.page_count:
+            self.page += 1
+            self._load_page()
+
+    @rx.event
+    def prev_page(self):
+        if self.page > 1:
+            self.page -= 1
+            self._load_page()
+
+    def _on_sync_notice(self, notice: JobNotice) -> None:
+        """The worker finished a lookup: show the IHS number (or the error) at once."""
+        if any(r["id"] == str(notice.subject_id) for r in self.rows):
+            self._load_page()
+
+    # ----- form ---------------------------------------------------------------------
+    def _reset_form(self) -> None:
+        self.form = {key: "" for key in TEXT_FIELDS}
+        self.flags = {key: False for key in FLAGS}
+        self.errors, self.warnings, self.similar = {}, {}, []
+        self.city_options, self.district_options, self.village_options = [], [], []
+        with session_scope() as session:
+            self.province_options = _options(region_service.children(session, None))
+
+    @rx.event
+    def open_create(self):
+        actor = self._authorize(Action.PATIENT_CREATE)
+        self._reset_form()
+        self.editing_id = 0
+        with session_scope() as session:
+            branch = session.get(Branch, actor.branch_id)
+            self.mrn_label = mrn_service.preview(branch, session) + " (perkiraan)"
+        self.form_open = True
+
+    @rx.event
+    def start_edit(self, patient_id: str):
+        actor = self._authorize(Action.RECORD_EDIT)
+        self._reset_form()
+        with session_scope() as session:
+            patient = records.get_for_edit(session, actor, int(patient_id))
+            for key in TEXT_FIELDS:
+                value = getattr(patient, key, "")
+                self.form[key] = "" if value is None else str(value)
+            self.form["birth_date"] = patient.birth_date.isoformat()
+            self.flags = {
+                "is_newborn": patient.is_newborn,
+                "is_foreigner": patient.is_foreigner,
+                "no_nik": bool(patient.no_nik_reason)
+                and not (patient.is_newborn or patient.is_foreigner),
+            }
+            codes = [self.form[f] for f in REGION_FIELDS]
+            lists = [region_service.children(session, code) if code else [] for code in codes]
+        self.city_options, self.district_options, self.village_options = (
+            _options(lists[0]),
+            _options(lists[1]),
+            _options(lists[2]),
+        )
+        self.editing_id = patient.id
+        self.mrn_label = patient.mrn
+        self.form_open = True
+
+    @rx.event
+    def cancel(self):
+        self.form_open = False
+        self.editing_id = 0
+        self.errors, self.warnings, self.similar = {}, {}, []
+
+    def _check_nik_warning(self) -> None:
+        nik = "".join(self.form.get("nik", "").split())
+        self.warnings.pop("nik", None)
+        if not nik or nik_problem(nik):
+            return
+        born = records._parse_date(self.form.get("birth_date", ""))
+        warning = nik_warning(nik, birth_date=born, sex=self.form.get("sex") or None)
+        if warning:
+            self.warnings["nik"] = warning
+
+    @rx.event
+    def set_field(self, field: str, value: str):
+        if field not in TEXT_FIELDS:
+            return
+        self.form[field] = value
+        self.errors.pop(field, None)
+        self.similar = []
+        if field in ("nik", "birth_date", "sex"):
+            self._check_nik_warning()
+
+    @rx.event
+    def set_flag(self, field: str, value: bool):
+        if field in FLAGS:
+            self.flags[field] = bool(value)
+            self.errors.pop("nik", None)
+            self.errors.pop("no_nik_reason", None)
+
+    @rx.event
+    def pick_region(self, field: str, code: str):
+        """A region was picked: clear the levels below and load the next one's options."""
+        if field not in REGION_FIELDS:
+            return
+        level = REGION_FIELDS.index(field)
+        self.form[field] = code
+        for lower in REGION_FIELDS[level + 1 :]:
+            self.form[lower] = ""
+            self.errors.pop(lower, None)
+        self.errors.pop(field, None)
+        targets = ("city_options", "district_options", "village_options")
+        for name in targets[level:]:
+            setattr(self, name, [])
+        if level < 3 and code:
+            with session_scope() as session:
+                setattr(self, targets[level], _options(region_service.children(session, code)))
+
+    def _input(self) -> records.PatientInput:
+        return records.PatientInput(
+            **{key: self.form.get(key, "") for key in TEXT_FIELDS},
+            **{key: bool(self.flags.get(key, False)) for key in FLAGS},
+        )
+
+    def _save(self, *, confirm_similar: bool):
+        token = self.router.session.client_token
+        editing = self.editing_id != 0
+        actor = self._authorize(Action.RECORD_EDIT if editing else Action.PATIENT_CREATE)
+        try:
+            with session_scope() as session:
+                if editing:
+                    patient = records.update_patient(
+                        session, actor, self.editing_id, self._input(), client_token=token
+                    )
+                else:
+                    patient = records.create_patient(
+                        session,
+                        actor,
+                        self._input(),
+                        confirm_similar=confirm_similar,
+                        client_token=token,
+                    )
+                saved_name, saved_mrn = patient.name, patient.mrn
+                queued = patient.sync_status == SyncStatus.SENDING
+        except ValidationFailed as failed:
+            self.errors = failed.errors
+            return rx.toast.error(failed.message)
+        except records.SimilarPatientsFound as found:
+            self.similar = [
+                {"id": str(m.id), "mrn": m.mrn, "name": m.name, "birth_date": m.birth_date}
+                for m in found.matches
+            ]
+            return rx.toast.warning(found.message)
+        if queued:
+            wake_workers()
+        self.form_open = False
+        self.editing_id = 0
+        self.similar = []
+        if not editing:
+            # Show the new patient: its No. RM in the search box (Otomatis finds it).
+            self.search_term, self.search_kind, self.page = saved_mrn, SearchKind.AUTO.value, 1
+        self._load_page()
+        verb = "diperbarui" if editing else "didaftarkan"
+        return rx.toast.success(f"Pasien {saved_name} (No. RM {saved_mrn}) {verb}.")
+
+    @rx.event
+    def save(self):
+        return self._save(confirm_similar=False)
+
+    @rx.event
+    def confirm_save(self):
+        """Tetap simpan: the user checked the similar patients and this one is different."""
+        return self._save(confirm_similar=True)
+
+    # ----- row actions --------------------------------------------------------------
+    @rx.event
+    def deactivate(self, patient_id: str):
+        actor = self._authorize(Action.RECORD_DELETE)
+        with session_scope() as session:
+            patient = records.deactivate_patient(session, actor, int(patient_id))
+            name = patient.name
+        self._load_page()
+        return rx.toast.success(f"Pasien {name} dinonaktifkan.")
+
+    @rx.event
+    def resend(self, patient_id: str):
+        """Kirim ulang the IHS lookup of a failed or not-found row."""
+        actor = self._authorize(Action.SATUSEHAT_RESEND)
+        with session_scope() as session:
+            records.resend_lookup(
+                session, actor, int(patient_id), client_token=self.router.session.client_token
+            )
+        wake_workers()
+        self._load_page()
+        return rx.toast.info("Pencarian IHS dikirim ulang.")
+
+
+class KontakState(AuthState):
+    @rx.event
+    def open_default(self):
+        """/kontak shows its first sub-page."""
+        return rx.redirect(routes.KONTAK_PASIEN)
+
+
+live.register("patient", PatientState)
