@@ -201,8 +201,7 @@ def topbar() -> rx.Component:
         ),
         rx.link(
             rx.button(
-                rx.icon("key-round", size=16),
-                rx.text("Ganti kata sandi", display=wide_only),
+                rx.icon("key-round", size=16),  # icon only: the top bar is full
                 variant="outline",
                 color_scheme="gray",
                 size="3",

@@ -43,20 +43,19 @@ def _select(field: str, options, placeholder: str) -> rx.Component:  # noqa: ANN
 
 
 def _check(label, value, chosen, on_toggle, element_id) -> rx.Component:  # noqa: ANN001
-    return rx.el.label(
-        rx.hstack(
-            rx.checkbox(
-                checked=chosen.contains(value),
-                on_change=lambda checked: on_toggle(value, checked),
-                size="3",
-                id=element_id,
-            ),
-            rx.text(label, size="2"),
-            align="center",
-            spacing="2",
-            min_height="40px",
+    # rx.checkbox with its text renders one label around box and text: a tap on either
+    # toggles once (an extra wrapping label made a tap on the text toggle twice).
+    return rx.box(
+        rx.checkbox(
+            label,
+            checked=chosen.contains(value),
+            on_change=lambda checked: on_toggle(value, checked),
+            size="3",
+            id=element_id,
         ),
-        cursor="pointer",
+        min_height="40px",
+        display="flex",
+        align_items="center",
     )
 
 

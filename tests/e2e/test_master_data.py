@@ -25,6 +25,8 @@ LIVE = 30_000  # ms to wait for the worker's result to arrive on the page
 def pick(page: Page, trigger_id: str, option: str) -> None:
     page.locator(f"#{trigger_id}").click()
     page.get_by_role("option", name=option, exact=True).click()
+    # The list closes before the next click, or that click only closes it.
+    expect(page.get_by_role("listbox")).to_have_count(0)
 
 
 def backend_url(app_harness) -> str:  # noqa: ANN001
@@ -107,7 +109,10 @@ def _add_user_who_logs_in(page: Page, url: str) -> None:
     page.locator("#user-full_name").fill("dr. Yoga Yandika, Sp.A")
     page.locator("#user-email").fill("yoga@klinik.id")
     pick(page, "user-main_duty", "Dokter spesialis")
-    page.locator("label", has_text=NEW_BRANCH).locator("button[role=checkbox]").click()
+    # The active branch is offered already ticked.
+    expect(
+        page.locator("#user-branches").get_by_role("checkbox", name=NEW_BRANCH)
+    ).to_have_attribute("data-state", "checked")
     page.locator("#user-password").fill("Yoga#Anak2026")
     page.locator("#user-password_confirm").fill("Yoga#Anak2026")
     page.locator("#user-save").click()
