@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=9080)
     p.add_argument(
         "--data-file",
-        default=".satusehat-simulator.db",
+        default=".data/satusehat-simulator.db",
         help="SQLite file that keeps its data across restarts, or 'none'",
     )
     p.set_defaults(func=_simulator)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -13,8 +14,15 @@ from sqlmodel import Session, create_engine
 from klinikita.settings import get_settings
 
 
+def _ensure_sqlite_folder(url: str) -> None:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
+        _ensure_sqlite_folder(url)
         # isolation_level=None: the driver leaves transactions to us (see _begin_immediate).
         engine = create_engine(
             url,

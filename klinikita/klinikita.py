@@ -46,7 +46,10 @@ def handle_backend_exception(exception: Exception) -> list[EventSpec]:
 app = rx.App(
     backend_exception_handler=handle_backend_exception,
     api_transformer=backend_api(),
-    head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
+    head_components=[
+        rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
+        rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+    ],
 )
 app.register_lifespan_task(run_outbox_worker)
 

@@ -8,6 +8,9 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Local data (SQLite files, the key file) lives in a hidden folder: `reflex run` reloads the
+# backend when a top-level file changes, and a database file changes on every write.
+DATA_DIR = PROJECT_ROOT / ".data"
 
 
 def _env_int(name: str, default: int) -> int:
@@ -31,7 +34,7 @@ def _optional_path(name: str, default: Path) -> Path | None:
 
 
 def default_db_url() -> str:
-    return f"sqlite:///{PROJECT_ROOT / 'klinikita.db'}"
+    return f"sqlite:///{DATA_DIR / 'klinikita.db'}"
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def get_settings() -> Settings:
         redis_url=os.environ.get("REFLEX_REDIS_URL") or None,
         secret_key=os.environ.get("KLINIKITA_SECRET_KEY") or None,
         secret_key_file=Path(
-            os.environ.get("KLINIKITA_SECRET_KEY_FILE") or PROJECT_ROOT / ".klinikita.key"
+            os.environ.get("KLINIKITA_SECRET_KEY_FILE") or DATA_DIR / "secret.key"
         ),
         session_idle_hours=_env_int("KLINIKITA_SESSION_IDLE_HOURS", 12),
         login_max_failures=_env_int("KLINIKITA_LOGIN_MAX_FAILURES", 5),
@@ -86,7 +89,7 @@ def get_settings() -> Settings:
         mount_simulator=_env_bool("KLINIKITA_MOUNT_SIMULATOR", True),
         simulator_url=os.environ.get("KLINIKITA_SIMULATOR_URL") or None,
         simulator_data_file=_optional_path(
-            "KLINIKITA_SIMULATOR_DATA", PROJECT_ROOT / ".satusehat-simulator.db"
+            "KLINIKITA_SIMULATOR_DATA", DATA_DIR / "satusehat-simulator.db"
         ),
         smtp_host=os.environ.get("KLINIKITA_SMTP_HOST") or None,
         smtp_port=_env_int("KLINIKITA_SMTP_PORT", 587),

@@ -17,6 +17,7 @@ def _fernet() -> Fernet:
         return Fernet(settings.secret_key.encode())
     path = settings.secret_key_file
     if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
         # Created once, readable by the owner only; losing it means re-entering the secrets.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:

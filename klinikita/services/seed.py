@@ -88,7 +88,7 @@ def database_is_empty(session: Session) -> bool:
     return session.exec(select(func.count()).select_from(User)).one() == 0
 
 
-def seed_demo(session: Session) -> list[DemoUser]:
+def seed_demo(session: Session, *, queue_satusehat: bool = True) -> list[DemoUser]:
     """Create the demo branches, units, rooms, staff, users and patients (caller commits)."""
     branches: dict[str, Branch] = {}
     for name, kind, address in (
@@ -165,7 +165,31 @@ def seed_demo(session: Session) -> list[DemoUser]:
             )
         )
     session.flush()
+    if queue_satusehat:
+        _send_demo_master_data(session)
     return list(DEMO_USERS)
+
+
+def _send_demo_master_data(session: Session) -> None:
+    """Queue what the demo's SATUSEHAT setup needs (units, rooms, practitioners with a NIK,
+    patients): the app's worker sends it on its first start, as a clinic's admin would."""
+    from klinikita.models.satusehat import JobKind
+    from klinikita.services import outbox
+    from klinikita.services.employees import PRACTITIONER_DUTIES
+
+    for kind, model in (
+        (JobKind.ORGANIZATION_CREATE, ServiceUnit),
+        (JobKind.LOCATION_CREATE, Room),
+        (JobKind.PRACTITIONER_LOOKUP, Employee),
+        (JobKind.PATIENT_LOOKUP, Patient),
+    ):
+        for row in session.exec(select(model)).all():
+            needs_nik = model in (Employee, Patient)
+            if needs_nik and not row.nik:
+                continue
+            if model is Employee and row.main_duty not in PRACTITIONER_DUTIES:
+                continue
+            outbox.enqueue(session, kind, row.branch_id, row.id)
 
 
 def create_first_admin(

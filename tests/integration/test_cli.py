@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections import Counter
 
 from sqlmodel import Session, select
 
 from klinikita.db import make_engine
-from klinikita.models import Branch, User
+from klinikita.models import Branch, SyncJob, User
 from klinikita.settings import PROJECT_ROOT
 
 
@@ -67,6 +68,15 @@ def test_prestart_seeds_the_demo_once_and_prints_the_passwords_once(tmp_path):
     with Session(engine) as session:
         names = {b.name for b in session.exec(select(Branch)).all()}
         users = {u.username for u in session.exec(select(User)).all()}
+        queued = Counter(j.kind for j in session.exec(select(SyncJob)).all())
     engine.dispose()
     assert names == {"Klinik Kita Sehat", "Praktik Dokter Mandiri dr. Sari"}
     assert users == {"admin", "dokter", "perawat", "pendaftaran", "apoteker"}
+    # The demo's SATUSEHAT setup is queued for the app's worker: 3 units, 3 rooms, the doctor
+    # and the pharmacist (the nurse needs no Practitioner id), 3 patients.
+    assert queued == {
+        "organization_create": 3,
+        "location_create": 3,
+        "practitioner_lookup": 2,
+        "patient_lookup": 3,
+    }
