@@ -15,8 +15,8 @@ from klinikita.services import employees as employee_service
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
-from klinikita.services.sync_requests import resend_subject
 from klinikita.state import live
+from klinikita.state.auth import AuthState
 from klinikita.state.master_list import MasterListState
 
 FORM_FIELDS = ("name", "nik", "sex", "birth_date", "phone", "email", "main_duty", "branch_id")
@@ -41,9 +41,16 @@ def _row(e: Employee) -> dict[str, str]:
     }
 
 
-class EmployeeState(MasterListState):
+def _employee_active(session, actor, employee_id: int, active: bool, *, client_token: str) -> str:  # noqa: ANN001, ARG001
+    return employee_service.set_employee_active(session, actor, employee_id, active).name
+
+
+class EmployeeState(MasterListState, AuthState):
     view_action: ClassVar[Action] = Action.VIEW_KONTAK
     create_action: ClassVar[Action] = Action.EMPLOYEE_CREATE
+    resend_kind: ClassVar[str] = JobKind.PRACTITIONER_LOOKUP
+    resend_message: ClassVar[str] = "Nomor IHS dicari ulang di SATUSEHAT."
+    _set_row_active: ClassVar = staticmethod(_employee_active)
 
     search: str = ""
     nik_warning: str = ""
@@ -152,38 +159,6 @@ class EmployeeState(MasterListState):
         if practitioner:
             return rx.toast.success("Karyawan disimpan; nomor IHS dicari di SATUSEHAT.")
         return rx.toast.success("Karyawan disimpan.")
-
-    def _set_active(self, employee_id: str, active: bool):
-        actor = self._authorize(Action.RECORD_DELETE)
-        with session_scope() as session:
-            name = employee_service.set_employee_active(
-                session, actor, int(employee_id), active
-            ).name
-        self._reload()
-        return rx.toast.success(f"{name} {'diaktifkan' if active else 'dinonaktifkan'}.")
-
-    @rx.event
-    def deactivate(self, employee_id: str):
-        return self._set_active(employee_id, False)
-
-    @rx.event
-    def reactivate(self, employee_id: str):
-        return self._set_active(employee_id, True)
-
-    @rx.event
-    def resend(self, employee_id: str):
-        actor = self._authorize(Action.SATUSEHAT_RESEND)
-        with session_scope() as session:
-            resend_subject(
-                session,
-                actor,
-                JobKind.PRACTITIONER_LOOKUP,
-                int(employee_id),
-                client_token=self._client_token(),
-            )
-        wake_workers()
-        self._reload()
-        return rx.toast.info("Nomor IHS dicari ulang di SATUSEHAT.")
 
 
 live.register("employee", EmployeeState)

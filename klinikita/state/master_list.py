@@ -6,14 +6,18 @@ from typing import ClassVar
 
 import reflex as rx
 
-from klinikita.integrations.satusehat.worker import JobNotice
+from klinikita.db import session_scope
+from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
 from klinikita.services.audit import Actor
 from klinikita.services.permissions import Action, allows
+from klinikita.services.sync_requests import resend_subject
 from klinikita.state.auth import AuthState
 
 
-class MasterListState(AuthState):
-    """Base of the Referensi and Kontak page states (never shown by itself)."""
+class MasterListState(AuthState, mixin=True):
+    """Mixin of the Referensi and Kontak page states: each page gets its own copy of these
+    vars and handlers (as a plain base class they would be one shared parent state, and a
+    handler defined here would run on that parent, not on the page)."""
 
     rows: list[dict[str, str]] = []
     page: int = 1
@@ -36,9 +40,47 @@ class MasterListState(AuthState):
     # ----- to implement ------------------------------------------------------------
     view_action: ClassVar[Action] = Action.VIEW_BERANDA
     create_action: ClassVar[Action] = Action.VIEW_BERANDA
+    resend_kind: ClassVar[str] = ""  # the JobKind that "Kirim ulang" queues again
+    resend_message: ClassVar[str] = "Dikirim ulang ke SATUSEHAT."
+    # Mark a row active or not; returns what the toast calls it.
+    _set_row_active: ClassVar = None
 
     def _reload(self) -> None:
         raise NotImplementedError
+
+    def _active_message(self, name: str, active: bool) -> str:
+        return f"{name} {'diaktifkan' if active else 'dinonaktifkan'}."
+
+    # ----- row actions shared by every master list -------------------------------------
+    def _set_active(self, row_id: str, active: bool):
+        actor = self._authorize(Action.RECORD_DELETE)
+        with session_scope() as session:
+            name = type(self)._set_row_active(
+                session, actor, int(row_id), active, client_token=self._client_token()
+            )
+        wake_workers()
+        self._reload()
+        return rx.toast.success(self._active_message(name, active))
+
+    @rx.event
+    def deactivate(self, row_id: str):
+        return self._set_active(row_id, False)
+
+    @rx.event
+    def reactivate(self, row_id: str):
+        return self._set_active(row_id, True)
+
+    @rx.event
+    def resend(self, row_id: str):
+        """Kirim ulang: queue the row's SATUSEHAT job again for this tab."""
+        actor = self._authorize(Action.SATUSEHAT_RESEND)
+        with session_scope() as session:
+            resend_subject(
+                session, actor, self.resend_kind, int(row_id), client_token=self._client_token()
+            )
+        wake_workers()
+        self._reload()
+        return rx.toast.info(self.resend_message)
 
     # ----- shared --------------------------------------------------------------------
     def _client_token(self) -> str:

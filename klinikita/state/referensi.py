@@ -16,8 +16,8 @@ from klinikita.services import facility
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
-from klinikita.services.sync_requests import resend_subject
 from klinikita.state import live
+from klinikita.state.auth import AuthState
 from klinikita.state.master_list import MasterListState
 
 
@@ -32,9 +32,22 @@ def _sync_fields(row: ServiceUnit | Room) -> dict[str, str]:
     }
 
 
-class UnitState(MasterListState):
+def _unit_active(session, actor, unit_id: int, active: bool, *, client_token: str) -> str:  # noqa: ANN001
+    return facility.set_unit_active(session, actor, unit_id, active, client_token=client_token).name
+
+
+def _room_active(session, actor, room_id: int, active: bool, *, client_token: str) -> str:  # noqa: ANN001
+    return facility.set_room_active(session, actor, room_id, active, client_token=client_token).name
+
+
+class UnitState(MasterListState, AuthState):
     view_action: ClassVar[Action] = Action.VIEW_REFERENSI
     create_action: ClassVar[Action] = Action.UNIT_CREATE
+    resend_kind: ClassVar[str] = JobKind.ORGANIZATION_CREATE
+    _set_row_active: ClassVar = staticmethod(_unit_active)
+
+    def _active_message(self, name: str, active: bool) -> str:
+        return f"Unit '{name}' {'diaktifkan' if active else 'dinonaktifkan'}."
 
     def _reload(self) -> None:
         with session_scope() as session:
@@ -89,44 +102,15 @@ class UnitState(MasterListState):
         self._reload()
         return rx.toast.success("Unit layanan disimpan; dikirim ke SATUSEHAT.")
 
-    def _set_active(self, unit_id: str, active: bool):
-        actor = self._authorize(Action.RECORD_DELETE)
-        with session_scope() as session:
-            unit = facility.set_unit_active(
-                session, actor, int(unit_id), active, client_token=self._client_token()
-            )
-            name = unit.name
-        wake_workers()
-        self._reload()
-        return rx.toast.success(f"Unit '{name}' {'diaktifkan' if active else 'dinonaktifkan'}.")
 
-    @rx.event
-    def deactivate(self, unit_id: str):
-        return self._set_active(unit_id, False)
-
-    @rx.event
-    def reactivate(self, unit_id: str):
-        return self._set_active(unit_id, True)
-
-    @rx.event
-    def resend(self, unit_id: str):
-        actor = self._authorize(Action.SATUSEHAT_RESEND)
-        with session_scope() as session:
-            resend_subject(
-                session,
-                actor,
-                JobKind.ORGANIZATION_CREATE,
-                int(unit_id),
-                client_token=self._client_token(),
-            )
-        wake_workers()
-        self._reload()
-        return rx.toast.info("Dikirim ulang ke SATUSEHAT.")
-
-
-class RoomState(MasterListState):
+class RoomState(MasterListState, AuthState):
     view_action: ClassVar[Action] = Action.VIEW_REFERENSI
     create_action: ClassVar[Action] = Action.ROOM_CREATE
+    resend_kind: ClassVar[str] = JobKind.LOCATION_CREATE
+    _set_row_active: ClassVar = staticmethod(_room_active)
+
+    def _active_message(self, name: str, active: bool) -> str:
+        return f"Ruangan '{name}' {'diaktifkan' if active else 'dinonaktifkan'}."
 
     unit_options: list[dict[str, str]] = []
 
@@ -190,40 +174,6 @@ class RoomState(MasterListState):
         self._close_form()
         self._reload()
         return rx.toast.success("Ruangan disimpan; dikirim ke SATUSEHAT.")
-
-    def _set_active(self, room_id: str, active: bool):
-        actor = self._authorize(Action.RECORD_DELETE)
-        with session_scope() as session:
-            room = facility.set_room_active(
-                session, actor, int(room_id), active, client_token=self._client_token()
-            )
-            name = room.name
-        wake_workers()
-        self._reload()
-        return rx.toast.success(f"Ruangan '{name}' {'diaktifkan' if active else 'dinonaktifkan'}.")
-
-    @rx.event
-    def deactivate(self, room_id: str):
-        return self._set_active(room_id, False)
-
-    @rx.event
-    def reactivate(self, room_id: str):
-        return self._set_active(room_id, True)
-
-    @rx.event
-    def resend(self, room_id: str):
-        actor = self._authorize(Action.SATUSEHAT_RESEND)
-        with session_scope() as session:
-            resend_subject(
-                session,
-                actor,
-                JobKind.LOCATION_CREATE,
-                int(room_id),
-                client_token=self._client_token(),
-            )
-        wake_workers()
-        self._reload()
-        return rx.toast.info("Dikirim ulang ke SATUSEHAT.")
 
 
 live.register("service_unit", UnitState)

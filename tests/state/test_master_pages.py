@@ -224,3 +224,21 @@ def test_employee_search_reloads_the_first_page(db, root, clinic):
     assert state.rows == [] and state.total == 0 and state.page == 1
     state.set_search("sar")
     assert [r["name"] for r in state.rows] == ["Sari"]
+
+
+def test_each_list_pages_through_its_own_rows(db, root, clinic):
+    branch = clinic[0]
+    db.add_all([ServiceUnit(branch_id=branch.id, name=f"Unit {n:02d}") for n in range(30)])
+    db.commit()
+    units = _open(db, root, UnitState, "admin")
+    rooms = _open(db, root, RoomState, "admin")
+    assert units.page_count == 2 and rooms.page_count == 1
+    first = [r["name"] for r in units.rows]
+    units.next_page()
+    second = [r["name"] for r in units.rows]
+    assert units.page == 2 and second and not set(first) & set(second)
+    assert len(first) + len(second) == 31
+    # The room list next to it keeps its own page and rows.
+    assert rooms.page == 1 and [r["name"] for r in rooms.rows] == ["Ruang 1"]
+    units.prev_page()
+    assert [r["name"] for r in units.rows] == first
