@@ -7,12 +7,10 @@ from typing import ClassVar
 import reflex as rx
 
 from klinikita.db import session_scope
-from klinikita.integrations.satusehat.worker import wake_workers
 from klinikita.models import Employee
 from klinikita.models.enums import Duty, Sex
 from klinikita.models.satusehat import JobKind
 from klinikita.services import employees as employee_service
-from klinikita.services.errors import ValidationFailed
 from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
 from klinikita.state import live
@@ -87,11 +85,6 @@ class EmployeeState(MasterListState, AuthState):
         self.nik_warning = employee_service.warning_for(data) or ""
         self.nik_required = employee_service.is_practitioner(data.main_duty)
 
-    @rx.event
-    def load(self):
-        if self._start(self._current_actor()):
-            self._reload()
-
     @rx.event(supersedes=True)
     def set_search(self, value: str):
         self.search = value
@@ -135,28 +128,12 @@ class EmployeeState(MasterListState, AuthState):
 
     @rx.event
     def save(self):
-        editing = self.editing_id
-        actor = self._authorize(Action.RECORD_EDIT if editing else Action.EMPLOYEE_CREATE)
-        data = self._input()
-        token = self._client_token()
-        try:
-            with session_scope() as session:
-                if editing:
-                    employee = employee_service.update_employee(
-                        session, actor, editing, data, client_token=token
-                    )
-                else:
-                    employee = employee_service.create_employee(
-                        session, actor, data, client_token=token
-                    )
-                practitioner = employee_service.is_practitioner(employee.main_duty)
-        except ValidationFailed as failed:
-            self.errors = failed.errors
-            return rx.toast.error(failed.message)
-        wake_workers()
-        self._close_form()
-        self._reload()
-        if practitioner:
+        employee, error = self._save_row(
+            employee_service.create_employee, employee_service.update_employee, self._input
+        )
+        if error is not None:
+            return error
+        if employee_service.is_practitioner(employee.main_duty):
             return rx.toast.success("Karyawan disimpan; nomor IHS dicari di SATUSEHAT.")
         return rx.toast.success("Karyawan disimpan.")
 

@@ -9,6 +9,7 @@ import reflex as rx
 from klinikita.db import session_scope
 from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
 from klinikita.services.audit import Actor
+from klinikita.services.errors import ValidationFailed
 from klinikita.services.permissions import Action, allows
 from klinikita.services.sync_requests import resend_subject
 from klinikita.state.auth import AuthState
@@ -50,6 +51,34 @@ class MasterListState(AuthState, mixin=True):
 
     def _active_message(self, name: str, active: bool) -> str:
         return f"{name} {'diaktifkan' if active else 'dinonaktifkan'}."
+
+    # ----- handlers shared by every master list --------------------------------------
+    @rx.event
+    def load(self):
+        if self._start(self._current_actor()):
+            self._reload()
+
+    def _save_row(self, create, update, make_input):  # noqa: ANN001
+        """Create (or, when editing, update) through the services with this tab's token.
+
+        Returns (the saved row, None), or (None, the error toast) with the field errors set."""
+        editing = self.editing_id
+        actor = self._authorize(Action.RECORD_EDIT if editing else self.create_action)
+        data = make_input()
+        token = self._client_token()
+        try:
+            with session_scope() as session:
+                if editing:
+                    row = update(session, actor, editing, data, client_token=token)
+                else:
+                    row = create(session, actor, data, client_token=token)
+        except ValidationFailed as failed:
+            self.errors = failed.errors
+            return None, rx.toast.error(failed.message)
+        wake_workers()
+        self._close_form()
+        self._reload()
+        return row, None
 
     # ----- row actions shared by every master list -------------------------------------
     def _set_active(self, row_id: str, active: bool):

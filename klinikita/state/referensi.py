@@ -9,11 +9,9 @@ import reflex as rx
 
 from klinikita import routes
 from klinikita.db import session_scope
-from klinikita.integrations.satusehat.worker import wake_workers
 from klinikita.models import Room, ServiceUnit
 from klinikita.models.satusehat import JobKind
 from klinikita.services import facility
-from klinikita.services.errors import ValidationFailed
 from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
 from klinikita.state import live
@@ -63,11 +61,6 @@ class UnitState(MasterListState, AuthState):
         return rx.redirect(routes.REFERENSI_UNIT)
 
     @rx.event
-    def load(self):
-        if self._start(self._current_actor()):
-            self._reload()
-
-    @rx.event
     def start_create(self):
         self._authorize(Action.UNIT_CREATE)
         self.form_open, self.editing_id, self.errors = True, 0, {}
@@ -84,23 +77,12 @@ class UnitState(MasterListState, AuthState):
 
     @rx.event
     def save(self):
-        editing = self.editing_id
-        actor = self._authorize(Action.RECORD_EDIT if editing else Action.UNIT_CREATE)
-        data = facility.UnitInput(name=self.form.get("name", ""))
-        token = self._client_token()
-        try:
-            with session_scope() as session:
-                if editing:
-                    facility.update_unit(session, actor, editing, data, client_token=token)
-                else:
-                    facility.create_unit(session, actor, data, client_token=token)
-        except ValidationFailed as failed:
-            self.errors = failed.errors
-            return rx.toast.error(failed.message)
-        wake_workers()
-        self._close_form()
-        self._reload()
-        return rx.toast.success("Unit layanan disimpan; dikirim ke SATUSEHAT.")
+        _, error = self._save_row(
+            facility.create_unit,
+            facility.update_unit,
+            lambda: facility.UnitInput(name=self.form.get("name", "")),
+        )
+        return error or rx.toast.success("Unit layanan disimpan; dikirim ke SATUSEHAT.")
 
 
 class RoomState(MasterListState, AuthState):
@@ -131,11 +113,6 @@ class RoomState(MasterListState, AuthState):
         self.page, self.page_count, self.total = got.page, got.page_count, got.total
 
     @rx.event
-    def load(self):
-        if self._start(self._current_actor()):
-            self._reload()
-
-    @rx.event
     def start_create(self):
         self._authorize(Action.ROOM_CREATE)
         self.form_open, self.editing_id, self.errors = True, 0, {}
@@ -151,29 +128,17 @@ class RoomState(MasterListState, AuthState):
         self.form_open, self.editing_id, self.errors = True, int(room_id), {}
         self.form = {"name": row["name"], "unit_id": row["unit_id"]}
 
-    @rx.event
-    def save(self):
-        editing = self.editing_id
-        actor = self._authorize(Action.RECORD_EDIT if editing else Action.ROOM_CREATE)
+    def _room_input(self) -> facility.RoomInput:
         unit_text = self.form.get("unit_id", "")
-        data = facility.RoomInput(
+        return facility.RoomInput(
             name=self.form.get("name", ""),
             unit_id=int(unit_text) if unit_text.isdigit() else None,
         )
-        token = self._client_token()
-        try:
-            with session_scope() as session:
-                if editing:
-                    facility.update_room(session, actor, editing, data, client_token=token)
-                else:
-                    facility.create_room(session, actor, data, client_token=token)
-        except ValidationFailed as failed:
-            self.errors = failed.errors
-            return rx.toast.error(failed.message)
-        wake_workers()
-        self._close_form()
-        self._reload()
-        return rx.toast.success("Ruangan disimpan; dikirim ke SATUSEHAT.")
+
+    @rx.event
+    def save(self):
+        _, error = self._save_row(facility.create_room, facility.update_room, self._room_input)
+        return error or rx.toast.success("Ruangan disimpan; dikirim ke SATUSEHAT.")
 
 
 live.register("service_unit", UnitState)
