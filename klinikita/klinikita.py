@@ -53,74 +53,30 @@ app = rx.App(
 )
 app.register_lifespan_task(run_outbox_worker)
 
-app.add_page(
-    login_page,
-    route=routes.LOGIN,
-    title="Masuk | Klinikita",
-    on_load=LoginState.check_already_logged_in,
+_LOGGED_IN = AuthState.check_login
+# (page, route, title, on_load): protected pages check the login first, then load their data.
+_PAGES = (
+    (login_page, routes.LOGIN, "Masuk", LoginState.check_already_logged_in),
+    (forgot_password_page, routes.LUPA_SANDI, "Lupa kata sandi", ForgotPasswordState.open),
+    (reset_password_page, routes.RESET_SANDI, "Atur ulang kata sandi", ResetPasswordState.load),
+    (home_page, routes.BERANDA, "Beranda", _LOGGED_IN),
+    (settings_page, routes.PENGATURAN, "Pengaturan", [_LOGGED_IN, BranchSettingsState.load]),
+    (users_page, routes.PENGATURAN_PENGGUNA, "Pengguna", [_LOGGED_IN, UserAdminState.load]),
+    (referensi_page, routes.REFERENSI, "Referensi", UnitState.open_referensi),
+    (units_page, routes.REFERENSI_UNIT, "Unit layanan", [_LOGGED_IN, UnitState.load]),
+    (rooms_page, routes.REFERENSI_RUANGAN, "Ruangan", [_LOGGED_IN, RoomState.load]),
+    (kontak_page, routes.KONTAK, "Kontak", [_LOGGED_IN, KontakState.open_default]),
+    (employees_page, routes.KONTAK_KARYAWAN, "Karyawan", [_LOGGED_IN, EmployeeState.load]),
+    (patients_page, routes.KONTAK_PASIEN, "Pasien", [_LOGGED_IN, PatientState.load]),
+    (
+        change_password_page,
+        routes.GANTI_SANDI,
+        "Ganti kata sandi",
+        [_LOGGED_IN, ChangePasswordState.open],
+    ),
 )
-app.add_page(
-    home_page, route=routes.BERANDA, title="Beranda | Klinikita", on_load=AuthState.check_login
-)
-app.add_page(
-    settings_page,
-    route=routes.PENGATURAN,
-    title="Pengaturan | Klinikita",
-    on_load=[AuthState.check_login, BranchSettingsState.load],
-)
-app.add_page(
-    referensi_page,
-    route=routes.REFERENSI,
-    title="Referensi | Klinikita",
-    on_load=UnitState.open_referensi,
-)
-for _page, _route, _title, _state in (
-    (units_page, routes.REFERENSI_UNIT, "Unit layanan", UnitState),
-    (rooms_page, routes.REFERENSI_RUANGAN, "Ruangan", RoomState),
-    (employees_page, routes.KONTAK_KARYAWAN, "Karyawan", EmployeeState),
-):
-    app.add_page(
-        _page,
-        route=_route,
-        title=f"{_title} | Klinikita",
-        on_load=[AuthState.check_login, _state.load],
-    )
-app.add_page(
-    users_page,
-    route=routes.PENGATURAN_PENGGUNA,
-    title="Pengguna | Klinikita",
-    on_load=[AuthState.check_login, UserAdminState.load],
-)
-app.add_page(
-    change_password_page,
-    route=routes.GANTI_SANDI,
-    title="Ganti kata sandi | Klinikita",
-    on_load=[AuthState.check_login, ChangePasswordState.open],
-)
-app.add_page(
-    forgot_password_page,
-    route=routes.LUPA_SANDI,
-    title="Lupa kata sandi | Klinikita",
-    on_load=ForgotPasswordState.open,
-)
-app.add_page(
-    reset_password_page,
-    route=routes.RESET_SANDI,
-    title="Atur ulang kata sandi | Klinikita",
-    on_load=ResetPasswordState.load,
-)
-app.add_page(
-    kontak_page,
-    route=routes.KONTAK,
-    title="Kontak | Klinikita",
-    on_load=[AuthState.check_login, KontakState.open_default],
-)
-app.add_page(
-    patients_page,
-    route=routes.KONTAK_PASIEN,
-    title="Pasien | Klinikita",
-    on_load=[AuthState.check_login, PatientState.load],
-)
+for _page, _route, _title, _on_load in _PAGES:
+    app.add_page(_page, route=_route, title=f"{_title} | Klinikita", on_load=_on_load)
 
 _NOT_YET = (
     (
