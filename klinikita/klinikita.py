@@ -22,6 +22,7 @@ from klinikita.pages.settings import settings_page
 from klinikita.pages.users import users_page
 from klinikita.satusehat_runtime import backend_api, run_outbox_worker
 from klinikita.services.errors import ServiceError
+from klinikita.state import live
 from klinikita.state.auth import AuthState, LoginState, SessionExpired
 from klinikita.state.branch_settings import BranchSettingsState
 from klinikita.state.employees import EmployeeState
@@ -52,6 +53,7 @@ app = rx.App(
     ],
 )
 app.register_lifespan_task(run_outbox_worker)
+live.bind_app(app)
 
 _LOGGED_IN = AuthState.check_login
 # (page, route, title, on_load): protected pages check the login first, then load their data.

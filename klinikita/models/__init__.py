@@ -9,7 +9,14 @@ from klinikita.models.accounts import (
     UserDuty,
 )
 from klinikita.models.audit import AuditLog
-from klinikita.models.clinical import Diagnosis, Examination, Visit
+from klinikita.models.clinical import (
+    Diagnosis,
+    Examination,
+    Prescription,
+    Procedure,
+    QueueCounter,
+    Visit,
+)
 from klinikita.models.facility import Branch, Room, ServiceUnit
 from klinikita.models.people import Employee, MrnCounter, Patient
 from klinikita.models.regions import Region
@@ -25,6 +32,9 @@ __all__ = [
     "MrnCounter",
     "PasswordResetToken",
     "Patient",
+    "Prescription",
+    "Procedure",
+    "QueueCounter",
     "Region",
     "Room",
     "ServiceUnit",

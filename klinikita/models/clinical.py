@@ -80,6 +80,8 @@ class Examination(SQLModel, table=True):
     spo2: int | None = None  # %
     vitals_at: datetime | None = None
     vitals_by_id: int | None = Field(default=None, foreign_key="employee.id")
+    vitals_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    soap_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     subjective: str = Field(default="", sa_type=Text)
     objective: str = Field(default="", sa_type=Text)
     assessment: str = Field(default="", sa_type=Text)
@@ -99,4 +101,44 @@ class Diagnosis(SQLModel, table=True):
     icd10_code: str = Field(sa_type=String(16))
     display: str = Field(default="", sa_type=String(300))
     condition_id: str | None = Field(default=None, sa_type=String(64))
+    created_at: datetime = created_at_field()
+
+
+class QueueCounter(SQLModel, table=True):
+    """The last queue number (nomor antrean) given by a unit on one local date.
+
+    Incremented with UPDATE ... RETURNING in the registering transaction: on PostgreSQL the
+    row lock makes a second desk wait for the first to commit; on SQLite the write lock does."""
+
+    __tablename__ = "queue_counter"
+
+    branch_id: int = Field(foreign_key="branch.id", primary_key=True)
+    unit_id: int = Field(foreign_key="service_unit.id", primary_key=True)
+    visit_date: date = Field(primary_key=True)
+    last_number: int = 0
+
+
+class Procedure(SQLModel, table=True):
+    """A procedure (tindakan) done in a visit: an ICD-9-CM code when known, else free text."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="visit.id", index=True)
+    code: str = Field(default="", sa_type=String(16))  # ICD-9-CM, may be empty
+    description: str = Field(sa_type=String(300))
+    note: str = Field(default="", sa_type=String(500))
+    created_at: datetime = created_at_field()
+
+
+class Prescription(SQLModel, table=True):
+    """One prescribed medicine (resep) line: structured fields, free text where needed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    visit_id: int = Field(foreign_key="visit.id", index=True)
+    medicine: str = Field(sa_type=String(200))  # name and strength, e.g. "Paracetamol 500 mg"
+    form: str = Field(default="", sa_type=String(40))  # tablet, sirup, kapsul ...
+    quantity: float | None = None
+    dose: str = Field(default="", sa_type=String(100))  # e.g. "1 tablet"
+    frequency: str = Field(default="", sa_type=String(100))  # e.g. "3 x sehari"
+    duration_days: int | None = None
+    instructions: str = Field(default="", sa_type=String(300))  # e.g. "sesudah makan"
     created_at: datetime = created_at_field()
