@@ -52,7 +52,7 @@ lint: setup
 	$(BIN)/ruff check klinikita tests bench
 
 lock:
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 \
 		--generate-hashes -o requirements.lock
 
 clean:

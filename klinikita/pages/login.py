@@ -67,7 +67,14 @@ def login_page() -> rx.Component:
                         spacing="1",
                         width="100%",
                     ),
-                    rx.button("Masuk", type="submit", size="3", width="100%", id="login-submit"),
+                    rx.button(
+                        "Masuk",
+                        type="submit",
+                        size="3",
+                        width="100%",
+                        loading=LoginState.submitting,
+                        id="login-submit",
+                    ),
                     rx.link(
                         "Lupa kata sandi?",
                         href=routes.LUPA_SANDI,

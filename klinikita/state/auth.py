@@ -7,6 +7,7 @@ its hash with the active duty and branch; every handler re-reads them through
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import quote
 
 import reflex as rx
@@ -149,26 +150,36 @@ class LoginState(AuthState):
         if self._current_actor() is not None:
             return rx.redirect(routes.BERANDA)
 
-    @rx.event
-    def submit(self, form_data: dict):
+    @rx.event(background=True)
+    async def submit(self, form_data: dict):
+        """A background event: checking the password (bcrypt) takes a quarter second, which
+        must not hold up the other tabs' events on the same server."""
         username = str(form_data.get("username", ""))
         password = str(form_data.get("password", ""))
-        if not username.strip() or not password:
-            self.login_error = "Isi nama pengguna dan kata sandi."
-            return
-        user_agent = self.router.headers.user_agent if self.router.headers else ""
-        # The session commits even on refusal, so the failure counter is kept.
-        with session_scope() as session:
-            try:
-                result = auth_service.login(session, username, password, user_agent=user_agent)
-            except auth_service.LoginRefused as refused:
-                message = refused.message
-                result = None
-        if result is None:
-            self.login_error = message
-            return
-        self.login_error = ""
-        self.auth_token = result.token
-        self._show(result.actor)
-        next_path = self.router.url.query_parameters.get("next", routes.BERANDA)
+        async with self:
+            if not username.strip() or not password:
+                self.login_error = "Isi nama pengguna dan kata sandi."
+                return
+            self.submitting = True
+            user_agent = self.router.headers.user_agent if self.router.headers else ""
+            next_path = self.router.url.query_parameters.get("next", routes.BERANDA)
+        result, message = await asyncio.to_thread(check_credentials, username, password, user_agent)
+        async with self:
+            self.submitting = False
+            if result is None:
+                self.login_error = message
+                return
+            self.login_error = ""
+            self.auth_token = result.token
+            self._show(result.actor)
         return rx.redirect(_safe_next(str(next_path)))
+
+
+def check_credentials(username: str, password: str, user_agent: str):  # noqa: ANN202
+    """(LoginResult, "") or (None, the refusal). The session commits even on refusal, so
+    the failure counter is kept."""
+    with session_scope() as session:
+        try:
+            return auth_service.login(session, username, password, user_agent=user_agent), ""
+        except auth_service.LoginRefused as refused:
+            return None, refused.message

@@ -1,0 +1,300 @@
+"""Concurrent staff sessions over the app's own websocket: register -> examine -> Selesai.
+
+    .venv/bin/python bench/clinic_flow_ws.py [--sessions 30] [--latency-ms 50] [--rounds 2]
+
+1. The SATUSEHAT simulator runs as its own process with `--latency-ms` added to every FHIR
+   call; the app's backend runs as its own process (uvicorn, the in-app worker on, pointed
+   at that simulator), on a fresh database.
+2. Set-up (not measured): one unit and room per session, sent to the simulator by the app's
+   own worker; patients and the doctor carry the IHS numbers of the simulator's sandbox
+   people; one desk user per session logs in over the websocket.
+3. The limit, in the same run: every session sends a bare event (a handler that sets one
+   text var, no database) at the same time, `--bare` times each.
+4. The flow, every session at the same time, `--rounds` visits each: pick the patient,
+   register, open the visit, save vitals, SOAP, add an ICD-10 diagnosis, press Selesai.
+   Each event's round trip (send -> first state update) is recorded; after Selesai the time
+   until the encounter id is pushed to the page (click-to-encounter-id).
+It prints p50 and p95 of each, and the ratios against the targets:
+event round trip p95 <= 3 x the bare event's p95; click-to-encounter-id p95 <= 2 x latency + 250.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+_TMP = Path(tempfile.mkdtemp(prefix="klinikita-bench-ws-"))
+os.environ.setdefault("REFLEX_DB_URL", f"sqlite:///{_TMP / 'bench.db'}")
+os.environ.setdefault("KLINIKITA_SECRET_KEY_FILE", str(_TMP / "bench.key"))
+# Logging in is not measured: cheap hashes keep the set-up short.
+os.environ.setdefault("KLINIKITA_BCRYPT_ROUNDS", "4")
+os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
+
+import httpx  # noqa: E402
+from sqlmodel import Session, select  # noqa: E402
+
+from bench.ws_client import WsSession, var_key  # noqa: E402
+from klinikita.db import get_engine  # noqa: E402
+from klinikita.integrations.satusehat.simulator.seed import (  # noqa: E402
+    SANDBOX_PATIENTS,
+    SANDBOX_PRACTITIONERS,
+)
+from klinikita.migrations import upgrade_to_head  # noqa: E402
+from klinikita.models import Patient, Room, ServiceUnit  # noqa: E402
+from klinikita.models.enums import Duty, Sex, SyncStatus  # noqa: E402
+from klinikita.models.satusehat import JobKind  # noqa: E402
+from klinikita.services import outbox  # noqa: E402
+from tests.factories import GOOD_PASSWORD, make_clinic, make_user  # noqa: E402
+
+TOOLS_BIN = ROOT / ".tools" / "node_modules" / ".bin"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer")
+
+
+def start_simulator(latency_ms: int) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "klinikita", "simulator", "--port", str(port)]
+        + ["--data-file", "none"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/_sim/health")
+    httpx.post(
+        f"{base}/_sim/faults",
+        json={"kind": "latency", "latency_ms": latency_ms, "path": "/fhir-r4/v1*"},
+    ).raise_for_status()
+    return proc, base
+
+
+def start_backend(simulator: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = dict(
+        os.environ,
+        KLINIKITA_RUN_WORKER="1",
+        KLINIKITA_MOUNT_SIMULATOR="0",
+        KLINIKITA_SIMULATOR_URL=simulator,
+        PATH=f"{TOOLS_BIN}{os.pathsep}{os.environ['PATH']}",
+        REFLEX_USE_SYSTEM_BUN="1",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "klinikita.klinikita:app"]
+        + ["--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/ping")
+    return proc, base
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+# ----- set-up ------------------------------------------------------------------------------
+def seed(sessions: int) -> dict:
+    """A simulator branch with one unit and room per session, the sandbox people with their
+    IHS numbers, and one desk user per session. Units and rooms are queued for the worker."""
+    with Session(get_engine(), expire_on_commit=False) as db:
+        branch, unit, room, doctor, _ = make_clinic(db)
+        doctor.ihs_number = SANDBOX_PRACTITIONERS[0].ihs
+        doctor.nik = SANDBOX_PRACTITIONERS[0].nik
+        doctor.sync_status = SyncStatus.SENT
+        units, rooms = [unit], [room]
+        for n in range(1, sessions):
+            u = ServiceUnit(branch_id=branch.id, name=f"Poli {n + 1}")
+            db.add(u)
+            db.flush()
+            r = Room(branch_id=branch.id, unit_id=u.id, name=f"Ruang {n + 1}")
+            db.add(r)
+            units.append(u)
+            rooms.append(r)
+        patients = []
+        for n, person in enumerate(SANDBOX_PATIENTS):
+            p = Patient(
+                branch_id=branch.id,
+                mrn=f"B{n:05d}",
+                nik=person.nik,
+                name=person.name,
+                sex=Sex.MALE if person.gender == "male" else Sex.FEMALE,
+                birth_date=date.fromisoformat(person.birth_date),
+                ihs_number=person.ihs,
+                sync_status=SyncStatus.SENT,
+            )
+            db.add(p)
+            patients.append(p)
+        db.flush()
+        for u in units:
+            outbox.enqueue(db, JobKind.ORGANIZATION_CREATE, branch.id, u.id)
+        for r in rooms:
+            outbox.enqueue(db, JobKind.LOCATION_CREATE, branch.id, r.id)
+        db.add(doctor)
+        db.commit()
+        users = [
+            make_user(db, f"meja{n}", branches=[branch], main_duty=Duty.LOGIN_KLINIK).username
+            for n in range(sessions)
+        ]
+        return {
+            "branch": branch.id,
+            "doctor": doctor.id,
+            "units": [u.id for u in units],
+            "rooms": [r.id for r in rooms],
+            "patients": [(p.id, p.mrn) for p in patients],
+            "users": users,
+        }
+
+
+def rooms_sent(room_ids: list[int]) -> bool:
+    with Session(get_engine()) as db:
+        sent = db.exec(select(Room.id).where(Room.id.in_(room_ids), Room.ihs_id.is_not(None)))
+        return len(sent.all()) == len(room_ids)
+
+
+async def login(ws: WsSession, username: str) -> None:
+    from klinikita.state.auth import AuthState, LoginState
+
+    ws.path = "/login"
+    ws.drain()
+    await ws.send(LoginState, "submit", form_data={"username": username, "password": GOOD_PASSWORD})
+    key = var_key(AuthState)
+    await ws.wait_for(lambda d: d.get(key, {}).get("is_authenticated_rx_state_") is True)
+
+
+# ----- phases ----------------------------------------------------------------------------------
+async def bare_phase(sessions: list[WsSession], count: int) -> list[float]:
+    from klinikita.state.patients import PatientState
+
+    async def one(ws: WsSession) -> list[float]:
+        ws.path = "/kontak/pasien"
+        times = []
+        for n in range(count):
+            dt, _ = await ws.call(PatientState, "set_search_term", value=f"{ws.token[:4]}{n}")
+            times.append(dt * 1000)
+        return times
+
+    results = await asyncio.gather(*(one(ws) for ws in sessions))
+    return [t for r in results for t in r]
+
+
+async def flow_phase(sessions: list[WsSession], ids: dict, rounds: int):
+    from bench.clinic_flow_steps import run_visit
+
+    event_times: dict[str, list[float]] = {}
+    to_encounter: list[float] = []
+
+    async def one(index: int, ws: WsSession) -> None:
+        for round_no in range(rounds):
+            patient_id, mrn = ids["patients"][(index + round_no) % len(ids["patients"])]
+            timings, encounter_ms = await run_visit(
+                ws,
+                patient_id=patient_id,
+                mrn=mrn,
+                unit_id=ids["units"][index],
+                room_id=ids["rooms"][index],
+                doctor_id=ids["doctor"],
+            )
+            for name, ms in timings:
+                event_times.setdefault(name, []).append(ms)
+            to_encounter.append(encounter_ms)
+
+    await asyncio.gather(*(one(i, ws) for i, ws in enumerate(sessions)))
+    return event_times, to_encounter
+
+
+async def run(args: argparse.Namespace) -> None:
+    upgrade_to_head()
+    ids = seed(args.sessions)
+    sim, sim_base = start_simulator(args.latency_ms)
+    backend, base = (None, "")
+    sessions: list[WsSession] = []
+    try:
+        backend, base = start_backend(sim_base)
+        deadline = time.monotonic() + 120
+        while not rooms_sent(ids["rooms"]):
+            if time.monotonic() > deadline:
+                raise TimeoutError("units and rooms were not sent to the simulator")
+            await asyncio.sleep(0.2)
+        sessions = [WsSession(base) for _ in range(args.sessions)]
+        await asyncio.gather(*(ws.connect() for ws in sessions))
+        await asyncio.gather(*(login(ws, u) for ws, u in zip(sessions, ids["users"], strict=True)))
+        await bare_phase(sessions, 5)  # warm-up
+        bare = await bare_phase(sessions, args.bare)
+        event_times, to_encounter = await flow_phase(sessions, ids, args.rounds)
+    finally:
+        for ws in sessions:
+            try:
+                await ws.close()
+            except Exception:  # noqa: BLE001
+                pass
+        for proc in (backend, sim):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(15)
+
+    bare_p50, bare_p95 = percentile(bare, 50), percentile(bare, 95)
+    all_events = [t for times in event_times.values() for t in times]
+    ev_p50, ev_p95 = percentile(all_events, 50), percentile(all_events, 95)
+    enc_p50, enc_p95 = percentile(to_encounter, 50), percentile(to_encounter, 95)
+    enc_limit = 2 * args.latency_ms + 250
+    print(
+        f"database: {get_engine().dialect.name}; sessions: {args.sessions}; rounds: "
+        f"{args.rounds}; simulator latency: {args.latency_ms} ms"
+    )
+    print(f"bare event (limit), {len(bare)} events: p50 {bare_p50:.1f} ms, p95 {bare_p95:.1f} ms")
+    for name, times in event_times.items():
+        print(
+            f"  {name:<18} {len(times):>4} events: p50 {percentile(times, 50):6.1f} ms, "
+            f"p95 {percentile(times, 95):6.1f} ms"
+        )
+    print(
+        f"flow events, {len(all_events)} events: p50 {ev_p50:.1f} ms, p95 {ev_p95:.1f} ms; "
+        f"ratio p95/bare p95 {ev_p95 / bare_p95:.2f} (target <= 3)"
+    )
+    print(
+        f"click-to-encounter-id, {len(to_encounter)} visits: p50 {enc_p50:.0f} ms, "
+        f"p95 {enc_p95:.0f} ms (target <= {enc_limit} ms; ratio {enc_p95 / enc_limit:.2f})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=2, help="visits per session")
+    parser.add_argument("--bare", type=int, default=20, help="bare events per session")
+    parser.add_argument("--latency-ms", type=int, default=50)
+    asyncio.run(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""A staff session as the browser is one: a Socket.IO connection to the app's `/_event`
+websocket, sending Reflex events and receiving the state deltas pushed back.
+
+Only what the benchmark needs: connect with a client token, send an event by state class and
+handler name, wait for the next update (the event's answer) or for a delta that satisfies a
+condition (a live push from the worker).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+
+NAMESPACE = "/_event"  # the browser connects to <backend>/_event: path and namespace
+Delta = dict[str, dict[str, Any]]
+
+
+def event_name(state_cls: type, handler: str) -> str:
+    return f"{state_cls.get_full_name()}.{handler}"
+
+
+def var_key(state_cls: type) -> str:
+    """The key of a state's vars in a delta."""
+    return state_cls.get_full_name()
+
+
+class WsSession:
+    def __init__(self, backend_url: str) -> None:
+        self.backend_url = backend_url.rstrip("/")
+        self.token = str(uuid.uuid4())
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.updates: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
+        self.sio.on("event", self._on_update, namespace=NAMESPACE)
+        self.path = "/"
+
+    async def _on_update(self, update: dict[str, Any]) -> None:
+        self.updates.put_nowait((time.perf_counter(), update))
+
+    async def connect(self) -> None:
+        await self.sio.connect(
+            f"{self.backend_url}?token={self.token}",
+            socketio_path="_event",
+            transports=["websocket"],
+            namespaces=[NAMESPACE],
+            wait_timeout=30,
+        )
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+    def drain(self) -> None:
+        while not self.updates.empty():
+            self.updates.get_nowait()
+
+    async def send(self, state_cls: type, handler: str, **payload: Any) -> None:
+        router = {"pathname": self.path, "asPath": self.path, "query": {}}
+        if "?" in self.path:
+            path, query = self.path.split("?", 1)
+            router["pathname"] = path
+            router["query"] = dict(p.split("=", 1) for p in query.split("&") if "=" in p)
+        await self.sio.emit(
+            "event",
+            {"name": event_name(state_cls, handler), "payload": payload, "router_data": router},
+            namespace=NAMESPACE,
+        )
+
+    async def call(
+        self, state_cls: type, handler: str, timeout: float = 30, **payload: Any
+    ) -> tuple[float, Delta]:
+        """Send one event and wait for its first update; returns (seconds, delta)."""
+        self.drain()
+        start = time.perf_counter()
+        await self.send(state_cls, handler, **payload)
+        at, update = await asyncio.wait_for(self.updates.get(), timeout)
+        return at - start, update.get("delta") or {}
+
+    async def wait_for(
+        self, condition: Callable[[Delta], bool], timeout: float = 30
+    ) -> tuple[float, Delta]:
+        """Wait for a pushed delta satisfying `condition`; returns (arrival time, delta)."""
+        deadline = time.perf_counter() + timeout
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise TimeoutError("no matching update")
+            at, update = await asyncio.wait_for(self.updates.get(), left)
+            delta = update.get("delta") or {}
+            if condition(delta):
+                return at, delta
