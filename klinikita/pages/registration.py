@@ -64,14 +64,8 @@ def _chosen_patient() -> rx.Component:
             rx.icon("user-check", size=22, color=rx.color("accent", 11)),
             rx.vstack(
                 rx.text(S.patient["name"], weight="bold", size="4", id="reg-patient-name"),
-                _muted(
-                    "No. RM ",
-                    S.patient["mrn"],
-                    " · NIK ",
-                    S.patient["nik"],
-                    " · ",
-                    S.patient["birth_date"],
-                ),
+                _muted("No. RM ", S.patient["mrn"], " · lahir ", S.patient["birth_date"]),
+                _muted("NIK ", S.patient["nik"]),
                 spacing="0",
                 flex="1",
                 min_width="0",
@@ -102,7 +96,7 @@ def _patient_finder() -> rx.Component:
                 value=S.search_term,
                 on_change=S.set_search_term,
                 on_key_down=S.search_on_enter,
-                placeholder="NIK, No. RM atau nama pasien",
+                placeholder="NIK, No. RM atau nama",
                 size="3",
                 flex="1",
                 min_width="200px",
@@ -136,6 +130,10 @@ def _patient_finder() -> rx.Component:
                 _muted(
                     "Pasien tidak ditemukan. Periksa ejaan, atau tambahkan dengan Pasien baru.",
                     id="reg-patient-none",
+                ),
+                _muted(
+                    "Cari pasien lama dengan NIK, No. RM atau nama (tekan Enter), lalu pilih. "
+                    "Pasien yang belum pernah datang: Pasien baru."
                 ),
             ),
         ),
@@ -313,22 +311,27 @@ def _queue_row(row: rx.Var) -> rx.Component:
         rx.table.cell(
             rx.vstack(
                 rx.text(row["number"], weight="bold", size="5"),
-                _muted(row["unit"], size="1"),
+                _muted(row["unit"], size="1", white_space="nowrap"),
                 spacing="0",
             )
         ),
         rx.table.cell(
             rx.vstack(
                 rx.text(row["patient"], weight="medium"),
-                _muted("No. RM ", row["mrn"]),
+                _muted("No. RM ", row["mrn"], white_space="nowrap"),
                 spacing="0",
             )
         ),
         rx.table.cell(
             rx.vstack(rx.text(row["room"]), _muted(row["doctor"]), spacing="0"),
         ),
-        rx.table.cell(row["payer"]),
-        rx.table.cell(row["arrived"]),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(row["payer"]),
+                _muted("datang ", row["arrived"], white_space="nowrap"),
+                spacing="0",
+            )
+        ),
         rx.table.cell(
             rx.vstack(
                 _status_badge(row),
@@ -387,8 +390,7 @@ def _queue() -> rx.Component:
                         rx.table.column_header_cell("No."),
                         rx.table.column_header_cell("Pasien"),
                         rx.table.column_header_cell("Ruangan / dokter"),
-                        rx.table.column_header_cell("Penjamin"),
-                        rx.table.column_header_cell("Datang"),
+                        rx.table.column_header_cell("Penjamin / datang"),
                         rx.table.column_header_cell("Status"),
                         rx.table.column_header_cell(""),
                     )
@@ -396,6 +398,7 @@ def _queue() -> rx.Component:
                 rx.table.body(rx.foreach(S.queue, _queue_row)),
                 width="100%",
                 variant="surface",
+                size="2",
                 id="queue-table",
             ),
             rx.callout(
