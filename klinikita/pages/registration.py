@@ -124,7 +124,20 @@ def _patient_finder() -> rx.Component:
         ),
         rx.cond(
             S.results.length() > 0,
-            rx.vstack(rx.foreach(S.results, _result), spacing="2", width="100%"),
+            rx.vstack(
+                rx.foreach(S.results, _result),
+                rx.cond(
+                    S.results_more != "",
+                    _muted(
+                        "Menampilkan ",
+                        S.results_more,
+                        " pasien yang cocok; perjelas pencarian (mis. NIK atau No. RM).",
+                        id="reg-patient-more",
+                    ),
+                ),
+                spacing="2",
+                width="100%",
+            ),
             rx.cond(
                 S.searched & (S.search_problem == ""),
                 _muted(

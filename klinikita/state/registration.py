@@ -68,6 +68,7 @@ class RegistrationState(AuthState):
     search_problem: str = ""
     searched: bool = False
     results: list[dict[str, str]] = []
+    results_more: str = ""  # "8 dari 23": more match than are shown
     patient: dict[str, str] = {}  # the chosen patient: id, name, mrn, nik, birth_date
     # The visit.
     unit_options: list[dict[str, str]] = []
@@ -176,7 +177,7 @@ class RegistrationState(AuthState):
             return
         self.searched = bool(self.search_term.strip())
         if not self.searched:
-            self.results, self.search_problem = [], ""
+            self.results, self.search_problem, self.results_more = [], "", ""
             return
         with session_scope() as session:
             found = search_patients(
@@ -187,6 +188,8 @@ class RegistrationState(AuthState):
                 page_size=RESULT_LIMIT,
             )
         self.search_problem = found.problem
+        more = found.total_capped or found.total > len(found.rows)
+        self.results_more = f"{len(found.rows)} dari {found.total_label}" if more else ""
         self.results = [
             {
                 "id": str(r.id),

@@ -102,6 +102,30 @@ def test_missing_choices_are_shown_at_their_fields(db, clinic):
     assert "doctor_id" not in state.errors
 
 
+def test_many_matches_say_how_many_more(db, clinic):
+    from datetime import date
+
+    branch = clinic[0]
+    for n in range(12):
+        db.add(
+            Patient(
+                branch_id=branch.id,
+                mrn=f"1{n:05d}",
+                name=f"Siti Aminah {n:02d}",
+                sex="female",
+                birth_date=date(1990, 1, 1),
+            )
+        )
+    db.commit()
+    state = _desk(db)
+    state.set_search_term("siti")
+    state.search_on_enter("Enter")
+    assert len(state.results) == 8 and state.results_more == "8 dari 12"
+    state.set_search_term("zzz")
+    state.search()
+    assert state.results == [] and state.results_more == "" and state.searched
+
+
 def test_choosing_a_unit_loads_its_rooms(db, clinic):
     from klinikita.models import Room, ServiceUnit
 
