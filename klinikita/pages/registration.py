@@ -336,7 +336,9 @@ def _queue_row(row: rx.Var) -> rx.Component:
             )
         ),
         rx.table.cell(
-            rx.vstack(rx.text(row["room"]), _muted(row["doctor"]), spacing="0"),
+            rx.vstack(
+                rx.text(row["room"], white_space="nowrap"), _muted(row["doctor"]), spacing="0"
+            ),
         ),
         rx.table.cell(
             rx.vstack(
