@@ -18,6 +18,7 @@ from klinikita.pages.passwords import (
 )
 from klinikita.pages.patients import kontak_page, patients_page
 from klinikita.pages.referensi import referensi_page, rooms_page, units_page
+from klinikita.pages.registration import registration_page
 from klinikita.pages.settings import settings_page
 from klinikita.pages.users import users_page
 from klinikita.satusehat_runtime import backend_api, run_outbox_worker
@@ -29,6 +30,7 @@ from klinikita.state.employees import EmployeeState
 from klinikita.state.passwords import ChangePasswordState, ForgotPasswordState, ResetPasswordState
 from klinikita.state.patients import KontakState, PatientState
 from klinikita.state.referensi import RoomState, UnitState
+from klinikita.state.registration import RegistrationState
 from klinikita.state.user_admin import UserAdminState
 
 log = logging.getLogger("klinikita")
@@ -62,6 +64,12 @@ _PAGES = (
     (forgot_password_page, routes.LUPA_SANDI, "Lupa kata sandi", ForgotPasswordState.open),
     (reset_password_page, routes.RESET_SANDI, "Atur ulang kata sandi", ResetPasswordState.load),
     (home_page, routes.BERANDA, "Beranda", _LOGGED_IN),
+    (
+        registration_page,
+        routes.PENDAFTARAN,
+        "Pendaftaran",
+        [_LOGGED_IN, PatientState.cancel, RegistrationState.load],
+    ),
     (settings_page, routes.PENGATURAN, "Pengaturan", [_LOGGED_IN, BranchSettingsState.load]),
     (users_page, routes.PENGATURAN_PENGGUNA, "Pengguna", [_LOGGED_IN, UserAdminState.load]),
     (referensi_page, routes.REFERENSI, "Referensi", UnitState.open_referensi),
@@ -81,12 +89,6 @@ for _page, _route, _title, _on_load in _PAGES:
     app.add_page(_page, route=_route, title=f"{_title} | Klinikita", on_load=_on_load)
 
 _NOT_YET = (
-    (
-        routes.PENDAFTARAN,
-        "Pendaftaran",
-        "mencari atau menambah pasien, memilih unit, ruangan, "
-        "dokter dan penjamin, serta nomor antrean",
-    ),
     (
         routes.PEMERIKSAAN,
         "Pemeriksaan",

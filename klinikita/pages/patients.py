@@ -96,7 +96,8 @@ def _similar_callout() -> rx.Component:
     )
 
 
-def _form() -> rx.Component:
+def patient_form() -> rx.Component:
+    """The new/edit patient form (also shown on Pendaftaran for a new patient)."""
     sex_select = rx.select.root(
         rx.select.trigger(placeholder="Pilih", width="100%", id="patient-sex"),
         rx.select.content(*[rx.select.item(s.label, value=s.value) for s in Sex]),
@@ -397,7 +398,7 @@ def patients_page() -> rx.Component:
                     id="patient-search-problem",
                 ),
             ),
-            rx.cond(S.form_open, _form()),
+            rx.cond(S.form_open, patient_form()),
             rx.cond(
                 S.rows.length() > 0,
                 _table(),

@@ -19,6 +19,7 @@ from klinikita.services.patients import PatientRow, SearchKind, search_patients
 from klinikita.services.permissions import Action, allows
 from klinikita.state import live
 from klinikita.state.auth import AuthState
+from klinikita.state.registration import RegistrationState
 
 REGION_FIELDS = ("province_code", "city_code", "district_code", "village_code")
 TEXT_FIELDS = (
@@ -80,6 +81,8 @@ class PatientState(AuthState):
     warnings: dict[str, str] = {}
     similar: list[dict[str, str]] = []
     mrn_label: str = ""
+    # Opened from Pendaftaran: the saved patient is picked into the registration form.
+    pick_after_save: bool = False
     province_options: list[dict[str, str]] = []
     city_options: list[dict[str, str]] = []
     district_options: list[dict[str, str]] = []
@@ -180,6 +183,13 @@ class PatientState(AuthState):
             branch = session.get(Branch, actor.branch_id)
             self.mrn_label = mrn_service.preview(branch, session) + " (perkiraan)"
         self.form_open = True
+        self.pick_after_save = False
+
+    @rx.event
+    def open_create_for_registration(self):
+        """Pasien baru on Pendaftaran: the same form; saving picks the patient for the visit."""
+        self.open_create()
+        self.pick_after_save = True
 
     @rx.event
     def start_edit(self, patient_id: str):
@@ -211,8 +221,15 @@ class PatientState(AuthState):
     @rx.event
     def cancel(self):
         self.form_open = False
+        self.pick_after_save = False
         self.editing_id = 0
         self.errors, self.warnings, self.similar = {}, {}, []
+
+    @rx.event
+    def set_form_open(self, open_: bool):
+        """A dialog around the form was closed (Esc or a click outside): same as Batal."""
+        if not open_:
+            self.cancel()
 
     def _check_nik_warning(self) -> None:
         nik = "".join(self.form.get("nik", "").split())
@@ -283,7 +300,7 @@ class PatientState(AuthState):
                         confirm_similar=confirm_similar,
                         client_token=token,
                     )
-                saved_name, saved_mrn = patient.name, patient.mrn
+                saved_id, saved_name, saved_mrn = patient.id, patient.name, patient.mrn
                 queued = patient.sync_status == SyncStatus.SENDING
         except ValidationFailed as failed:
             self.errors = failed.errors
@@ -304,7 +321,11 @@ class PatientState(AuthState):
             self.search_term, self.search_kind, self.page = saved_mrn, SearchKind.AUTO.value, 1
         self._load_page()
         verb = "diperbarui" if editing else "didaftarkan"
-        return rx.toast.success(f"Pasien {saved_name} (No. RM {saved_mrn}) {verb}.")
+        done = rx.toast.success(f"Pasien {saved_name} (No. RM {saved_mrn}) {verb}.")
+        if self.pick_after_save and not editing:
+            self.pick_after_save = False
+            return [done, RegistrationState.pick_patient(str(saved_id))]
+        return done
 
     @rx.event
     def save(self):

@@ -1,0 +1,321 @@
+"""Pendaftaran: find or add the patient, register the visit, today's queue live, cancel."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from klinikita.db import session_scope
+from klinikita.models import Patient, ServiceUnit
+from klinikita.models.clinical import Payer, VisitStatus
+from klinikita.services import registration as reg
+from klinikita.services.audit import Actor
+from klinikita.services.errors import ValidationFailed
+from klinikita.services.patients import SearchKind, format_date, search_patients
+from klinikita.services.permissions import Action, allows
+from klinikita.services.visit_queue import QueueRow, todays_queue
+from klinikita.state import live
+from klinikita.state.auth import AuthState
+
+RESULT_LIMIT = 8
+ALL_UNITS = "all"  # the unit filter's "Semua unit" (a select item needs a non-empty value)
+CHOICES = ("unit_id", "room_id", "doctor_id", "payer")
+CANCELLABLE = (VisitStatus.REGISTERED.value, VisitStatus.IN_EXAMINATION.value)
+
+
+def _options(items: list[reg.Option]) -> list[dict[str, str]]:
+    return [{"value": o.value, "label": o.label} for o in items]
+
+
+def _payer_label(payer: str) -> str:
+    try:
+        return reg.PAYER_LABELS[Payer(payer)]
+    except ValueError:
+        return payer
+
+
+def _queue_view(row: QueueRow) -> dict[str, str]:
+    return {
+        "id": str(row.visit_id),
+        "number": str(row.queue_number),
+        "unit": row.unit_name,
+        "patient": row.patient_name,
+        "mrn": row.mrn,
+        "room": row.room_name,
+        "doctor": row.doctor_name,
+        "payer": _payer_label(row.payer),
+        "arrived": row.arrived_time,
+        "status": row.status,
+        "status_label": row.status_label,
+        "cancel_reason": row.cancel_reason,
+        "cancellable": "1" if row.status in CANCELLABLE else "",
+    }
+
+
+def _int(value: str) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class RegistrationState(AuthState):
+    # What the active duty may do (the handlers check again on the server).
+    can_register: bool = False
+    can_cancel: bool = False
+    can_create_patient: bool = False
+    # Finding the patient.
+    search_term: str = ""
+    search_problem: str = ""
+    searched: bool = False
+    results: list[dict[str, str]] = []
+    results_more: str = ""  # "8 dari 23": more match than are shown
+    patient: dict[str, str] = {}  # the chosen patient: id, name, mrn, nik, birth_date
+    # The visit.
+    unit_options: list[dict[str, str]] = []
+    room_options: list[dict[str, str]] = []
+    doctor_options: list[dict[str, str]] = []
+    payer_options: list[dict[str, str]] = _options(reg.payer_options())
+    choice: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    # The last registration at this desk, shown big.
+    last_number: str = ""
+    last_unit: str = ""
+    last_patient: str = ""
+    # Today's queue.
+    queue: list[dict[str, str]] = []
+    queue_unit: str = ALL_UNITS
+    # The cancel dialog.
+    cancel_open: bool = False
+    cancel_id: int = 0
+    cancel_label: str = ""
+    cancel_reason: str = ""
+    cancel_error: str = ""
+
+    # ----- loading ------------------------------------------------------------------------
+    def _viewer(self) -> Actor | None:
+        actor = self._current_actor()
+        if actor is None or not allows(actor.duty, Action.VIEW_PENDAFTARAN):
+            self.queue = []
+            return None
+        return actor
+
+    def _reload_queue(self) -> None:
+        actor = self._viewer()
+        if actor is None:
+            return
+        unit_id = _int(self.queue_unit)
+        with session_scope() as session:
+            rows = todays_queue(session, actor.branch_id, unit_id=unit_id)
+        self.queue = [_queue_view(r) for r in rows]
+        # Follow the branch the tab works in now (it may have been switched meanwhile).
+        live.watch(live.branch_topic(actor.branch_id), self._client_token(), RegistrationState)
+
+    def _client_token(self) -> str:
+        return self.router.session.client_token
+
+    def _default_choice(self) -> dict[str, str]:
+        choice = {"unit_id": "", "room_id": "", "doctor_id": "", "payer": Payer.UMUM.value}
+        if len(self.unit_options) == 1:
+            choice["unit_id"] = self.unit_options[0]["value"]
+        if len(self.doctor_options) == 1:
+            choice["doctor_id"] = self.doctor_options[0]["value"]
+        return choice
+
+    def _load_rooms(self, branch_id: int) -> None:
+        with session_scope() as session:
+            self.room_options = _options(
+                reg.room_options(session, branch_id, _int(self.choice.get("unit_id", "")))
+            )
+        if len(self.room_options) == 1:  # one room: nothing to choose
+            self.choice["room_id"] = self.room_options[0]["value"]
+
+    @rx.event
+    def load(self):
+        """on_load: permissions, the choices of the branch, a clean form, today's queue."""
+        actor = self._viewer()
+        if actor is None:
+            self.page_allowed = False
+            return
+        self.page_allowed = True
+        self.can_register = allows(actor.duty, Action.VISIT_REGISTER)
+        self.can_cancel = allows(actor.duty, Action.VISIT_CANCEL)
+        self.can_create_patient = allows(actor.duty, Action.PATIENT_CREATE)
+        with session_scope() as session:
+            self.unit_options = _options(reg.unit_options(session, actor.branch_id))
+            self.doctor_options = _options(reg.doctor_options(session, actor.branch_id))
+        self.search_term, self.search_problem, self.searched = "", "", False
+        self.results, self.patient, self.errors = [], {}, {}
+        self.last_number = self.last_unit = self.last_patient = ""
+        self.choice = self._default_choice()
+        self._load_rooms(actor.branch_id)
+        self.queue_unit = ALL_UNITS
+        self.cancel_open = False
+        self._reload_queue()
+
+    def _on_board_change(self, topic: str) -> None:
+        """Another desk or an examination room changed a visit of this branch."""
+        del topic
+        self._reload_queue()
+
+    # ----- the patient --------------------------------------------------------------------
+    @rx.event
+    def set_search_term(self, value: str):
+        self.search_term = value
+
+    @rx.event
+    def search(self):
+        self._search()
+
+    @rx.event
+    def search_on_enter(self, key: str):
+        if key == "Enter":
+            self._search()
+
+    def _search(self) -> None:
+        actor = self._viewer()
+        if actor is None:
+            return
+        self.searched = bool(self.search_term.strip())
+        if not self.searched:
+            self.results, self.search_problem, self.results_more = [], "", ""
+            return
+        with session_scope() as session:
+            found = search_patients(
+                session,
+                actor.branch_id,
+                self.search_term,
+                SearchKind.AUTO,
+                page_size=RESULT_LIMIT,
+            )
+        self.search_problem = found.problem
+        more = found.total_capped or found.total > len(found.rows)
+        self.results_more = f"{len(found.rows)} dari {found.total_label}" if more else ""
+        self.results = [
+            {
+                "id": str(r.id),
+                "name": r.name,
+                "mrn": r.mrn,
+                "nik": r.nik or "-",
+                "birth_date": r.birth_date,
+                "sex": r.sex,
+            }
+            for r in found.rows
+        ]
+
+    @rx.event
+    def pick_patient(self, patient_id: str):
+        """A search result (or the patient just added) becomes the visit's patient."""
+        actor = self._viewer()
+        if actor is None:
+            return
+        with session_scope() as session:
+            patient = session.get(Patient, _int(patient_id) or 0)
+            if patient is None or patient.branch_id != actor.branch_id or not patient.is_active:
+                self.errors = {**self.errors, "patient_id": "Pasien tidak ditemukan."}
+                return
+            self.patient = {
+                "id": str(patient.id),
+                "name": patient.name,
+                "mrn": patient.mrn,
+                "nik": patient.nik or "-",
+                "birth_date": format_date(patient.birth_date),
+            }
+        self.errors.pop("patient_id", None)
+        self.results, self.searched, self.search_term = [], False, ""
+        self.last_number = ""
+
+    @rx.event
+    def clear_patient(self):
+        self.patient = {}
+
+    # ----- the visit ----------------------------------------------------------------------
+    @rx.event
+    def pick_unit(self, unit_id: str):
+        actor = self._viewer()
+        if actor is None:
+            return
+        self.choice["unit_id"] = unit_id
+        self.choice["room_id"] = ""
+        self.errors.pop("unit_id", None)
+        self.errors.pop("room_id", None)
+        self._load_rooms(actor.branch_id)
+
+    @rx.event
+    def set_choice(self, field: str, value: str):
+        if field in CHOICES and field != "unit_id":
+            self.choice[field] = value
+            self.errors.pop(field, None)
+
+    @rx.event
+    def register(self):
+        """Daftarkan: the visit with the unit's next queue number."""
+        actor = self._authorize(Action.VISIT_REGISTER)
+        data = reg.VisitInput(
+            patient_id=_int(self.patient.get("id", "")),
+            unit_id=_int(self.choice.get("unit_id", "")),
+            room_id=_int(self.choice.get("room_id", "")),
+            doctor_id=_int(self.choice.get("doctor_id", "")),
+            payer=self.choice.get("payer", ""),
+        )
+        try:
+            with session_scope() as session:
+                visit = reg.register_visit(session, actor, data, client_token=self._client_token())
+                number = visit.queue_number
+                unit = session.get(ServiceUnit, visit.unit_id)
+                unit_name = unit.name if unit else ""
+        except ValidationFailed as failed:
+            self.errors = failed.errors
+            return rx.toast.error(failed.message)
+        live.publish(live.branch_topic(actor.branch_id), exclude=self._client_token())
+        self.errors = {}
+        self.last_number, self.last_unit = str(number), unit_name
+        self.last_patient = self.patient.get("name", "")
+        self.patient = {}  # ready for the next patient; unit, room, doctor stay
+        self._reload_queue()
+        return rx.toast.success(
+            f"{self.last_patient} terdaftar di {unit_name}, nomor antrean {number}."
+        )
+
+    # ----- today's queue ------------------------------------------------------------------
+    @rx.event
+    def set_queue_unit(self, value: str):
+        self.queue_unit = value or ALL_UNITS
+        self._reload_queue()
+
+    @rx.event
+    def open_cancel(self, visit_id: str):
+        self._authorize(Action.VISIT_CANCEL)
+        row = next((r for r in self.queue if r["id"] == visit_id), None)
+        if row is None:
+            return rx.toast.error("Kunjungan tidak ditemukan di antrean hari ini.")
+        self.cancel_id = int(visit_id)
+        self.cancel_label = f"{row['unit']} nomor {row['number']}: {row['patient']}"
+        self.cancel_reason, self.cancel_error = "", ""
+        self.cancel_open = True
+
+    @rx.event
+    def set_cancel_reason(self, value: str):
+        self.cancel_reason = value
+        self.cancel_error = ""
+
+    @rx.event
+    def set_cancel_open(self, open_: bool):
+        self.cancel_open = open_
+        if not open_:
+            self.cancel_id, self.cancel_error = 0, ""
+
+    @rx.event
+    def confirm_cancel(self):
+        """Batalkan: the visit is cancelled with the reason typed in the dialog."""
+        actor = self._authorize(Action.VISIT_CANCEL)
+        try:
+            with session_scope() as session:
+                visit = reg.cancel_visit(session, actor, self.cancel_id, self.cancel_reason)
+                number = visit.queue_number
+        except ValidationFailed as failed:
+            self.cancel_error = failed.errors.get("reason", failed.message)
+            return
+        live.publish(live.branch_topic(actor.branch_id), exclude=self._client_token())
+        self.cancel_open, self.cancel_id, self.cancel_reason = False, 0, ""
+        self._reload_queue()
+        return rx.toast.success(f"Kunjungan nomor antrean {number} dibatalkan.")
