@@ -36,7 +36,8 @@ def test_clinical_actions_follow_the_profession():
     assert not allows(Duty.PENDAFTARAN, Action.EXAM_VITALS)
     assert allows(Duty.PENDAFTARAN_KASIR, Action.PAYMENT_RECORD)
     assert allows(Duty.PENDAFTARAN_KASIR, Action.VISIT_REGISTER)
-    assert not allows(Duty.KASIR, Action.VISIT_REGISTER)
+    assert allows(Duty.KASIR, Action.VISIT_REGISTER)  # Pendaftaran: pendaftaran, kasir, admin
+    assert not allows(Duty.KASIR, Action.EXAM_VITALS)
 
 
 def test_menus_follow_the_duty():
