@@ -96,7 +96,7 @@ def parse_vitals(data: dict[str, Any]) -> dict[str, int | float | None]:
         if not vital.low <= number <= vital.high:
             errors[vital.field] = (
                 f"{vital.label} {_number_text(number)} {vital.unit} di luar rentang wajar "
-                f"({range_text(vital)}). Periksa kembali pengukurannya."
+                f"({range_text(vital)})."
             )
             continue
         values[vital.field] = int(number) if vital.whole else round(number, 2)

@@ -52,6 +52,13 @@ def _queue_view(row) -> dict[str, str]:  # noqa: ANN001
     }
 
 
+def _blocker_views(blockers: list[completion.Blocker]) -> list[dict[str, str]]:
+    return [
+        {"key": b.key, "message": b.message, "link": b.link, "link_label": b.link_label}
+        for b in blockers
+    ]
+
+
 class ExaminationState(AuthState):
     # Today's list (the visible rows only).
     rows: list[dict[str, str]] = []
@@ -175,9 +182,17 @@ class ExaminationState(AuthState):
         self.procedure_errors, self.prescription_errors = {}, {}
         self.blockers = []
 
+    def _refresh_blockers(self) -> None:
+        """A shown blocker list shrinks as things are fixed (it appears on Selesai)."""
+        if not self.blockers or not self.visit_id:
+            return
+        with session_scope() as session:
+            self.blockers = _blocker_views(completion.completion_blockers(session, self.visit_id))
+
     def _after_change(self) -> None:
         """This tab changed the visit: reload it, the list, and tell the other tabs."""
         self._load_record(keep_forms=True)
+        self._refresh_blockers()
         self._load_rows()
         if self._branch_id:
             live.publish(live.branch_topic(self._branch_id), exclude=self._client_token())
@@ -234,6 +249,7 @@ class ExaminationState(AuthState):
         """Another tab changed today's visits (a registration, a nurse's vitals)."""
         self._load_rows()
         self._load_record(keep_forms=True)
+        self._refresh_blockers()
 
     def _on_sync_notice(self, notice: JobNotice) -> None:
         """The worker finished this tab's job: show the encounter id or SATUSEHAT's error."""
@@ -318,7 +334,6 @@ class ExaminationState(AuthState):
             self.icd_error = failed.errors.get("icd10", failed.message)
             return rx.toast.error(self.icd_error)
         self.icd_query, self.icd_results, self.icd_error = "", [], ""
-        self.blockers = []
         self._after_change()
         return rx.toast.success(f"Diagnosis {label} ditambahkan.")
 
@@ -406,15 +421,7 @@ class ExaminationState(AuthState):
                     session, actor, self.visit_id, client_token=self._client_token()
                 )
         except completion.VisitNotReady as refused:
-            self.blockers = [
-                {
-                    "key": b.key,
-                    "message": b.message,
-                    "link": b.link,
-                    "link_label": b.link_label,
-                }
-                for b in refused.blockers
-            ]
+            self.blockers = _blocker_views(refused.blockers)
             return rx.toast.error("Belum bisa diselesaikan. Lihat daftar yang harus dilengkapi.")
         wake_workers()
         self.blockers = []

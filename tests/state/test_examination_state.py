@@ -117,6 +117,10 @@ def test_blockers_are_shown_when_not_ready(db, root, clinic, visit):
     assert state.blockers[0]["link"] == "/referensi/ruangan"
     assert _visit(db, visit.id).status == VisitStatus.REGISTERED
     assert db.exec(select(SyncJob)).first() is None
+    db.commit()  # release SQLite's write lock (reads begin IMMEDIATE)
+    # The list shrinks as things are fixed.
+    state.add_diagnosis("J06.9")
+    assert [b["key"] for b in state.blockers] == ["room"]
 
 
 def test_doctor_examines_and_completes_then_the_notice_shows_the_encounter(db, root, visit):
