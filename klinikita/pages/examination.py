@@ -281,6 +281,7 @@ def _soap() -> rx.Component:
     return _section(
         "SOAP",
         "soap",
+        rx.cond(~S.can_medical, rx.text("Diisi oleh dokter.", size="2", color=_MUTED)),
         rx.grid(
             *[_soap_area(*s) for s in _SOAP],
             columns=rx.breakpoints(initial="1", sm="2"),
@@ -602,10 +603,24 @@ def _sync_status() -> rx.Component:
             S.sync_status,
             (
                 "sending",
-                rx.hstack(
-                    rx.spinner(size="2"),
-                    rx.text("Mengirim ke SATUSEHAT...", size="3", weight="medium"),
-                    align="center",
+                rx.vstack(
+                    rx.hstack(
+                        rx.spinner(size="2"),
+                        rx.text("Mengirim ke SATUSEHAT...", size="3", weight="medium"),
+                        align="center",
+                    ),
+                    rx.cond(
+                        S.sync_waiting != "",
+                        rx.text(
+                            S.sync_waiting, "...", size="2", color=_MUTED, id="exam-sync-waiting"
+                        ),
+                    ),
+                    rx.text(
+                        "Halaman tidak perlu ditunggu; hasilnya muncul sendiri di sini.",
+                        size="1",
+                        color=_MUTED,
+                    ),
+                    spacing="1",
                 ),
             ),
             (

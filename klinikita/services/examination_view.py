@@ -9,7 +9,8 @@ from sqlmodel import Session
 
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.clinical import VisitStatus
-from klinikita.models.enums import Sex
+from klinikita.models.enums import Sex, SyncStatus
+from klinikita.models.satusehat import JobKind
 from klinikita.services.errors import NotFound
 from klinikita.services.examination import (
     SOAP_FIELDS,
@@ -19,6 +20,7 @@ from klinikita.services.examination import (
     prescriptions_of,
     procedures_of,
 )
+from klinikita.services.sync_requests import latest_job
 from klinikita.services.visit_queue import STATUS_LABELS, local_time_text
 
 
@@ -59,6 +61,7 @@ class VisitRecord:
     sync_status: str
     sync_error: str
     encounter_id: str
+    sync_waiting: str = ""  # why the SATUSEHAT job waits (e.g. an IHS lookup), if it does
     vitals: dict[str, str] = field(default_factory=dict)
     vitals_time: str = ""
     soap: dict[str, str] = field(default_factory=dict)
@@ -102,6 +105,9 @@ def visit_record(session: Session, branch_id: int, visit_id: int) -> VisitRecord
         sync_error=visit.sync_error or "",
         encounter_id=visit.encounter_id or "",
     )
+    if visit.sync_status == SyncStatus.SENDING:
+        job = latest_job(session, JobKind.VISIT_SEND, visit.id)
+        record.sync_waiting = (job.waiting_for or "") if job is not None else ""
     record.vitals = {f: _number(getattr(exam, f) if exam else None) for f in VITAL_FIELDS}
     record.vitals_time = local_time_text(exam.vitals_at, branch) if exam else ""
     record.soap = {f: (getattr(exam, f) if exam else "") or "" for f in SOAP_FIELDS}

@@ -75,6 +75,7 @@ class ExaminationState(AuthState):
     sync_status: str = ""
     sync_error: str = ""
     encounter_id: str = ""
+    sync_waiting: str = ""
     vitals: dict[str, str] = {}
     vitals_time: str = ""
     vitals_errors: dict[str, str] = {}
@@ -156,6 +157,7 @@ class ExaminationState(AuthState):
         self.sync_status = record.sync_status
         self.sync_error = record.sync_error
         self.encounter_id = record.encounter_id
+        self.sync_waiting = record.sync_waiting
         self.vitals_time = record.vitals_time
         if not (keep_forms and self.vitals_dirty):
             self.vitals = record.vitals
