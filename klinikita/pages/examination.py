@@ -158,7 +158,12 @@ def _header() -> rx.Component:
                     min_width="0",
                     flex="1",
                 ),
-                _status_badge(S.status, h["status_label"]),
+                rx.vstack(
+                    _status_badge(S.status, h["status_label"]),
+                    rx.cond(S.is_complete, sync_badge(S.sync_status)),
+                    align="end",
+                    spacing="1",
+                ),
                 align="center",
                 spacing="3",
                 width="100%",
