@@ -222,9 +222,11 @@ class ExaminationState(AuthState):
         live.watch(live.branch_topic(actor.branch_id), self._client_token(), type(self))
         self._load_rows()
         wanted = str(self.router.url.query_parameters.get("kunjungan", "") or "")
-        if wanted.isdigit() and int(wanted) != self.visit_id:
+        if not wanted.isdigit():
+            self._close()  # the plain menu link shows today's list
+        elif int(wanted) != self.visit_id:
             self._open(int(wanted))
-        elif self.visit_id:
+        else:
             self._load_record()
 
     def _open(self, visit_id: int) -> None:

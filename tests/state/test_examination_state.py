@@ -187,3 +187,19 @@ def test_unsaved_forms_survive_a_board_reload_and_block_selesai(db, root, clinic
     assert state.soap["plan"] == "Kontrol 3 hari"
     state.complete()
     assert _visit(db, visit.id).status == VisitStatus.REGISTERED
+
+
+def test_a_link_with_kunjungan_opens_the_visit_and_the_menu_shows_the_list(db, root, visit):
+    root.router = RouterData.from_router_data(
+        {
+            constants.RouteVar.CLIENT_TOKEN: "tab-link",
+            constants.RouteVar.HEADERS: {"origin": "http://klinik.test"},
+            constants.RouteVar.ORIGIN: f"/pemeriksaan?kunjungan={visit.id}",
+        }
+    )
+    state = logged_in(db, root, ExaminationState, "dokter")
+    state.load()
+    assert state.visit_id == visit.id and state.header["patient_name"]
+    _in_tab(root, "tab-link")  # the plain menu link, no ?kunjungan=
+    state.load()
+    assert state.visit_id == 0 and len(state.rows) == 1
