@@ -8,6 +8,7 @@ from reflex.event import EventSpec
 import klinikita.models  # noqa: F401  (registers the tables)
 from klinikita import routes
 from klinikita.pages.employees import employees_page
+from klinikita.pages.examination import examination_page
 from klinikita.pages.home import home_page
 from klinikita.pages.login import login_page
 from klinikita.pages.not_available import not_available_page
@@ -27,6 +28,7 @@ from klinikita.state import live
 from klinikita.state.auth import AuthState, LoginState, SessionExpired
 from klinikita.state.branch_settings import BranchSettingsState
 from klinikita.state.employees import EmployeeState
+from klinikita.state.examination import ExaminationState
 from klinikita.state.passwords import ChangePasswordState, ForgotPasswordState, ResetPasswordState
 from klinikita.state.patients import KontakState, PatientState
 from klinikita.state.referensi import RoomState, UnitState
@@ -78,6 +80,7 @@ _PAGES = (
     (kontak_page, routes.KONTAK, "Kontak", [_LOGGED_IN, KontakState.open_default]),
     (employees_page, routes.KONTAK_KARYAWAN, "Karyawan", [_LOGGED_IN, EmployeeState.load]),
     (patients_page, routes.KONTAK_PASIEN, "Pasien", [_LOGGED_IN, PatientState.load]),
+    (examination_page, routes.PEMERIKSAAN, "Pemeriksaan", [_LOGGED_IN, ExaminationState.load]),
     (
         change_password_page,
         routes.GANTI_SANDI,
@@ -89,12 +92,6 @@ for _page, _route, _title, _on_load in _PAGES:
     app.add_page(_page, route=_route, title=f"{_title} | Klinikita", on_load=_on_load)
 
 _NOT_YET = (
-    (
-        routes.PEMERIKSAAN,
-        "Pemeriksaan",
-        "tanda vital, SOAP, diagnosis ICD-10 dan tombol Selesai "
-        "yang mengirim kunjungan ke SATUSEHAT",
-    ),
     (routes.RESUME, "Resume", "riwayat kunjungan pasien dengan kode encounter SATUSEHAT"),
     (routes.LAPORAN, "Laporan", "laporan aktivitas dan log server SATUSEHAT"),
 )

@@ -148,3 +148,35 @@ def make_completed_visit(
         session.add(Diagnosis(visit_id=visit.id, rank=rank, icd10_code=code))
     session.commit()
     return visit
+
+
+def make_visit(
+    session: Session,
+    branch,
+    unit,
+    room,
+    doctor,
+    patient,
+    *,
+    queue_number: int = 1,
+    minutes_ago: int = 30,
+):
+    """A visit just registered today (status registered), as the registration desk leaves it."""
+    from klinikita.models import Visit
+    from klinikita.models.clinical import VisitStatus
+    from klinikita.services.visit_queue import local_today
+
+    visit = Visit(
+        branch_id=branch.id,
+        patient_id=patient.id,
+        unit_id=unit.id,
+        room_id=room.id,
+        doctor_id=doctor.id,
+        visit_date=local_today(branch),
+        queue_number=queue_number,
+        status=VisitStatus.REGISTERED,
+        arrived_at=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+    )
+    session.add(visit)
+    session.commit()
+    return visit

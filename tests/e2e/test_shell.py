@@ -90,10 +90,10 @@ def test_wrong_password_then_lock_on_the_sixth_try(page: Page, app_url: str):
     expect(page).to_have_url(re.compile(r"/login"))
 
 
-def test_nurse_sees_only_her_menus_and_a_not_yet_built_page_says_so(page: Page, app_url: str):
+def test_nurse_sees_only_her_menus_and_what_her_duty_may_do(page: Page, app_url: str):
     page.set_viewport_size(DESK)
     login(page, app_url, "perawat", "Perawat#2026")
     expect(page.locator("#page-title")).to_have_text("Beranda")
     assert sidebar_labels(page) == ["Beranda", "Pendaftaran", "Pemeriksaan", "Resume", "Kontak"]
     page.locator("#menu-pemeriksaan").click()
-    expect(page.locator("#not-available")).to_contain_text("belum tersedia")
+    expect(page.locator("#exam-duty-hint")).to_contain_text("tanda vital")

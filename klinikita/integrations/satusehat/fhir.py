@@ -309,16 +309,16 @@ def _person_problems(person: Patient | Employee, who: str, where: str) -> list[s
     ]
 
 
-def _patient_problems(patient: Patient) -> list[str]:
+def patient_problems(patient: Patient) -> list[str]:
     who = f"Pasien {patient.name} (No. RM {patient.mrn})"
     return _person_problems(patient, who, "data pasien (menu Kontak)")
 
 
-def _doctor_problems(doctor: Employee) -> list[str]:
+def doctor_problems(doctor: Employee) -> list[str]:
     return _person_problems(doctor, f"Dokter {doctor.name}", "data karyawan (menu Kontak)")
 
 
-def _room_problems(room: Room) -> list[str]:
+def room_problems(room: Room) -> list[str]:
     if (room.ihs_id or "").strip():
         return []
     return [
@@ -370,7 +370,7 @@ def _order_problems(steps: list[tuple[str, datetime | None]], branch: Branch) ->
     return problems
 
 
-def _visit_time_problems(
+def visit_time_problems(
     visit: Visit, examination: Examination | None, branch: Branch, now: datetime
 ) -> list[str]:
     steps = [
@@ -399,7 +399,7 @@ def _visit_time_problems(
     return problems
 
 
-def _diagnosis_problems(diagnoses: Sequence[Diagnosis]) -> list[str]:
+def diagnosis_problems(diagnoses: Sequence[Diagnosis]) -> list[str]:
     if not diagnoses:
         return ["Belum ada diagnosis. Isi minimal satu diagnosis ICD-10 di menu Pemeriksaan."]
     problems: list[str] = []
@@ -428,7 +428,7 @@ def _diagnosis_problems(diagnoses: Sequence[Diagnosis]) -> list[str]:
     return problems
 
 
-def _vital_value_problems(examination: Examination | None) -> list[str]:
+def vital_value_problems(examination: Examination | None) -> list[str]:
     return [
         f"Nilai {vital.label} ({value}) harus lebih dari 0. Perbaiki tanda vital di menu "
         "Pemeriksaan."
@@ -478,12 +478,12 @@ def check_visit(
     if visit.status == VisitStatus.CANCELLED:
         problems.append("Kunjungan ini dibatalkan; kunjungan batal tidak dikirim ke SATUSEHAT.")
     problems += _branch_problems(branch)
-    problems += _patient_problems(patient)
-    problems += _doctor_problems(doctor)
-    problems += _room_problems(room)
-    problems += _visit_time_problems(visit, examination, branch, now)
-    problems += _diagnosis_problems(diagnoses)
-    problems += _vital_value_problems(examination)
+    problems += patient_problems(patient)
+    problems += doctor_problems(doctor)
+    problems += room_problems(room)
+    problems += visit_time_problems(visit, examination, branch, now)
+    problems += diagnosis_problems(diagnoses)
+    problems += vital_value_problems(examination)
     _raise_if(problems)
 
 

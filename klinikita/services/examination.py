@@ -1,0 +1,506 @@
+"""Pemeriksaan: vital signs (nurse or midwife), SOAP, diagnoses, procedures and prescriptions.
+
+Every write checks the actor's permission, starts the examination on the first write (status
+`in_examination`, `exam_started_at` set once and never moved), and adds an audit row in the
+same transaction. After the visit is complete only admin (RECORD_EDIT) may change it.
+Completion itself lives in `visit_completion.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from klinikita.models import Diagnosis, Examination, Visit
+from klinikita.models.base import utcnow
+from klinikita.models.clinical import Prescription, Procedure, VisitStatus
+from klinikita.services import audit, icd10
+from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
+from klinikita.services.permissions import Action, allows, require
+
+
+# ----- vital signs ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class VitalRange:
+    field: str
+    label: str  # for staff
+    unit: str  # as staff write it
+    low: float
+    high: float
+    whole: bool  # stored as an integer
+
+
+VITAL_RANGES: tuple[VitalRange, ...] = (
+    VitalRange("systolic", "Tekanan darah sistolik", "mmHg", 50, 260, True),
+    VitalRange("diastolic", "Tekanan darah diastolik", "mmHg", 30, 160, True),
+    VitalRange("pulse", "Nadi", "/menit", 20, 250, True),
+    VitalRange("respiratory_rate", "Frekuensi napas", "/menit", 5, 80, True),
+    VitalRange("temperature", "Suhu tubuh", "°C", 30, 45, False),
+    VitalRange("weight", "Berat badan", "kg", 0.3, 400, False),
+    VitalRange("height", "Tinggi badan", "cm", 20, 250, False),
+    VitalRange("spo2", "SpO2", "%", 50, 100, True),
+)
+VITAL_FIELDS = tuple(v.field for v in VITAL_RANGES)
+SOAP_FIELDS = ("subjective", "objective", "assessment", "plan")
+SOAP_MAX = 4000
+
+_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+
+
+def _number_text(value: float) -> str:
+    """A range bound as staff write it: `0,3`, `36,5`, `260`."""
+    text = f"{value:g}"
+    return text.replace(".", ",")
+
+
+def range_text(vital: VitalRange) -> str:
+    return f"{_number_text(vital.low)}–{_number_text(vital.high)} {vital.unit}"
+
+
+def parse_number(raw: Any) -> float | None:
+    """`36,5`, `36.5`, ` 120 ` -> a float; "" -> None; anything else raises ValueError."""
+    if raw is None:
+        return None
+    if isinstance(raw, int | float):
+        return float(raw)
+    text = str(raw).strip().replace(" ", "").replace(",", ".")
+    if not text:
+        return None
+    if not _NUMBER.match(text):
+        raise ValueError(text)
+    return float(text)
+
+
+def parse_vitals(data: dict[str, Any]) -> dict[str, int | float | None]:
+    """Check every vital sign against its plausible range; all are optional.
+
+    Raises ValidationFailed with one message per wrong field, naming the unit."""
+    values: dict[str, int | float | None] = {}
+    errors: dict[str, str] = {}
+    for vital in VITAL_RANGES:
+        try:
+            number = parse_number(data.get(vital.field))
+        except ValueError:
+            errors[vital.field] = f"{vital.label} harus berupa angka dalam {vital.unit}."
+            continue
+        if number is None:
+            values[vital.field] = None
+            continue
+        if vital.whole and number != int(number):
+            errors[vital.field] = f"{vital.label} ditulis tanpa desimal ({vital.unit})."
+            continue
+        if not vital.low <= number <= vital.high:
+            errors[vital.field] = (
+                f"{vital.label} {_number_text(number)} {vital.unit} di luar rentang wajar "
+                f"({range_text(vital)})."
+            )
+            continue
+        values[vital.field] = int(number) if vital.whole else round(number, 2)
+    systolic, diastolic = values.get("systolic"), values.get("diastolic")
+    if "diastolic" not in errors and diastolic is not None:
+        if systolic is None and "systolic" not in errors:
+            errors["systolic"] = "Isi juga tekanan darah sistolik (mmHg)."
+        elif systolic is not None and diastolic >= systolic:
+            errors["diastolic"] = (
+                f"Tekanan darah diastolik ({diastolic} mmHg) harus lebih rendah dari "
+                f"sistolik ({systolic} mmHg)."
+            )
+    if "systolic" not in errors and systolic is not None and diastolic is None:
+        if "diastolic" not in errors:
+            errors["diastolic"] = "Isi juga tekanan darah diastolik (mmHg)."
+    if errors:
+        raise ValidationFailed(errors)
+    return values
+
+
+# ----- loading a visit for a change ---------------------------------------------------------
+COMPLETED_REFUSAL = (
+    "Kunjungan ini sudah selesai. Hanya admin yang dapat mengubah pemeriksaan yang sudah selesai."
+)
+
+
+def visit_in_branch(session: Session, actor: audit.Actor, visit_id: int) -> Visit:
+    visit = session.get(Visit, visit_id)
+    if visit is None or visit.branch_id != actor.branch_id:
+        raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
+    return visit
+
+
+def _editable_visit(session: Session, actor: audit.Actor, visit_id: int, action: Action) -> Visit:
+    """The visit, if `actor` may change its examination now (permission, branch, status)."""
+    require(actor.duty, action)
+    visit = visit_in_branch(session, actor, visit_id)
+    if visit.status == VisitStatus.CANCELLED:
+        raise ServiceError("Kunjungan ini dibatalkan; pemeriksaannya tidak dapat diubah.")
+    if visit.status == VisitStatus.COMPLETE and not allows(actor.duty, Action.RECORD_EDIT):
+        raise PermissionDenied(COMPLETED_REFUSAL)
+    return visit
+
+
+def examination_of(session: Session, visit_id: int) -> Examination | None:
+    return session.exec(select(Examination).where(Examination.visit_id == visit_id)).first()
+
+
+def _examination_for(session: Session, visit: Visit) -> Examination:
+    exam = examination_of(session, visit.id)
+    if exam is None:
+        exam = Examination(visit_id=visit.id)
+        session.add(exam)
+        session.flush()
+    return exam
+
+
+def _mark_started(session: Session, actor: audit.Actor, visit: Visit, now: datetime) -> None:
+    """The first examination write starts the examination; its time never moves later."""
+    changed = False
+    if visit.exam_started_at is None:
+        visit.exam_started_at = now
+        changed = True
+    if visit.status == VisitStatus.REGISTERED:
+        visit.status = VisitStatus.IN_EXAMINATION
+        changed = True
+    if changed:
+        visit.updated_at = now
+        session.add(visit)
+        audit.record(
+            session,
+            actor,
+            "exam_start",
+            "visit",
+            visit.id,
+            after={"status": visit.status, "exam_started_at": visit.exam_started_at.isoformat()},
+        )
+
+
+def start_examination(
+    session: Session, actor: audit.Actor, visit_id: int, *, now: datetime | None = None
+) -> Visit:
+    """Mulai periksa: the patient is called in. Repeating it changes nothing."""
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_VITALS)
+    _mark_started(session, actor, visit, now or utcnow())
+    session.flush()
+    return visit
+
+
+def _snapshot(exam: Examination, fields: tuple[str, ...]) -> dict[str, Any]:
+    return {f: getattr(exam, f) for f in fields}
+
+
+def save_vitals(
+    session: Session,
+    actor: audit.Actor,
+    visit_id: int,
+    data: dict[str, Any],
+    *,
+    now: datetime | None = None,
+) -> Examination:
+    """Tanda vital: all eight optional, each within its plausible range."""
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_VITALS)
+    values = parse_vitals(data)
+    now = now or utcnow()
+    _mark_started(session, actor, visit, now)
+    exam = _examination_for(session, visit)
+    before = _snapshot(exam, VITAL_FIELDS)
+    for field, value in values.items():
+        setattr(exam, field, value)
+    exam.vitals_at = now
+    exam.vitals_by_user_id = actor.user_id
+    exam.updated_at = now
+    session.add(exam)
+    audit.record(
+        session,
+        actor,
+        "exam_vitals",
+        "examination",
+        exam.id,
+        before=before,
+        after={**values, "visit_id": visit.id},
+    )
+    session.flush()
+    return exam
+
+
+def save_soap(
+    session: Session,
+    actor: audit.Actor,
+    visit_id: int,
+    data: dict[str, Any],
+    *,
+    now: datetime | None = None,
+) -> Examination:
+    """SOAP notes of the doctor (subjective, objective, assessment, plan), all free text."""
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    texts = {f: str(data.get(f) or "").strip() for f in SOAP_FIELDS}
+    errors = {
+        f: f"Terlalu panjang ({len(t)} karakter); paling banyak {SOAP_MAX}."
+        for f, t in texts.items()
+        if len(t) > SOAP_MAX
+    }
+    if errors:
+        raise ValidationFailed(errors)
+    now = now or utcnow()
+    _mark_started(session, actor, visit, now)
+    exam = _examination_for(session, visit)
+    before = _snapshot(exam, SOAP_FIELDS)
+    for field, text in texts.items():
+        setattr(exam, field, text)
+    exam.soap_by_user_id = actor.user_id
+    exam.updated_at = now
+    session.add(exam)
+    audit.record(
+        session,
+        actor,
+        "exam_soap",
+        "examination",
+        exam.id,
+        before=before,
+        after={**texts, "visit_id": visit.id},
+    )
+    session.flush()
+    return exam
+
+
+# ----- diagnoses -----------------------------------------------------------------------------
+def diagnoses_of(session: Session, visit_id: int) -> list[Diagnosis]:
+    return list(
+        session.exec(
+            select(Diagnosis)
+            .where(Diagnosis.visit_id == visit_id)
+            .order_by(Diagnosis.rank, Diagnosis.id)
+        ).all()
+    )
+
+
+def _renumber(session: Session, diagnoses: list[Diagnosis]) -> None:
+    """Ranks 1..n in the given order (1 = primary)."""
+    for rank, diagnosis in enumerate(diagnoses, start=1):
+        if diagnosis.rank != rank:
+            diagnosis.rank = rank
+            session.add(diagnosis)
+
+
+def add_diagnosis(
+    session: Session,
+    actor: audit.Actor,
+    visit_id: int,
+    code: str,
+    *,
+    now: datetime | None = None,
+) -> Diagnosis:
+    """The first diagnosis becomes the primary one (rank 1); later ones are secondary."""
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    normalized = icd10.normalize(code)
+    if not normalized:
+        raise ValidationFailed({"icd10": "Pilih kode ICD-10 dari hasil pencarian."})
+    description = icd10.describe(normalized)
+    if description is None:
+        raise ValidationFailed(
+            {"icd10": f'Kode ICD-10 "{normalized}" tidak dikenal. Pilih dari hasil pencarian.'}
+        )
+    existing = diagnoses_of(session, visit.id)
+    if any(icd10.normalize(d.icd10_code) == normalized for d in existing):
+        raise ValidationFailed({"icd10": f"Diagnosis {normalized} sudah tercatat."})
+    _mark_started(session, actor, visit, now or utcnow())
+    diagnosis = Diagnosis(
+        visit_id=visit.id, rank=len(existing) + 1, icd10_code=normalized, display=description
+    )
+    session.add(diagnosis)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "diagnosis_add",
+        "diagnosis",
+        diagnosis.id,
+        after={"visit_id": visit.id, "code": normalized, "rank": diagnosis.rank},
+    )
+    return diagnosis
+
+
+def _diagnosis_of_visit(session: Session, visit: Visit, diagnosis_id: int) -> Diagnosis:
+    diagnosis = session.get(Diagnosis, diagnosis_id)
+    if diagnosis is None or diagnosis.visit_id != visit.id:
+        raise NotFound("Diagnosis tidak ditemukan pada kunjungan ini.")
+    return diagnosis
+
+
+def set_primary(
+    session: Session, actor: audit.Actor, visit_id: int, diagnosis_id: int
+) -> Diagnosis:
+    """Make one diagnosis the primary; the others keep their order after it."""
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    chosen = _diagnosis_of_visit(session, visit, diagnosis_id)
+    ordered = diagnoses_of(session, visit.id)
+    before = [d.icd10_code for d in ordered]
+    ordered = [chosen] + [d for d in ordered if d.id != chosen.id]
+    _renumber(session, ordered)
+    audit.record(
+        session,
+        actor,
+        "diagnosis_primary",
+        "diagnosis",
+        chosen.id,
+        before={"order": before},
+        after={"order": [d.icd10_code for d in ordered]},
+    )
+    session.flush()
+    return chosen
+
+
+def remove_diagnosis(
+    session: Session, actor: audit.Actor, visit_id: int, diagnosis_id: int
+) -> None:
+    """Remove one; the rest close ranks (removing the primary promotes the next)."""
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    diagnosis = _diagnosis_of_visit(session, visit, diagnosis_id)
+    before = audit.snapshot(diagnosis)
+    session.delete(diagnosis)
+    session.flush()
+    _renumber(session, diagnoses_of(session, visit.id))
+    audit.record(session, actor, "diagnosis_remove", "diagnosis", diagnosis_id, before=before)
+    session.flush()
+
+
+# ----- procedures and prescriptions ----------------------------------------------------------
+_ICD9CM = re.compile(r"^\d{2}(\.\d{1,2})?$")
+
+
+def _text(data: dict[str, Any], field: str) -> str:
+    return " ".join(str(data.get(field) or "").split())
+
+
+def _too_long(errors: dict[str, str], field: str, text: str, limit: int) -> None:
+    if len(text) > limit and field not in errors:
+        errors[field] = f"Terlalu panjang; paling banyak {limit} karakter."
+
+
+def add_procedure(
+    session: Session,
+    actor: audit.Actor,
+    visit_id: int,
+    data: dict[str, Any],
+    *,
+    now: datetime | None = None,
+) -> Procedure:
+    """Tindakan: description required; an ICD-9-CM code (e.g. 96.59) when known."""
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    code = _text(data, "code").replace(" ", "")
+    description, note = _text(data, "description"), _text(data, "note")
+    errors: dict[str, str] = {}
+    if code and not _ICD9CM.match(code):
+        errors["code"] = (
+            "Kode ICD-9-CM ditulis 2 angka, titik, lalu 1-2 angka (mis. 96.59). "
+            "Kosongkan bila kodenya tidak diketahui."
+        )
+    if not description:
+        errors["description"] = "Nama tindakan wajib diisi."
+    _too_long(errors, "description", description, 300)
+    _too_long(errors, "note", note, 500)
+    if errors:
+        raise ValidationFailed(errors)
+    _mark_started(session, actor, visit, now or utcnow())
+    procedure = Procedure(visit_id=visit.id, code=code, description=description, note=note)
+    session.add(procedure)
+    session.flush()
+    audit.record(
+        session, actor, "procedure_add", "procedure", procedure.id, after=audit.snapshot(procedure)
+    )
+    return procedure
+
+
+def remove_procedure(
+    session: Session, actor: audit.Actor, visit_id: int, procedure_id: int
+) -> None:
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    procedure = session.get(Procedure, procedure_id)
+    if procedure is None or procedure.visit_id != visit.id:
+        raise NotFound("Tindakan tidak ditemukan pada kunjungan ini.")
+    before = audit.snapshot(procedure)
+    session.delete(procedure)
+    audit.record(session, actor, "procedure_remove", "procedure", procedure_id, before=before)
+    session.flush()
+
+
+def add_prescription(
+    session: Session,
+    actor: audit.Actor,
+    visit_id: int,
+    data: dict[str, Any],
+    *,
+    now: datetime | None = None,
+) -> Prescription:
+    """Resep: the medicine is required; form, quantity, dose, frequency, days, instructions."""
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    texts = {f: _text(data, f) for f in ("medicine", "form", "dose", "frequency", "instructions")}
+    errors: dict[str, str] = {}
+    if not texts["medicine"]:
+        errors["medicine"] = "Nama obat wajib diisi (mis. Paracetamol 500 mg)."
+    for field, limit in (
+        ("medicine", 200),
+        ("form", 40),
+        ("dose", 100),
+        ("frequency", 100),
+        ("instructions", 300),
+    ):
+        _too_long(errors, field, texts[field], limit)
+    quantity = duration = None
+    try:
+        quantity = parse_number(data.get("quantity"))
+        if quantity is not None and not 0 < quantity <= 10000:
+            errors["quantity"] = "Jumlah harus lebih dari 0 dan paling banyak 10.000."
+    except ValueError:
+        errors["quantity"] = "Jumlah harus berupa angka (mis. 10 atau 0,5)."
+    try:
+        days = parse_number(data.get("duration_days"))
+        if days is not None:
+            if days != int(days) or not 1 <= days <= 365:
+                errors["duration_days"] = "Lama pemakaian ditulis dalam hari, 1 sampai 365."
+            else:
+                duration = int(days)
+    except ValueError:
+        errors["duration_days"] = "Lama pemakaian ditulis dalam hari, 1 sampai 365."
+    if errors:
+        raise ValidationFailed(errors)
+    _mark_started(session, actor, visit, now or utcnow())
+    line = Prescription(visit_id=visit.id, quantity=quantity, duration_days=duration, **texts)
+    session.add(line)
+    session.flush()
+    audit.record(
+        session, actor, "prescription_add", "prescription", line.id, after=audit.snapshot(line)
+    )
+    return line
+
+
+def remove_prescription(
+    session: Session, actor: audit.Actor, visit_id: int, prescription_id: int
+) -> None:
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    line = session.get(Prescription, prescription_id)
+    if line is None or line.visit_id != visit.id:
+        raise NotFound("Resep tidak ditemukan pada kunjungan ini.")
+    before = audit.snapshot(line)
+    session.delete(line)
+    audit.record(
+        session, actor, "prescription_remove", "prescription", prescription_id, before=before
+    )
+    session.flush()
+
+
+def procedures_of(session: Session, visit_id: int) -> list[Procedure]:
+    return list(
+        session.exec(
+            select(Procedure).where(Procedure.visit_id == visit_id).order_by(Procedure.id)
+        ).all()
+    )
+
+
+def prescriptions_of(session: Session, visit_id: int) -> list[Prescription]:
+    return list(
+        session.exec(
+            select(Prescription).where(Prescription.visit_id == visit_id).order_by(Prescription.id)
+        ).all()
+    )

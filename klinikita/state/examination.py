@@ -1,0 +1,456 @@
+"""Pemeriksaan: today's patients, one visit's examination, Selesai and the SATUSEHAT result.
+
+Thin: the rules are in services/examination.py and services/visit_completion.py. The list
+follows the branch board (new registrations appear live); the open visit follows its
+SATUSEHAT job (the encounter id or the error appears without a reload).
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from klinikita.db import session_scope
+from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
+from klinikita.models.clinical import VisitStatus
+from klinikita.models.enums import SyncStatus
+from klinikita.services import examination as exam_service
+from klinikita.services import icd10
+from klinikita.services import visit_completion as completion
+from klinikita.services.errors import NotFound, ValidationFailed
+from klinikita.services.examination_view import visit_record
+from klinikita.services.permissions import Action, allows
+from klinikita.services.visit_queue import todays_queue
+from klinikita.state import live
+from klinikita.state.auth import AuthState
+
+PROCEDURE_FIELDS = ("code", "description", "note")
+PRESCRIPTION_FIELDS = (
+    "medicine",
+    "form",
+    "quantity",
+    "dose",
+    "frequency",
+    "duration_days",
+    "instructions",
+)
+ICD_RESULTS = 15
+
+
+def _queue_view(row) -> dict[str, str]:  # noqa: ANN001
+    return {
+        "id": str(row.visit_id),
+        "queue_number": str(row.queue_number),
+        "patient_name": row.patient_name,
+        "mrn": row.mrn,
+        "unit_name": row.unit_name,
+        "room_name": row.room_name,
+        "doctor_name": row.doctor_name,
+        "status": row.status,
+        "status_label": row.status_label,
+        "arrived_time": row.arrived_time,
+        "sync_status": row.sync_status,
+    }
+
+
+def _blocker_views(blockers: list[completion.Blocker]) -> list[dict[str, str]]:
+    return [
+        {"key": b.key, "message": b.message, "link": b.link, "link_label": b.link_label}
+        for b in blockers
+    ]
+
+
+class ExaminationState(AuthState):
+    # Today's list (the visible rows only).
+    rows: list[dict[str, str]] = []
+    # What the active duty may do (handlers check again on the server).
+    can_vitals: bool = False
+    can_medical: bool = False
+    can_complete: bool = False
+    can_resend: bool = False
+    can_edit_record: bool = False
+    # The open visit (0 = the list is shown).
+    visit_id: int = 0
+    header: dict[str, str] = {}
+    status: str = ""
+    sync_status: str = ""
+    sync_error: str = ""
+    encounter_id: str = ""
+    sync_waiting: str = ""
+    vitals: dict[str, str] = {}
+    vitals_time: str = ""
+    vitals_errors: dict[str, str] = {}
+    vitals_dirty: bool = False
+    soap: dict[str, str] = {}
+    soap_errors: dict[str, str] = {}
+    soap_dirty: bool = False
+    diagnoses: list[dict[str, str]] = []
+    icd_query: str = ""
+    icd_results: list[dict[str, str]] = []
+    icd_error: str = ""
+    procedures: list[dict[str, str]] = []
+    procedure_form: dict[str, str] = {}
+    procedure_errors: dict[str, str] = {}
+    prescriptions: list[dict[str, str]] = []
+    prescription_form: dict[str, str] = {}
+    prescription_errors: dict[str, str] = {}
+    blockers: list[dict[str, str]] = []
+    _branch_id: int = 0
+
+    # ----- derived ------------------------------------------------------------------
+    @rx.var
+    def can_change(self) -> bool:
+        """The open examination may be changed: not finished, or finished and admin."""
+        if self.status == VisitStatus.CANCELLED:
+            return False
+        return self.status != VisitStatus.COMPLETE or self.can_edit_record
+
+    @rx.var
+    def is_complete(self) -> bool:
+        return self.status == VisitStatus.COMPLETE
+
+    @rx.var
+    def duty_hint(self) -> str:
+        if self.can_medical:
+            return "Anda dapat mengisi seluruh pemeriksaan dan menyelesaikannya."
+        if self.can_vitals:
+            return "Tugas Anda mengisi tanda vital. SOAP, diagnosis dan Selesai diisi dokter."
+        return "Tugas Anda hanya dapat melihat pemeriksaan."
+
+    # ----- loading ------------------------------------------------------------------
+    def _client_token(self) -> str:
+        return self.router.session.client_token or ""
+
+    def _load_rows(self) -> None:
+        if not self._branch_id:
+            self.rows = []
+            return
+        with session_scope() as session:
+            self.rows = [_queue_view(r) for r in todays_queue(session, self._branch_id)]
+
+    def _load_record(self, *, keep_forms: bool = False) -> None:
+        """Read the open visit; `keep_forms` leaves what the user is typing alone."""
+        if not self.visit_id or not self._branch_id:
+            return
+        try:
+            with session_scope() as session:
+                record = visit_record(session, self._branch_id, self.visit_id)
+        except NotFound:
+            self._close()
+            return
+        self.header = {
+            "queue_number": str(record.queue_number),
+            "patient_name": record.patient_name,
+            "mrn": record.mrn,
+            "nik": record.patient_nik or "-",
+            "sex": record.sex_label,
+            "age": record.age,
+            "payer": record.payer.upper(),
+            "unit_name": record.unit_name,
+            "room_name": record.room_name,
+            "doctor_name": record.doctor_name,
+            "status_label": record.status_label,
+            "arrived_time": record.arrived_time,
+            "exam_started_time": record.exam_started_time or "-",
+            "completed_time": record.completed_time or "-",
+        }
+        self.status = record.status
+        self.sync_status = record.sync_status
+        self.sync_error = record.sync_error
+        self.encounter_id = record.encounter_id
+        self.sync_waiting = record.sync_waiting
+        self.vitals_time = record.vitals_time
+        if not (keep_forms and self.vitals_dirty):
+            self.vitals = record.vitals
+            self.vitals_dirty = False
+        if not (keep_forms and self.soap_dirty):
+            self.soap = record.soap
+            self.soap_dirty = False
+        self.diagnoses = record.diagnoses
+        self.procedures = record.procedures
+        self.prescriptions = record.prescriptions
+
+    def _close(self) -> None:
+        self.visit_id = 0
+        self.header, self.vitals, self.soap = {}, {}, {}
+        self.diagnoses, self.procedures, self.prescriptions = [], [], []
+        self._clear_inputs()
+
+    def _clear_inputs(self) -> None:
+        self.vitals_errors, self.soap_errors = {}, {}
+        self.vitals_dirty = self.soap_dirty = False
+        self.icd_query, self.icd_results, self.icd_error = "", [], ""
+        self.procedure_form = {f: "" for f in PROCEDURE_FIELDS}
+        self.prescription_form = {f: "" for f in PRESCRIPTION_FIELDS}
+        self.procedure_errors, self.prescription_errors = {}, {}
+        self.blockers = []
+
+    def _refresh_blockers(self) -> None:
+        """A shown blocker list shrinks as things are fixed (it appears on Selesai)."""
+        if not self.blockers or not self.visit_id:
+            return
+        with session_scope() as session:
+            self.blockers = _blocker_views(completion.completion_blockers(session, self.visit_id))
+
+    def _after_change(self) -> None:
+        """This tab changed the visit: reload it, the list, and tell the other tabs."""
+        self._load_record(keep_forms=True)
+        self._refresh_blockers()
+        self._load_rows()
+        if self._branch_id:
+            live.publish(live.branch_topic(self._branch_id), exclude=self._client_token())
+
+    @rx.event
+    def load(self):
+        """on_load: the duty's flags, today's list, the visit in ?kunjungan= if any."""
+        actor = self._current_actor()
+        if actor is None:
+            return
+        self.page_allowed = allows(actor.duty, Action.VIEW_PEMERIKSAAN)
+        if not self.page_allowed:
+            self._branch_id = 0
+            self.rows = []
+            self._close()
+            return
+        self.can_vitals = allows(actor.duty, Action.EXAM_VITALS)
+        self.can_medical = allows(actor.duty, Action.EXAM_MEDICAL)
+        self.can_complete = allows(actor.duty, Action.EXAM_COMPLETE)
+        self.can_resend = allows(actor.duty, Action.SATUSEHAT_RESEND)
+        self.can_edit_record = allows(actor.duty, Action.RECORD_EDIT)
+        if self._branch_id != actor.branch_id:
+            self._close()
+        self._branch_id = actor.branch_id
+        live.watch(live.branch_topic(actor.branch_id), self._client_token(), type(self))
+        self._load_rows()
+        wanted = str(self.router.url.query_parameters.get("kunjungan", "") or "")
+        if not wanted.isdigit():
+            self._close()  # the plain menu link shows today's list
+        elif int(wanted) != self.visit_id:
+            self._open(int(wanted))
+        else:
+            self._load_record()
+
+    def _open(self, visit_id: int) -> None:
+        self._clear_inputs()
+        self.visit_id = visit_id
+        self._load_record()
+
+    @rx.event
+    def open_visit(self, visit_id: str):
+        if not str(visit_id).isdigit():
+            return
+        actor = self._authorize(Action.VIEW_PEMERIKSAAN)
+        self._branch_id = actor.branch_id
+        self._open(int(visit_id))
+        if not self.visit_id:
+            return rx.toast.error("Kunjungan tidak ditemukan di cabang aktif.")
+
+    @rx.event
+    def close_visit(self):
+        self._close()
+        self._load_rows()
+
+    def _on_board_change(self, topic: str) -> None:
+        """Another tab changed today's visits (a registration, a nurse's vitals)."""
+        self._load_rows()
+        self._load_record(keep_forms=True)
+        self._refresh_blockers()
+
+    def _on_sync_notice(self, notice: JobNotice) -> None:
+        """The worker finished this tab's job: show the encounter id or SATUSEHAT's error."""
+        if notice.subject_type == "visit" and notice.subject_id == self.visit_id:
+            self._load_record(keep_forms=True)
+        self._load_rows()
+
+    # ----- examination start and vitals -----------------------------------------------
+    @rx.event
+    def start_exam(self):
+        actor = self._authorize(Action.EXAM_VITALS)
+        with session_scope() as session:
+            exam_service.start_examination(session, actor, self.visit_id)
+        self._after_change()
+
+    @rx.event
+    def set_vital(self, field: str, value: str):
+        if field in exam_service.VITAL_FIELDS:
+            self.vitals[field] = value
+            self.vitals_errors.pop(field, None)
+            self.vitals_dirty = True
+
+    @rx.event
+    def save_vitals(self):
+        actor = self._authorize(Action.EXAM_VITALS)
+        try:
+            with session_scope() as session:
+                exam_service.save_vitals(session, actor, self.visit_id, dict(self.vitals))
+        except ValidationFailed as failed:
+            self.vitals_errors = failed.errors
+            return rx.toast.error(failed.message)
+        self.vitals_errors, self.vitals_dirty = {}, False
+        self._after_change()
+        self._load_record()
+        return rx.toast.success("Tanda vital disimpan.")
+
+    # ----- SOAP --------------------------------------------------------------------
+    @rx.event
+    def set_soap(self, field: str, value: str):
+        if field in exam_service.SOAP_FIELDS:
+            self.soap[field] = value
+            self.soap_errors.pop(field, None)
+            self.soap_dirty = True
+
+    @rx.event
+    def save_soap(self):
+        actor = self._authorize(Action.EXAM_MEDICAL)
+        try:
+            with session_scope() as session:
+                exam_service.save_soap(session, actor, self.visit_id, dict(self.soap))
+        except ValidationFailed as failed:
+            self.soap_errors = failed.errors
+            return rx.toast.error(failed.message)
+        self.soap_errors, self.soap_dirty = {}, False
+        self._after_change()
+        self._load_record()
+        return rx.toast.success("SOAP disimpan.")
+
+    # ----- diagnoses ------------------------------------------------------------------
+    @rx.event
+    def search_icd(self, query: str):
+        """Debounced in the page; search runs in memory (services/icd10)."""
+        self.icd_query = query
+        self.icd_error = ""
+        if len(query.strip()) < 2:
+            self.icd_results = []
+            return
+        taken = {d["code"] for d in self.diagnoses}
+        self.icd_results = [
+            {"code": code, "display": text, "taken": "1" if code in taken else ""}
+            for code, text in icd10.search(query, ICD_RESULTS)
+        ]
+
+    @rx.event
+    def add_diagnosis(self, code: str):
+        actor = self._authorize(Action.EXAM_MEDICAL)
+        try:
+            with session_scope() as session:
+                added = exam_service.add_diagnosis(session, actor, self.visit_id, code)
+                label = f"{added.icd10_code} ({'utama' if added.rank == 1 else 'sekunder'})"
+        except ValidationFailed as failed:
+            self.icd_error = failed.errors.get("icd10", failed.message)
+            return rx.toast.error(self.icd_error)
+        self.icd_query, self.icd_results, self.icd_error = "", [], ""
+        self._after_change()
+        return rx.toast.success(f"Diagnosis {label} ditambahkan.")
+
+    @rx.event
+    def set_primary(self, diagnosis_id: str):
+        actor = self._authorize(Action.EXAM_MEDICAL)
+        with session_scope() as session:
+            exam_service.set_primary(session, actor, self.visit_id, int(diagnosis_id))
+        self._after_change()
+
+    @rx.event
+    def remove_diagnosis(self, diagnosis_id: str):
+        actor = self._authorize(Action.EXAM_MEDICAL)
+        with session_scope() as session:
+            exam_service.remove_diagnosis(session, actor, self.visit_id, int(diagnosis_id))
+        self._after_change()
+
+    # ----- procedures and prescriptions -------------------------------------------------
+    @rx.event
+    def set_procedure_field(self, field: str, value: str):
+        if field in PROCEDURE_FIELDS:
+            self.procedure_form[field] = value
+            self.procedure_errors.pop(field, None)
+
+    @rx.event
+    def add_procedure(self):
+        actor = self._authorize(Action.EXAM_MEDICAL)
+        try:
+            with session_scope() as session:
+                exam_service.add_procedure(session, actor, self.visit_id, dict(self.procedure_form))
+        except ValidationFailed as failed:
+            self.procedure_errors = failed.errors
+            return rx.toast.error(failed.message)
+        self.procedure_form = {f: "" for f in PROCEDURE_FIELDS}
+        self.procedure_errors = {}
+        self._after_change()
+
+    @rx.event
+    def remove_procedure(self, procedure_id: str):
+        actor = self._authorize(Action.EXAM_MEDICAL)
+        with session_scope() as session:
+            exam_service.remove_procedure(session, actor, self.visit_id, int(procedure_id))
+        self._after_change()
+
+    @rx.event
+    def set_prescription_field(self, field: str, value: str):
+        if field in PRESCRIPTION_FIELDS:
+            self.prescription_form[field] = value
+            self.prescription_errors.pop(field, None)
+
+    @rx.event
+    def add_prescription(self):
+        actor = self._authorize(Action.EXAM_MEDICAL)
+        try:
+            with session_scope() as session:
+                exam_service.add_prescription(
+                    session, actor, self.visit_id, dict(self.prescription_form)
+                )
+        except ValidationFailed as failed:
+            self.prescription_errors = failed.errors
+            return rx.toast.error(failed.message)
+        self.prescription_form = {f: "" for f in PRESCRIPTION_FIELDS}
+        self.prescription_errors = {}
+        self._after_change()
+
+    @rx.event
+    def remove_prescription(self, prescription_id: str):
+        actor = self._authorize(Action.EXAM_MEDICAL)
+        with session_scope() as session:
+            exam_service.remove_prescription(session, actor, self.visit_id, int(prescription_id))
+        self._after_change()
+
+    # ----- Selesai and SATUSEHAT -----------------------------------------------------
+    @rx.event
+    def complete(self):
+        """Selesai: the readiness check; when ready, complete and queue the sending."""
+        actor = self._authorize(Action.EXAM_COMPLETE)
+        if self.vitals_dirty or self.soap_dirty:
+            return rx.toast.warning(
+                "Ada tanda vital atau SOAP yang belum disimpan. Simpan dulu, lalu tekan Selesai."
+            )
+        try:
+            with session_scope() as session:
+                completion.complete_visit(
+                    session, actor, self.visit_id, client_token=self._client_token()
+                )
+        except completion.VisitNotReady as refused:
+            self.blockers = _blocker_views(refused.blockers)
+            return rx.toast.error("Belum bisa diselesaikan. Lihat daftar yang harus dilengkapi.")
+        wake_workers()
+        self.blockers = []
+        self._after_change()
+        return rx.toast.success("Pemeriksaan selesai. Mengirim ke SATUSEHAT...")
+
+    @rx.event
+    def resend(self):
+        """Kirim ulang a visit whose sending failed."""
+        actor = self._authorize(Action.SATUSEHAT_RESEND)
+        with session_scope() as session:
+            completion.resend_visit(
+                session, actor, self.visit_id, client_token=self._client_token()
+            )
+        wake_workers()
+        self._after_change()
+        return rx.toast.info("Kunjungan dikirim ulang ke SATUSEHAT.")
+
+    @rx.var
+    def sync_sending(self) -> bool:
+        return self.sync_status == SyncStatus.SENDING
+
+    @rx.var
+    def sync_failed(self) -> bool:
+        return self.sync_status == SyncStatus.FAILED
+
+
+live.register("visit", ExaminationState)

@@ -1,0 +1,205 @@
+"""Pemeriksaan handlers, called directly as the browser would call them."""
+
+from __future__ import annotations
+
+import pytest
+from reflex import constants
+from reflex.istate.data import RouterData
+from sqlmodel import select
+
+from klinikita.integrations.satusehat.worker import JobNotice
+from klinikita.models import Diagnosis, Examination, Room, SyncJob, Visit
+from klinikita.models.clinical import VisitStatus
+from klinikita.models.enums import Duty, SyncStatus
+from klinikita.models.satusehat import JobKind
+from klinikita.services.errors import PermissionDenied
+from klinikita.state import live
+from klinikita.state.examination import ExaminationState
+from tests.factories import make_clinic, make_user, make_visit
+from tests.state.conftest import logged_in
+
+VITALS = {"systolic": "118", "diastolic": "76", "pulse": "80", "temperature": "36,7"}
+
+
+@pytest.fixture
+def clinic(db):
+    branch, unit, room, doctor, patient = make_clinic(db)
+    room.ihs_id = "LOC-1"
+    db.add(room)
+    db.commit()
+    make_user(db, "perawat", branches=[branch], main_duty=Duty.PERAWAT)
+    make_user(db, "dokter", branches=[branch], main_duty=Duty.DOKTER_UMUM)
+    return branch, unit, room, doctor, patient
+
+
+@pytest.fixture
+def visit(db, clinic):
+    return make_visit(db, *clinic)
+
+
+def _in_tab(root, token: str) -> None:
+    root.router = RouterData.from_router_data({constants.RouteVar.CLIENT_TOKEN: token})
+
+
+def _open(db, root, username: str, visit_id: int, token: str = "tab-exam-1"):
+    _in_tab(root, token)
+    state = logged_in(db, root, ExaminationState, username)
+    state.load()
+    state.open_visit(str(visit_id))
+    return state
+
+
+def _visit(db, visit_id: int) -> Visit:
+    db.expire_all()
+    row = db.get(Visit, visit_id)
+    db.commit()  # release SQLite's read snapshot before the next handler writes
+    return row
+
+
+def test_the_list_shows_todays_patients_and_opens_one(db, root, clinic, visit):
+    _in_tab(root, "tab-list")
+    state = logged_in(db, root, ExaminationState, "dokter")
+    state.load()
+    assert [r["id"] for r in state.rows] == [str(visit.id)]
+    assert state.rows[0]["patient_name"] == clinic[4].name
+    assert live.watchers(live.branch_topic(clinic[0].id)).get("tab-list") is ExaminationState
+    state.open_visit(str(visit.id))
+    assert state.visit_id == visit.id and state.header["mrn"] == clinic[4].mrn
+
+
+def test_a_new_registration_appears_through_the_board(db, root, clinic, visit):
+    _in_tab(root, "tab-board")
+    state = logged_in(db, root, ExaminationState, "perawat")
+    state.load()
+    assert len(state.rows) == 1
+    make_visit(db, *clinic, queue_number=2)
+    state._on_board_change(live.branch_topic(clinic[0].id))
+    assert [r["queue_number"] for r in state.rows] == ["1", "2"]
+
+
+def test_nurse_saves_vitals_but_is_refused_soap_diagnosis_and_selesai(db, root, visit):
+    state = _open(db, root, "perawat", visit.id)
+    assert state.can_vitals and not state.can_medical and not state.can_complete
+    for field, value in VITALS.items():
+        state.set_vital(field, value)
+    state.save_vitals()
+    assert state.vitals_errors == {} and state.vitals["temperature"] == "36,7"
+    row = _visit(db, visit.id)
+    assert row.status == VisitStatus.IN_EXAMINATION and row.exam_started_at is not None
+    state.set_soap("subjective", "Batuk")
+    for refused in (state.save_soap, lambda: state.add_diagnosis("J06.9"), state.complete):
+        with pytest.raises(PermissionDenied):
+            refused()
+    db.expire_all()
+    exam = db.exec(select(Examination).where(Examination.visit_id == visit.id)).one()
+    assert exam.subjective == "" and exam.temperature == 36.7
+    assert db.exec(select(Diagnosis)).first() is None and db.exec(select(SyncJob)).first() is None
+    assert _visit(db, visit.id).status == VisitStatus.IN_EXAMINATION
+
+
+def test_a_wrong_vital_is_shown_at_its_field(db, root, visit):
+    state = _open(db, root, "perawat", visit.id)
+    state.set_vital("spo2", "120")
+    state.save_vitals()
+    assert "50–100 %" in state.vitals_errors["spo2"]
+    assert _visit(db, visit.id).status == VisitStatus.REGISTERED
+
+
+def test_blockers_are_shown_when_not_ready(db, root, clinic, visit):
+    room = db.get(Room, clinic[2].id)
+    room.ihs_id = None
+    db.add(room)
+    db.commit()
+    state = _open(db, root, "dokter", visit.id)
+    state.complete()
+    keys = [b["key"] for b in state.blockers]
+    assert keys == ["room", "diagnosis"]
+    assert state.blockers[0]["link"] == "/referensi/ruangan"
+    assert _visit(db, visit.id).status == VisitStatus.REGISTERED
+    assert db.exec(select(SyncJob)).first() is None
+    db.commit()  # release SQLite's write lock (reads begin IMMEDIATE)
+    # The list shrinks as things are fixed.
+    state.add_diagnosis("J06.9")
+    assert [b["key"] for b in state.blockers] == ["room"]
+
+
+def test_doctor_examines_and_completes_then_the_notice_shows_the_encounter(db, root, visit):
+    state = _open(db, root, "dokter", visit.id, token="tab-doctor")
+    for field, value in VITALS.items():
+        state.set_vital(field, value)
+    state.save_vitals()
+    for field, text in {"subjective": "Batuk pilek 3 hari", "assessment": "ISPA"}.items():
+        state.set_soap(field, text)
+    state.save_soap()
+    state.search_icd("j06")
+    assert "J06.9" in [r["code"] for r in state.icd_results]
+    state.add_diagnosis("J06.9")
+    state.add_diagnosis("R50.9")
+    assert [(d["code"], d["primary"]) for d in state.diagnoses] == [("J06.9", "1"), ("R50.9", "")]
+    state.set_procedure_field("description", "Nebulisasi")
+    state.add_procedure()
+    state.set_prescription_field("medicine", "Paracetamol 500 mg")
+    state.set_prescription_field("quantity", "10")
+    state.add_prescription()
+    assert len(state.procedures) == 1 and len(state.prescriptions) == 1
+    state.complete()
+    assert state.blockers == []
+    assert state.is_complete and state.sync_status == SyncStatus.SENDING
+    job = db.exec(select(SyncJob).where(SyncJob.kind == JobKind.VISIT_SEND)).one()
+    assert job.client_token == "tab-doctor"
+    db.commit()
+    # The worker wrote the encounter back; its notice reaches this tab.
+    row = db.get(Visit, visit.id)
+    row.encounter_id, row.sync_status = "ENC-123", SyncStatus.SENT
+    db.add(row)
+    db.commit()
+    assert ExaminationState in live.listeners("visit")
+    state._on_sync_notice(
+        JobNotice(job.id, JobKind.VISIT_SEND, row.branch_id, "visit", row.id, "done", "", "t")
+    )
+    assert state.encounter_id == "ENC-123" and state.sync_status == SyncStatus.SENT
+
+
+def test_a_failed_send_shows_satusehat_text_and_resends(db, root, visit):
+    state = _open(db, root, "dokter", visit.id, token="tab-doctor")
+    state.add_diagnosis("J06.9")
+    state.complete()
+    job = db.exec(select(SyncJob)).one()
+    job.status = "dead"
+    row = db.get(Visit, visit.id)
+    row.sync_status, row.sync_error = SyncStatus.FAILED, "Patient tidak valid (SATUSEHAT)"
+    db.add_all([job, row])
+    db.commit()
+    state._on_sync_notice(
+        JobNotice(job.id, JobKind.VISIT_SEND, row.branch_id, "visit", row.id, "dead", "", "t")
+    )
+    assert state.sync_failed and state.sync_error == "Patient tidak valid (SATUSEHAT)"
+    state.resend()
+    assert state.sync_status == SyncStatus.SENDING
+    db.expire_all()
+    assert db.get(SyncJob, job.id).status == "pending"
+
+
+def test_unsaved_forms_survive_a_board_reload_and_block_selesai(db, root, clinic, visit):
+    state = _open(db, root, "dokter", visit.id)
+    state.set_soap("plan", "Kontrol 3 hari")
+    state._on_board_change(live.branch_topic(clinic[0].id))
+    assert state.soap["plan"] == "Kontrol 3 hari"
+    state.complete()
+    assert _visit(db, visit.id).status == VisitStatus.REGISTERED
+
+
+def test_a_link_with_kunjungan_opens_the_visit_and_the_menu_shows_the_list(db, root, visit):
+    root.router = RouterData.from_router_data(
+        {
+            constants.RouteVar.CLIENT_TOKEN: "tab-link",
+            constants.RouteVar.HEADERS: {"origin": "http://klinik.test"},
+            constants.RouteVar.ORIGIN: f"/pemeriksaan?kunjungan={visit.id}",
+        }
+    )
+    state = logged_in(db, root, ExaminationState, "dokter")
+    state.load()
+    assert state.visit_id == visit.id and state.header["patient_name"]
+    _in_tab(root, "tab-link")  # the plain menu link, no ?kunjungan=
+    state.load()
+    assert state.visit_id == 0 and len(state.rows) == 1

@@ -1,0 +1,248 @@
+"""Selesai: the readiness check one blocker at a time, completion with its job in the same
+transaction, a refusal that writes nothing, and the order of the statusHistory times."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import func, select
+
+from klinikita import routes
+from klinikita.models import AuditLog, Branch, Employee, Patient, Room, SyncJob, Visit
+from klinikita.models.base import utcnow
+from klinikita.models.clinical import VisitStatus
+from klinikita.models.enums import Duty, SyncStatus
+from klinikita.models.satusehat import JobKind, JobStatus
+from klinikita.services import examination as exam
+from klinikita.services import visit_completion as completion
+from klinikita.services.audit import Actor
+from klinikita.services.errors import PermissionDenied
+from tests.factories import make_clinic, make_user, make_visit
+
+
+@pytest.fixture
+def clinic(db):
+    branch, unit, room, doctor, patient = make_clinic(db)
+    room.ihs_id = "LOC-1"  # the room is already a Location
+    db.add(room)
+    db.commit()
+    return branch, unit, room, doctor, patient
+
+
+@pytest.fixture
+def visit(db, clinic):
+    return make_visit(db, *clinic)
+
+
+def _actor(db, branch, duty) -> Actor:
+    user = make_user(db, duty.replace("_", ""), branches=[branch], main_duty=duty)
+    return Actor(user.id, user.username, user.full_name, duty, branch.id)
+
+
+@pytest.fixture
+def doctor(db, clinic):
+    return _actor(db, clinic[0], Duty.DOKTER_UMUM)
+
+
+def _ready(db, visit, doctor):
+    exam.save_vitals(db, doctor, visit.id, {"systolic": "120", "diastolic": "80"})
+    exam.add_diagnosis(db, doctor, visit.id, "J06.9")
+    db.commit()
+
+
+def _keys(db, visit) -> list[str]:
+    db.expire_all()
+    return [b.key for b in completion.completion_blockers(db, visit.id)]
+
+
+def test_a_fresh_visit_lacks_only_its_diagnosis(db, visit):
+    blockers = completion.completion_blockers(db, visit.id)
+    assert [b.key for b in blockers] == ["diagnosis"]
+    assert "Belum ada diagnosis" in blockers[0].message
+    assert blockers[0].link == f"{routes.PEMERIKSAAN}?kunjungan={visit.id}#diagnosis"
+
+
+def test_ready_when_diagnosed(db, visit, doctor):
+    _ready(db, visit, doctor)
+    assert completion.completion_blockers(db, visit.id) == []
+
+
+def test_patient_without_nik_or_ihs_is_a_blocker_with_its_link(db, clinic, visit, doctor):
+    _ready(db, visit, doctor)
+    patient = db.get(Patient, clinic[4].id)
+    patient.nik = None
+    db.add(patient)
+    db.commit()
+    [blocker] = completion.completion_blockers(db, visit.id)
+    assert blocker.key == "patient" and blocker.link == routes.KONTAK_PASIEN
+    assert "belum punya NIK" in blocker.message and patient.name in blocker.message
+    # An IHS number is enough on its own.
+    patient.ihs_number = "P02478375538"
+    db.add(patient)
+    db.commit()
+    assert _keys(db, visit) == []
+
+
+def test_a_patient_not_found_by_nik_blocks(db, clinic, visit, doctor):
+    _ready(db, visit, doctor)
+    patient = db.get(Patient, clinic[4].id)
+    patient.sync_status = SyncStatus.NOT_FOUND
+    db.add(patient)
+    db.commit()
+    [blocker] = completion.completion_blockers(db, visit.id)
+    assert blocker.key == "patient" and "nomor IHS" in blocker.message
+
+
+def test_doctor_without_nik_or_ihs_is_a_blocker(db, clinic, visit, doctor):
+    _ready(db, visit, doctor)
+    employee = db.get(Employee, clinic[3].id)
+    employee.nik = "123"
+    db.add(employee)
+    db.commit()
+    [blocker] = completion.completion_blockers(db, visit.id)
+    assert blocker.key == "doctor" and blocker.link == routes.KONTAK_KARYAWAN
+    assert "tidak valid" in blocker.message
+
+
+def test_room_without_location_is_a_blocker(db, clinic, visit, doctor):
+    _ready(db, visit, doctor)
+    room = db.get(Room, clinic[2].id)
+    room.ihs_id = None
+    db.add(room)
+    db.commit()
+    [blocker] = completion.completion_blockers(db, visit.id)
+    assert blocker.key == "room" and blocker.link == routes.REFERENSI_RUANGAN
+    assert room.name in blocker.message and "Location" in blocker.message
+
+
+def test_missing_branch_credentials_are_a_blocker(db, clinic, visit, doctor):
+    _ready(db, visit, doctor)
+    branch = db.get(Branch, clinic[0].id)
+    branch.ss_client_id = ""
+    branch.ss_secret_encrypted = ""
+    db.add(branch)
+    db.commit()
+    [blocker] = completion.completion_blockers(db, visit.id)
+    assert blocker.key == "credentials"
+    assert "Client ID" in blocker.message and "Secret Key" in blocker.message
+    assert blocker.link == f"{routes.PENGATURAN}?cabang={branch.id}"
+
+
+def test_implausible_times_are_a_blocker(db, visit, doctor):
+    _ready(db, visit, doctor)
+    row = db.get(Visit, visit.id)
+    row.exam_started_at = utcnow() + timedelta(hours=2)  # a wrong clock
+    db.add(row)
+    db.commit()
+    keys = _keys(db, visit)
+    assert keys and set(keys) == {"times"}
+
+
+def test_every_missing_thing_is_listed_at_once(db, clinic, visit):
+    patient, employee, room = (
+        db.get(Patient, clinic[4].id),
+        db.get(Employee, clinic[3].id),
+        db.get(Room, clinic[2].id),
+    )
+    patient.nik, employee.nik, room.ihs_id = None, None, None
+    db.add_all([patient, employee, room])
+    db.commit()
+    assert _keys(db, visit) == ["patient", "doctor", "room", "diagnosis"]
+
+
+def test_complete_writes_status_time_and_job_together(db, visit, doctor):
+    _ready(db, visit, doctor)
+    done = completion.complete_visit(db, doctor, visit.id, client_token="tab-9")
+    db.commit()
+    db.expire_all()
+    row = db.get(Visit, visit.id)
+    assert row.status == VisitStatus.COMPLETE and row.completed_at is not None
+    assert row.sync_status == SyncStatus.SENDING and done.id == row.id
+    job = db.exec(select(SyncJob).where(SyncJob.subject_id == visit.id)).one()
+    assert (job.kind, job.status, job.client_token) == (
+        JobKind.VISIT_SEND,
+        JobStatus.PENDING,
+        "tab-9",
+    )
+    assert db.exec(select(AuditLog).where(AuditLog.action == "exam_complete")).one()
+
+
+def test_a_refusal_writes_nothing_and_lists_the_blockers(db, visit, doctor):
+    exam.start_examination(db, doctor, visit.id)
+    db.commit()
+    audits = db.exec(select(func.count()).select_from(AuditLog)).one()
+    with pytest.raises(completion.VisitNotReady) as refused:
+        completion.complete_visit(db, doctor, visit.id, client_token="tab-9")
+    assert [b.key for b in refused.value.blockers] == ["diagnosis"]
+    assert "Belum ada diagnosis" in refused.value.message
+    db.rollback()
+    db.expire_all()
+    row = db.get(Visit, visit.id)
+    assert row.status == VisitStatus.IN_EXAMINATION and row.completed_at is None
+    assert row.sync_status == SyncStatus.NOT_SENT
+    assert db.exec(select(SyncJob)).first() is None
+    assert db.exec(select(func.count()).select_from(AuditLog)).one() == audits
+
+
+def test_a_nurse_cannot_complete(db, clinic, visit, doctor):
+    _ready(db, visit, doctor)
+    nurse = _actor(db, clinic[0], Duty.PERAWAT)
+    with pytest.raises(PermissionDenied):
+        completion.complete_visit(db, nurse, visit.id)
+
+
+def test_completing_twice_is_refused(db, visit, doctor):
+    _ready(db, visit, doctor)
+    completion.complete_visit(db, doctor, visit.id)
+    db.commit()
+    with pytest.raises(completion.VisitNotReady) as again:
+        completion.complete_visit(db, doctor, visit.id)
+    assert "sudah selesai" in again.value.message
+
+
+def test_status_history_order_arrived_started_completed(db, visit, doctor):
+    _ready(db, visit, doctor)
+    completion.complete_visit(db, doctor, visit.id)
+    db.commit()
+    db.expire_all()
+    row = db.get(Visit, visit.id)
+    assert row.arrived_at <= row.exam_started_at <= row.completed_at
+    # And the bundle the worker will build carries them in that order.
+    from klinikita.integrations.satusehat import fhir
+
+    patient = db.get(Patient, row.patient_id)
+    patient.ihs_number = "P1"
+    employee = db.get(Employee, row.doctor_id)
+    employee.ihs_number = "N1"
+    built = fhir.visit_bundle(
+        visit=row,
+        patient=patient,
+        doctor=employee,
+        room=db.get(Room, row.room_id),
+        examination=exam.examination_of(db, row.id),
+        diagnoses=exam.diagnoses_of(db, row.id),
+        branch=db.get(Branch, row.branch_id),
+        now=utcnow(),
+    )
+    history = built.bundle["entry"][0]["resource"]["statusHistory"]
+    assert [h["status"] for h in history] == ["arrived", "in-progress", "finished"]
+    starts = [h["period"]["start"] for h in history]
+    assert starts == sorted(starts)
+
+
+def test_resend_goes_through_the_failed_job(db, visit, doctor):
+    _ready(db, visit, doctor)
+    completion.complete_visit(db, doctor, visit.id)
+    db.commit()
+    job = db.exec(select(SyncJob)).one()
+    job.status = JobStatus.DEAD
+    row = db.get(Visit, visit.id)
+    row.sync_status, row.sync_error = SyncStatus.FAILED, "ditolak"
+    db.add_all([job, row])
+    db.commit()
+    again = completion.resend_visit(db, doctor, visit.id, client_token="tab-2")
+    db.commit()
+    assert again.id == job.id and again.status == JobStatus.PENDING
+    assert again.client_token == "tab-2"
+    assert db.get(Visit, visit.id).sync_status == SyncStatus.SENDING
