@@ -18,6 +18,8 @@ from klinikita.pages.passwords import (
 )
 from klinikita.pages.patients import kontak_page, patients_page
 from klinikita.pages.referensi import referensi_page, rooms_page, units_page
+from klinikita.pages.reports import audit_page, dashboard_page, laporan_page, sync_log_page
+from klinikita.pages.resume import resume_page
 from klinikita.pages.settings import settings_page
 from klinikita.pages.users import users_page
 from klinikita.satusehat_runtime import backend_api, run_outbox_worker
@@ -29,6 +31,8 @@ from klinikita.state.employees import EmployeeState
 from klinikita.state.passwords import ChangePasswordState, ForgotPasswordState, ResetPasswordState
 from klinikita.state.patients import KontakState, PatientState
 from klinikita.state.referensi import RoomState, UnitState
+from klinikita.state.reports import AuditReportState, DashboardState, LaporanState, SyncLogState
+from klinikita.state.resume import ResumeState
 from klinikita.state.user_admin import UserAdminState
 
 log = logging.getLogger("klinikita")
@@ -47,6 +51,7 @@ def handle_backend_exception(exception: Exception) -> list[EventSpec]:
 app = rx.App(
     backend_exception_handler=handle_backend_exception,
     api_transformer=backend_api(),
+    stylesheets=["/print.css"],
     head_components=[
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
@@ -70,6 +75,26 @@ _PAGES = (
     (kontak_page, routes.KONTAK, "Kontak", [_LOGGED_IN, KontakState.open_default]),
     (employees_page, routes.KONTAK_KARYAWAN, "Karyawan", [_LOGGED_IN, EmployeeState.load]),
     (patients_page, routes.KONTAK_PASIEN, "Pasien", [_LOGGED_IN, PatientState.load]),
+    (resume_page, routes.RESUME, "Resume", [_LOGGED_IN, ResumeState.load]),
+    (laporan_page, routes.LAPORAN, "Laporan", [_LOGGED_IN, LaporanState.open_default]),
+    (
+        audit_page,
+        routes.LAPORAN_AKTIVITAS,
+        "Laporan aktivitas",
+        [_LOGGED_IN, AuditReportState.load],
+    ),
+    (
+        sync_log_page,
+        routes.LAPORAN_SATUSEHAT,
+        "Log server SATUSEHAT",
+        [_LOGGED_IN, SyncLogState.load],
+    ),
+    (
+        dashboard_page,
+        routes.LAPORAN_DASHBOARD,
+        "Dashboard SATUSEHAT",
+        [_LOGGED_IN, DashboardState.load],
+    ),
     (
         change_password_page,
         routes.GANTI_SANDI,
@@ -93,8 +118,6 @@ _NOT_YET = (
         "tanda vital, SOAP, diagnosis ICD-10 dan tombol Selesai "
         "yang mengirim kunjungan ke SATUSEHAT",
     ),
-    (routes.RESUME, "Resume", "riwayat kunjungan pasien dengan kode encounter SATUSEHAT"),
-    (routes.LAPORAN, "Laporan", "laporan aktivitas dan log server SATUSEHAT"),
 )
 for _route, _title, _what in _NOT_YET:
     app.add_page(
