@@ -105,9 +105,9 @@ def check_range(date_from: date | None, date_to: date | None) -> None:
 
 
 def day_start_utc(branch: Branch | None, day: date) -> datetime:
-    """The UTC moment (naive, as stored) at which `day` begins in the branch's zone."""
+    """The UTC moment at which `day` begins in the branch's zone."""
     local = datetime.combine(day, time.min, tzinfo=branch_zone(branch))
-    return local.astimezone(UTC).replace(tzinfo=None)
+    return local.astimezone(UTC)
 
 
 def local_datetime_text(moment: datetime | None, branch: Branch | None) -> str:
