@@ -139,7 +139,15 @@ def audit_page() -> rx.Component:
             rx.flex(
                 _date(S, "date_from", "Dari tanggal"),
                 _date(S, "date_to", "Sampai tanggal"),
-                _select(S, "user_id", "Pengguna", "Semua pengguna", S.user_options, "filter-user"),
+                _select(
+                    S,
+                    "user_id",
+                    "Pengguna",
+                    "Semua pengguna",
+                    S.user_options,
+                    "filter-user",
+                    width="220px",
+                ),
                 _select(S, "action", "Aksi", "Semua aksi", S.action_options, "filter-action"),
                 _toolbar_buttons(S, S.export_csv),
                 spacing="3",

@@ -7,6 +7,7 @@ import reflex as rx
 from klinikita.components.shell import app_shell
 from klinikita.components.tables import pager
 from klinikita.models.clinical import VisitStatus
+from klinikita.state.auth import AuthState
 from klinikita.state.resume import ResumeState as S
 
 _MUTED = rx.color("gray", 11)
@@ -198,6 +199,7 @@ def _date_column(card: rx.Var) -> rx.Component:
         width=rx.breakpoints(initial="100%", sm="180px"),
         min_width=rx.breakpoints(initial="0", sm="180px"),
         align="start",
+        class_name="resume-date-column",
     )
 
 
@@ -290,6 +292,7 @@ def _visit_card(card: rx.Var) -> rx.Component:
             direction=rx.breakpoints(initial="column", sm="row"),
             spacing="4",
             width="100%",
+            class_name="resume-card-body",
         ),
         width="100%",
         class_name="print-card",
@@ -297,8 +300,24 @@ def _visit_card(card: rx.Var) -> rx.Component:
     )
 
 
+def _print_heading() -> rx.Component:
+    """Only on paper: whose record, from which branch, which page of it."""
+    return rx.text(
+        "Resume pasien · ",
+        AuthState.branch_name,
+        " · halaman ",
+        S.page,
+        " dari ",
+        S.page_count,
+        " (kunjungan terbaru dahulu)",
+        size="2",
+        class_name="print-only",
+    )
+
+
 def _history() -> rx.Component:
     return rx.vstack(
+        _print_heading(),
         _patient_header(),
         rx.cond(
             S.cards.length() > 0,

@@ -65,6 +65,19 @@ ACTION_LABELS = {
     "exam_complete": "selesai pemeriksaan",
 }
 
+ENTITY_LABELS = {
+    "patient": "pasien",
+    "user": "pengguna",
+    "employee": "karyawan",
+    "service_unit": "unit layanan",
+    "room": "ruangan",
+    "branch": "cabang",
+    "login_session": "sesi masuk",
+    "visit": "kunjungan",
+    "examination": "pemeriksaan",
+    "sync_job": "kiriman SATUSEHAT",
+}
+
 # The FHIR resources Klinikita exchanges (the SyncLog's resource_type).
 RESOURCE_TYPES = (
     "Patient",
@@ -202,7 +215,7 @@ def _audit_row(row: AuditLog, branch: Branch | None) -> AuditRow:
         duty=_duty_label(row.duty),
         action=row.action,
         action_label=action_label(row.action),
-        entity=row.entity,
+        entity=ENTITY_LABELS.get(row.entity, row.entity),
         entity_id=row.entity_id,
         changes=_changes(row),
     )
@@ -261,7 +274,7 @@ def audit_log_csv(session: Session, branch_id: int, flt: AuditFilter) -> tuple[s
             r.username or "(sistem)",
             _duty_label(r.duty),
             action_label(r.action),
-            r.entity,
+            ENTITY_LABELS.get(r.entity, r.entity),
             r.entity_id,
             _changes(r),
             _json_text(r.before),

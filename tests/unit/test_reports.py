@@ -95,7 +95,7 @@ def test_audit_user_and_action_filters(db, trail):
     by_nurse = reports.audit_log_page(db, branch.id, reports.AuditFilter(user_id=nurse.id))
     assert [r.action for r in by_nurse.rows] == ["logout", "login"]
     creates = reports.audit_log_page(db, branch.id, reports.AuditFilter(action="create"))
-    assert [(r.entity, r.entity_id) for r in creates.rows] == [("patient", "1")]
+    assert [(r.entity, r.entity_id) for r in creates.rows] == [("pasien", "1")]
     both = reports.audit_log_page(
         db, branch.id, reports.AuditFilter(user_id=admin.id, action="login")
     )
