@@ -336,7 +336,7 @@ def sync_log_page() -> rx.Component:
                     "Semua hasil",
                     [(reports.RESULT_OK, "Berhasil"), (reports.RESULT_FAILED, "Gagal")],
                     "synclog-filter-result",
-                    width="140px",
+                    width="160px",
                 ),
                 _select(
                     S,
@@ -359,12 +359,11 @@ def sync_log_page() -> rx.Component:
                             width="200px",
                             id="synclog-filter-patient",
                         ),
-                        rx.icon_button(
-                            rx.icon("search", size=16),
+                        rx.button(
+                            "Cari",
                             on_click=S.search_patient,
                             size="3",
                             variant="soft",
-                            aria_label="Cari pasien",
                             id="synclog-filter-patient-button",
                         ),
                         spacing="1",
@@ -434,7 +433,13 @@ def _week_row(week: rx.Var) -> rx.Component:
             )
         ),
         rx.table.cell(rx.text(week["visits_completed"], size="3", weight="bold")),
-        rx.table.cell(rx.text(week["encounters_accepted"], size="3", weight="bold")),
+        rx.table.cell(
+            rx.text(
+                rx.text.strong(week["encounters_accepted"]),
+                rx.text.span(" (", week["encounter_share"], ")", color=_MUTED, size="2"),
+                size="3",
+            )
+        ),
         rx.table.cell(rx.text(week["conditions_accepted"], size="3", weight="bold")),
         id="dashboard-week-" + week["number"],
     )
@@ -521,7 +526,7 @@ def dashboard_page() -> rx.Component:
                         rx.table.row(
                             rx.table.column_header_cell("Minggu"),
                             rx.table.column_header_cell("Kunjungan selesai"),
-                            rx.table.column_header_cell("Encounter diterima"),
+                            rx.table.column_header_cell("Encounter diterima (% kunjungan)"),
                             rx.table.column_header_cell("Condition diterima"),
                         )
                     ),

@@ -20,6 +20,7 @@ from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.permissions import Action, allows
 from klinikita.services.report_csv import EXPORT_LIMIT, csv_filename
+from klinikita.state import live
 from klinikita.state.auth import AuthState
 
 ALL = "semua"  # the "no filter" value of a select (Radix selects take no empty value)
@@ -109,6 +110,10 @@ class AuditReportState(LaporanState):
     def load(self):
         actor = self._access()
         self.rows, self.page, self.page_count, self.total = [], 1, 1, 0
+        # Every visit starts unfiltered (a tab may have been another user's before).
+        self.date_from = self.date_to = ""
+        self.user_id = self.action = ALL
+        self.errors = {}
         if actor is None:
             return
         self.page_allowed = self.can_audit and allows(actor.duty, Action.VIEW_LAPORAN)
@@ -208,6 +213,10 @@ class SyncLogState(LaporanState):
         actor = self._access()
         self.rows, self.page, self.page_count, self.total = [], 1, 1, 0
         self.detail_open, self.detail = False, {}
+        # Every visit starts unfiltered (a tab may have been another user's before).
+        self.date_from = self.date_to = self.patient_text = ""
+        self.result = self.resource_type = ALL
+        self.patient_id, self.errors = 0, {}
         if actor is None or not allows(actor.duty, Action.VIEW_LAPORAN):
             return
         wanted = str(self.router.url.query_parameters.get("pasien", "") or "")
@@ -309,6 +318,11 @@ class DashboardState(LaporanState):
                 "label": w.label,
                 "visits_completed": str(w.visits_completed),
                 "encounters_accepted": str(w.encounters_accepted),
+                "encounter_share": (
+                    f"{round(100 * w.encounters_accepted / w.visits_completed)}%"
+                    if w.visits_completed
+                    else "-"
+                ),
                 "conditions_accepted": str(w.conditions_accepted),
                 "current": "1" if w.number == len(board.weeks) else "",
             }
@@ -323,6 +337,11 @@ class DashboardState(LaporanState):
         self.weeks, self.jobs, self.failed_count, self.dead_count = [], [], 0, 0
         if actor is None or not allows(actor.duty, Action.VIEW_LAPORAN):
             return
+        self._reload()
+        # Visits completed and sends finished elsewhere in the branch show up here at once.
+        live.watch(live.branch_topic(actor.branch_id), self.router.session.client_token, type(self))
+
+    def _on_board_change(self, topic: str) -> None:  # noqa: ARG002
         self._reload()
 
     @rx.event

@@ -190,6 +190,7 @@ def test_resend_all_refused_without_the_permission(db, root, clinic):
     assert [w["number"] for w in board.weeks] == ["1", "2", "3", "4"]
     assert board.weeks[3]["visits_completed"] == "1"
     assert board.weeks[3]["encounters_accepted"] == "1"
+    assert board.weeks[3]["encounter_share"] == "100%" and board.weeks[0]["encounter_share"] == "-"
     with pytest.raises(PermissionDenied):
         board.resend_all_failed()
     assert [j.status for j in _jobs(db)] == [JobStatus.FAILED]
