@@ -203,7 +203,7 @@ def _sync_row(row: rx.Var) -> rx.Component:
                 rx.text(
                     rx.text.strong(row["method"]),
                     " ",
-                    row["url"],
+                    row["url_short"],
                     size="1",
                     word_break="break-all",
                 ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, select
@@ -305,6 +306,7 @@ class SyncLogRow:
     resource_type: str
     method: str
     url: str
+    url_short: str  # without the server: '/Encounter/1', 'Patient?identifier=...'
     status_code: str  # "" when no answer came
     duration_ms: int
     patient_id: int
@@ -369,6 +371,20 @@ def _sync_statement(session: Session, branch: Branch | None, branch_id: int, flt
     return stmt.order_by(SyncLog.at.desc(), SyncLog.id.desc())
 
 
+_API_ROOTS = ("/fhir-r4/v1", "/oauth2/v1")
+
+
+def short_url(url: str) -> str:
+    """The URL without scheme, host and SATUSEHAT's API root, for a narrow column."""
+    parts = urlsplit(url)
+    path = parts.path
+    for root in _API_ROOTS:
+        if root in path:
+            path = path[path.index(root) + len(root) :]
+            break
+    return path + (f"?{parts.query}" if parts.query else "") or url
+
+
 def _result_label(ok: bool) -> str:
     return RESULT_OK if ok else RESULT_FAILED
 
@@ -382,6 +398,7 @@ def _sync_row(log: SyncLog, name: str | None, mrn: str | None, branch) -> SyncLo
         resource_type=log.resource_type,
         method=log.method,
         url=log.url,
+        url_short=short_url(log.url),
         status_code="" if log.status_code is None else str(log.status_code),
         duration_ms=log.duration_ms,
         patient_id=log.patient_id or 0,

@@ -175,6 +175,10 @@ def test_sync_log_newest_first_of_the_branch(db, exchanges):
     assert organization.status_code == "" and organization.result_label == "gagal"
     assert encounter.patient_name == "Siti Aminah" and encounter.mrn == "000002"
     assert lookup.ok and lookup.result_label == "berhasil"
+    assert lookup.url_short == "/Patient?identifier=1"
+    assert reports.short_url("https://api-satusehat.kemkes.go.id/fhir-r4/v1/Encounter/abc") == (
+        "/Encounter/abc"
+    )
 
 
 def test_sync_log_filters_each_narrow(db, exchanges):
