@@ -6,13 +6,30 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
+from klinikita.db import make_engine
 from klinikita.models import Patient, Visit
 from klinikita.models.clinical import Diagnosis, Prescription, Procedure, VisitStatus
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.services.resume import patient_visits
 from tests.factories import make_branch, make_clinic, make_completed_visit
+from tests.pg import require_pg, temporary_pg_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, db):  # noqa: ANN001
+    """On SQLite and on PostgreSQL (production)."""
+    if request.param == "sqlite":
+        yield db
+        return
+    require_pg()
+    with temporary_pg_database() as url:
+        engine = make_engine(url)
+        SQLModel.metadata.create_all(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+        engine.dispose()
 
 
 @pytest.fixture
