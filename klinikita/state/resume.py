@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from klinikita import routes
 from klinikita.db import session_scope
 from klinikita.services.audit import Actor
 from klinikita.services.patients import search_patients
@@ -127,10 +128,15 @@ class ResumeState(AuthState):
         self.results, self.searched = [], False
         self._load_visits()
         live.watch(live.branch_topic(actor.branch_id), self.router.session.client_token, type(self))
+        # The address names the patient, so a reload or the back button keeps them.
+        return rx.call_script(
+            f"window.history.replaceState(null, '', '{routes.RESUME}?pasien={self.patient_id}')"
+        )
 
     @rx.event
     def change_patient(self):
         self._clear_patient()
+        return rx.call_script(f"window.history.replaceState(null, '', '{routes.RESUME}')")
 
     @rx.event
     def next_page(self):
