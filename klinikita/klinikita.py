@@ -11,7 +11,6 @@ from klinikita.pages.employees import employees_page
 from klinikita.pages.examination import examination_page
 from klinikita.pages.home import home_page
 from klinikita.pages.login import login_page
-from klinikita.pages.not_available import not_available_page
 from klinikita.pages.passwords import (
     change_password_page,
     forgot_password_page,
@@ -20,6 +19,8 @@ from klinikita.pages.passwords import (
 from klinikita.pages.patients import kontak_page, patients_page
 from klinikita.pages.referensi import referensi_page, rooms_page, units_page
 from klinikita.pages.registration import registration_page
+from klinikita.pages.reports import audit_page, dashboard_page, laporan_page, sync_log_page
+from klinikita.pages.resume import resume_page
 from klinikita.pages.settings import settings_page
 from klinikita.pages.users import users_page
 from klinikita.satusehat_runtime import backend_api, run_outbox_worker
@@ -33,6 +34,8 @@ from klinikita.state.passwords import ChangePasswordState, ForgotPasswordState, 
 from klinikita.state.patients import KontakState, PatientState
 from klinikita.state.referensi import RoomState, UnitState
 from klinikita.state.registration import RegistrationState
+from klinikita.state.reports import AuditReportState, DashboardState, LaporanState, SyncLogState
+from klinikita.state.resume import ResumeState
 from klinikita.state.user_admin import UserAdminState
 
 log = logging.getLogger("klinikita")
@@ -51,6 +54,7 @@ def handle_backend_exception(exception: Exception) -> list[EventSpec]:
 app = rx.App(
     backend_exception_handler=handle_backend_exception,
     api_transformer=backend_api(),
+    stylesheets=["/print.css"],
     head_components=[
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
@@ -81,6 +85,26 @@ _PAGES = (
     (employees_page, routes.KONTAK_KARYAWAN, "Karyawan", [_LOGGED_IN, EmployeeState.load]),
     (patients_page, routes.KONTAK_PASIEN, "Pasien", [_LOGGED_IN, PatientState.load]),
     (examination_page, routes.PEMERIKSAAN, "Pemeriksaan", [_LOGGED_IN, ExaminationState.load]),
+    (resume_page, routes.RESUME, "Resume", [_LOGGED_IN, ResumeState.load]),
+    (laporan_page, routes.LAPORAN, "Laporan", [_LOGGED_IN, LaporanState.open_default]),
+    (
+        audit_page,
+        routes.LAPORAN_AKTIVITAS,
+        "Laporan aktivitas",
+        [_LOGGED_IN, AuditReportState.load],
+    ),
+    (
+        sync_log_page,
+        routes.LAPORAN_SATUSEHAT,
+        "Log server SATUSEHAT",
+        [_LOGGED_IN, SyncLogState.load],
+    ),
+    (
+        dashboard_page,
+        routes.LAPORAN_DASHBOARD,
+        "Dashboard SATUSEHAT",
+        [_LOGGED_IN, DashboardState.load],
+    ),
     (
         change_password_page,
         routes.GANTI_SANDI,
@@ -90,15 +114,3 @@ _PAGES = (
 )
 for _page, _route, _title, _on_load in _PAGES:
     app.add_page(_page, route=_route, title=f"{_title} | Klinikita", on_load=_on_load)
-
-_NOT_YET = (
-    (routes.RESUME, "Resume", "riwayat kunjungan pasien dengan kode encounter SATUSEHAT"),
-    (routes.LAPORAN, "Laporan", "laporan aktivitas dan log server SATUSEHAT"),
-)
-for _route, _title, _what in _NOT_YET:
-    app.add_page(
-        lambda t=_title, w=_what: not_available_page(t, w),
-        route=_route,
-        title=f"{_title} | Klinikita",
-        on_load=AuthState.check_login,
-    )

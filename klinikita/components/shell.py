@@ -71,6 +71,7 @@ def sidebar() -> rx.Component:
         border_right=styles.border,
         # Shown from 992 px up; narrower screens (tablet portrait) use the drawer.
         display=["none", "none", "none", "block"],
+        class_name="app-sidebar no-print",
     )
 
 
@@ -232,6 +233,7 @@ def topbar() -> rx.Component:
         top="0",
         z_index="10",
         width="100%",
+        class_name="app-topbar no-print",
     )
 
 

@@ -24,6 +24,9 @@ class Action(StrEnum):
     VIEW_REFERENSI = "view_referensi"
     VIEW_LAPORAN = "view_laporan"
     VIEW_PENGATURAN = "view_pengaturan"
+    # Laporan aktivitas (the audit trail: staff logins, password events, every change):
+    # admin only, unlike the other reports.
+    VIEW_AUDIT = "view_audit"
     # Creating new records
     PATIENT_CREATE = "patient_create"
     VISIT_REGISTER = "visit_register"
@@ -54,6 +57,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.VIEW_REFERENSI: "membuka Referensi",
     Action.VIEW_LAPORAN: "membuka Laporan",
     Action.VIEW_PENGATURAN: "membuka Pengaturan",
+    Action.VIEW_AUDIT: "membuka Laporan aktivitas",
     Action.PATIENT_CREATE: "menambah pasien",
     Action.VISIT_REGISTER: "mendaftarkan kunjungan",
     Action.VISIT_CANCEL: "membatalkan kunjungan",

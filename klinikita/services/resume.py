@@ -1,0 +1,272 @@
+"""Resume: one patient's visits, newest first, as cards for the screen and for print.
+
+A page costs a fixed number of queries whatever the patient's history: the page of visits
+(joined with unit, room and doctor names), then the examinations, diagnoses, procedures
+and prescriptions of exactly those visits, one query each. Visits are read by
+`visit.patient_id` (indexed), so a patient with hundreds of visits pages as fast as one
+with three.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
+from klinikita.models.clinical import Diagnosis, Examination, Prescription, Procedure, VisitStatus
+from klinikita.models.enums import Sex, SyncStatus
+from klinikita.services.patients import format_date
+from klinikita.services.visit_queue import STATUS_LABELS, local_time_text
+
+PAGE_SIZE = 10
+
+SYNC_STATE_LABELS = {
+    SyncStatus.NOT_SENT: "belum dikirim",
+    SyncStatus.SENDING: "sedang dikirim",
+    SyncStatus.SENT: "terkirim",
+    SyncStatus.NOT_FOUND: "tidak ditemukan",
+    SyncStatus.FAILED: "gagal dikirim",
+}
+
+
+@dataclass
+class LabelValue:
+    label: str
+    value: str
+
+
+@dataclass
+class DiagnosisLine:
+    code: str
+    display: str
+    primary: bool
+    condition_id: str
+
+
+@dataclass
+class VisitCard:
+    visit_id: int
+    date_text: str  # 25 Nov 2026, the branch's local date
+    time_text: str  # 08:15-09:02 (arrival to completion), branch time
+    unit: str
+    room: str
+    doctor: str
+    payer: str
+    queue_number: int
+    status: str
+    status_label: str
+    encounter_id: str
+    sync_status: str
+    sync_label: str  # the sync state in words, shown when there is no encounter id
+    sync_error: str
+    cancel_reason: str
+    diagnoses: list[DiagnosisLine] = field(default_factory=list)
+    vitals: list[LabelValue] = field(default_factory=list)
+    soap: list[LabelValue] = field(default_factory=list)  # only the parts written
+    procedures: list[str] = field(default_factory=list)
+    prescriptions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PatientHeader:
+    id: int
+    mrn: str
+    name: str
+    nik: str
+    birth_date: str
+    sex: str
+    ihs_number: str
+
+
+@dataclass(frozen=True)
+class ResumePage:
+    patient: PatientHeader | None
+    cards: list[VisitCard]
+    page: int
+    page_size: int
+    total: int
+
+    @property
+    def page_count(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def _number(value: float | int | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.1f}".replace(".", ",")
+    return str(int(value))
+
+
+def vitals_lines(exam: Examination | None) -> list[LabelValue]:
+    """The recorded vitals with their units, in the order staff read them."""
+    if exam is None:
+        return []
+    lines = []
+    if exam.systolic is not None or exam.diastolic is not None:
+        bp = f"{_number(exam.systolic) or '-'}/{_number(exam.diastolic) or '-'} mmHg"
+        lines.append(LabelValue("Tekanan darah", bp))
+    for label, value, unit in (
+        ("Nadi", exam.pulse, "x/menit"),
+        ("Napas", exam.respiratory_rate, "x/menit"),
+        ("Suhu", exam.temperature, "°C"),
+        ("SpO2", exam.spo2, "%"),
+        ("Berat badan", exam.weight, "kg"),
+        ("Tinggi badan", exam.height, "cm"),
+    ):
+        if value is not None:
+            lines.append(LabelValue(label, f"{_number(value)} {unit}"))
+    return lines
+
+
+def soap_lines(exam: Examination | None) -> list[LabelValue]:
+    if exam is None:
+        return []
+    parts = (
+        ("S (Subjektif)", exam.subjective),
+        ("O (Objektif)", exam.objective),
+        ("A (Asesmen)", exam.assessment),
+        ("P (Rencana)", exam.plan),
+    )
+    return [LabelValue(label, text.strip()) for label, text in parts if text and text.strip()]
+
+
+def prescription_text(rx_line: Prescription) -> str:
+    """'Paracetamol 500 mg tablet, 10, 3 x sehari 1 tablet, 3 hari, sesudah makan'."""
+    head = " ".join(p for p in (rx_line.medicine, rx_line.form) if p)
+    parts = [head]
+    if rx_line.quantity is not None:
+        parts.append(f"jumlah {_number(rx_line.quantity)}")
+    use = " ".join(p for p in (rx_line.frequency, rx_line.dose) if p)
+    if use:
+        parts.append(use)
+    if rx_line.duration_days:
+        parts.append(f"{rx_line.duration_days} hari")
+    if rx_line.instructions:
+        parts.append(rx_line.instructions)
+    return ", ".join(parts)
+
+
+def procedure_text(proc: Procedure) -> str:
+    text = f"{proc.code} {proc.description}".strip() if proc.code else proc.description
+    return f"{text} ({proc.note})" if proc.note else text
+
+
+def _time_span(visit: Visit, branch: Branch | None) -> str:
+    start = local_time_text(visit.arrived_at, branch)
+    end = local_time_text(visit.completed_at or visit.cancelled_at, branch)
+    return f"{start}-{end}" if end else start
+
+
+def patient_header(session: Session, branch_id: int, patient_id: int) -> PatientHeader | None:
+    patient = session.get(Patient, patient_id)
+    if patient is None or patient.branch_id != branch_id:
+        return None
+    try:
+        sex = Sex(patient.sex).label
+    except ValueError:
+        sex = patient.sex or ""
+    return PatientHeader(
+        id=patient.id,
+        mrn=patient.mrn,
+        name=patient.name,
+        nik=patient.nik or "",
+        birth_date=format_date(patient.birth_date),
+        sex=sex,
+        ihs_number=patient.ihs_number or "",
+    )
+
+
+def patient_visits(
+    session: Session,
+    branch_id: int,
+    patient_id: int,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> ResumePage:
+    """One page of the patient's visits in the branch, newest first. A patient of another
+    branch (or none) gives an empty page with no header."""
+    header = patient_header(session, branch_id, patient_id)
+    if header is None:
+        return ResumePage(None, [], 1, page_size, 0)
+    where = (Visit.branch_id == branch_id, Visit.patient_id == patient_id)
+    total = session.exec(select(func.count()).select_from(Visit).where(*where)).one()
+    page_count = max(1, -(-total // page_size))
+    page = min(max(1, page), page_count)
+    stmt = (
+        select(Visit, ServiceUnit.name, Room.name, Employee.name)
+        .join(ServiceUnit, ServiceUnit.id == Visit.unit_id)
+        .join(Room, Room.id == Visit.room_id)
+        .join(Employee, Employee.id == Visit.doctor_id)
+        .where(*where)
+        .order_by(Visit.visit_date.desc(), Visit.arrived_at.desc(), Visit.id.desc())
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    rows = session.exec(stmt).all()
+    ids = [visit.id for visit, *_ in rows]
+    exams: dict[int, Examination] = {}
+    diagnoses: dict[int, list[Diagnosis]] = defaultdict(list)
+    procedures: dict[int, list[Procedure]] = defaultdict(list)
+    prescriptions: dict[int, list[Prescription]] = defaultdict(list)
+    if ids:
+        for exam in session.exec(select(Examination).where(Examination.visit_id.in_(ids))):
+            exams[exam.visit_id] = exam
+        for dx in session.exec(
+            select(Diagnosis)
+            .where(Diagnosis.visit_id.in_(ids))
+            .order_by(Diagnosis.rank, Diagnosis.id)
+        ):
+            diagnoses[dx.visit_id].append(dx)
+        for proc in session.exec(
+            select(Procedure).where(Procedure.visit_id.in_(ids)).order_by(Procedure.id)
+        ):
+            procedures[proc.visit_id].append(proc)
+        for line in session.exec(
+            select(Prescription).where(Prescription.visit_id.in_(ids)).order_by(Prescription.id)
+        ):
+            prescriptions[line.visit_id].append(line)
+    branch = session.get(Branch, branch_id)
+    cards = []
+    for visit, unit_name, room_name, doctor_name in rows:
+        try:
+            status_label = STATUS_LABELS[VisitStatus(visit.status)]
+        except ValueError:
+            status_label = visit.status
+        try:
+            sync_label = SYNC_STATE_LABELS[SyncStatus(visit.sync_status)]
+        except ValueError:
+            sync_label = visit.sync_status
+        exam = exams.get(visit.id)
+        cards.append(
+            VisitCard(
+                visit_id=visit.id,
+                date_text=format_date(visit.visit_date),
+                time_text=_time_span(visit, branch),
+                unit=unit_name,
+                room=room_name,
+                doctor=doctor_name,
+                payer=visit.payer.upper() if visit.payer == "bpjs" else visit.payer.title(),
+                queue_number=visit.queue_number,
+                status=visit.status,
+                status_label=status_label,
+                encounter_id=visit.encounter_id or "",
+                sync_status=visit.sync_status,
+                sync_label=sync_label,
+                sync_error=visit.sync_error or "",
+                cancel_reason=visit.cancel_reason,
+                diagnoses=[
+                    DiagnosisLine(d.icd10_code, d.display, d.rank == 1, d.condition_id or "")
+                    for d in diagnoses[visit.id]
+                ],
+                vitals=vitals_lines(exam),
+                soap=soap_lines(exam),
+                procedures=[procedure_text(p) for p in procedures[visit.id]],
+                prescriptions=[prescription_text(p) for p in prescriptions[visit.id]],
+            )
+        )
+    return ResumePage(header, cards, page, page_size, total)

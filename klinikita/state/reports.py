@@ -1,0 +1,377 @@
+"""Laporan: Laporan aktivitas (audit trail, admin), Log server SATUSEHAT, dashboard SATUSEHAT.
+
+`LaporanState` holds what the three pages share (which tabs the duty may see); each page has
+its own substate with its own filters, rows and paging. Reading handlers ask the permission
+table too, so a duty that lost Laporan mid-session gets nothing more from a stale tab.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+
+import reflex as rx
+
+from klinikita import routes
+from klinikita.db import session_scope
+from klinikita.integrations.satusehat.worker import wake_workers
+from klinikita.services import reports
+from klinikita.services.audit import Actor
+from klinikita.services.errors import ValidationFailed
+from klinikita.services.permissions import Action, allows
+from klinikita.services.report_csv import EXPORT_LIMIT, csv_filename
+from klinikita.state import live
+from klinikita.state.auth import AuthState
+
+ALL = "semua"  # the "no filter" value of a select (Radix selects take no empty value)
+BOM = "\ufeff"  # so spreadsheet programs read the file as UTF-8
+
+
+def _download(text: str, report: str, day: date) -> rx.event.EventSpec:
+    return rx.download(data=BOM + text, filename=csv_filename(report, day), mime_type="text/csv")
+
+
+def _capped_notice(count: int) -> list:
+    if count < EXPORT_LIMIT:
+        return []
+    return [
+        rx.toast.warning(
+            f"Hanya {EXPORT_LIMIT} baris terbaru yang diekspor. Persempit rentang tanggal "
+            "untuk mengekspor sisanya."
+        )
+    ]
+
+
+def _strings(row: object) -> dict[str, str]:
+    return {k: ("" if v is None else str(v)) for k, v in asdict(row).items()}
+
+
+class LaporanState(AuthState):
+    """Shared by the Laporan pages: which tabs and buttons the active duty gets."""
+
+    can_audit: bool = False
+    can_resend: bool = False
+
+    def _access(self) -> Actor | None:
+        actor = self._current_actor()
+        if actor is None:
+            self.can_audit = self.can_resend = False
+            return None
+        self.can_audit = allows(actor.duty, Action.VIEW_AUDIT)
+        self.can_resend = allows(actor.duty, Action.SATUSEHAT_RESEND)
+        return actor
+
+    @rx.event
+    def open_default(self):
+        """/laporan opens the first report the duty may see."""
+        actor = self._access()
+        if actor is None or not allows(actor.duty, Action.VIEW_LAPORAN):
+            return None
+        return rx.redirect(routes.LAPORAN_AKTIVITAS if self.can_audit else routes.LAPORAN_SATUSEHAT)
+
+
+class AuditReportState(LaporanState):
+    """Laporan aktivitas: the branch's audit trail, filterable by date, user and action."""
+
+    date_from: str = ""
+    date_to: str = ""
+    user_id: str = ALL
+    action: str = ALL
+    errors: dict[str, str] = {}
+    user_options: list[dict[str, str]] = []
+    action_options: list[dict[str, str]] = []
+    rows: list[dict[str, str]] = []
+    page: int = 1
+    page_count: int = 1
+    total: int = 0
+
+    def _filter(self) -> reports.AuditFilter:
+        return reports.AuditFilter(
+            date_from=reports.parse_day(self.date_from, "date_from"),
+            date_to=reports.parse_day(self.date_to, "date_to"),
+            user_id=int(self.user_id) if self.user_id.isdigit() else None,
+            action="" if self.action == ALL else self.action,
+        )
+
+    def _reload(self) -> None:
+        actor = self._authorize(Action.VIEW_AUDIT)
+        try:
+            flt = self._filter()
+            with session_scope() as session:
+                found = reports.audit_log_page(session, actor.branch_id, flt, self.page)
+        except ValidationFailed as bad:
+            self.errors = bad.errors
+            return
+        self.errors = {}
+        self.rows = [_strings(r) for r in found.rows]
+        self.page, self.page_count, self.total = found.page, found.page_count, found.total
+
+    @rx.event
+    def load(self):
+        actor = self._access()
+        self.rows, self.page, self.page_count, self.total = [], 1, 1, 0
+        # Every visit starts unfiltered (a tab may have been another user's before).
+        self.date_from = self.date_to = ""
+        self.user_id = self.action = ALL
+        self.errors = {}
+        if actor is None:
+            return
+        self.page_allowed = self.can_audit and allows(actor.duty, Action.VIEW_LAPORAN)
+        if not self.page_allowed:
+            return
+        with session_scope() as session:
+            users, actions = reports.audit_filter_options(session, actor.branch_id)
+        self.user_options = [{"value": o.value, "label": o.label} for o in users]
+        self.action_options = [{"value": o.value, "label": o.label} for o in actions]
+        self._reload()
+
+    @rx.event
+    def set_filter(self, field: str, value: str):
+        if field not in ("date_from", "date_to", "user_id", "action"):
+            return
+        setattr(self, field, value)
+        self.page = 1
+        self._reload()
+
+    @rx.event
+    def reset_filters(self):
+        self.date_from = self.date_to = ""
+        self.user_id = self.action = ALL
+        self.page = 1
+        self._reload()
+
+    @rx.event
+    def next_page(self):
+        if self.page < self.page_count:
+            self.page += 1
+            self._reload()
+
+    @rx.event
+    def prev_page(self):
+        if self.page > 1:
+            self.page -= 1
+            self._reload()
+
+    @rx.event
+    def export_csv(self):
+        actor = self._authorize(Action.VIEW_AUDIT)
+        try:
+            flt = self._filter()
+            with session_scope() as session:
+                text, count = reports.audit_log_csv(session, actor.branch_id, flt)
+                day = reports.export_day(session, actor.branch_id)
+        except ValidationFailed as bad:
+            self.errors = bad.errors
+            return None
+        return [_download(text, "laporan-aktivitas", day), *_capped_notice(count)]
+
+
+class SyncLogState(LaporanState):
+    """Log server SATUSEHAT: every exchange, filterable; a row opens its request/response."""
+
+    date_from: str = ""
+    date_to: str = ""
+    result: str = ALL
+    resource_type: str = ALL
+    patient_text: str = ""
+    patient_id: int = 0  # from ?pasien=<id>, e.g. a link from a patient's row
+    errors: dict[str, str] = {}
+    rows: list[dict[str, str]] = []
+    page: int = 1
+    page_count: int = 1
+    total: int = 0
+    detail_open: bool = False
+    detail: dict[str, str] = {}
+
+    def _filter(self) -> reports.SyncLogFilter:
+        return reports.SyncLogFilter(
+            date_from=reports.parse_day(self.date_from, "date_from"),
+            date_to=reports.parse_day(self.date_to, "date_to"),
+            result="" if self.result == ALL else self.result,
+            resource_type="" if self.resource_type == ALL else self.resource_type,
+            patient_text=self.patient_text,
+            patient_id=self.patient_id or None,
+        )
+
+    def _reload(self) -> None:
+        actor = self._authorize(Action.VIEW_LAPORAN)
+        try:
+            flt = self._filter()
+            with session_scope() as session:
+                found = reports.sync_log_page(session, actor.branch_id, flt, self.page)
+        except ValidationFailed as bad:
+            self.errors = bad.errors
+            return
+        self.errors = {}
+        self.rows = [_strings(r) for r in found.rows]
+        for row in self.rows:
+            row["ok"] = "1" if row["ok"] == "True" else ""
+        self.page, self.page_count, self.total = found.page, found.page_count, found.total
+
+    @rx.event
+    def load(self):
+        actor = self._access()
+        self.rows, self.page, self.page_count, self.total = [], 1, 1, 0
+        self.detail_open, self.detail = False, {}
+        # Every visit starts unfiltered (a tab may have been another user's before).
+        self.date_from = self.date_to = self.patient_text = ""
+        self.result = self.resource_type = ALL
+        self.patient_id, self.errors = 0, {}
+        if actor is None or not allows(actor.duty, Action.VIEW_LAPORAN):
+            return
+        wanted = str(self.router.url.query_parameters.get("pasien", "") or "")
+        self.patient_id = int(wanted) if wanted.isdigit() else 0
+        self._reload()
+
+    @rx.event
+    def set_filter(self, field: str, value: str):
+        if field not in ("date_from", "date_to", "result", "resource_type"):
+            return
+        setattr(self, field, value)
+        self.page = 1
+        self._reload()
+
+    @rx.event
+    def set_patient_text(self, value: str):
+        self.patient_text = value
+
+    @rx.event
+    def search_patient(self):
+        self.patient_id = 0  # typed text replaces a patient given by link
+        self.page = 1
+        self._reload()
+
+    @rx.event
+    def patient_on_enter(self, key: str):
+        if key == "Enter":
+            self.patient_id = 0
+            self.page = 1
+            self._reload()
+
+    @rx.event
+    def reset_filters(self):
+        self.date_from = self.date_to = self.patient_text = ""
+        self.result = self.resource_type = ALL
+        self.patient_id = 0
+        self.page = 1
+        self._reload()
+
+    @rx.event
+    def next_page(self):
+        if self.page < self.page_count:
+            self.page += 1
+            self._reload()
+
+    @rx.event
+    def prev_page(self):
+        if self.page > 1:
+            self.page -= 1
+            self._reload()
+
+    @rx.event
+    def open_detail(self, log_id: str):
+        actor = self._authorize(Action.VIEW_LAPORAN)
+        if not str(log_id).isdigit():
+            return
+        with session_scope() as session:
+            found = reports.sync_log_detail(session, actor.branch_id, int(log_id))
+        if found is None:
+            return rx.toast.error("Log tidak ditemukan di cabang aktif.")
+        self.detail = _strings(found)
+        self.detail_open = True
+
+    @rx.event
+    def set_detail_open(self, value: bool):
+        self.detail_open = value
+        if not value:
+            self.detail = {}
+
+    @rx.event
+    def export_csv(self):
+        actor = self._authorize(Action.VIEW_LAPORAN)
+        try:
+            flt = self._filter()
+            with session_scope() as session:
+                text, count = reports.sync_log_csv(session, actor.branch_id, flt)
+                day = reports.export_day(session, actor.branch_id)
+        except ValidationFailed as bad:
+            self.errors = bad.errors
+            return None
+        return [_download(text, "log-satusehat", day), *_capped_notice(count)]
+
+
+class DashboardState(LaporanState):
+    """Dashboard SATUSEHAT: the last four weeks' sending, and what failed."""
+
+    weeks: list[dict[str, str]] = []
+    failed_count: int = 0
+    dead_count: int = 0
+    jobs: list[dict[str, str]] = []
+
+    def _reload(self) -> None:
+        actor = self._authorize(Action.VIEW_LAPORAN)
+        with session_scope() as session:
+            board = reports.dashboard(session, actor.branch_id)
+        self.weeks = [
+            {
+                "number": str(w.number),
+                "label": w.label,
+                "visits_completed": str(w.visits_completed),
+                "encounters_accepted": str(w.encounters_accepted),
+                "encounter_share": (
+                    f"{round(100 * w.encounters_accepted / w.visits_completed)}%"
+                    if w.visits_completed
+                    else "-"
+                ),
+                "conditions_accepted": str(w.conditions_accepted),
+                "current": "1" if w.number == len(board.weeks) else "",
+            }
+            for w in board.weeks
+        ]
+        self.failed_count, self.dead_count = board.failed_count, board.dead_count
+        self.jobs = [_strings(j) for j in board.jobs]
+
+    @rx.event
+    def load(self):
+        actor = self._access()
+        self.weeks, self.jobs, self.failed_count, self.dead_count = [], [], 0, 0
+        if actor is None or not allows(actor.duty, Action.VIEW_LAPORAN):
+            return
+        self._reload()
+        # Visits completed and sends finished elsewhere in the branch show up here at once.
+        live.watch(live.branch_topic(actor.branch_id), self.router.session.client_token, type(self))
+
+    def _on_board_change(self, topic: str) -> None:  # noqa: ARG002
+        self._reload()
+
+    @rx.event
+    def refresh(self):
+        self._reload()
+
+    @rx.event
+    def resend_all_failed(self):
+        actor = self._authorize(Action.SATUSEHAT_RESEND)
+        with session_scope() as session:
+            count = reports.resend_all(session, actor)
+        if count:
+            wake_workers()
+        self._reload()
+        if not count:
+            return rx.toast.info("Tidak ada kiriman yang gagal.")
+        return rx.toast.success(f"{count} kiriman dimasukkan lagi ke antrean.")
+
+    @rx.event
+    def export_csv(self):
+        actor = self._authorize(Action.VIEW_LAPORAN)
+        with session_scope() as session:
+            text = reports.dashboard_csv(session, actor.branch_id)
+            day = reports.export_day(session, actor.branch_id)
+        return _download(text, "dashboard-satusehat", day)
+
+    @rx.event
+    def export_jobs_csv(self):
+        actor = self._authorize(Action.VIEW_LAPORAN)
+        with session_scope() as session:
+            text = reports.problem_jobs_csv(session, actor.branch_id)
+            day = reports.export_day(session, actor.branch_id)
+        return _download(text, "kiriman-gagal-satusehat", day)

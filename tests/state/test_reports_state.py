@@ -1,0 +1,243 @@
+"""Laporan and Resume handlers, called directly as the browser would call them."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+
+import pytest
+from reflex import constants
+from reflex.istate.data import RouterData
+from sqlmodel import select
+
+from klinikita import routes
+from klinikita.models import AuditLog, SyncJob, SyncLog
+from klinikita.models.enums import Duty, SyncStatus
+from klinikita.models.satusehat import JobKind, JobStatus
+from klinikita.services.errors import PermissionDenied
+from klinikita.state.reports import AuditReportState, DashboardState, LaporanState, SyncLogState
+from klinikita.state.resume import ResumeState
+from tests.factories import make_clinic, make_completed_visit, make_user
+from tests.state.conftest import logged_in
+
+
+@pytest.fixture
+def clinic(db):
+    branch, unit, room, doctor, patient = make_clinic(db)
+    for username, duty in (
+        ("admin", Duty.ADMIN),
+        ("dokter", Duty.DOKTER_UMUM),
+        ("kasir", Duty.KASIR),
+        ("apoteker", Duty.APOTEKER),
+        ("perawat_resume", Duty.PERAWAT),
+    ):
+        make_user(db, username, branches=[branch], main_duty=duty)
+    visit = make_completed_visit(db, branch, unit, room, doctor, patient)
+    visit.encounter_id = "enc-123"
+    visit.sync_status = SyncStatus.SENT
+    db.add(visit)
+    db.add(
+        SyncLog(
+            at=datetime.now(UTC),
+            branch_id=branch.id,
+            patient_id=patient.id,
+            resource_type="Encounter",
+            method="POST",
+            url="https://sim/Encounter",
+            status_code=201,
+            ok=True,
+            duration_ms=87,
+            request_body='{"resourceType": "Encounter", "note": "a, \\"b\\""}',
+            response_body='{"id": "enc-123"}',
+        )
+    )
+    db.add(
+        SyncJob(
+            kind=JobKind.PATIENT_LOOKUP,
+            branch_id=branch.id,
+            subject_type="patient",
+            subject_id=patient.id,
+            status=JobStatus.FAILED,
+            attempts=1,
+            last_error="NIK tidak ditemukan",
+        )
+    )
+    db.commit()
+    return branch, patient, visit
+
+
+def _in_tab(root, as_path: str = "/", token: str = "tab-1") -> None:
+    root.router = RouterData.from_router_data(
+        {
+            constants.RouteVar.CLIENT_TOKEN: token,
+            constants.RouteVar.ORIGIN: as_path,
+            constants.RouteVar.HEADERS: {"origin": "http://localhost:3000"},
+        }
+    )
+
+
+def _download_text(events) -> str:  # noqa: ANN001
+    """The CSV carried by an rx.download event (a base64 data: URL)."""
+    spec = events[0] if isinstance(events, list) else events
+    rendered = str(spec.args)
+    marker = "data:text/csv;base64,"
+    start = rendered.index(marker) + len(marker)
+    end = start
+    while end < len(rendered) and (rendered[end].isalnum() or rendered[end] in "+/="):
+        end += 1
+    return base64.b64decode(rendered[start:end]).decode("utf-8")
+
+
+def _jobs(db) -> list[SyncJob]:
+    db.expire_all()
+    rows = list(db.exec(select(SyncJob)).all())
+    db.commit()
+    return rows
+
+
+def test_a_duty_without_laporan_sees_nothing(db, root, clinic):
+    _in_tab(root, routes.LAPORAN_SATUSEHAT)
+    sync = logged_in(db, root, SyncLogState, "apoteker")
+    sync.load()
+    assert sync.rows == [] and sync.total == 0
+    with pytest.raises(PermissionDenied):
+        sync.export_csv()
+    with pytest.raises(PermissionDenied):
+        sync.open_detail("1")
+    assert sync.detail == {}
+    board = logged_in(db, root, DashboardState, "apoteker")
+    board.load()
+    assert board.weeks == [] and board.jobs == []
+    with pytest.raises(PermissionDenied):
+        board.refresh()
+    audit = logged_in(db, root, AuditReportState, "apoteker")
+    audit.load()
+    assert not audit.page_allowed and audit.rows == []
+    assert logged_in(db, root, LaporanState, "apoteker").open_default() is None
+
+
+def test_laporan_aktivitas_is_the_admins(db, root, clinic):
+    _in_tab(root, routes.LAPORAN_AKTIVITAS)
+    audit = logged_in(db, root, AuditReportState, "dokter")
+    audit.load()
+    assert not audit.can_audit and not audit.page_allowed and audit.rows == []
+    with pytest.raises(PermissionDenied):
+        audit.export_csv()
+    laporan = logged_in(db, root, LaporanState, "dokter")
+    assert routes.LAPORAN_SATUSEHAT in str(laporan.open_default())
+
+    admin = logged_in(db, root, AuditReportState, "admin")
+    admin.load()
+    assert admin.can_audit and admin.page_allowed
+    assert admin.rows and all(r["action"] for r in admin.rows)
+    assert "login" in {o["value"] for o in admin.action_options}
+    assert routes.LAPORAN_AKTIVITAS in str(
+        logged_in(db, root, LaporanState, "admin").open_default()
+    )
+    admin.set_filter("action", "login")
+    assert {r["action"] for r in admin.rows} == {"login"}
+    admin.set_filter("date_to", "2000-01-01")
+    assert admin.rows == [] and admin.total == 0
+    admin.set_filter("date_from", "2026-12-31")
+    assert "date_to" in admin.errors  # the end before the start
+    admin.reset_filters()
+    assert admin.errors == {} and admin.total > 0
+
+
+def test_sync_log_rows_detail_and_csv(db, root, clinic):
+    branch, patient, visit = clinic
+    _in_tab(root, routes.LAPORAN_SATUSEHAT)
+    sync = logged_in(db, root, SyncLogState, "kasir")
+    sync.load()
+    [row] = sync.rows
+    assert row["resource_type"] == "Encounter" and row["ok"] == "1"
+    assert row["patient_name"] == "Ardianto Putra"
+    sync.open_detail(row["id"])
+    assert sync.detail_open
+    assert sync.detail["duration_ms"] == "87" and sync.detail["status_code"] == "201"
+    assert '"resourceType": "Encounter"' in sync.detail["request_text"]
+    assert sync.detail["response_text"] == '{\n  "id": "enc-123"\n}'
+    sync.set_detail_open(False)
+    assert not sync.detail_open and sync.detail == {}
+    sync.set_filter("result", "gagal")
+    assert sync.rows == []
+    events = sync.export_csv()
+    assert "log-satusehat-" in str(events[0].args)
+    text = _download_text(events).lstrip("\ufeff")
+    assert text.splitlines() == [
+        "Waktu,Hasil,Jenis resource,Metode,URL,Kode status,Durasi (ms),Pasien,No. RM,Galat"
+    ]
+    sync.set_filter("result", "semua")
+    text = _download_text(sync.export_csv()).lstrip("\ufeff")
+    assert len(text.splitlines()) == 2 and "Ardianto Putra" in text
+
+
+def test_sync_log_of_one_patient_from_a_link(db, root, clinic):
+    branch, patient, visit = clinic
+    _in_tab(root, f"{routes.LAPORAN_SATUSEHAT}?pasien={patient.id + 1}")
+    sync = logged_in(db, root, SyncLogState, "dokter")
+    sync.load()
+    assert sync.patient_id == patient.id + 1 and sync.rows == []
+    sync.reset_filters()
+    assert len(sync.rows) == 1
+
+
+def test_resend_all_refused_without_the_permission(db, root, clinic):
+    _in_tab(root, routes.LAPORAN_DASHBOARD)
+    board = logged_in(db, root, DashboardState, "kasir")
+    board.load()
+    assert not board.can_resend and board.failed_count == 1
+    assert [w["number"] for w in board.weeks] == ["1", "2", "3", "4"]
+    assert board.weeks[3]["visits_completed"] == "1"
+    assert board.weeks[3]["encounters_accepted"] == "1"
+    assert board.weeks[3]["encounter_share"] == "100%" and board.weeks[0]["encounter_share"] == "-"
+    with pytest.raises(PermissionDenied):
+        board.resend_all_failed()
+    assert [j.status for j in _jobs(db)] == [JobStatus.FAILED]
+
+
+def test_resend_all_puts_failed_jobs_back_in_the_queue(db, root, clinic):
+    _in_tab(root, routes.LAPORAN_DASHBOARD)
+    board = logged_in(db, root, DashboardState, "dokter")
+    board.load()
+    assert board.can_resend
+    [job_row] = board.jobs
+    assert job_row["subject"] == "Pasien Ardianto Putra (No. RM 000001)"
+    board.resend_all_failed()
+    [job] = _jobs(db)
+    assert job.status == JobStatus.PENDING and job.attempts == 0
+    assert board.failed_count == 0 and board.jobs == []
+    audit = db.exec(select(AuditLog).where(AuditLog.action == "satusehat_resend_all")).one()
+    db.commit()
+    assert audit.username == "dokter"
+    text = _download_text(board.export_csv()).lstrip("\ufeff")
+    assert text.splitlines()[0].startswith("Minggu,Mulai (Senin)")
+    assert len(text.splitlines()) == 5
+
+
+def test_resume_opens_the_patient_from_the_url_and_searches(db, root, clinic):
+    branch, patient, visit = clinic
+    _in_tab(root, f"{routes.RESUME}?pasien={patient.id}")
+    resume = logged_in(db, root, ResumeState, "perawat_resume")
+    resume.load()
+    assert resume.patient["name"] == "Ardianto Putra" and resume.total == 1
+    [card] = resume.cards
+    assert card.visit_id == visit.id and card.encounter_id == "enc-123"
+    resume.change_patient()
+    assert resume.patient_id == 0 and resume.cards == []
+    resume.set_search_term("ardi")
+    resume.search()
+    assert [r["id"] for r in resume.results] == [str(patient.id)]
+    resume.pick_patient(str(patient.id))
+    assert resume.patient_id == patient.id and len(resume.cards) == 1
+
+
+def test_resume_needs_its_permission(db, root, clinic):
+    branch, patient, visit = clinic
+    _in_tab(root, f"{routes.RESUME}?pasien={patient.id}")
+    resume = logged_in(db, root, ResumeState, "kasir")  # Kasir has no Resume
+    resume.load()
+    assert resume.patient_id == 0 and resume.cards == []
+    resume.set_search_term("ardi")
+    resume.search()
+    assert resume.results == []

@@ -1,0 +1,179 @@
+"""Resume: a patient's visits newest first, as cards, a page at a time."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import Session, SQLModel
+
+from klinikita.db import make_engine
+from klinikita.models import Patient, Visit
+from klinikita.models.clinical import Diagnosis, Prescription, Procedure, VisitStatus
+from klinikita.models.enums import Sex, SyncStatus
+from klinikita.services.resume import patient_visits
+from tests.factories import make_branch, make_clinic, make_completed_visit
+from tests.pg import require_pg, temporary_pg_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, db):  # noqa: ANN001
+    """On SQLite and on PostgreSQL (production)."""
+    if request.param == "sqlite":
+        yield db
+        return
+    require_pg()
+    with temporary_pg_database() as url:
+        engine = make_engine(url)
+        SQLModel.metadata.create_all(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+        engine.dispose()
+
+
+@pytest.fixture
+def clinic(db):
+    return make_clinic(db)
+
+
+def _visit(db, clinic, number: int, minutes_ago: int, **changes) -> Visit:
+    branch, unit, room, doctor, patient = clinic
+    visit = make_completed_visit(
+        db, branch, unit, room, doctor, patient, queue_number=number, minutes_ago=minutes_ago
+    )
+    for key, value in changes.items():
+        setattr(visit, key, value)
+    db.add(visit)
+    db.commit()
+    return visit
+
+
+def test_visits_come_newest_first_with_everything_recorded(db, clinic):
+    branch, unit, room, doctor, patient = clinic
+    old = _visit(db, clinic, 1, 60 * 24 * 40, encounter_id="enc-old", sync_status=SyncStatus.SENT)
+    new = _visit(db, clinic, 2, 10, sync_status=SyncStatus.FAILED, sync_error="Ditolak: kode")
+    # A secondary diagnosis written before the primary: the primary still comes first.
+    db.add(Diagnosis(visit_id=new.id, rank=2, icd10_code="R50.9", display="Demam"))
+    db.add(Procedure(visit_id=new.id, code="96.04", description="Nebulisasi", note="2 kali"))
+    db.add(
+        Prescription(
+            visit_id=new.id,
+            medicine="Paracetamol 500 mg",
+            form="tablet",
+            quantity=10,
+            dose="1 tablet",
+            frequency="3 x sehari",
+            duration_days=3,
+            instructions="sesudah makan",
+        )
+    )
+    db.commit()
+
+    found = patient_visits(db, branch.id, patient.id)
+
+    assert found.total == 2 and found.page_count == 1
+    assert found.patient.name == "Ardianto Putra" and found.patient.mrn == "000001"
+    first, second = found.cards
+    assert (first.visit_id, second.visit_id) == (new.id, old.id)
+    assert [(d.code, d.primary) for d in first.diagnoses] == [("J06.9", True), ("R50.9", False)]
+    assert first.status == VisitStatus.COMPLETE and first.status_label == "selesai"
+    assert first.unit == "Poli Umum" and first.room == "Ruang Periksa 1"
+    assert first.doctor == "dr. Alexander"
+    # No encounter yet: the sync state and its error instead.
+    assert first.encounter_id == "" and first.sync_label == "gagal dikirim"
+    assert first.sync_error == "Ditolak: kode"
+    assert second.encounter_id == "enc-old"
+    vitals = {v.label: v.value for v in first.vitals}
+    assert vitals["Tekanan darah"] == "120/80 mmHg"
+    assert vitals["Suhu"] == "36,8 °C" and vitals["Berat badan"] == "60,5 kg"
+    assert vitals["Tinggi badan"] == "165 cm" and vitals["SpO2"] == "98 %"
+    # Only the SOAP parts written are shown.
+    assert [s.label for s in first.soap] == ["S (Subjektif)", "A (Asesmen)"]
+    assert first.procedures == ["96.04 Nebulisasi (2 kali)"]
+    assert first.prescriptions == [
+        "Paracetamol 500 mg tablet, jumlah 10, 3 x sehari 1 tablet, 3 hari, sesudah makan"
+    ]
+
+
+def test_times_are_the_branch_local_time(db, clinic):
+    branch, unit, room, doctor, patient = clinic
+    visit = _visit(
+        db,
+        clinic,
+        1,
+        5,
+        visit_date=date(2026, 11, 25),
+        arrived_at=datetime(2026, 11, 25, 1, 30, tzinfo=UTC),
+        completed_at=datetime(2026, 11, 25, 2, 15, tzinfo=UTC),
+    )
+    [card] = patient_visits(db, branch.id, patient.id).cards
+    assert card.visit_id == visit.id
+    assert card.date_text == "25 Nov 2026"
+    assert card.time_text == "08:30-09:15"  # WIB
+    branch.timezone = "Asia/Jayapura"
+    db.add(branch)
+    db.commit()
+    [card] = patient_visits(db, branch.id, patient.id).cards
+    assert card.time_text == "10:30-11:15"  # WIT
+
+
+def test_pages_of_a_long_history(db, clinic):
+    branch, unit, room, doctor, patient = clinic
+    visits = [_visit(db, clinic, n, 60 * 24 * n) for n in range(1, 8)]  # n days ago
+    newest_first = [v.id for v in visits]
+
+    seen = []
+    for page in (1, 2, 3):
+        found = patient_visits(db, branch.id, patient.id, page=page, page_size=3)
+        assert found.total == 7 and found.page_count == 3 and found.page == page
+        seen += [c.visit_id for c in found.cards]
+    assert seen == newest_first
+    # A page past the end shows the last page.
+    assert patient_visits(db, branch.id, patient.id, page=9, page_size=3).page == 3
+
+
+def test_a_page_costs_the_same_queries_whatever_its_size(db, clinic):
+    """No query per visit: the page's details are loaded with one query per table."""
+    branch, unit, room, doctor, patient = clinic
+    for n in range(1, 13):
+        _visit(db, clinic, n, 60 * 24 * n)
+    engine = db.get_bind()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # noqa: ANN001, ARG001
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        # Fresh sessions: nothing comes from an earlier call's identity map.
+        with Session(engine) as session:
+            patient_visits(session, branch.id, patient.id, page_size=2)
+        small = len(statements)
+        statements.clear()
+        with Session(engine) as session:
+            found = patient_visits(session, branch.id, patient.id, page_size=12)
+        large = len(statements)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(found.cards) == 12
+    assert large == small <= 9
+
+
+def test_a_patient_of_another_branch_is_not_shown(db, clinic):
+    branch, unit, room, doctor, patient = clinic
+    _visit(db, clinic, 1, 5)
+    other = make_branch(db, "Klinik Lain")
+    stranger = Patient(
+        branch_id=other.id,
+        mrn="000001",
+        name="Orang Lain",
+        sex=Sex.FEMALE,
+        birth_date=date(1990, 1, 1),
+    )
+    db.add(stranger)
+    db.commit()
+    assert patient_visits(db, other.id, patient.id).patient is None
+    assert patient_visits(db, other.id, patient.id).cards == []
+    empty = patient_visits(db, other.id, stranger.id)
+    assert empty.patient.name == "Orang Lain" and empty.cards == [] and empty.total == 0
