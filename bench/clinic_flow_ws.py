@@ -43,6 +43,8 @@ os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
 import httpx  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
+import klinikita.klinikita  # noqa: E402, F401  (registers every state, before any task starts)
+from bench.clinic_flow_steps import run_visit  # noqa: E402
 from bench.ws_client import WsSession, var_key  # noqa: E402
 from klinikita.db import get_engine  # noqa: E402
 from klinikita.integrations.satusehat.simulator.seed import (  # noqa: E402
@@ -54,6 +56,8 @@ from klinikita.models import Patient, Room, ServiceUnit  # noqa: E402
 from klinikita.models.enums import Duty, Sex, SyncStatus  # noqa: E402
 from klinikita.models.satusehat import JobKind  # noqa: E402
 from klinikita.services import outbox  # noqa: E402
+from klinikita.state.auth import AuthState, LoginState  # noqa: E402
+from klinikita.state.patients import PatientState  # noqa: E402
 from tests.factories import GOOD_PASSWORD, make_clinic, make_user  # noqa: E402
 
 TOOLS_BIN = ROOT / ".tools" / "node_modules" / ".bin"
@@ -182,8 +186,6 @@ def rooms_sent(room_ids: list[int]) -> bool:
 
 
 async def login(ws: WsSession, username: str) -> None:
-    from klinikita.state.auth import AuthState, LoginState
-
     ws.path = "/login"
     ws.drain()
     await ws.send(LoginState, "submit", form_data={"username": username, "password": GOOD_PASSWORD})
@@ -193,8 +195,6 @@ async def login(ws: WsSession, username: str) -> None:
 
 # ----- phases ----------------------------------------------------------------------------------
 async def bare_phase(sessions: list[WsSession], count: int) -> list[float]:
-    from klinikita.state.patients import PatientState
-
     async def one(ws: WsSession) -> list[float]:
         ws.path = "/kontak/pasien"
         times = []
@@ -208,8 +208,6 @@ async def bare_phase(sessions: list[WsSession], count: int) -> list[float]:
 
 
 async def flow_phase(sessions: list[WsSession], ids: dict, rounds: int):
-    from bench.clinic_flow_steps import run_visit
-
     event_times: dict[str, list[float]] = {}
     to_encounter: list[float] = []
 

@@ -29,6 +29,15 @@ def var_key(state_cls: type) -> str:
     return state_cls.get_full_name()
 
 
+def var(delta: Delta, state_cls: type, name: str) -> Any:
+    """A var's new value in a delta (None when the delta does not carry it)."""
+    return delta.get(var_key(state_cls), {}).get(f"{name}_rx_state_")
+
+
+def has(delta: Delta, state_cls: type, name: str) -> bool:
+    return f"{name}_rx_state_" in delta.get(var_key(state_cls), {})
+
+
 class WsSession:
     def __init__(self, backend_url: str) -> None:
         self.backend_url = backend_url.rstrip("/")
@@ -37,6 +46,7 @@ class WsSession:
         self.updates: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
         self.sio.on("event", self._on_update, namespace=NAMESPACE)
         self.path = "/"
+        self.last: dict[str, Any] = {}
 
     async def _on_update(self, update: dict[str, Any]) -> None:
         self.updates.put_nowait((time.perf_counter(), update))
@@ -70,14 +80,24 @@ class WsSession:
         )
 
     async def call(
-        self, state_cls: type, handler: str, timeout: float = 30, **payload: Any
+        self,
+        state_cls: type,
+        handler: str,
+        until: Callable[[Delta], bool] | None = None,
+        timeout: float = 30,
+        **payload: Any,
     ) -> tuple[float, Delta]:
-        """Send one event and wait for its first update; returns (seconds, delta)."""
+        """Send one event and wait for its answer: the first update satisfying `until`
+        (by default, any update of `state_cls`). Other tabs' changes are pushed to this
+        session too, so `until` should look for what only this event's answer holds.
+        Returns (seconds, delta)."""
+        key = var_key(state_cls)
+        until = until or (lambda d: key in d)
         self.drain()
         start = time.perf_counter()
         await self.send(state_cls, handler, **payload)
-        at, update = await asyncio.wait_for(self.updates.get(), timeout)
-        return at - start, update.get("delta") or {}
+        at, delta = await self.wait_for(until, timeout)
+        return at - start, delta
 
     async def wait_for(
         self, condition: Callable[[Delta], bool], timeout: float = 30
@@ -87,8 +107,12 @@ class WsSession:
         while True:
             left = deadline - time.perf_counter()
             if left <= 0:
-                raise TimeoutError("no matching update")
-            at, update = await asyncio.wait_for(self.updates.get(), left)
+                raise TimeoutError(f"no matching update; last: {str(self.last)[:2000]}")
+            try:
+                at, update = await asyncio.wait_for(self.updates.get(), left)
+            except TimeoutError:
+                raise TimeoutError(f"no matching update; last: {str(self.last)[:2000]}") from None
+            self.last = update
             delta = update.get("delta") or {}
             if condition(delta):
                 return at, delta

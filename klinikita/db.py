@@ -45,16 +45,41 @@ def make_engine(url: str) -> Engine:
         def _begin_immediate(conn):  # noqa: ANN001
             # A deferred transaction that reads and then writes fails at once ("database is
             # locked") when another connection wrote in between; taking the write lock at
-            # BEGIN makes it wait its turn instead (busy_timeout).
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # BEGIN makes it wait its turn instead (busy_timeout). A read-only scope
+            # (`read_scope`) takes no lock: in WAL mode it reads the last commit at once,
+            # even while another connection writes.
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
+READ_ONLY = "klinikita_read_only"
+
+
 @lru_cache(maxsize=4)
 def get_engine(url: str | None = None) -> Engine:
     return make_engine(url or get_settings().db_url)
+
+
+@lru_cache(maxsize=4)
+def _read_engine(url: str | None = None) -> Engine:
+    return get_engine(url).execution_options(**{READ_ONLY: True})
+
+
+@contextmanager
+def read_scope(url: str | None = None) -> Iterator[Session]:
+    """A session for reading only: on SQLite it never waits for a writer (nor makes one
+    wait). Whatever it reads is one consistent snapshot; it is rolled back at the end, so
+    a write made through it by mistake is never kept."""
+    with Session(_read_engine(url), expire_on_commit=False) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """The Reflex app: pages, the exception handler that turns refusals into messages."""
 
+import asyncio
 import logging
 
 import reflex as rx
@@ -24,6 +25,7 @@ from klinikita.pages.resume import resume_page
 from klinikita.pages.settings import settings_page
 from klinikita.pages.users import users_page
 from klinikita.satusehat_runtime import backend_api, run_outbox_worker
+from klinikita.services import icd10
 from klinikita.services.errors import ServiceError
 from klinikita.state import live
 from klinikita.state.auth import AuthState, LoginState, SessionExpired
@@ -61,6 +63,13 @@ app = rx.App(
     ],
 )
 app.register_lifespan_task(run_outbox_worker)
+
+
+async def warm_up_icd10() -> None:
+    await asyncio.to_thread(icd10.warm_up)
+
+
+app.register_lifespan_task(warm_up_icd10)
 live.bind_app(app)
 
 _LOGGED_IN = AuthState.check_login

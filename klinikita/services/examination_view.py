@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlmodel import Session
+from sqlalchemy import bindparam
+from sqlmodel import Session, select
 
-from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
+from klinikita.models import Branch, Employee, Examination, Patient, Room, ServiceUnit, Visit
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.models.satusehat import JobKind
@@ -16,7 +17,6 @@ from klinikita.services.examination import (
     SOAP_FIELDS,
     VITAL_FIELDS,
     diagnoses_of,
-    examination_of,
     prescriptions_of,
     procedures_of,
 )
@@ -70,16 +70,25 @@ class VisitRecord:
     prescriptions: list[dict[str, str]] = field(default_factory=list)
 
 
+# The visit with everything its header shows, in one statement (the page reads it after
+# every change and on every live update, so it is kept to one round trip plus the lists).
+_RECORD = (
+    select(Visit, Branch, Patient, ServiceUnit.name, Room.name, Employee.name, Examination)
+    .join(Branch, Branch.id == Visit.branch_id)
+    .join(Patient, Patient.id == Visit.patient_id)
+    .outerjoin(ServiceUnit, ServiceUnit.id == Visit.unit_id)
+    .outerjoin(Room, Room.id == Visit.room_id)
+    .outerjoin(Employee, Employee.id == Visit.doctor_id)
+    .outerjoin(Examination, Examination.visit_id == Visit.id)
+    .where(Visit.id == bindparam("visit_id"), Visit.branch_id == bindparam("branch_id"))
+)
+
+
 def visit_record(session: Session, branch_id: int, visit_id: int) -> VisitRecord:
-    visit = session.get(Visit, visit_id)
-    if visit is None or visit.branch_id != branch_id:
+    found = session.exec(_RECORD, params={"visit_id": visit_id, "branch_id": branch_id}).first()
+    if found is None:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
-    branch = session.get(Branch, branch_id)
-    patient = session.get(Patient, visit.patient_id)
-    unit = session.get(ServiceUnit, visit.unit_id)
-    room = session.get(Room, visit.room_id)
-    doctor = session.get(Employee, visit.doctor_id)
-    exam = examination_of(session, visit.id)
+    visit, branch, patient, unit_name, room_name, doctor_name, exam = found
     try:
         sex_label = Sex(patient.sex).label
     except ValueError:
@@ -95,9 +104,9 @@ def visit_record(session: Session, branch_id: int, visit_id: int) -> VisitRecord
         sex_label=sex_label,
         age=_age(patient.birth_date, visit.visit_date),
         payer=visit.payer,
-        unit_name=unit.name if unit else "",
-        room_name=room.name if room else "",
-        doctor_name=doctor.name if doctor else "",
+        unit_name=unit_name or "",
+        room_name=room_name or "",
+        doctor_name=doctor_name or "",
         arrived_time=local_time_text(visit.arrived_at, branch),
         exam_started_time=local_time_text(visit.exam_started_at, branch),
         completed_time=local_time_text(visit.completed_at, branch),

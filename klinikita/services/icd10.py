@@ -177,3 +177,10 @@ def search(query: str, limit: int = 20) -> list[tuple[str, str]]:
     assert matched is not None
     ranked = heapq.nsmallest(limit, matched, key=lambda p: (p not in code_hits, p))
     return [(index.codes[p], index.descriptions[p]) for p in ranked]
+
+
+def warm_up() -> None:
+    """Build the code table and the search index now (about 0.15 s), so the first doctor
+    who searches does not wait, nor hold up the other tabs' events while it is built."""
+    _diagnosis_codes()
+    _index()

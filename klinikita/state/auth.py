@@ -19,9 +19,11 @@ from klinikita.models.enums import Duty
 from klinikita.navigation import item_for_route, menu_for
 from klinikita.services import auth as auth_service
 from klinikita.services.accounts import user_branches, user_duties
+from klinikita.services.actor_cache import cached_actor
 from klinikita.services.audit import Actor
 from klinikita.services.errors import PermissionDenied
 from klinikita.services.permissions import Action, allows, require
+from klinikita.state import live
 
 
 class SessionExpired(PermissionDenied):
@@ -56,8 +58,11 @@ class AuthState(rx.State):
 
     # ----- the shared guard -------------------------------------------------------
     def _current_actor(self) -> Actor | None:
-        with session_scope() as session:
-            return auth_service.resolve(session, self.auth_token)
+        def resolve() -> Actor | None:
+            with session_scope() as session:
+                return auth_service.resolve(session, self.auth_token)
+
+        return cached_actor(self.auth_token, resolve)
 
     def _authorize(self, action: Action) -> Actor:
         """The actor behind this tab if its active duty may `action`; raises otherwise.
@@ -99,6 +104,8 @@ class AuthState(rx.State):
     @rx.event
     def check_login(self):
         """on_load of every protected page: reload who this is from the database."""
+        # A tab watches the live board of the page it shows; that page's load watches again.
+        live.unwatch_tab(self.router.session.client_token)
         actor = self._current_actor()
         path = self.router.url.path or routes.BERANDA
         if actor is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from klinikita.db import session_scope
+from klinikita.db import read_scope, session_scope
 from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
@@ -120,19 +120,26 @@ class ExaminationState(AuthState):
     def _client_token(self) -> str:
         return self.router.session.client_token or ""
 
-    def _load_rows(self) -> None:
-        if not self._branch_id:
+    def _load_rows(self, *, shared: bool = False) -> None:
+        """Today's list; `shared` (a live push) reuses the read other tabs just made."""
+        branch_id = self._branch_id
+        if not branch_id:
             self.rows = []
             return
-        with session_scope() as session:
-            self.rows = [_queue_view(r) for r in todays_queue(session, self._branch_id)]
+
+        def read() -> list:
+            with read_scope() as session:
+                return todays_queue(session, branch_id)
+
+        rows = live.shared(live.branch_topic(branch_id), "queue", read) if shared else read()
+        self.rows = [_queue_view(r) for r in rows]
 
     def _load_record(self, *, keep_forms: bool = False) -> None:
         """Read the open visit; `keep_forms` leaves what the user is typing alone."""
         if not self.visit_id or not self._branch_id:
             return
         try:
-            with session_scope() as session:
+            with read_scope() as session:
                 record = visit_record(session, self._branch_id, self.visit_id)
         except NotFound:
             self._close()
@@ -188,16 +195,20 @@ class ExaminationState(AuthState):
         """A shown blocker list shrinks as things are fixed (it appears on Selesai)."""
         if not self.blockers or not self.visit_id:
             return
-        with session_scope() as session:
+        with read_scope() as session:
             self.blockers = _blocker_views(completion.completion_blockers(session, self.visit_id))
 
     def _after_change(self) -> None:
-        """This tab changed the visit: reload it, the list, and tell the other tabs."""
+        """This tab changed the open visit: reload it and tell the other tabs (the list is
+        hidden while a visit is open; closing the visit reloads it)."""
         self._load_record(keep_forms=True)
         self._refresh_blockers()
-        self._load_rows()
         if self._branch_id:
-            live.publish(live.branch_topic(self._branch_id), exclude=self._client_token())
+            live.publish(
+                live.branch_topic(self._branch_id),
+                exclude=self._client_token(),
+                visit_id=self.visit_id or None,
+            )
 
     @rx.event
     def load(self):
@@ -249,17 +260,22 @@ class ExaminationState(AuthState):
         self._close()
         self._load_rows()
 
-    def _on_board_change(self, topic: str) -> None:
-        """Another tab changed today's visits (a registration, a nurse's vitals)."""
-        self._load_rows()
-        self._load_record(keep_forms=True)
-        self._refresh_blockers()
+    def _on_board_change(self, topic: str, changed: live.Changed) -> None:
+        """Another tab changed today's visits (a registration, a nurse's vitals): the list,
+        or the open visit when the change is about it."""
+        del topic
+        if not self.visit_id:
+            self._load_rows(shared=True)
+        elif not changed or self.visit_id in changed:
+            self._load_record(keep_forms=True)
+            self._refresh_blockers()
 
     def _on_sync_notice(self, notice: JobNotice) -> None:
         """The worker finished this tab's job: show the encounter id or SATUSEHAT's error."""
-        if notice.subject_type == "visit" and notice.subject_id == self.visit_id:
+        if not self.visit_id:
+            self._load_rows()
+        elif notice.subject_type == "visit" and notice.subject_id == self.visit_id:
             self._load_record(keep_forms=True)
-        self._load_rows()
 
     # ----- examination start and vitals -----------------------------------------------
     @rx.event

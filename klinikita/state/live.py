@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import defaultdict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
 
 import reflex as rx
 
@@ -40,18 +44,31 @@ def make_notifier(app: rx.App):  # noqa: ANN201
                     state._on_sync_notice(notice)
         # Queue boards of the branch show the visit's sync state too.
         if notice.subject_type == "visit" and notice.branch_id:
-            _schedule(app, branch_topic(notice.branch_id), "")
+            topic = branch_topic(notice.branch_id)
+            _VERSIONS[topic] += 1
+            # The tab that asked has just been told (above).
+            _schedule(app, topic, notice.client_token or "", notice.subject_id)
 
     return notify
 
 
 # ----- boards: every open tab watching a topic is told when it changes ---------------------
-# A topic is a string such as "branch:3" (anything about the visits of branch 3). Tabs watch
-# a topic while their page is open; a handler that changes something calls `publish(topic)`
-# and every other watching tab reloads its rows through `_on_board_change(topic)`.
+# A topic is a string such as "branch:3" (anything about the visits of branch 3). A tab
+# watches one topic with the state of the page it shows (`watch` in the page's load; every
+# page load first drops the tab's watch in `AuthState.check_login`). A handler that changed
+# something calls `publish(topic, visit_id=...)`, and every other watching tab reloads
+# through `_on_board_change(topic, changed)`, where `changed` holds the visit ids concerned
+# (empty: anything may have changed).
+# Many tabs reload the same rows after one change: `shared()` lets the first one read them
+# and the others reuse that read until the next change of the topic.
 # The registry lives in this process: the app runs one backend process (see docs).
 _APP: rx.App | None = None
 _WATCHERS: dict[str, dict[str, type[rx.State]]] = defaultdict(dict)  # topic -> token -> state
+_VERSIONS: dict[str, int] = defaultdict(int)  # topic -> changes published so far
+_SHARED: dict[tuple[str, Hashable], tuple[int, float, Any]] = {}
+SHARED_MAX_AGE = 2.0  # seconds; changes made by other processes show up after this at most
+
+Changed = frozenset[int]
 
 
 def bind_app(app: rx.App) -> None:
@@ -64,26 +81,42 @@ def branch_topic(branch_id: int) -> str:
 
 
 def watch(topic: str, client_token: str, state_cls: type[rx.State]) -> None:
-    """Let this tab's `state_cls` hear about `topic`; a tab watches one topic per state."""
+    """Let this tab hear about `topic` through `state_cls`, instead of what it watched."""
     if not client_token:
         return
-    for watchers in _WATCHERS.values():
-        if watchers.get(client_token) is state_cls:
-            watchers.pop(client_token)
+    unwatch_tab(client_token)
     _WATCHERS[topic][client_token] = state_cls
 
 
-def unwatch(client_token: str, state_cls: type[rx.State]) -> None:
+def unwatch_tab(client_token: str) -> None:
     for watchers in _WATCHERS.values():
-        if watchers.get(client_token) is state_cls:
-            watchers.pop(client_token)
+        watchers.pop(client_token, None)
 
 
 def watchers(topic: str) -> dict[str, type[rx.State]]:
     return dict(_WATCHERS.get(topic, {}))
 
 
-async def publish_now(app: rx.App, topic: str, *, exclude: str = "") -> None:
+def shared(topic: str, key: Hashable, load: Callable[[], Any]) -> Any:
+    """`load()`'s result, read once per change of `topic` for every tab that asks (and at
+    least every SHARED_MAX_AGE seconds). Only for immutable results."""
+    now = time.monotonic()
+    hit = _SHARED.get((topic, key))
+    if hit is not None and hit[0] == _VERSIONS[topic] and now - hit[1] < SHARED_MAX_AGE:
+        return hit[2]
+    value = load()
+    _SHARED[(topic, key)] = (_VERSIONS[topic], now, value)
+    return value
+
+
+def forget_shared() -> None:
+    """Drop every shared read (tests start from an empty database with the same ids)."""
+    _SHARED.clear()
+
+
+async def publish_now(
+    app: rx.App, topic: str, *, exclude: str = "", changed: Changed = frozenset()
+) -> None:
     for client_token, state_cls in watchers(topic).items():
         if client_token == exclude:
             continue
@@ -91,43 +124,58 @@ async def publish_now(app: rx.App, topic: str, *, exclude: str = "") -> None:
             token = rx.BaseStateToken(ident=client_token, cls=state_cls)
             async with app.modify_state(token) as root:
                 state = await root.get_state(state_cls)
-                state._on_board_change(topic)
+                state._on_board_change(topic, changed)
         except Exception:  # a closed or broken tab must not stop the others
             log.warning("Live update to a tab failed; it is no longer watched", exc_info=True)
             _WATCHERS[topic].pop(client_token, None)
 
 
-def publish(topic: str, *, exclude: str = "") -> None:
+def publish(topic: str, *, exclude: str = "", visit_id: int | None = None) -> None:
     """Tell the other tabs watching `topic` (not `exclude`, the tab that acted: it reloads
-    itself). Called from event handlers after their change is committed; runs in the
-    background so the handler does not wait."""
+    itself) that `visit_id` (or, with None, anything) changed. Called from event handlers
+    after their change is committed; runs in the background so the handler does not wait."""
+    _VERSIONS[topic] += 1
     if _APP is not None:
-        _schedule(_APP, topic, exclude)
+        _schedule(_APP, topic, exclude, visit_id)
 
 
 # Changes that come close together reach each tab once: a publish waits this long and
 # takes along every publish of the same topic made meanwhile.
-COALESCE_SECONDS = 0.05
-_SCHEDULED: dict[str, str] = {}  # topic -> the tab to leave out ("" once two tabs acted)
-_PENDING: set[asyncio.Task] = set()
+COALESCE_SECONDS = 0.2
 
 
-def _schedule(app: rx.App, topic: str, exclude: str) -> None:
+@dataclass
+class _Pending:
+    exclude: str  # the tab to leave out ("" once two tabs acted)
+    changed: set[int] | None  # None: anything may have changed
+
+
+_SCHEDULED: dict[str, _Pending] = {}
+_TASKS: set[asyncio.Task] = set()
+
+
+def _schedule(app: rx.App, topic: str, exclude: str, visit_id: int | None) -> None:
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return
-    if topic in _SCHEDULED:
-        if _SCHEDULED[topic] != exclude:
-            _SCHEDULED[topic] = ""
+    pending = _SCHEDULED.get(topic)
+    if pending is not None:
+        if pending.exclude != exclude:
+            pending.exclude = ""
+        if visit_id is None:
+            pending.changed = None
+        elif pending.changed is not None:
+            pending.changed.add(visit_id)
         return
-    _SCHEDULED[topic] = exclude
+    _SCHEDULED[topic] = _Pending(exclude, None if visit_id is None else {visit_id})
 
     async def later() -> None:
         await asyncio.sleep(COALESCE_SECONDS)
-        left_out = _SCHEDULED.pop(topic, "")
-        await publish_now(app, topic, exclude=left_out)
+        done = _SCHEDULED.pop(topic)
+        changed = frozenset(done.changed or ())
+        await publish_now(app, topic, exclude=done.exclude, changed=changed)
 
     task = loop.create_task(later())
-    _PENDING.add(task)
-    task.add_done_callback(_PENDING.discard)
+    _TASKS.add(task)
+    task.add_done_callback(_TASKS.discard)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from klinikita.db import session_scope
+from klinikita.db import read_scope, session_scope
 from klinikita.models import Patient, ServiceUnit
 from klinikita.models.clinical import Payer, VisitStatus
 from klinikita.services import registration as reg
@@ -99,16 +99,22 @@ class RegistrationState(AuthState):
             return None
         return actor
 
-    def _reload_queue(self) -> None:
+    def _reload_queue(self, *, shared: bool = False) -> None:
+        """Today's queue; `shared` (a live push) reuses the read other tabs just made."""
         actor = self._viewer()
         if actor is None:
             return
+        topic = live.branch_topic(actor.branch_id)
+
+        def read() -> list[QueueRow]:
+            with read_scope() as session:
+                return todays_queue(session, actor.branch_id)
+
+        rows = live.shared(topic, "queue", read) if shared else read()
         unit_id = _int(self.queue_unit)
-        with session_scope() as session:
-            rows = todays_queue(session, actor.branch_id, unit_id=unit_id)
-        self.queue = [_queue_view(r) for r in rows]
+        self.queue = [_queue_view(r) for r in rows if not unit_id or r.unit_id == unit_id]
         # Follow the branch the tab works in now (it may have been switched meanwhile).
-        live.watch(live.branch_topic(actor.branch_id), self._client_token(), RegistrationState)
+        live.watch(topic, self._client_token(), RegistrationState)
 
     def _client_token(self) -> str:
         return self.router.session.client_token
@@ -122,7 +128,7 @@ class RegistrationState(AuthState):
         return choice
 
     def _load_rooms(self, branch_id: int) -> None:
-        with session_scope() as session:
+        with read_scope() as session:
             self.room_options = _options(
                 reg.room_options(session, branch_id, _int(self.choice.get("unit_id", "")))
             )
@@ -140,7 +146,7 @@ class RegistrationState(AuthState):
         self.can_register = allows(actor.duty, Action.VISIT_REGISTER)
         self.can_cancel = allows(actor.duty, Action.VISIT_CANCEL)
         self.can_create_patient = allows(actor.duty, Action.PATIENT_CREATE)
-        with session_scope() as session:
+        with read_scope() as session:
             self.unit_options = _options(reg.unit_options(session, actor.branch_id))
             self.doctor_options = _options(reg.doctor_options(session, actor.branch_id))
         self.search_term, self.search_problem, self.searched = "", "", False
@@ -152,10 +158,10 @@ class RegistrationState(AuthState):
         self.cancel_open = False
         self._reload_queue()
 
-    def _on_board_change(self, topic: str) -> None:
+    def _on_board_change(self, topic: str, changed: live.Changed) -> None:
         """Another desk or an examination room changed a visit of this branch."""
-        del topic
-        self._reload_queue()
+        del topic, changed
+        self._reload_queue(shared=True)
 
     # ----- the patient --------------------------------------------------------------------
     @rx.event
@@ -208,7 +214,7 @@ class RegistrationState(AuthState):
         actor = self._viewer()
         if actor is None:
             return
-        with session_scope() as session:
+        with read_scope() as session:
             patient = session.get(Patient, _int(patient_id) or 0)
             if patient is None or patient.branch_id != actor.branch_id or not patient.is_active:
                 self.errors = {**self.errors, "patient_id": "Pasien tidak ditemukan."}
@@ -260,13 +266,15 @@ class RegistrationState(AuthState):
         try:
             with session_scope() as session:
                 visit = reg.register_visit(session, actor, data, client_token=self._client_token())
-                number = visit.queue_number
+                number, visit_id = visit.queue_number, visit.id
                 unit = session.get(ServiceUnit, visit.unit_id)
                 unit_name = unit.name if unit else ""
         except ValidationFailed as failed:
             self.errors = failed.errors
             return rx.toast.error(failed.message)
-        live.publish(live.branch_topic(actor.branch_id), exclude=self._client_token())
+        live.publish(
+            live.branch_topic(actor.branch_id), exclude=self._client_token(), visit_id=visit_id
+        )
         self.errors = {}
         self.last_number, self.last_unit = str(number), unit_name
         self.last_patient = self.patient.get("name", "")
@@ -315,7 +323,11 @@ class RegistrationState(AuthState):
         except ValidationFailed as failed:
             self.cancel_error = failed.errors.get("reason", failed.message)
             return
-        live.publish(live.branch_topic(actor.branch_id), exclude=self._client_token())
+        live.publish(
+            live.branch_topic(actor.branch_id),
+            exclude=self._client_token(),
+            visit_id=self.cancel_id,
+        )
         self.cancel_open, self.cancel_id, self.cancel_reason = False, 0, ""
         self._reload_queue()
         return rx.toast.success(f"Kunjungan nomor antrean {number} dibatalkan.")

@@ -341,7 +341,7 @@ class DashboardState(LaporanState):
         # Visits completed and sends finished elsewhere in the branch show up here at once.
         live.watch(live.branch_topic(actor.branch_id), self.router.session.client_token, type(self))
 
-    def _on_board_change(self, topic: str) -> None:  # noqa: ARG002
+    def _on_board_change(self, topic: str, changed: live.Changed) -> None:  # noqa: ARG002
         self._reload()
 
     @rx.event

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from klinikita import routes
-from klinikita.db import session_scope
+from klinikita.db import read_scope, session_scope
 from klinikita.services.audit import Actor
 from klinikita.services.patients import search_patients
 from klinikita.services.permissions import Action, allows
@@ -48,7 +48,7 @@ class ResumeState(AuthState):
         actor = self._viewer()
         if actor is None or not self.patient_id:
             return
-        with session_scope() as session:
+        with read_scope() as session:
             found = patient_visits(session, actor.branch_id, self.patient_id, self.page)
         if found.patient is None:  # not a patient of the active branch
             self._clear_patient()
@@ -154,7 +154,7 @@ class ResumeState(AuthState):
     def print_page(self):
         return rx.call_script("window.print()")
 
-    def _on_board_change(self, topic: str) -> None:  # noqa: ARG002
+    def _on_board_change(self, topic: str, changed: live.Changed) -> None:  # noqa: ARG002
         """A visit of the branch changed (completed, sent): the codes shown stay current."""
         if self.patient_id:
             self._load_visits()

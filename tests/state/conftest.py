@@ -26,3 +26,13 @@ def logged_in(db, root: rx.State, cls: type[rx.State], username: str) -> rx.Stat
     state = substate(root, cls)
     state.auth_token = token
     return state
+
+
+@pytest.fixture(autouse=True)
+def _fresh_live_boards():
+    """Shared board reads are keyed by branch id, which every test database reuses."""
+    from klinikita.state import live
+
+    live.forget_shared()
+    yield
+    live.forget_shared()

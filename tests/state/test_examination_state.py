@@ -73,7 +73,7 @@ def test_a_new_registration_appears_through_the_board(db, root, clinic, visit):
     state.load()
     assert len(state.rows) == 1
     make_visit(db, *clinic, queue_number=2)
-    state._on_board_change(live.branch_topic(clinic[0].id))
+    state._on_board_change(live.branch_topic(clinic[0].id), frozenset())
     assert [r["queue_number"] for r in state.rows] == ["1", "2"]
 
 
@@ -183,7 +183,7 @@ def test_a_failed_send_shows_satusehat_text_and_resends(db, root, visit):
 def test_unsaved_forms_survive_a_board_reload_and_block_selesai(db, root, clinic, visit):
     state = _open(db, root, "dokter", visit.id)
     state.set_soap("plan", "Kontrol 3 hari")
-    state._on_board_change(live.branch_topic(clinic[0].id))
+    state._on_board_change(live.branch_topic(clinic[0].id), frozenset())
     assert state.soap["plan"] == "Kontrol 3 hari"
     state.complete()
     assert _visit(db, visit.id).status == VisitStatus.REGISTERED

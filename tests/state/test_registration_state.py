@@ -234,7 +234,7 @@ def test_another_tab_reloads_its_queue_when_a_desk_registers(db, clinic):
     desk = _desk(db, token="tab-desk-1")
     _find_and_pick(desk, "000001")
     desk.register()
-    other._on_board_change(topic)
+    other._on_board_change(topic, frozenset())
     assert [r["patient"] for r in other.queue] == ["Ardianto Putra"]
 
 
@@ -261,4 +261,4 @@ async def test_publish_reaches_the_other_tab_through_the_app(db, clinic):
     async with app.modify_state(watcher) as root:
         state = await root.get_state(RegistrationState)
         assert [r["number"] for r in state.queue] == ["1"]
-    live.unwatch("tab-watching", RegistrationState)
+    live.unwatch_tab("tab-watching")

@@ -1,0 +1,57 @@
+"""Live boards: one watch per tab, shared reads per change, coalesced publishes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from klinikita.state import live
+from klinikita.state.examination import ExaminationState
+from klinikita.state.registration import RegistrationState
+
+
+def test_a_tab_watches_one_board_with_the_page_it_shows():
+    live.watch("branch:7", "tab-a", RegistrationState)
+    live.watch("branch:7", "tab-a", ExaminationState)  # the tab moved to Pemeriksaan
+    assert live.watchers("branch:7") == {"tab-a": ExaminationState}
+    live.watch("branch:8", "tab-a", ExaminationState)  # and then to another branch
+    assert "tab-a" not in live.watchers("branch:7")
+    live.unwatch_tab("tab-a")
+    assert live.watchers("branch:8") == {}
+
+
+def test_shared_reads_once_per_change_of_the_topic():
+    reads = []
+
+    def load():
+        reads.append(1)
+        return (len(reads),)
+
+    first = live.shared("branch:9", "queue", load)
+    assert live.shared("branch:9", "queue", load) is first  # a second tab reuses it
+    live.publish("branch:9", visit_id=1)  # a change (no app bound: nothing is pushed)
+    assert live.shared("branch:9", "queue", load) == (2,)
+    assert len(reads) == 2
+
+
+def test_publishes_close_together_are_delivered_once_with_every_visit(monkeypatch):
+    delivered = []
+
+    async def deliver(app, topic, *, exclude="", changed=frozenset()):
+        delivered.append((topic, exclude, changed))
+
+    monkeypatch.setattr(live, "publish_now", deliver)
+    monkeypatch.setattr(live, "COALESCE_SECONDS", 0.01)
+
+    async def run():
+        live._schedule(object(), "branch:5", "tab-x", 3)
+        live._schedule(object(), "branch:5", "tab-x", 4)
+        await asyncio.sleep(0.05)
+        live._schedule(object(), "branch:5", "tab-x", 5)
+        live._schedule(object(), "branch:5", "tab-y", None)  # a change of unknown visits
+        await asyncio.sleep(0.05)
+
+    asyncio.run(run())
+    assert delivered == [
+        ("branch:5", "tab-x", frozenset({3, 4})),  # the acting tab reloads itself
+        ("branch:5", "", frozenset()),  # two tabs acted: both are told; anything changed
+    ]
