@@ -8,6 +8,9 @@ config = rx.Config(
     app_name="klinikita",
     db_url=settings.db_url,
     redis_url=settings.redis_url,
+    # One backend process keeps the tabs' states in memory (the disk manager pickles every
+    # state on every event); with Redis, states live there and several workers can serve.
+    state_manager_mode="redis" if settings.redis_url else "memory",
     telemetry_enabled=False,
     show_built_with_reflex=False,
     plugins=[

@@ -52,7 +52,7 @@ from klinikita.integrations.satusehat.simulator.seed import (  # noqa: E402
     SANDBOX_PRACTITIONERS,
 )
 from klinikita.migrations import upgrade_to_head  # noqa: E402
-from klinikita.models import Patient, Room, ServiceUnit  # noqa: E402
+from klinikita.models import Patient, Room, ServiceUnit, SyncJob  # noqa: E402
 from klinikita.models.enums import Duty, Sex, SyncStatus  # noqa: E402
 from klinikita.models.satusehat import JobKind  # noqa: E402
 from klinikita.services import outbox  # noqa: E402
@@ -98,11 +98,21 @@ def start_simulator(latency_ms: int) -> tuple[subprocess.Popen, str]:
     return proc, base
 
 
-def start_backend(simulator: str) -> tuple[subprocess.Popen, str]:
+def start_worker(simulator: str) -> subprocess.Popen:
+    """The SATUSEHAT worker as its own process, as in production (docs/satusehat.md)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "klinikita", "worker", "--simulator-url", simulator],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def start_backend(simulator: str, in_app_worker: bool) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = dict(
         os.environ,
-        KLINIKITA_RUN_WORKER="1",
+        KLINIKITA_RUN_WORKER="1" if in_app_worker else "0",
         KLINIKITA_MOUNT_SIMULATOR="0",
         KLINIKITA_SIMULATOR_URL=simulator,
         PATH=f"{TOOLS_BIN}{os.pathsep}{os.environ['PATH']}",
@@ -179,6 +189,13 @@ def seed(sessions: int) -> dict:
         }
 
 
+def visit_job_latencies() -> list[float]:
+    """Enqueue -> done of every visit job, in ms (where the click-to-encounter time goes)."""
+    with Session(get_engine()) as db:
+        jobs = db.exec(select(SyncJob).where(SyncJob.kind == JobKind.VISIT_SEND)).all()
+        return [(j.done_at - j.created_at).total_seconds() * 1000 for j in jobs if j.done_at]
+
+
 def rooms_sent(room_ids: list[int]) -> bool:
     with Session(get_engine()) as db:
         sent = db.exec(select(Room.id).where(Room.id.in_(room_ids), Room.ihs_id.is_not(None)))
@@ -234,16 +251,18 @@ async def run(args: argparse.Namespace) -> None:
     upgrade_to_head()
     ids = seed(args.sessions)
     sim, sim_base = start_simulator(args.latency_ms)
-    backend, base = (None, "")
+    backend, base, worker = (None, "", None)
     sessions: list[WsSession] = []
     try:
-        backend, base = start_backend(sim_base)
+        if not args.in_app_worker:
+            worker = start_worker(sim_base)
+        backend, base = start_backend(sim_base, args.in_app_worker)
         deadline = time.monotonic() + 120
         while not rooms_sent(ids["rooms"]):
             if time.monotonic() > deadline:
                 raise TimeoutError("units and rooms were not sent to the simulator")
             await asyncio.sleep(0.2)
-        sessions = [WsSession(base) for _ in range(args.sessions)]
+        sessions = [WsSession(base, args.think_ms / 1000) for _ in range(args.sessions)]
         await asyncio.gather(*(ws.connect() for ws in sessions))
         await asyncio.gather(*(login(ws, u) for ws, u in zip(sessions, ids["users"], strict=True)))
         await bare_phase(sessions, 5)  # warm-up
@@ -255,7 +274,7 @@ async def run(args: argparse.Namespace) -> None:
                 await ws.close()
             except Exception:  # noqa: BLE001
                 pass
-        for proc in (backend, sim):
+        for proc in (backend, worker, sim):
             if proc is not None:
                 proc.terminate()
                 proc.wait(15)
@@ -265,9 +284,11 @@ async def run(args: argparse.Namespace) -> None:
     ev_p50, ev_p95 = percentile(all_events, 50), percentile(all_events, 95)
     enc_p50, enc_p95 = percentile(to_encounter, 50), percentile(to_encounter, 95)
     enc_limit = 2 * args.latency_ms + 250
+    where = "inside the app" if args.in_app_worker else "its own process"
     print(
+        f"worker: {where}; "
         f"database: {get_engine().dialect.name}; sessions: {args.sessions}; rounds: "
-        f"{args.rounds}; simulator latency: {args.latency_ms} ms"
+        f"{args.rounds}; think time: {args.think_ms} ms; simulator latency: {args.latency_ms} ms"
     )
     print(f"bare event (limit), {len(bare)} events: p50 {bare_p50:.1f} ms, p95 {bare_p95:.1f} ms")
     for name, times in event_times.items():
@@ -278,6 +299,11 @@ async def run(args: argparse.Namespace) -> None:
     print(
         f"flow events, {len(all_events)} events: p50 {ev_p50:.1f} ms, p95 {ev_p95:.1f} ms; "
         f"ratio p95/bare p95 {ev_p95 / bare_p95:.2f} (target <= 3)"
+    )
+    jobs = visit_job_latencies()
+    print(
+        f"  of which the worker (enqueue -> done), {len(jobs)} jobs: "
+        f"p50 {percentile(jobs, 50):.0f} ms, p95 {percentile(jobs, 95):.0f} ms"
     )
     print(
         f"click-to-encounter-id, {len(to_encounter)} visits: p50 {enc_p50:.0f} ms, "
@@ -291,6 +317,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="visits per session")
     parser.add_argument("--bare", type=int, default=20, help="bare events per session")
     parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument(
+        "--in-app-worker",
+        action="store_true",
+        help="run the SATUSEHAT worker inside the app (default: its own process, as in "
+        "production; the app relays its results to the tabs)",
+    )
+    parser.add_argument(
+        "--think-ms",
+        type=int,
+        default=500,
+        help="mean pause of a person between two events (0: every session fires at once)",
+    )
     asyncio.run(run(parser.parse_args()))
 
 

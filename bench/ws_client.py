@@ -9,6 +9,7 @@ condition (a live push from the worker).
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -39,14 +40,17 @@ def has(delta: Delta, state_cls: type, name: str) -> bool:
 
 
 class WsSession:
-    def __init__(self, backend_url: str) -> None:
+    def __init__(self, backend_url: str, think_seconds: float = 0.0) -> None:
         self.backend_url = backend_url.rstrip("/")
         self.token = str(uuid.uuid4())
         self.sio = socketio.AsyncClient(reconnection=False)
         self.updates: asyncio.Queue[tuple[float, dict[str, Any]]] = asyncio.Queue()
         self.sio.on("event", self._on_update, namespace=NAMESPACE)
         self.path = "/"
+        # A person reads, types or reaches for the next field between two events.
+        self.think_seconds = think_seconds
         self.last: dict[str, Any] = {}
+        self.sent_at = 0.0  # when the last `call` sent its event
 
     async def _on_update(self, update: dict[str, Any]) -> None:
         self.updates.put_nowait((time.perf_counter(), update))
@@ -93,8 +97,10 @@ class WsSession:
         Returns (seconds, delta)."""
         key = var_key(state_cls)
         until = until or (lambda d: key in d)
+        if self.think_seconds:
+            await asyncio.sleep(random.uniform(0.5, 1.5) * self.think_seconds)
         self.drain()
-        start = time.perf_counter()
+        start = self.sent_at = time.perf_counter()
         await self.send(state_cls, handler, **payload)
         at, delta = await self.wait_for(until, timeout)
         return at - start, delta

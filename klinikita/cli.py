@@ -94,7 +94,10 @@ def _worker(args: argparse.Namespace) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     base = args.simulator_url or get_settings().simulator_url or "http://127.0.0.1:9080"
     worker = OutboxWorker(
-        simulator_base=base, concurrency=args.concurrency, lease_seconds=args.lease_seconds
+        simulator_base=base,
+        concurrency=args.concurrency,
+        lease_seconds=args.lease_seconds,
+        poll_interval=args.poll_seconds,
     )
 
     async def main() -> None:
@@ -140,6 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--simulator-url",
         default=None,
         help="base URL of the simulator for branches set to Simulator",
+    )
+    p.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=0.05,
+        help="how often to look for new jobs (the app cannot wake a worker in another "
+        "process; one indexed query per look)",
     )
     p.set_defaults(func=_worker)
     p = sub.add_parser("simulator", help="run the SATUSEHAT simulator standalone")

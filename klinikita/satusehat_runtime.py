@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import UTC, datetime
 
 import reflex as rx
 from reflex_base.config import get_config
+from sqlmodel import select
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
+from klinikita.db import read_scope
 from klinikita.integrations.satusehat.simulator import Simulator
 from klinikita.integrations.satusehat.tokens import shared_token_cache
-from klinikita.integrations.satusehat.worker import OutboxWorker
+from klinikita.integrations.satusehat.worker import JobNotice, OutboxWorker
+from klinikita.models import SyncJob
+from klinikita.models.base import utcnow
+from klinikita.models.satusehat import JobStatus
 from klinikita.settings import get_settings
 from klinikita.state.live import make_notifier
 
 SIMULATOR_MOUNT = "/satusehat-sim"
+ENDED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.DEAD)
+log = logging.getLogger("klinikita.satusehat")
 
 
 def simulator_base() -> str:
@@ -36,9 +45,11 @@ def backend_api() -> Starlette | None:
 
 
 async def run_outbox_worker(app: rx.App) -> None:
-    """Lifespan task: the SATUSEHAT worker inside the app (off with KLINIKITA_RUN_WORKER=0,
-    e.g. when `python -m klinikita worker` runs as its own process)."""
+    """Lifespan task: the SATUSEHAT worker inside the app. With KLINIKITA_RUN_WORKER=0
+    (`python -m klinikita worker` runs as its own process) the app relays that worker's
+    results to the tabs instead."""
     if not get_settings().run_worker:
+        await relay_worker_notices(app)
         return
     worker = OutboxWorker(
         simulator_base=simulator_base, notifier=make_notifier(app), tokens=shared_token_cache()
@@ -49,3 +60,68 @@ async def run_outbox_worker(app: rx.App) -> None:
     except asyncio.CancelledError:
         stop.set()
         raise
+
+
+# ----- results of a worker running as its own process ----------------------------------------
+RELAY_INTERVAL = 0.05  # seconds between two looks at the jobs (one indexed query)
+
+
+def finished_jobs_since(since: datetime) -> tuple[list[JobNotice], datetime]:
+    """Jobs that ended (or failed, or died) at or after `since` and were asked for by a tab,
+    oldest first, with the newest of their times (`since` when there are none)."""
+    with read_scope() as session:
+        rows = session.exec(
+            select(SyncJob)
+            .where(
+                SyncJob.updated_at >= since,
+                SyncJob.status.in_(ENDED),
+                SyncJob.client_token.is_not(None),
+            )
+            .order_by(SyncJob.updated_at)
+            .limit(500)
+        ).all()
+        return [
+            JobNotice(
+                job.id,
+                job.kind,
+                job.branch_id,
+                job.subject_type,
+                job.subject_id,
+                job.status,
+                job.last_error or "",
+                job.client_token,
+            )
+            for job in rows
+        ], max((_utc(job.updated_at) for job in rows), default=since)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+async def relay_worker_notices(app: rx.App) -> None:
+    """Tell the tabs what a worker in another process finished, as the in-app worker does."""
+    await follow_finished_jobs(make_notifier(app))
+
+
+async def follow_finished_jobs(notify, *, interval: float = RELAY_INTERVAL) -> None:  # noqa: ANN001
+    """Call `notify` once for every job that ends from now on: a look at the jobs every
+    `interval` seconds (an indexed range on updated_at)."""
+    since = utcnow()
+    told: set[tuple[int, str]] = set()  # (job, status) already told at the `since` instant
+    while True:
+        try:
+            notices, newest = await asyncio.to_thread(finished_jobs_since, since)
+            for notice in notices:
+                if (notice.job_id, notice.status) in told:
+                    continue
+                await notify(notice)
+                told.add((notice.job_id, notice.status))
+            if newest > since:
+                since = newest
+                told = {(n.job_id, n.status) for n in notices}  # those at the new instant
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database may be briefly away: keep following
+            log.warning("Could not read finished SATUSEHAT jobs", exc_info=True)
+        await asyncio.sleep(interval)

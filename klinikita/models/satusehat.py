@@ -34,6 +34,8 @@ class SyncJob(SQLModel, table=True):
     __tablename__ = "sync_job"
     __table_args__ = (
         Index("ix_sync_job_due", "status", "next_attempt_at"),
+        # The app follows jobs finished by a worker process by this (satusehat_runtime.py).
+        Index("ix_sync_job_updated_at", "updated_at"),
         # At most one open job per subject, even when two workers enqueue at the same moment.
         Index(
             "uq_sync_job_open",
