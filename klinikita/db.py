@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import Select, event
+from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Session, create_engine
 
 from klinikita.settings import get_settings
@@ -67,3 +71,129 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# ----- fast reads ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positions: tuple[str, ...] | None  # parameter names in order (qmark), None: named
+    defaults: dict[str, Any]  # values fixed in the statement (literals SQLAlchemy bound)
+    binds: tuple[tuple[str, Callable], ...]  # (name, driver conversion) where one is needed
+    results: tuple[tuple[int, Callable], ...]  # (column, database value -> Python) if needed
+    stmt: Select  # held, so its id is never reused while it is a key below
+
+
+_COMPILED: dict[tuple[int, str], _Compiled] = {}
+
+
+def _compile(stmt: Select, dialect: Dialect) -> _Compiled:
+    compiled = stmt.compile(dialect=dialect)
+    binds = []
+    for name, bind in compiled.binds.items():
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if convert is not None:
+            binds.append((name, convert))
+    results = []
+    for index, col in enumerate(stmt.selected_columns):
+        convert = col.type.dialect_impl(dialect).result_processor(dialect, None)
+        if convert is not None:
+            results.append((index, convert))
+    positions = tuple(compiled.positiontup) if compiled.positional else None
+    defaults = {n: b.value for n, b in compiled.binds.items() if not b.required}
+    return _Compiled(compiled.string, positions, defaults, tuple(binds), tuple(results), stmt)
+
+
+class ReadConnection:
+    """Core selects run straight on the driver of a pooled connection.
+
+    Each statement is compiled once per dialect (kept by identity: pass statements built
+    once, as services/patients.py does), then only its parameters travel: no ORM session,
+    no identity map, no per-call SQLAlchemy execution machinery. For exact lookups that
+    machinery cost several times the query itself."""
+
+    def __init__(self, dialect: Dialect, driver: Any) -> None:
+        self.dialect = dialect
+        self._driver = driver
+
+    def _prepared(self, stmt: Select) -> _Compiled:
+        key = (id(stmt), self.dialect.name)
+        found = _COMPILED.get(key)
+        if found is None:
+            found = _COMPILED[key] = _compile(stmt, self.dialect)
+        return found
+
+    def rows(self, stmt: Select, params: dict[str, Any]) -> list[tuple]:
+        """All rows of `stmt` as tuples in its column order, values converted as SQLAlchemy
+        would (dates on SQLite, ...)."""
+        c = self._prepared(stmt)
+        values = {**c.defaults, **params}
+        for name, convert in c.binds:
+            values[name] = convert(values[name])
+        cur = self._driver.cursor()
+        try:
+            if c.positions is None:
+                cur.execute(c.sql, values)
+            else:
+                cur.execute(c.sql, [values[n] for n in c.positions])
+            fetched = cur.fetchall()
+        finally:
+            cur.close()
+        if not c.results:
+            return fetched
+        out = []
+        for row in fetched:
+            row = list(row)
+            for index, convert in c.results:
+                row[index] = convert(row[index])
+            out.append(tuple(row))
+        return out
+
+    def scalar(self, stmt: Select, params: dict[str, Any]) -> Any:
+        found = self.rows(stmt, params)
+        return found[0][0] if found else None
+
+
+_sqlite_readers = threading.local()
+
+
+def _sqlite_reader(engine: Engine) -> Any:
+    """This thread's read connection to the engine's SQLite file, kept open: an SQLite
+    connection is a file handle, and the pool's checkout and reset cost as much as an
+    indexed lookup. Made by the engine (same pragmas), then detached from its pool."""
+    held = getattr(_sqlite_readers, "held", None)
+    if held is None:
+        held = _sqlite_readers.held = weakref.WeakKeyDictionary()
+    driver = held.get(engine)
+    if driver is None:
+        pooled = engine.raw_connection()
+        driver = held[engine] = pooled.driver_connection
+        pooled.detach()
+    return driver
+
+
+@contextmanager
+def read_connection(engine: Engine | None = None) -> Iterator[ReadConnection]:
+    """A connection for reads that need no ORM (searches, lists).
+
+    On SQLite: this thread's read connection, begun deferred, not IMMEDIATE: a snapshot
+    of committed data that never takes or waits for the write lock (WAL lets readers run
+    beside the writer), consistent across the statements of one `with`. On PostgreSQL: a
+    pooled connection. Always rolled back: nothing is written through it."""
+    engine = engine or get_engine()
+    if engine.dialect.name == "sqlite":
+        driver = _sqlite_reader(engine)
+        driver.execute("BEGIN")
+        try:
+            yield ReadConnection(engine.dialect, driver)
+        finally:
+            driver.execute("ROLLBACK")
+        return
+    pooled = engine.raw_connection()
+    try:
+        yield ReadConnection(engine.dialect, pooled.driver_connection)
+    finally:
+        try:
+            pooled.rollback()
+        finally:
+            pooled.close()
