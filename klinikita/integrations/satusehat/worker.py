@@ -18,27 +18,63 @@ import logging
 import os
 import random
 import socket
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import and_, or_, update
-from sqlmodel import Session, select
+from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, SQLModel
 
 from klinikita.db import get_engine, session_scope
 from klinikita.integrations.satusehat import jobs
 from klinikita.integrations.satusehat.client import SatusehatClient, new_http_client
 from klinikita.integrations.satusehat.config import credentials_for, missing_settings
 from klinikita.integrations.satusehat.exchange import Exchange
-from klinikita.integrations.satusehat.sync_log import sync_log_row
+from klinikita.integrations.satusehat.sync_log import sync_log_values
 from klinikita.integrations.satusehat.tokens import TokenCache
 from klinikita.models import Branch, SyncJob, SyncLog
 from klinikita.models.base import utcnow
 from klinikita.models.satusehat import JobKind, JobStatus
 
 log = logging.getLogger("klinikita.satusehat")
+
+_JOB = SyncJob.__table__
+_JOB_COLUMNS = (
+    _JOB.c.id,
+    _JOB.c.kind,
+    _JOB.c.branch_id,
+    _JOB.c.subject_type,
+    _JOB.c.subject_id,
+    _JOB.c.client_token,
+    _JOB.c.attempts,
+)
+# Counted before the send: after a crash the next worker looks before creating again.
+_COUNT_ATTEMPT = (
+    update(_JOB)
+    .where(_JOB.c.id == bindparam("job_id"))
+    .values(attempts=_JOB.c.attempts + 1, waiting_for=None)
+)
+
+
+def apply_updates(conn: Connection, updates: list[jobs.RowUpdate]) -> None:
+    """Write row updates with one executemany per table and set of columns."""
+    groups: dict[tuple[str, tuple[str, ...]], list[dict]] = defaultdict(list)
+    for u in updates:
+        groups[(u.table, tuple(sorted(u.values)))].append(
+            {"row_id": u.id, **{f"v_{k}": v for k, v in u.values.items()}}
+        )
+    for (name, columns), params in groups.items():
+        t = SQLModel.metadata.tables[name]
+        stmt = (
+            update(t)
+            .where(t.c.id == bindparam("row_id"))
+            .values({c: bindparam(f"v_{c}", type_=t.c[c].type) for c in columns})
+        )
+        conn.execute(stmt, params)
 
 
 @dataclass(frozen=True)
@@ -166,9 +202,10 @@ class OutboxWorker:
         )
         if session.get_bind().dialect.name == "postgresql":
             stmt = stmt.with_for_update(skip_locked=True)
-        ids = list(session.exec(stmt).all())
+        conn = session.connection()
+        ids = list(conn.execute(stmt).scalars())
         if ids:
-            session.exec(
+            conn.execute(
                 update(SyncJob)
                 .where(SyncJob.id.in_(ids))
                 .values(
@@ -180,107 +217,179 @@ class OutboxWorker:
             )
         return ids
 
-    # ----- one job -------------------------------------------------------------------
+    # ----- one batch ----------------------------------------------------------------
+    # The database side works per batch with Core statements (no ORM objects for the jobs
+    # and the visits): a few SELECTs to claim and prepare, one executemany per table to
+    # write the outcomes, one INSERT for the log. Per-row ORM loads and flushes used to
+    # take as much CPU as the HTTP side, under the same GIL.
     def _claim_and_begin(self, limit: int, only: list[int] | None = None) -> list[_Begun]:
         """Claim due jobs and prepare them, in one transaction (or prepare the given,
         already claimed ids). Each attempt is counted before anything is sent; jobs that
         need no sending (done, failed, waiting) are finished in the same transaction."""
-        begun: list[_Begun] = []
-        creds_by_branch: dict[int, object] = {}
         with session_scope(self.db_url) as session:
             ids = only if only is not None else self._claim_in(session, limit)
-            for job_id in ids:
-                job = session.get(SyncJob, job_id)
-                if (
-                    job is None
-                    or job.status != JobStatus.IN_PROGRESS
-                    or job.worker_id != self.worker_id
-                ):
-                    continue  # another worker took it after our lease ran out
-                try:
-                    with session.begin_nested():  # a bug in one job spoils only that job
-                        prepared, creds = self._prepare_one(session, job, creds_by_branch)
-                except Exception as exc:
-                    log.exception("Preparing SATUSEHAT job %s failed", job_id)
-                    prepared, creds = jobs.Retry(f"Kesalahan internal: {exc}"), None
-                claimed = _Claimed(
-                    job.id,
-                    job.kind,
-                    job.branch_id,
-                    job.subject_type,
-                    job.subject_id,
-                    job.client_token,
-                    job.attempts,
+            if not ids:
+                return []
+            conn = session.connection()
+            rows = conn.execute(
+                select(*_JOB_COLUMNS)
+                .where(
+                    _JOB.c.id.in_(ids),
+                    _JOB.c.status == JobStatus.IN_PROGRESS,
+                    _JOB.c.worker_id == self.worker_id,  # else another worker took it
                 )
-                notice = None
-                if not isinstance(prepared, jobs.Send):
-                    notice = self._notice(job, self._finish(session, job, prepared))
-                begun.append(_Begun(claimed, prepared, creds, notice))
+                .order_by(_JOB.c.id)
+            ).all()
+            prepared: dict[int, object] = {}
+            branches: dict[int, Branch | None] = {}
+            for row in rows:
+                if row.branch_id not in branches:
+                    branches[row.branch_id] = session.get(Branch, row.branch_id)
+                branch = branches[row.branch_id]
+                missing = missing_settings(branch) if branch else ["cabang"]
+                if missing:
+                    prepared[row.id] = jobs.Fail(
+                        f"Pengaturan SATUSEHAT cabang belum lengkap: {', '.join(missing)}."
+                    )
+            visits = [r for r in rows if r.id not in prepared and r.kind == JobKind.VISIT_SEND]
+            if visits:
+                prepared.update(jobs.prepare_visits(session, visits))
+            for row in rows:
+                if row.id not in prepared:  # the other kinds are rare: the ORM path
+                    prepared[row.id] = self._prepare_other(session, row.id)
+            creds_by_branch: dict[int, object] = {}
+            counted: list[int] = []
+            begun: list[_Begun] = []
+            finished: list[tuple[_Claimed, object]] = []
+            for row in rows:
+                result, creds = prepared[row.id], None
+                if isinstance(result, jobs.Send):
+                    try:
+                        if row.branch_id not in creds_by_branch:
+                            creds_by_branch[row.branch_id] = credentials_for(
+                                branches[row.branch_id], self._simulator_base()
+                            )
+                        creds = creds_by_branch[row.branch_id]
+                    except ValueError as exc:
+                        result = jobs.Fail(str(exc))
+                sending = isinstance(result, jobs.Send)
+                if sending:
+                    counted.append(row.id)
+                claimed = _Claimed(
+                    row.id,
+                    row.kind,
+                    row.branch_id,
+                    row.subject_type,
+                    row.subject_id,
+                    row.client_token,
+                    row.attempts + (1 if sending else 0),
+                )
+                if sending:
+                    begun.append(_Begun(claimed, result, creds, None))
+                else:
+                    finished.append((claimed, result))
+            if counted:
+                conn.execute(_COUNT_ATTEMPT, [{"job_id": i} for i in counted])
+            notices = self._write_outcomes(session, finished)
+            begun += [_Begun(c, r, None, n) for (c, r), n in zip(finished, notices, strict=True)]
         return begun
 
-    def _prepare_one(self, session: Session, job: SyncJob, creds_by_branch: dict) -> tuple:
-        branch = session.get(Branch, job.branch_id)
-        missing = missing_settings(branch) if branch else ["cabang"]
-        if missing:
-            return jobs.Fail(
-                f"Pengaturan SATUSEHAT cabang belum lengkap: {', '.join(missing)}."
-            ), None
-        prepared = jobs.prepare(session, job)
-        if not isinstance(prepared, jobs.Send):
-            return prepared, None
-        if branch.id not in creds_by_branch:
-            try:
-                creds_by_branch[branch.id] = credentials_for(branch, self._simulator_base())
-            except ValueError as exc:
-                return jobs.Fail(str(exc)), None
-        job.attempts += 1
-        job.waiting_for = None
-        session.add(job)
-        return prepared, creds_by_branch[branch.id]
+    @staticmethod
+    def _prepare_other(session: Session, job_id: int) -> object:
+        try:
+            with session.begin_nested():  # a bug in one job spoils only that job
+                return jobs.prepare(session, session.get(SyncJob, job_id))
+        except Exception as exc:
+            log.exception("Preparing SATUSEHAT job %s failed", job_id)
+            return jobs.Retry(f"Kesalahan internal: {exc}")
 
-    def _finish(self, session: Session, job: SyncJob, result: object) -> str:
-        """Write the job's outcome (and the ids it brought) in the caller's transaction."""
-        now = utcnow()
-        job.lease_until = None
-        job.updated_at = now
+    def _outcome(
+        self, claimed: _Claimed, result: object, now: datetime
+    ) -> tuple[dict, str, list[jobs.RowUpdate]]:
+        """The job's new columns, the message for the page, and the rows to write back."""
+        values: dict = {"lease_until": None, "updated_at": now}
         message = ""
+        rows: list[jobs.RowUpdate | None] = []
         if isinstance(result, jobs.Done):
-            if result.apply is not None:
-                result.apply(session)
-            job.status, job.result, job.done_at = JobStatus.DONE, result.result, now
-            job.last_error = job.waiting_for = None
-            if job.kind != JobKind.VISIT_SEND:
-                self._release_waiting(session, job.branch_id, now)
+            rows += result.updates
+            values.update(
+                status=JobStatus.DONE,
+                result=result.result,
+                done_at=now,
+                last_error=None,
+                waiting_for=None,
+            )
         elif isinstance(result, jobs.Fail):
-            job.status, job.last_error, job.waiting_for = JobStatus.FAILED, result.message, None
-            jobs.mark_failed(session, job, result.message)
             message = result.message
+            values.update(status=JobStatus.FAILED, last_error=message, waiting_for=None)
+            rows.append(jobs.failed_update(claimed.kind, claimed.subject_id, message))
         elif isinstance(result, jobs.Wait):
-            job.status, job.waiting_for = JobStatus.PENDING, result.waiting_for
-            job.next_attempt_at = now + timedelta(seconds=self.wait_delay)
             message = result.waiting_for
+            values.update(
+                status=JobStatus.PENDING,
+                waiting_for=result.waiting_for,
+                next_attempt_at=now + timedelta(seconds=self.wait_delay),
+            )
         elif isinstance(result, jobs.Retry):
             message = result.message
-            if job.attempts >= self.max_attempts:
-                job.status = JobStatus.DEAD
-                job.last_error = f"Gagal setelah {job.attempts} percobaan. Terakhir: {message}"
-                jobs.mark_failed(session, job, job.last_error)
-                message = job.last_error
+            if claimed.attempts >= self.max_attempts:
+                message = f"Gagal setelah {claimed.attempts} percobaan. Terakhir: {message}"
+                values.update(status=JobStatus.DEAD, last_error=message)
+                rows.append(jobs.failed_update(claimed.kind, claimed.subject_id, message))
             else:
-                job.status, job.last_error = JobStatus.PENDING, message
-                job.next_attempt_at = now + timedelta(seconds=self._backoff(job.attempts, result))
-        session.add(job)
-        return message
+                delay = self._backoff(claimed.attempts, result)
+                values.update(
+                    status=JobStatus.PENDING,
+                    last_error=message,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                )
+        return values, message, [r for r in rows if r is not None]
+
+    def _write_outcomes(
+        self, session: Session, items: list[tuple[_Claimed, object]]
+    ) -> list[JobNotice]:
+        """Write the outcomes of jobs this worker holds, in the caller's transaction: one
+        executemany per table and set of columns."""
+        if not items:
+            return []
+        session.flush()  # what the ORM path of the rare kinds added goes first
+        now = utcnow()
+        updates: list[jobs.RowUpdate] = []
+        released: set[int] = set()
+        notices = []
+        for claimed, result in items:
+            values, message, rows = self._outcome(claimed, result, now)
+            updates.append(jobs.RowUpdate("sync_job", claimed.job_id, values))
+            updates += rows
+            if isinstance(result, jobs.Done) and claimed.kind != JobKind.VISIT_SEND:
+                released.add(claimed.branch_id)
+            notices.append(
+                JobNotice(
+                    claimed.job_id,
+                    claimed.kind,
+                    claimed.branch_id,
+                    claimed.subject_type,
+                    claimed.subject_id,
+                    values["status"],
+                    message,
+                    claimed.client_token,
+                )
+            )
+        conn = session.connection()
+        apply_updates(conn, updates)
+        for branch_id in released:
+            self._release_waiting(conn, branch_id, now)
+        return notices
 
     @staticmethod
-    def _release_waiting(session: Session, branch_id: int, now: datetime) -> None:
+    def _release_waiting(conn, branch_id: int, now: datetime) -> None:  # noqa: ANN001
         """Visits that waited for an IHS number or a Location may go now."""
-        session.exec(
-            update(SyncJob)
+        conn.execute(
+            update(_JOB)
             .where(
-                SyncJob.branch_id == branch_id,
-                SyncJob.status == JobStatus.PENDING,
-                SyncJob.waiting_for.is_not(None),
+                _JOB.c.branch_id == branch_id,
+                _JOB.c.status == JobStatus.PENDING,
+                _JOB.c.waiting_for.is_not(None),
             )
             .values(next_attempt_at=now)
         )
@@ -292,45 +401,34 @@ class OutboxWorker:
 
     def _complete_many(self, done: list[_Sent]) -> list[JobNotice]:
         """Write several outcomes, and their exchanges to the log, in one transaction."""
-        notices = []
         with session_scope(self.db_url) as session:
-            for item in done:
-                session.add_all(self._log_rows(item.claimed, item.exchanges))
-                job = session.get(SyncJob, item.claimed.job_id)
-                if (
-                    job is None
-                    or job.worker_id != self.worker_id
-                    or job.status != JobStatus.IN_PROGRESS
-                ):
-                    continue
-                notices.append(self._notice(job, self._finish(session, job, item.result)))
-        return notices
-
-    @staticmethod
-    def _notice(job: SyncJob, message: str) -> JobNotice:
-        return JobNotice(
-            job.id,
-            job.kind,
-            job.branch_id,
-            job.subject_type,
-            job.subject_id,
-            job.status,
-            message,
-            job.client_token,
-        )
-
-    @staticmethod
-    def _log_rows(claimed: _Claimed, exchanges: list[_Logged]) -> list[SyncLog]:
-        return [
-            sync_log_row(
-                item.exchange,
-                branch_id=claimed.branch_id,
-                job_id=claimed.job_id,
-                patient_id=item.patient_id,
-                at=item.at,
+            conn = session.connection()
+            logged = [
+                sync_log_values(
+                    item.exchange,
+                    branch_id=sent.claimed.branch_id,
+                    job_id=sent.claimed.job_id,
+                    patient_id=item.patient_id,
+                    at=item.at,
+                )
+                for sent in done
+                for item in sent.exchanges
+            ]
+            if logged:
+                conn.execute(insert(SyncLog.__table__), logged)
+            mine = (
+                select(_JOB.c.id)
+                .where(
+                    _JOB.c.id.in_([d.claimed.job_id for d in done]),
+                    _JOB.c.worker_id == self.worker_id,
+                    _JOB.c.status == JobStatus.IN_PROGRESS,
+                )
+                .with_for_update()  # PostgreSQL: no other worker claims them meanwhile
             )
-            for item in exchanges
-        ]
+            owned = set(conn.execute(mine).scalars())
+            return self._write_outcomes(
+                session, [(d.claimed, d.result) for d in done if d.claimed.job_id in owned]
+            )
 
     async def _send(self, begun: _Begun) -> _Sent:
         """The HTTP part of one job; never raises (a bug becomes a retry with its reason)."""
@@ -396,15 +494,13 @@ class OutboxWorker:
         raise TimeoutError("outbox not drained in time")
 
     def _has_open_jobs(self) -> bool:
-        with Session(get_engine(self.db_url)) as session:
-            return (
-                session.exec(
-                    select(SyncJob.id)
-                    .where(SyncJob.status.in_((JobStatus.PENDING, JobStatus.IN_PROGRESS)))
-                    .limit(1)
-                ).first()
-                is not None
-            )
+        open_job = (
+            select(_JOB.c.id)
+            .where(_JOB.c.status.in_((JobStatus.PENDING, JobStatus.IN_PROGRESS)))
+            .limit(1)
+        )
+        with get_engine(self.db_url).connect() as conn:
+            return conn.execute(open_job).first() is not None
 
     def wake(self) -> None:
         if self._loop is not None and self._wake is not None:
