@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -79,9 +80,15 @@ class SatusehatClient:
         started = time.perf_counter()
         headers = {"Authorization": f"Bearer {token}"}
         full_url = str(httpx.URL(url, params=params)) if params else url
+        content = None
+        if body is not None:
+            # Encoded once: the same text is sent and logged.
+            body = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+            content = body.encode()
+            headers["Content-Type"] = "application/json"
         try:
             response = await self._http.request(
-                method, url, json=body, params=params, headers=headers
+                method, url, content=content, params=params, headers=headers
             )
         except httpx.HTTPError as exc:
             outcome = from_exception(exc)

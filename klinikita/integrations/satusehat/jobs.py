@@ -12,8 +12,10 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
@@ -270,41 +272,74 @@ def _need_lookup(session: Session, row, kind: str, label: str) -> Fail | Wait | 
     return Wait(f"Nomor IHS {label.lower()} sedang dicari")
 
 
-def _rows_by_id(conn, model, ids) -> dict:  # noqa: ANN001
-    t = model.__table__
-    return {r.id: r for r in conn.execute(core_select(t).where(t.c.id.in_(set(ids))))}
+# Everything a visit's bundle needs, in one statement per batch (the examination is unique
+# per visit); diagnoses, many per visit, in a second one.
+_PARTS = (("visit", Visit), ("patient", Patient), ("doctor", Employee), ("room", Room))
+_PARTS += (("exam", Examination),)
 
 
-def prepare_visits(session: Session, jobs: list) -> dict[int, Prepared]:  # noqa: C901
-    """Prepare a batch of VISIT_SEND jobs (anything with id, subject_id, attempts) with a
-    few Core queries per batch: the visits, their patients, doctors, rooms, examinations and
-    diagnoses are read as plain rows (no ORM objects, no identity map), which is most of
-    what the worker's database thread used to spend per visit."""
+def _visit_statement():  # noqa: ANN202
+    v, p, d, r, e = (model.__table__ for _, model in _PARTS)
+    columns = [c.label(f"{name}__{c.name}") for name, model in _PARTS for c in model.__table__.c]
+    source = (
+        v.outerjoin(p, p.c.id == v.c.patient_id)
+        .outerjoin(d, d.c.id == v.c.doctor_id)
+        .outerjoin(r, r.c.id == v.c.room_id)
+        .outerjoin(e, e.c.visit_id == v.c.id)
+    )
+    return (
+        core_select(*columns)
+        .select_from(source)
+        .where(v.c.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+_VISITS = _visit_statement()
+_DIAGNOSES = (
+    core_select(Diagnosis.__table__)
+    .where(Diagnosis.__table__.c.visit_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Diagnosis.__table__.c.rank, Diagnosis.__table__.c.id)
+)
+
+
+def _visit_parts(conn, visit_ids: list[int]) -> dict[int, dict[str, Any]]:  # noqa: ANN001
+    """Per visit id: its visit, patient, doctor, room and examination as plain rows
+    (attribute access like the models; None when missing)."""
+    found: dict[int, dict[str, Any]] = {}
+    for mapping in conn.execute(_VISITS, {"ids": visit_ids}).mappings():
+        values: dict[str, dict[str, Any]] = {name: {} for name, _ in _PARTS}
+        for key, value in mapping.items():
+            name, column = key.split("__", 1)
+            values[name][column] = value
+        parts = {
+            name: SimpleNamespace(**cols) if cols["id"] is not None else None
+            for name, cols in values.items()
+        }
+        found[parts["visit"].id] = parts
+    return found
+
+
+def prepare_visits(session: Session, jobs: list) -> dict[int, Prepared]:
+    """Prepare a batch of VISIT_SEND jobs (anything with id, subject_id, attempts) with two
+    Core queries per batch: the visits with their patients, doctors, rooms and examinations,
+    then their diagnoses, as plain rows (no ORM objects, no identity map, which was most of
+    what the worker's database thread spent per visit)."""
     conn = session.connection()
-    visits = _rows_by_id(conn, Visit, [j.subject_id for j in jobs])
-    patients = _rows_by_id(conn, Patient, [v.patient_id for v in visits.values()])
-    doctors = _rows_by_id(conn, Employee, [v.doctor_id for v in visits.values()])
-    rooms = _rows_by_id(conn, Room, [v.room_id for v in visits.values()])
-    exams: dict[int, Any] = {}
+    visit_ids = sorted({j.subject_id for j in jobs})
+    visits = _visit_parts(conn, visit_ids)
     diagnoses: dict[int, list] = defaultdict(list)
     if visits:
-        et, dt = Examination.__table__, Diagnosis.__table__
-        for r in conn.execute(
-            core_select(et).where(et.c.visit_id.in_(visits)).order_by(et.c.id.desc())
-        ):
-            exams[r.visit_id] = r  # the first by id wins, as .first() did
-        for r in conn.execute(
-            core_select(dt).where(dt.c.visit_id.in_(visits)).order_by(dt.c.rank, dt.c.id)
-        ):
+        for r in conn.execute(_DIAGNOSES, {"ids": list(visits)}):
             diagnoses[r.visit_id].append(r)
     branches: dict[int, Branch | None] = {}
     prepared: dict[int, Prepared] = {}
     now = utcnow()
     for job in jobs:
-        visit = visits.get(job.subject_id)
-        if visit is None:
+        parts = visits.get(job.subject_id)
+        if parts is None:
             prepared[job.id] = Fail("Kunjungan sudah tidak ada.")
             continue
+        visit = parts["visit"]
         if visit.branch_id not in branches:
             branches[visit.branch_id] = session.get(Branch, visit.branch_id)
         try:
@@ -313,10 +348,10 @@ def prepare_visits(session: Session, jobs: list) -> dict[int, Prepared]:  # noqa
                 job,
                 visit=visit,
                 branch=branches[visit.branch_id],
-                patient=patients.get(visit.patient_id),
-                doctor=doctors.get(visit.doctor_id),
-                room=rooms.get(visit.room_id),
-                exam=exams.get(visit.id),
+                patient=parts["patient"],
+                doctor=parts["doctor"],
+                room=parts["room"],
+                exam=parts["exam"],
                 diagnoses=diagnoses.get(visit.id, []),
                 now=now,
             )

@@ -52,7 +52,8 @@ _JOB_COLUMNS = (
     _JOB.c.client_token,
     _JOB.c.attempts,
 )
-# Counted before the send: after a crash the next worker looks before creating again.
+
+
 _COUNT_ATTEMPT = (
     update(_JOB)
     .where(_JOB.c.id == bindparam("job_id"))
@@ -187,59 +188,57 @@ class OutboxWorker:
 
     # ----- claiming ------------------------------------------------------------------
     def claim(self, limit: int) -> list[int]:
-        """Mark up to `limit` due jobs as ours (a new transaction)."""
+        """Mark up to `limit` due jobs as ours (a new transaction); no attempt counted."""
         with session_scope(self.db_url) as session:
-            return self._claim_in(session, limit)
+            return [r.id for r in self._take(session.connection(), limit)]
 
-    def _claim_in(self, session: Session, limit: int) -> list[int]:
+    def _take(self, conn: Connection, limit: int, only: list[int] | None = None):  # noqa: ANN202
+        """Claim up to `limit` due jobs in one UPDATE ... RETURNING (or take the given ids
+        if they are still ours): the columns the batch needs."""
         now = utcnow()
-        due = or_(
-            and_(SyncJob.status == JobStatus.PENDING, SyncJob.next_attempt_at <= now),
-            and_(SyncJob.status == JobStatus.IN_PROGRESS, SyncJob.lease_until < now),
-        )
-        stmt = (
-            select(SyncJob.id).where(due).order_by(SyncJob.next_attempt_at, SyncJob.id).limit(limit)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        conn = session.connection()
-        ids = list(conn.execute(stmt).scalars())
-        if ids:
-            conn.execute(
-                update(SyncJob)
-                .where(SyncJob.id.in_(ids))
-                .values(
-                    status=JobStatus.IN_PROGRESS,
-                    lease_until=now + self.lease,
-                    worker_id=self.worker_id,
-                    updated_at=now,
-                )
+        values: dict = {"updated_at": now}
+        if only is None:
+            due = or_(
+                and_(_JOB.c.status == JobStatus.PENDING, _JOB.c.next_attempt_at <= now),
+                and_(_JOB.c.status == JobStatus.IN_PROGRESS, _JOB.c.lease_until < now),
             )
-        return ids
+            picked = (
+                select(_JOB.c.id)
+                .where(due)
+                .order_by(_JOB.c.next_attempt_at, _JOB.c.id)
+                .limit(limit)
+            )
+            if conn.dialect.name == "postgresql":
+                picked = picked.with_for_update(skip_locked=True)
+            where = _JOB.c.id.in_(picked.scalar_subquery())
+            values.update(
+                status=JobStatus.IN_PROGRESS,
+                lease_until=now + self.lease,
+                worker_id=self.worker_id,
+            )
+        else:
+            where = and_(
+                _JOB.c.id.in_(only),
+                _JOB.c.status == JobStatus.IN_PROGRESS,
+                _JOB.c.worker_id == self.worker_id,  # else another worker took it
+            )
+        taken = conn.execute(update(_JOB).where(where).values(values).returning(*_JOB_COLUMNS))
+        return sorted(taken.all(), key=lambda r: r.id)
 
     # ----- one batch ----------------------------------------------------------------
     # The database side works per batch with Core statements (no ORM objects for the jobs
-    # and the visits): a few SELECTs to claim and prepare, one executemany per table to
-    # write the outcomes, one INSERT for the log. Per-row ORM loads and flushes used to
-    # take as much CPU as the HTTP side, under the same GIL.
+    # and the visits): one UPDATE ... RETURNING claims, two SELECTs prepare the visits, one
+    # executemany per table writes the outcomes, one INSERT the log. Per-row ORM loads and
+    # flushes used to take as much CPU as the HTTP side, under the same GIL.
     def _claim_and_begin(self, limit: int, only: list[int] | None = None) -> list[_Begun]:
         """Claim due jobs and prepare them, in one transaction (or prepare the given,
         already claimed ids). Each attempt is counted before anything is sent; jobs that
         need no sending (done, failed, waiting) are finished in the same transaction."""
         with session_scope(self.db_url) as session:
-            ids = only if only is not None else self._claim_in(session, limit)
-            if not ids:
-                return []
             conn = session.connection()
-            rows = conn.execute(
-                select(*_JOB_COLUMNS)
-                .where(
-                    _JOB.c.id.in_(ids),
-                    _JOB.c.status == JobStatus.IN_PROGRESS,
-                    _JOB.c.worker_id == self.worker_id,  # else another worker took it
-                )
-                .order_by(_JOB.c.id)
-            ).all()
+            rows = self._take(conn, limit, only)
+            if not rows:
+                return []
             prepared: dict[int, object] = {}
             branches: dict[int, Branch | None] = {}
             for row in rows:
@@ -258,7 +257,6 @@ class OutboxWorker:
                 if row.id not in prepared:  # the other kinds are rare: the ORM path
                     prepared[row.id] = self._prepare_other(session, row.id)
             creds_by_branch: dict[int, object] = {}
-            counted: list[int] = []
             begun: list[_Begun] = []
             finished: list[tuple[_Claimed, object]] = []
             for row in rows:
@@ -273,8 +271,6 @@ class OutboxWorker:
                     except ValueError as exc:
                         result = jobs.Fail(str(exc))
                 sending = isinstance(result, jobs.Send)
-                if sending:
-                    counted.append(row.id)
                 claimed = _Claimed(
                     row.id,
                     row.kind,
@@ -288,8 +284,10 @@ class OutboxWorker:
                     begun.append(_Begun(claimed, result, creds, None))
                 else:
                     finished.append((claimed, result))
-            if counted:
-                conn.execute(_COUNT_ATTEMPT, [{"job_id": i} for i in counted])
+            if begun:
+                # Counted before the send: after a crash, the next worker sees that a send
+                # may have reached SATUSEHAT and looks before creating again.
+                conn.execute(_COUNT_ATTEMPT, [{"job_id": b.claimed.job_id} for b in begun])
             notices = self._write_outcomes(session, finished)
             begun += [_Begun(c, r, None, n) for (c, r), n in zip(finished, notices, strict=True)]
         return begun
@@ -307,7 +305,7 @@ class OutboxWorker:
         self, claimed: _Claimed, result: object, now: datetime
     ) -> tuple[dict, str, list[jobs.RowUpdate]]:
         """The job's new columns, the message for the page, and the rows to write back."""
-        values: dict = {"lease_until": None, "updated_at": now}
+        values: dict = {"lease_until": None, "updated_at": now, "attempts": claimed.attempts}
         message = ""
         rows: list[jobs.RowUpdate | None] = []
         if isinstance(result, jobs.Done):

@@ -62,3 +62,21 @@ def test_a_batch_of_visits_is_prepared_from_rows_into_the_orm_bundles(db, monkey
         asyncio.run(prepared[job.id].run(Recorder()))
     db.rollback()
     assert sent_bundles == [_orm_bundle(db, v.id, now) for v in visits]
+
+
+async def test_a_first_send_posts_the_bundle_without_looking_first(db, sim):
+    """attempts is counted before the send, but only a job that was sent before looks for
+    an existing Encounter: the first send is one exchange."""
+    from klinikita.integrations.satusehat.worker import OutboxWorker
+    from klinikita.models import SyncJob, SyncLog
+
+    clinic = make_clinic(db)
+    visit = make_completed_visit(db, *clinic)
+    job = outbox.enqueue(db, JobKind.VISIT_SEND, visit.branch_id, visit.id)
+    db.commit()
+    await OutboxWorker(simulator_base=sim.base_url, poll_interval=0.02, wait_delay=0.0).drain()
+    db.expire_all()
+    job = db.get(SyncJob, job.id)
+    assert job.status == "done" and job.attempts == 1
+    logged = db.exec(select(SyncLog).where(SyncLog.job_id == job.id)).all()
+    assert [(r.method, r.resource_type) for r in logged] == [("POST", "Bundle")]
