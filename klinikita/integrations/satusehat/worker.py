@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import Update, and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel
 
@@ -61,6 +61,61 @@ _COUNT_ATTEMPT = (
 )
 
 
+# Built once: only their parameters change (no statement building per batch).
+def _claim_statement(locked: bool):  # noqa: ANN202
+    now = bindparam("now")
+    due = or_(
+        and_(_JOB.c.status == JobStatus.PENDING, _JOB.c.next_attempt_at <= now),
+        and_(_JOB.c.status == JobStatus.IN_PROGRESS, _JOB.c.lease_until < now),
+    )
+    picked = (
+        select(_JOB.c.id)
+        .where(due)
+        .order_by(_JOB.c.next_attempt_at, _JOB.c.id)
+        .limit(bindparam("limit"))
+    )
+    if locked:  # PostgreSQL: several workers claim side by side
+        picked = picked.with_for_update(skip_locked=True)
+    return (
+        update(_JOB)
+        .where(_JOB.c.id.in_(picked.scalar_subquery()))
+        .values(
+            status=JobStatus.IN_PROGRESS,
+            lease_until=bindparam("lease_to"),
+            worker_id=bindparam("me"),
+            updated_at=now,
+        )
+        .returning(*_JOB_COLUMNS)
+    )
+
+
+_CLAIM = _claim_statement(locked=False)
+_CLAIM_LOCKED = _claim_statement(locked=True)
+_OURS = and_(_JOB.c.status == JobStatus.IN_PROGRESS, _JOB.c.worker_id == bindparam("me"))
+_IDS = bindparam("ids", expanding=True)
+_TAKE_OWN = (
+    update(_JOB)
+    .where(_JOB.c.id.in_(_IDS), _OURS)  # else another worker took it
+    .values(updated_at=bindparam("now"))
+    .returning(*_JOB_COLUMNS)
+)
+# Still ours? Locked on PostgreSQL, so no other worker claims them until we commit.
+_MINE = select(_JOB.c.id).where(_JOB.c.id.in_(_IDS), _OURS).with_for_update()
+_UPDATES: dict[tuple[str, tuple[str, ...]], Update] = {}
+
+
+def _update_statement(name: str, columns: tuple[str, ...]) -> Update:
+    key = (name, columns)
+    if key not in _UPDATES:
+        t = SQLModel.metadata.tables[name]
+        _UPDATES[key] = (
+            update(t)
+            .where(t.c.id == bindparam("row_id"))
+            .values({c: bindparam(f"v_{c}", type_=t.c[c].type) for c in columns})
+        )
+    return _UPDATES[key]
+
+
 def apply_updates(conn: Connection, updates: list[jobs.RowUpdate]) -> None:
     """Write row updates with one executemany per table and set of columns."""
     groups: dict[tuple[str, tuple[str, ...]], list[dict]] = defaultdict(list)
@@ -69,13 +124,7 @@ def apply_updates(conn: Connection, updates: list[jobs.RowUpdate]) -> None:
             {"row_id": u.id, **{f"v_{k}": v for k, v in u.values.items()}}
         )
     for (name, columns), params in groups.items():
-        t = SQLModel.metadata.tables[name]
-        stmt = (
-            update(t)
-            .where(t.c.id == bindparam("row_id"))
-            .values({c: bindparam(f"v_{c}", type_=t.c[c].type) for c in columns})
-        )
-        conn.execute(stmt, params)
+        conn.execute(_update_statement(name, columns), params)
 
 
 @dataclass(frozen=True)
@@ -196,33 +245,12 @@ class OutboxWorker:
         """Claim up to `limit` due jobs in one UPDATE ... RETURNING (or take the given ids
         if they are still ours): the columns the batch needs."""
         now = utcnow()
-        values: dict = {"updated_at": now}
         if only is None:
-            due = or_(
-                and_(_JOB.c.status == JobStatus.PENDING, _JOB.c.next_attempt_at <= now),
-                and_(_JOB.c.status == JobStatus.IN_PROGRESS, _JOB.c.lease_until < now),
-            )
-            picked = (
-                select(_JOB.c.id)
-                .where(due)
-                .order_by(_JOB.c.next_attempt_at, _JOB.c.id)
-                .limit(limit)
-            )
-            if conn.dialect.name == "postgresql":
-                picked = picked.with_for_update(skip_locked=True)
-            where = _JOB.c.id.in_(picked.scalar_subquery())
-            values.update(
-                status=JobStatus.IN_PROGRESS,
-                lease_until=now + self.lease,
-                worker_id=self.worker_id,
-            )
+            stmt = _CLAIM_LOCKED if conn.dialect.name == "postgresql" else _CLAIM
+            params = {"now": now, "lease_to": now + self.lease, "me": self.worker_id}
+            taken = conn.execute(stmt, {**params, "limit": limit})
         else:
-            where = and_(
-                _JOB.c.id.in_(only),
-                _JOB.c.status == JobStatus.IN_PROGRESS,
-                _JOB.c.worker_id == self.worker_id,  # else another worker took it
-            )
-        taken = conn.execute(update(_JOB).where(where).values(values).returning(*_JOB_COLUMNS))
+            taken = conn.execute(_TAKE_OWN, {"now": now, "me": self.worker_id, "ids": only})
         return sorted(taken.all(), key=lambda r: r.id)
 
     # ----- one batch ----------------------------------------------------------------
@@ -414,16 +442,8 @@ class OutboxWorker:
             ]
             if logged:
                 conn.execute(insert(SyncLog.__table__), logged)
-            mine = (
-                select(_JOB.c.id)
-                .where(
-                    _JOB.c.id.in_([d.claimed.job_id for d in done]),
-                    _JOB.c.worker_id == self.worker_id,
-                    _JOB.c.status == JobStatus.IN_PROGRESS,
-                )
-                .with_for_update()  # PostgreSQL: no other worker claims them meanwhile
-            )
-            owned = set(conn.execute(mine).scalars())
+            ids = [d.claimed.job_id for d in done]
+            owned = set(conn.execute(_MINE, {"ids": ids, "me": self.worker_id}).scalars())
             return self._write_outcomes(
                 session, [(d.claimed, d.result) for d in done if d.claimed.job_id in owned]
             )
@@ -537,13 +557,19 @@ class OutboxWorker:
 
         completer = asyncio.create_task(complete())
         senders: set[asyncio.Task] = set()
+        # With a backlog, sends finish one or two at a time: claiming for each would make
+        # batches of one (a transaction, its statements and a thread hop per visit). Wait
+        # until a quarter of the slots is free, unless nothing is on the wire or a poll
+        # interval passed; an idle worker still claims a fresh job at once.
+        min_batch = max(1, self.concurrency // 4)
+        polled = True
         log.info("SATUSEHAT worker %s started", self.worker_id)
         try:
             while not stop.is_set():
                 self._wake.clear()
                 free = self.concurrency - in_flight
                 begun: list[_Begun] = []
-                if free > 0:
+                if free > 0 and (free >= min_batch or in_flight == 0 or polled):
                     try:
                         begun = await self._db(self._claim_and_begin, free)
                     except Exception:
@@ -555,12 +581,13 @@ class OutboxWorker:
                         task = asyncio.create_task(send(item))
                         senders.add(task)
                         task.add_done_callback(senders.discard)
+                polled = False
                 if begun and len(begun) == free:
                     continue  # there may be more due right now
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
                 except TimeoutError:
-                    pass
+                    polled = True
             # Let what is on the wire finish and be written before stopping.
             while in_flight > 0:
                 await asyncio.sleep(0.01)
