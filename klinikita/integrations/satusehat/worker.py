@@ -18,6 +18,7 @@ import logging
 import os
 import random
 import socket
+import sys
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,8 @@ from klinikita.models.base import utcnow
 from klinikita.models.satusehat import JobKind, JobStatus
 
 log = logging.getLogger("klinikita.satusehat")
+
+GIL_SWITCH_INTERVAL = 0.001  # seconds, while a worker runs (see run())
 
 _JOB = SyncJob.__table__
 _JOB_COLUMNS = (
@@ -199,6 +202,7 @@ class OutboxWorker:
         backoff_base: float = 2.0,
         backoff_cap: float = 600.0,
         wait_delay: float = 2.0,
+        group_window: float = 0.005,
         worker_id: str | None = None,
         http: httpx.AsyncClient | None = None,
         tokens: TokenCache | None = None,
@@ -213,6 +217,7 @@ class OutboxWorker:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.wait_delay = wait_delay
+        self.group_window = group_window
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self.tokens = tokens or TokenCache()
         self._http = http
@@ -530,6 +535,12 @@ class OutboxWorker:
         Claiming and preparing happen in one transaction per batch; finished sends queue up
         and are written together (group commit), so the database is not the bottleneck."""
         stop = stop or asyncio.Event()
+        # The database thread releases the GIL in every SQLite/psycopg call and must win it
+        # back from the event loop (httpx), which keeps it up to the switch interval: 5 ms
+        # by default, for each statement and fetched row (a convoy). At 1 ms the database
+        # side stops queueing behind the HTTP side (bench/README.md: worker throughput).
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, GIL_SWITCH_INTERVAL))
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         _running_workers.add(self)
@@ -543,6 +554,10 @@ class OutboxWorker:
             nonlocal in_flight
             while True:
                 batch = [await finished.get()]
+                if in_flight > 1 and self.group_window > 0:
+                    # Other sends are on the wire: let a few more finish, to write them in
+                    # the same transaction (group commit) instead of one each.
+                    await asyncio.sleep(self.group_window)
                 while not finished.empty():
                     batch.append(finished.get_nowait())
                 try:
@@ -592,6 +607,7 @@ class OutboxWorker:
             while in_flight > 0:
                 await asyncio.sleep(0.01)
         finally:
+            sys.setswitchinterval(switch_interval)
             _running_workers.discard(self)
             for task in senders:
                 task.cancel()
