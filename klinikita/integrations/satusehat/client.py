@@ -34,8 +34,12 @@ class Lookup:
     name: str = ""
 
 
-def new_http_client(**kwargs: Any) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+def new_http_client(*, connections: int = 100, **kwargs: Any) -> httpx.AsyncClient:
+    # httpcore checks every pooled connection on each request: a pool no larger than the
+    # caller's concurrency keeps that check cheap (the worker passes its own).
+    limits = httpx.Limits(
+        max_connections=connections, max_keepalive_connections=min(50, connections)
+    )
     return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=limits, **kwargs)
 
 

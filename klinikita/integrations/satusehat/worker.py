@@ -493,7 +493,7 @@ class OutboxWorker:
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = new_http_client()
+            self._http = new_http_client(connections=self.concurrency)
         return self._http
 
     # ----- loops ---------------------------------------------------------------------
@@ -544,14 +544,24 @@ class OutboxWorker:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         _running_workers.add(self)
-        in_flight = 0
+        # in_flight: sends on the wire (at most `concurrency`); unwritten: finished sends
+        # whose outcome is not committed yet. A slot is free again as soon as its answer
+        # came: the outcome waits for the database thread, the next send does not.
+        in_flight = unwritten = 0
         finished: asyncio.Queue[_Sent] = asyncio.Queue()
 
         async def send(begun: _Begun) -> None:
-            await finished.put(await self._send(begun))
+            nonlocal in_flight, unwritten
+            try:
+                sent = await self._send(begun)
+            finally:
+                in_flight -= 1
+            unwritten += 1
+            await finished.put(sent)
+            self._wake.set()
 
         async def complete() -> None:
-            nonlocal in_flight
+            nonlocal unwritten
             while True:
                 batch = [await finished.get()]
                 if in_flight > 1 and self.group_window > 0:
@@ -566,8 +576,7 @@ class OutboxWorker:
                     # The jobs stay in progress; their lease runs out and they are retried.
                     log.exception("Writing SATUSEHAT outcomes failed")
                     notices = []
-                in_flight -= len(batch)
-                self._wake.set()
+                unwritten -= len(batch)
                 await self._notify(notices)
 
         completer = asyncio.create_task(complete())
@@ -604,7 +613,7 @@ class OutboxWorker:
                 except TimeoutError:
                     polled = True
             # Let what is on the wire finish and be written before stopping.
-            while in_flight > 0:
+            while in_flight > 0 or unwritten > 0:
                 await asyncio.sleep(0.01)
         finally:
             sys.setswitchinterval(switch_interval)
