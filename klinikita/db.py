@@ -7,11 +7,12 @@ import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, event
+from sqlalchemy import Date, Select, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Session, create_engine
 
@@ -97,11 +98,17 @@ def _compile(stmt: Select, dialect: Dialect) -> _Compiled:
     results = []
     for index, col in enumerate(stmt.selected_columns):
         convert = col.type.dialect_impl(dialect).result_processor(dialect, None)
+        if convert is not None and dialect.name == "sqlite" and type(col.type) is Date:
+            convert = _sqlite_date  # same answer as SQLAlchemy's regex, several times faster
         if convert is not None:
             results.append((index, convert))
     positions = tuple(compiled.positiontup) if compiled.positional else None
     defaults = {n: b.value for n, b in compiled.binds.items() if not b.required}
     return _Compiled(compiled.string, positions, defaults, tuple(binds), tuple(results), stmt)
+
+
+def _sqlite_date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
 
 
 class ReadConnection:
@@ -133,10 +140,9 @@ class ReadConnection:
         cur = self._driver.cursor()
         try:
             if c.positions is None:
-                cur.execute(c.sql, values)
+                fetched = cur.execute(c.sql, values).fetchall()
             else:
-                cur.execute(c.sql, [values[n] for n in c.positions])
-            fetched = cur.fetchall()
+                fetched = cur.execute(c.sql, [values[n] for n in c.positions]).fetchall()
         finally:
             cur.close()
         if not c.results:
