@@ -119,9 +119,34 @@ class ReadConnection:
     no identity map, no per-call SQLAlchemy execution machinery. For exact lookups that
     machinery cost several times the query itself."""
 
-    def __init__(self, dialect: Dialect, driver: Any) -> None:
-        self.dialect = dialect
-        self._driver = driver
+    def __init__(self, engine: Engine) -> None:
+        self.dialect: Dialect = engine.dialect
+        self._engine = engine
+        self._sqlite = self.dialect.name == "sqlite"
+        self._driver: Any = None
+        self._pooled: Any = None
+
+    # A class, not a generator context manager: this runs for every search keystroke.
+    def __enter__(self) -> ReadConnection:
+        if self._sqlite:
+            self._driver = _sqlite_reader(self._engine)
+            self._driver.execute("BEGIN")
+        else:
+            self._pooled = self._engine.raw_connection()
+            self._driver = self._pooled.driver_connection
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._pooled is None:
+                self._driver.execute("ROLLBACK")
+            else:
+                try:
+                    self._pooled.rollback()
+                finally:
+                    self._pooled.close()
+        finally:
+            self._driver = self._pooled = None
 
     def _prepared(self, stmt: Select) -> _Compiled:
         key = (id(stmt), self.dialect.name)
@@ -134,9 +159,11 @@ class ReadConnection:
         """All rows of `stmt` as tuples in its column order, values converted as SQLAlchemy
         would (dates on SQLite, ...)."""
         c = self._prepared(stmt)
-        values = {**c.defaults, **params}
-        for name, convert in c.binds:
-            values[name] = convert(values[name])
+        values = {**c.defaults, **params} if c.defaults else params
+        if c.binds:
+            values = dict(values)
+            for name, convert in c.binds:
+                values[name] = convert(values[name])
         cur = self._driver.cursor()
         try:
             if c.positions is None:
@@ -178,28 +205,12 @@ def _sqlite_reader(engine: Engine) -> Any:
     return driver
 
 
-@contextmanager
-def read_connection(engine: Engine | None = None) -> Iterator[ReadConnection]:
-    """A connection for reads that need no ORM (searches, lists).
+def read_connection(engine: Engine | None = None) -> ReadConnection:
+    """A connection for reads that need no ORM (searches, lists): `with read_connection()
+    as conn:`.
 
     On SQLite: this thread's read connection, begun deferred, not IMMEDIATE: a snapshot
     of committed data that never takes or waits for the write lock (WAL lets readers run
     beside the writer), consistent across the statements of one `with`. On PostgreSQL: a
     pooled connection. Always rolled back: nothing is written through it."""
-    engine = engine or get_engine()
-    if engine.dialect.name == "sqlite":
-        driver = _sqlite_reader(engine)
-        driver.execute("BEGIN")
-        try:
-            yield ReadConnection(engine.dialect, driver)
-        finally:
-            driver.execute("ROLLBACK")
-        return
-    pooled = engine.raw_connection()
-    try:
-        yield ReadConnection(engine.dialect, pooled.driver_connection)
-    finally:
-        try:
-            pooled.rollback()
-        finally:
-            pooled.close()
+    return ReadConnection(engine or get_engine())

@@ -202,7 +202,7 @@ _CACHE: dict[tuple[str, str], tuple[Select, Select]] = {}
 
 
 def statements(dialect: str, kind: SearchKind | None) -> tuple[Select, Select]:
-    key = (dialect, kind.value if kind else "")
+    key = (dialect, kind or "")  # a SearchKind is its own value (StrEnum)
     if key not in _CACHE:
         _CACHE[key] = _statements(dialect, kind)
     return _CACHE[key]
@@ -217,7 +217,7 @@ def build_query(
     if not term:
         return statements(dialect, None), params, ""
     if kind == SearchKind.NIK:
-        params["term"] = re.sub(r"\s", "", term)
+        params["term"] = "".join(term.split())
     elif kind == SearchKind.MRN:
         params["term"] = term
     elif kind == SearchKind.PHONE:
@@ -268,6 +268,9 @@ def _row(r: tuple) -> PatientRow:
     )
 
 
+_KINDS = {k.value: k for k in SearchKind}
+
+
 def search_patients(
     conn: ReadConnection,
     branch_id: int,
@@ -282,7 +285,7 @@ def search_patients(
     `conn` comes from `db.read_connection()`: a search is a plain read, so it skips the ORM
     session (whose begin/commit cost several times an exact lookup) and, on SQLite, the
     write lock."""
-    wanted = SearchKind(kind) if kind in SearchKind._value2member_map_ else SearchKind.AUTO
+    wanted = _KINDS.get(kind, SearchKind.AUTO)
     if wanted == SearchKind.AUTO:
         wanted = resolve_kind(term) if term.strip() else SearchKind.NAME
     page = max(1, page)

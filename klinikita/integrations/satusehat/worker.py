@@ -19,7 +19,7 @@ import os
 import random
 import socket
 import sys
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -544,11 +544,23 @@ class OutboxWorker:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         _running_workers.add(self)
-        # in_flight: sends on the wire (at most `concurrency`); unwritten: finished sends
-        # whose outcome is not committed yet. A slot is free again as soon as its answer
-        # came: the outcome waits for the database thread, the next send does not.
+        # in_flight: sends on the wire (at most `concurrency`); ready: jobs claimed and
+        # prepared, waiting for a slot; unwritten: finished sends whose outcome is not
+        # committed yet. A slot is free again as soon as its answer came, and the next
+        # prepared job goes at once: the database thread works beside the sends, not
+        # between them.
         in_flight = unwritten = 0
+        ready: deque[_Begun] = deque()
         finished: asyncio.Queue[_Sent] = asyncio.Queue()
+        senders: set[asyncio.Task] = set()
+
+        def start_sends() -> None:
+            nonlocal in_flight
+            while ready and in_flight < self.concurrency:
+                in_flight += 1
+                task = asyncio.create_task(send(ready.popleft()))
+                senders.add(task)
+                task.add_done_callback(senders.discard)
 
         async def send(begun: _Begun) -> None:
             nonlocal in_flight, unwritten
@@ -556,6 +568,7 @@ class OutboxWorker:
                 sent = await self._send(begun)
             finally:
                 in_flight -= 1
+            start_sends()
             unwritten += 1
             await finished.put(sent)
             self._wake.set()
@@ -580,40 +593,39 @@ class OutboxWorker:
                 await self._notify(notices)
 
         completer = asyncio.create_task(complete())
-        senders: set[asyncio.Task] = set()
         # With a backlog, sends finish one or two at a time: claiming for each would make
-        # batches of one (a transaction, its statements and a thread hop per visit). Wait
-        # until a quarter of the slots is free, unless nothing is on the wire or a poll
-        # interval passed; an idle worker still claims a fresh job at once.
+        # batches of one (a transaction, its statements and a thread hop per visit). Claim
+        # when a quarter of the slots (plus a small stock of prepared jobs) is wanted,
+        # unless nothing is on the wire or a poll interval passed: an idle worker still
+        # claims a fresh job at once.
         min_batch = max(1, self.concurrency // 4)
+        stock = min_batch
         polled = True
         log.info("SATUSEHAT worker %s started", self.worker_id)
         try:
             while not stop.is_set():
                 self._wake.clear()
-                free = self.concurrency - in_flight
+                want = self.concurrency + stock - in_flight - len(ready)
+                idle = in_flight == 0 and not ready
                 begun: list[_Begun] = []
-                if free > 0 and (free >= min_batch or in_flight == 0 or polled):
+                if want > 0 and (want >= min_batch or idle or polled):
                     try:
-                        begun = await self._db(self._claim_and_begin, free)
+                        begun = await self._db(self._claim_and_begin, want)
                     except Exception:
                         log.exception("Claiming SATUSEHAT jobs failed; trying again")
                 await self._notify([b.notice for b in begun if b.notice is not None])
-                for item in begun:
-                    if item.notice is None:
-                        in_flight += 1
-                        task = asyncio.create_task(send(item))
-                        senders.add(task)
-                        task.add_done_callback(senders.discard)
+                ready.extend(b for b in begun if b.notice is None)
+                start_sends()
                 polled = False
-                if begun and len(begun) == free:
+                if begun and len(begun) == want:
                     continue  # there may be more due right now
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
                 except TimeoutError:
                     polled = True
-            # Let what is on the wire finish and be written before stopping.
-            while in_flight > 0 or unwritten > 0:
+            # Send what is prepared, let it finish and be written before stopping.
+            while ready or in_flight > 0 or unwritten > 0:
+                start_sends()
                 await asyncio.sleep(0.01)
         finally:
             sys.setswitchinterval(switch_interval)
