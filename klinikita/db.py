@@ -123,24 +123,28 @@ class ReadConnection:
         self.dialect: Dialect = engine.dialect
         self._engine = engine
         self._sqlite = self.dialect.name == "sqlite"
+        # A file's read connection is kept per thread; an in-memory database exists only
+        # in the pool's own connection.
+        self._kept = self._sqlite and engine.url.database not in (None, "", ":memory:")
         self._driver: Any = None
         self._pooled: Any = None
 
     # A class, not a generator context manager: this runs for every search keystroke.
     def __enter__(self) -> ReadConnection:
-        if self._sqlite:
+        if self._kept:
             self._driver = _sqlite_reader(self._engine)
-            self._driver.execute("BEGIN")
         else:
             self._pooled = self._engine.raw_connection()
             self._driver = self._pooled.driver_connection
+        if self._sqlite:
+            self._driver.execute("BEGIN")
         return self
 
     def __exit__(self, *exc: object) -> None:
         try:
-            if self._pooled is None:
+            if self._sqlite:
                 self._driver.execute("ROLLBACK")
-            else:
+            if self._pooled is not None:
                 try:
                     self._pooled.rollback()
                 finally:
