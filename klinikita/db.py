@@ -112,7 +112,7 @@ def _sqlite_date(value: str | None) -> date | None:
 
 
 class ReadConnection:
-    """Core selects run straight on the driver of a pooled connection.
+    """Core selects run straight on the driver of this thread's read connection.
 
     Each statement is compiled once per dialect (kept by identity: pass statements built
     once, as services/patients.py does), then only its parameters travel: no ORM session,
@@ -123,16 +123,19 @@ class ReadConnection:
         self.dialect: Dialect = engine.dialect
         self._engine = engine
         self._sqlite = self.dialect.name == "sqlite"
-        # A file's read connection is kept per thread; an in-memory database exists only
-        # in the pool's own connection.
-        self._kept = self._sqlite and engine.url.database not in (None, "", ":memory:")
+        # A read connection is kept per thread (an in-memory SQLite database exists only in
+        # the pool's own connection, so that one reads through the pool).
+        memory = self._sqlite and engine.url.database in (None, "", ":memory:")
+        self._kept = not memory
         self._driver: Any = None
         self._pooled: Any = None
+        self._started = False
 
     # A class, not a generator context manager: this runs for every search keystroke.
     def __enter__(self) -> ReadConnection:
+        self._started = False
         if self._kept:
-            self._driver = _sqlite_reader(self._engine)
+            self._driver = _kept_reader(self._engine)
         else:
             self._pooled = self._engine.raw_connection()
             self._driver = self._pooled.driver_connection
@@ -144,6 +147,11 @@ class ReadConnection:
         try:
             if self._sqlite:
                 self._driver.execute("ROLLBACK")
+            elif self._pooled is None:
+                try:
+                    self._driver.rollback()
+                except self._lost_connection():
+                    pass  # nothing to undo on a dead connection; the next read replaces it
             if self._pooled is not None:
                 try:
                     self._pooled.rollback()
@@ -168,14 +176,17 @@ class ReadConnection:
             values = dict(values)
             for name, convert in c.binds:
                 values[name] = convert(values[name])
-        cur = self._driver.cursor()
+        args = values if c.positions is None else [values[n] for n in c.positions]
         try:
-            if c.positions is None:
-                fetched = cur.execute(c.sql, values).fetchall()
-            else:
-                fetched = cur.execute(c.sql, [values[n] for n in c.positions]).fetchall()
-        finally:
-            cur.close()
+            fetched = self._fetch(c.sql, args)
+        except self._lost_connection():
+            if self._started or self._sqlite or not self._kept:
+                raise
+            # The kept PostgreSQL connection died while idle (server restart, timeout):
+            # nothing was read in this `with` yet, so it reads again on a fresh one.
+            self._driver = _kept_reader(self._engine, fresh=True)
+            fetched = self._fetch(c.sql, args)
+        self._started = True
         if not c.results:
             return fetched
         out = []
@@ -186,23 +197,41 @@ class ReadConnection:
             out.append(tuple(row))
         return out
 
+    def _fetch(self, sql: str, args: Any) -> list:
+        cur = self._driver.cursor()
+        try:
+            return cur.execute(sql, args).fetchall()
+        finally:
+            cur.close()
+
+    def _lost_connection(self) -> tuple[type[BaseException], ...]:
+        dbapi = self.dialect.loaded_dbapi
+        return (dbapi.OperationalError, dbapi.InterfaceError)
+
     def scalar(self, stmt: Select, params: dict[str, Any]) -> Any:
         found = self.rows(stmt, params)
         return found[0][0] if found else None
 
 
-_sqlite_readers = threading.local()
+_readers = threading.local()
 
 
-def _sqlite_reader(engine: Engine) -> Any:
-    """This thread's read connection to the engine's SQLite file, kept open: an SQLite
-    connection is a file handle, and the pool's checkout and reset cost as much as an
-    indexed lookup. Made by the engine (same pragmas), then detached from its pool."""
-    held = getattr(_sqlite_readers, "held", None)
+def _kept_reader(engine: Engine, *, fresh: bool = False) -> Any:
+    """This thread's read connection to the engine's database, kept open: the pool's
+    checkout (with its pre-ping, a round trip on PostgreSQL) and reset cost as much as an
+    indexed lookup. Made by the engine (same pragmas and setup), then detached from its
+    pool; `fresh` replaces one that died."""
+    held = getattr(_readers, "held", None)
     if held is None:
-        held = _sqlite_readers.held = weakref.WeakKeyDictionary()
-    driver = held.get(engine)
-    if driver is None:
+        held = _readers.held = weakref.WeakKeyDictionary()
+    driver = None if fresh else held.get(engine)
+    if driver is None or getattr(driver, "closed", False):
+        old = held.pop(engine, None)
+        if old is not None:
+            try:
+                old.close()
+            except Exception:  # noqa: BLE001 (it is gone anyway)
+                pass
         pooled = engine.raw_connection()
         driver = held[engine] = pooled.driver_connection
         pooled.detach()
@@ -213,8 +242,9 @@ def read_connection(engine: Engine | None = None) -> ReadConnection:
     """A connection for reads that need no ORM (searches, lists): `with read_connection()
     as conn:`.
 
-    On SQLite: this thread's read connection, begun deferred, not IMMEDIATE: a snapshot
-    of committed data that never takes or waits for the write lock (WAL lets readers run
-    beside the writer), consistent across the statements of one `with`. On PostgreSQL: a
-    pooled connection. Always rolled back: nothing is written through it."""
+    This thread's read connection, kept open. On SQLite it begins deferred, not IMMEDIATE:
+    a snapshot of committed data that never takes or waits for the write lock (WAL lets
+    readers run beside the writer), consistent across the statements of one `with`. On
+    PostgreSQL a dead kept connection is replaced before the first read. Always rolled
+    back: nothing is written through it."""
     return ReadConnection(engine or get_engine())

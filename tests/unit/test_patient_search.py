@@ -218,3 +218,25 @@ def test_a_search_runs_beside_a_long_write_and_sees_only_committed_rows_sqlite(d
             during = search_patients(conn, b, "budi", SearchKind.NAME)
         assert [r.name for r in before.rows] == [r.name for r in during.rows]
     assert _names(db, b, "budi", SearchKind.NAME) == ["Budi Baru", "Budi Santoso", "Budiarti"]
+
+
+@pytest.mark.postgres
+def test_a_search_after_the_server_dropped_the_kept_connection_reads_again_postgresql():
+    """The read connection is kept per thread; when PostgreSQL ended it while idle (restart,
+    timeout), the next search opens a fresh one instead of failing."""
+    require_pg()
+    with temporary_pg_database() as url:
+        engine = make_engine(url)
+        SQLModel.metadata.create_all(engine)
+        with Session(engine) as session:
+            b, _ = _seed(session)
+            assert _names(session, b, "000003", SearchKind.MRN) == ["Agus Budiman"]
+            with read_connection(engine) as conn:
+                pid = conn._driver.info.backend_pid
+            with engine.connect() as admin:
+                admin.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+                admin.commit()
+            assert _names(session, b, "000003", SearchKind.MRN) == ["Agus Budiman"]
+            with read_connection(engine) as conn:
+                assert conn._driver.info.backend_pid != pid
+        engine.dispose()
