@@ -32,7 +32,7 @@ os.environ.setdefault("KLINIKITA_SIMULATOR_DATA", "none")
 import psycopg  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from klinikita.db import make_engine  # noqa: E402
+from klinikita.db import make_engine, read_connection  # noqa: E402
 from klinikita.migrations import upgrade_to_head  # noqa: E402
 from klinikita.models.patient_search import (  # noqa: E402
     create_search_objects,
@@ -232,7 +232,7 @@ def raw_params(dialect: str, kind: SearchKind, term: str) -> tuple:
 
 
 def _sqlite_raw(path: str) -> sqlite3.Connection:
-    # Transactions by hand, like the app's engine (isolation_level=None + BEGIN IMMEDIATE).
+    # Transactions by hand, like the app's engine (isolation_level=None, BEGIN by hand).
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     return conn
@@ -270,16 +270,16 @@ def bench(name: str, url: str, raw_connect: Callable, terms: dict) -> list[tuple
         for kind in KINDS:
 
             def service(term: str, kind=kind) -> object:
-                page = search_patients(session, 1, term, kind)
-                session.commit()
-                return page
+                # As the patient list's state calls it: a read connection per search.
+                with read_connection(engine) as conn:
+                    return search_patients(conn, 1, term, kind)
 
             page_sql, count_sql = queries[kind]
 
             def floor(term: str, kind=kind, page_sql=page_sql, count_sql=count_sql) -> object:
                 cur = raw.cursor()
                 if dialect == "sqlite":
-                    cur.execute("BEGIN IMMEDIATE")  # as klinikita/db.py begins every transaction
+                    cur.execute("BEGIN")  # deferred, as db.read_connection begins
                 params = raw_params(dialect, kind, term)
                 cur.execute(page_sql, params)
                 rows = cur.fetchall()
@@ -287,9 +287,9 @@ def bench(name: str, url: str, raw_connect: Callable, terms: dict) -> list[tuple
                     cur.execute(count_sql, params)
                     cur.fetchone()
                 if dialect == "sqlite":
-                    cur.execute("COMMIT")
+                    cur.execute("ROLLBACK")
                 else:
-                    raw.commit()
+                    raw.rollback()
                 return rows
 
             # Same answers: the floor is a fair comparison.
@@ -299,8 +299,9 @@ def bench(name: str, url: str, raw_connect: Callable, terms: dict) -> list[tuple
                 assert got == want, (name, kind, term, got[:3], want[:3])
 
             def on_session(term: str, kind=kind, page_sql=page_sql, count_sql=count_sql):
-                # The same SQL through the app's session: what SQLAlchemy's session and
-                # transaction cost before the service does anything.
+                # The same SQL through an ORM session committed per call (the search path
+                # before the read connection; SQLite: BEGIN IMMEDIATE): what the session
+                # and its transaction cost.
                 conn = session.connection()
                 params = raw_params(dialect, kind, term)
                 rows = conn.exec_driver_sql(page_sql, params).all()
@@ -334,11 +335,11 @@ def report(results: list[tuple]) -> None:
             f"{r50:>8.2f}ms{r95:>8.2f}ms{ratio:>7.2f}{percentile(ses, 0.95):>8.2f}ms  {ok}"
         )
     print(
-        "\nsvc: search_patients() on an SQLModel session, committed per call (as a handler's "
-        "session_scope)\nraw: the same SQL on the bare driver, same transaction shape (SQLite: "
-        "BEGIN IMMEDIATE ... COMMIT)\nratio: svc p95 / raw p95; sess: the same SQL through the "
-        "session (SQLAlchemy's fixed cost)\nrows: rows per page on average (20 = page full, "
-        "then a capped count runs too)"
+        "\nsvc: search_patients() on db.read_connection(), one per search (as the state "
+        "calls it)\nraw: the same SQL on the bare driver, same transaction shape (SQLite: "
+        "deferred BEGIN ... ROLLBACK)\nratio: svc p95 / raw p95; sess: the same SQL through an "
+        "ORM session committed per call (the old path)\nrows: rows per page on average "
+        "(20 = page full, then a capped count runs too)"
     )
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy import Date, Select, event
+from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Session, create_engine
 
 from klinikita.settings import get_settings
@@ -92,3 +97,179 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# ----- fast reads ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positions: tuple[str, ...] | None  # parameter names in order (qmark), None: named
+    defaults: dict[str, Any]  # values fixed in the statement (literals SQLAlchemy bound)
+    binds: tuple[tuple[str, Callable], ...]  # (name, driver conversion) where one is needed
+    results: tuple[tuple[int, Callable], ...]  # (column, database value -> Python) if needed
+    stmt: Select  # held, so its id is never reused while it is a key below
+
+
+_COMPILED: dict[tuple[int, str], _Compiled] = {}
+
+
+def _compile(stmt: Select, dialect: Dialect) -> _Compiled:
+    compiled = stmt.compile(dialect=dialect)
+    binds = []
+    for name, bind in compiled.binds.items():
+        convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if convert is not None:
+            binds.append((name, convert))
+    results = []
+    for index, col in enumerate(stmt.selected_columns):
+        convert = col.type.dialect_impl(dialect).result_processor(dialect, None)
+        if convert is not None and dialect.name == "sqlite" and type(col.type) is Date:
+            convert = _sqlite_date  # same answer as SQLAlchemy's regex, several times faster
+        if convert is not None:
+            results.append((index, convert))
+    positions = tuple(compiled.positiontup) if compiled.positional else None
+    defaults = {n: b.value for n, b in compiled.binds.items() if not b.required}
+    return _Compiled(compiled.string, positions, defaults, tuple(binds), tuple(results), stmt)
+
+
+def _sqlite_date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
+
+
+class ReadConnection:
+    """Core selects run straight on the driver of this thread's read connection.
+
+    Each statement is compiled once per dialect (kept by identity: pass statements built
+    once, as services/patients.py does), then only its parameters travel: no ORM session,
+    no identity map, no per-call SQLAlchemy execution machinery. For exact lookups that
+    machinery cost several times the query itself."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.dialect: Dialect = engine.dialect
+        self._engine = engine
+        self._sqlite = self.dialect.name == "sqlite"
+        # A read connection is kept per thread (an in-memory SQLite database exists only in
+        # the pool's own connection, so that one reads through the pool).
+        memory = self._sqlite and engine.url.database in (None, "", ":memory:")
+        self._kept = not memory
+        self._driver: Any = None
+        self._pooled: Any = None
+        self._started = False
+
+    # A class, not a generator context manager: this runs for every search keystroke.
+    def __enter__(self) -> ReadConnection:
+        self._started = False
+        if self._kept:
+            self._driver = _kept_reader(self._engine)
+        else:
+            self._pooled = self._engine.raw_connection()
+            self._driver = self._pooled.driver_connection
+        if self._sqlite:
+            self._driver.execute("BEGIN")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._sqlite:
+                self._driver.execute("ROLLBACK")
+            elif self._pooled is None:
+                try:
+                    self._driver.rollback()
+                except self._lost_connection():
+                    pass  # nothing to undo on a dead connection; the next read replaces it
+            if self._pooled is not None:
+                try:
+                    self._pooled.rollback()
+                finally:
+                    self._pooled.close()
+        finally:
+            self._driver = self._pooled = None
+
+    def _prepared(self, stmt: Select) -> _Compiled:
+        key = (id(stmt), self.dialect.name)
+        found = _COMPILED.get(key)
+        if found is None:
+            found = _COMPILED[key] = _compile(stmt, self.dialect)
+        return found
+
+    def rows(self, stmt: Select, params: dict[str, Any]) -> list[tuple]:
+        """All rows of `stmt` as tuples in its column order, values converted as SQLAlchemy
+        would (dates on SQLite, ...)."""
+        c = self._prepared(stmt)
+        values = {**c.defaults, **params} if c.defaults else params
+        if c.binds:
+            values = dict(values)
+            for name, convert in c.binds:
+                values[name] = convert(values[name])
+        args = values if c.positions is None else [values[n] for n in c.positions]
+        try:
+            fetched = self._fetch(c.sql, args)
+        except self._lost_connection():
+            if self._started or self._sqlite or not self._kept:
+                raise
+            # The kept PostgreSQL connection died while idle (server restart, timeout):
+            # nothing was read in this `with` yet, so it reads again on a fresh one.
+            self._driver = _kept_reader(self._engine, fresh=True)
+            fetched = self._fetch(c.sql, args)
+        self._started = True
+        if not c.results:
+            return fetched
+        out = []
+        for row in fetched:
+            row = list(row)
+            for index, convert in c.results:
+                row[index] = convert(row[index])
+            out.append(tuple(row))
+        return out
+
+    def _fetch(self, sql: str, args: Any) -> list:
+        cur = self._driver.cursor()
+        try:
+            return cur.execute(sql, args).fetchall()
+        finally:
+            cur.close()
+
+    def _lost_connection(self) -> tuple[type[BaseException], ...]:
+        dbapi = self.dialect.loaded_dbapi
+        return (dbapi.OperationalError, dbapi.InterfaceError)
+
+    def scalar(self, stmt: Select, params: dict[str, Any]) -> Any:
+        found = self.rows(stmt, params)
+        return found[0][0] if found else None
+
+
+_readers = threading.local()
+
+
+def _kept_reader(engine: Engine, *, fresh: bool = False) -> Any:
+    """This thread's read connection to the engine's database, kept open: the pool's
+    checkout (with its pre-ping, a round trip on PostgreSQL) and reset cost as much as an
+    indexed lookup. Made by the engine (same pragmas and setup), then detached from its
+    pool; `fresh` replaces one that died."""
+    held = getattr(_readers, "held", None)
+    if held is None:
+        held = _readers.held = weakref.WeakKeyDictionary()
+    driver = None if fresh else held.get(engine)
+    if driver is None or getattr(driver, "closed", False):
+        old = held.pop(engine, None)
+        if old is not None:
+            try:
+                old.close()
+            except Exception:  # noqa: BLE001 (it is gone anyway)
+                pass
+        pooled = engine.raw_connection()
+        driver = held[engine] = pooled.driver_connection
+        pooled.detach()
+    return driver
+
+
+def read_connection(engine: Engine | None = None) -> ReadConnection:
+    """A connection for reads that need no ORM (searches, lists): `with read_connection()
+    as conn:`.
+
+    This thread's read connection, kept open. On SQLite it begins deferred, not IMMEDIATE:
+    a snapshot of committed data that never takes or waits for the write lock (WAL lets
+    readers run beside the writer), consistent across the statements of one `with`. On
+    PostgreSQL a dead kept connection is replaced before the first read. Always rolled
+    back: nothing is written through it."""
+    return ReadConnection(engine or get_engine())

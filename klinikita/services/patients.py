@@ -18,8 +18,8 @@ from datetime import date
 from enum import StrEnum
 
 from sqlalchemy import Select, bindparam, column, func, literal_column, select, table, text
-from sqlmodel import Session
 
+from klinikita.db import ReadConnection
 from klinikita.models import Patient
 from klinikita.models.enums import Sex
 from klinikita.models.patient_search import FTS_TABLE
@@ -202,7 +202,7 @@ _CACHE: dict[tuple[str, str], tuple[Select, Select]] = {}
 
 
 def statements(dialect: str, kind: SearchKind | None) -> tuple[Select, Select]:
-    key = (dialect, kind.value if kind else "")
+    key = (dialect, kind or "")  # a SearchKind is its own value (StrEnum)
     if key not in _CACHE:
         _CACHE[key] = _statements(dialect, kind)
     return _CACHE[key]
@@ -217,7 +217,7 @@ def build_query(
     if not term:
         return statements(dialect, None), params, ""
     if kind == SearchKind.NIK:
-        params["term"] = re.sub(r"\s", "", term)
+        params["term"] = "".join(term.split())
     elif kind == SearchKind.MRN:
         params["term"] = term
     elif kind == SearchKind.PHONE:
@@ -248,27 +248,31 @@ def build_query(
     return statements(dialect, kind), params, ""
 
 
-def _row(r) -> PatientRow:  # noqa: ANN001
-    try:
-        sex = Sex(r.sex).label
-    except ValueError:
-        sex = r.sex or ""
+_SEX_LABELS = {s.value: s.label for s in Sex}
+
+
+def _row(r: tuple) -> PatientRow:
+    # Positional: the order of _COLUMNS.
+    pid, mrn, nik, name, born, sex, phone, ihs_number, sync_status, sync_error = r
     return PatientRow(
-        id=r.id,
-        mrn=r.mrn,
-        nik=r.nik or "",
-        name=r.name,
-        birth_date=format_date(r.birth_date),
-        sex=sex,
-        phone=r.phone or "",
-        ihs_number=r.ihs_number or "",
-        sync_status=r.sync_status,
-        sync_error=r.sync_error or "",
+        id=pid,
+        mrn=mrn,
+        nik=nik or "",
+        name=name,
+        birth_date=format_date(born),
+        sex=_SEX_LABELS.get(sex, sex or ""),
+        phone=phone or "",
+        ihs_number=ihs_number or "",
+        sync_status=sync_status,
+        sync_error=sync_error or "",
     )
 
 
+_KINDS = {k.value: k for k in SearchKind}
+
+
 def search_patients(
-    session: Session,
+    conn: ReadConnection,
     branch_id: int,
     term: str = "",
     kind: str = SearchKind.AUTO,
@@ -276,25 +280,28 @@ def search_patients(
     page: int = 1,
     page_size: int = PAGE_SIZE,
 ) -> PatientPage:
-    """One page of the branch's active patients matching `term`."""
-    wanted = SearchKind(kind) if kind in SearchKind._value2member_map_ else SearchKind.AUTO
+    """One page of the branch's active patients matching `term`.
+
+    `conn` comes from `db.read_connection()`: a search is a plain read, so it skips the ORM
+    session (whose begin/commit cost several times an exact lookup) and, on SQLite, the
+    write lock."""
+    wanted = _KINDS.get(kind, SearchKind.AUTO)
     if wanted == SearchKind.AUTO:
         wanted = resolve_kind(term) if term.strip() else SearchKind.NAME
     page = max(1, page)
-    dialect = session.get_bind().dialect.name
+    dialect = conn.dialect.name
     built, params, problem = build_query(dialect, branch_id, wanted, term)
     if built is None:
         return PatientPage([], 1, page_size, 0, False, wanted.value, problem)
     page_stmt, count_stmt = built
     offset = (page - 1) * page_size
-    conn = session.connection()
     # One extra row tells whether more follow without counting.
-    fetched = conn.execute(page_stmt, {**params, "limit": page_size + 1, "offset": offset}).all()
+    fetched = conn.rows(page_stmt, {**params, "limit": page_size + 1, "offset": offset})
     rows = [_row(r) for r in fetched[:page_size]]
     if len(fetched) <= page_size:
         total, capped = offset + len(rows), False
     else:
-        total = conn.execute(count_stmt, params).scalar_one()
+        total = conn.scalar(count_stmt, params)
         capped = total > COUNT_CAP
         total = min(total, COUNT_CAP)
     return PatientPage(rows, page, page_size, total, capped, wanted.value)

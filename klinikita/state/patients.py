@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from klinikita import routes
-from klinikita.db import session_scope
+from klinikita.db import read_connection, session_scope
 from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
 from klinikita.models import Branch
 from klinikita.models.enums import SyncStatus
@@ -100,9 +100,9 @@ class PatientState(AuthState):
         actor = self._allowed_viewer()
         if actor is None:
             return
-        with session_scope() as session:
+        with read_connection() as conn:
             found = search_patients(
-                session, actor.branch_id, self.search_term, self.search_kind, page=self.page
+                conn, actor.branch_id, self.search_term, self.search_kind, page=self.page
             )
         if found.rows == [] and self.page > 1 and found.total:
             self.page = found.page_count

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
 from sqlmodel import Session, SQLModel
 
-from klinikita.db import make_engine
+from klinikita.db import make_engine, read_connection
 from klinikita.models import Branch, Patient
 from klinikita.services.patients import (
     COUNT_CAP,
@@ -67,8 +68,15 @@ def _seed(session: Session) -> tuple[int, int]:
     return branch.id, other.id
 
 
+def _search(session: Session, *args, **kw):
+    """The search as the app runs it: on a read connection of the session's engine, after
+    the session committed (the seeding does)."""
+    with read_connection(session.get_bind()) as conn:
+        return search_patients(conn, *args, **kw)
+
+
 def _names(session, branch_id, term, kind=SearchKind.AUTO, **kw) -> list[str]:
-    return [r.name for r in search_patients(session, branch_id, term, kind, **kw).rows]
+    return [r.name for r in _search(session, branch_id, term, kind, **kw).rows]
 
 
 def _check_every_kind(session: Session) -> None:
@@ -83,7 +91,7 @@ def _check_every_kind(session: Session) -> None:
         "Agus Budiman",
         "Budi Santoso",
     ]
-    assert search_patients(session, b, "ud", SearchKind.NAME_CONTAINS).problem
+    assert _search(session, b, "ud", SearchKind.NAME_CONTAINS).problem
     assert _names(session, b, "100%", SearchKind.NAME_CONTAINS) == []
     assert _names(session, b, "0812", SearchKind.PHONE) == ["Budi Santoso", "Siti Nurhaliza"]
     assert _names(session, b, "0857-1111", SearchKind.PHONE) == ["Agus Budiman"]
@@ -100,7 +108,7 @@ def _check_every_kind(session: Session) -> None:
     assert _names(session, b, "000002") == ["Siti Nurhaliza"]
     assert _names(session, b, "siti") == ["Siti Nurhaliza"]
     # Empty: everyone active of this branch, by name.
-    page = search_patients(session, b, "")
+    page = _search(session, b, "")
     assert [r.name for r in page.rows][0] == "Agus Budiman"
     assert page.total == 5 and "Budi Nonaktif" not in [r.name for r in page.rows]
 
@@ -120,14 +128,14 @@ def _check_paging(session: Session) -> None:
             )
         )
     session.commit()
-    first = search_patients(session, branch.id, "rahmat", SearchKind.NAME)
+    first = _search(session, branch.id, "rahmat", SearchKind.NAME)
     assert [r.name for r in first.rows][:2] == ["Rahmat 00000", "Rahmat 00001"]
     assert first.total_capped and first.total_label == f"{COUNT_CAP}+"
-    third = search_patients(session, branch.id, "rahmat", SearchKind.NAME, page=3)
+    third = _search(session, branch.id, "rahmat", SearchKind.NAME, page=3)
     assert third.rows[0].name == "Rahmat 00040" and len(third.rows) == 20
-    few = search_patients(session, branch.id, "rahmat 0000", SearchKind.NAME)
+    few = _search(session, branch.id, "rahmat 0000", SearchKind.NAME)
     assert few.total == 10 and not few.total_capped and few.page_count == 1
-    contains = search_patients(session, branch.id, "mat 0102", SearchKind.NAME_CONTAINS)
+    contains = _search(session, branch.id, "mat 0102", SearchKind.NAME_CONTAINS)
     assert [r.name for r in contains.rows] == [
         "Rahmat 01029",
         "Rahmat 01028",
@@ -177,4 +185,58 @@ def test_every_search_kind_and_paging_postgresql():
         with Session(engine) as session:
             _check_every_kind(session)
             _check_paging(session)
+        engine.dispose()
+
+
+def test_a_search_runs_beside_a_long_write_and_sees_only_committed_rows_sqlite(db):
+    """The read connection begins deferred: while another connection holds the write lock
+    (BEGIN IMMEDIATE) with an uncommitted patient, a search answers at once with the
+    committed rows only; once the writer commits, the next search sees the new row."""
+    b, _ = _seed(db)
+    engine = db.get_bind()
+    with engine.connect() as writer:
+        writer.exec_driver_sql("SELECT 1")  # begins IMMEDIATE: the write lock is held
+        writer.execute(
+            Patient.__table__.insert().values(
+                branch_id=b,
+                mrn="000777",
+                name="Budi Baru",
+                name_norm="budi baru",
+                sex="male",
+                birth_date=date(2000, 1, 1),
+            )
+        )
+        started = time.perf_counter()
+        page = _search(db, b, "budi", SearchKind.NAME)
+        assert time.perf_counter() - started < 1.0  # busy_timeout would be 30 s
+        assert [r.name for r in page.rows] == ["Budi Santoso", "Budiarti"]
+        assert _names(db, b, "000777", SearchKind.MRN) == []
+        # A read that began before the commit keeps its snapshot (page and count agree).
+        with read_connection(engine) as conn:
+            before = search_patients(conn, b, "budi", SearchKind.NAME)
+            writer.commit()
+            during = search_patients(conn, b, "budi", SearchKind.NAME)
+        assert [r.name for r in before.rows] == [r.name for r in during.rows]
+    assert _names(db, b, "budi", SearchKind.NAME) == ["Budi Baru", "Budi Santoso", "Budiarti"]
+
+
+@pytest.mark.postgres
+def test_a_search_after_the_server_dropped_the_kept_connection_reads_again_postgresql():
+    """The read connection is kept per thread; when PostgreSQL ended it while idle (restart,
+    timeout), the next search opens a fresh one instead of failing."""
+    require_pg()
+    with temporary_pg_database() as url:
+        engine = make_engine(url)
+        SQLModel.metadata.create_all(engine)
+        with Session(engine) as session:
+            b, _ = _seed(session)
+            assert _names(session, b, "000003", SearchKind.MRN) == ["Agus Budiman"]
+            with read_connection(engine) as conn:
+                pid = conn._driver.info.backend_pid
+            with engine.connect() as admin:
+                admin.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+                admin.commit()
+            assert _names(session, b, "000003", SearchKind.MRN) == ["Agus Budiman"]
+            with read_connection(engine) as conn:
+                assert conn._driver.info.backend_pid != pid
         engine.dispose()

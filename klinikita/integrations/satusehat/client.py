@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -33,8 +34,12 @@ class Lookup:
     name: str = ""
 
 
-def new_http_client(**kwargs: Any) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=50)
+def new_http_client(*, connections: int = 100, **kwargs: Any) -> httpx.AsyncClient:
+    # httpcore checks every pooled connection on each request: a pool no larger than the
+    # caller's concurrency keeps that check cheap (the worker passes its own).
+    limits = httpx.Limits(
+        max_connections=connections, max_keepalive_connections=min(50, connections)
+    )
     return httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=limits, **kwargs)
 
 
@@ -79,9 +84,15 @@ class SatusehatClient:
         started = time.perf_counter()
         headers = {"Authorization": f"Bearer {token}"}
         full_url = str(httpx.URL(url, params=params)) if params else url
+        content = None
+        if body is not None:
+            # Encoded once: the same text is sent and logged.
+            body = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+            content = body.encode()
+            headers["Content-Type"] = "application/json"
         try:
             response = await self._http.request(
-                method, url, json=body, params=params, headers=headers
+                method, url, content=content, params=params, headers=headers
             )
         except httpx.HTTPError as exc:
             outcome = from_exception(exc)

@@ -1,17 +1,23 @@
-"""What each kind of outbox job does: prepare (database), send (HTTP), apply (database).
+"""What each kind of outbox job does: prepare (database), send (HTTP), outcome (data).
 
 `prepare` runs in a transaction and returns either a `Send` (an async function that talks to
-SATUSEHAT and returns a result) or a final answer (`Done`, `Fail`, `Wait`). `Done.apply`
-writes the ids back in the transaction that marks the job done.
+SATUSEHAT and returns a result) or a final answer (`Done`, `Fail`, `Wait`). A `Done` carries
+the ids to write back as plain data (`RowUpdate`s); the worker writes the outcomes of a whole
+batch with one UPDATE per table, in the transaction that marks the jobs done.
 """
 
 from __future__ import annotations
 
+import logging
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
+from sqlmodel import Session
 
 from klinikita.integrations.satusehat import fhir
 from klinikita.integrations.satusehat.client import Lookup, SatusehatClient, entry_ids
@@ -40,13 +46,22 @@ from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services import outbox
 
-Apply = Callable[[Session], None]
+log = logging.getLogger("klinikita.satusehat")
+
+
+@dataclass(frozen=True)
+class RowUpdate:
+    """Columns to set on one row (by id): what an outcome writes back, as data."""
+
+    table: str
+    id: int
+    values: dict[str, Any]
 
 
 @dataclass
 class Done:
     result: dict[str, Any]
-    apply: Apply | None = None
+    updates: tuple[RowUpdate, ...] = ()
 
 
 @dataclass
@@ -92,19 +107,14 @@ def from_outcome(outcome: Outcome) -> Fail | Retry:
     return Retry(f"Jawaban tak terduga: {outcome!r}")
 
 
-def _set_sync(row, status: str, error: str | None = None, **fields: Any) -> Apply:  # noqa: ANN001
-    model, row_id = type(row), row.id
+def _set_sync(table: str, row_id: int, status: str, error: str | None = None, **fields: Any):
+    """The subject row's new sync state (and ids it received)."""
+    values = {**fields, "sync_status": status, "sync_error": error, "updated_at": utcnow()}
+    return RowUpdate(table, row_id, values)
 
-    def apply(session: Session) -> None:
-        target = session.get(model, row_id)
-        for key, value in fields.items():
-            setattr(target, key, value)
-        target.sync_status = status
-        target.sync_error = error
-        target.updated_at = utcnow()
-        session.add(target)
 
-    return apply
+def _table(row) -> str:  # noqa: ANN001
+    return type(row).__tablename__
 
 
 # ----- NIK lookups -------------------------------------------------------------------
@@ -113,7 +123,9 @@ def _prepare_lookup(session: Session, job: SyncJob, model, find_name: str) -> Pr
     if row is None:
         return Fail("Data yang akan dicari sudah tidak ada.")
     if row.ihs_number:
-        return Done({"ihs_number": row.ihs_number}, _set_sync(row, SyncStatus.SENT))
+        return Done(
+            {"ihs_number": row.ihs_number}, (_set_sync(_table(row), row.id, SyncStatus.SENT),)
+        )
     nik = (row.nik or "").strip()
     if len(nik) != 16 or not nik.isdigit():
         return Fail("NIK belum diisi atau tidak 16 digit; lengkapi NIK lalu kirim ulang.")
@@ -131,10 +143,13 @@ def _prepare_lookup(session: Session, job: SyncJob, model, find_name: str) -> Pr
             return from_outcome(found)
         if found.ihs_number is None:
             message = f"{what} dengan NIK ini tidak ditemukan di SATUSEHAT. {not_found_hint}"
-            return Done({"found": False}, _set_sync(row, SyncStatus.NOT_FOUND, message))
+            return Done(
+                {"found": False},
+                (_set_sync(_table(row), row.id, SyncStatus.NOT_FOUND, message),),
+            )
         return Done(
             {"found": True, "ihs_number": found.ihs_number},
-            _set_sync(row, SyncStatus.SENT, None, ihs_number=found.ihs_number),
+            (_set_sync(_table(row), row.id, SyncStatus.SENT, None, ihs_number=found.ihs_number),),
         )
 
     return Send(run, patient_id=row.id if model is Patient else None)
@@ -179,7 +194,10 @@ def _updater(row, resource: dict[str, Any]) -> Callable:  # noqa: ANN001
     async def run(client: SatusehatClient) -> Done | Fail | Retry:
         outcome = await client.update(resource)
         if isinstance(outcome, Ok):
-            return Done({"id": resource["id"], "updated": True}, _set_sync(row, SyncStatus.SENT))
+            return Done(
+                {"id": resource["id"], "updated": True},
+                (_set_sync(_table(row), row.id, SyncStatus.SENT),),
+            )
         return from_outcome(outcome)
 
     return run
@@ -202,7 +220,9 @@ def _prepare_organization(session: Session, job: SyncJob) -> Prepared:
     async def run(client: SatusehatClient) -> Done | Fail | Retry:
         got = await _recover_then_create(client, resource, search, recover)()
         if isinstance(got, str):
-            return Done({"id": got}, _set_sync(unit, SyncStatus.SENT, None, ihs_id=got))
+            return Done(
+                {"id": got}, (_set_sync(_table(unit), unit.id, SyncStatus.SENT, None, ihs_id=got),)
+            )
         return from_outcome(got)
 
     return Send(run)
@@ -230,7 +250,9 @@ def _prepare_location(session: Session, job: SyncJob) -> Prepared:
     async def run(client: SatusehatClient) -> Done | Fail | Retry:
         got = await _recover_then_create(client, resource, search, recover)()
         if isinstance(got, str):
-            return Done({"id": got}, _set_sync(room, SyncStatus.SENT, None, ihs_id=got))
+            return Done(
+                {"id": got}, (_set_sync(_table(room), room.id, SyncStatus.SENT, None, ihs_id=got),)
+            )
         return from_outcome(got)
 
     return Send(run)
@@ -250,16 +272,113 @@ def _need_lookup(session: Session, row, kind: str, label: str) -> Fail | Wait | 
     return Wait(f"Nomor IHS {label.lower()} sedang dicari")
 
 
-def _prepare_visit(session: Session, job: SyncJob, now_fn=utcnow) -> Prepared:  # noqa: ANN001
-    visit = session.get(Visit, job.subject_id)
-    if visit is None:
-        return Fail("Kunjungan sudah tidak ada.")
+# Everything a visit's bundle needs, in one statement per batch (the examination is unique
+# per visit); diagnoses, many per visit, in a second one.
+_PARTS = (("visit", Visit), ("patient", Patient), ("doctor", Employee), ("room", Room))
+_PARTS += (("exam", Examination),)
+
+
+def _visit_statement():  # noqa: ANN202
+    v, p, d, r, e = (model.__table__ for _, model in _PARTS)
+    columns = [c.label(f"{name}__{c.name}") for name, model in _PARTS for c in model.__table__.c]
+    source = (
+        v.outerjoin(p, p.c.id == v.c.patient_id)
+        .outerjoin(d, d.c.id == v.c.doctor_id)
+        .outerjoin(r, r.c.id == v.c.room_id)
+        .outerjoin(e, e.c.visit_id == v.c.id)
+    )
+    return (
+        core_select(*columns)
+        .select_from(source)
+        .where(v.c.id.in_(bindparam("ids", expanding=True)))
+    )
+
+
+_VISITS = _visit_statement()
+_DIAGNOSES = (
+    core_select(Diagnosis.__table__)
+    .where(Diagnosis.__table__.c.visit_id.in_(bindparam("ids", expanding=True)))
+    .order_by(Diagnosis.__table__.c.rank, Diagnosis.__table__.c.id)
+)
+
+
+def _visit_parts(conn, visit_ids: list[int]) -> dict[int, dict[str, Any]]:  # noqa: ANN001
+    """Per visit id: its visit, patient, doctor, room and examination as plain rows
+    (attribute access like the models; None when missing)."""
+    found: dict[int, dict[str, Any]] = {}
+    for mapping in conn.execute(_VISITS, {"ids": visit_ids}).mappings():
+        values: dict[str, dict[str, Any]] = {name: {} for name, _ in _PARTS}
+        for key, value in mapping.items():
+            name, column = key.split("__", 1)
+            values[name][column] = value
+        parts = {
+            name: SimpleNamespace(**cols) if cols["id"] is not None else None
+            for name, cols in values.items()
+        }
+        found[parts["visit"].id] = parts
+    return found
+
+
+def prepare_visits(session: Session, jobs: list) -> dict[int, Prepared]:
+    """Prepare a batch of VISIT_SEND jobs (anything with id, subject_id, attempts) with two
+    Core queries per batch: the visits with their patients, doctors, rooms and examinations,
+    then their diagnoses, as plain rows (no ORM objects, no identity map, which was most of
+    what the worker's database thread spent per visit)."""
+    conn = session.connection()
+    visit_ids = sorted({j.subject_id for j in jobs})
+    visits = _visit_parts(conn, visit_ids)
+    diagnoses: dict[int, list] = defaultdict(list)
+    if visits:
+        for r in conn.execute(_DIAGNOSES, {"ids": list(visits)}):
+            diagnoses[r.visit_id].append(r)
+    branches: dict[int, Branch | None] = {}
+    prepared: dict[int, Prepared] = {}
+    now = utcnow()
+    for job in jobs:
+        parts = visits.get(job.subject_id)
+        if parts is None:
+            prepared[job.id] = Fail("Kunjungan sudah tidak ada.")
+            continue
+        visit = parts["visit"]
+        if visit.branch_id not in branches:
+            branches[visit.branch_id] = session.get(Branch, visit.branch_id)
+        try:
+            prepared[job.id] = _prepare_visit(
+                session,
+                job,
+                visit=visit,
+                branch=branches[visit.branch_id],
+                patient=parts["patient"],
+                doctor=parts["doctor"],
+                room=parts["room"],
+                exam=parts["exam"],
+                diagnoses=diagnoses.get(visit.id, []),
+                now=now,
+            )
+        except Exception as exc:  # a bug in one visit spoils only that job
+            log.exception("Preparing SATUSEHAT job %s failed", job.id)
+            prepared[job.id] = Retry(f"Kesalahan internal: {exc}")
+    return prepared
+
+
+def _prepare_visit(  # noqa: C901
+    session: Session,
+    job,  # noqa: ANN001
+    *,
+    visit,  # noqa: ANN001
+    branch: Branch,
+    patient,  # noqa: ANN001
+    doctor,  # noqa: ANN001
+    room,  # noqa: ANN001
+    exam,  # noqa: ANN001
+    diagnoses: list,
+    now,  # noqa: ANN001
+) -> Prepared:
     if visit.encounter_id:
-        return Done({"encounter_id": visit.encounter_id}, _set_sync(visit, SyncStatus.SENT))
-    branch = session.get(Branch, visit.branch_id)
-    patient = session.get(Patient, visit.patient_id)
-    doctor = session.get(Employee, visit.doctor_id)
-    room = session.get(Room, visit.room_id)
+        return Done(
+            {"encounter_id": visit.encounter_id},
+            (_set_sync("visit", visit.id, SyncStatus.SENT),),
+        )
     missing = missing_settings(branch)
     if missing:
         return Fail(f"Pengaturan SATUSEHAT cabang belum lengkap: {', '.join(missing)}.")
@@ -272,14 +391,6 @@ def _prepare_visit(session: Session, job: SyncJob, now_fn=utcnow) -> Prepared:  
     if not room.ihs_id:
         outbox.ensure_job(session, JobKind.LOCATION_CREATE, room.branch_id, room.id)
         return Wait(f"Ruangan '{room.name}' belum terkirim sebagai Location")
-    exam = session.exec(select(Examination).where(Examination.visit_id == visit.id)).first()
-    diagnoses = list(
-        session.exec(
-            select(Diagnosis)
-            .where(Diagnosis.visit_id == visit.id)
-            .order_by(Diagnosis.rank, Diagnosis.id)
-        ).all()
-    )
     try:
         built = fhir.visit_bundle(
             visit=visit,
@@ -289,43 +400,35 @@ def _prepare_visit(session: Session, job: SyncJob, now_fn=utcnow) -> Prepared:  
             examination=exam,
             diagnoses=diagnoses,
             branch=branch,
-            now=now_fn(),
+            now=now,
         )
     except fhir.PayloadError as bad:
         return Fail(" ".join(bad.problems))
     system = f"{fhir.SYS_IDS}/encounter/{branch.ss_organization_id}"
     recover = job.attempts > 0  # an earlier send may have reached SATUSEHAT
-    visit_id, exam_id = visit.id, exam.id if exam else None
+    visit_id, visit_uid, exam_id = visit.id, visit.uid, exam.id if exam else None
+    patient_ihs = patient.ihs_number
     diagnosis_codes = {d.id: d.icd10_code for d in diagnoses}
 
     def write_back(encounter_id: str, conditions: dict[int, str], observations: dict[str, str]):
-        def apply(session: Session) -> None:
-            row = session.get(Visit, visit_id)
-            row.encounter_id = encounter_id
-            row.sync_status, row.sync_error, row.updated_at = SyncStatus.SENT, None, utcnow()
-            session.add(row)
-            for diag_id, cond_id in conditions.items():
-                diag = session.get(Diagnosis, diag_id)
-                diag.condition_id = cond_id
-                session.add(diag)
-            if exam_id is not None and observations:
-                exam_row = session.get(Examination, exam_id)
-                exam_row.observation_ids = observations
-                session.add(exam_row)
-
+        updates = [_set_sync("visit", visit_id, SyncStatus.SENT, None, encounter_id=encounter_id)]
+        updates += [
+            RowUpdate("diagnosis", diag_id, {"condition_id": cond_id})
+            for diag_id, cond_id in conditions.items()
+        ]
+        if exam_id is not None and observations:
+            updates.append(RowUpdate("examination", exam_id, {"observation_ids": observations}))
         return Done(
             {
                 "encounter_id": encounter_id,
                 "conditions": len(conditions),
                 "observations": len(observations),
             },
-            apply,
+            tuple(updates),
         )
 
     async def recover_existing(client: SatusehatClient) -> Done | Fail | Retry | None:
-        found = await client.find_by_identifier(
-            "Encounter", system, visit.uid, subject=patient.ihs_number
-        )
+        found = await client.find_by_identifier("Encounter", system, visit_uid, subject=patient_ihs)
         if found is None:
             return None
         if not isinstance(found, dict):
@@ -388,15 +491,17 @@ def prepare(session: Session, job: SyncJob) -> Prepared:
     if job.kind == JobKind.LOCATION_CREATE:
         return _prepare_location(session, job)
     if job.kind == JobKind.VISIT_SEND:
-        return _prepare_visit(session, job)
+        return prepare_visits(session, [job])[job.id]
     return Fail(f"Jenis tugas tidak dikenal: {job.kind}")
 
 
-def mark_failed(session: Session, job: SyncJob, message: str) -> None:
-    """Show the failure on the row the job is about."""
-    _, model = outbox.SUBJECTS.get(job.kind, (None, None))
-    row = session.get(model, job.subject_id) if model else None
-    if row is not None:
-        row.sync_status = SyncStatus.FAILED
-        row.sync_error = message
-        session.add(row)
+def failed_update(kind: str, subject_id: int, message: str) -> RowUpdate | None:
+    """Show a failure on the row the job is about (nothing if that row is gone)."""
+    _, model = outbox.SUBJECTS.get(kind, (None, None))
+    if model is None:
+        return None
+    return RowUpdate(
+        model.__tablename__,
+        subject_id,
+        {"sync_status": SyncStatus.FAILED, "sync_error": message},
+    )

@@ -11,16 +11,16 @@ from klinikita.models import SyncLog
 from klinikita.models.base import utcnow
 
 
-def sync_log_row(
+def sync_log_values(
     exchange: Exchange,
     *,
     branch_id: int | None,
     job_id: int | None = None,
     patient_id: int | None = None,
     at: datetime | None = None,
-) -> SyncLog:
-    """The SyncLog row of one (already redacted) exchange."""
-    return SyncLog(
+) -> dict:
+    """The SyncLog columns of one (already redacted) exchange, for a bulk INSERT."""
+    return dict(
         at=at or utcnow(),
         branch_id=branch_id,
         job_id=job_id,
@@ -34,6 +34,22 @@ def sync_log_row(
         request_body=exchange.request_body,
         response_body=exchange.response_body,
         error=exchange.error,
+    )
+
+
+def sync_log_row(
+    exchange: Exchange,
+    *,
+    branch_id: int | None,
+    job_id: int | None = None,
+    patient_id: int | None = None,
+    at: datetime | None = None,
+) -> SyncLog:
+    """The SyncLog row of one (already redacted) exchange."""
+    return SyncLog(
+        **sync_log_values(
+            exchange, branch_id=branch_id, job_id=job_id, patient_id=patient_id, at=at
+        )
     )
 
 

@@ -18,27 +18,116 @@ import logging
 import os
 import random
 import socket
+import sys
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import and_, or_, update
-from sqlmodel import Session, select
+from sqlalchemy import Update, and_, bindparam, insert, or_, select, update
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, SQLModel
 
 from klinikita.db import get_engine, session_scope
 from klinikita.integrations.satusehat import jobs
 from klinikita.integrations.satusehat.client import SatusehatClient, new_http_client
 from klinikita.integrations.satusehat.config import credentials_for, missing_settings
 from klinikita.integrations.satusehat.exchange import Exchange
-from klinikita.integrations.satusehat.sync_log import sync_log_row
+from klinikita.integrations.satusehat.sync_log import sync_log_values
 from klinikita.integrations.satusehat.tokens import TokenCache
 from klinikita.models import Branch, SyncJob, SyncLog
 from klinikita.models.base import utcnow
 from klinikita.models.satusehat import JobKind, JobStatus
 
 log = logging.getLogger("klinikita.satusehat")
+
+GIL_SWITCH_INTERVAL = 0.001  # seconds, while a worker runs (see run())
+
+_JOB = SyncJob.__table__
+_JOB_COLUMNS = (
+    _JOB.c.id,
+    _JOB.c.kind,
+    _JOB.c.branch_id,
+    _JOB.c.subject_type,
+    _JOB.c.subject_id,
+    _JOB.c.client_token,
+    _JOB.c.attempts,
+)
+
+
+_COUNT_ATTEMPT = (
+    update(_JOB)
+    .where(_JOB.c.id == bindparam("job_id"))
+    .values(attempts=_JOB.c.attempts + 1, waiting_for=None)
+)
+
+
+# Built once: only their parameters change (no statement building per batch).
+def _claim_statement(locked: bool):  # noqa: ANN202
+    now = bindparam("now")
+    due = or_(
+        and_(_JOB.c.status == JobStatus.PENDING, _JOB.c.next_attempt_at <= now),
+        and_(_JOB.c.status == JobStatus.IN_PROGRESS, _JOB.c.lease_until < now),
+    )
+    picked = (
+        select(_JOB.c.id)
+        .where(due)
+        .order_by(_JOB.c.next_attempt_at, _JOB.c.id)
+        .limit(bindparam("limit"))
+    )
+    if locked:  # PostgreSQL: several workers claim side by side
+        picked = picked.with_for_update(skip_locked=True)
+    return (
+        update(_JOB)
+        .where(_JOB.c.id.in_(picked.scalar_subquery()))
+        .values(
+            status=JobStatus.IN_PROGRESS,
+            lease_until=bindparam("lease_to"),
+            worker_id=bindparam("me"),
+            updated_at=now,
+        )
+        .returning(*_JOB_COLUMNS)
+    )
+
+
+_CLAIM = _claim_statement(locked=False)
+_CLAIM_LOCKED = _claim_statement(locked=True)
+_OURS = and_(_JOB.c.status == JobStatus.IN_PROGRESS, _JOB.c.worker_id == bindparam("me"))
+_IDS = bindparam("ids", expanding=True)
+_TAKE_OWN = (
+    update(_JOB)
+    .where(_JOB.c.id.in_(_IDS), _OURS)  # else another worker took it
+    .values(updated_at=bindparam("now"))
+    .returning(*_JOB_COLUMNS)
+)
+# Still ours? Locked on PostgreSQL, so no other worker claims them until we commit.
+_MINE = select(_JOB.c.id).where(_JOB.c.id.in_(_IDS), _OURS).with_for_update()
+_UPDATES: dict[tuple[str, tuple[str, ...]], Update] = {}
+
+
+def _update_statement(name: str, columns: tuple[str, ...]) -> Update:
+    key = (name, columns)
+    if key not in _UPDATES:
+        t = SQLModel.metadata.tables[name]
+        _UPDATES[key] = (
+            update(t)
+            .where(t.c.id == bindparam("row_id"))
+            .values({c: bindparam(f"v_{c}", type_=t.c[c].type) for c in columns})
+        )
+    return _UPDATES[key]
+
+
+def apply_updates(conn: Connection, updates: list[jobs.RowUpdate]) -> None:
+    """Write row updates with one executemany per table and set of columns."""
+    groups: dict[tuple[str, tuple[str, ...]], list[dict]] = defaultdict(list)
+    for u in updates:
+        groups[(u.table, tuple(sorted(u.values)))].append(
+            {"row_id": u.id, **{f"v_{k}": v for k, v in u.values.items()}}
+        )
+    for (name, columns), params in groups.items():
+        conn.execute(_update_statement(name, columns), params)
 
 
 @dataclass(frozen=True)
@@ -113,6 +202,7 @@ class OutboxWorker:
         backoff_base: float = 2.0,
         backoff_cap: float = 600.0,
         wait_delay: float = 2.0,
+        group_window: float = 0.005,
         worker_id: str | None = None,
         http: httpx.AsyncClient | None = None,
         tokens: TokenCache | None = None,
@@ -127,6 +217,7 @@ class OutboxWorker:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.wait_delay = wait_delay
+        self.group_window = group_window
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{id(self):x}"
         self.tokens = tokens or TokenCache()
         self._http = http
@@ -151,136 +242,185 @@ class OutboxWorker:
 
     # ----- claiming ------------------------------------------------------------------
     def claim(self, limit: int) -> list[int]:
-        """Mark up to `limit` due jobs as ours (a new transaction)."""
+        """Mark up to `limit` due jobs as ours (a new transaction); no attempt counted."""
         with session_scope(self.db_url) as session:
-            return self._claim_in(session, limit)
+            return [r.id for r in self._take(session.connection(), limit)]
 
-    def _claim_in(self, session: Session, limit: int) -> list[int]:
+    def _take(self, conn: Connection, limit: int, only: list[int] | None = None):  # noqa: ANN202
+        """Claim up to `limit` due jobs in one UPDATE ... RETURNING (or take the given ids
+        if they are still ours): the columns the batch needs."""
         now = utcnow()
-        due = or_(
-            and_(SyncJob.status == JobStatus.PENDING, SyncJob.next_attempt_at <= now),
-            and_(SyncJob.status == JobStatus.IN_PROGRESS, SyncJob.lease_until < now),
-        )
-        stmt = (
-            select(SyncJob.id).where(due).order_by(SyncJob.next_attempt_at, SyncJob.id).limit(limit)
-        )
-        if session.get_bind().dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        ids = list(session.exec(stmt).all())
-        if ids:
-            session.exec(
-                update(SyncJob)
-                .where(SyncJob.id.in_(ids))
-                .values(
-                    status=JobStatus.IN_PROGRESS,
-                    lease_until=now + self.lease,
-                    worker_id=self.worker_id,
-                    updated_at=now,
-                )
-            )
-        return ids
+        if only is None:
+            stmt = _CLAIM_LOCKED if conn.dialect.name == "postgresql" else _CLAIM
+            params = {"now": now, "lease_to": now + self.lease, "me": self.worker_id}
+            taken = conn.execute(stmt, {**params, "limit": limit})
+        else:
+            taken = conn.execute(_TAKE_OWN, {"now": now, "me": self.worker_id, "ids": only})
+        return sorted(taken.all(), key=lambda r: r.id)
 
-    # ----- one job -------------------------------------------------------------------
+    # ----- one batch ----------------------------------------------------------------
+    # The database side works per batch with Core statements (no ORM objects for the jobs
+    # and the visits): one UPDATE ... RETURNING claims, two SELECTs prepare the visits, one
+    # executemany per table writes the outcomes, one INSERT the log. Per-row ORM loads and
+    # flushes used to take as much CPU as the HTTP side, under the same GIL.
     def _claim_and_begin(self, limit: int, only: list[int] | None = None) -> list[_Begun]:
         """Claim due jobs and prepare them, in one transaction (or prepare the given,
         already claimed ids). Each attempt is counted before anything is sent; jobs that
         need no sending (done, failed, waiting) are finished in the same transaction."""
-        begun: list[_Begun] = []
-        creds_by_branch: dict[int, object] = {}
         with session_scope(self.db_url) as session:
-            ids = only if only is not None else self._claim_in(session, limit)
-            for job_id in ids:
-                job = session.get(SyncJob, job_id)
-                if (
-                    job is None
-                    or job.status != JobStatus.IN_PROGRESS
-                    or job.worker_id != self.worker_id
-                ):
-                    continue  # another worker took it after our lease ran out
-                try:
-                    with session.begin_nested():  # a bug in one job spoils only that job
-                        prepared, creds = self._prepare_one(session, job, creds_by_branch)
-                except Exception as exc:
-                    log.exception("Preparing SATUSEHAT job %s failed", job_id)
-                    prepared, creds = jobs.Retry(f"Kesalahan internal: {exc}"), None
+            conn = session.connection()
+            rows = self._take(conn, limit, only)
+            if not rows:
+                return []
+            prepared: dict[int, object] = {}
+            branches: dict[int, Branch | None] = {}
+            for row in rows:
+                if row.branch_id not in branches:
+                    branches[row.branch_id] = session.get(Branch, row.branch_id)
+                branch = branches[row.branch_id]
+                missing = missing_settings(branch) if branch else ["cabang"]
+                if missing:
+                    prepared[row.id] = jobs.Fail(
+                        f"Pengaturan SATUSEHAT cabang belum lengkap: {', '.join(missing)}."
+                    )
+            visits = [r for r in rows if r.id not in prepared and r.kind == JobKind.VISIT_SEND]
+            if visits:
+                prepared.update(jobs.prepare_visits(session, visits))
+            for row in rows:
+                if row.id not in prepared:  # the other kinds are rare: the ORM path
+                    prepared[row.id] = self._prepare_other(session, row.id)
+            creds_by_branch: dict[int, object] = {}
+            begun: list[_Begun] = []
+            finished: list[tuple[_Claimed, object]] = []
+            for row in rows:
+                result, creds = prepared[row.id], None
+                if isinstance(result, jobs.Send):
+                    try:
+                        if row.branch_id not in creds_by_branch:
+                            creds_by_branch[row.branch_id] = credentials_for(
+                                branches[row.branch_id], self._simulator_base()
+                            )
+                        creds = creds_by_branch[row.branch_id]
+                    except ValueError as exc:
+                        result = jobs.Fail(str(exc))
+                sending = isinstance(result, jobs.Send)
                 claimed = _Claimed(
-                    job.id,
-                    job.kind,
-                    job.branch_id,
-                    job.subject_type,
-                    job.subject_id,
-                    job.client_token,
-                    job.attempts,
+                    row.id,
+                    row.kind,
+                    row.branch_id,
+                    row.subject_type,
+                    row.subject_id,
+                    row.client_token,
+                    row.attempts + (1 if sending else 0),
                 )
-                notice = None
-                if not isinstance(prepared, jobs.Send):
-                    notice = self._notice(job, self._finish(session, job, prepared))
-                begun.append(_Begun(claimed, prepared, creds, notice))
+                if sending:
+                    begun.append(_Begun(claimed, result, creds, None))
+                else:
+                    finished.append((claimed, result))
+            if begun:
+                # Counted before the send: after a crash, the next worker sees that a send
+                # may have reached SATUSEHAT and looks before creating again.
+                conn.execute(_COUNT_ATTEMPT, [{"job_id": b.claimed.job_id} for b in begun])
+            notices = self._write_outcomes(session, finished)
+            begun += [_Begun(c, r, None, n) for (c, r), n in zip(finished, notices, strict=True)]
         return begun
 
-    def _prepare_one(self, session: Session, job: SyncJob, creds_by_branch: dict) -> tuple:
-        branch = session.get(Branch, job.branch_id)
-        missing = missing_settings(branch) if branch else ["cabang"]
-        if missing:
-            return jobs.Fail(
-                f"Pengaturan SATUSEHAT cabang belum lengkap: {', '.join(missing)}."
-            ), None
-        prepared = jobs.prepare(session, job)
-        if not isinstance(prepared, jobs.Send):
-            return prepared, None
-        if branch.id not in creds_by_branch:
-            try:
-                creds_by_branch[branch.id] = credentials_for(branch, self._simulator_base())
-            except ValueError as exc:
-                return jobs.Fail(str(exc)), None
-        job.attempts += 1
-        job.waiting_for = None
-        session.add(job)
-        return prepared, creds_by_branch[branch.id]
+    @staticmethod
+    def _prepare_other(session: Session, job_id: int) -> object:
+        try:
+            with session.begin_nested():  # a bug in one job spoils only that job
+                return jobs.prepare(session, session.get(SyncJob, job_id))
+        except Exception as exc:
+            log.exception("Preparing SATUSEHAT job %s failed", job_id)
+            return jobs.Retry(f"Kesalahan internal: {exc}")
 
-    def _finish(self, session: Session, job: SyncJob, result: object) -> str:
-        """Write the job's outcome (and the ids it brought) in the caller's transaction."""
-        now = utcnow()
-        job.lease_until = None
-        job.updated_at = now
+    def _outcome(
+        self, claimed: _Claimed, result: object, now: datetime
+    ) -> tuple[dict, str, list[jobs.RowUpdate]]:
+        """The job's new columns, the message for the page, and the rows to write back."""
+        values: dict = {"lease_until": None, "updated_at": now, "attempts": claimed.attempts}
         message = ""
+        rows: list[jobs.RowUpdate | None] = []
         if isinstance(result, jobs.Done):
-            if result.apply is not None:
-                result.apply(session)
-            job.status, job.result, job.done_at = JobStatus.DONE, result.result, now
-            job.last_error = job.waiting_for = None
-            if job.kind != JobKind.VISIT_SEND:
-                self._release_waiting(session, job.branch_id, now)
+            rows += result.updates
+            values.update(
+                status=JobStatus.DONE,
+                result=result.result,
+                done_at=now,
+                last_error=None,
+                waiting_for=None,
+            )
         elif isinstance(result, jobs.Fail):
-            job.status, job.last_error, job.waiting_for = JobStatus.FAILED, result.message, None
-            jobs.mark_failed(session, job, result.message)
             message = result.message
+            values.update(status=JobStatus.FAILED, last_error=message, waiting_for=None)
+            rows.append(jobs.failed_update(claimed.kind, claimed.subject_id, message))
         elif isinstance(result, jobs.Wait):
-            job.status, job.waiting_for = JobStatus.PENDING, result.waiting_for
-            job.next_attempt_at = now + timedelta(seconds=self.wait_delay)
             message = result.waiting_for
+            values.update(
+                status=JobStatus.PENDING,
+                waiting_for=result.waiting_for,
+                next_attempt_at=now + timedelta(seconds=self.wait_delay),
+            )
         elif isinstance(result, jobs.Retry):
             message = result.message
-            if job.attempts >= self.max_attempts:
-                job.status = JobStatus.DEAD
-                job.last_error = f"Gagal setelah {job.attempts} percobaan. Terakhir: {message}"
-                jobs.mark_failed(session, job, job.last_error)
-                message = job.last_error
+            if claimed.attempts >= self.max_attempts:
+                message = f"Gagal setelah {claimed.attempts} percobaan. Terakhir: {message}"
+                values.update(status=JobStatus.DEAD, last_error=message)
+                rows.append(jobs.failed_update(claimed.kind, claimed.subject_id, message))
             else:
-                job.status, job.last_error = JobStatus.PENDING, message
-                job.next_attempt_at = now + timedelta(seconds=self._backoff(job.attempts, result))
-        session.add(job)
-        return message
+                delay = self._backoff(claimed.attempts, result)
+                values.update(
+                    status=JobStatus.PENDING,
+                    last_error=message,
+                    next_attempt_at=now + timedelta(seconds=delay),
+                )
+        return values, message, [r for r in rows if r is not None]
+
+    def _write_outcomes(
+        self, session: Session, items: list[tuple[_Claimed, object]]
+    ) -> list[JobNotice]:
+        """Write the outcomes of jobs this worker holds, in the caller's transaction: one
+        executemany per table and set of columns."""
+        if not items:
+            return []
+        session.flush()  # what the ORM path of the rare kinds added goes first
+        now = utcnow()
+        updates: list[jobs.RowUpdate] = []
+        released: set[int] = set()
+        notices = []
+        for claimed, result in items:
+            values, message, rows = self._outcome(claimed, result, now)
+            updates.append(jobs.RowUpdate("sync_job", claimed.job_id, values))
+            updates += rows
+            if isinstance(result, jobs.Done) and claimed.kind != JobKind.VISIT_SEND:
+                released.add(claimed.branch_id)
+            notices.append(
+                JobNotice(
+                    claimed.job_id,
+                    claimed.kind,
+                    claimed.branch_id,
+                    claimed.subject_type,
+                    claimed.subject_id,
+                    values["status"],
+                    message,
+                    claimed.client_token,
+                )
+            )
+        conn = session.connection()
+        apply_updates(conn, updates)
+        for branch_id in released:
+            self._release_waiting(conn, branch_id, now)
+        return notices
 
     @staticmethod
-    def _release_waiting(session: Session, branch_id: int, now: datetime) -> None:
+    def _release_waiting(conn, branch_id: int, now: datetime) -> None:  # noqa: ANN001
         """Visits that waited for an IHS number or a Location may go now."""
-        session.exec(
-            update(SyncJob)
+        conn.execute(
+            update(_JOB)
             .where(
-                SyncJob.branch_id == branch_id,
-                SyncJob.status == JobStatus.PENDING,
-                SyncJob.waiting_for.is_not(None),
+                _JOB.c.branch_id == branch_id,
+                _JOB.c.status == JobStatus.PENDING,
+                _JOB.c.waiting_for.is_not(None),
             )
             .values(next_attempt_at=now)
         )
@@ -292,45 +432,26 @@ class OutboxWorker:
 
     def _complete_many(self, done: list[_Sent]) -> list[JobNotice]:
         """Write several outcomes, and their exchanges to the log, in one transaction."""
-        notices = []
         with session_scope(self.db_url) as session:
-            for item in done:
-                session.add_all(self._log_rows(item.claimed, item.exchanges))
-                job = session.get(SyncJob, item.claimed.job_id)
-                if (
-                    job is None
-                    or job.worker_id != self.worker_id
-                    or job.status != JobStatus.IN_PROGRESS
-                ):
-                    continue
-                notices.append(self._notice(job, self._finish(session, job, item.result)))
-        return notices
-
-    @staticmethod
-    def _notice(job: SyncJob, message: str) -> JobNotice:
-        return JobNotice(
-            job.id,
-            job.kind,
-            job.branch_id,
-            job.subject_type,
-            job.subject_id,
-            job.status,
-            message,
-            job.client_token,
-        )
-
-    @staticmethod
-    def _log_rows(claimed: _Claimed, exchanges: list[_Logged]) -> list[SyncLog]:
-        return [
-            sync_log_row(
-                item.exchange,
-                branch_id=claimed.branch_id,
-                job_id=claimed.job_id,
-                patient_id=item.patient_id,
-                at=item.at,
+            conn = session.connection()
+            logged = [
+                sync_log_values(
+                    item.exchange,
+                    branch_id=sent.claimed.branch_id,
+                    job_id=sent.claimed.job_id,
+                    patient_id=item.patient_id,
+                    at=item.at,
+                )
+                for sent in done
+                for item in sent.exchanges
+            ]
+            if logged:
+                conn.execute(insert(SyncLog.__table__), logged)
+            ids = [d.claimed.job_id for d in done]
+            owned = set(conn.execute(_MINE, {"ids": ids, "me": self.worker_id}).scalars())
+            return self._write_outcomes(
+                session, [(d.claimed, d.result) for d in done if d.claimed.job_id in owned]
             )
-            for item in exchanges
-        ]
 
     async def _send(self, begun: _Begun) -> _Sent:
         """The HTTP part of one job; never raises (a bug becomes a retry with its reason)."""
@@ -372,7 +493,7 @@ class OutboxWorker:
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = new_http_client()
+            self._http = new_http_client(connections=self.concurrency)
         return self._http
 
     # ----- loops ---------------------------------------------------------------------
@@ -396,15 +517,13 @@ class OutboxWorker:
         raise TimeoutError("outbox not drained in time")
 
     def _has_open_jobs(self) -> bool:
-        with Session(get_engine(self.db_url)) as session:
-            return (
-                session.exec(
-                    select(SyncJob.id)
-                    .where(SyncJob.status.in_((JobStatus.PENDING, JobStatus.IN_PROGRESS)))
-                    .limit(1)
-                ).first()
-                is not None
-            )
+        open_job = (
+            select(_JOB.c.id)
+            .where(_JOB.c.status.in_((JobStatus.PENDING, JobStatus.IN_PROGRESS)))
+            .limit(1)
+        )
+        with get_engine(self.db_url).connect() as conn:
+            return conn.execute(open_job).first() is not None
 
     def wake(self) -> None:
         if self._loop is not None and self._wake is not None:
@@ -416,19 +535,52 @@ class OutboxWorker:
         Claiming and preparing happen in one transaction per batch; finished sends queue up
         and are written together (group commit), so the database is not the bottleneck."""
         stop = stop or asyncio.Event()
+        # The database thread releases the GIL in every SQLite/psycopg call and must win it
+        # back from the event loop (httpx), which keeps it up to the switch interval: 5 ms
+        # by default, for each statement and fetched row (a convoy). At 1 ms the database
+        # side stops queueing behind the HTTP side (bench/README.md: worker throughput).
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch_interval, GIL_SWITCH_INTERVAL))
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         _running_workers.add(self)
-        in_flight = 0
+        # in_flight: sends on the wire (at most `concurrency`); ready: jobs claimed and
+        # prepared, waiting for a slot; unwritten: finished sends whose outcome is not
+        # committed yet. A slot is free again as soon as its answer came, and the next
+        # prepared job goes at once: the database thread works beside the sends, not
+        # between them.
+        in_flight = unwritten = 0
+        ready: deque[_Begun] = deque()
         finished: asyncio.Queue[_Sent] = asyncio.Queue()
+        senders: set[asyncio.Task] = set()
+
+        def start_sends() -> None:
+            nonlocal in_flight
+            while ready and in_flight < self.concurrency:
+                in_flight += 1
+                task = asyncio.create_task(send(ready.popleft()))
+                senders.add(task)
+                task.add_done_callback(senders.discard)
 
         async def send(begun: _Begun) -> None:
-            await finished.put(await self._send(begun))
+            nonlocal in_flight, unwritten
+            try:
+                sent = await self._send(begun)
+            finally:
+                in_flight -= 1
+            start_sends()
+            unwritten += 1
+            await finished.put(sent)
+            self._wake.set()
 
         async def complete() -> None:
-            nonlocal in_flight
+            nonlocal unwritten
             while True:
                 batch = [await finished.get()]
+                if in_flight > 1 and self.group_window > 0:
+                    # Other sends are on the wire: let a few more finish, to write them in
+                    # the same transaction (group commit) instead of one each.
+                    await asyncio.sleep(self.group_window)
                 while not finished.empty():
                     batch.append(finished.get_nowait())
                 try:
@@ -437,40 +589,46 @@ class OutboxWorker:
                     # The jobs stay in progress; their lease runs out and they are retried.
                     log.exception("Writing SATUSEHAT outcomes failed")
                     notices = []
-                in_flight -= len(batch)
-                self._wake.set()
+                unwritten -= len(batch)
                 await self._notify(notices)
 
         completer = asyncio.create_task(complete())
-        senders: set[asyncio.Task] = set()
+        # With a backlog, sends finish one or two at a time: claiming for each would make
+        # batches of one (a transaction, its statements and a thread hop per visit). Claim
+        # when a quarter of the slots (plus a small stock of prepared jobs) is wanted,
+        # unless nothing is on the wire or a poll interval passed: an idle worker still
+        # claims a fresh job at once.
+        min_batch = max(1, self.concurrency // 4)
+        stock = min_batch
+        polled = True
         log.info("SATUSEHAT worker %s started", self.worker_id)
         try:
             while not stop.is_set():
                 self._wake.clear()
-                free = self.concurrency - in_flight
+                want = self.concurrency + stock - in_flight - len(ready)
+                idle = in_flight == 0 and not ready
                 begun: list[_Begun] = []
-                if free > 0:
+                if want > 0 and (want >= min_batch or idle or polled):
                     try:
-                        begun = await self._db(self._claim_and_begin, free)
+                        begun = await self._db(self._claim_and_begin, want)
                     except Exception:
                         log.exception("Claiming SATUSEHAT jobs failed; trying again")
                 await self._notify([b.notice for b in begun if b.notice is not None])
-                for item in begun:
-                    if item.notice is None:
-                        in_flight += 1
-                        task = asyncio.create_task(send(item))
-                        senders.add(task)
-                        task.add_done_callback(senders.discard)
-                if begun and len(begun) == free:
+                ready.extend(b for b in begun if b.notice is None)
+                start_sends()
+                polled = False
+                if begun and len(begun) == want:
                     continue  # there may be more due right now
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
                 except TimeoutError:
-                    pass
-            # Let what is on the wire finish and be written before stopping.
-            while in_flight > 0:
+                    polled = True
+            # Send what is prepared, let it finish and be written before stopping.
+            while ready or in_flight > 0 or unwritten > 0:
+                start_sends()
                 await asyncio.sleep(0.01)
         finally:
+            sys.setswitchinterval(switch_interval)
             _running_workers.discard(self)
             for task in senders:
                 task.cancel()
