@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, select
 
+from klinikita.db import read_connection
 from klinikita.models import (
     AuditLog,
     Branch,
@@ -343,7 +344,8 @@ def pretty_body(body: str) -> str:
 
 
 def _patient_ids(session: Session, branch_id: int, text: str) -> list[int]:
-    found = search_patients(session, branch_id, text, page_size=PATIENT_MATCH_LIMIT)
+    with read_connection(session.get_bind()) as conn:
+        found = search_patients(conn, branch_id, text, page_size=PATIENT_MATCH_LIMIT)
     return [row.id for row in found.rows]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from klinikita.db import read_scope, session_scope
+from klinikita.db import read_connection, read_scope, session_scope
 from klinikita.models import Patient, ServiceUnit
 from klinikita.models.clinical import Payer, VisitStatus
 from klinikita.services import registration as reg
@@ -185,9 +185,9 @@ class RegistrationState(AuthState):
         if not self.searched:
             self.results, self.search_problem, self.results_more = [], "", ""
             return
-        with session_scope() as session:
+        with read_connection() as conn:
             found = search_patients(
-                session,
+                conn,
                 actor.branch_id,
                 self.search_term,
                 SearchKind.AUTO,

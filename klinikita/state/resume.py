@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from klinikita import routes
-from klinikita.db import read_scope, session_scope
+from klinikita.db import read_connection, read_scope
 from klinikita.services.audit import Actor
 from klinikita.services.patients import search_patients
 from klinikita.services.permissions import Action, allows
@@ -91,9 +91,9 @@ class ResumeState(AuthState):
         actor = self._viewer()
         if actor is None:
             return
-        with session_scope() as session:
+        with read_connection() as conn:
             found = search_patients(
-                session, actor.branch_id, self.search_term, page_size=SEARCH_RESULTS
+                conn, actor.branch_id, self.search_term, page_size=SEARCH_RESULTS
             )
         self.results = [
             {
