@@ -114,6 +114,12 @@ def forget_shared() -> None:
     _SHARED.clear()
 
 
+def forget_boards() -> None:
+    """No tab watches anything any more, and no read is shared (tests: each starts clean)."""
+    _WATCHERS.clear()
+    _SHARED.clear()
+
+
 async def publish_now(
     app: rx.App, topic: str, *, exclude: str = "", changed: Changed = frozenset()
 ) -> None:

@@ -13,6 +13,7 @@ from sqlmodel import Session, SQLModel
 from klinikita.db import get_engine
 from klinikita.services.seed import seed_demo
 from klinikita.settings import PROJECT_ROOT, get_settings
+from klinikita.state import live
 
 CHROMIUM = os.environ.get("KLINIKITA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -73,4 +74,5 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture
 def app_url(app_harness: AppHarness) -> str:
     reset_demo_database()  # every test starts from the same demo data
+    live.forget_boards()  # and no tab of an earlier test is still watched
     return app_harness.frontend_url.rstrip("/")

@@ -33,6 +33,6 @@ def _fresh_live_boards():
     """Shared board reads are keyed by branch id, which every test database reuses."""
     from klinikita.state import live
 
-    live.forget_shared()
+    live.forget_boards()
     yield
-    live.forget_shared()
+    live.forget_boards()  # made-up tabs must not stay watched for later tests
