@@ -1,19 +1,22 @@
 """Concurrent staff sessions over the app's own websocket: register -> examine -> Selesai.
 
-    .venv/bin/python bench/clinic_flow_ws.py [--sessions 30] [--latency-ms 50] [--rounds 2]
+    .venv/bin/python bench/clinic_flow_ws.py [--sessions 30] [--rounds 2] [--think-ms 500]
+        [--latency-ms 50] [--in-app-worker]
 
 1. The SATUSEHAT simulator runs as its own process with `--latency-ms` added to every FHIR
-   call; the app's backend runs as its own process (uvicorn, the in-app worker on, pointed
-   at that simulator), on a fresh database.
-2. Set-up (not measured): one unit and room per session, sent to the simulator by the app's
-   own worker; patients and the doctor carry the IHS numbers of the simulator's sandbox
-   people; one desk user per session logs in over the websocket.
+   call; the app's backend runs as its own process (uvicorn), on a fresh database, and the
+   SATUSEHAT worker as a third process as in production (`--in-app-worker`: inside the app).
+2. Set-up (not measured): one unit and room per session, sent to the simulator by the worker;
+   patients and the doctor carry the IHS numbers of the simulator's sandbox people; one desk
+   user per session logs in over the websocket.
 3. The limit, in the same run: every session sends a bare event (a handler that sets one
-   text var, no database) at the same time, `--bare` times each.
-4. The flow, every session at the same time, `--rounds` visits each: pick the patient,
-   register, open the visit, save vitals, SOAP, add an ICD-10 diagnosis, press Selesai.
-   Each event's round trip (send -> first state update) is recorded; after Selesai the time
-   until the encounter id is pushed to the page (click-to-encounter-id).
+   text var, no database), `--bare` times each, with the same pauses as the flow.
+4. The flow, every session at the same time, `--rounds` visits each: pick the patient, unit,
+   room, doctor and payer, register, open Pemeriksaan and the visit, type eight vitals and
+   save, four SOAP fields and save, search and add an ICD-10 code, press Selesai. Between two
+   events a session pauses like a person (`--think-ms` on average; 0: as fast as it can).
+   Each event's round trip (send -> the update that answers it) is recorded; after Selesai,
+   the time until the encounter id is pushed to the page (click-to-encounter-id).
 It prints p50 and p95 of each, and the ratios against the targets:
 event round trip p95 <= 3 x the bare event's p95; click-to-encounter-id p95 <= 2 x latency + 250.
 """

@@ -118,6 +118,7 @@ def forget_boards() -> None:
     """No tab watches anything any more, and no read is shared (tests: each starts clean)."""
     _WATCHERS.clear()
     _SHARED.clear()
+    _SCHEDULED.clear()
 
 
 async def publish_now(
@@ -154,6 +155,7 @@ COALESCE_SECONDS = 0.2
 class _Pending:
     exclude: str  # the tab to leave out ("" once two tabs acted)
     changed: set[int] | None  # None: anything may have changed
+    task: asyncio.Task | None = None  # the delivery that takes this along
 
 
 _SCHEDULED: dict[str, _Pending] = {}
@@ -166,6 +168,8 @@ def _schedule(app: rx.App, topic: str, exclude: str, visit_id: int | None) -> No
     except RuntimeError:
         return
     pending = _SCHEDULED.get(topic)
+    if pending is not None and pending.task is not None and pending.task.done():
+        pending = None  # its loop ended before delivering (a test's loop): start anew
     if pending is not None:
         if pending.exclude != exclude:
             pending.exclude = ""
@@ -174,14 +178,15 @@ def _schedule(app: rx.App, topic: str, exclude: str, visit_id: int | None) -> No
         elif pending.changed is not None:
             pending.changed.add(visit_id)
         return
-    _SCHEDULED[topic] = _Pending(exclude, None if visit_id is None else {visit_id})
+    pending = _SCHEDULED[topic] = _Pending(exclude, None if visit_id is None else {visit_id})
 
     async def later() -> None:
         await asyncio.sleep(COALESCE_SECONDS)
-        done = _SCHEDULED.pop(topic)
-        changed = frozenset(done.changed or ())
-        await publish_now(app, topic, exclude=done.exclude, changed=changed)
+        if _SCHEDULED.get(topic) is pending:
+            del _SCHEDULED[topic]
+        changed = frozenset(pending.changed or ())
+        await publish_now(app, topic, exclude=pending.exclude, changed=changed)
 
-    task = loop.create_task(later())
+    task = pending.task = loop.create_task(later())
     _TASKS.add(task)
     task.add_done_callback(_TASKS.discard)

@@ -55,3 +55,24 @@ def test_publishes_close_together_are_delivered_once_with_every_visit(monkeypatc
         ("branch:5", "tab-x", frozenset({3, 4})),  # the acting tab reloads itself
         ("branch:5", "", frozenset()),  # two tabs acted: both are told; anything changed
     ]
+
+
+def test_a_publish_whose_loop_ended_does_not_hold_back_later_ones(monkeypatch):
+    delivered = []
+
+    async def deliver(app, topic, *, exclude="", changed=frozenset()):
+        delivered.append(changed)
+
+    monkeypatch.setattr(live, "publish_now", deliver)
+    monkeypatch.setattr(live, "COALESCE_SECONDS", 0.01)
+
+    async def publish_and_leave():
+        live._schedule(object(), "branch:6", "", 1)  # the loop ends before it is delivered
+
+    async def publish_and_wait():
+        live._schedule(object(), "branch:6", "", 2)
+        await asyncio.sleep(0.05)
+
+    asyncio.run(publish_and_leave())
+    asyncio.run(publish_and_wait())
+    assert delivered == [frozenset({2})]
