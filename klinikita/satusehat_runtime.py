@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import reflex as rx
 from reflex_base.config import get_config
@@ -64,11 +64,12 @@ async def run_outbox_worker(app: rx.App) -> None:
 
 # ----- results of a worker running as its own process ----------------------------------------
 RELAY_INTERVAL = 0.05  # seconds between two looks at the jobs (one indexed query)
+RELAY_MARGIN = timedelta(seconds=5)
 
 
-def finished_jobs_since(since: datetime) -> tuple[list[JobNotice], datetime]:
+def finished_jobs_since(since: datetime) -> tuple[list[tuple[JobNotice, datetime]], datetime]:
     """Jobs that ended (or failed, or died) at or after `since` and were asked for by a tab,
-    oldest first, with the newest of their times (`since` when there are none)."""
+    oldest first, each with its time, and the newest of those times (`since` if none)."""
     with read_scope() as session:
         rows = session.exec(
             select(SyncJob)
@@ -80,19 +81,23 @@ def finished_jobs_since(since: datetime) -> tuple[list[JobNotice], datetime]:
             .order_by(SyncJob.updated_at)
             .limit(500)
         ).all()
-        return [
-            JobNotice(
-                job.id,
-                job.kind,
-                job.branch_id,
-                job.subject_type,
-                job.subject_id,
-                job.status,
-                job.last_error or "",
-                job.client_token,
+        found = [
+            (
+                JobNotice(
+                    job.id,
+                    job.kind,
+                    job.branch_id,
+                    job.subject_type,
+                    job.subject_id,
+                    job.status,
+                    job.last_error or "",
+                    job.client_token,
+                ),
+                _utc(job.updated_at),
             )
             for job in rows
-        ], max((_utc(job.updated_at) for job in rows), default=since)
+        ]
+        return found, max((at for _, at in found), default=since)
 
 
 def _utc(moment: datetime) -> datetime:
@@ -106,20 +111,26 @@ async def relay_worker_notices(app: rx.App) -> None:
 
 async def follow_finished_jobs(notify, *, interval: float = RELAY_INTERVAL) -> None:  # noqa: ANN001
     """Call `notify` once for every job that ends from now on: a look at the jobs every
-    `interval` seconds (an indexed range on updated_at)."""
-    since = utcnow()
-    told: set[tuple[int, str]] = set()  # (job, status) already told at the `since` instant
+    `interval` seconds (an indexed range on updated_at).
+
+    Each look goes back RELAY_MARGIN before the newest time seen: a worker may commit a job
+    stamped a moment earlier after one stamped later (several workers on PostgreSQL), and
+    that job must not be skipped. What was already told is remembered for that long."""
+    started = utcnow()
+    newest = started
+    told: dict[tuple[int, str], datetime] = {}  # (job, status) -> its time
     while True:
         try:
-            notices, newest = await asyncio.to_thread(finished_jobs_since, since)
-            for notice in notices:
+            since = max(started, newest - RELAY_MARGIN)
+            notices, latest = await asyncio.to_thread(finished_jobs_since, since)
+            for notice, at in notices:
                 if (notice.job_id, notice.status) in told:
                     continue
                 await notify(notice)
-                told.add((notice.job_id, notice.status))
-            if newest > since:
-                since = newest
-                told = {(n.job_id, n.status) for n in notices}  # those at the new instant
+                told[(notice.job_id, notice.status)] = at
+            newest = max(newest, latest)
+            keep_from = newest - RELAY_MARGIN
+            told = {key: at for key, at in told.items() if at >= keep_from}
         except asyncio.CancelledError:
             raise
         except Exception:  # the database may be briefly away: keep following

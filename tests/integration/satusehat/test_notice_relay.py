@@ -60,3 +60,44 @@ async def test_each_finished_job_of_a_tab_is_told_once(db):
     finally:
         follower.cancel()
     assert [t[:2] for t in told] == [(asked.id, "failed"), (asked.id, "done")]
+
+
+async def test_a_job_committed_late_with_an_earlier_time_is_still_told(db):
+    """Two workers: one commits a job stamped a moment before one already told."""
+    branch, unit, room, doctor, patient = make_clinic(db)
+    first = SyncJob(
+        kind=JobKind.PATIENT_LOOKUP,
+        branch_id=branch.id,
+        subject_type="patient",
+        subject_id=patient.id,
+        client_token="tab-1",
+    )
+    late = SyncJob(
+        kind=JobKind.PRACTITIONER_LOOKUP,
+        branch_id=branch.id,
+        subject_type="employee",
+        subject_id=doctor.id,
+        client_token="tab-2",
+    )
+    db.add_all([first, late])
+    db.commit()
+    told = []
+
+    async def notify(notice):
+        told.append(notice.job_id)
+
+    follower = asyncio.create_task(follow_finished_jobs(notify, interval=0.02))
+    try:
+        await asyncio.sleep(0.05)
+        stamped_earlier = utcnow()
+        await asyncio.sleep(0.05)
+        _finish(db, first.id, JobStatus.DONE)
+        await asyncio.sleep(0.1)
+        job = db.get(SyncJob, late.id)  # the slower worker commits its older stamp now
+        job.status, job.updated_at = JobStatus.DONE, stamped_earlier
+        db.add(job)
+        db.commit()
+        await asyncio.sleep(0.1)
+    finally:
+        follower.cancel()
+    assert told == [first.id, late.id]
