@@ -412,17 +412,37 @@ def add_procedure(
     return procedure
 
 
+def _remove_line(
+    session: Session,
+    actor: audit.Actor,
+    visit_id: int,
+    model: type[Procedure] | type[Prescription],
+    line_id: int,
+    missing: str,
+) -> None:
+    """Remove one procedure or prescription line of an editable visit, with its audit row."""
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    line = session.get(model, line_id)
+    if line is None or line.visit_id != visit.id:
+        raise NotFound(missing)
+    before = audit.snapshot(line)
+    session.delete(line)
+    entity = model.__tablename__
+    audit.record(session, actor, f"{entity}_remove", entity, line_id, before=before)
+    session.flush()
+
+
 def remove_procedure(
     session: Session, actor: audit.Actor, visit_id: int, procedure_id: int
 ) -> None:
-    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
-    procedure = session.get(Procedure, procedure_id)
-    if procedure is None or procedure.visit_id != visit.id:
-        raise NotFound("Tindakan tidak ditemukan pada kunjungan ini.")
-    before = audit.snapshot(procedure)
-    session.delete(procedure)
-    audit.record(session, actor, "procedure_remove", "procedure", procedure_id, before=before)
-    session.flush()
+    _remove_line(
+        session,
+        actor,
+        visit_id,
+        Procedure,
+        procedure_id,
+        "Tindakan tidak ditemukan pada kunjungan ini.",
+    )
 
 
 def add_prescription(
@@ -478,16 +498,14 @@ def add_prescription(
 def remove_prescription(
     session: Session, actor: audit.Actor, visit_id: int, prescription_id: int
 ) -> None:
-    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
-    line = session.get(Prescription, prescription_id)
-    if line is None or line.visit_id != visit.id:
-        raise NotFound("Resep tidak ditemukan pada kunjungan ini.")
-    before = audit.snapshot(line)
-    session.delete(line)
-    audit.record(
-        session, actor, "prescription_remove", "prescription", prescription_id, before=before
+    _remove_line(
+        session,
+        actor,
+        visit_id,
+        Prescription,
+        prescription_id,
+        "Resep tidak ditemukan pada kunjungan ini.",
     )
-    session.flush()
 
 
 def procedures_of(session: Session, visit_id: int) -> list[Procedure]:

@@ -70,20 +70,40 @@ class LaporanState(AuthState):
         return rx.redirect(routes.LAPORAN_AKTIVITAS if self.can_audit else routes.LAPORAN_SATUSEHAT)
 
 
-class AuditReportState(LaporanState):
+class _PagedReport(LaporanState, mixin=True):
+    """What the paged reports share: a server-side page of rows, filters, the pager."""
+
+    rows: list[dict[str, str]] = []
+    page: int = 1
+    page_count: int = 1
+    total: int = 0
+    errors: dict[str, str] = {}
+
+    def _reload(self) -> None:
+        raise NotImplementedError
+
+    @rx.event
+    def next_page(self):
+        if self.page < self.page_count:
+            self.page += 1
+            self._reload()
+
+    @rx.event
+    def prev_page(self):
+        if self.page > 1:
+            self.page -= 1
+            self._reload()
+
+
+class AuditReportState(_PagedReport, LaporanState):
     """Laporan aktivitas: the branch's audit trail, filterable by date, user and action."""
 
     date_from: str = ""
     date_to: str = ""
     user_id: str = ALL
     action: str = ALL
-    errors: dict[str, str] = {}
     user_options: list[dict[str, str]] = []
     action_options: list[dict[str, str]] = []
-    rows: list[dict[str, str]] = []
-    page: int = 1
-    page_count: int = 1
-    total: int = 0
 
     def _filter(self) -> reports.AuditFilter:
         return reports.AuditFilter(
@@ -141,18 +161,6 @@ class AuditReportState(LaporanState):
         self._reload()
 
     @rx.event
-    def next_page(self):
-        if self.page < self.page_count:
-            self.page += 1
-            self._reload()
-
-    @rx.event
-    def prev_page(self):
-        if self.page > 1:
-            self.page -= 1
-            self._reload()
-
-    @rx.event
     def export_csv(self):
         actor = self._authorize(Action.VIEW_AUDIT)
         try:
@@ -166,7 +174,7 @@ class AuditReportState(LaporanState):
         return [_download(text, "laporan-aktivitas", day), *_capped_notice(count)]
 
 
-class SyncLogState(LaporanState):
+class SyncLogState(_PagedReport, LaporanState):
     """Log server SATUSEHAT: every exchange, filterable; a row opens its request/response."""
 
     date_from: str = ""
@@ -175,11 +183,6 @@ class SyncLogState(LaporanState):
     resource_type: str = ALL
     patient_text: str = ""
     patient_id: int = 0  # from ?pasien=<id>, e.g. a link from a patient's row
-    errors: dict[str, str] = {}
-    rows: list[dict[str, str]] = []
-    page: int = 1
-    page_count: int = 1
-    total: int = 0
     detail_open: bool = False
     detail: dict[str, str] = {}
 
@@ -255,18 +258,6 @@ class SyncLogState(LaporanState):
         self.patient_id = 0
         self.page = 1
         self._reload()
-
-    @rx.event
-    def next_page(self):
-        if self.page < self.page_count:
-            self.page += 1
-            self._reload()
-
-    @rx.event
-    def prev_page(self):
-        if self.page > 1:
-            self.page -= 1
-            self._reload()
 
     @rx.event
     def open_detail(self, log_id: str):

@@ -241,3 +241,30 @@ def test_resume_needs_its_permission(db, root, clinic):
     resume.set_search_term("ardi")
     resume.search()
     assert resume.results == []
+
+
+def test_the_sync_log_pages_on_its_own_state(db, root, clinic):
+    """The pager is shared by the report states (a mixin): it moves this page's rows."""
+    branch = clinic[0]
+    for n in range(30):
+        db.add(
+            SyncLog(
+                at=datetime.now(UTC),
+                branch_id=branch.id,
+                resource_type="Patient",
+                method="GET",
+                url=f"https://sim/Patient?n={n}",
+                status_code=200,
+                ok=True,
+            )
+        )
+    db.commit()
+    sync = logged_in(db, root, SyncLogState, "dokter")
+    sync.load()
+    assert sync.total == 31 and sync.page_count == 2 and len(sync.rows) == 25
+    first_page = [r["id"] for r in sync.rows]
+    sync.next_page()
+    assert sync.page == 2 and len(sync.rows) == 6
+    assert not set(first_page) & {r["id"] for r in sync.rows}
+    sync.prev_page()
+    assert [r["id"] for r in sync.rows] == first_page
