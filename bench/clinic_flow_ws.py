@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -43,11 +42,11 @@ os.environ.setdefault("KLINIKITA_SECRET_KEY_FILE", str(_TMP / "bench.key"))
 os.environ.setdefault("KLINIKITA_BCRYPT_ROUNDS", "4")
 os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
 
-import httpx  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 import klinikita.klinikita  # noqa: E402, F401  (registers every state, before any task starts)
 from bench.clinic_flow_steps import run_visit  # noqa: E402
+from bench.processes import free_port, percentile, start_simulator, wait_http  # noqa: E402
 from bench.ws_client import WsSession, var_key  # noqa: E402
 from klinikita.db import get_engine  # noqa: E402
 from klinikita.integrations.satusehat.simulator.seed import (  # noqa: E402
@@ -64,41 +63,6 @@ from klinikita.state.patients import PatientState  # noqa: E402
 from tests.factories import GOOD_PASSWORD, make_clinic, make_user  # noqa: E402
 
 TOOLS_BIN = ROOT / ".tools" / "node_modules" / ".bin"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, seconds: float = 180) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer")
-
-
-def start_simulator(latency_ms: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "klinikita", "simulator", "--port", str(port)]
-        + ["--data-file", "none"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_http(f"{base}/_sim/health")
-    httpx.post(
-        f"{base}/_sim/faults",
-        json={"kind": "latency", "latency_ms": latency_ms, "path": "/fhir-r4/v1*"},
-    ).raise_for_status()
-    return proc, base
 
 
 def start_worker(simulator: str) -> subprocess.Popen:
@@ -132,11 +96,6 @@ def start_backend(simulator: str, in_app_worker: bool) -> tuple[subprocess.Popen
     base = f"http://127.0.0.1:{port}"
     wait_http(f"{base}/ping")
     return proc, base
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 # ----- set-up ------------------------------------------------------------------------------

@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,10 +27,10 @@ _TMP = Path(tempfile.mkdtemp(prefix="klinikita-bench-"))
 os.environ.setdefault("REFLEX_DB_URL", f"sqlite:///{_TMP / 'bench.db'}")
 os.environ.setdefault("KLINIKITA_SECRET_KEY_FILE", str(_TMP / "bench.key"))
 
-import httpx  # noqa: E402
 from sqlalchemy import bindparam  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
+from bench.processes import percentile, start_simulator  # noqa: E402
 from klinikita.db import get_engine, read_connection  # noqa: E402
 from klinikita.integrations.satusehat import fhir  # noqa: E402
 from klinikita.integrations.satusehat.client import new_http_client  # noqa: E402
@@ -45,48 +43,6 @@ from klinikita.services import outbox  # noqa: E402
 from tests.factories import make_clinic, make_completed_visit  # noqa: E402
 
 CONCURRENCY = 16
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_simulator_process(latency_ms: int) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "klinikita",
-            "simulator",
-            "--port",
-            str(port),
-            "--data-file",
-            "none",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(f"{base}/_sim/health", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    httpx.post(
-        f"{base}/_sim/faults",
-        json={"kind": "latency", "latency_ms": latency_ms, "path": "/fhir-r4/v1*"},
-    ).raise_for_status()
-    return proc, base
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def enqueue_visits(clinic, count: int, start_queue: int) -> list[int]:  # noqa: ANN001
@@ -162,7 +118,7 @@ def job_latencies(visit_ids: list[int]) -> list[float]:
 
 async def run(args: argparse.Namespace) -> None:
     upgrade_to_head()
-    sim, base = start_simulator_process(args.latency_ms)
+    sim, base = start_simulator(args.latency_ms)
     try:
         with Session(get_engine(), expire_on_commit=False) as session:
             clinic = make_clinic(session)

@@ -1,0 +1,56 @@
+"""What the benchmarks share: free ports, waiting for a server, the simulator as its own
+process with latency added, percentiles."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer")
+
+
+def start_simulator(latency_ms: int) -> tuple[subprocess.Popen, str]:
+    """The SATUSEHAT simulator in its own process, `latency_ms` added to every FHIR call."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "klinikita", "simulator", "--port", str(port)]
+        + ["--data-file", "none"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/_sim/health")
+    httpx.post(
+        f"{base}/_sim/faults",
+        json={"kind": "latency", "latency_ms": latency_ms, "path": "/fhir-r4/v1*"},
+    ).raise_for_status()
+    return proc, base
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (0-100), nearest rank."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
