@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import string
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from klinikita.models import Branch, MrnCounter, Patient
+from klinikita.services.visit_queue import branch_zone
 
 DEFAULT_FORMAT = "{seq:06d}"
 _PLACEHOLDERS = {"seq", "year"}
@@ -68,7 +68,7 @@ def _next_seq(session: Session, branch_id: int) -> int:
 
 def allocate_mrn(session: Session, branch: Branch, *, now: datetime | None = None) -> str:
     """The next free No. RM of `branch`, in the caller's transaction."""
-    year = (now or datetime.now(ZoneInfo(branch.timezone))).year
+    year = (now or datetime.now(branch_zone(branch))).year
     while True:
         mrn = render(branch.mrn_format, _next_seq(session, branch.id), year)
         taken = session.execute(
@@ -82,4 +82,4 @@ def preview(branch: Branch, session: Session) -> str:
     """The number the next patient will probably get (shown read-only on the form)."""
     counter = session.get(MrnCounter, branch.id)
     seq = (counter.last_seq if counter else 0) + 1
-    return render(branch.mrn_format, seq, datetime.now(ZoneInfo(branch.timezone)).year)
+    return render(branch.mrn_format, seq, datetime.now(branch_zone(branch)).year)

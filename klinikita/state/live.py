@@ -109,11 +109,6 @@ def shared(topic: str, key: Hashable, load: Callable[[], Any]) -> Any:
     return value
 
 
-def forget_shared() -> None:
-    """Drop every shared read (tests start from an empty database with the same ids)."""
-    _SHARED.clear()
-
-
 def forget_boards() -> None:
     """No tab watches anything any more, and no read is shared (tests: each starts clean)."""
     _WATCHERS.clear()
