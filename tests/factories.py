@@ -180,3 +180,13 @@ def make_visit(
     session.add(visit)
     session.commit()
     return visit
+
+
+def committed_read(session: Session, read, *args, **kwargs):  # noqa: ANN001, ANN201
+    """`read(conn, *args, **kwargs)` on `db.read_connection()` once `session`'s work is
+    committed: the read services see committed data only, as in the app."""
+    from klinikita.db import read_connection
+
+    session.commit()
+    with read_connection(session.get_bind()) as conn:
+        return read(conn, *args, **kwargs)

@@ -6,22 +6,28 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import bindparam
-from sqlmodel import Session, select
+from sqlmodel import select
 
-from klinikita.models import Branch, Employee, Examination, Patient, Room, ServiceUnit, Visit
+from klinikita.db import ReadConnection
+from klinikita.models import (
+    Branch,
+    Diagnosis,
+    Employee,
+    Examination,
+    Patient,
+    Prescription,
+    Procedure,
+    Room,
+    ServiceUnit,
+    SyncJob,
+    Visit,
+)
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services.errors import NotFound
-from klinikita.services.examination import (
-    SOAP_FIELDS,
-    VITAL_FIELDS,
-    diagnoses_of,
-    prescriptions_of,
-    procedures_of,
-)
-from klinikita.services.sync_requests import latest_job
-from klinikita.services.visit_queue import STATUS_LABELS, local_time_text
+from klinikita.services.examination import SOAP_FIELDS, VITAL_FIELDS
+from klinikita.services.visit_queue import STATUS_LABELS, zone_named, zone_time_text
 
 
 def _number(value: float | int | None) -> str:
@@ -71,9 +77,37 @@ class VisitRecord:
 
 
 # The visit with everything its header shows, in one statement (the page reads it after
-# every change and on every live update, so it is kept to one round trip plus the lists).
+# every change and on every live update). Plain columns on the read connection: no ORM
+# objects are built, which on a busy loop costs more than the query itself.
+_VITAL_COLS = tuple(getattr(Examination, f) for f in VITAL_FIELDS)
+_SOAP_COLS = tuple(getattr(Examination, f) for f in SOAP_FIELDS)
 _RECORD = (
-    select(Visit, Branch, Patient, ServiceUnit.name, Room.name, Employee.name, Examination)
+    select(
+        Visit.id,
+        Visit.status,
+        Visit.queue_number,
+        Visit.visit_date,
+        Visit.payer,
+        Visit.arrived_at,
+        Visit.exam_started_at,
+        Visit.completed_at,
+        Visit.sync_status,
+        Visit.sync_error,
+        Visit.encounter_id,
+        Branch.timezone,
+        Patient.name,
+        Patient.mrn,
+        Patient.nik,
+        Patient.sex,
+        Patient.birth_date,
+        ServiceUnit.name,
+        Room.name,
+        Employee.name,
+        Examination.id,
+        Examination.vitals_at,
+        *_VITAL_COLS,
+        *_SOAP_COLS,
+    )
     .join(Branch, Branch.id == Visit.branch_id)
     .join(Patient, Patient.id == Visit.patient_id)
     .outerjoin(ServiceUnit, ServiceUnit.id == Visit.unit_id)
@@ -82,70 +116,140 @@ _RECORD = (
     .outerjoin(Examination, Examination.visit_id == Visit.id)
     .where(Visit.id == bindparam("visit_id"), Visit.branch_id == bindparam("branch_id"))
 )
+_DIAGNOSES = (
+    select(
+        Diagnosis.id,
+        Diagnosis.icd10_code,
+        Diagnosis.display,
+        Diagnosis.rank,
+        Diagnosis.condition_id,
+    )
+    .where(Diagnosis.visit_id == bindparam("visit_id"))
+    .order_by(Diagnosis.rank, Diagnosis.id)
+)
+_PROCEDURES = (
+    select(Procedure.id, Procedure.code, Procedure.description, Procedure.note)
+    .where(Procedure.visit_id == bindparam("visit_id"))
+    .order_by(Procedure.id)
+)
+_PRESCRIPTIONS = (
+    select(
+        Prescription.id,
+        Prescription.medicine,
+        Prescription.form,
+        Prescription.quantity,
+        Prescription.dose,
+        Prescription.frequency,
+        Prescription.duration_days,
+        Prescription.instructions,
+    )
+    .where(Prescription.visit_id == bindparam("visit_id"))
+    .order_by(Prescription.id)
+)
+_WAITING_FOR = (
+    select(SyncJob.waiting_for)
+    .where(SyncJob.kind == JobKind.VISIT_SEND, SyncJob.subject_id == bindparam("visit_id"))
+    .order_by(SyncJob.id.desc())
+    .limit(1)
+)
+_N_VITALS = len(VITAL_FIELDS)
 
 
-def visit_record(session: Session, branch_id: int, visit_id: int) -> VisitRecord:
-    found = session.exec(_RECORD, params={"visit_id": visit_id, "branch_id": branch_id}).first()
-    if found is None:
+def visit_record(conn: ReadConnection, branch_id: int, visit_id: int) -> VisitRecord:
+    """The open visit as the page shows it; `conn` from `db.read_connection()`."""
+    found = conn.rows(_RECORD, {"visit_id": visit_id, "branch_id": branch_id})
+    if not found:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
-    visit, branch, patient, unit_name, room_name, doctor_name, exam = found
+    (
+        vid,
+        status,
+        queue_number,
+        visit_date,
+        payer,
+        arrived_at,
+        exam_started_at,
+        completed_at,
+        sync_status,
+        sync_error,
+        encounter_id,
+        timezone,
+        patient_name,
+        mrn,
+        nik,
+        sex,
+        birth_date,
+        unit_name,
+        room_name,
+        doctor_name,
+        exam_id,
+        vitals_at,
+        *rest,
+    ) = found[0]
+    vitals, soap = rest[:_N_VITALS], rest[_N_VITALS:]
+    zone = zone_named(timezone)
     try:
-        sex_label = Sex(patient.sex).label
+        sex_label = Sex(sex).label
     except ValueError:
-        sex_label = patient.sex
+        sex_label = sex
+    try:
+        status_label = STATUS_LABELS.get(VisitStatus(status), status)
+    except ValueError:
+        status_label = status
     record = VisitRecord(
-        visit_id=visit.id,
-        status=visit.status,
-        status_label=STATUS_LABELS.get(VisitStatus(visit.status), visit.status),
-        queue_number=visit.queue_number,
-        patient_name=patient.name,
-        mrn=patient.mrn,
-        patient_nik=patient.nik or "",
+        visit_id=vid,
+        status=status,
+        status_label=status_label,
+        queue_number=queue_number,
+        patient_name=patient_name,
+        mrn=mrn,
+        patient_nik=nik or "",
         sex_label=sex_label,
-        age=_age(patient.birth_date, visit.visit_date),
-        payer=visit.payer,
+        age=_age(birth_date, visit_date),
+        payer=payer,
         unit_name=unit_name or "",
         room_name=room_name or "",
         doctor_name=doctor_name or "",
-        arrived_time=local_time_text(visit.arrived_at, branch),
-        exam_started_time=local_time_text(visit.exam_started_at, branch),
-        completed_time=local_time_text(visit.completed_at, branch),
-        sync_status=visit.sync_status,
-        sync_error=visit.sync_error or "",
-        encounter_id=visit.encounter_id or "",
+        arrived_time=zone_time_text(arrived_at, zone),
+        exam_started_time=zone_time_text(exam_started_at, zone),
+        completed_time=zone_time_text(completed_at, zone),
+        sync_status=sync_status,
+        sync_error=sync_error or "",
+        encounter_id=encounter_id or "",
     )
-    if visit.sync_status == SyncStatus.SENDING:
-        job = latest_job(session, JobKind.VISIT_SEND, visit.id)
-        record.sync_waiting = (job.waiting_for or "") if job is not None else ""
-    record.vitals = {f: _number(getattr(exam, f) if exam else None) for f in VITAL_FIELDS}
-    record.vitals_time = local_time_text(exam.vitals_at, branch) if exam else ""
-    record.soap = {f: (getattr(exam, f) if exam else "") or "" for f in SOAP_FIELDS}
+    if sync_status == SyncStatus.SENDING:
+        record.sync_waiting = conn.scalar(_WAITING_FOR, {"visit_id": vid}) or ""
+    record.vitals = {f: _number(v) for f, v in zip(VITAL_FIELDS, vitals, strict=True)}
+    record.vitals_time = zone_time_text(vitals_at, zone) if exam_id else ""
+    record.soap = {f: v or "" for f, v in zip(SOAP_FIELDS, soap, strict=True)}
+    params = {"visit_id": vid}
     record.diagnoses = [
         {
-            "id": str(d.id),
-            "code": d.icd10_code,
-            "display": d.display,
-            "rank": str(d.rank),
-            "primary": "1" if d.rank == 1 else "",
-            "condition_id": d.condition_id or "",
+            "id": str(d_id),
+            "code": code,
+            "display": display,
+            "rank": str(rank),
+            "primary": "1" if rank == 1 else "",
+            "condition_id": condition_id or "",
         }
-        for d in diagnoses_of(session, visit.id)
+        for d_id, code, display, rank, condition_id in conn.rows(_DIAGNOSES, params)
     ]
     record.procedures = [
-        {"id": str(p.id), "code": p.code, "description": p.description, "note": p.note}
-        for p in procedures_of(session, visit.id)
+        {"id": str(p_id), "code": code, "description": description, "note": note}
+        for p_id, code, description, note in conn.rows(_PROCEDURES, params)
     ]
     record.prescriptions = [
         {
-            "id": str(p.id),
-            "medicine": p.medicine,
-            "form": p.form,
-            "quantity": _number(p.quantity),
-            "dose": p.dose,
-            "frequency": p.frequency,
-            "duration_days": str(p.duration_days) if p.duration_days else "",
-            "instructions": p.instructions,
+            "id": str(p_id),
+            "medicine": medicine,
+            "form": form,
+            "quantity": _number(quantity),
+            "dose": dose,
+            "frequency": frequency,
+            "duration_days": str(days) if days else "",
+            "instructions": instructions,
         }
-        for p in prescriptions_of(session, visit.id)
+        for p_id, medicine, form, quantity, dose, frequency, days, instructions in conn.rows(
+            _PRESCRIPTIONS, params
+        )
     ]
     return record

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam
+from sqlmodel import select
 
+from klinikita.db import ReadConnection
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
@@ -26,11 +28,16 @@ STATUS_LABELS = {
 }
 
 
-def branch_zone(branch: Branch | None) -> ZoneInfo:
+def zone_named(name: str | None) -> ZoneInfo:
+    """A branch's stored time zone name as a zone (WIB when unset or unknown)."""
     try:
-        return ZoneInfo((branch.timezone if branch else None) or DEFAULT_ZONE)
+        return ZoneInfo(name or DEFAULT_ZONE)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo(DEFAULT_ZONE)
+
+
+def branch_zone(branch: Branch | None) -> ZoneInfo:
+    return zone_named(branch.timezone if branch else None)
 
 
 def local_today(branch: Branch | None, now: datetime | None = None) -> date:
@@ -40,11 +47,15 @@ def local_today(branch: Branch | None, now: datetime | None = None) -> date:
 
 def local_time_text(moment: datetime | None, branch: Branch | None, fmt: str = "%H:%M") -> str:
     """A stored UTC time shown in the branch's zone; "" when not recorded."""
+    return zone_time_text(moment, branch_zone(branch), fmt)
+
+
+def zone_time_text(moment: datetime | None, zone: ZoneInfo, fmt: str = "%H:%M") -> str:
     if moment is None:
         return ""
     if moment.tzinfo is None:  # SQLite hands back naive UTC
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(branch_zone(branch)).strftime(fmt)
+    return moment.astimezone(zone).strftime(fmt)
 
 
 @dataclass(frozen=True)
@@ -68,8 +79,49 @@ class QueueRow:
     cancel_reason: str
 
 
+_BRANCH_ZONE = select(Branch.timezone).where(Branch.id == bindparam("branch_id"))
+
+
+def _queue_select(unit: bool, doctor: bool):  # noqa: ANN202
+    stmt = (
+        select(
+            Visit.id,
+            Visit.queue_number,
+            Visit.unit_id,
+            ServiceUnit.name,
+            Room.name,
+            Visit.doctor_id,
+            Employee.name,
+            Visit.patient_id,
+            Patient.name,
+            Patient.mrn,
+            Visit.payer,
+            Visit.status,
+            Visit.arrived_at,
+            Visit.sync_status,
+            Visit.encounter_id,
+            Visit.cancel_reason,
+        )
+        .join(Patient, Patient.id == Visit.patient_id)
+        .join(ServiceUnit, ServiceUnit.id == Visit.unit_id)
+        .join(Room, Room.id == Visit.room_id)
+        .join(Employee, Employee.id == Visit.doctor_id)
+        .where(Visit.branch_id == bindparam("branch_id"), Visit.visit_date == bindparam("day"))
+        .order_by(ServiceUnit.name, Visit.queue_number)
+    )
+    if unit:
+        stmt = stmt.where(Visit.unit_id == bindparam("unit_id"))
+    if doctor:
+        stmt = stmt.where(Visit.doctor_id == bindparam("doctor_id"))
+    return stmt
+
+
+# Built once per filter combination: the read connection compiles each statement once.
+_QUEUE = {(u, d): _queue_select(u, d) for u in (False, True) for d in (False, True)}
+
+
 def todays_queue(
-    session: Session,
+    conn: ReadConnection,
     branch_id: int,
     *,
     unit_id: int | None = None,
@@ -77,45 +129,61 @@ def todays_queue(
     statuses: tuple[str, ...] | None = None,
     on: date | None = None,
 ) -> list[QueueRow]:
-    """The visits of one local day (today by default), by unit then queue number."""
-    branch = session.get(Branch, branch_id)
-    day = on or local_today(branch)
-    stmt = (
-        select(Visit, Patient.name, Patient.mrn, ServiceUnit.name, Room.name, Employee.name)
-        .join(Patient, Patient.id == Visit.patient_id)
-        .join(ServiceUnit, ServiceUnit.id == Visit.unit_id)
-        .join(Room, Room.id == Visit.room_id)
-        .join(Employee, Employee.id == Visit.doctor_id)
-        .where(Visit.branch_id == branch_id, Visit.visit_date == day)
-        .order_by(ServiceUnit.name, Visit.queue_number)
-    )
+    """The visits of one local day (today by default), by unit then queue number.
+    `conn` comes from `db.read_connection()` (the boards read this on every change)."""
+    zone = zone_named(conn.scalar(_BRANCH_ZONE, {"branch_id": branch_id}))
+    day = on or utcnow().astimezone(zone).date()
+    params: dict = {"branch_id": branch_id, "day": day}
     if unit_id:
-        stmt = stmt.where(Visit.unit_id == unit_id)
+        params["unit_id"] = unit_id
     if doctor_id:
-        stmt = stmt.where(Visit.doctor_id == doctor_id)
-    if statuses:
-        stmt = stmt.where(Visit.status.in_(statuses))
-    rows = []
-    for visit, patient_name, mrn, unit_name, room_name, doctor_name in session.exec(stmt):
-        rows.append(
-            QueueRow(
-                visit_id=visit.id,
-                queue_number=visit.queue_number,
-                unit_id=visit.unit_id,
-                unit_name=unit_name,
-                room_name=room_name,
-                doctor_id=visit.doctor_id,
-                doctor_name=doctor_name,
-                patient_id=visit.patient_id,
-                patient_name=patient_name,
-                mrn=mrn,
-                payer=visit.payer,
-                status=visit.status,
-                status_label=STATUS_LABELS.get(VisitStatus(visit.status), visit.status),
-                arrived_time=local_time_text(visit.arrived_at, branch),
-                sync_status=visit.sync_status,
-                encounter_id=visit.encounter_id or "",
-                cancel_reason=visit.cancel_reason,
-            )
+        params["doctor_id"] = doctor_id
+    stmt = _QUEUE[(bool(unit_id), bool(doctor_id))]
+    rows = [
+        QueueRow(
+            visit_id=visit_id,
+            queue_number=queue_number,
+            unit_id=v_unit_id,
+            unit_name=unit_name,
+            room_name=room_name,
+            doctor_id=v_doctor_id,
+            doctor_name=doctor_name,
+            patient_id=patient_id,
+            patient_name=patient_name,
+            mrn=mrn,
+            payer=payer,
+            status=status,
+            status_label=_status_label(status),
+            arrived_time=zone_time_text(arrived_at, zone),
+            sync_status=sync_status,
+            encounter_id=encounter_id or "",
+            cancel_reason=cancel_reason,
         )
-    return rows
+        for (
+            visit_id,
+            queue_number,
+            v_unit_id,
+            unit_name,
+            room_name,
+            v_doctor_id,
+            doctor_name,
+            patient_id,
+            patient_name,
+            mrn,
+            payer,
+            status,
+            arrived_at,
+            sync_status,
+            encounter_id,
+            cancel_reason,
+        ) in conn.rows(stmt, params)
+    ]
+    # A day's queue is short: the status filter needs no statement of its own.
+    return [r for r in rows if r.status in statuses] if statuses else rows
+
+
+def _status_label(status: str) -> str:
+    try:
+        return STATUS_LABELS.get(VisitStatus(status), status)
+    except ValueError:
+        return status

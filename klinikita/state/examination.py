@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from klinikita.db import read_scope, session_scope
+from klinikita.db import read_connection, read_scope, session_scope
 from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
@@ -128,8 +128,8 @@ class ExaminationState(AuthState):
             return
 
         def read() -> list:
-            with read_scope() as session:
-                return todays_queue(session, branch_id)
+            with read_connection() as conn:
+                return todays_queue(conn, branch_id)
 
         rows = live.shared(live.branch_topic(branch_id), "queue", read) if shared else read()
         self.rows = [_queue_view(r) for r in rows]
@@ -139,8 +139,8 @@ class ExaminationState(AuthState):
         if not self.visit_id or not self._branch_id:
             return
         try:
-            with read_scope() as session:
-                record = visit_record(session, self._branch_id, self.visit_id)
+            with read_connection() as conn:
+                record = visit_record(conn, self._branch_id, self.visit_id)
         except NotFound:
             self._close()
             return
@@ -302,8 +302,7 @@ class ExaminationState(AuthState):
             self.vitals_errors = failed.errors
             return rx.toast.error(failed.message)
         self.vitals_errors, self.vitals_dirty = {}, False
-        self._after_change()
-        self._load_record()
+        self._after_change()  # reads the saved vitals back; unsaved SOAP typing stays
         return rx.toast.success("Tanda vital disimpan.")
 
     # ----- SOAP --------------------------------------------------------------------
@@ -324,8 +323,7 @@ class ExaminationState(AuthState):
             self.soap_errors = failed.errors
             return rx.toast.error(failed.message)
         self.soap_errors, self.soap_dirty = {}, False
-        self._after_change()
-        self._load_record()
+        self._after_change()  # reads the saved SOAP back; unsaved vitals typing stays
         return rx.toast.success("SOAP disimpan.")
 
     # ----- diagnoses ------------------------------------------------------------------

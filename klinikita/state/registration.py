@@ -107,8 +107,8 @@ class RegistrationState(AuthState):
         topic = live.branch_topic(actor.branch_id)
 
         def read() -> list[QueueRow]:
-            with read_scope() as session:
-                return todays_queue(session, actor.branch_id)
+            with read_connection() as conn:
+                return todays_queue(conn, actor.branch_id)
 
         rows = live.shared(topic, "queue", read) if shared else read()
         unit_id = _int(self.queue_unit)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from klinikita.models.enums import Duty
+from klinikita.db import read_connection
+from klinikita.models import SyncJob, Visit
+from klinikita.models.enums import Duty, SyncStatus
+from klinikita.models.satusehat import JobKind
 from klinikita.services import examination as exam
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound
@@ -21,8 +24,11 @@ def test_the_record_shows_values_as_staff_type_them(db):
     exam.add_diagnosis(db, actor, visit.id, "E11.9")
     exam.add_diagnosis(db, actor, visit.id, "I10")
     exam.add_prescription(db, actor, visit.id, {"medicine": "Metformin 500 mg", "quantity": "0,5"})
+    exam.add_procedure(db, actor, visit.id, {"description": "Nebulisasi", "note": "2 kali"})
+    exam.save_soap(db, actor, visit.id, {"subjective": "Batuk", "plan": "Kontrol 3 hari"})
     db.commit()
-    record = visit_record(db, branch.id, visit.id)
+    with read_connection() as conn:
+        record = visit_record(conn, branch.id, visit.id)
     assert record.queue_number == 7 and record.patient_name == patient.name
     assert record.status_label == "diperiksa" and record.exam_started_time
     assert record.vitals["temperature"] == "36,5" and record.vitals["weight"] == "70"
@@ -30,11 +36,44 @@ def test_the_record_shows_values_as_staff_type_them(db):
     assert [(d["code"], d["primary"]) for d in record.diagnoses] == [("E11.9", "1"), ("I10", "")]
     assert record.prescriptions[0]["quantity"] == "0,5"
     assert record.age.endswith("th") and record.sex_label == "Laki-laki"
+    assert [(p["description"], p["note"]) for p in record.procedures] == [("Nebulisasi", "2 kali")]
+    assert record.soap == {
+        "subjective": "Batuk",
+        "objective": "",
+        "assessment": "",
+        "plan": "Kontrol 3 hari",
+    }
+    assert record.vitals_time and record.sync_waiting == ""
+
+
+def test_a_fresh_visit_has_empty_forms_and_a_waiting_job_says_what_it_waits_for(db):
+    clinic = make_clinic(db)
+    visit = make_visit(db, *clinic)
+    with read_connection() as conn:
+        fresh = visit_record(conn, clinic[0].id, visit.id)
+    assert set(fresh.vitals.values()) == {""} and set(fresh.soap.values()) == {""}
+    assert fresh.vitals_time == "" and fresh.diagnoses == [] and fresh.status_label == "menunggu"
+    row = db.get(Visit, visit.id)
+    row.sync_status = SyncStatus.SENDING
+    db.add(row)
+    db.add(
+        SyncJob(
+            kind=JobKind.VISIT_SEND,
+            branch_id=clinic[0].id,
+            subject_type="visit",
+            subject_id=visit.id,
+            waiting_for="patient_ihs",
+        )
+    )
+    db.commit()
+    with read_connection() as conn:
+        sending = visit_record(conn, clinic[0].id, visit.id)
+    assert sending.sync_status == SyncStatus.SENDING and sending.sync_waiting == "patient_ihs"
 
 
 def test_a_visit_of_another_branch_is_not_shown(db):
     clinic = make_clinic(db)
     visit = make_visit(db, *clinic)
     other = make_branch(db, "Cabang Lain")
-    with pytest.raises(NotFound):
-        visit_record(db, other.id, visit.id)
+    with read_connection() as conn, pytest.raises(NotFound):
+        visit_record(conn, other.id, visit.id)

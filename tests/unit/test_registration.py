@@ -14,7 +14,7 @@ from klinikita.services import registration as reg
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from klinikita.services.visit_queue import local_today, todays_queue
-from tests.factories import make_branch, make_clinic, make_user
+from tests.factories import committed_read, make_branch, make_clinic, make_user
 
 
 def _actor(user, branch, duty) -> Actor:
@@ -92,7 +92,7 @@ def test_registration_stores_the_visit_of_the_branch_day_and_an_audit_row(db, cl
     [row] = _audits(db)
     assert row.action == "create" and row.entity_id == str(visit.id)
     assert row.username == "daftar" and row.after["queue_number"] == 1
-    [queued] = todays_queue(db, c.branch.id)
+    [queued] = committed_read(db, todays_queue, c.branch.id)
     assert queued.patient_name == "Ardianto Putra" and queued.status_label == "menunggu"
 
 
@@ -247,7 +247,7 @@ def test_cancel_needs_a_reason_and_records_it(db, clinic):
     assert cancel.action == "cancel" and cancel.before["status"] == "registered"
     assert cancel.after["status"] == "cancelled"
     assert cancel.after["cancel_reason"] == "Pasien pulang, antrean lama"
-    [row] = todays_queue(db, c.branch.id)
+    [row] = committed_read(db, todays_queue, c.branch.id)
     assert row.status_label == "batal" and row.cancel_reason == "Pasien pulang, antrean lama"
 
 

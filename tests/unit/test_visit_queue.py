@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from klinikita.models import Branch, Visit
 from klinikita.models.clinical import VisitStatus
 from klinikita.services.visit_queue import local_time_text, local_today, todays_queue
-from tests.factories import make_clinic
+from tests.factories import committed_read, make_clinic
 
 
 def test_local_today_follows_the_branch_zone():
@@ -49,9 +49,9 @@ def test_todays_queue_lists_only_the_branch_day_with_names(db):
             )
         )
     db.commit()
-    rows = todays_queue(db, branch.id)
+    rows = committed_read(db, todays_queue, branch.id)
     assert [r.queue_number for r in rows] == [1, 2]
     assert rows[0].patient_name == patient.name and rows[0].room_name == room.name
     assert [r.status_label for r in rows] == ["menunggu", "selesai"]
-    waiting = todays_queue(db, branch.id, statuses=(VisitStatus.REGISTERED,))
+    waiting = committed_read(db, todays_queue, branch.id, statuses=(VisitStatus.REGISTERED,))
     assert [r.queue_number for r in waiting] == [1]
