@@ -7,9 +7,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
-from klinikita.models import Branch, LoginSession, User
+from klinikita.db import ReadConnection
+from klinikita.models import Branch, LoginSession, User, UserBranch, UserDuty
 from klinikita.models.enums import Duty
 from klinikita.services import audit
 from klinikita.services.accounts import normalize_username, user_branches, user_duties
@@ -167,6 +169,73 @@ def resolve(
         row.last_seen_at = now
     session.add(row)
     return _actor(user, row)
+
+
+# ----- the same answer without a write, for every event ------------------------------------
+# Each event of each tab asks who is behind its token. Nearly always nothing needs writing
+# (the session is live, its duty and branch still granted, last_seen_at fresh), so the
+# answer comes from three plain reads on the read connection; when something must be
+# written, `resolve` above does it.
+_SESSION_USER = (
+    select(
+        LoginSession.id,
+        LoginSession.ended_at,
+        LoginSession.last_seen_at,
+        LoginSession.active_duty,
+        LoginSession.active_branch_id,
+        User.id,
+        User.username,
+        User.full_name,
+        User.is_active,
+        User.main_duty,
+    )
+    .join(User, User.id == LoginSession.user_id)
+    .where(LoginSession.token_hash == bindparam("token_hash"))
+)
+_EXTRA_DUTIES = select(UserDuty.duty).where(UserDuty.user_id == bindparam("user_id"))
+_BRANCH_IDS = (
+    select(Branch.id)
+    .join(UserBranch, UserBranch.branch_id == Branch.id)
+    .where(UserBranch.user_id == bindparam("user_id"), Branch.is_active == True)  # noqa: E712
+)
+WRITE_NEEDED = object()  # `resolve_read_only` could not answer without writing
+
+
+def resolve_read_only(
+    conn: ReadConnection, token: str | None, *, now: datetime | None = None
+) -> audit.Actor | None | object:
+    """`resolve`'s answer when it needs no write, else WRITE_NEEDED (then call `resolve`)."""
+    if not token:
+        return None
+    found = conn.rows(_SESSION_USER, {"token_hash": hash_token(token)})
+    if not found:
+        return None
+    (
+        session_id, ended_at, last_seen_at, duty, branch_id,
+        user_id, username, full_name, user_active, main_duty,
+    ) = found[0]  # fmt: skip
+    if ended_at is not None or not user_active:
+        return None
+    now = now or datetime.now(UTC)
+    seen_ago = now - _aware(last_seen_at)
+    if seen_ago > timedelta(hours=get_settings().session_idle_hours) or seen_ago > _TOUCH_EVERY:
+        return WRITE_NEEDED  # the session ends, or last_seen_at is due
+    params = {"user_id": user_id}
+    if duty != main_duty and duty not in {d for (d,) in conn.rows(_EXTRA_DUTIES, params)}:
+        return WRITE_NEEDED  # the duty was taken away: `resolve` falls back to the main one
+    branches = {b for (b,) in conn.rows(_BRANCH_IDS, params)}
+    if not branches:
+        return None
+    if branch_id not in branches:
+        return WRITE_NEEDED
+    return audit.Actor(
+        user_id=user_id,
+        username=username,
+        full_name=full_name,
+        duty=duty,
+        branch_id=branch_id,
+        session_id=session_id,
+    )
 
 
 def logout(session: Session, token: str | None, *, now: datetime | None = None) -> None:

@@ -13,16 +13,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from sqlalchemy import bindparam, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from klinikita.db import ReadConnection
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Payer, QueueCounter, VisitStatus
 from klinikita.models.enums import DOCTOR_DUTIES
 from klinikita.services import audit
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
-from klinikita.services.facility import active_units
 from klinikita.services.permissions import Action, require
 from klinikita.services.visit_queue import STATUS_LABELS, local_today
 
@@ -51,35 +52,73 @@ class Option:
 
 
 # ----- reads for the page -----------------------------------------------------------------
-def unit_options(session: Session, branch_id: int) -> list[Option]:
-    return [Option(str(u.id), u.name) for u in active_units(session, branch_id)]
+# Plain columns on the read connection (`db.read_connection()`): the desk reloads these on
+# every page load and unit choice.
+_UNITS = (
+    select(ServiceUnit.id, ServiceUnit.name)
+    .where(ServiceUnit.branch_id == bindparam("branch_id"), ServiceUnit.is_active == True)  # noqa: E712
+    .order_by(ServiceUnit.name)
+)
+_ROOMS = (
+    select(Room.id, Room.name)
+    .where(
+        Room.branch_id == bindparam("branch_id"),
+        Room.unit_id == bindparam("unit_id"),
+        Room.is_active == True,  # noqa: E712
+    )
+    .order_by(Room.name)
+)
+_DOCTORS = (
+    select(Employee.id, Employee.name)
+    .where(
+        Employee.branch_id == bindparam("branch_id"),
+        Employee.is_active == True,  # noqa: E712
+        # `in_` would need the list expanded at run time, which the read connection skips
+        or_(*(Employee.main_duty == d.value for d in DOCTOR_DUTIES)),
+    )
+    .order_by(Employee.name)
+)
+_PATIENT = select(Patient.id, Patient.name, Patient.mrn, Patient.nik, Patient.birth_date).where(
+    Patient.id == bindparam("patient_id"),
+    Patient.branch_id == bindparam("branch_id"),
+    Patient.is_active == True,  # noqa: E712
+)
 
 
-def room_options(session: Session, branch_id: int, unit_id: int | None) -> list[Option]:
+def _option_rows(rows: list[tuple]) -> list[Option]:
+    return [Option(str(row_id), name) for row_id, name in rows]
+
+
+def unit_options(conn: ReadConnection, branch_id: int) -> list[Option]:
+    return _option_rows(conn.rows(_UNITS, {"branch_id": branch_id}))
+
+
+def room_options(conn: ReadConnection, branch_id: int, unit_id: int | None) -> list[Option]:
     """The active rooms of one unit (none before a unit is chosen)."""
     if not unit_id:
         return []
-    rooms = session.exec(
-        select(Room)
-        .where(Room.branch_id == branch_id, Room.unit_id == unit_id, Room.is_active == True)  # noqa: E712
-        .order_by(Room.name)
-    ).all()
-    return [Option(str(r.id), r.name) for r in rooms]
+    return _option_rows(conn.rows(_ROOMS, {"branch_id": branch_id, "unit_id": unit_id}))
 
 
-def _doctor_filter(branch_id: int):  # noqa: ANN202
-    return (
-        Employee.branch_id == branch_id,
-        Employee.is_active == True,  # noqa: E712
-        Employee.main_duty.in_([d.value for d in DOCTOR_DUTIES]),
-    )
+def doctor_options(conn: ReadConnection, branch_id: int) -> list[Option]:
+    return _option_rows(conn.rows(_DOCTORS, {"branch_id": branch_id}))
 
 
-def doctor_options(session: Session, branch_id: int) -> list[Option]:
-    doctors = session.exec(
-        select(Employee).where(*_doctor_filter(branch_id)).order_by(Employee.name)
-    ).all()
-    return [Option(str(d.id), d.name) for d in doctors]
+@dataclass(frozen=True)
+class PickedPatient:
+    id: int
+    name: str
+    mrn: str
+    nik: str | None
+    birth_date: date
+
+
+def patient_to_register(
+    conn: ReadConnection, branch_id: int, patient_id: int
+) -> PickedPatient | None:
+    """An active patient of the branch, as the desk shows the one it picked."""
+    found = conn.rows(_PATIENT, {"patient_id": patient_id, "branch_id": branch_id})
+    return PickedPatient(*found[0]) if found else None
 
 
 def payer_options() -> list[Option]:

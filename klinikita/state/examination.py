@@ -178,6 +178,7 @@ class ExaminationState(AuthState):
 
     def _close(self) -> None:
         self.visit_id = 0
+        live.focus(self._client_token(), 0)
         self.header, self.vitals, self.soap = {}, {}, {}
         self.diagnoses, self.procedures, self.prescriptions = [], [], []
         self._clear_inputs()
@@ -238,11 +239,13 @@ class ExaminationState(AuthState):
         elif int(wanted) != self.visit_id:
             self._open(int(wanted))
         else:
+            live.focus(self._client_token(), self.visit_id)  # `watch` above forgot it
             self._load_record()
 
     def _open(self, visit_id: int) -> None:
         self._clear_inputs()
         self.visit_id = visit_id
+        live.focus(self._client_token(), visit_id)
         self._load_record()
 
     @rx.event

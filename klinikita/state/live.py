@@ -65,6 +65,10 @@ def make_notifier(app: rx.App):  # noqa: ANN201
 _APP: rx.App | None = None
 _WATCHERS: dict[str, dict[str, type[rx.State]]] = defaultdict(dict)  # topic -> token -> state
 _VERSIONS: dict[str, int] = defaultdict(int)  # topic -> changes published so far
+# A tab that shows one visit (Pemeriksaan with a visit open) hears only of that visit:
+# told of other visits it would do nothing, and on a busy board those empty updates were
+# most of the loop's work.
+_FOCUS: dict[str, int] = {}  # client token -> visit id
 _SHARED: dict[tuple[str, Hashable], tuple[int, float, Any]] = {}
 SHARED_MAX_AGE = 2.0  # seconds; changes made by other processes show up after this at most
 
@@ -91,6 +95,22 @@ def watch(topic: str, client_token: str, state_cls: type[rx.State]) -> None:
 def unwatch_tab(client_token: str) -> None:
     for watchers in _WATCHERS.values():
         watchers.pop(client_token, None)
+    _FOCUS.pop(client_token, None)
+
+
+def focus(client_token: str, visit_id: int) -> None:
+    """The watching tab now shows only `visit_id` (0: it shows the whole board again)."""
+    if not client_token:
+        return
+    if visit_id:
+        _FOCUS[client_token] = visit_id
+    else:
+        _FOCUS.pop(client_token, None)
+
+
+def _concerns(client_token: str, changed: Changed) -> bool:
+    shown = _FOCUS.get(client_token)
+    return not (shown and changed) or shown in changed
 
 
 def watchers(topic: str) -> dict[str, type[rx.State]]:
@@ -112,6 +132,7 @@ def shared(topic: str, key: Hashable, load: Callable[[], Any]) -> Any:
 def forget_boards() -> None:
     """No tab watches anything any more, and no read is shared (tests: each starts clean)."""
     _WATCHERS.clear()
+    _FOCUS.clear()
     _SHARED.clear()
     _SCHEDULED.clear()
 
@@ -120,8 +141,11 @@ async def publish_now(
     app: rx.App, topic: str, *, exclude: str = "", changed: Changed = frozenset()
 ) -> None:
     for client_token, state_cls in watchers(topic).items():
-        if client_token == exclude:
+        if client_token == exclude or not _concerns(client_token, changed):
             continue
+        # Let waiting events run between two tabs: one change reaches every open tab, and
+        # a person's click must not wait behind all of those updates.
+        await asyncio.sleep(0)
         try:
             token = rx.BaseStateToken(ident=client_token, cls=state_cls)
             async with app.modify_state(token) as root:

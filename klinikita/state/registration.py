@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from klinikita.db import read_connection, read_scope, session_scope
-from klinikita.models import Patient, ServiceUnit
+from klinikita.db import read_connection, session_scope
+from klinikita.models import ServiceUnit
 from klinikita.models.clinical import Payer, VisitStatus
 from klinikita.services import registration as reg
 from klinikita.services.audit import Actor
@@ -128,9 +128,9 @@ class RegistrationState(AuthState):
         return choice
 
     def _load_rooms(self, branch_id: int) -> None:
-        with read_scope() as session:
+        with read_connection() as conn:
             self.room_options = _options(
-                reg.room_options(session, branch_id, _int(self.choice.get("unit_id", "")))
+                reg.room_options(conn, branch_id, _int(self.choice.get("unit_id", "")))
             )
         if len(self.room_options) == 1:  # one room: nothing to choose
             self.choice["room_id"] = self.room_options[0]["value"]
@@ -146,9 +146,9 @@ class RegistrationState(AuthState):
         self.can_register = allows(actor.duty, Action.VISIT_REGISTER)
         self.can_cancel = allows(actor.duty, Action.VISIT_CANCEL)
         self.can_create_patient = allows(actor.duty, Action.PATIENT_CREATE)
-        with read_scope() as session:
-            self.unit_options = _options(reg.unit_options(session, actor.branch_id))
-            self.doctor_options = _options(reg.doctor_options(session, actor.branch_id))
+        with read_connection() as conn:
+            self.unit_options = _options(reg.unit_options(conn, actor.branch_id))
+            self.doctor_options = _options(reg.doctor_options(conn, actor.branch_id))
         self.search_term, self.search_problem, self.searched = "", "", False
         self.results, self.patient, self.errors = [], {}, {}
         self.last_number = self.last_unit = self.last_patient = ""
@@ -214,18 +214,18 @@ class RegistrationState(AuthState):
         actor = self._viewer()
         if actor is None:
             return
-        with read_scope() as session:
-            patient = session.get(Patient, _int(patient_id) or 0)
-            if patient is None or patient.branch_id != actor.branch_id or not patient.is_active:
-                self.errors = {**self.errors, "patient_id": "Pasien tidak ditemukan."}
-                return
-            self.patient = {
-                "id": str(patient.id),
-                "name": patient.name,
-                "mrn": patient.mrn,
-                "nik": patient.nik or "-",
-                "birth_date": format_date(patient.birth_date),
-            }
+        with read_connection() as conn:
+            patient = reg.patient_to_register(conn, actor.branch_id, _int(patient_id) or 0)
+        if patient is None:
+            self.errors = {**self.errors, "patient_id": "Pasien tidak ditemukan."}
+            return
+        self.patient = {
+            "id": str(patient.id),
+            "name": patient.name,
+            "mrn": patient.mrn,
+            "nik": patient.nik or "-",
+            "birth_date": format_date(patient.birth_date),
+        }
         self.errors.pop("patient_id", None)
         self.results, self.searched, self.search_term = [], False, ""
         self.last_number = ""

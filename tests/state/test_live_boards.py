@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from klinikita.state import live
 from klinikita.state.examination import ExaminationState
@@ -76,3 +77,43 @@ def test_a_publish_whose_loop_ended_does_not_hold_back_later_ones(monkeypatch):
     asyncio.run(publish_and_leave())
     asyncio.run(publish_and_wait())
     assert delivered == [frozenset({2})]
+
+
+def test_a_tab_showing_one_visit_hears_only_of_that_visit():
+    told = []
+
+    class Tab:
+        def __init__(self, token):
+            self.token = token
+
+        def _on_board_change(self, topic, changed):
+            told.append((self.token, changed))
+
+    class Root:
+        def __init__(self, token):
+            self.token = token
+
+        async def get_state(self, cls):
+            return Tab(self.token)
+
+    class App:
+        @contextlib.asynccontextmanager
+        async def modify_state(self, token):
+            yield Root(token.ident)
+
+    for tab in ("tab-a", "tab-b", "tab-list"):
+        live.watch("branch:4", tab, ExaminationState)
+    live.focus("tab-a", 3)
+    live.focus("tab-b", 4)
+    asyncio.run(live.publish_now(App(), "branch:4", changed=frozenset({3})))
+    assert sorted(t for t, _ in told) == ["tab-a", "tab-list"]
+    told.clear()
+    live.focus("tab-b", 0)  # tab-b closed its visit: it shows the list again
+    asyncio.run(live.publish_now(App(), "branch:4", changed=frozenset({3})))
+    assert sorted(t for t, _ in told) == ["tab-a", "tab-b", "tab-list"]
+    told.clear()
+    live.focus("tab-b", 4)
+    asyncio.run(live.publish_now(App(), "branch:4"))  # anything may have changed
+    assert sorted(t for t, _ in told) == ["tab-a", "tab-b", "tab-list"]
+    live.unwatch_tab("tab-a")  # leaving the page forgets the focus too
+    assert "tab-a" not in live._FOCUS

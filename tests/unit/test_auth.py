@@ -6,7 +6,7 @@ from klinikita.models import LoginSession, User, UserDuty
 from klinikita.models.enums import Duty
 from klinikita.services import auth
 from klinikita.services.errors import PermissionDenied
-from tests.factories import GOOD_PASSWORD, make_branch, make_user
+from tests.factories import GOOD_PASSWORD, committed_read, make_branch, make_user
 
 
 @pytest.fixture
@@ -151,3 +151,48 @@ def test_lock_counter_is_per_user(db, nurse):
     db.refresh(other)
     assert other.failed_logins == 0
     assert db.get(User, nurse.id).failed_logins == 3
+
+
+def _read_only(db, token, **kw):
+    return committed_read(db, auth.resolve_read_only, token, **kw)
+
+
+def test_the_read_only_answer_matches_resolve_or_asks_for_the_write(db):
+    a, b = make_branch(db, "A"), make_branch(db, "B")
+    user = make_user(
+        db, "budi", branches=[a, b], main_duty=Duty.PERAWAT, extra_duties=(Duty.ADMIN,)
+    )
+    token = _login(db, "budi", GOOD_PASSWORD).token
+    auth.switch_duty(db, token, Duty.ADMIN)
+    auth.switch_branch(db, token, b.id)
+    db.commit()
+    assert _read_only(db, token) == auth.resolve(db, token)
+    assert _read_only(db, token).duty == Duty.ADMIN
+    assert _read_only(db, "not-a-token") is None and _read_only(db, None) is None
+    # last_seen_at is due for its touch: only `resolve` writes it
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    assert _read_only(db, token, now=later) is auth.WRITE_NEEDED
+    # the extra duty taken away: `resolve` falls back to the main duty (a write)
+    db.query(UserDuty).filter(UserDuty.user_id == user.id).delete()
+    db.commit()
+    assert _read_only(db, token) is auth.WRITE_NEEDED
+    assert auth.resolve(db, token).duty == Duty.PERAWAT
+    db.commit()
+    assert _read_only(db, token).duty == Duty.PERAWAT
+    # a branch closed: back to one still granted, again through `resolve`
+    b.is_active = False
+    db.add(b)
+    db.commit()
+    assert _read_only(db, token) is auth.WRITE_NEEDED
+    assert auth.resolve(db, token).branch_id == a.id
+    db.commit()
+    # a deactivated user and an ended session are nobody
+    user.is_active = False
+    db.add(user)
+    db.commit()
+    assert _read_only(db, token) is None
+    user.is_active = True
+    db.add(user)
+    auth.logout(db, token)
+    db.commit()
+    assert _read_only(db, token) is None

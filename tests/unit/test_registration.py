@@ -301,9 +301,23 @@ def test_options_list_active_rows_of_the_branch(db, clinic):
     extra = Room(branch_id=c.branch.id, unit_id=c.unit.id, name="Ruang Periksa 2", is_active=False)
     db.add(extra)
     db.commit()
-    assert [o.label for o in reg.unit_options(db, c.branch.id)] == ["Poli Gigi", "Poli Umum"]
-    assert [o.label for o in reg.room_options(db, c.branch.id, c.unit.id)] == ["Ruang Periksa 1"]
-    assert reg.room_options(db, c.branch.id, None) == []
-    assert [o.label for o in reg.doctor_options(db, c.branch.id)] == ["dr. Alexander"]
+    assert [o.label for o in committed_read(db, reg.unit_options, c.branch.id)] == [
+        "Poli Gigi",
+        "Poli Umum",
+    ]
+    rooms = committed_read(db, reg.room_options, c.branch.id, c.unit.id)
+    assert [o.label for o in rooms] == ["Ruang Periksa 1"]
+    assert committed_read(db, reg.room_options, c.branch.id, None) == []
+    doctors = committed_read(db, reg.doctor_options, c.branch.id)
+    assert [o.label for o in doctors] == ["dr. Alexander"]
     assert [o.label for o in reg.payer_options()] == ["Umum", "BPJS", "Asuransi"]
-    db.commit()
+
+
+def test_the_desk_picks_only_an_active_patient_of_its_branch(db, clinic):
+    c = clinic
+    picked = committed_read(db, reg.patient_to_register, c.branch.id, c.patient.id)
+    assert (picked.name, picked.mrn) == (c.patient.name, c.patient.mrn)
+    assert committed_read(db, reg.patient_to_register, c.branch.id + 1, c.patient.id) is None
+    c.patient.is_active = False
+    db.add(c.patient)
+    assert committed_read(db, reg.patient_to_register, c.branch.id, c.patient.id) is None
