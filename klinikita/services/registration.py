@@ -158,6 +158,16 @@ def next_queue_number(session: Session, branch_id: int, unit_id: int, day: date)
 def _validate(session: Session, actor: audit.Actor, data: VisitInput) -> dict[str, str]:
     errors: dict[str, str] = {}
     branch_id = actor.branch_id
+    # The four rows in one statement; the `get`s below then find them in the session.
+    session.exec(
+        select(Branch, Patient, ServiceUnit, Room, Employee)
+        .select_from(Branch)
+        .outerjoin(Patient, Patient.id == (data.patient_id or 0))
+        .outerjoin(ServiceUnit, ServiceUnit.id == (data.unit_id or 0))
+        .outerjoin(Room, Room.id == (data.room_id or 0))
+        .outerjoin(Employee, Employee.id == (data.doctor_id or 0))
+        .where(Branch.id == branch_id)
+    ).all()
 
     patient = session.get(Patient, data.patient_id) if data.patient_id else None
     if not data.patient_id:

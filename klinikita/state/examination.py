@@ -132,7 +132,9 @@ class ExaminationState(AuthState):
                 return todays_queue(conn, branch_id)
 
         rows = live.shared(live.branch_topic(branch_id), "queue", read) if shared else read()
-        self.rows = [_queue_view(r) for r in rows]
+        views = [_queue_view(r) for r in rows]
+        if views != self.rows:  # an unchanged list is not sent to the browser again
+            self.rows = views
 
     def _load_record(self, *, keep_forms: bool = False) -> None:
         """Read the open visit; `keep_forms` leaves what the user is typing alone."""
@@ -144,7 +146,7 @@ class ExaminationState(AuthState):
         except NotFound:
             self._close()
             return
-        self.header = {
+        header = {
             "queue_number": str(record.queue_number),
             "patient_name": record.patient_name,
             "mrn": record.mrn,
@@ -160,21 +162,26 @@ class ExaminationState(AuthState):
             "exam_started_time": record.exam_started_time or "-",
             "completed_time": record.completed_time or "-",
         }
-        self.status = record.status
-        self.sync_status = record.sync_status
-        self.sync_error = record.sync_error
-        self.encounter_id = record.encounter_id
-        self.sync_waiting = record.sync_waiting
-        self.vitals_time = record.vitals_time
+        shown = {
+            "header": header,
+            "status": record.status,
+            "sync_status": record.sync_status,
+            "sync_error": record.sync_error,
+            "encounter_id": record.encounter_id,
+            "sync_waiting": record.sync_waiting,
+            "vitals_time": record.vitals_time,
+            "diagnoses": record.diagnoses,
+            "procedures": record.procedures,
+            "prescriptions": record.prescriptions,
+        }
         if not (keep_forms and self.vitals_dirty):
-            self.vitals = record.vitals
-            self.vitals_dirty = False
+            shown["vitals"], self.vitals_dirty = record.vitals, False
         if not (keep_forms and self.soap_dirty):
-            self.soap = record.soap
-            self.soap_dirty = False
-        self.diagnoses = record.diagnoses
-        self.procedures = record.procedures
-        self.prescriptions = record.prescriptions
+            shown["soap"], self.soap_dirty = record.soap, False
+        # Only what differs is assigned: every assigned var travels to the browser again.
+        for name, value in shown.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
 
     def _close(self) -> None:
         self.visit_id = 0

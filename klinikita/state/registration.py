@@ -112,7 +112,9 @@ class RegistrationState(AuthState):
 
         rows = live.shared(topic, "queue", read) if shared else read()
         unit_id = _int(self.queue_unit)
-        self.queue = [_queue_view(r) for r in rows if not unit_id or r.unit_id == unit_id]
+        views = [_queue_view(r) for r in rows if not unit_id or r.unit_id == unit_id]
+        if views != self.queue:  # an unchanged list is not sent to the browser again
+            self.queue = views
         # Follow the branch the tab works in now (it may have been switched meanwhile).
         live.watch(topic, self._client_token(), RegistrationState)
 

@@ -30,7 +30,7 @@ from sqlalchemy import Update, and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel
 
-from klinikita.db import get_engine, session_scope
+from klinikita.db import get_engine, read_connection, session_scope
 from klinikita.integrations.satusehat import jobs
 from klinikita.integrations.satusehat.client import SatusehatClient, new_http_client
 from klinikita.integrations.satusehat.config import credentials_for, missing_settings
@@ -92,6 +92,18 @@ def _claim_statement(locked: bool):  # noqa: ANN202
     )
 
 
+# Anything due at all? A plain read, so an idle worker polling every 50 ms never takes
+# SQLite's write lock (each time it did, a page saving at that moment waited for it).
+_ANY_DUE = (
+    select(_JOB.c.id)
+    .where(
+        or_(
+            and_(_JOB.c.status == JobStatus.PENDING, _JOB.c.next_attempt_at <= bindparam("now")),
+            and_(_JOB.c.status == JobStatus.IN_PROGRESS, _JOB.c.lease_until < bindparam("now")),
+        )
+    )
+    .limit(1)
+)
 _CLAIM = _claim_statement(locked=False)
 _CLAIM_LOCKED = _claim_statement(locked=True)
 _OURS = and_(_JOB.c.status == JobStatus.IN_PROGRESS, _JOB.c.worker_id == bindparam("me"))
@@ -241,8 +253,14 @@ class OutboxWorker:
         return base() if callable(base) else base
 
     # ----- claiming ------------------------------------------------------------------
+    def _nothing_due(self) -> bool:
+        with read_connection(get_engine(self.db_url)) as conn:
+            return not conn.rows(_ANY_DUE, {"now": utcnow()})
+
     def claim(self, limit: int) -> list[int]:
         """Mark up to `limit` due jobs as ours (a new transaction); no attempt counted."""
+        if self._nothing_due():
+            return []
         with session_scope(self.db_url) as session:
             return [r.id for r in self._take(session.connection(), limit)]
 
@@ -267,6 +285,8 @@ class OutboxWorker:
         """Claim due jobs and prepare them, in one transaction (or prepare the given,
         already claimed ids). Each attempt is counted before anything is sent; jobs that
         need no sending (done, failed, waiting) are finished in the same transaction."""
+        if only is None and self._nothing_due():
+            return []
         with session_scope(self.db_url) as session:
             conn = session.connection()
             rows = self._take(conn, limit, only)
