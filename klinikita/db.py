@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, Select, event
+from sqlalchemy import Date, Float, Select, event
 from sqlalchemy.engine import Dialect, Engine
 from sqlmodel import Session, create_engine
 
@@ -122,6 +122,8 @@ def _compile(stmt: Select, dialect: Dialect) -> _Compiled:
             binds.append((name, convert))
     results = []
     for index, col in enumerate(stmt.selected_columns):
+        if isinstance(col.type, Float) and not col.type.asdecimal:
+            continue  # both drivers hand back floats (psycopg's processor wants the column oid)
         convert = col.type.dialect_impl(dialect).result_processor(dialect, None)
         if convert is not None and dialect.name == "sqlite" and type(col.type) is Date:
             convert = _sqlite_date  # same answer as SQLAlchemy's regex, several times faster

@@ -43,3 +43,22 @@ def temporary_pg_database(prefix: str = "klinikita_test") -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def sqlite_and_postgresql(request, db):  # noqa: ANN001, ANN201
+    """A `db` fixture body running a module's tests on SQLite and on PostgreSQL
+    (production): `db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)`."""
+    from sqlmodel import Session, SQLModel
+
+    from klinikita.db import make_engine
+
+    if request.param == "sqlite":
+        yield db
+        return
+    require_pg()
+    with temporary_pg_database() as url:
+        engine = make_engine(url)
+        SQLModel.metadata.create_all(engine)
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+        engine.dispose()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from klinikita.db import read_connection
 from klinikita.models import SyncJob, Visit
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind
@@ -12,7 +11,11 @@ from klinikita.services import examination as exam
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound
 from klinikita.services.examination_view import visit_record
-from tests.factories import make_branch, make_clinic, make_user, make_visit
+from tests.factories import committed_read, make_branch, make_clinic, make_user, make_visit
+from tests.pg import sqlite_and_postgresql
+
+# The read connection runs raw driver SQL: each database is checked.
+db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
 
 
 def test_the_record_shows_values_as_staff_type_them(db):
@@ -26,9 +29,7 @@ def test_the_record_shows_values_as_staff_type_them(db):
     exam.add_prescription(db, actor, visit.id, {"medicine": "Metformin 500 mg", "quantity": "0,5"})
     exam.add_procedure(db, actor, visit.id, {"description": "Nebulisasi", "note": "2 kali"})
     exam.save_soap(db, actor, visit.id, {"subjective": "Batuk", "plan": "Kontrol 3 hari"})
-    db.commit()
-    with read_connection() as conn:
-        record = visit_record(conn, branch.id, visit.id)
+    record = committed_read(db, visit_record, branch.id, visit.id)
     assert record.queue_number == 7 and record.patient_name == patient.name
     assert record.status_label == "diperiksa" and record.exam_started_time
     assert record.vitals["temperature"] == "36,5" and record.vitals["weight"] == "70"
@@ -49,8 +50,7 @@ def test_the_record_shows_values_as_staff_type_them(db):
 def test_a_fresh_visit_has_empty_forms_and_a_waiting_job_says_what_it_waits_for(db):
     clinic = make_clinic(db)
     visit = make_visit(db, *clinic)
-    with read_connection() as conn:
-        fresh = visit_record(conn, clinic[0].id, visit.id)
+    fresh = committed_read(db, visit_record, clinic[0].id, visit.id)
     assert set(fresh.vitals.values()) == {""} and set(fresh.soap.values()) == {""}
     assert fresh.vitals_time == "" and fresh.diagnoses == [] and fresh.status_label == "menunggu"
     row = db.get(Visit, visit.id)
@@ -65,9 +65,7 @@ def test_a_fresh_visit_has_empty_forms_and_a_waiting_job_says_what_it_waits_for(
             waiting_for="patient_ihs",
         )
     )
-    db.commit()
-    with read_connection() as conn:
-        sending = visit_record(conn, clinic[0].id, visit.id)
+    sending = committed_read(db, visit_record, clinic[0].id, visit.id)
     assert sending.sync_status == SyncStatus.SENDING and sending.sync_waiting == "patient_ihs"
 
 
@@ -75,5 +73,5 @@ def test_a_visit_of_another_branch_is_not_shown(db):
     clinic = make_clinic(db)
     visit = make_visit(db, *clinic)
     other = make_branch(db, "Cabang Lain")
-    with read_connection() as conn, pytest.raises(NotFound):
-        visit_record(conn, other.id, visit.id)
+    with pytest.raises(NotFound):
+        committed_read(db, visit_record, other.id, visit.id)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from klinikita.models import Branch, Visit
 from klinikita.models.clinical import VisitStatus
 from klinikita.services.visit_queue import local_time_text, local_today, todays_queue
 from tests.factories import committed_read, make_clinic
+from tests.pg import sqlite_and_postgresql
+
+# The read connection runs raw driver SQL: each database is checked.
+db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
 
 
 def test_local_today_follows_the_branch_zone():
