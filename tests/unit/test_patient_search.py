@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import FrozenInstanceError, asdict, fields
 from datetime import date
 
 import pytest
@@ -12,6 +13,8 @@ from klinikita.db import make_engine, read_connection
 from klinikita.models import Branch, Patient
 from klinikita.services.patients import (
     COUNT_CAP,
+    PatientPage,
+    PatientRow,
     SearchKind,
     resolve_kind,
     search_patients,
@@ -170,10 +173,47 @@ def test_a_renamed_patient_is_found_by_the_new_name_only_sqlite(db):
 
 def test_guessing_the_kind():
     assert resolve_kind("3171012511900001") == SearchKind.NIK
+    assert resolve_kind(" 3171 0125 1190 0001 ") == SearchKind.NIK
     assert resolve_kind("0812-3456-789") == SearchKind.PHONE
+    assert resolve_kind("+62 812 3456 789") == SearchKind.PHONE
     assert resolve_kind("25/11/1990") == SearchKind.BIRTH_DATE
+    assert resolve_kind("1990-11-25") == SearchKind.BIRTH_DATE
+    assert resolve_kind("31-02-1990") == SearchKind.MRN  # no such date: digits, so No. RM
     assert resolve_kind("RM2026-001") == SearchKind.MRN
+    assert resolve_kind("0812") == SearchKind.MRN  # too short for a phone number
     assert resolve_kind("budi") == SearchKind.NAME
+    # No digit at all: a name, whatever the punctuation.
+    assert resolve_kind("Budi-Santoso (Pak)") == SearchKind.NAME
+    assert resolve_kind("") == SearchKind.NAME
+
+
+def test_search_results_are_whole_frozen_dtos_sqlite(db):
+    """The rows and the page a search returns have every field set, equal what their
+    constructors make and stay frozen; `kind` is a plain string."""
+    b, _ = _seed(db)
+    for term, kind in (("000003", SearchKind.MRN), ("budi", SearchKind.AUTO), ("", "nik")):
+        page = _search(db, b, term, kind)
+        assert page.rows
+        for row in page.rows:
+            assert type(row) is PatientRow
+            assert set(vars(row)) == {f.name for f in fields(PatientRow)}
+            assert row == PatientRow(**asdict(row)) and hash(row) == hash(PatientRow(**asdict(row)))
+            with pytest.raises(FrozenInstanceError):
+                row.name = "x"
+        assert type(page) is PatientPage
+        assert set(vars(page)) == {f.name for f in fields(PatientPage)}
+        assert page == PatientPage(**{f.name: getattr(page, f.name) for f in fields(page)})
+        with pytest.raises(FrozenInstanceError):
+            page.total = 0
+        # The kind searched, as a plain string (AUTO resolved).
+        assert type(page.kind) is str and page.problem == ""
+    assert _search(db, b, "000003", SearchKind.MRN).kind == "mrn"
+    assert _search(db, b, "budi").kind == "name"
+    assert _search(db, b, "", "nik").kind == "nik"
+    # A term that cannot be searched: no rows, the kind and the message.
+    problem = _search(db, b, "ud", SearchKind.NAME_CONTAINS)
+    assert (problem.rows, problem.kind, type(problem.kind)) == ([], "name_contains", str)
+    assert problem.problem
 
 
 @pytest.mark.postgres
