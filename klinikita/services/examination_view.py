@@ -22,12 +22,11 @@ from klinikita.models import (
     SyncJob,
     Visit,
 )
-from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services.errors import NotFound
 from klinikita.services.examination import SOAP_FIELDS, VITAL_FIELDS
-from klinikita.services.visit_queue import STATUS_LABELS, zone_named, zone_time_text
+from klinikita.services.visit_queue import status_label, zone_named, zone_time_text
 
 
 def _number(value: float | int | None) -> str:
@@ -191,14 +190,10 @@ def visit_record(conn: ReadConnection, branch_id: int, visit_id: int) -> VisitRe
         sex_label = Sex(sex).label
     except ValueError:
         sex_label = sex
-    try:
-        status_label = STATUS_LABELS.get(VisitStatus(status), status)
-    except ValueError:
-        status_label = status
     record = VisitRecord(
         visit_id=vid,
         status=status,
-        status_label=status_label,
+        status_label=status_label(status),
         queue_number=queue_number,
         patient_name=patient_name,
         mrn=mrn,

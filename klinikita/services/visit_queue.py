@@ -153,7 +153,7 @@ def todays_queue(
             mrn=mrn,
             payer=payer,
             status=status,
-            status_label=_status_label(status),
+            status_label=status_label(status),
             arrived_time=zone_time_text(arrived_at, zone),
             sync_status=sync_status,
             encounter_id=encounter_id or "",
@@ -182,7 +182,8 @@ def todays_queue(
     return [r for r in rows if r.status in statuses] if statuses else rows
 
 
-def _status_label(status: str) -> str:
+def status_label(status: str) -> str:
+    """A visit status as staff read it (menunggu, diperiksa, ...); unknown ones as stored."""
     try:
         return STATUS_LABELS.get(VisitStatus(status), status)
     except ValueError:

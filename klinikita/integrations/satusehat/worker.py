@@ -65,12 +65,17 @@ _COUNT_ATTEMPT = (
 
 
 # Built once: only their parameters change (no statement building per batch).
-def _claim_statement(locked: bool):  # noqa: ANN202
-    now = bindparam("now")
-    due = or_(
+def _due(now):  # noqa: ANN001, ANN202
+    """Pending and due, or in progress with an expired lease (a crashed worker's)."""
+    return or_(
         and_(_JOB.c.status == JobStatus.PENDING, _JOB.c.next_attempt_at <= now),
         and_(_JOB.c.status == JobStatus.IN_PROGRESS, _JOB.c.lease_until < now),
     )
+
+
+def _claim_statement(locked: bool):  # noqa: ANN202
+    now = bindparam("now")
+    due = _due(now)
     picked = (
         select(_JOB.c.id)
         .where(due)
@@ -94,16 +99,7 @@ def _claim_statement(locked: bool):  # noqa: ANN202
 
 # Anything due at all? A plain read, so an idle worker polling every 50 ms never takes
 # SQLite's write lock (each time it did, a page saving at that moment waited for it).
-_ANY_DUE = (
-    select(_JOB.c.id)
-    .where(
-        or_(
-            and_(_JOB.c.status == JobStatus.PENDING, _JOB.c.next_attempt_at <= bindparam("now")),
-            and_(_JOB.c.status == JobStatus.IN_PROGRESS, _JOB.c.lease_until < bindparam("now")),
-        )
-    )
-    .limit(1)
-)
+_ANY_DUE = select(_JOB.c.id).where(_due(bindparam("now"))).limit(1)
 _CLAIM = _claim_statement(locked=False)
 _CLAIM_LOCKED = _claim_statement(locked=True)
 _OURS = and_(_JOB.c.status == JobStatus.IN_PROGRESS, _JOB.c.worker_id == bindparam("me"))
