@@ -12,9 +12,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, Float, Select, event
+from sqlalchemy import Date, Float, Insert, bindparam, event, insert
 from sqlalchemy.engine import Dialect, Engine
-from sqlmodel import Session, create_engine
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.sql.base import Executable
+from sqlmodel import Session, SQLModel, create_engine
 
 from klinikita.settings import get_settings
 
@@ -107,21 +109,24 @@ class _Compiled:
     defaults: dict[str, Any]  # values fixed in the statement (literals SQLAlchemy bound)
     binds: tuple[tuple[str, Callable], ...]  # (name, driver conversion) where one is needed
     results: tuple[tuple[int, Callable], ...]  # (column, database value -> Python) if needed
-    stmt: Select  # held, so its id is never reused while it is a key below
+    stmt: Executable  # held, so its id is never reused while it is a key below
 
 
 _COMPILED: dict[tuple[int, str], _Compiled] = {}
 
 
-def _compile(stmt: Select, dialect: Dialect) -> _Compiled:
+def _compile(stmt: Executable, dialect: Dialect) -> _Compiled:
     compiled = stmt.compile(dialect=dialect)
+    if getattr(compiled, "insert_prefetch", None) or getattr(compiled, "update_prefetch", None):
+        # Column defaults are computed by SQLAlchemy's execution, which this path skips.
+        raise ValueError(f"give every column a value: {stmt}")
     binds = []
     for name, bind in compiled.binds.items():
         convert = bind.type.dialect_impl(dialect).bind_processor(dialect)
         if convert is not None:
             binds.append((name, convert))
     results = []
-    for index, col in enumerate(stmt.selected_columns):
+    for index, col in enumerate(stmt.exported_columns):
         if isinstance(col.type, Float) and not col.type.asdecimal:
             continue  # both drivers hand back floats (psycopg's processor wants the column oid)
         convert = col.type.dialect_impl(dialect).result_processor(dialect, None)
@@ -138,23 +143,89 @@ def _sqlite_date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
 
-class ReadConnection:
-    """Core selects run straight on the driver of this thread's read connection.
+class Statements:
+    """Core statements run straight on a driver connection (`self._driver`).
 
     Each statement is compiled once per dialect (kept by identity: pass statements built
     once, as services/patients.py does), then only its parameters travel: no ORM session,
     no identity map, no per-call SQLAlchemy execution machinery. For exact lookups that
-    machinery cost several times the query itself."""
+    machinery cost several times the query itself; for a click's write, most of its time."""
+
+    dialect: Dialect
+    _driver: Any
+
+    def _prepared(self, stmt: Executable) -> _Compiled:
+        key = (id(stmt), self.dialect.name)
+        found = _COMPILED.get(key)
+        if found is None:
+            found = _COMPILED[key] = _compile(stmt, self.dialect)
+        return found
+
+    def _args(self, c: _Compiled, params: dict[str, Any]) -> Any:
+        values = {**c.defaults, **params} if c.defaults else params
+        if c.binds:
+            values = dict(values)
+            for name, convert in c.binds:
+                values[name] = convert(values[name])
+        return values if c.positions is None else [values[n] for n in c.positions]
+
+    def rows(self, stmt: Executable, params: dict[str, Any]) -> list[tuple]:
+        """All rows of `stmt` (a select, or a write with RETURNING) as tuples in its column
+        order, values converted as SQLAlchemy would (dates on SQLite, ...)."""
+        c = self._prepared(stmt)
+        fetched = self._run(c.sql, self._args(c, params))
+        if not c.results:
+            return fetched
+        out = []
+        for row in fetched:
+            row = list(row)
+            for index, convert in c.results:
+                row[index] = convert(row[index])
+            out.append(tuple(row))
+        return out
+
+    def _run(self, sql: str, args: Any) -> list:
+        return self._fetch(sql, args)
+
+    def _fetch(self, sql: str, args: Any) -> list:
+        cur = self._driver.cursor()
+        try:
+            cur.execute(sql, args)
+            return cur.fetchall() if cur.description is not None else []
+        finally:
+            cur.close()
+
+    def scalar(self, stmt: Executable, params: dict[str, Any]) -> Any:
+        found = self.rows(stmt, params)
+        return found[0][0] if found else None
+
+    def execute(self, stmt: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> int:
+        """Run a write without RETURNING (a list of parameter sets: executemany); the
+        number of rows it touched."""
+        c = self._prepared(stmt)
+        cur = self._driver.cursor()
+        try:
+            if isinstance(params, list):
+                cur.executemany(c.sql, [self._args(c, p) for p in params])
+            else:
+                cur.execute(c.sql, self._args(c, params))
+            return cur.rowcount
+        finally:
+            cur.close()
+
+
+class ReadConnection(Statements):
+    """Core selects on this thread's read connection (see `read_connection`)."""
 
     def __init__(self, engine: Engine) -> None:
-        self.dialect: Dialect = engine.dialect
+        self.dialect = engine.dialect
         self._engine = engine
         self._sqlite = self.dialect.name == "sqlite"
         # A read connection is kept per thread (an in-memory SQLite database exists only in
         # the pool's own connection, so that one reads through the pool).
         memory = self._sqlite and engine.url.database in (None, "", ":memory:")
         self._kept = not memory
-        self._driver: Any = None
+        self._driver = None
         self._pooled: Any = None
         self._started = False
 
@@ -187,57 +258,62 @@ class ReadConnection:
         finally:
             self._driver = self._pooled = None
 
-    def _prepared(self, stmt: Select) -> _Compiled:
-        key = (id(stmt), self.dialect.name)
-        found = _COMPILED.get(key)
-        if found is None:
-            found = _COMPILED[key] = _compile(stmt, self.dialect)
-        return found
-
-    def rows(self, stmt: Select, params: dict[str, Any]) -> list[tuple]:
-        """All rows of `stmt` as tuples in its column order, values converted as SQLAlchemy
-        would (dates on SQLite, ...)."""
-        c = self._prepared(stmt)
-        values = {**c.defaults, **params} if c.defaults else params
-        if c.binds:
-            values = dict(values)
-            for name, convert in c.binds:
-                values[name] = convert(values[name])
-        args = values if c.positions is None else [values[n] for n in c.positions]
+    def _run(self, sql: str, args: Any) -> list:
         try:
-            fetched = self._fetch(c.sql, args)
+            fetched = self._fetch(sql, args)
         except self._lost_connection():
             if self._started or self._sqlite or not self._kept:
                 raise
             # The kept PostgreSQL connection died while idle (server restart, timeout):
             # nothing was read in this `with` yet, so it reads again on a fresh one.
             self._driver = _kept_reader(self._engine, fresh=True)
-            fetched = self._fetch(c.sql, args)
+            fetched = self._fetch(sql, args)
         self._started = True
-        if not c.results:
-            return fetched
-        out = []
-        for row in fetched:
-            row = list(row)
-            for index, convert in c.results:
-                row[index] = convert(row[index])
-            out.append(tuple(row))
-        return out
+        return fetched
 
-    def _fetch(self, sql: str, args: Any) -> list:
-        cur = self._driver.cursor()
-        try:
-            return cur.execute(sql, args).fetchall()
-        finally:
-            cur.close()
+    def execute(self, stmt: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> int:
+        raise TypeError("nothing is written through a read connection")
 
     def _lost_connection(self) -> tuple[type[BaseException], ...]:
         dbapi = self.dialect.loaded_dbapi
         return (dbapi.OperationalError, dbapi.InterfaceError)
 
-    def scalar(self, stmt: Select, params: dict[str, Any]) -> Any:
-        found = self.rows(stmt, params)
-        return found[0][0] if found else None
+
+class SessionStatements(Statements):
+    """Core statements on the connection of an ORM session's transaction (begun here if it
+    was not yet): the hot writes of a click run this way, and commit or roll back with
+    the session. Rows written here are not in the session's identity map: a service that
+    writes this way loads nothing it changes through the ORM."""
+
+    def __init__(self, session: Session) -> None:
+        connection = session.connection()
+        self.dialect = connection.dialect
+        self._driver = connection.connection.driver_connection
+
+
+def statements(session: Session) -> SessionStatements:
+    return SessionStatements(session)
+
+
+_INSERTS: dict[str, Insert] = {}
+
+
+def insert_row(st: Statements, row: SQLModel) -> int:
+    """Insert a new model instance (every column but the id, defaults already applied by
+    the model) and return its id. The instance gets it and becomes detached, as if loaded
+    and its session closed: `session.add` of it later updates the row."""
+    table = row.__table__
+    stmt = _INSERTS.get(table.name)
+    if stmt is None:
+        stmt = _INSERTS[table.name] = (
+            insert(table)
+            .values({c.name: bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"})
+            .returning(table.c.id)
+        )
+    new_id = st.scalar(stmt, row.model_dump(exclude={"id"}))
+    row.id = new_id
+    make_transient_to_detached(row)
+    return new_id
 
 
 _readers = threading.local()

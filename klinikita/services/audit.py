@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel
 
+from klinikita.db import Statements, insert_row
 from klinikita.models import AuditLog
 
 # Never copied into the audit trail.
@@ -54,7 +55,36 @@ def record(
     branch_id: int | None = None,
 ) -> AuditLog:
     """Add an audit row to the caller's transaction (it commits with the change itself)."""
-    row = AuditLog(
+    row = _row(actor, action, entity, entity_id, before, after, branch_id)
+    session.add(row)
+    return row
+
+
+def write(
+    st: Statements,
+    actor: Actor | None,
+    action: str,
+    entity: str,
+    entity_id: object = "",
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    branch_id: int | None = None,
+) -> None:
+    """`record` for a service that writes with `db.statements` (no ORM unit of work)."""
+    insert_row(st, _row(actor, action, entity, entity_id, before, after, branch_id))
+
+
+def _row(
+    actor: Actor | None,
+    action: str,
+    entity: str,
+    entity_id: object,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    branch_id: int | None,
+) -> AuditLog:
+    return AuditLog(
         user_id=actor.user_id if actor else None,
         username=actor.username if actor else "",
         duty=actor.duty if actor else "",
@@ -65,8 +95,6 @@ def record(
         before=before,
         after=after,
     )
-    session.add(row)
-    return row
 
 
 def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:

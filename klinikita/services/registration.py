@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from klinikita.db import ReadConnection
+from klinikita.db import ReadConnection, Statements, insert_row, statements
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Payer, QueueCounter, VisitStatus
@@ -25,7 +25,7 @@ from klinikita.models.enums import DOCTOR_DUTIES
 from klinikita.services import audit
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, require
-from klinikita.services.visit_queue import STATUS_LABELS, local_today
+from klinikita.services.visit_queue import STATUS_LABELS, zone_named
 
 ENTITY = "visit"
 CANCEL_REASON_MAX = 300
@@ -125,89 +125,134 @@ def payer_options() -> list[Option]:
     return [Option(p.value, label) for p, label in PAYER_LABELS.items()]
 
 
-def open_visit_today(
-    session: Session, branch_id: int, patient_id: int, unit_id: int, day: date
-) -> Visit | None:
-    """The patient's visit of `day` in the unit that is still waiting or being examined."""
-    return session.exec(
-        select(Visit).where(
-            Visit.branch_id == branch_id,
-            Visit.patient_id == patient_id,
-            Visit.unit_id == unit_id,
-            Visit.visit_date == day,
-            Visit.status.in_(OPEN_STATUSES),
-        )
-    ).first()
-
-
 # ----- the queue number -------------------------------------------------------------------
+_COUNTER = QueueCounter.__table__
+_NEXT_NUMBER = {
+    dialect: (
+        insert_for(_COUNTER)
+        .values(
+            branch_id=bindparam("branch_id"),
+            unit_id=bindparam("unit_id"),
+            visit_date=bindparam("day", type_=_COUNTER.c.visit_date.type),
+            last_number=1,
+        )
+        .on_conflict_do_update(
+            index_elements=[_COUNTER.c.branch_id, _COUNTER.c.unit_id, _COUNTER.c.visit_date],
+            set_={"last_number": _COUNTER.c.last_number + 1},
+        )
+        .returning(_COUNTER.c.last_number)
+    )
+    for dialect, insert_for in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
 def next_queue_number(session: Session, branch_id: int, unit_id: int, day: date) -> int:
     """Take the unit's next number of `day` in the caller's transaction (one statement)."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = QueueCounter.__table__
-    stmt = insert(table).values(branch_id=branch_id, unit_id=unit_id, visit_date=day, last_number=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.branch_id, table.c.unit_id, table.c.visit_date],
-        set_={"last_number": table.c.last_number + 1},
-    ).returning(table.c.last_number)
-    return session.connection().execute(stmt).scalar_one()
+    return _next_number(statements(session), branch_id, unit_id, day)
+
+
+def _next_number(st: Statements, branch_id: int, unit_id: int, day: date) -> int:
+    stmt = _NEXT_NUMBER[st.dialect.name]
+    return st.scalar(stmt, {"branch_id": branch_id, "unit_id": unit_id, "day": day})
 
 
 # ----- registering ------------------------------------------------------------------------
-def _validate(session: Session, actor: audit.Actor, data: VisitInput) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    branch_id = actor.branch_id
-    # The four rows in one statement; the `get`s below then find them in the session.
-    session.exec(
-        select(Branch, Patient, ServiceUnit, Room, Employee)
-        .select_from(Branch)
-        .outerjoin(Patient, Patient.id == (data.patient_id or 0))
-        .outerjoin(ServiceUnit, ServiceUnit.id == (data.unit_id or 0))
-        .outerjoin(Room, Room.id == (data.room_id or 0))
-        .outerjoin(Employee, Employee.id == (data.doctor_id or 0))
-        .where(Branch.id == branch_id)
-    ).all()
+# What the rules need of the branch and the four chosen rows, in one statement on the
+# session's connection (a click's write: no ORM loads).
+@dataclass(frozen=True)
+class _Chosen:
+    id: int | None
+    branch_id: int | None
+    is_active: bool | None
+    name: str | None
+    extra: object = None  # a room's unit, a doctor's main duty
 
-    patient = session.get(Patient, data.patient_id) if data.patient_id else None
+
+_CHOSEN = (
+    select(
+        Branch.timezone,
+        Patient.id,
+        Patient.branch_id,
+        Patient.is_active,
+        Patient.name,
+        ServiceUnit.id,
+        ServiceUnit.branch_id,
+        ServiceUnit.is_active,
+        ServiceUnit.name,
+        Room.id,
+        Room.branch_id,
+        Room.is_active,
+        Room.name,
+        Room.unit_id,
+        Employee.id,
+        Employee.branch_id,
+        Employee.is_active,
+        Employee.name,
+        Employee.main_duty,
+    )
+    .select_from(Branch)
+    .outerjoin(Patient, Patient.id == bindparam("patient_id"))
+    .outerjoin(ServiceUnit, ServiceUnit.id == bindparam("unit_id"))
+    .outerjoin(Room, Room.id == bindparam("room_id"))
+    .outerjoin(Employee, Employee.id == bindparam("doctor_id"))
+    .where(Branch.id == bindparam("branch_id"))
+)
+_OPEN_VISIT = select(Visit.queue_number, Visit.status).where(
+    Visit.branch_id == bindparam("branch_id"),
+    Visit.patient_id == bindparam("patient_id"),
+    Visit.unit_id == bindparam("unit_id"),
+    Visit.visit_date == bindparam("day", type_=Visit.__table__.c.visit_date.type),
+    or_(*(Visit.status == s for s in OPEN_STATUSES)),
+)
+
+
+def _validate(
+    data: VisitInput,
+    branch_id: int,
+    patient: _Chosen,
+    unit: _Chosen,
+    room: _Chosen,
+    doctor: _Chosen,
+) -> dict[str, str]:
+    errors: dict[str, str] = {}
     if not data.patient_id:
         errors["patient_id"] = "Pilih pasien terlebih dahulu (cari atau tambah pasien baru)."
-    elif patient is None or patient.branch_id != branch_id:
+    elif patient.id is None or patient.branch_id != branch_id:
         errors["patient_id"] = "Pasien tidak ditemukan di cabang aktif."
     elif not patient.is_active:
         errors["patient_id"] = f"Pasien {patient.name} sudah dinonaktifkan."
 
-    unit = session.get(ServiceUnit, data.unit_id) if data.unit_id else None
     if not data.unit_id:
         errors["unit_id"] = "Pilih unit layanan."
-    elif unit is None or unit.branch_id != branch_id:
+    elif unit.id is None or unit.branch_id != branch_id:
         errors["unit_id"] = "Unit layanan tidak ditemukan di cabang aktif."
     elif not unit.is_active:
         errors["unit_id"] = f"Unit '{unit.name}' nonaktif; pilih unit yang aktif."
 
-    room = session.get(Room, data.room_id) if data.room_id else None
     if not data.room_id:
         errors["room_id"] = "Pilih ruangan."
-    elif room is None or room.branch_id != branch_id:
+    elif room.id is None or room.branch_id != branch_id:
         errors["room_id"] = "Ruangan tidak ditemukan di cabang aktif."
     elif not room.is_active:
         errors["room_id"] = f"Ruangan '{room.name}' nonaktif; pilih ruangan yang aktif."
-    elif unit is not None and room.unit_id != unit.id:
+    elif unit.id is not None and room.extra != unit.id:
         errors["room_id"] = f"Ruangan '{room.name}' bukan ruangan unit '{unit.name}'."
 
-    doctor = session.get(Employee, data.doctor_id) if data.doctor_id else None
     if not data.doctor_id:
         errors["doctor_id"] = "Pilih dokter."
-    elif doctor is None or doctor.branch_id != branch_id:
+    elif doctor.id is None or doctor.branch_id != branch_id:
         errors["doctor_id"] = "Dokter tidak ditemukan di cabang aktif."
-    elif doctor.main_duty not in DOCTOR_DUTIES:
+    elif doctor.extra not in DOCTOR_DUTIES:
         errors["doctor_id"] = f"{doctor.name} bukan dokter; pilih dokter."
     elif not doctor.is_active:
         errors["doctor_id"] = f"{doctor.name} sudah nonaktif; pilih dokter lain."
 
-    if data.payer not in {p.value for p in Payer}:
+    if data.payer not in _PAYERS:
         errors["payer"] = "Pilih penjamin: Umum, BPJS atau Asuransi."
     return errors
+
+
+_PAYERS = frozenset(p.value for p in Payer)
 
 
 def register_visit(
@@ -219,33 +264,46 @@ def register_visit(
     now: datetime | None = None,
 ) -> Visit:
     """Register today's visit with the unit's next queue number (caller commits, and rolls
-    back on any error so a refused attempt keeps no number).
+    back on any error so a refused attempt keeps no number). The visit returned is not in
+    the session: it was written with plain statements, as a click's write is.
 
     `client_token` is accepted for symmetry with the other services; registering sends
     nothing to SATUSEHAT (the Encounter goes when the examination is complete). `now` (UTC)
     is the arrival time, the registration moment by default."""
     del client_token
     require(actor.duty, Action.VISIT_REGISTER)
-    errors = _validate(session, actor, data)
+    st = statements(session)
+    ids = {
+        "branch_id": actor.branch_id,
+        "patient_id": data.patient_id or 0,
+        "unit_id": data.unit_id or 0,
+        "room_id": data.room_id or 0,
+        "doctor_id": data.doctor_id or 0,
+    }
+    found = st.rows(_CHOSEN, ids)
+    if not found:
+        raise NotFound("Cabang aktif tidak ditemukan.")
+    timezone, *chosen = found[0]
+    patient, unit = _Chosen(*chosen[0:4]), _Chosen(*chosen[4:8])
+    room, doctor = _Chosen(*chosen[8:13]), _Chosen(*chosen[13:18])
+    errors = _validate(data, actor.branch_id, patient, unit, room, doctor)
     if errors:
         raise ValidationFailed(errors)
-    branch = session.get(Branch, actor.branch_id)
     arrived = now or utcnow()
-    day = local_today(branch, arrived)
+    day = arrived.astimezone(zone_named(timezone)).date()
     # The number first: its row lock serializes registrations of this unit and day, so the
     # open-visit check below also holds when two desks register the same patient at once.
-    number = next_queue_number(session, actor.branch_id, data.unit_id, day)
-    already = open_visit_today(session, actor.branch_id, data.patient_id, data.unit_id, day)
-    if already is not None:
+    number = _next_number(st, actor.branch_id, data.unit_id, day)
+    already = st.rows(_OPEN_VISIT, {**ids, "day": day})
+    if already:
         # The caller rolls back on any error, which gives the number back.
-        unit = session.get(ServiceUnit, data.unit_id)
-        status = STATUS_LABELS[VisitStatus(already.status)]
+        queue_number, status = already[0]
         raise ValidationFailed(
             {
                 "patient_id": (
                     f"Pasien ini sudah terdaftar hari ini di {unit.name} dengan nomor antrean "
-                    f"{already.queue_number} (status {status}). Batalkan kunjungan itu dulu "
-                    "bila ingin mendaftar ulang."
+                    f"{queue_number} (status {STATUS_LABELS[VisitStatus(status)]}). Batalkan "
+                    "kunjungan itu dulu bila ingin mendaftar ulang."
                 )
             }
         )
@@ -261,9 +319,8 @@ def register_visit(
         status=VisitStatus.REGISTERED,
         arrived_at=arrived,
     )
-    session.add(visit)
-    session.flush()
-    audit.record(session, actor, "create", ENTITY, visit.id, after=audit.snapshot(visit))
+    insert_row(st, visit)
+    audit.write(st, actor, "create", ENTITY, visit.id, after=audit.snapshot(visit))
     return visit
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import reflex as rx
 
 from klinikita.db import read_connection, session_scope
-from klinikita.models import ServiceUnit
 from klinikita.models.clinical import Payer, VisitStatus
 from klinikita.services import registration as reg
 from klinikita.services.audit import Actor
@@ -269,14 +268,15 @@ class RegistrationState(AuthState):
             with session_scope() as session:
                 visit = reg.register_visit(session, actor, data, client_token=self._client_token())
                 number, visit_id = visit.queue_number, visit.id
-                unit = session.get(ServiceUnit, visit.unit_id)
-                unit_name = unit.name if unit else ""
         except ValidationFailed as failed:
             self.errors = failed.errors
             return rx.toast.error(failed.message)
         live.publish(
             live.branch_topic(actor.branch_id), exclude=self._client_token(), visit_id=visit_id
         )
+        # The unit was just validated as one of the branch's: its name is in the options.
+        unit_value = str(data.unit_id)
+        unit_name = next((o["label"] for o in self.unit_options if o["value"] == unit_value), "")
         self.errors = {}
         self.last_number, self.last_unit = str(number), unit_name
         self.last_patient = self.patient.get("name", "")

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from klinikita.models import SyncJob
 from klinikita.models.base import utcnow
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.satusehat_runtime import follow_finished_jobs
 from tests.factories import make_clinic
+from tests.pg import sqlite_and_postgresql
+
+# The relay reads on the read connection, whose conversions differ per driver: both run.
+db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
 
 
 def _finish(db, job_id: int, status: str) -> None:
@@ -47,7 +53,9 @@ async def test_each_finished_job_of_a_tab_is_told_once(db):
     async def notify(notice):
         told.append((notice.job_id, notice.status, notice.client_token, notice.message))
 
-    follower = asyncio.create_task(follow_finished_jobs(notify, interval=0.02))
+    follower = asyncio.create_task(
+        follow_finished_jobs(notify, interval=0.02, engine=db.get_bind())
+    )
     try:
         await asyncio.sleep(0.1)
         assert told == []  # what ended before the app started is not told again
@@ -86,7 +94,9 @@ async def test_a_job_committed_late_with_an_earlier_time_is_still_told(db):
     async def notify(notice):
         told.append(notice.job_id)
 
-    follower = asyncio.create_task(follow_finished_jobs(notify, interval=0.02))
+    follower = asyncio.create_task(
+        follow_finished_jobs(notify, interval=0.02, engine=db.get_bind())
+    )
     try:
         await asyncio.sleep(0.05)
         stamped_earlier = utcnow()
