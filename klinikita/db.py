@@ -12,9 +12,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Date, Float, Insert, bindparam, event, insert
+from sqlalchemy import Date, Float, Insert, Table, Update, bindparam, event, insert, update
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.base import Executable
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -282,17 +283,51 @@ class ReadConnection(Statements):
 class SessionStatements(Statements):
     """Core statements on the connection of an ORM session's transaction (begun here if it
     was not yet): the hot writes of a click run this way, and commit or roll back with
-    the session. Rows written here are not in the session's identity map: a service that
-    writes this way loads nothing it changes through the ORM."""
+    the session. The two stay coherent: what the session holds unflushed is flushed first,
+    and `update_row` expires what it changed in objects the session already holds."""
 
     def __init__(self, session: Session) -> None:
+        if session.new or session.dirty or session.deleted:
+            session.flush()
         connection = session.connection()
+        self.session = session
         self.dialect = connection.dialect
         self._driver = connection.connection.driver_connection
+
+    def changed(self, model: type[SQLModel], row_id: int, columns: list[str]) -> None:
+        held = self.session.identity_map.get(identity_key(model, row_id))
+        if held is not None:
+            self.session.expire(held, columns)
 
 
 def statements(session: Session) -> SessionStatements:
     return SessionStatements(session)
+
+
+_UPDATES: dict[tuple[str, tuple[str, ...]], Update] = {}
+
+
+def update_statement(table: Table, columns: tuple[str, ...]) -> Update:
+    """`UPDATE table SET col = :v_col, ... WHERE id = :row_id`, built once per column set."""
+    key = (table.name, columns)
+    stmt = _UPDATES.get(key)
+    if stmt is None:
+        stmt = _UPDATES[key] = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns})
+        )
+    return stmt
+
+
+def update_row(st: Statements, model: type[SQLModel], row_id: int, values: dict[str, Any]) -> None:
+    """Set some columns of one row by id."""
+    columns = tuple(values)
+    params = {f"v_{c}": v for c, v in values.items()}
+    params["row_id"] = row_id
+    st.execute(update_statement(model.__table__, columns), params)
+    if isinstance(st, SessionStatements):
+        st.changed(model, row_id, list(columns))
 
 
 _INSERTS: dict[str, Insert] = {}

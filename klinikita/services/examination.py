@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select, bindparam
 from sqlmodel import Session, select
 
+from klinikita.db import Statements, insert_row, statements, update_row
 from klinikita.models import Diagnosis, Examination, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
@@ -130,64 +132,93 @@ def visit_in_branch(session: Session, actor: audit.Actor, visit_id: int) -> Visi
     return visit
 
 
-def _editable_visit(session: Session, actor: audit.Actor, visit_id: int, action: Action) -> Visit:
+# The writes of the examination page (a click each) run as plain statements on the session's
+# connection (`db.statements`): the ORM's loads and flushes cost more than the work itself.
+@dataclass(frozen=True)
+class EditableVisit:
+    id: int
+    status: str
+    exam_started_at: datetime | None
+
+
+_VISIT_FOR_CHANGE = select(Visit.id, Visit.branch_id, Visit.status, Visit.exam_started_at).where(
+    Visit.id == bindparam("visit_id")
+)
+
+
+def _editable_visit(
+    st: Statements, actor: audit.Actor, visit_id: int, action: Action
+) -> EditableVisit:
     """The visit, if `actor` may change its examination now (permission, branch, status)."""
     require(actor.duty, action)
-    visit = visit_in_branch(session, actor, visit_id)
-    if visit.status == VisitStatus.CANCELLED:
+    found = st.rows(_VISIT_FOR_CHANGE, {"visit_id": visit_id})
+    if not found or found[0][1] != actor.branch_id:
+        raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
+    row_id, _, status, started = found[0]
+    if status == VisitStatus.CANCELLED:
         raise ServiceError("Kunjungan ini dibatalkan; pemeriksaannya tidak dapat diubah.")
-    if visit.status == VisitStatus.COMPLETE and not allows(actor.duty, Action.RECORD_EDIT):
+    if status == VisitStatus.COMPLETE and not allows(actor.duty, Action.RECORD_EDIT):
         raise PermissionDenied(COMPLETED_REFUSAL)
-    return visit
+    return EditableVisit(row_id, status, started)
 
 
 def examination_of(session: Session, visit_id: int) -> Examination | None:
     return session.exec(select(Examination).where(Examination.visit_id == visit_id)).first()
 
 
-def _examination_for(session: Session, visit: Visit) -> Examination:
-    exam = examination_of(session, visit.id)
-    if exam is None:
-        exam = Examination(visit_id=visit.id)
-        session.add(exam)
-        session.flush()
-    return exam
-
-
-def _mark_started(session: Session, actor: audit.Actor, visit: Visit, now: datetime) -> None:
+def _mark_started(st: Statements, actor: audit.Actor, visit: EditableVisit, now: datetime) -> None:
     """The first examination write starts the examination; its time never moves later."""
-    changed = False
-    if visit.exam_started_at is None:
-        visit.exam_started_at = now
-        changed = True
-    if visit.status == VisitStatus.REGISTERED:
-        visit.status = VisitStatus.IN_EXAMINATION
-        changed = True
-    if changed:
-        visit.updated_at = now
-        session.add(visit)
-        audit.record(
-            session,
-            actor,
-            "exam_start",
-            "visit",
-            visit.id,
-            after={"status": visit.status, "exam_started_at": visit.exam_started_at.isoformat()},
-        )
+    started = visit.exam_started_at or now
+    status = VisitStatus.IN_EXAMINATION if visit.status == VisitStatus.REGISTERED else visit.status
+    if started == visit.exam_started_at and status == visit.status:
+        return
+    update_row(
+        st, Visit, visit.id, {"exam_started_at": started, "status": status, "updated_at": now}
+    )
+    audit.write(
+        st,
+        actor,
+        "exam_start",
+        "visit",
+        visit.id,
+        after={"status": status, "exam_started_at": started.isoformat()},
+    )
 
 
 def start_examination(
     session: Session, actor: audit.Actor, visit_id: int, *, now: datetime | None = None
 ) -> Visit:
     """Mulai periksa: the patient is called in. Repeating it changes nothing."""
-    visit = _editable_visit(session, actor, visit_id, Action.EXAM_VITALS)
-    _mark_started(session, actor, visit, now or utcnow())
-    session.flush()
-    return visit
+    st = statements(session)
+    _mark_started(
+        st, actor, _editable_visit(st, actor, visit_id, Action.EXAM_VITALS), now or utcnow()
+    )
+    return session.get(Visit, visit_id)
 
 
-def _snapshot(exam: Examination, fields: tuple[str, ...]) -> dict[str, Any]:
-    return {f: getattr(exam, f) for f in fields}
+def _exam_fields(fields: tuple[str, ...]):  # noqa: ANN202
+    return select(Examination.id, *(Examination.__table__.c[f] for f in fields)).where(
+        Examination.visit_id == bindparam("visit_id")
+    )
+
+
+_EXAM_VITALS = _exam_fields(VITAL_FIELDS)
+_EXAM_SOAP = _exam_fields(SOAP_FIELDS)
+
+
+def _write_examination(
+    st: Statements, visit_id: int, read: Select, values: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    """Write `values` into the visit's examination (made on its first write); its id and
+    what those fields held before."""
+    found = st.rows(read, {"visit_id": visit_id})
+    if not found:
+        exam = Examination(visit_id=visit_id, **values)
+        insert_row(st, exam)
+        return exam.id, dict.fromkeys(read.selected_columns.keys()[1:])
+    exam_id, *old = found[0]
+    update_row(st, Examination, exam_id, values)
+    return exam_id, dict(zip(read.selected_columns.keys()[1:], old, strict=True))
 
 
 def save_vitals(
@@ -197,31 +228,30 @@ def save_vitals(
     data: dict[str, Any],
     *,
     now: datetime | None = None,
-) -> Examination:
-    """Tanda vital: all eight optional, each within its plausible range."""
-    visit = _editable_visit(session, actor, visit_id, Action.EXAM_VITALS)
+) -> int:
+    """Tanda vital: all eight optional, each within its plausible range. The examination's
+    id."""
+    st = statements(session)
+    visit = _editable_visit(st, actor, visit_id, Action.EXAM_VITALS)
     values = parse_vitals(data)
     now = now or utcnow()
-    _mark_started(session, actor, visit, now)
-    exam = _examination_for(session, visit)
-    before = _snapshot(exam, VITAL_FIELDS)
-    for field, value in values.items():
-        setattr(exam, field, value)
-    exam.vitals_at = now
-    exam.vitals_by_user_id = actor.user_id
-    exam.updated_at = now
-    session.add(exam)
-    audit.record(
-        session,
+    _mark_started(st, actor, visit, now)
+    exam_id, before = _write_examination(
+        st,
+        visit.id,
+        _EXAM_VITALS,
+        {**values, "vitals_at": now, "vitals_by_user_id": actor.user_id, "updated_at": now},
+    )
+    audit.write(
+        st,
         actor,
         "exam_vitals",
         "examination",
-        exam.id,
-        before=before,
+        exam_id,
+        before={f: before[f] for f in VITAL_FIELDS},
         after={**values, "visit_id": visit.id},
     )
-    session.flush()
-    return exam
+    return exam_id
 
 
 def save_soap(
@@ -231,9 +261,11 @@ def save_soap(
     data: dict[str, Any],
     *,
     now: datetime | None = None,
-) -> Examination:
-    """SOAP notes of the doctor (subjective, objective, assessment, plan), all free text."""
-    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+) -> int:
+    """SOAP notes of the doctor (subjective, objective, assessment, plan), all free text.
+    The examination's id."""
+    st = statements(session)
+    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
     texts = {f: str(data.get(f) or "").strip() for f in SOAP_FIELDS}
     errors = {
         f: f"Terlalu panjang ({len(t)} karakter); paling banyak {SOAP_MAX}."
@@ -243,25 +275,20 @@ def save_soap(
     if errors:
         raise ValidationFailed(errors)
     now = now or utcnow()
-    _mark_started(session, actor, visit, now)
-    exam = _examination_for(session, visit)
-    before = _snapshot(exam, SOAP_FIELDS)
-    for field, text in texts.items():
-        setattr(exam, field, text)
-    exam.soap_by_user_id = actor.user_id
-    exam.updated_at = now
-    session.add(exam)
-    audit.record(
-        session,
+    _mark_started(st, actor, visit, now)
+    exam_id, before = _write_examination(
+        st, visit.id, _EXAM_SOAP, {**texts, "soap_by_user_id": actor.user_id, "updated_at": now}
+    )
+    audit.write(
+        st,
         actor,
         "exam_soap",
         "examination",
-        exam.id,
-        before=before,
+        exam_id,
+        before={f: before[f] or "" for f in SOAP_FIELDS},
         after={**texts, "visit_id": visit.id},
     )
-    session.flush()
-    return exam
+    return exam_id
 
 
 # ----- diagnoses -----------------------------------------------------------------------------
@@ -283,6 +310,13 @@ def _renumber(session: Session, diagnoses: list[Diagnosis]) -> None:
             session.add(diagnosis)
 
 
+_CODES = (
+    select(Diagnosis.icd10_code)
+    .where(Diagnosis.visit_id == bindparam("visit_id"))
+    .order_by(Diagnosis.rank, Diagnosis.id)
+)
+
+
 def add_diagnosis(
     session: Session,
     actor: audit.Actor,
@@ -292,7 +326,8 @@ def add_diagnosis(
     now: datetime | None = None,
 ) -> Diagnosis:
     """The first diagnosis becomes the primary one (rank 1); later ones are secondary."""
-    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    st = statements(session)
+    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
     normalized = icd10.normalize(code)
     if not normalized:
         raise ValidationFailed({"icd10": "Pilih kode ICD-10 dari hasil pencarian."})
@@ -301,17 +336,16 @@ def add_diagnosis(
         raise ValidationFailed(
             {"icd10": f'Kode ICD-10 "{normalized}" tidak dikenal. Pilih dari hasil pencarian.'}
         )
-    existing = diagnoses_of(session, visit.id)
-    if any(icd10.normalize(d.icd10_code) == normalized for d in existing):
+    existing = [c for (c,) in st.rows(_CODES, {"visit_id": visit.id})]
+    if any(icd10.normalize(c) == normalized for c in existing):
         raise ValidationFailed({"icd10": f"Diagnosis {normalized} sudah tercatat."})
-    _mark_started(session, actor, visit, now or utcnow())
+    _mark_started(st, actor, visit, now or utcnow())
     diagnosis = Diagnosis(
         visit_id=visit.id, rank=len(existing) + 1, icd10_code=normalized, display=description
     )
-    session.add(diagnosis)
-    session.flush()
-    audit.record(
-        session,
+    insert_row(st, diagnosis)
+    audit.write(
+        st,
         actor,
         "diagnosis_add",
         "diagnosis",
@@ -332,7 +366,8 @@ def set_primary(
     session: Session, actor: audit.Actor, visit_id: int, diagnosis_id: int
 ) -> Diagnosis:
     """Make one diagnosis the primary; the others keep their order after it."""
-    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    st = statements(session)
+    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
     chosen = _diagnosis_of_visit(session, visit, diagnosis_id)
     ordered = diagnoses_of(session, visit.id)
     before = [d.icd10_code for d in ordered]
@@ -355,7 +390,8 @@ def remove_diagnosis(
     session: Session, actor: audit.Actor, visit_id: int, diagnosis_id: int
 ) -> None:
     """Remove one; the rest close ranks (removing the primary promotes the next)."""
-    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    st = statements(session)
+    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
     diagnosis = _diagnosis_of_visit(session, visit, diagnosis_id)
     before = audit.snapshot(diagnosis)
     session.delete(diagnosis)
@@ -387,7 +423,8 @@ def add_procedure(
     now: datetime | None = None,
 ) -> Procedure:
     """Tindakan: description required; an ICD-9-CM code (e.g. 96.59) when known."""
-    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    st = statements(session)
+    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
     code = _text(data, "code").replace(" ", "")
     description, note = _text(data, "description"), _text(data, "note")
     errors: dict[str, str] = {}
@@ -402,7 +439,7 @@ def add_procedure(
     _too_long(errors, "note", note, 500)
     if errors:
         raise ValidationFailed(errors)
-    _mark_started(session, actor, visit, now or utcnow())
+    _mark_started(st, actor, visit, now or utcnow())
     procedure = Procedure(visit_id=visit.id, code=code, description=description, note=note)
     session.add(procedure)
     session.flush()
@@ -421,7 +458,8 @@ def _remove_line(
     missing: str,
 ) -> None:
     """Remove one procedure or prescription line of an editable visit, with its audit row."""
-    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    st = statements(session)
+    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
     line = session.get(model, line_id)
     if line is None or line.visit_id != visit.id:
         raise NotFound(missing)
@@ -454,7 +492,8 @@ def add_prescription(
     now: datetime | None = None,
 ) -> Prescription:
     """Resep: the medicine is required; form, quantity, dose, frequency, days, instructions."""
-    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    st = statements(session)
+    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
     texts = {f: _text(data, f) for f in ("medicine", "form", "dose", "frequency", "instructions")}
     errors: dict[str, str] = {}
     if not texts["medicine"]:
@@ -485,7 +524,7 @@ def add_prescription(
         errors["duration_days"] = "Lama pemakaian ditulis dalam hari, 1 sampai 365."
     if errors:
         raise ValidationFailed(errors)
-    _mark_started(session, actor, visit, now or utcnow())
+    _mark_started(st, actor, visit, now or utcnow())
     line = Prescription(visit_id=visit.id, quantity=quantity, duration_days=duration, **texts)
     session.add(line)
     session.flush()

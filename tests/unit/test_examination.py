@@ -16,6 +16,10 @@ from klinikita.services import examination as exam
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound, PermissionDenied, ValidationFailed
 from tests.factories import make_clinic, make_user, make_visit
+from tests.pg import sqlite_and_postgresql
+
+# Clicks write with plain statements on the driver, whose conversions differ per database.
+db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
 
 
 @pytest.fixture
@@ -72,7 +76,7 @@ def test_vitals_are_saved_with_a_decimal_comma_time_and_author(db, visit, nurse)
     saved = exam.save_vitals(db, nurse, visit.id, GOOD_VITALS)
     db.commit()
     row = db.exec(select(Examination).where(Examination.visit_id == visit.id)).one()
-    assert row.id == saved.id
+    assert row.id == saved  # the examination's id
     assert (row.systolic, row.diastolic, row.pulse, row.respiratory_rate) == (120, 80, 84, 18)
     assert (row.temperature, row.weight, row.height, row.spo2) == (36.8, 60.5, 165.0, 98)
     assert row.vitals_at is not None and row.vitals_by_user_id == nurse.user_id

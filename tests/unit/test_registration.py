@@ -15,6 +15,10 @@ from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from klinikita.services.visit_queue import local_today, todays_queue
 from tests.factories import committed_read, make_branch, make_clinic, make_user
+from tests.pg import sqlite_and_postgresql
+
+# Clicks write with plain statements on the driver, whose conversions differ per database.
+db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
 
 
 def _actor(user, branch, duty) -> Actor:

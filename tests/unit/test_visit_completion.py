@@ -19,6 +19,10 @@ from klinikita.services import visit_completion as completion
 from klinikita.services.audit import Actor
 from klinikita.services.errors import PermissionDenied
 from tests.factories import make_clinic, make_user, make_visit
+from tests.pg import sqlite_and_postgresql
+
+# Clicks write with plain statements on the driver, whose conversions differ per database.
+db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
 
 
 @pytest.fixture

@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import Update, and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, SQLModel
 
-from klinikita.db import get_engine, read_connection, session_scope
+from klinikita.db import get_engine, read_connection, session_scope, update_statement
 from klinikita.integrations.satusehat import jobs
 from klinikita.integrations.satusehat.client import SatusehatClient, new_http_client
 from klinikita.integrations.satusehat.config import credentials_for, missing_settings
@@ -112,19 +112,6 @@ _TAKE_OWN = (
 )
 # Still ours? Locked on PostgreSQL, so no other worker claims them until we commit.
 _MINE = select(_JOB.c.id).where(_JOB.c.id.in_(_IDS), _OURS).with_for_update()
-_UPDATES: dict[tuple[str, tuple[str, ...]], Update] = {}
-
-
-def _update_statement(name: str, columns: tuple[str, ...]) -> Update:
-    key = (name, columns)
-    if key not in _UPDATES:
-        t = SQLModel.metadata.tables[name]
-        _UPDATES[key] = (
-            update(t)
-            .where(t.c.id == bindparam("row_id"))
-            .values({c: bindparam(f"v_{c}", type_=t.c[c].type) for c in columns})
-        )
-    return _UPDATES[key]
 
 
 def apply_updates(conn: Connection, updates: list[jobs.RowUpdate]) -> None:
@@ -135,7 +122,7 @@ def apply_updates(conn: Connection, updates: list[jobs.RowUpdate]) -> None:
             {"row_id": u.id, **{f"v_{k}": v for k, v in u.values.items()}}
         )
     for (name, columns), params in groups.items():
-        conn.execute(_update_statement(name, columns), params)
+        conn.execute(update_statement(SQLModel.metadata.tables[name], columns), params)
 
 
 @dataclass(frozen=True)
