@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -302,6 +302,12 @@ class SessionStatements(Statements):
 
 def statements(session: Session) -> SessionStatements:
     return SessionStatements(session)
+
+
+def as_model(model: type[SQLModel], values: Sequence[Any]) -> SQLModel:
+    """An instance of `model` from a row of all its columns in table order (read with
+    plain statements), outside any session."""
+    return model(**dict(zip(model.__table__.c.keys(), values, strict=True)))
 
 
 _UPDATES: dict[tuple[str, tuple[str, ...]], Update] = {}

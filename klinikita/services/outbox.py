@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
+from klinikita.db import Statements, insert_row, statements, update_row
 from klinikita.models import Employee, Patient, Room, ServiceUnit, SyncJob, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.enums import SyncStatus
@@ -32,6 +34,14 @@ def active_job(session: Session, kind: str, subject_id: int) -> SyncJob | None:
     ).first()
 
 
+_ACTIVE_JOB = select(SyncJob.id).where(
+    SyncJob.kind == bindparam("kind"),
+    SyncJob.subject_id == bindparam("subject_id"),
+    # `in_` would need its list expanded at run time, which plain statements skip
+    or_(*(SyncJob.status == s.value for s in ACTIVE)),
+)
+
+
 def enqueue(
     session: Session,
     kind: str,
@@ -42,22 +52,38 @@ def enqueue(
 ) -> SyncJob:
     """Add a job to the caller's transaction (nothing is sent here). An active job for the
     same subject is reused, so pressing a button twice never sends twice."""
+    job_id = enqueue_row(
+        statements(session), kind, branch_id, subject_id, client_token=client_token
+    )
+    return session.get(SyncJob, job_id)
+
+
+def enqueue_row(
+    st: Statements,
+    kind: str,
+    branch_id: int,
+    subject_id: int,
+    *,
+    client_token: str | None = None,
+) -> int:
+    """`enqueue` with plain statements (a click's write); the job's id."""
     subject_type, model = SUBJECTS[kind]
-    job = active_job(session, kind, subject_id)
-    if job is None:
+    found = st.rows(_ACTIVE_JOB, {"kind": kind, "subject_id": subject_id})
+    if found:
+        job_id = found[0][0]
+        if client_token:
+            update_row(st, SyncJob, job_id, {"client_token": client_token})
+    else:
         job = SyncJob(
-            kind=kind, branch_id=branch_id, subject_type=subject_type, subject_id=subject_id
+            kind=kind,
+            branch_id=branch_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            client_token=client_token or None,
         )
-    if client_token:
-        job.client_token = client_token
-    session.add(job)
-    row = session.get(model, subject_id)
-    if row is not None:
-        row.sync_status = SyncStatus.SENDING
-        row.sync_error = None
-        session.add(row)
-    session.flush()
-    return job
+        job_id = insert_row(st, job)
+    update_row(st, model, subject_id, {"sync_status": SyncStatus.SENDING, "sync_error": None})
+    return job_id
 
 
 def ensure_job(session: Session, kind: str, branch_id: int, subject_id: int) -> None:
@@ -65,10 +91,12 @@ def ensure_job(session: Session, kind: str, branch_id: int, subject_id: int) -> 
     (the unique index on open jobs refuses the second, and only this savepoint rolls back)."""
     if active_job(session, kind, subject_id) is not None:
         return
+    # The insert runs on the driver, whose own IntegrityError SQLAlchemy does not wrap.
+    refused = (IntegrityError, session.get_bind().dialect.loaded_dbapi.IntegrityError)
     try:
         with session.begin_nested():
             enqueue(session, kind, branch_id, subject_id)
-    except IntegrityError:
+    except refused:
         pass
 
 

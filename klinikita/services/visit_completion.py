@@ -10,19 +10,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from klinikita import routes
+from klinikita.db import Statements, as_model, statements, update_row
 from klinikita.integrations.satusehat import fhir
 from klinikita.integrations.satusehat.config import missing_settings
-from klinikita.models import Branch, Employee, Patient, Room, SyncJob, Visit
+from klinikita.models import (
+    Branch,
+    Diagnosis,
+    Employee,
+    Examination,
+    Patient,
+    Room,
+    SyncJob,
+    Visit,
+)
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services import audit, outbox, sync_requests
 from klinikita.services.errors import NotFound, ServiceError
-from klinikita.services.examination import diagnoses_of, examination_of, visit_in_branch
+from klinikita.services.examination import visit_in_branch
 from klinikita.services.nik import nik_problem
 from klinikita.services.permissions import Action, require
 from klinikita.services.readiness import branch_edit_link
@@ -59,25 +70,66 @@ def _identity_known(person: Patient | Employee) -> bool:
     return bool(nik) and nik_problem(nik) is None and person.sync_status != SyncStatus.NOT_FOUND
 
 
+# What the check and Selesai need, read with plain statements on the session's connection
+# (Selesai is a click: the ORM's loads cost more than the check itself).
+_FIVE = (Visit, Branch, Patient, Employee, Room)
+_VISIT_AND_PEOPLE = (
+    select(*(c for model in _FIVE for c in model.__table__.c))
+    .join(Branch, Branch.id == Visit.branch_id)
+    .join(Patient, Patient.id == Visit.patient_id)
+    .join(Employee, Employee.id == Visit.doctor_id)
+    .join(Room, Room.id == Visit.room_id)
+    .where(Visit.id == bindparam("visit_id"))
+)
+_EXAMINATION = select(*Examination.__table__.c).where(Examination.visit_id == bindparam("visit_id"))
+_DIAGNOSES = (
+    select(*Diagnosis.__table__.c)
+    .where(Diagnosis.visit_id == bindparam("visit_id"))
+    .order_by(Diagnosis.rank, Diagnosis.id)
+)
+
+
+@dataclass(frozen=True)
+class _Record:
+    visit: Visit
+    branch: Branch
+    patient: Patient
+    doctor: Employee
+    room: Room
+    exam: Examination | None
+    diagnoses: list[Diagnosis]
+
+
+def _record(st: Statements, visit_id: int) -> _Record | None:
+    """The visit with its branch, patient, doctor, room, examination and diagnoses, as
+    model instances outside any session (read only)."""
+    found = st.rows(_VISIT_AND_PEOPLE, {"visit_id": visit_id})
+    if not found:
+        return None
+    values, rows = iter(found[0]), []
+    for model in _FIVE:
+        rows.append(as_model(model, [next(values) for _ in model.__table__.c]))
+    exam = st.rows(_EXAMINATION, {"visit_id": visit_id})
+    diagnoses = st.rows(_DIAGNOSES, {"visit_id": visit_id})
+    return _Record(
+        *rows,
+        as_model(Examination, exam[0]) if exam else None,
+        [as_model(Diagnosis, d) for d in diagnoses],
+    )
+
+
 def completion_blockers(
     session: Session, visit_id: int, *, now: datetime | None = None
 ) -> list[Blocker]:
     """Everything that keeps this visit from being completed and sent; empty = ready."""
-    # One statement for the five rows (Selesai is pressed while other tabs wait on the loop).
-    found = session.exec(
-        select(Visit, Branch, Patient, Employee, Room)
-        .join(Branch, Branch.id == Visit.branch_id)
-        .join(Patient, Patient.id == Visit.patient_id)
-        .join(Employee, Employee.id == Visit.doctor_id)
-        .join(Room, Room.id == Visit.room_id)
-        .where(Visit.id == visit_id)
-    ).first()
-    if found is None:
+    record = _record(statements(session), visit_id)
+    if record is None:
         raise NotFound("Kunjungan tidak ditemukan.")
-    visit, branch, patient, doctor, room = found
-    now = now or utcnow()
-    exam = examination_of(session, visit.id)
-    diagnoses = diagnoses_of(session, visit.id)
+    return _blockers(record, now or utcnow())
+
+
+def _blockers(record: _Record, now: datetime) -> list[Blocker]:
+    visit, branch, exam = record.visit, record.branch, record.exam
     here = exam_link(visit.id)
     blockers: list[Blocker] = []
 
@@ -88,11 +140,21 @@ def completion_blockers(
         add("status", ["Kunjungan ini dibatalkan."], routes.PENDAFTARAN, "Pendaftaran")
     elif visit.status == VisitStatus.COMPLETE:
         add("status", ["Kunjungan ini sudah selesai."], here, "Pemeriksaan")
-    if not _identity_known(patient):
-        add("patient", fhir.patient_problems(patient), routes.KONTAK_PASIEN, "Kontak > Pasien")
-    if not _identity_known(doctor):
-        add("doctor", fhir.doctor_problems(doctor), routes.KONTAK_KARYAWAN, "Kontak > Karyawan")
-    add("room", fhir.room_problems(room), routes.REFERENSI_RUANGAN, "Referensi > Ruangan")
+    if not _identity_known(record.patient):
+        add(
+            "patient",
+            fhir.patient_problems(record.patient),
+            routes.KONTAK_PASIEN,
+            "Kontak > Pasien",
+        )
+    if not _identity_known(record.doctor):
+        add(
+            "doctor",
+            fhir.doctor_problems(record.doctor),
+            routes.KONTAK_KARYAWAN,
+            "Kontak > Karyawan",
+        )
+    add("room", fhir.room_problems(record.room), routes.REFERENSI_RUANGAN, "Referensi > Ruangan")
     missing = missing_settings(branch)
     if missing:
         add(
@@ -104,7 +166,7 @@ def completion_blockers(
             branch_edit_link(branch.id),
             "Pengaturan > Cabang",
         )
-    add("diagnosis", fhir.diagnosis_problems(diagnoses), exam_link(visit.id, "diagnosis"),
+    add("diagnosis", fhir.diagnosis_problems(record.diagnoses), exam_link(visit.id, "diagnosis"),
         "Diagnosis")  # fmt: skip
     # The times as they would be sent if Selesai were pressed now (Selesai also starts an
     # examination nobody started; a diagnosis, required above, already has).
@@ -129,33 +191,40 @@ def complete_visit(
 ) -> Visit:
     """Selesai: when ready, the visit is complete and its SATUSEHAT job is queued in the
     same transaction (sync_status becomes "sending"). When not ready, nothing is written and
-    `VisitNotReady` lists the blockers."""
+    `VisitNotReady` lists the blockers. The visit returned is outside the session."""
     require(actor.duty, Action.EXAM_COMPLETE)
-    visit = visit_in_branch(session, actor, visit_id)
+    st = statements(session)
+    record = _record(st, visit_id)
+    if record is None or record.visit.branch_id != actor.branch_id:
+        raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
     now = now or utcnow()
-    blockers = completion_blockers(session, visit.id, now=now)
+    blockers = _blockers(record, now)
     if blockers:
         raise VisitNotReady(blockers)
+    visit = record.visit
     before = {"status": visit.status, "completed_at": None}
-    visit.status = VisitStatus.COMPLETE
-    visit.exam_started_at = visit.exam_started_at or now
-    visit.completed_at = now
-    visit.updated_at = now
-    session.add(visit)
-    job = outbox.enqueue(
-        session, JobKind.VISIT_SEND, visit.branch_id, visit.id, client_token=client_token
+    changes = {
+        "status": VisitStatus.COMPLETE,
+        "exam_started_at": visit.exam_started_at or now,
+        "completed_at": now,
+        "updated_at": now,
+    }
+    update_row(st, Visit, visit.id, changes)
+    job_id = outbox.enqueue_row(
+        st, JobKind.VISIT_SEND, visit.branch_id, visit.id, client_token=client_token
     )
-    audit.record(
-        session,
+    audit.write(
+        st,
         actor,
         "exam_complete",
         "visit",
         visit.id,
         before=before,
-        after={"status": visit.status, "completed_at": now.isoformat(), "job": job.id},
+        after={"status": VisitStatus.COMPLETE, "completed_at": now.isoformat(), "job": job_id},
     )
-    session.flush()
-    return visit
+    return visit.model_copy(
+        update={**changes, "sync_status": SyncStatus.SENDING, "sync_error": None}
+    )
 
 
 def resend_visit(

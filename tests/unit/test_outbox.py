@@ -1,0 +1,56 @@
+"""The outbox: one open job per subject, whoever enqueues it."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlmodel import Session, select
+
+from klinikita.models import Patient, SyncJob
+from klinikita.models.enums import SyncStatus
+from klinikita.models.satusehat import JobKind, JobStatus
+from klinikita.services import outbox
+from tests.factories import make_clinic
+from tests.pg import sqlite_and_postgresql
+
+db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
+
+
+def _jobs(db, patient_id: int) -> list[SyncJob]:
+    db.expire_all()
+    return list(db.exec(select(SyncJob).where(SyncJob.subject_id == patient_id)).all())
+
+
+def test_enqueue_twice_reuses_the_open_job_and_marks_the_subject(db):
+    branch, *_, patient = make_clinic(db)
+    first = outbox.enqueue(db, JobKind.PATIENT_LOOKUP, branch.id, patient.id)
+    again = outbox.enqueue(db, JobKind.PATIENT_LOOKUP, branch.id, patient.id, client_token="t")
+    db.commit()
+    assert again.id == first.id and again.client_token == "t"
+    assert [j.status for j in _jobs(db, patient.id)] == [JobStatus.PENDING]
+    assert db.get(Patient, patient.id).sync_status == SyncStatus.SENDING
+
+
+def test_ensure_job_when_another_worker_enqueues_at_the_same_moment(db):
+    """PostgreSQL, several workers: both see no open job, one inserts first; the unique
+    index refuses the other, only its savepoint rolls back, and it goes on."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: the two cannot overlap")
+    branch, *_, patient = make_clinic(db)
+    with Session(db.get_bind()) as first:
+        outbox.enqueue(first, JobKind.PATIENT_LOOKUP, branch.id, patient.id)  # not committed
+
+        def second() -> None:
+            with Session(db.get_bind()) as other:
+                outbox.ensure_job(other, JobKind.PATIENT_LOOKUP, branch.id, patient.id)
+                other.commit()
+
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(second)  # its insert waits for the first transaction
+            time.sleep(0.3)
+            assert not waiting.done()
+            first.commit()
+            waiting.result(timeout=10)  # refused by the unique index, and no error
+    assert len(_jobs(db, patient.id)) == 1
