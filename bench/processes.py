@@ -50,6 +50,18 @@ def start_simulator(latency_ms: int) -> tuple[subprocess.Popen, str]:
     return proc, base
 
 
+def rerun_on_postgresql(script: str, argv: list[str]) -> int:
+    """Run the benchmark again as a child process on a fresh PostgreSQL database (created
+    here, dropped afterwards): the app reads its database URL once, at start."""
+    import os
+
+    from tests.pg import temporary_pg_database
+
+    with temporary_pg_database("klinikita_bench") as url:
+        env = dict(os.environ, REFLEX_DB_URL=url)
+        return subprocess.call([sys.executable, script, *argv], cwd=ROOT, env=env)
+
+
 def percentile(values: list[float], p: float) -> float:
     """The p-th percentile (0-100), nearest rank."""
     ordered = sorted(values)
