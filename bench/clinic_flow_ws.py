@@ -46,7 +46,14 @@ from sqlmodel import Session, select  # noqa: E402
 
 import klinikita.klinikita  # noqa: E402, F401  (registers every state, before any task starts)
 from bench.clinic_flow_steps import run_visit  # noqa: E402
-from bench.processes import free_port, percentile, rerun_on_postgresql, start_simulator, wait_http  # noqa: E402
+from bench.processes import (  # noqa: E402
+    add_db_option,
+    free_port,
+    percentile,
+    rerun_if_postgresql,
+    start_simulator,
+    wait_http,
+)
 from bench.ws_client import WsSession, var_key  # noqa: E402
 from klinikita.db import get_engine  # noqa: E402
 from klinikita.integrations.satusehat.simulator.seed import (  # noqa: E402
@@ -275,13 +282,7 @@ async def run(args: argparse.Namespace) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--db",
-        choices=("sqlite", "postgresql"),
-        default="sqlite",
-        help="postgresql: a fresh database on the local server, dropped afterwards "
-        "($KLINIKITA_TEST_PG or postgres@127.0.0.1); or set REFLEX_DB_URL yourself",
-    )
+    add_db_option(parser)
     parser.add_argument("--sessions", type=int, default=30)
     parser.add_argument("--rounds", type=int, default=2, help="visits per session")
     parser.add_argument("--bare", type=int, default=20, help="bare events per session")
@@ -299,9 +300,7 @@ def main() -> None:
         help="mean pause of a person between two events (0: every session fires at once)",
     )
     args = parser.parse_args()
-    if args.db == "postgresql" and not os.environ.get("REFLEX_DB_URL", "").startswith("postgres"):
-        argv = [a for a in sys.argv[1:] if a not in ("--db", "postgresql", "--db=postgresql")]
-        raise SystemExit(rerun_on_postgresql(__file__, argv))
+    rerun_if_postgresql(args, __file__)
     asyncio.run(run(args))
 
 

@@ -30,7 +30,7 @@ os.environ.setdefault("KLINIKITA_SECRET_KEY_FILE", str(_TMP / "bench.key"))
 from sqlalchemy import bindparam  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
-from bench.processes import percentile, rerun_on_postgresql, start_simulator  # noqa: E402
+from bench.processes import add_db_option, percentile, rerun_if_postgresql, start_simulator  # noqa: E402
 from klinikita.db import get_engine, read_connection  # noqa: E402
 from klinikita.integrations.satusehat import fhir  # noqa: E402
 from klinikita.integrations.satusehat.client import new_http_client  # noqa: E402
@@ -205,13 +205,7 @@ def enqueue_visits_without_jobs(clinic, count: int) -> list[int]:  # noqa: ANN00
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--db",
-        choices=("sqlite", "postgresql"),
-        default="sqlite",
-        help="postgresql: a fresh database on the local server, dropped afterwards "
-        "($KLINIKITA_TEST_PG or postgres@127.0.0.1); or set REFLEX_DB_URL yourself",
-    )
+    add_db_option(parser)
     parser.add_argument("--visits", type=int, default=500)
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--paced", type=int, default=100, help="visits in the latency phase")
@@ -222,9 +216,7 @@ def main() -> None:
         help="visits/s in the latency phase (capped at a quarter of capacity)",
     )
     args = parser.parse_args()
-    if args.db == "postgresql" and not os.environ.get("REFLEX_DB_URL", "").startswith("postgres"):
-        argv = [a for a in sys.argv[1:] if a not in ("--db", "postgresql", "--db=postgresql")]
-        raise SystemExit(rerun_on_postgresql(__file__, argv))
+    rerun_if_postgresql(args, __file__)
     asyncio.run(run(args))
 
 

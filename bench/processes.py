@@ -50,6 +50,26 @@ def start_simulator(latency_ms: int) -> tuple[subprocess.Popen, str]:
     return proc, base
 
 
+def add_db_option(parser) -> None:  # noqa: ANN001
+    parser.add_argument(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help="postgresql: a fresh database on the local server, dropped afterwards "
+        "($KLINIKITA_TEST_PG or postgres@127.0.0.1); or set REFLEX_DB_URL yourself",
+    )
+
+
+def rerun_if_postgresql(args, script: str) -> None:  # noqa: ANN001
+    """With `--db postgresql` (and no PostgreSQL URL given), run `script` again on a fresh
+    database and exit with its status."""
+    import os
+
+    if args.db == "postgresql" and not os.environ.get("REFLEX_DB_URL", "").startswith("postgres"):
+        argv = [a for a in sys.argv[1:] if a not in ("--db", "postgresql", "--db=postgresql")]
+        raise SystemExit(rerun_on_postgresql(script, argv))
+
+
 def rerun_on_postgresql(script: str, argv: list[str]) -> int:
     """Run the benchmark again as a child process on a fresh PostgreSQL database (created
     here, dropped afterwards): the app reads its database URL once, at start."""
