@@ -3,6 +3,8 @@ prescriptions and Selesai with the SATUSEHAT result. Tablet first (one column, b
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import reflex as rx
 
 from klinikita import styles
@@ -474,42 +476,66 @@ def _procedure_row(p: rx.Var) -> rx.Component:
     )
 
 
-def _procedures() -> rx.Component:
-    field = lambda name, label, hint="", **kw: _small_input(  # noqa: E731
-        S.procedure_form, S.set_procedure_field, S.procedure_errors, "procedure", name, label,
-        hint, **kw,
-    )  # fmt: skip
+def _lines_section(
+    title: str,
+    anchor: str,
+    lines: rx.Var,
+    line: Callable[[rx.Var], rx.Component],
+    empty: str,
+    form: list[rx.Component],
+    add: tuple[str, rx.EventHandler, str],
+) -> rx.Component:
+    """Procedures or prescriptions: the lines (or that there are none), then the form that
+    adds one (for a doctor while the visit can change). `add`: label, handler, element id."""
+    label, on_add, add_id = add
     return _section(
-        "Tindakan",
-        "procedures",
+        title,
+        anchor,
         rx.cond(
-            S.procedures.length() > 0,
-            rx.vstack(rx.foreach(S.procedures, _procedure_row), spacing="2", width="100%"),
-            rx.text("Belum ada tindakan.", size="2", color=_MUTED),
+            lines.length() > 0,
+            rx.vstack(rx.foreach(lines, line), spacing="2", width="100%"),
+            rx.text(empty, size="2", color=_MUTED),
         ),
         rx.cond(
             S.can_medical & S.can_change,
             rx.vstack(
-                rx.grid(
-                    field("code", "Kode ICD-9-CM (bila tahu)", "mis. 96.59"),
-                    field("description", "Tindakan", "mis. Perawatan luka"),
-                    field("note", "Catatan", ""),
-                    columns=rx.breakpoints(initial="1", sm="3"),
-                    spacing="3",
-                    width="100%",
-                ),
+                *form,
                 rx.button(
                     rx.icon("plus", size=16),
-                    "Tambah tindakan",
-                    on_click=S.add_procedure,
+                    label,
+                    on_click=on_add,
                     size="3",
                     variant="soft",
-                    id="procedure-add",
+                    id=add_id,
                 ),
                 spacing="2",
                 width="100%",
             ),
         ),
+    )
+
+
+def _procedures() -> rx.Component:
+    field = lambda name, label, hint="", **kw: _small_input(  # noqa: E731
+        S.procedure_form, S.set_procedure_field, S.procedure_errors, "procedure", name, label,
+        hint, **kw,
+    )  # fmt: skip
+    form = rx.grid(
+        field("code", "Kode ICD-9-CM (bila tahu)", "mis. 96.59"),
+        field("description", "Tindakan", "mis. Perawatan luka"),
+        field("note", "Catatan", ""),
+        columns=rx.breakpoints(initial="1", sm="3"),
+        spacing="3",
+        width="100%",
+    )
+    return _lines_section(
+        "Tindakan",
+        "procedures",
+        S.procedures,
+        _procedure_row,
+        "Belum ada tindakan.",
+        [form],
+        ("Tambah tindakan", S.add_procedure, "procedure-add"),
     )
 
 
@@ -546,41 +572,25 @@ def _prescriptions() -> rx.Component:
         S.prescription_form, S.set_prescription_field, S.prescription_errors, "prescription",
         name, label, hint, **kw,
     )  # fmt: skip
-    return _section(
+    form = rx.grid(
+        field("medicine", "Obat dan kekuatan", "mis. Paracetamol 500 mg"),
+        field("form", "Bentuk", "tablet, sirup, kapsul"),
+        field("quantity", "Jumlah", "mis. 10", input_mode="decimal"),
+        field("dose", "Dosis", "mis. 1 tablet"),
+        field("frequency", "Frekuensi", "mis. 3 x sehari"),
+        field("duration_days", "Lama (hari)", "mis. 3", input_mode="numeric"),
+        columns=rx.breakpoints(initial="2", sm="3"),
+        spacing="3",
+        width="100%",
+    )
+    return _lines_section(
         "Resep",
         "prescriptions",
-        rx.cond(
-            S.prescriptions.length() > 0,
-            rx.vstack(rx.foreach(S.prescriptions, _prescription_row), spacing="2", width="100%"),
-            rx.text("Belum ada resep.", size="2", color=_MUTED),
-        ),
-        rx.cond(
-            S.can_medical & S.can_change,
-            rx.vstack(
-                rx.grid(
-                    field("medicine", "Obat dan kekuatan", "mis. Paracetamol 500 mg"),
-                    field("form", "Bentuk", "tablet, sirup, kapsul"),
-                    field("quantity", "Jumlah", "mis. 10", input_mode="decimal"),
-                    field("dose", "Dosis", "mis. 1 tablet"),
-                    field("frequency", "Frekuensi", "mis. 3 x sehari"),
-                    field("duration_days", "Lama (hari)", "mis. 3", input_mode="numeric"),
-                    columns=rx.breakpoints(initial="2", sm="3"),
-                    spacing="3",
-                    width="100%",
-                ),
-                field("instructions", "Aturan pakai", "mis. sesudah makan"),
-                rx.button(
-                    rx.icon("plus", size=16),
-                    "Tambah resep",
-                    on_click=S.add_prescription,
-                    size="3",
-                    variant="soft",
-                    id="prescription-add",
-                ),
-                spacing="2",
-                width="100%",
-            ),
-        ),
+        S.prescriptions,
+        _prescription_row,
+        "Belum ada resep.",
+        [form, field("instructions", "Aturan pakai", "mis. sesudah makan")],
+        ("Tambah resep", S.add_prescription, "prescription-add"),
     )
 
 
