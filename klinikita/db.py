@@ -196,6 +196,17 @@ class Statements:
         finally:
             cur.close()
 
+    def _write(self, sql: str, args: Any, many: bool) -> int:
+        cur = self._driver.cursor()
+        try:
+            if many:
+                cur.executemany(sql, args)
+            else:
+                cur.execute(sql, args)
+            return cur.rowcount
+        finally:
+            cur.close()
+
     def scalar(self, stmt: Executable, params: dict[str, Any]) -> Any:
         found = self.rows(stmt, params)
         return found[0][0] if found else None
@@ -204,37 +215,42 @@ class Statements:
         """Run a write without RETURNING (a list of parameter sets: executemany); the
         number of rows it touched."""
         c = self._prepared(stmt)
-        cur = self._driver.cursor()
-        try:
-            if isinstance(params, list):
-                cur.executemany(c.sql, [self._args(c, p) for p in params])
-            else:
-                cur.execute(c.sql, self._args(c, params))
-            return cur.rowcount
-        finally:
-            cur.close()
+        if isinstance(params, list):
+            return self._write(c.sql, [self._args(c, p) for p in params], True)
+        return self._write(c.sql, self._args(c, params), False)
 
 
-class ReadConnection(Statements):
-    """Core selects on this thread's read connection (see `read_connection`)."""
+class _KeptStatements(Statements):
+    """Statements on one of this thread's kept connections (`_kept_connection`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.dialect = engine.dialect
         self._engine = engine
         self._sqlite = self.dialect.name == "sqlite"
-        # A read connection is kept per thread (an in-memory SQLite database exists only in
-        # the pool's own connection, so that one reads through the pool).
+        # An in-memory SQLite database exists only in the pool's own connection, so that
+        # one is used through the pool instead.
         memory = self._sqlite and engine.url.database in (None, "", ":memory:")
         self._kept = not memory
-        self._driver = None
+        self._driver: Any = None
         self._pooled: Any = None
+
+    def _lost_connection(self) -> tuple[type[BaseException], ...]:
+        dbapi = self.dialect.loaded_dbapi
+        return (dbapi.OperationalError, dbapi.InterfaceError)
+
+
+class ReadConnection(_KeptStatements):
+    """Core selects on this thread's read connection (see `read_connection`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
         self._started = False
 
     # A class, not a generator context manager: this runs for every search keystroke.
     def __enter__(self) -> ReadConnection:
         self._started = False
         if self._kept:
-            self._driver = _kept_reader(self._engine)
+            self._driver = _kept_connection(self._engine, reader=True)
         else:
             self._pooled = self._engine.raw_connection()
             self._driver = self._pooled.driver_connection
@@ -267,17 +283,13 @@ class ReadConnection(Statements):
                 raise
             # The kept PostgreSQL connection died while idle (server restart, timeout):
             # nothing was read in this `with` yet, so it reads again on a fresh one.
-            self._driver = _kept_reader(self._engine, fresh=True)
+            self._driver = _kept_connection(self._engine, reader=True, fresh=True)
             fetched = self._fetch(sql, args)
         self._started = True
         return fetched
 
     def execute(self, stmt: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> int:
         raise TypeError("nothing is written through a read connection")
-
-    def _lost_connection(self) -> tuple[type[BaseException], ...]:
-        dbapi = self.dialect.loaded_dbapi
-        return (dbapi.OperationalError, dbapi.InterfaceError)
 
 
 class SessionStatements(Statements):
@@ -300,14 +312,22 @@ class SessionStatements(Statements):
             self.session.expire(held, columns)
 
 
-def statements(session: Session) -> SessionStatements:
-    return SessionStatements(session)
+def statements(db: Session | Statements) -> Statements:
+    """Plain statements for a service given either an ORM session (tests, admin pages: the
+    statements join its transaction) or a click's `write_scope()`."""
+    if isinstance(db, Statements):
+        return db
+    return SessionStatements(db)
 
 
 def as_model(model: type[SQLModel], values: Sequence[Any]) -> SQLModel:
     """An instance of `model` from a row of all its columns in table order (read with
     plain statements), outside any session."""
-    return model(**dict(zip(model.__table__.c.keys(), values, strict=True)))
+    # As the ORM builds a loaded row (new_instance, then the attribute values): the model's
+    # __init__ runs defaults and attribute events per column, several times the cost.
+    obj = model._sa_class_manager.new_instance()
+    obj.__dict__.update(zip(model.__table__.c.keys(), values, strict=True))
+    return obj
 
 
 _UPDATES: dict[tuple[str, tuple[str, ...]], Update] = {}
@@ -357,29 +377,32 @@ def insert_row(st: Statements, row: SQLModel) -> int:
     return new_id
 
 
-_readers = threading.local()
+_kept = threading.local()
 
 
-def _kept_reader(engine: Engine, *, fresh: bool = False) -> Any:
-    """This thread's read connection to the engine's database, kept open: the pool's
-    checkout (with its pre-ping, a round trip on PostgreSQL) and reset cost as much as an
-    indexed lookup. Made by the engine (same pragmas and setup), then detached from its
-    pool; `fresh` replaces one that died."""
-    held = getattr(_readers, "held", None)
+def _kept_connection(engine: Engine, *, reader: bool, fresh: bool = False) -> Any:
+    """This thread's read (or write) connection to the engine's database, kept open: the
+    pool's checkout (with its pre-ping, a round trip on PostgreSQL) and reset cost as much
+    as an indexed lookup. Made by the engine (same pragmas and setup), then detached from
+    its pool; `fresh` replaces one that died."""
+    held = getattr(_kept, "held", None)
     if held is None:
-        held = _readers.held = weakref.WeakKeyDictionary()
-    driver = None if fresh else held.get(engine)
+        held = _kept.held = weakref.WeakKeyDictionary()
+    pair = held.get(engine)
+    if pair is None:
+        pair = held[engine] = {}
+    driver = None if fresh else pair.get(reader)
     if driver is None or getattr(driver, "closed", False):
-        old = held.pop(engine, None)
+        old = pair.pop(reader, None)
         if old is not None:
             try:
                 old.close()
             except Exception:  # noqa: BLE001 (it is gone anyway)
                 pass
         pooled = engine.raw_connection()
-        driver = held[engine] = pooled.driver_connection
+        driver = pair[reader] = pooled.driver_connection
         pooled.detach()
-        if engine.dialect.name == "postgresql":
+        if reader and engine.dialect.name == "postgresql":
             # Each statement is its own snapshot under READ COMMITTED anyway; in autocommit
             # the BEGIN and ROLLBACK round trips around every read are gone (a third of
             # the round trips of a page's reload).
@@ -398,3 +421,87 @@ def read_connection(engine: Engine | None = None) -> ReadConnection:
     (as READ COMMITTED does inside a transaction too), and a dead kept connection is
     replaced before the first read. Nothing is written through it."""
     return ReadConnection(engine or get_engine())
+
+
+# ----- a click's write --------------------------------------------------------------------
+class WriteConnection(_KeptStatements):
+    """One transaction of plain statements on this thread's kept write connection (see
+    `write_scope`)."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._sent = False
+
+    def begin(self) -> None:
+        if self._kept and not getattr(_kept, "writing", False):
+            self._driver = _kept_connection(self._engine, reader=False)
+            _kept.writing = True  # a scope nested in this one takes a pooled connection
+        else:
+            self._pooled = self._engine.raw_connection()
+            self._driver = self._pooled.driver_connection
+        try:
+            if self._sqlite:
+                # The write lock at BEGIN, as every write transaction takes it (make_engine).
+                self._driver.execute("BEGIN IMMEDIATE")
+            # psycopg sends its BEGIN itself, just before the first statement.
+        except BaseException:
+            self._release()
+            raise
+
+    def end(self, commit: bool) -> None:
+        try:
+            if self._sqlite:
+                self._driver.execute("COMMIT" if commit else "ROLLBACK")
+            elif commit:
+                self._driver.commit()
+            else:
+                try:
+                    self._driver.rollback()
+                except self._lost_connection():
+                    pass  # nothing to undo on a dead connection; the next scope replaces it
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._pooled is not None:
+            self._pooled.close()
+        else:
+            _kept.writing = False
+        self._driver = self._pooled = None
+
+    def _retrying(self, send: Callable[[], Any]) -> Any:
+        try:
+            result = send()
+        except self._lost_connection():
+            if self._sent or self._sqlite or self._pooled is not None:
+                raise
+            # The kept PostgreSQL connection died while idle (server restart, timeout):
+            # nothing of this transaction reached the server, so it starts on a fresh one.
+            self._driver = _kept_connection(self._engine, reader=False, fresh=True)
+            result = send()
+        self._sent = True
+        return result
+
+    def _run(self, sql: str, args: Any) -> list:
+        return self._retrying(lambda: self._fetch(sql, args))
+
+    def _write(self, sql: str, args: Any, many: bool) -> int:
+        return self._retrying(lambda: Statements._write(self, sql, args, many))
+
+
+@contextmanager
+def write_scope(engine: Engine | None = None) -> Iterator[WriteConnection]:
+    """A click's write as plain statements in one transaction: committed at the end, rolled
+    back on any error. It runs on this thread's kept write connection, without an ORM
+    session or the pool's checkout; services take it where they take a session
+    (`statements()`), and a page reads back what it shows on it before the commit.
+    Inside it, write through it only: on SQLite another connection of this thread (an ORM
+    session, say) would wait for the write lock this scope holds."""
+    st = WriteConnection(engine or get_engine())
+    st.begin()
+    try:
+        yield st
+    except BaseException:
+        st.end(commit=False)
+        raise
+    st.end(commit=True)

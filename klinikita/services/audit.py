@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session, SQLModel
 
-from klinikita.db import Statements, insert_row
+from klinikita.db import Statements
 from klinikita.models import AuditLog
+from klinikita.models.base import utcnow
 
 # Never copied into the audit trail.
 _SECRET_FIELDS = frozenset({"password_hash", "ss_secret_encrypted", "token_hash"})
@@ -55,9 +57,15 @@ def record(
     branch_id: int | None = None,
 ) -> AuditLog:
     """Add an audit row to the caller's transaction (it commits with the change itself)."""
-    row = _row(actor, action, entity, entity_id, before, after, branch_id)
+    row = AuditLog(**_values(actor, action, entity, entity_id, before, after, branch_id))
     session.add(row)
     return row
+
+
+_TABLE = AuditLog.__table__
+_INSERT = insert(_TABLE).values(
+    {c.name: bindparam(c.name, type_=c.type) for c in _TABLE.c if c.name != "id"}
+)
 
 
 def write(
@@ -71,11 +79,12 @@ def write(
     after: dict[str, Any] | None = None,
     branch_id: int | None = None,
 ) -> None:
-    """`record` for a service that writes with `db.statements` (no ORM unit of work)."""
-    insert_row(st, _row(actor, action, entity, entity_id, before, after, branch_id))
+    """`record` for a service that writes with `db.statements` (no ORM unit of work): one
+    plain insert, no model instance built and no id read back."""
+    st.execute(_INSERT, _values(actor, action, entity, entity_id, before, after, branch_id))
 
 
-def _row(
+def _values(
     actor: Actor | None,
     action: str,
     entity: str,
@@ -83,18 +92,19 @@ def _row(
     before: dict[str, Any] | None,
     after: dict[str, Any] | None,
     branch_id: int | None,
-) -> AuditLog:
-    return AuditLog(
-        user_id=actor.user_id if actor else None,
-        username=actor.username if actor else "",
-        duty=actor.duty if actor else "",
-        branch_id=branch_id if branch_id is not None else (actor.branch_id if actor else None),
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        before=before,
-        after=after,
-    )
+) -> dict[str, Any]:
+    return {
+        "at": utcnow(),
+        "user_id": actor.user_id if actor else None,
+        "username": actor.username if actor else "",
+        "duty": actor.duty if actor else "",
+        "branch_id": branch_id if branch_id is not None else (actor.branch_id if actor else None),
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id),
+        "before": before,
+        "after": after,
+    }
 
 
 def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:

@@ -186,14 +186,13 @@ def _mark_started(st: Statements, actor: audit.Actor, visit: EditableVisit, now:
 
 
 def start_examination(
-    session: Session, actor: audit.Actor, visit_id: int, *, now: datetime | None = None
-) -> Visit:
+    db: Session | Statements, actor: audit.Actor, visit_id: int, *, now: datetime | None = None
+) -> None:
     """Mulai periksa: the patient is called in. Repeating it changes nothing."""
-    st = statements(session)
+    st = statements(db)
     _mark_started(
         st, actor, _editable_visit(st, actor, visit_id, Action.EXAM_VITALS), now or utcnow()
     )
-    return session.get(Visit, visit_id)
 
 
 def _exam_fields(fields: tuple[str, ...]):  # noqa: ANN202
@@ -222,7 +221,7 @@ def _write_examination(
 
 
 def save_vitals(
-    session: Session,
+    db: Session | Statements,
     actor: audit.Actor,
     visit_id: int,
     data: dict[str, Any],
@@ -231,7 +230,7 @@ def save_vitals(
 ) -> int:
     """Tanda vital: all eight optional, each within its plausible range. The examination's
     id."""
-    st = statements(session)
+    st = statements(db)
     visit = _editable_visit(st, actor, visit_id, Action.EXAM_VITALS)
     values = parse_vitals(data)
     now = now or utcnow()
@@ -255,7 +254,7 @@ def save_vitals(
 
 
 def save_soap(
-    session: Session,
+    db: Session | Statements,
     actor: audit.Actor,
     visit_id: int,
     data: dict[str, Any],
@@ -264,7 +263,7 @@ def save_soap(
 ) -> int:
     """SOAP notes of the doctor (subjective, objective, assessment, plan), all free text.
     The examination's id."""
-    st = statements(session)
+    st = statements(db)
     visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
     texts = {f: str(data.get(f) or "").strip() for f in SOAP_FIELDS}
     errors = {
@@ -318,7 +317,7 @@ _CODES = (
 
 
 def add_diagnosis(
-    session: Session,
+    db: Session | Statements,
     actor: audit.Actor,
     visit_id: int,
     code: str,
@@ -326,7 +325,7 @@ def add_diagnosis(
     now: datetime | None = None,
 ) -> Diagnosis:
     """The first diagnosis becomes the primary one (rank 1); later ones are secondary."""
-    st = statements(session)
+    st = statements(db)
     visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
     normalized = icd10.normalize(code)
     if not normalized:

@@ -256,7 +256,7 @@ _PAYERS = frozenset(p.value for p in Payer)
 
 
 def register_visit(
-    session: Session,
+    db: Session | Statements,
     actor: audit.Actor,
     data: VisitInput,
     *,
@@ -272,7 +272,7 @@ def register_visit(
     is the arrival time, the registration moment by default."""
     del client_token
     require(actor.duty, Action.VISIT_REGISTER)
-    st = statements(session)
+    st = statements(db)
     ids = {
         "branch_id": actor.branch_id,
         "patient_id": data.patient_id or 0,

@@ -119,10 +119,11 @@ def _record(st: Statements, visit_id: int) -> _Record | None:
 
 
 def completion_blockers(
-    session: Session, visit_id: int, *, now: datetime | None = None
+    db: Session | Statements, visit_id: int, *, now: datetime | None = None
 ) -> list[Blocker]:
-    """Everything that keeps this visit from being completed and sent; empty = ready."""
-    record = _record(statements(session), visit_id)
+    """Everything that keeps this visit from being completed and sent; empty = ready (`db`
+    may be a read connection)."""
+    record = _record(statements(db), visit_id)
     if record is None:
         raise NotFound("Kunjungan tidak ditemukan.")
     return _blockers(record, now or utcnow())
@@ -182,7 +183,7 @@ def _blockers(record: _Record, now: datetime) -> list[Blocker]:
 
 
 def complete_visit(
-    session: Session,
+    db: Session | Statements,
     actor: audit.Actor,
     visit_id: int,
     *,
@@ -193,7 +194,7 @@ def complete_visit(
     same transaction (sync_status becomes "sending"). When not ready, nothing is written and
     `VisitNotReady` lists the blockers. The visit returned is outside the session."""
     require(actor.duty, Action.EXAM_COMPLETE)
-    st = statements(session)
+    st = statements(db)
     record = _record(st, visit_id)
     if record is None or record.visit.branch_id != actor.branch_id:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")

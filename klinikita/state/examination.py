@@ -7,9 +7,11 @@ SATUSEHAT job (the encounter id or the error appears without a reload).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import reflex as rx
 
-from klinikita.db import read_connection, read_scope, session_scope
+from klinikita.db import Statements, read_connection, session_scope, write_scope
 from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
@@ -17,7 +19,7 @@ from klinikita.services import examination as exam_service
 from klinikita.services import icd10
 from klinikita.services import visit_completion as completion
 from klinikita.services.errors import NotFound, ValidationFailed
-from klinikita.services.examination_view import visit_record
+from klinikita.services.examination_view import VisitRecord, visit_record
 from klinikita.services.permissions import Action, allows
 from klinikita.services.visit_queue import todays_queue
 from klinikita.state import live
@@ -136,14 +138,22 @@ class ExaminationState(AuthState):
         if views != self.rows:  # an unchanged list is not sent to the browser again
             self.rows = views
 
+    def _read_record(self, conn: Statements) -> VisitRecord | None:
+        try:
+            return visit_record(conn, self._branch_id, self.visit_id)
+        except NotFound:
+            return None
+
     def _load_record(self, *, keep_forms: bool = False) -> None:
         """Read the open visit; `keep_forms` leaves what the user is typing alone."""
         if not self.visit_id or not self._branch_id:
             return
-        try:
-            with read_connection() as conn:
-                record = visit_record(conn, self._branch_id, self.visit_id)
-        except NotFound:
+        with read_connection() as conn:
+            record = self._read_record(conn)
+        self._show_record(record, keep_forms=keep_forms)
+
+    def _show_record(self, record: VisitRecord | None, *, keep_forms: bool) -> None:
+        if record is None:
             self._close()
             return
         header = {
@@ -199,18 +209,46 @@ class ExaminationState(AuthState):
         self.procedure_errors, self.prescription_errors = {}, {}
         self.blockers = []
 
-    def _refresh_blockers(self) -> None:
-        """A shown blocker list shrinks as things are fixed (it appears on Selesai)."""
+    def _shown_blockers(self, conn: Statements) -> list[dict[str, str]] | None:
+        """A shown blocker list shrinks as things are fixed (it appears on Selesai); None
+        when none is shown."""
         if not self.blockers or not self.visit_id:
-            return
-        with read_scope() as session:
-            self.blockers = _blocker_views(completion.completion_blockers(session, self.visit_id))
+            return None
+        try:
+            return _blocker_views(completion.completion_blockers(conn, self.visit_id))
+        except NotFound:
+            return []
+
+    def _refresh_blockers(self) -> None:
+        if self.blockers:
+            with read_connection() as conn:
+                self.blockers = self._shown_blockers(conn) or []
 
     def _after_change(self) -> None:
         """This tab changed the open visit: reload it and tell the other tabs (the list is
         hidden while a visit is open; closing the visit reloads it)."""
         self._load_record(keep_forms=True)
         self._refresh_blockers()
+        self._tell_others()
+
+    def _change(self, write: Callable[[Statements], object], *, saved: str = "") -> None:
+        """A click's write and, in the same transaction, the read-back of what the page
+        shows (one connection, no ORM); then the other tabs are told. `saved` names the
+        form ("vitals", "soap") whose typing is now what is stored."""
+        with write_scope() as st:
+            write(st)
+            record = self._read_record(st)
+            blockers = self._shown_blockers(st)
+        if saved == "vitals":
+            self.vitals_errors, self.vitals_dirty = {}, False
+        elif saved == "soap":
+            self.soap_errors, self.soap_dirty = {}, False
+        self._show_record(record, keep_forms=True)
+        if blockers is not None:
+            self.blockers = blockers
+        self._tell_others()
+
+    def _tell_others(self) -> None:
         if self._branch_id:
             live.publish(
                 live.branch_topic(self._branch_id),
@@ -291,9 +329,8 @@ class ExaminationState(AuthState):
     @rx.event
     def start_exam(self):
         actor = self._authorize(Action.EXAM_VITALS)
-        with session_scope() as session:
-            exam_service.start_examination(session, actor, self.visit_id)
-        self._after_change()
+        visit_id = self.visit_id
+        self._change(lambda st: exam_service.start_examination(st, actor, visit_id))
 
     @rx.event
     def set_vital(self, field: str, value: str):
@@ -305,14 +342,15 @@ class ExaminationState(AuthState):
     @rx.event
     def save_vitals(self):
         actor = self._authorize(Action.EXAM_VITALS)
+        visit_id, typed = self.visit_id, dict(self.vitals)
         try:
-            with session_scope() as session:
-                exam_service.save_vitals(session, actor, self.visit_id, dict(self.vitals))
+            # Reads the saved vitals back; unsaved SOAP typing stays.
+            self._change(
+                lambda st: exam_service.save_vitals(st, actor, visit_id, typed), saved="vitals"
+            )
         except ValidationFailed as failed:
             self.vitals_errors = failed.errors
             return rx.toast.error(failed.message)
-        self.vitals_errors, self.vitals_dirty = {}, False
-        self._after_change()  # reads the saved vitals back; unsaved SOAP typing stays
         return rx.toast.success("Tanda vital disimpan.")
 
     # ----- SOAP --------------------------------------------------------------------
@@ -326,14 +364,15 @@ class ExaminationState(AuthState):
     @rx.event
     def save_soap(self):
         actor = self._authorize(Action.EXAM_MEDICAL)
+        visit_id, typed = self.visit_id, dict(self.soap)
         try:
-            with session_scope() as session:
-                exam_service.save_soap(session, actor, self.visit_id, dict(self.soap))
+            # Reads the saved SOAP back; unsaved vitals typing stays.
+            self._change(
+                lambda st: exam_service.save_soap(st, actor, visit_id, typed), saved="soap"
+            )
         except ValidationFailed as failed:
             self.soap_errors = failed.errors
             return rx.toast.error(failed.message)
-        self.soap_errors, self.soap_dirty = {}, False
-        self._after_change()  # reads the saved SOAP back; unsaved vitals typing stays
         return rx.toast.success("SOAP disimpan.")
 
     # ----- diagnoses ------------------------------------------------------------------
@@ -354,15 +393,16 @@ class ExaminationState(AuthState):
     @rx.event
     def add_diagnosis(self, code: str):
         actor = self._authorize(Action.EXAM_MEDICAL)
+        visit_id, added = self.visit_id, []
         try:
-            with session_scope() as session:
-                added = exam_service.add_diagnosis(session, actor, self.visit_id, code)
-                label = f"{added.icd10_code} ({'utama' if added.rank == 1 else 'sekunder'})"
+            self._change(
+                lambda st: added.append(exam_service.add_diagnosis(st, actor, visit_id, code))
+            )
         except ValidationFailed as failed:
             self.icd_error = failed.errors.get("icd10", failed.message)
             return rx.toast.error(self.icd_error)
         self.icd_query, self.icd_results, self.icd_error = "", [], ""
-        self._after_change()
+        label = f"{added[0].icd10_code} ({'utama' if added[0].rank == 1 else 'sekunder'})"
         return rx.toast.success(f"Diagnosis {label} ditambahkan.")
 
     @rx.event
@@ -443,17 +483,19 @@ class ExaminationState(AuthState):
             return rx.toast.warning(
                 "Ada tanda vital atau SOAP yang belum disimpan. Simpan dulu, lalu tekan Selesai."
             )
+        visit_id, client_token = self.visit_id, self._client_token()
+        shown, self.blockers = self.blockers, []  # none to re-read once it is complete
         try:
-            with session_scope() as session:
-                completion.complete_visit(
-                    session, actor, self.visit_id, client_token=self._client_token()
-                )
+            self._change(
+                lambda st: completion.complete_visit(st, actor, visit_id, client_token=client_token)
+            )
         except completion.VisitNotReady as refused:
             self.blockers = _blocker_views(refused.blockers)
             return rx.toast.error("Belum bisa diselesaikan. Lihat daftar yang harus dilengkapi.")
+        except Exception:
+            self.blockers = shown
+            raise
         wake_workers()
-        self.blockers = []
-        self._after_change()
         return rx.toast.success("Pemeriksaan selesai. Mengirim ke SATUSEHAT...")
 
     @rx.event

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from klinikita.db import read_connection, session_scope
+from klinikita.db import read_connection, session_scope, write_scope
 from klinikita.models.clinical import Payer, VisitStatus
 from klinikita.services import registration as reg
 from klinikita.services.audit import Actor
@@ -265,8 +265,8 @@ class RegistrationState(AuthState):
             payer=self.choice.get("payer", ""),
         )
         try:
-            with session_scope() as session:
-                visit = reg.register_visit(session, actor, data, client_token=self._client_token())
+            with write_scope() as st:
+                visit = reg.register_visit(st, actor, data, client_token=self._client_token())
                 number, visit_id = visit.queue_number, visit.id
         except ValidationFailed as failed:
             self.errors = failed.errors

@@ -1,0 +1,129 @@
+"""A click's write scope: plain statements on the thread's kept write connection, all or
+nothing, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import bindparam, update
+from sqlmodel import Session, select
+
+from klinikita.db import as_model, read_connection, write_scope
+from klinikita.models import AuditLog, Branch, Patient
+from klinikita.services import audit
+from klinikita.services.audit import Actor
+from tests.factories import make_clinic
+from tests.pg import sqlite_and_postgresql
+
+db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
+
+_RENAME = update(Branch).where(Branch.id == bindparam("b")).values(name=bindparam("name"))
+_NAME = select(Branch.name).where(Branch.id == bindparam("b"))
+ACTOR = Actor(user_id=None, username="uji", full_name="Uji", duty="admin", branch_id=None)
+
+
+def _name_committed(db: Session, branch_id: int) -> str:
+    """What another connection sees (the test's session ends its transaction again, so on
+    SQLite it holds no lock)."""
+    db.rollback()
+    try:
+        return db.get(Branch, branch_id, populate_existing=True).name
+    finally:
+        db.rollback()
+
+
+def test_the_writes_of_a_scope_are_committed_together_at_its_end(db):
+    branch_id = make_clinic(db)[0].id  # a plain value: the session expires its objects
+    engine = db.get_bind()
+    with write_scope(engine) as st:
+        st.execute(_RENAME, {"b": branch_id, "name": "Klinik Baru"})
+        audit.write(st, ACTOR, "update", "branch", branch_id, after={"name": "Klinik Baru"})
+        assert st.scalar(_NAME, {"b": branch_id}) == "Klinik Baru"  # its own write, read back
+        with read_connection(engine) as conn:  # not yet for others
+            assert conn.scalar(_NAME, {"b": branch_id}) == "Klinik Simulator"
+    assert _name_committed(db, branch_id) == "Klinik Baru"
+    [row] = db.exec(select(AuditLog)).all()
+    assert (row.action, row.entity_id, row.after) == (
+        "update",
+        str(branch_id),
+        {"name": "Klinik Baru"},
+    )
+    assert row.at is not None
+
+
+def test_an_error_in_a_scope_keeps_none_of_its_writes(db):
+    branch_id = make_clinic(db)[0].id  # a plain value: the session expires its objects
+    engine = db.get_bind()
+    with pytest.raises(ValueError), write_scope(engine) as st:
+        st.execute(_RENAME, {"b": branch_id, "name": "Setengah"})
+        audit.write(st, ACTOR, "update", "branch", branch_id)
+        raise ValueError("refused half way")
+    assert _name_committed(db, branch_id) == "Klinik Simulator"
+    assert db.exec(select(AuditLog)).all() == []
+    db.rollback()
+    # The kept connection is usable again afterwards.
+    with write_scope(engine) as st:
+        st.execute(_RENAME, {"b": branch_id, "name": "Sesudahnya"})
+    assert _name_committed(db, branch_id) == "Sesudahnya"
+
+
+def test_each_thread_writes_on_its_own_connection(db):
+    branch_id = make_clinic(db)[0].id  # a plain value: the session expires its objects
+    engine = db.get_bind()
+    seen: list[str] = []
+
+    def other_thread() -> None:
+        with write_scope(engine) as st:
+            seen.append(st.scalar(_NAME, {"b": branch_id}))
+
+    with write_scope(engine) as st:
+        st.execute(_RENAME, {"b": branch_id, "name": "Belum"})
+        if engine.dialect.name == "postgresql":  # SQLite's other writer would wait its turn
+            worker = threading.Thread(target=other_thread)
+            worker.start()
+            worker.join()
+            assert seen == ["Klinik Simulator"]  # not this thread's open transaction
+
+
+def test_a_model_from_plain_columns_equals_the_one_the_orm_loads(db):
+    patient = make_clinic(db)[4]
+    db.commit()
+    columns = list(Patient.__table__.c)
+    [values] = db.exec(select(*columns).where(Patient.id == patient.id)).all()
+    built = as_model(Patient, values)
+    loaded = db.get(Patient, patient.id, populate_existing=True)
+    assert built.model_dump() == loaded.model_dump()
+    assert built.model_copy(update={"name": "Lain"}).name == "Lain"
+    assert built not in db  # outside any session
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_scope_after_the_server_dropped_the_kept_connection_starts_on_a_fresh_one(db):
+    branch_id = make_clinic(db)[0].id  # a plain value: the session expires its objects
+    engine = db.get_bind()
+    with write_scope(engine) as st:
+        pid = st._driver.info.backend_pid
+    with engine.connect() as admin:
+        admin.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        admin.commit()
+    with write_scope(engine) as st:
+        st.execute(_RENAME, {"b": branch_id, "name": "Setelah restart"})
+        assert st._driver.info.backend_pid != pid
+    assert _name_committed(db, branch_id) == "Setelah restart"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_a_scope_inside_another_on_the_same_thread_is_its_own_transaction(db):
+    branch_id = make_clinic(db)[0].id  # a plain value: the session expires its objects
+    engine = db.get_bind()
+    with pytest.raises(ValueError), write_scope(engine) as outer:
+        outer.execute(_RENAME, {"b": branch_id, "name": "Luar"})
+        with write_scope(engine) as inner:
+            assert inner._driver is not outer._driver
+            audit.write(inner, ACTOR, "update", "branch", branch_id)
+        raise ValueError("the outer one fails")
+    assert _name_committed(db, branch_id) == "Klinik Simulator"
+    assert len(db.exec(select(AuditLog)).all()) == 1  # the inner one was committed
