@@ -211,6 +211,11 @@ class Statements:
         found = self.rows(stmt, params)
         return found[0][0] if found else None
 
+    def later(self, stmt: Executable, params: dict[str, Any]) -> None:
+        """An insert that nothing in this transaction reads back (an audit row). A write
+        scope sends all of them at once, just before its commit; elsewhere it runs now."""
+        self.execute(stmt, params)
+
     def execute(self, stmt: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> int:
         """Run a write without RETURNING (a list of parameter sets: executemany); the
         number of rows it touched."""
@@ -431,6 +436,10 @@ class WriteConnection(_KeptStatements):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self._sent = False
+        self._later: dict[int, tuple[Executable, list[dict[str, Any]]]] = {}
+
+    def later(self, stmt: Executable, params: dict[str, Any]) -> None:
+        self._later.setdefault(id(stmt), (stmt, []))[1].append(params)
 
     def begin(self) -> None:
         if self._kept and not getattr(_kept, "writing", False):
@@ -448,19 +457,38 @@ class WriteConnection(_KeptStatements):
             self._release()
             raise
 
+    def send_later(self) -> None:
+        """The rows kept by `later`: one executemany per statement (psycopg sends them in
+        one round trip)."""
+        waiting, self._later = self._later, {}
+        for stmt, rows in waiting.values():
+            self.execute(stmt, rows if len(rows) > 1 else rows[0])
+
     def end(self, commit: bool) -> None:
         try:
-            if self._sqlite:
-                self._driver.execute("COMMIT" if commit else "ROLLBACK")
-            elif commit:
-                self._driver.commit()
-            else:
+            if commit:
                 try:
-                    self._driver.rollback()
-                except self._lost_connection():
-                    pass  # nothing to undo on a dead connection; the next scope replaces it
+                    self._finish("COMMIT")
+                except BaseException:
+                    self._finish("ROLLBACK")  # a refused commit must not keep the lock
+                    raise
+            else:
+                self._finish("ROLLBACK")
         finally:
+            self._later = {}
             self._release()
+
+    def _finish(self, command: str) -> None:
+        if self._sqlite:
+            if command == "COMMIT" or self._driver.in_transaction:
+                self._driver.execute(command)
+        elif command == "COMMIT":
+            self._driver.commit()
+        else:
+            try:
+                self._driver.rollback()
+            except self._lost_connection():
+                pass  # nothing to undo on a dead connection; the next scope replaces it
 
     def _release(self) -> None:
         if self._pooled is not None:
@@ -501,6 +529,7 @@ def write_scope(engine: Engine | None = None) -> Iterator[WriteConnection]:
     st.begin()
     try:
         yield st
+        st.send_later()
     except BaseException:
         st.end(commit=False)
         raise

@@ -80,8 +80,9 @@ def write(
     branch_id: int | None = None,
 ) -> None:
     """`record` for a service that writes with `db.statements` (no ORM unit of work): one
-    plain insert, no model instance built and no id read back."""
-    st.execute(_INSERT, _values(actor, action, entity, entity_id, before, after, branch_id))
+    plain insert, no model instance built and no id read back; a write scope sends a
+    click's audit rows together, before its commit."""
+    st.later(_INSERT, _values(actor, action, entity, entity_id, before, after, branch_id))
 
 
 def _values(

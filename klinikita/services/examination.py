@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any
 
@@ -139,27 +140,50 @@ class EditableVisit:
     id: int
     status: str
     exam_started_at: datetime | None
+    exam_id: int | None = None  # its examination, once written
+    # The fields of the examination asked for, as stored before this change.
+    exam_values: dict[str, Any] = dataclass_field(default_factory=dict)
 
 
-_VISIT_FOR_CHANGE = select(Visit.id, Visit.branch_id, Visit.status, Visit.exam_started_at).where(
-    Visit.id == bindparam("visit_id")
-)
+def _visit_for_change(fields: tuple[str, ...]) -> Select:
+    """The visit and, in the same statement, those fields of its examination (if any)."""
+    return (
+        select(
+            Visit.id,
+            Visit.branch_id,
+            Visit.status,
+            Visit.exam_started_at,
+            Examination.id,
+            *(Examination.__table__.c[f] for f in fields),
+        )
+        .outerjoin(Examination, Examination.visit_id == Visit.id)
+        .where(Visit.id == bindparam("visit_id"))
+    )
+
+
+_VISIT_FOR_CHANGE = {f: _visit_for_change(f) for f in ((), VITAL_FIELDS, SOAP_FIELDS)}
 
 
 def _editable_visit(
-    st: Statements, actor: audit.Actor, visit_id: int, action: Action
+    st: Statements,
+    actor: audit.Actor,
+    visit_id: int,
+    action: Action,
+    exam_fields: tuple[str, ...] = (),
 ) -> EditableVisit:
-    """The visit, if `actor` may change its examination now (permission, branch, status)."""
+    """The visit, if `actor` may change its examination now (permission, branch, status),
+    with the `exam_fields` its examination holds (VITAL_FIELDS, SOAP_FIELDS or none)."""
     require(actor.duty, action)
-    found = st.rows(_VISIT_FOR_CHANGE, {"visit_id": visit_id})
+    found = st.rows(_VISIT_FOR_CHANGE[exam_fields], {"visit_id": visit_id})
     if not found or found[0][1] != actor.branch_id:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
-    row_id, _, status, started = found[0]
+    row_id, _, status, started, exam_id, *values = found[0]
     if status == VisitStatus.CANCELLED:
         raise ServiceError("Kunjungan ini dibatalkan; pemeriksaannya tidak dapat diubah.")
     if status == VisitStatus.COMPLETE and not allows(actor.duty, Action.RECORD_EDIT):
         raise PermissionDenied(COMPLETED_REFUSAL)
-    return EditableVisit(row_id, status, started)
+    stored = dict(zip(exam_fields, values, strict=True))
+    return EditableVisit(row_id, status, started, exam_id, stored)
 
 
 def examination_of(session: Session, visit_id: int) -> Examination | None:
@@ -195,29 +219,12 @@ def start_examination(
     )
 
 
-def _exam_fields(fields: tuple[str, ...]):  # noqa: ANN202
-    return select(Examination.id, *(Examination.__table__.c[f] for f in fields)).where(
-        Examination.visit_id == bindparam("visit_id")
-    )
-
-
-_EXAM_VITALS = _exam_fields(VITAL_FIELDS)
-_EXAM_SOAP = _exam_fields(SOAP_FIELDS)
-
-
-def _write_examination(
-    st: Statements, visit_id: int, read: Select, values: dict[str, Any]
-) -> tuple[int, dict[str, Any]]:
-    """Write `values` into the visit's examination (made on its first write); its id and
-    what those fields held before."""
-    found = st.rows(read, {"visit_id": visit_id})
-    if not found:
-        exam = Examination(visit_id=visit_id, **values)
-        insert_row(st, exam)
-        return exam.id, dict.fromkeys(read.selected_columns.keys()[1:])
-    exam_id, *old = found[0]
-    update_row(st, Examination, exam_id, values)
-    return exam_id, dict(zip(read.selected_columns.keys()[1:], old, strict=True))
+def _write_examination(st: Statements, visit: EditableVisit, values: dict[str, Any]) -> int:
+    """Write `values` into the visit's examination (made on its first write); its id."""
+    if visit.exam_id is None:
+        return insert_row(st, Examination(visit_id=visit.id, **values))
+    update_row(st, Examination, visit.exam_id, values)
+    return visit.exam_id
 
 
 def save_vitals(
@@ -231,14 +238,13 @@ def save_vitals(
     """Tanda vital: all eight optional, each within its plausible range. The examination's
     id."""
     st = statements(db)
-    visit = _editable_visit(st, actor, visit_id, Action.EXAM_VITALS)
+    visit = _editable_visit(st, actor, visit_id, Action.EXAM_VITALS, VITAL_FIELDS)
     values = parse_vitals(data)
     now = now or utcnow()
     _mark_started(st, actor, visit, now)
-    exam_id, before = _write_examination(
+    exam_id = _write_examination(
         st,
-        visit.id,
-        _EXAM_VITALS,
+        visit,
         {**values, "vitals_at": now, "vitals_by_user_id": actor.user_id, "updated_at": now},
     )
     audit.write(
@@ -247,7 +253,7 @@ def save_vitals(
         "exam_vitals",
         "examination",
         exam_id,
-        before={f: before[f] for f in VITAL_FIELDS},
+        before={f: visit.exam_values.get(f) for f in VITAL_FIELDS},
         after={**values, "visit_id": visit.id},
     )
     return exam_id
@@ -264,7 +270,7 @@ def save_soap(
     """SOAP notes of the doctor (subjective, objective, assessment, plan), all free text.
     The examination's id."""
     st = statements(db)
-    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
+    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL, SOAP_FIELDS)
     texts = {f: str(data.get(f) or "").strip() for f in SOAP_FIELDS}
     errors = {
         f: f"Terlalu panjang ({len(t)} karakter); paling banyak {SOAP_MAX}."
@@ -275,8 +281,8 @@ def save_soap(
         raise ValidationFailed(errors)
     now = now or utcnow()
     _mark_started(st, actor, visit, now)
-    exam_id, before = _write_examination(
-        st, visit.id, _EXAM_SOAP, {**texts, "soap_by_user_id": actor.user_id, "updated_at": now}
+    exam_id = _write_examination(
+        st, visit, {**texts, "soap_by_user_id": actor.user_id, "updated_at": now}
     )
     audit.write(
         st,
@@ -284,7 +290,7 @@ def save_soap(
         "exam_soap",
         "examination",
         exam_id,
-        before={f: before[f] or "" for f in SOAP_FIELDS},
+        before={f: visit.exam_values.get(f) or "" for f in SOAP_FIELDS},
         after={**texts, "visit_id": visit.id},
     )
     return exam_id

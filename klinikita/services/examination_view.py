@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import bindparam
 from sqlmodel import select
 
-from klinikita.db import ReadConnection
+from klinikita.db import Statements
 from klinikita.models import (
     Branch,
     Diagnosis,
@@ -70,9 +70,10 @@ class VisitRecord:
     vitals: dict[str, str] = field(default_factory=dict)
     vitals_time: str = ""
     soap: dict[str, str] = field(default_factory=dict)
-    diagnoses: list[dict[str, str]] = field(default_factory=list)
-    procedures: list[dict[str, str]] = field(default_factory=list)
-    prescriptions: list[dict[str, str]] = field(default_factory=list)
+    # None: not read (see `visit_record`'s `lists`).
+    diagnoses: list[dict[str, str]] | None = field(default_factory=list)
+    procedures: list[dict[str, str]] | None = field(default_factory=list)
+    prescriptions: list[dict[str, str]] | None = field(default_factory=list)
 
 
 # The visit with everything its header shows, in one statement (the page reads it after
@@ -154,8 +155,15 @@ _WAITING_FOR = (
 _N_VITALS = len(VITAL_FIELDS)
 
 
-def visit_record(conn: ReadConnection, branch_id: int, visit_id: int) -> VisitRecord:
-    """The open visit as the page shows it; `conn` from `db.read_connection()`."""
+LISTS = ("diagnoses", "procedures", "prescriptions")
+
+
+def visit_record(
+    conn: Statements, branch_id: int, visit_id: int, *, lists: tuple[str, ...] = LISTS
+) -> VisitRecord:
+    """The open visit as the page shows it; `conn` from `db.read_connection()` (or the
+    click's write scope). Of its three lists, only those named in `lists` are read (a click
+    that saved vitals changed none); the others are None."""
     found = conn.rows(_RECORD, {"visit_id": visit_id, "branch_id": branch_id})
     if not found:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
@@ -217,7 +225,18 @@ def visit_record(conn: ReadConnection, branch_id: int, visit_id: int) -> VisitRe
     record.vitals_time = zone_time_text(vitals_at, zone) if exam_id else ""
     record.soap = {f: v or "" for f, v in zip(SOAP_FIELDS, soap, strict=True)}
     params = {"visit_id": vid}
-    record.diagnoses = [
+    record.diagnoses = record.procedures = record.prescriptions = None
+    if "diagnoses" in lists:
+        record.diagnoses = _diagnoses(conn, params)
+    if "procedures" in lists:
+        record.procedures = _procedures(conn, params)
+    if "prescriptions" in lists:
+        record.prescriptions = _prescriptions(conn, params)
+    return record
+
+
+def _diagnoses(conn: Statements, params: dict[str, int]) -> list[dict[str, str]]:
+    return [
         {
             "id": str(d_id),
             "code": code,
@@ -228,11 +247,17 @@ def visit_record(conn: ReadConnection, branch_id: int, visit_id: int) -> VisitRe
         }
         for d_id, code, display, rank, condition_id in conn.rows(_DIAGNOSES, params)
     ]
-    record.procedures = [
+
+
+def _procedures(conn: Statements, params: dict[str, int]) -> list[dict[str, str]]:
+    return [
         {"id": str(p_id), "code": code, "description": description, "note": note}
         for p_id, code, description, note in conn.rows(_PROCEDURES, params)
     ]
-    record.prescriptions = [
+
+
+def _prescriptions(conn: Statements, params: dict[str, int]) -> list[dict[str, str]]:
+    return [
         {
             "id": str(p_id),
             "medicine": medicine,
@@ -247,4 +272,3 @@ def visit_record(conn: ReadConnection, branch_id: int, visit_id: int) -> VisitRe
             _PRESCRIPTIONS, params
         )
     ]
-    return record

@@ -65,8 +65,10 @@ def enqueue_row(
     subject_id: int,
     *,
     client_token: str | None = None,
+    subject_changes: dict[str, object] | None = None,
 ) -> int:
-    """`enqueue` with plain statements (a click's write); the job's id."""
+    """`enqueue` with plain statements (a click's write); the job's id. `subject_changes`
+    are set on the subject's row in the same update that marks it as sending."""
     subject_type, model = SUBJECTS[kind]
     found = st.rows(_ACTIVE_JOB, {"kind": kind, "subject_id": subject_id})
     if found:
@@ -82,7 +84,12 @@ def enqueue_row(
             client_token=client_token or None,
         )
         job_id = insert_row(st, job)
-    update_row(st, model, subject_id, {"sync_status": SyncStatus.SENDING, "sync_error": None})
+    update_row(
+        st,
+        model,
+        subject_id,
+        {**(subject_changes or {}), "sync_status": SyncStatus.SENDING, "sync_error": None},
+    )
     return job_id
 
 

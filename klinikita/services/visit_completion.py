@@ -14,7 +14,7 @@ from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from klinikita import routes
-from klinikita.db import Statements, as_model, statements, update_row
+from klinikita.db import Statements, as_model, statements
 from klinikita.integrations.satusehat import fhir
 from klinikita.integrations.satusehat.config import missing_settings
 from klinikita.models import (
@@ -72,16 +72,16 @@ def _identity_known(person: Patient | Employee) -> bool:
 
 # What the check and Selesai need, read with plain statements on the session's connection
 # (Selesai is a click: the ORM's loads cost more than the check itself).
-_FIVE = (Visit, Branch, Patient, Employee, Room)
+_SIX = (Visit, Branch, Patient, Employee, Room, Examination)
 _VISIT_AND_PEOPLE = (
-    select(*(c for model in _FIVE for c in model.__table__.c))
+    select(*(c for model in _SIX for c in model.__table__.c))
     .join(Branch, Branch.id == Visit.branch_id)
     .join(Patient, Patient.id == Visit.patient_id)
     .join(Employee, Employee.id == Visit.doctor_id)
     .join(Room, Room.id == Visit.room_id)
+    .outerjoin(Examination, Examination.visit_id == Visit.id)
     .where(Visit.id == bindparam("visit_id"))
 )
-_EXAMINATION = select(*Examination.__table__.c).where(Examination.visit_id == bindparam("visit_id"))
 _DIAGNOSES = (
     select(*Diagnosis.__table__.c)
     .where(Diagnosis.visit_id == bindparam("visit_id"))
@@ -107,15 +107,12 @@ def _record(st: Statements, visit_id: int) -> _Record | None:
     if not found:
         return None
     values, rows = iter(found[0]), []
-    for model in _FIVE:
+    for model in _SIX:
         rows.append(as_model(model, [next(values) for _ in model.__table__.c]))
-    exam = st.rows(_EXAMINATION, {"visit_id": visit_id})
+    if rows[-1].id is None:
+        rows[-1] = None  # no examination yet (the outer join found none)
     diagnoses = st.rows(_DIAGNOSES, {"visit_id": visit_id})
-    return _Record(
-        *rows,
-        as_model(Examination, exam[0]) if exam else None,
-        [as_model(Diagnosis, d) for d in diagnoses],
-    )
+    return _Record(*rows, [as_model(Diagnosis, d) for d in diagnoses])
 
 
 def completion_blockers(
@@ -210,9 +207,13 @@ def complete_visit(
         "completed_at": now,
         "updated_at": now,
     }
-    update_row(st, Visit, visit.id, changes)
     job_id = outbox.enqueue_row(
-        st, JobKind.VISIT_SEND, visit.branch_id, visit.id, client_token=client_token
+        st,
+        JobKind.VISIT_SEND,
+        visit.branch_id,
+        visit.id,
+        client_token=client_token,
+        subject_changes=changes,
     )
     audit.write(
         st,

@@ -19,7 +19,7 @@ from klinikita.services import examination as exam_service
 from klinikita.services import icd10
 from klinikita.services import visit_completion as completion
 from klinikita.services.errors import NotFound, ValidationFailed
-from klinikita.services.examination_view import VisitRecord, visit_record
+from klinikita.services.examination_view import LISTS, VisitRecord, visit_record
 from klinikita.services.permissions import Action, allows
 from klinikita.services.visit_queue import todays_queue
 from klinikita.state import live
@@ -138,9 +138,9 @@ class ExaminationState(AuthState):
         if views != self.rows:  # an unchanged list is not sent to the browser again
             self.rows = views
 
-    def _read_record(self, conn: Statements) -> VisitRecord | None:
+    def _read_record(self, conn: Statements, lists: tuple[str, ...] = LISTS) -> VisitRecord | None:
         try:
-            return visit_record(conn, self._branch_id, self.visit_id)
+            return visit_record(conn, self._branch_id, self.visit_id, lists=lists)
         except NotFound:
             return None
 
@@ -180,10 +180,10 @@ class ExaminationState(AuthState):
             "encounter_id": record.encounter_id,
             "sync_waiting": record.sync_waiting,
             "vitals_time": record.vitals_time,
-            "diagnoses": record.diagnoses,
-            "procedures": record.procedures,
-            "prescriptions": record.prescriptions,
         }
+        for name in LISTS:
+            if getattr(record, name) is not None:  # None: not read this time
+                shown[name] = getattr(record, name)
         if not (keep_forms and self.vitals_dirty):
             shown["vitals"], self.vitals_dirty = record.vitals, False
         if not (keep_forms and self.soap_dirty):
@@ -231,13 +231,21 @@ class ExaminationState(AuthState):
         self._refresh_blockers()
         self._tell_others()
 
-    def _change(self, write: Callable[[Statements], object], *, saved: str = "") -> None:
+    def _change(
+        self,
+        write: Callable[[Statements], object],
+        *,
+        saved: str = "",
+        lists: tuple[str, ...] = (),
+    ) -> None:
         """A click's write and, in the same transaction, the read-back of what the page
         shows (one connection, no ORM); then the other tabs are told. `saved` names the
-        form ("vitals", "soap") whose typing is now what is stored."""
+        form ("vitals", "soap") whose typing is now what is stored; of the visit's lists
+        only `lists`, those the write changes, are read back (another tab's changes to
+        them come as a live update)."""
         with write_scope() as st:
             write(st)
-            record = self._read_record(st)
+            record = self._read_record(st, lists)
             blockers = self._shown_blockers(st)
         if saved == "vitals":
             self.vitals_errors, self.vitals_dirty = {}, False
@@ -396,7 +404,8 @@ class ExaminationState(AuthState):
         visit_id, added = self.visit_id, []
         try:
             self._change(
-                lambda st: added.append(exam_service.add_diagnosis(st, actor, visit_id, code))
+                lambda st: added.append(exam_service.add_diagnosis(st, actor, visit_id, code)),
+                lists=("diagnoses",),
             )
         except ValidationFailed as failed:
             self.icd_error = failed.errors.get("icd10", failed.message)

@@ -45,6 +45,16 @@ def test_the_record_shows_values_as_staff_type_them(db):
         "plan": "Kontrol 3 hari",
     }
     assert record.vitals_time and record.sync_waiting == ""
+    # A click reads back only the lists it changed; the others are None, not empty.
+    after_vitals = committed_read(db, visit_record, branch.id, visit.id, lists=())
+    assert after_vitals.vitals == record.vitals and after_vitals.soap == record.soap
+    assert (after_vitals.diagnoses, after_vitals.procedures, after_vitals.prescriptions) == (
+        None,
+        None,
+        None,
+    )
+    after_diagnosis = committed_read(db, visit_record, branch.id, visit.id, lists=("diagnoses",))
+    assert after_diagnosis.diagnoses == record.diagnoses and after_diagnosis.procedures is None
 
 
 def test_a_fresh_visit_has_empty_forms_and_a_waiting_job_says_what_it_waits_for(db):

@@ -127,3 +127,21 @@ def test_a_scope_inside_another_on_the_same_thread_is_its_own_transaction(db):
         raise ValueError("the outer one fails")
     assert _name_committed(db, branch_id) == "Klinik Simulator"
     assert len(db.exec(select(AuditLog)).all()) == 1  # the inner one was committed
+
+
+def test_a_refused_audit_row_sent_at_the_end_undoes_the_whole_scope(db):
+    """Audit rows go to the database together just before the commit; when one is refused
+    there, nothing of the scope is kept and the kept connection is usable again."""
+    branch_id = make_clinic(db)[0].id
+    engine = db.get_bind()
+    nobody = Actor(user_id=987654, username="hantu", full_name="", duty="admin", branch_id=None)
+    with pytest.raises(engine.dialect.loaded_dbapi.IntegrityError), write_scope(engine) as st:
+        st.execute(_RENAME, {"b": branch_id, "name": "Tidak jadi"})
+        audit.write(st, ACTOR, "update", "branch", branch_id)
+        audit.write(st, nobody, "update", "branch", branch_id)  # no such user: refused
+    assert _name_committed(db, branch_id) == "Klinik Simulator"
+    assert db.exec(select(AuditLog)).all() == []
+    db.rollback()
+    with write_scope(engine) as st:
+        audit.write(st, ACTOR, "update", "branch", branch_id)
+    assert len(db.exec(select(AuditLog)).all()) == 1
