@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Date, Float, Insert, Table, Update, bindparam, event, insert, update
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.base import Executable
 from sqlmodel import Session, SQLModel, create_engine
@@ -329,10 +329,30 @@ def as_model(model: type[SQLModel], values: Sequence[Any]) -> SQLModel:
     """An instance of `model` from a row of all its columns in table order (read with
     plain statements), outside any session."""
     # As the ORM builds a loaded row (new_instance, then the attribute values): the model's
-    # __init__ runs defaults and attribute events per column, several times the cost.
+    # __init__ runs defaults and attribute events per column, several times the cost. The
+    # mappers must be set up first, which the ORM otherwise does on its first use.
+    configure_mappers()
     obj = model._sa_class_manager.new_instance()
     obj.__dict__.update(zip(model.__table__.c.keys(), values, strict=True))
     return obj
+
+
+_FOR_IDS: dict[tuple[Callable, int], Executable] = {}
+
+
+def for_ids(build: Callable[[list[Any]], Executable], count: int) -> Executable:
+    """`build(params)` with `count` separate parameters `id0`, `id1`, ... (pass them with
+    `ids_params`), built once per count: `in_` over an expanding list, which SQLAlchemy
+    renders anew per call, has no place on the statements path."""
+    key = (build, count)
+    stmt = _FOR_IDS.get(key)
+    if stmt is None:
+        stmt = _FOR_IDS[key] = build([bindparam(f"id{i}") for i in range(count)])
+    return stmt
+
+
+def ids_params(ids: Sequence[int]) -> dict[str, int]:
+    return {f"id{i}": value for i, value in enumerate(ids)}
 
 
 _UPDATES: dict[tuple[str, tuple[str, ...]], Update] = {}
@@ -361,21 +381,29 @@ def update_row(st: Statements, model: type[SQLModel], row_id: int, values: dict[
         st.changed(model, row_id, list(columns))
 
 
-_INSERTS: dict[str, Insert] = {}
+_INSERTS: dict[tuple[str, bool], Insert] = {}
+
+
+def insert_statement(table: Table, *, returning_id: bool = False) -> Insert:
+    """`INSERT INTO table (every column but id) VALUES (:column, ...)`, built once (with
+    `RETURNING id` if asked): give every column a value."""
+    key = (table.name, returning_id)
+    stmt = _INSERTS.get(key)
+    if stmt is None:
+        stmt = insert(table).values(
+            {c.name: bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"}
+        )
+        if returning_id:
+            stmt = stmt.returning(table.c.id)
+        _INSERTS[key] = stmt
+    return stmt
 
 
 def insert_row(st: Statements, row: SQLModel) -> int:
     """Insert a new model instance (every column but the id, defaults already applied by
     the model) and return its id. The instance gets it and becomes detached, as if loaded
     and its session closed: `session.add` of it later updates the row."""
-    table = row.__table__
-    stmt = _INSERTS.get(table.name)
-    if stmt is None:
-        stmt = _INSERTS[table.name] = (
-            insert(table)
-            .values({c.name: bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"})
-            .returning(table.c.id)
-        )
+    stmt = insert_statement(row.__table__, returning_id=True)
     new_id = st.scalar(stmt, row.model_dump(exclude={"id"}))
     row.id = new_id
     make_transient_to_detached(row)

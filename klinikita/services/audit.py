@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert
 from sqlmodel import Session, SQLModel
 
-from klinikita.db import Statements
+from klinikita.db import Statements, insert_statement
 from klinikita.models import AuditLog
 from klinikita.models.base import utcnow
 
@@ -62,10 +61,7 @@ def record(
     return row
 
 
-_TABLE = AuditLog.__table__
-_INSERT = insert(_TABLE).values(
-    {c.name: bindparam(c.name, type_=c.type) for c in _TABLE.c if c.name != "id"}
-)
+_INSERT = insert_statement(AuditLog.__table__)
 
 
 def write(

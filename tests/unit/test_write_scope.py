@@ -3,6 +3,8 @@ nothing, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -145,3 +147,21 @@ def test_a_refused_audit_row_sent_at_the_end_undoes_the_whole_scope(db):
     with write_scope(engine) as st:
         audit.write(st, ACTOR, "update", "branch", branch_id)
     assert len(db.exec(select(AuditLog)).all()) == 1
+
+
+def test_a_model_from_plain_columns_works_before_the_orm_was_used_in_the_process():
+    """The worker's first batch builds its branch this way, before any ORM query has set up
+    the mappers (a fresh process)."""
+    code = (
+        "import klinikita.models\n"
+        "from klinikita.db import as_model\n"
+        "from klinikita.models import Branch\n"
+        "values = {c.name: None for c in Branch.__table__.c}\n"
+        "values.update(id=7, name='Klinik Proses', ss_organization_id=' 100 ')\n"
+        "branch = as_model(Branch, list(values.values()))\n"
+        "print(branch.name, branch.ss_organization_id.strip())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.stdout.strip() == "Klinik Proses 100", done.stderr

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import Select
 from sqlalchemy import select as core_select
 from sqlmodel import Session
 
+from klinikita.db import Statements, for_ids, ids_params, statements
 from klinikita.integrations.satusehat import fhir
 from klinikita.integrations.satusehat.client import Lookup, SatusehatClient, entry_ids
 from klinikita.integrations.satusehat.config import missing_settings
@@ -278,38 +279,37 @@ _PARTS = (("visit", Visit), ("patient", Patient), ("doctor", Employee), ("room",
 _PARTS += (("exam", Examination),)
 
 
-def _visit_statement():  # noqa: ANN202
+_PART_COLUMNS = [(name, c.name) for name, model in _PARTS for c in model.__table__.c]
+
+
+def _visits_with(ids: list) -> Select:  # noqa: ANN001
     v, p, d, r, e = (model.__table__ for _, model in _PARTS)
-    columns = [c.label(f"{name}__{c.name}") for name, model in _PARTS for c in model.__table__.c]
     source = (
         v.outerjoin(p, p.c.id == v.c.patient_id)
         .outerjoin(d, d.c.id == v.c.doctor_id)
         .outerjoin(r, r.c.id == v.c.room_id)
         .outerjoin(e, e.c.visit_id == v.c.id)
     )
-    return (
-        core_select(*columns)
-        .select_from(source)
-        .where(v.c.id.in_(bindparam("ids", expanding=True)))
-    )
+    columns = [c for _, model in _PARTS for c in model.__table__.c]
+    return core_select(*columns).select_from(source).where(v.c.id.in_(ids))
 
 
-_VISITS = _visit_statement()
-_DIAGNOSES = (
-    core_select(Diagnosis.__table__)
-    .where(Diagnosis.__table__.c.visit_id.in_(bindparam("ids", expanding=True)))
-    .order_by(Diagnosis.__table__.c.rank, Diagnosis.__table__.c.id)
-)
+_DIAGNOSIS_COLUMNS = Diagnosis.__table__.c.keys()
 
 
-def _visit_parts(conn, visit_ids: list[int]) -> dict[int, dict[str, Any]]:  # noqa: ANN001
+def _diagnoses_of(ids: list) -> Select:  # noqa: ANN001
+    table = Diagnosis.__table__
+    return core_select(table).where(table.c.visit_id.in_(ids)).order_by(table.c.rank, table.c.id)
+
+
+def _visit_parts(st: Statements, visit_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Per visit id: its visit, patient, doctor, room and examination as plain rows
     (attribute access like the models; None when missing)."""
     found: dict[int, dict[str, Any]] = {}
-    for mapping in conn.execute(_VISITS, {"ids": visit_ids}).mappings():
+    stmt = for_ids(_visits_with, len(visit_ids))
+    for row in st.rows(stmt, ids_params(visit_ids)):
         values: dict[str, dict[str, Any]] = {name: {} for name, _ in _PARTS}
-        for key, value in mapping.items():
-            name, column = key.split("__", 1)
+        for (name, column), value in zip(_PART_COLUMNS, row, strict=True):
             values[name][column] = value
         parts = {
             name: SimpleNamespace(**cols) if cols["id"] is not None else None
@@ -319,19 +319,22 @@ def _visit_parts(conn, visit_ids: list[int]) -> dict[int, dict[str, Any]]:  # no
     return found
 
 
-def prepare_visits(session: Session, jobs: list) -> dict[int, Prepared]:
+def prepare_visits(
+    session: Session, jobs: list, branches: dict[int, Branch | None] | None = None
+) -> dict[int, Prepared]:
     """Prepare a batch of VISIT_SEND jobs (anything with id, subject_id, attempts) with two
     Core queries per batch: the visits with their patients, doctors, rooms and examinations,
     then their diagnoses, as plain rows (no ORM objects, no identity map, which was most of
     what the worker's database thread spent per visit)."""
-    conn = session.connection()
+    st = statements(session)
     visit_ids = sorted({j.subject_id for j in jobs})
-    visits = _visit_parts(conn, visit_ids)
+    visits = _visit_parts(st, visit_ids)
     diagnoses: dict[int, list] = defaultdict(list)
     if visits:
-        for r in conn.execute(_DIAGNOSES, {"ids": list(visits)}):
-            diagnoses[r.visit_id].append(r)
-    branches: dict[int, Branch | None] = {}
+        for row in st.rows(for_ids(_diagnoses_of, len(visits)), ids_params(list(visits))):
+            d = SimpleNamespace(**dict(zip(_DIAGNOSIS_COLUMNS, row, strict=True)))
+            diagnoses[d.visit_id].append(d)
+    branches = {} if branches is None else branches  # the caller's, if it read them already
     prepared: dict[int, Prepared] = {}
     now = utcnow()
     for job in jobs:

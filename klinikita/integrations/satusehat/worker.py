@@ -24,13 +24,24 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import httpx
-from sqlalchemy import and_, bindparam, insert, or_, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import Select, and_, bindparam, or_, select, update
 from sqlmodel import Session, SQLModel
 
-from klinikita.db import get_engine, read_connection, session_scope, update_statement
+from klinikita.db import (
+    Statements,
+    as_model,
+    for_ids,
+    get_engine,
+    ids_params,
+    insert_statement,
+    read_connection,
+    session_scope,
+    statements,
+    update_statement,
+)
 from klinikita.integrations.satusehat import jobs
 from klinikita.integrations.satusehat.client import SatusehatClient, new_http_client
 from klinikita.integrations.satusehat.config import credentials_for, missing_settings
@@ -110,19 +121,40 @@ _TAKE_OWN = (
     .values(updated_at=bindparam("now"))
     .returning(*_JOB_COLUMNS)
 )
-# Still ours? Locked on PostgreSQL, so no other worker claims them until we commit.
-_MINE = select(_JOB.c.id).where(_JOB.c.id.in_(_IDS), _OURS).with_for_update()
+_LOG_INSERT = insert_statement(SyncLog.__table__)
 
 
-def apply_updates(conn: Connection, updates: list[jobs.RowUpdate]) -> None:
-    """Write row updates with one executemany per table and set of columns."""
+def _mine(ids: list) -> Select:  # noqa: ANN001
+    """Still ours? Locked on PostgreSQL, so no other worker claims them until we commit."""
+    return select(_JOB.c.id).where(_JOB.c.id.in_(ids), _OURS).with_for_update()
+
+
+_BRANCH = select(*Branch.__table__.c).where(Branch.__table__.c.id == bindparam("branch_id"))
+
+
+def apply_updates(st: Statements, updates: list[jobs.RowUpdate]) -> None:
+    """Write row updates with one executemany per table and set of columns, straight on
+    the driver (`db.statements`: psycopg sends each executemany in one round trip)."""
     groups: dict[tuple[str, tuple[str, ...]], list[dict]] = defaultdict(list)
     for u in updates:
         groups[(u.table, tuple(sorted(u.values)))].append(
             {"row_id": u.id, **{f"v_{k}": v for k, v in u.values.items()}}
         )
     for (name, columns), params in groups.items():
-        conn.execute(update_statement(SQLModel.metadata.tables[name], columns), params)
+        st.execute(update_statement(SQLModel.metadata.tables[name], columns), params)
+
+
+class _Job(NamedTuple):
+    """A claimed job: the columns its batch needs (`_JOB_COLUMNS`); `attempts` counts the
+    send about to be made."""
+
+    id: int
+    kind: str
+    branch_id: int
+    subject_type: str
+    subject_id: int
+    client_token: str | None
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -159,7 +191,7 @@ class _Logged:
 
 @dataclass
 class _Begun:
-    claimed: _Claimed
+    claimed: _Job
     prepared: object
     creds: object
     notice: JobNotice | None  # set when the job ended (or waits) without sending
@@ -167,20 +199,9 @@ class _Begun:
 
 @dataclass
 class _Sent:
-    claimed: _Claimed
+    claimed: _Job
     result: object
     exchanges: list[_Logged]
-
-
-@dataclass
-class _Claimed:
-    job_id: int
-    kind: str
-    branch_id: int
-    subject_type: str
-    subject_id: int
-    client_token: str | None
-    attempts: int
 
 
 class OutboxWorker:
@@ -245,19 +266,21 @@ class OutboxWorker:
         if self._nothing_due():
             return []
         with session_scope(self.db_url) as session:
-            return [r.id for r in self._take(session.connection(), limit)]
+            return [r.id for r in self._take(session, limit)]
 
-    def _take(self, conn: Connection, limit: int, only: list[int] | None = None):  # noqa: ANN202
+    def _take(self, session: Session, limit: int, only: list[int] | None = None) -> list[_Job]:
         """Claim up to `limit` due jobs in one UPDATE ... RETURNING (or take the given ids
         if they are still ours): the columns the batch needs."""
         now = utcnow()
         if only is None:
-            stmt = _CLAIM_LOCKED if conn.dialect.name == "postgresql" else _CLAIM
+            st = statements(session)
+            stmt = _CLAIM_LOCKED if st.dialect.name == "postgresql" else _CLAIM
             params = {"now": now, "lease_to": now + self.lease, "me": self.worker_id}
-            taken = conn.execute(stmt, {**params, "limit": limit})
-        else:
-            taken = conn.execute(_TAKE_OWN, {"now": now, "me": self.worker_id, "ids": only})
-        return sorted(taken.all(), key=lambda r: r.id)
+            taken = st.rows(stmt, {**params, "limit": limit})
+        else:  # a list of ids: SQLAlchemy's own execution expands it
+            params = {"now": now, "me": self.worker_id, "ids": only}
+            taken = session.connection().execute(_TAKE_OWN, params).all()
+        return sorted((_Job(*r) for r in taken), key=lambda r: r.id)
 
     # ----- one batch ----------------------------------------------------------------
     # The database side works per batch with Core statements (no ORM objects for the jobs
@@ -271,15 +294,16 @@ class OutboxWorker:
         if only is None and self._nothing_due():
             return []
         with session_scope(self.db_url) as session:
-            conn = session.connection()
-            rows = self._take(conn, limit, only)
+            rows = self._take(session, limit, only)
             if not rows:
                 return []
             prepared: dict[int, object] = {}
-            branches: dict[int, Branch | None] = {}
+            branches: dict[int, Branch | None] = {}  # read once per batch, shared below
+            st = statements(session)
             for row in rows:
                 if row.branch_id not in branches:
-                    branches[row.branch_id] = session.get(Branch, row.branch_id)
+                    found = st.rows(_BRANCH, {"branch_id": row.branch_id})
+                    branches[row.branch_id] = as_model(Branch, found[0]) if found else None
                 branch = branches[row.branch_id]
                 missing = missing_settings(branch) if branch else ["cabang"]
                 if missing:
@@ -288,13 +312,13 @@ class OutboxWorker:
                     )
             visits = [r for r in rows if r.id not in prepared and r.kind == JobKind.VISIT_SEND]
             if visits:
-                prepared.update(jobs.prepare_visits(session, visits))
+                prepared.update(jobs.prepare_visits(session, visits, branches))
             for row in rows:
                 if row.id not in prepared:  # the other kinds are rare: the ORM path
                     prepared[row.id] = self._prepare_other(session, row.id)
             creds_by_branch: dict[int, object] = {}
             begun: list[_Begun] = []
-            finished: list[tuple[_Claimed, object]] = []
+            finished: list[tuple[_Job, object]] = []
             for row in rows:
                 result, creds = prepared[row.id], None
                 if isinstance(result, jobs.Send):
@@ -307,15 +331,7 @@ class OutboxWorker:
                     except ValueError as exc:
                         result = jobs.Fail(str(exc))
                 sending = isinstance(result, jobs.Send)
-                claimed = _Claimed(
-                    row.id,
-                    row.kind,
-                    row.branch_id,
-                    row.subject_type,
-                    row.subject_id,
-                    row.client_token,
-                    row.attempts + (1 if sending else 0),
-                )
+                claimed = row._replace(attempts=row.attempts + (1 if sending else 0))
                 if sending:
                     begun.append(_Begun(claimed, result, creds, None))
                 else:
@@ -323,7 +339,9 @@ class OutboxWorker:
             if begun:
                 # Counted before the send: after a crash, the next worker sees that a send
                 # may have reached SATUSEHAT and looks before creating again.
-                conn.execute(_COUNT_ATTEMPT, [{"job_id": b.claimed.job_id} for b in begun])
+                statements(session).execute(
+                    _COUNT_ATTEMPT, [{"job_id": b.claimed.id} for b in begun]
+                )
             notices = self._write_outcomes(session, finished)
             begun += [_Begun(c, r, None, n) for (c, r), n in zip(finished, notices, strict=True)]
         return begun
@@ -338,7 +356,7 @@ class OutboxWorker:
             return jobs.Retry(f"Kesalahan internal: {exc}")
 
     def _outcome(
-        self, claimed: _Claimed, result: object, now: datetime
+        self, claimed: _Job, result: object, now: datetime
     ) -> tuple[dict, str, list[jobs.RowUpdate]]:
         """The job's new columns, the message for the page, and the rows to write back."""
         values: dict = {"lease_until": None, "updated_at": now, "attempts": claimed.attempts}
@@ -380,7 +398,7 @@ class OutboxWorker:
         return values, message, [r for r in rows if r is not None]
 
     def _write_outcomes(
-        self, session: Session, items: list[tuple[_Claimed, object]]
+        self, session: Session, items: list[tuple[_Job, object]]
     ) -> list[JobNotice]:
         """Write the outcomes of jobs this worker holds, in the caller's transaction: one
         executemany per table and set of columns."""
@@ -393,13 +411,13 @@ class OutboxWorker:
         notices = []
         for claimed, result in items:
             values, message, rows = self._outcome(claimed, result, now)
-            updates.append(jobs.RowUpdate("sync_job", claimed.job_id, values))
+            updates.append(jobs.RowUpdate("sync_job", claimed.id, values))
             updates += rows
             if isinstance(result, jobs.Done) and claimed.kind != JobKind.VISIT_SEND:
                 released.add(claimed.branch_id)
             notices.append(
                 JobNotice(
-                    claimed.job_id,
+                    claimed.id,
                     claimed.kind,
                     claimed.branch_id,
                     claimed.subject_type,
@@ -409,8 +427,8 @@ class OutboxWorker:
                     claimed.client_token,
                 )
             )
+        apply_updates(statements(session), updates)
         conn = session.connection()
-        apply_updates(conn, updates)
         for branch_id in released:
             self._release_waiting(conn, branch_id, now)
         return notices
@@ -436,12 +454,12 @@ class OutboxWorker:
     def _complete_many(self, done: list[_Sent]) -> list[JobNotice]:
         """Write several outcomes, and their exchanges to the log, in one transaction."""
         with session_scope(self.db_url) as session:
-            conn = session.connection()
+            st = statements(session)
             logged = [
                 sync_log_values(
                     item.exchange,
                     branch_id=sent.claimed.branch_id,
-                    job_id=sent.claimed.job_id,
+                    job_id=sent.claimed.id,
                     patient_id=item.patient_id,
                     at=item.at,
                 )
@@ -449,11 +467,12 @@ class OutboxWorker:
                 for item in sent.exchanges
             ]
             if logged:
-                conn.execute(insert(SyncLog.__table__), logged)
-            ids = [d.claimed.job_id for d in done]
-            owned = set(conn.execute(_MINE, {"ids": ids, "me": self.worker_id}).scalars())
+                st.execute(_LOG_INSERT, logged)
+            ids = [d.claimed.id for d in done]
+            mine = st.rows(for_ids(_mine, len(ids)), {**ids_params(ids), "me": self.worker_id})
+            owned = {job_id for (job_id,) in mine}
             return self._write_outcomes(
-                session, [(d.claimed, d.result) for d in done if d.claimed.job_id in owned]
+                session, [(d.claimed, d.result) for d in done if d.claimed.id in owned]
             )
 
     async def _send(self, begun: _Begun) -> _Sent:
@@ -468,7 +487,7 @@ class OutboxWorker:
         try:
             result = await begun.prepared.run(client)
         except Exception as exc:
-            log.exception("SATUSEHAT job %s crashed", begun.claimed.job_id)
+            log.exception("SATUSEHAT job %s crashed", begun.claimed.id)
             result = jobs.Retry(f"Kesalahan internal: {type(exc).__name__}: {exc}")
         return _Sent(begun.claimed, result, exchanges)
 
