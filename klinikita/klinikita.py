@@ -28,7 +28,7 @@ from klinikita.pages.users import users_page
 from klinikita.satusehat_runtime import backend_api, run_outbox_worker
 from klinikita.services import icd10
 from klinikita.services.errors import ServiceError
-from klinikita.state import live
+from klinikita.state import live, page_loads
 from klinikita.state.auth import AuthState, LoginState, SessionExpired
 from klinikita.state.branch_settings import BranchSettingsState
 from klinikita.state.employees import EmployeeState
@@ -129,3 +129,4 @@ _PAGES = (
 )
 for _page, _route, _title, _on_load in _PAGES:
     app.add_page(_page, route=_route, title=f"{_title} | Klinikita", on_load=_on_load)
+    page_loads.register(_route, _on_load)

@@ -23,7 +23,7 @@ from klinikita.services.actor_cache import cached_actor
 from klinikita.services.audit import Actor
 from klinikita.services.errors import PermissionDenied
 from klinikita.services.permissions import Action, allows, require
-from klinikita.state import live
+from klinikita.state import live, page_loads
 
 
 class SessionExpired(PermissionDenied):
@@ -128,7 +128,11 @@ class AuthState(rx.State):
         self._show(actor)
         item = item_for_route(self.router.url.path or routes.BERANDA)
         self.page_allowed = item is None or allows(actor.duty, item.action)
-        return rx.toast.success(f"Tugas aktif: {Duty(actor.duty).label}")
+        # The open page loads again: what it lets this tab do follows the new duty.
+        return [
+            rx.toast.success(f"Tugas aktif: {Duty(actor.duty).label}"),
+            *page_loads.for_path(self.router.url.path or routes.BERANDA),
+        ]
 
     @rx.event
     def switch_branch(self, branch_id: str):
@@ -140,7 +144,11 @@ class AuthState(rx.State):
         with session_scope() as session:
             actor = auth_service.switch_branch(session, self.auth_token, wanted)
         self._show(actor)
-        return rx.toast.success(f"Cabang aktif: {self.branch_name}")
+        # The open page loads again, with the new branch's lists.
+        return [
+            rx.toast.success(f"Cabang aktif: {self.branch_name}"),
+            *page_loads.for_path(self.router.url.path or routes.BERANDA),
+        ]
 
     @rx.event
     def logout(self):

@@ -36,3 +36,18 @@ def _fresh_live_boards():
     live.forget_boards()
     yield
     live.forget_boards()  # made-up tabs must not stay watched for later tests
+
+
+def tab_at(root: rx.State, token: str, path: str) -> None:
+    """The browser tab `token` showing the page at `path`, as Reflex fills its router."""
+    from reflex import constants
+    from reflex.istate.data import RouterData
+
+    root.router = RouterData.from_router_data(
+        {
+            constants.RouteVar.CLIENT_TOKEN: token,
+            constants.RouteVar.PATH: path,
+            constants.RouteVar.ORIGIN: path,
+        }
+    )
+

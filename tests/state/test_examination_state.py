@@ -16,7 +16,7 @@ from klinikita.services.errors import PermissionDenied
 from klinikita.state import live
 from klinikita.state.examination import ExaminationState
 from tests.factories import make_clinic, make_user, make_visit
-from tests.state.conftest import logged_in
+from tests.state.conftest import logged_in, tab_at
 
 VITALS = {"systolic": "118", "diastolic": "76", "pulse": "80", "temperature": "36,7"}
 
@@ -203,3 +203,19 @@ def test_a_link_with_kunjungan_opens_the_visit_and_the_menu_shows_the_list(db, r
     _in_tab(root, "tab-link")  # the plain menu link, no ?kunjungan=
     state.load()
     assert state.visit_id == 0 and len(state.rows) == 1
+
+
+def test_ganti_tugas_on_the_open_page_loads_it_again_for_the_new_duty(db, root, clinic, visit):
+    """A nurse who is also a doctor switches duty on Pemeriksaan: the page runs its loads
+    again, so SOAP, diagnoses and Selesai open without a reload."""
+    make_user(db, "dr.perawat", branches=[clinic[0]], extra_duties=(Duty.DOKTER_UMUM,))
+    tab_at(root, "tab-switch", "/pemeriksaan")
+    state = logged_in(db, root, ExaminationState, "dr.perawat")
+    state.load()
+    assert state.can_vitals and not state.can_medical
+    events = state.switch_duty(Duty.DOKTER_UMUM)
+    names = [e.fn.__qualname__ for e in events if hasattr(e, "fn")]
+    assert names == ["AuthState.check_login", "ExaminationState.load"]
+    for handler in events[1:]:
+        handler.fn(state)  # what the browser's next events run
+    assert state.duty == Duty.DOKTER_UMUM and state.can_medical and state.can_complete

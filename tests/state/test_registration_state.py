@@ -16,7 +16,7 @@ from klinikita.state import live
 from klinikita.state.patients import PatientState
 from klinikita.state.registration import RegistrationState
 from tests.factories import make_clinic, make_user
-from tests.state.conftest import logged_in, substate
+from tests.state.conftest import logged_in, substate, tab_at
 
 
 @pytest.fixture
@@ -262,3 +262,27 @@ async def test_publish_reaches_the_other_tab_through_the_app(db, clinic):
         state = await root.get_state(RegistrationState)
         assert [r["number"] for r in state.queue] == ["1"]
     live.unwatch_tab("tab-watching")
+
+
+def test_ganti_cabang_loads_the_desk_again_with_the_other_branchs_queue(db, clinic):
+    from tests.factories import make_branch, make_visit
+
+    branch, unit, room, doctor, patient = clinic
+    other = make_branch(db, "Klinik Cabang Dua")
+    make_user(db, "dua.cabang", branches=[branch, other], main_duty=Duty.PENDAFTARAN)
+    make_visit(db, branch, unit, room, doctor, patient)
+    root = rx.State()
+    tab_at(root, "tab-branch", "/pendaftaran")
+    state = logged_in(db, root, RegistrationState, "dua.cabang")
+    state.load()
+    assert [r["patient"] for r in state.queue] == [patient.name]
+    events = state.switch_branch(str(other.id))
+    loads = [e for e in events if hasattr(e, "fn")]
+    assert [e.fn.__qualname__ for e in loads] == [
+        "AuthState.check_login",
+        "PatientState.cancel",
+        "RegistrationState.load",
+    ]
+    loads[-1].fn(state)  # what the browser's next events run
+    assert state.branch_name == "Klinik Cabang Dua" and state.queue == []
+    assert state.unit_options == []  # the other branch has no units yet
