@@ -19,17 +19,20 @@ from klinikita.state.reports import (
 
 _MUTED = rx.color("gray", 11)
 _AUDIT_TAB = ("Laporan aktivitas", routes.LAPORAN_AKTIVITAS)
-_OTHER_TABS = [
-    ("Log server SATUSEHAT", routes.LAPORAN_SATUSEHAT),
-    ("Dashboard SATUSEHAT", routes.LAPORAN_DASHBOARD),
-]
+_LOG_TAB = ("Log server SATUSEHAT", routes.LAPORAN_SATUSEHAT)
+_DASHBOARD_TAB = ("Dashboard SATUSEHAT", routes.LAPORAN_DASHBOARD)
 # Columns shown from 1024 px (hidden on a tablet held upright).
 _WIDE = ["none", "none", "none", "table-cell"]
 
 
 def _tabs() -> rx.Component:
-    """Laporan aktivitas is the admin's: other duties do not get its tab."""
-    return rx.cond(LaporanState.can_audit, subnav([_AUDIT_TAB, *_OTHER_TABS]), subnav(_OTHER_TABS))
+    """Laporan aktivitas is the admin's, the SATUSEHAT log is for duties that read the
+    medical record (it holds diagnoses): the others do not get those tabs."""
+    return rx.cond(
+        LaporanState.can_audit,
+        subnav([_AUDIT_TAB, _LOG_TAB, _DASHBOARD_TAB]),
+        rx.cond(LaporanState.can_log, subnav([_LOG_TAB, _DASHBOARD_TAB]), subnav([_DASHBOARD_TAB])),
+    )
 
 
 def _field(label: str, control: rx.Component, error: rx.Component | None = None) -> rx.Component:

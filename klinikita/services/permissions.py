@@ -27,6 +27,8 @@ class Action(StrEnum):
     # Laporan aktivitas (the audit trail: staff logins, password events, every change):
     # admin only, unlike the other reports.
     VIEW_AUDIT = "view_audit"
+    # Log server SATUSEHAT: the exchanges hold diagnoses and vital signs (see PERMISSIONS).
+    VIEW_SATUSEHAT_LOG = "view_satusehat_log"
     # Creating new records
     PATIENT_CREATE = "patient_create"
     VISIT_REGISTER = "visit_register"
@@ -58,6 +60,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.VIEW_LAPORAN: "membuka Laporan",
     Action.VIEW_PENGATURAN: "membuka Pengaturan",
     Action.VIEW_AUDIT: "membuka Laporan aktivitas",
+    Action.VIEW_SATUSEHAT_LOG: "membuka Log server SATUSEHAT",
     Action.PATIENT_CREATE: "menambah pasien",
     Action.VISIT_REGISTER: "mendaftarkan kunjungan",
     Action.VISIT_CANCEL: "membatalkan kunjungan",
@@ -108,6 +111,13 @@ PERMISSIONS: dict[Duty, frozenset[Action]] = {
     Duty.APOTEKER: frozenset(_PHARMACY),
     Duty.ASISTEN_APOTEKER: frozenset(_PHARMACY),
 }
+
+
+# The SATUSEHAT log holds diagnoses and vital signs: a duty with the Laporan menu gets it
+# only if it reads the medical record (Resume) anyway. A cashier keeps the dashboard's counts.
+for _duty, _actions in PERMISSIONS.items():
+    if {_A.VIEW_LAPORAN, _A.VIEW_RESUME} <= _actions:
+        PERMISSIONS[_duty] = _actions | {_A.VIEW_SATUSEHAT_LOG}
 
 
 def allows(duty: Duty | str, action: Action) -> bool:

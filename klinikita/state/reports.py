@@ -50,14 +50,16 @@ class LaporanState(AuthState):
     """Shared by the Laporan pages: which tabs and buttons the active duty gets."""
 
     can_audit: bool = False
+    can_log: bool = False
     can_resend: bool = False
 
     def _access(self) -> Actor | None:
         actor = self._current_actor()
         if actor is None:
-            self.can_audit = self.can_resend = False
+            self.can_audit = self.can_log = self.can_resend = False
             return None
         self.can_audit = allows(actor.duty, Action.VIEW_AUDIT)
+        self.can_log = allows(actor.duty, Action.VIEW_SATUSEHAT_LOG)
         self.can_resend = allows(actor.duty, Action.SATUSEHAT_RESEND)
         return actor
 
@@ -67,7 +69,9 @@ class LaporanState(AuthState):
         actor = self._access()
         if actor is None or not allows(actor.duty, Action.VIEW_LAPORAN):
             return None
-        return rx.redirect(routes.LAPORAN_AKTIVITAS if self.can_audit else routes.LAPORAN_SATUSEHAT)
+        if self.can_audit:
+            return rx.redirect(routes.LAPORAN_AKTIVITAS)
+        return rx.redirect(routes.LAPORAN_SATUSEHAT if self.can_log else routes.LAPORAN_DASHBOARD)
 
 
 class _PagedReport(LaporanState, mixin=True):
@@ -197,7 +201,7 @@ class SyncLogState(_PagedReport, LaporanState):
         )
 
     def _reload(self) -> None:
-        actor = self._authorize(Action.VIEW_LAPORAN)
+        actor = self._authorize(Action.VIEW_SATUSEHAT_LOG)
         try:
             flt = self._filter()
             with session_scope() as session:
@@ -220,7 +224,10 @@ class SyncLogState(_PagedReport, LaporanState):
         self.date_from = self.date_to = self.patient_text = ""
         self.result = self.resource_type = ALL
         self.patient_id, self.errors = 0, {}
-        if actor is None or not allows(actor.duty, Action.VIEW_LAPORAN):
+        if actor is None:
+            return
+        self.page_allowed = self.can_log and allows(actor.duty, Action.VIEW_LAPORAN)
+        if not self.page_allowed:
             return
         wanted = str(self.router.url.query_parameters.get("pasien", "") or "")
         self.patient_id = int(wanted) if wanted.isdigit() else 0
@@ -261,7 +268,7 @@ class SyncLogState(_PagedReport, LaporanState):
 
     @rx.event
     def open_detail(self, log_id: str):
-        actor = self._authorize(Action.VIEW_LAPORAN)
+        actor = self._authorize(Action.VIEW_SATUSEHAT_LOG)
         if not str(log_id).isdigit():
             return
         with session_scope() as session:
@@ -279,7 +286,7 @@ class SyncLogState(_PagedReport, LaporanState):
 
     @rx.event
     def export_csv(self):
-        actor = self._authorize(Action.VIEW_LAPORAN)
+        actor = self._authorize(Action.VIEW_SATUSEHAT_LOG)
         try:
             flt = self._filter()
             with session_scope() as session:

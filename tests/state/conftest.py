@@ -50,4 +50,3 @@ def tab_at(root: rx.State, token: str, path: str) -> None:
             constants.RouteVar.ORIGIN: path,
         }
     )
-

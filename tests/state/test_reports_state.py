@@ -147,8 +147,9 @@ def test_laporan_aktivitas_is_the_admins(db, root, clinic):
 def test_sync_log_rows_detail_and_csv(db, root, clinic):
     branch, patient, visit = clinic
     _in_tab(root, routes.LAPORAN_SATUSEHAT)
-    sync = logged_in(db, root, SyncLogState, "kasir")
+    sync = logged_in(db, root, SyncLogState, "dokter")
     sync.load()
+    assert sync.page_allowed and sync.can_log
     [row] = sync.rows
     assert row["resource_type"] == "Encounter" and row["ok"] == "1"
     assert row["patient_name"] == "Ardianto Putra"
@@ -268,3 +269,19 @@ def test_the_sync_log_pages_on_its_own_state(db, root, clinic):
     assert not set(first_page) & {r["id"] for r in sync.rows}
     sync.prev_page()
     assert [r["id"] for r in sync.rows] == first_page
+
+
+def test_a_cashier_gets_the_dashboard_but_not_the_log_with_its_diagnoses(db, root, clinic):
+    _in_tab(root, routes.LAPORAN)
+    laporan = logged_in(db, root, LaporanState, "kasir")
+    redirect = laporan.open_default()
+    assert routes.LAPORAN_DASHBOARD in str(redirect.args)
+    _in_tab(root, routes.LAPORAN_SATUSEHAT)
+    sync = logged_in(db, root, SyncLogState, "kasir")
+    sync.load()
+    assert not sync.page_allowed and not sync.can_log and sync.rows == []
+    [log_id] = db.exec(select(SyncLog.id)).all()
+    for refused in (lambda: sync.open_detail(str(log_id)), sync.export_csv):
+        with pytest.raises(PermissionDenied):
+            refused()
+    assert sync.detail == {} and not sync.detail_open

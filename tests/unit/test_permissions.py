@@ -72,3 +72,15 @@ def test_sub_pages_belong_to_their_menu():
     assert item_for_route("/").key == "beranda"
     assert item_for_route("/login") is None
     assert item_for_route("/kontakx") is None
+
+
+def test_the_satusehat_log_goes_only_to_duties_that_read_the_medical_record():
+    """Its exchanges hold diagnoses and vital signs: a cashier sees the dashboard's counts,
+    not the log; whoever may open the Resume and the Laporan menu gets it."""
+    assert allows(Duty.KASIR, Action.VIEW_LAPORAN)
+    assert not allows(Duty.KASIR, Action.VIEW_SATUSEHAT_LOG)
+    for duty in (Duty.DOKTER_UMUM, Duty.PENDAFTARAN_KASIR, Duty.LOGIN_KLINIK, Duty.ADMIN):
+        assert allows(duty, Action.VIEW_SATUSEHAT_LOG), duty
+    for duty in Duty:
+        if allows(duty, Action.VIEW_SATUSEHAT_LOG):
+            assert allows(duty, Action.VIEW_RESUME) and allows(duty, Action.VIEW_LAPORAN), duty
