@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
 import klinikita.models  # noqa: F401
-from klinikita.db import make_engine
+from klinikita.db import make_engine, write_scope
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.enums import Duty
 from klinikita.services import registration as reg
@@ -77,30 +77,27 @@ def _race(engine: Engine, actor: Actor, ids: dict, patient_ids: list[int]) -> tu
     lock = threading.Lock()
 
     def desk(patient_id: int) -> None:
+        # As the page registers: a write scope on the thread's own kept connection.
+        data = reg.VisitInput(
+            patient_id=patient_id,
+            unit_id=ids["unit"],
+            room_id=ids["room"],
+            doctor_id=ids["doctor"],
+            payer="umum",
+        )
+        postgresql = engine.dialect.name == "postgresql"
         try:
-            with Session(engine, expire_on_commit=False) as session:
-                if engine.dialect.name == "postgresql":
-                    # Each desk holds its own connection before the start. (Not on SQLite:
-                    # there a transaction begins IMMEDIATE, i.e. with the write lock.)
-                    session.connection()
+            if not postgresql:  # SQLite's scope begins with the write lock: start first
                 barrier.wait()
-                data = reg.VisitInput(
-                    patient_id=patient_id,
-                    unit_id=ids["unit"],
-                    room_id=ids["room"],
-                    doctor_id=ids["doctor"],
-                    payer="umum",
-                )
-                try:
-                    visit = reg.register_visit(session, actor, data)
-                    session.commit()
-                except ValidationFailed as refused:
-                    session.rollback()
-                    with lock:
-                        refusals.append(refused.errors)
-                    return
+            with write_scope(engine) as st:
+                if postgresql:  # each desk has its connection open at the start
+                    barrier.wait()
+                visit = reg.register_visit(st, actor, data)
             with lock:
                 numbers.append(visit.queue_number)
+        except ValidationFailed as refused:
+            with lock:
+                refusals.append(refused.errors)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
