@@ -48,13 +48,12 @@ import klinikita.klinikita  # noqa: E402, F401  (registers every state, before a
 from bench.clinic_flow_steps import run_visit  # noqa: E402
 from bench.processes import (  # noqa: E402
     add_db_option,
-    free_port,
     percentile,
     rerun_if_postgresql,
+    start_backend,
     start_simulator,
-    wait_http,
 )
-from bench.ws_client import WsSession, var_key  # noqa: E402
+from bench.ws_client import WsSession  # noqa: E402
 from klinikita.db import get_engine  # noqa: E402
 from klinikita.integrations.satusehat.simulator.seed import (  # noqa: E402
     SANDBOX_PATIENTS,
@@ -65,11 +64,8 @@ from klinikita.models import Patient, Room, ServiceUnit, SyncJob  # noqa: E402
 from klinikita.models.enums import Duty, Sex, SyncStatus  # noqa: E402
 from klinikita.models.satusehat import JobKind  # noqa: E402
 from klinikita.services import outbox  # noqa: E402
-from klinikita.state.auth import AuthState, LoginState  # noqa: E402
 from klinikita.state.patients import PatientState  # noqa: E402
 from tests.factories import GOOD_PASSWORD, make_clinic, make_user  # noqa: E402
-
-TOOLS_BIN = ROOT / ".tools" / "node_modules" / ".bin"
 
 
 def start_worker(simulator: str) -> subprocess.Popen:
@@ -82,27 +78,12 @@ def start_worker(simulator: str) -> subprocess.Popen:
     )
 
 
-def start_backend(simulator: str, in_app_worker: bool) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = dict(
-        os.environ,
+def start_app_backend(simulator: str, in_app_worker: bool) -> tuple[subprocess.Popen, str]:
+    return start_backend(
         KLINIKITA_RUN_WORKER="1" if in_app_worker else "0",
         KLINIKITA_MOUNT_SIMULATOR="0",
         KLINIKITA_SIMULATOR_URL=simulator,
-        PATH=f"{TOOLS_BIN}{os.pathsep}{os.environ['PATH']}",
-        REFLEX_USE_SYSTEM_BUN="1",
     )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "klinikita.klinikita:app"]
-        + ["--port", str(port), "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_http(f"{base}/ping")
-    return proc, base
 
 
 # ----- set-up ------------------------------------------------------------------------------
@@ -171,14 +152,6 @@ def rooms_sent(room_ids: list[int]) -> bool:
         return len(sent.all()) == len(room_ids)
 
 
-async def login(ws: WsSession, username: str) -> None:
-    ws.path = "/login"
-    ws.drain()
-    await ws.send(LoginState, "submit", form_data={"username": username, "password": GOOD_PASSWORD})
-    key = var_key(AuthState)
-    await ws.wait_for(lambda d: d.get(key, {}).get("is_authenticated_rx_state_") is True)
-
-
 # ----- phases ----------------------------------------------------------------------------------
 async def bare_phase(sessions: list[WsSession], count: int) -> list[float]:
     async def one(ws: WsSession) -> list[float]:
@@ -225,7 +198,7 @@ async def run(args: argparse.Namespace) -> None:
     try:
         if not args.in_app_worker:
             worker = start_worker(sim_base)
-        backend, base = start_backend(sim_base, args.in_app_worker)
+        backend, base = start_app_backend(sim_base, args.in_app_worker)
         deadline = time.monotonic() + 120
         while not rooms_sent(ids["rooms"]):
             if time.monotonic() > deadline:
@@ -233,7 +206,9 @@ async def run(args: argparse.Namespace) -> None:
             await asyncio.sleep(0.2)
         sessions = [WsSession(base, args.think_ms / 1000) for _ in range(args.sessions)]
         await asyncio.gather(*(ws.connect() for ws in sessions))
-        await asyncio.gather(*(login(ws, u) for ws, u in zip(sessions, ids["users"], strict=True)))
+        await asyncio.gather(
+            *(ws.login(u, GOOD_PASSWORD) for ws, u in zip(sessions, ids["users"], strict=True))
+        )
         await bare_phase(sessions, 5)  # warm-up
         bare = await bare_phase(sessions, args.bare)
         event_times, to_encounter = await flow_phase(sessions, ids, args.rounds)

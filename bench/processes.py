@@ -50,6 +50,33 @@ def start_simulator(latency_ms: int) -> tuple[subprocess.Popen, str]:
     return proc, base
 
 
+def start_backend(log: Path | None = None, **env: str) -> tuple[subprocess.Popen, str]:
+    """The app's backend (uvicorn, no frontend) as its own process on a free port, with `env`
+    added to this process's environment; its output goes to `log` (or nowhere)."""
+    import os
+
+    port = free_port()
+    tools = ROOT / ".tools" / "node_modules" / ".bin"
+    full_env = dict(
+        os.environ,
+        PATH=f"{tools}{os.pathsep}{os.environ['PATH']}",
+        REFLEX_USE_SYSTEM_BUN="1",
+        **env,
+    )
+    output = log.open("w") if log is not None else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--factory", "klinikita.klinikita:app"]
+        + ["--port", str(port), "--log-level", "warning"],
+        cwd=ROOT,
+        env=full_env,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_http(f"{base}/ping")
+    return proc, base
+
+
 def add_db_option(parser) -> None:  # noqa: ANN001
     parser.add_argument(
         "--db",

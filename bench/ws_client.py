@@ -105,6 +105,17 @@ class WsSession:
         at, delta = await self.wait_for(until, timeout)
         return at - start, delta
 
+    async def login(self, username: str, password: str) -> None:
+        """Sign in as the login page does; returns once the session is authenticated."""
+        from klinikita.state.auth import AuthState, LoginState
+
+        self.path = "/login"
+        self.drain()
+        form = {"username": username, "password": password}
+        await self.send(LoginState, "submit", form_data=form)
+        key = var_key(AuthState)
+        await self.wait_for(lambda d: d.get(key, {}).get("is_authenticated_rx_state_") is True)
+
     async def wait_for(
         self, condition: Callable[[Delta], bool], timeout: float = 30
     ) -> tuple[float, Delta]:

@@ -28,6 +28,7 @@ from klinikita.pages.users import users_page
 from klinikita.satusehat_runtime import backend_api, run_outbox_worker
 from klinikita.services import icd10
 from klinikita.services.errors import ServiceError
+from klinikita.settings import get_settings
 from klinikita.state import live, page_loads
 from klinikita.state.auth import AuthState, LoginState, SessionExpired
 from klinikita.state.branch_settings import BranchSettingsState
@@ -77,6 +78,12 @@ async def warm_up() -> None:
 
 app.register_lifespan_task(warm_up)
 live.bind_app(app)
+_SETTINGS = get_settings()
+if _SETTINGS.redis_url:
+    # Several backend workers share the tabs' states in Redis: live boards cross over too.
+    app.register_lifespan_task(
+        live.relay_boards, redis_url=_SETTINGS.redis_url, db_url=_SETTINGS.db_url
+    )
 
 _LOGGED_IN = AuthState.check_login
 # (page, route, title, on_load): protected pages check the login first, then load their data.

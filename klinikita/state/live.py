@@ -8,8 +8,12 @@ database. Pages also reload on load, so a missed push never leaves stale data fo
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import json
 import logging
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -48,6 +52,7 @@ def make_notifier(app: rx.App):  # noqa: ANN201
             _VERSIONS[topic] += 1
             # The tab that asked has just been told (above).
             _schedule(app, topic, notice.client_token or "", notice.subject_id)
+            _tell_other_processes(topic, notice.client_token or "", notice.subject_id)
 
     return notify
 
@@ -159,10 +164,12 @@ async def publish_now(
 def publish(topic: str, *, exclude: str = "", visit_id: int | None = None) -> None:
     """Tell the other tabs watching `topic` (not `exclude`, the tab that acted: it reloads
     itself) that `visit_id` (or, with None, anything) changed. Called from event handlers
-    after their change is committed; runs in the background so the handler does not wait."""
+    after their change is committed; runs in the background so the handler does not wait.
+    With Redis, the app's other backend processes are told too (`relay_boards`)."""
     _VERSIONS[topic] += 1
     if _APP is not None:
         _schedule(_APP, topic, exclude, visit_id)
+    _tell_other_processes(topic, exclude, visit_id)
 
 
 # Changes that come close together reach each tab once: a publish waits this long and
@@ -209,3 +216,89 @@ def _schedule(app: rx.App, topic: str, exclude: str, visit_id: int | None) -> No
     task = pending.task = loop.create_task(later())
     _TASKS.add(task)
     task.add_done_callback(_TASKS.discard)
+
+
+# ----- several backend processes (Redis) ----------------------------------------------------
+# Each process knows only the tabs connected to it. With Redis (production, several backend
+# workers), a publish also goes out on a Redis channel, and every other process delivers it
+# to its own watching tabs (Reflex routes each tab's update to the process holding its
+# socket). Without Redis there is one backend process and nothing to tell.
+_INSTANCE = uuid.uuid4().hex  # this process, so it skips its own messages
+_BUS: Any = None  # the Redis client while `relay_boards` runs
+RELAY_RETRY_SECONDS = 2.0
+
+
+def board_channel(db_url: str) -> str:
+    """One channel per database: two deployments sharing a Redis never mix their boards."""
+    return "klinikita:boards:" + hashlib.sha256(db_url.encode()).hexdigest()[:16]
+
+
+def _tell_other_processes(topic: str, exclude: str, visit_id: int | None) -> None:
+    bus = _BUS
+    if bus is None:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    message = json.dumps(
+        {"from": _INSTANCE, "topic": topic, "exclude": exclude, "visit_id": visit_id}
+    )
+
+    async def send() -> None:
+        try:
+            await bus.client.publish(bus.channel, message)
+        except Exception:  # the board is a convenience: a page also reloads on load
+            log.warning("Telling the other backend processes failed", exc_info=True)
+
+    task = loop.create_task(send())
+    _TASKS.add(task)
+    task.add_done_callback(_TASKS.discard)
+
+
+@dataclass
+class _Bus:
+    client: Any
+    channel: str
+
+
+async def relay_boards(app: rx.App, redis_url: str, db_url: str) -> None:
+    """Lifespan task with Redis: deliver the other processes' publishes to this process's
+    watching tabs, and let this process's publishes reach them. Reconnects after a Redis
+    failure."""
+    import redis.asyncio as aioredis
+
+    global _BUS
+    channel = board_channel(db_url)
+    while True:
+        client = aioredis.from_url(redis_url)
+        pubsub = client.pubsub()
+        try:
+            await pubsub.subscribe(channel)
+            _BUS = _Bus(client, channel)
+            async for message in pubsub.listen():
+                if message.get("type") == "message":
+                    _deliver_from_elsewhere(app, message["data"])
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("The Redis board channel failed; subscribing again", exc_info=True)
+        finally:
+            _BUS = None
+            with contextlib.suppress(Exception):
+                await pubsub.aclose()
+                await client.aclose()
+        await asyncio.sleep(RELAY_RETRY_SECONDS)
+
+
+def _deliver_from_elsewhere(app: rx.App, data: bytes | str) -> None:
+    try:
+        told = json.loads(data)
+        if told["from"] == _INSTANCE:
+            return  # this process delivered it already
+        topic, exclude, visit_id = told["topic"], told["exclude"], told["visit_id"]
+    except (ValueError, KeyError, TypeError):
+        log.warning("Ignored a malformed board message: %r", data)
+        return
+    _VERSIONS[topic] += 1  # reads shared by this process's tabs are stale now
+    _schedule(app, str(topic), str(exclude or ""), visit_id if isinstance(visit_id, int) else None)

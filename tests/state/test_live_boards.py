@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 
 from klinikita.state import live
 from klinikita.state.examination import ExaminationState
@@ -117,3 +118,80 @@ def test_a_tab_showing_one_visit_hears_only_of_that_visit():
     assert sorted(t for t, _ in told) == ["tab-a", "tab-b", "tab-list"]
     live.unwatch_tab("tab-a")  # leaving the page forgets the focus too
     assert "tab-a" not in live._FOCUS
+
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def _redis_or_skip() -> None:
+    import os
+
+    import pytest
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("KLINIKITA_REQUIRE_REDIS") == "1":  # CI: it must be there
+            pytest.fail(f"Redis is required but not reachable at {REDIS_URL}")
+        pytest.skip("Redis is not running")
+
+
+def test_with_redis_boards_reach_the_tabs_of_the_other_backend_processes(monkeypatch):
+    """Production runs several backend workers; each knows only its own tabs. A publish
+    goes out on Redis, and the other processes deliver it to theirs (not to the sender,
+    which delivered it already), on a channel of their own database only."""
+    import redis.asyncio as aioredis
+
+    _redis_or_skip()
+    delivered = []
+
+    async def deliver(app, topic, *, exclude="", changed=frozenset()):
+        delivered.append((topic, exclude, changed))
+
+    monkeypatch.setattr(live, "publish_now", deliver)
+    monkeypatch.setattr(live, "COALESCE_SECONDS", 0.01)
+    db_url = f"sqlite:///board-test-{id(delivered)}.db"
+    channel = live.board_channel(db_url)
+    assert channel != live.board_channel(db_url + "-other")
+
+    async def run():
+        app = object()
+        live.bind_app(app)
+        relay = asyncio.create_task(live.relay_boards(app, REDIS_URL, db_url))
+        client = aioredis.from_url(REDIS_URL)
+        listener = client.pubsub()
+        await listener.subscribe(channel)
+        try:
+            for _ in range(100):  # the relay has subscribed
+                if live._BUS is not None and (await client.pubsub_numsub(channel))[0][1] >= 2:
+                    break
+                await asyncio.sleep(0.02)
+            # Another process registered a visit: this process's watchers reload.
+            other = {"from": "another-process", "topic": "branch:4", "exclude": "tab-b",
+                     "visit_id": 12}  # fmt: skip
+            await client.publish(channel, json.dumps(other))
+            await asyncio.sleep(0.2)
+            assert delivered == [("branch:4", "tab-b", frozenset({12}))]
+            # This process publishes: its own tabs are told here, the others over Redis.
+            live.publish("branch:4", exclude="tab-a", visit_id=13)
+            sent = None
+            for _ in range(50):  # the listener heard the other process's message first
+                message = await listener.get_message(ignore_subscribe_messages=True, timeout=0.1)
+                if message is not None and json.loads(message["data"])["from"] == live._INSTANCE:
+                    sent = json.loads(message["data"])
+                    break
+            assert sent == {"from": live._INSTANCE, "topic": "branch:4", "exclude": "tab-a",
+                            "visit_id": 13}  # fmt: skip
+            await asyncio.sleep(0.2)  # the relay hears its own message too, and skips it
+            assert delivered[1:] == [("branch:4", "tab-a", frozenset({13}))]
+        finally:
+            relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
+            await listener.aclose()
+            await client.aclose()
+            live.bind_app(None)
+
+    asyncio.run(run())
+    assert live._BUS is None  # stopped with the app
