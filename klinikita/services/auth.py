@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, exists, or_
 from sqlmodel import Session, select
 
 from klinikita.db import ReadConnection
@@ -174,8 +174,13 @@ def resolve(
 # ----- the same answer without a write, for every event ------------------------------------
 # Each event of each tab asks who is behind its token. Nearly always nothing needs writing
 # (the session is live, its duty and branch still granted, last_seen_at fresh), so the
-# answer comes from three plain reads on the read connection; when something must be
-# written, `resolve` above does it.
+# answer comes from one plain read on the read connection (the grants as EXISTS columns:
+# one round trip on PostgreSQL); when something must be written, `resolve` above does it.
+_ACTIVE_GRANT = (
+    select(UserBranch.branch_id)
+    .join(Branch, Branch.id == UserBranch.branch_id)
+    .where(UserBranch.user_id == User.id, Branch.is_active == True)  # noqa: E712
+)
 _SESSION_USER = (
     select(
         LoginSession.id,
@@ -187,16 +192,15 @@ _SESSION_USER = (
         User.username,
         User.full_name,
         User.is_active,
-        User.main_duty,
+        or_(
+            LoginSession.active_duty == User.main_duty,
+            exists().where(UserDuty.user_id == User.id, UserDuty.duty == LoginSession.active_duty),
+        ),
+        _ACTIVE_GRANT.exists(),
+        _ACTIVE_GRANT.where(UserBranch.branch_id == LoginSession.active_branch_id).exists(),
     )
     .join(User, User.id == LoginSession.user_id)
     .where(LoginSession.token_hash == bindparam("token_hash"))
-)
-_EXTRA_DUTIES = select(UserDuty.duty).where(UserDuty.user_id == bindparam("user_id"))
-_BRANCH_IDS = (
-    select(Branch.id)
-    .join(UserBranch, UserBranch.branch_id == Branch.id)
-    .where(UserBranch.user_id == bindparam("user_id"), Branch.is_active == True)  # noqa: E712
 )
 WRITE_NEEDED = object()  # `resolve_read_only` could not answer without writing
 
@@ -212,7 +216,8 @@ def resolve_read_only(
         return None
     (
         session_id, ended_at, last_seen_at, duty, branch_id,
-        user_id, username, full_name, user_active, main_duty,
+        user_id, username, full_name, user_active,
+        duty_granted, any_branch, branch_granted,
     ) = found[0]  # fmt: skip
     if ended_at is not None or not user_active:
         return None
@@ -220,13 +225,11 @@ def resolve_read_only(
     seen_ago = now - _aware(last_seen_at)
     if seen_ago > timedelta(hours=get_settings().session_idle_hours) or seen_ago > _TOUCH_EVERY:
         return WRITE_NEEDED  # the session ends, or last_seen_at is due
-    params = {"user_id": user_id}
-    if duty != main_duty and duty not in {d for (d,) in conn.rows(_EXTRA_DUTIES, params)}:
+    if not duty_granted:
         return WRITE_NEEDED  # the duty was taken away: `resolve` falls back to the main one
-    branches = {b for (b,) in conn.rows(_BRANCH_IDS, params)}
-    if not branches:
+    if not any_branch:
         return None
-    if branch_id not in branches:
+    if not branch_granted:
         return WRITE_NEEDED
     return audit.Actor(
         user_id=user_id,
