@@ -114,7 +114,7 @@ def _utc(moment: datetime) -> datetime:
 
 async def relay_worker_notices(app: rx.App) -> None:
     """Tell the tabs what a worker in another process finished, as the in-app worker does."""
-    await follow_finished_jobs(make_notifier(app))
+    await follow_finished_jobs(make_notifier(app, tell_other_processes=False))
 
 
 async def follow_finished_jobs(

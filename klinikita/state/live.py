@@ -38,7 +38,11 @@ def listeners(subject_type: str) -> list[type[rx.State]]:
     return list(_LISTENERS.get(subject_type, ()))
 
 
-def make_notifier(app: rx.App):  # noqa: ANN201
+def make_notifier(app: rx.App, *, tell_other_processes: bool = True):  # noqa: ANN201
+    """The worker's notifier. A worker inside this process tells the other backend processes'
+    boards too; the relay of a worker running as its own process does not (every backend
+    process relays every finished job itself)."""
+
     async def notify(notice: JobNotice) -> None:
         if notice.client_token:
             for state_cls in listeners(notice.subject_type):
@@ -52,7 +56,8 @@ def make_notifier(app: rx.App):  # noqa: ANN201
             _VERSIONS[topic] += 1
             # The tab that asked has just been told (above).
             _schedule(app, topic, notice.client_token or "", notice.subject_id)
-            _tell_other_processes(topic, notice.client_token or "", notice.subject_id)
+            if tell_other_processes:
+                _tell_other_processes(topic, notice.client_token or "", notice.subject_id)
 
     return notify
 

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 
+from klinikita.integrations.satusehat.worker import JobNotice
 from klinikita.state import live
 from klinikita.state.examination import ExaminationState
 from klinikita.state.registration import RegistrationState
@@ -185,6 +186,24 @@ def test_with_redis_boards_reach_the_tabs_of_the_other_backend_processes(monkeyp
                             "visit_id": 13}  # fmt: skip
             await asyncio.sleep(0.2)  # the relay hears its own message too, and skips it
             assert delivered[1:] == [("branch:4", "tab-a", frozenset({13}))]
+            # A finished job: the in-process worker's notifier tells the other processes;
+            # the relay of an outside worker does not (every process relays it itself).
+            notice = JobNotice(1, "visit_send", 4, "visit", 14, "done", "", None)
+
+            async def heard_from_here() -> list[dict]:
+                await asyncio.sleep(0.2)
+                found = []
+                while (m := await listener.get_message(True, timeout=0.05)) is not None:
+                    if json.loads(m["data"])["from"] == live._INSTANCE:
+                        found.append(json.loads(m["data"]))
+                return found
+
+            await live.make_notifier(app, tell_other_processes=False)(notice)
+            assert await heard_from_here() == []
+            await live.make_notifier(app)(notice)
+            assert [(m["topic"], m["visit_id"]) for m in await heard_from_here()] == [
+                ("branch:4", 14)
+            ]
         finally:
             relay.cancel()
             with contextlib.suppress(asyncio.CancelledError):
