@@ -290,9 +290,9 @@ async def relay_boards(app: rx.App, redis_url: str, db_url: str) -> None:
             log.warning("The Redis board channel failed; subscribing again", exc_info=True)
         finally:
             _BUS = None
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-                await client.aclose()
+            for closing in (pubsub, client):
+                with contextlib.suppress(Exception):
+                    await closing.aclose()
         await asyncio.sleep(RELAY_RETRY_SECONDS)
 
 
@@ -301,9 +301,9 @@ def _deliver_from_elsewhere(app: rx.App, data: bytes | str) -> None:
         told = json.loads(data)
         if told["from"] == _INSTANCE:
             return  # this process delivered it already
-        topic, exclude, visit_id = told["topic"], told["exclude"], told["visit_id"]
+        topic, exclude, visit_id = str(told["topic"]), str(told["exclude"] or ""), told["visit_id"]
     except (ValueError, KeyError, TypeError):
         log.warning("Ignored a malformed board message: %r", data)
         return
     _VERSIONS[topic] += 1  # reads shared by this process's tabs are stale now
-    _schedule(app, str(topic), str(exclude or ""), visit_id if isinstance(visit_id, int) else None)
+    _schedule(app, topic, exclude, visit_id if isinstance(visit_id, int) else None)

@@ -214,3 +214,15 @@ def test_with_redis_boards_reach_the_tabs_of_the_other_backend_processes(monkeyp
 
     asyncio.run(run())
     assert live._BUS is None  # stopped with the app
+
+
+def test_a_malformed_board_message_from_redis_is_ignored(monkeypatch):
+    delivered = []
+    monkeypatch.setattr(live, "_schedule", lambda *args: delivered.append(args))
+    for data in ("not json", "[]", '{"from": "x"}', b'{"topic": "branch:1"}'):
+        live._deliver_from_elsewhere(object(), data)
+    assert delivered == []
+    live._deliver_from_elsewhere(
+        object(), '{"from": "x", "topic": "branch:1", "exclude": null, "visit_id": "7"}'
+    )
+    assert [args[1:] for args in delivered] == [("branch:1", "", None)]  # a bad id: any visit
