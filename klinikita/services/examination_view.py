@@ -155,7 +155,52 @@ _WAITING_FOR = (
 _N_VITALS = len(VITAL_FIELDS)
 
 
-LISTS = ("diagnoses", "procedures", "prescriptions")
+def _diagnoses(conn: Statements, params: dict[str, int]) -> list[dict[str, str]]:
+    return [
+        {
+            "id": str(d_id),
+            "code": code,
+            "display": display,
+            "rank": str(rank),
+            "primary": "1" if rank == 1 else "",
+            "condition_id": condition_id or "",
+        }
+        for d_id, code, display, rank, condition_id in conn.rows(_DIAGNOSES, params)
+    ]
+
+
+def _procedures(conn: Statements, params: dict[str, int]) -> list[dict[str, str]]:
+    return [
+        {"id": str(p_id), "code": code, "description": description, "note": note}
+        for p_id, code, description, note in conn.rows(_PROCEDURES, params)
+    ]
+
+
+def _prescriptions(conn: Statements, params: dict[str, int]) -> list[dict[str, str]]:
+    return [
+        {
+            "id": str(p_id),
+            "medicine": medicine,
+            "form": form,
+            "quantity": _number(quantity),
+            "dose": dose,
+            "frequency": frequency,
+            "duration_days": str(days) if days else "",
+            "instructions": instructions,
+        }
+        for p_id, medicine, form, quantity, dose, frequency, days, instructions in conn.rows(
+            _PRESCRIPTIONS, params
+        )
+    ]
+
+
+# What `visit_record` reads for each of the visit's lists.
+_LIST_READERS = {
+    "diagnoses": _diagnoses,
+    "procedures": _procedures,
+    "prescriptions": _prescriptions,
+}
+LISTS = tuple(_LIST_READERS)
 
 
 def visit_record(
@@ -225,50 +270,6 @@ def visit_record(
     record.vitals_time = zone_time_text(vitals_at, zone) if exam_id else ""
     record.soap = {f: v or "" for f, v in zip(SOAP_FIELDS, soap, strict=True)}
     params = {"visit_id": vid}
-    record.diagnoses = record.procedures = record.prescriptions = None
-    if "diagnoses" in lists:
-        record.diagnoses = _diagnoses(conn, params)
-    if "procedures" in lists:
-        record.procedures = _procedures(conn, params)
-    if "prescriptions" in lists:
-        record.prescriptions = _prescriptions(conn, params)
+    for name, read in _LIST_READERS.items():
+        setattr(record, name, read(conn, params) if name in lists else None)
     return record
-
-
-def _diagnoses(conn: Statements, params: dict[str, int]) -> list[dict[str, str]]:
-    return [
-        {
-            "id": str(d_id),
-            "code": code,
-            "display": display,
-            "rank": str(rank),
-            "primary": "1" if rank == 1 else "",
-            "condition_id": condition_id or "",
-        }
-        for d_id, code, display, rank, condition_id in conn.rows(_DIAGNOSES, params)
-    ]
-
-
-def _procedures(conn: Statements, params: dict[str, int]) -> list[dict[str, str]]:
-    return [
-        {"id": str(p_id), "code": code, "description": description, "note": note}
-        for p_id, code, description, note in conn.rows(_PROCEDURES, params)
-    ]
-
-
-def _prescriptions(conn: Statements, params: dict[str, int]) -> list[dict[str, str]]:
-    return [
-        {
-            "id": str(p_id),
-            "medicine": medicine,
-            "form": form,
-            "quantity": _number(quantity),
-            "dose": dose,
-            "frequency": frequency,
-            "duration_days": str(days) if days else "",
-            "instructions": instructions,
-        }
-        for p_id, medicine, form, quantity, dose, frequency, days, instructions in conn.rows(
-            _PRESCRIPTIONS, params
-        )
-    ]

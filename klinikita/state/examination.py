@@ -237,16 +237,18 @@ class ExaminationState(AuthState):
         *,
         saved: str = "",
         lists: tuple[str, ...] = (),
+        recheck_blockers: bool = True,
     ) -> None:
         """A click's write and, in the same transaction, the read-back of what the page
         shows (one connection, no ORM); then the other tabs are told. `saved` names the
         form ("vitals", "soap") whose typing is now what is stored; of the visit's lists
         only `lists`, those the write changes, are read back (another tab's changes to
-        them come as a live update)."""
+        them come as a live update). A shown blocker list is checked again unless
+        `recheck_blockers` is off."""
         with write_scope() as st:
             write(st)
             record = self._read_record(st, lists)
-            blockers = self._shown_blockers(st)
+            blockers = self._shown_blockers(st) if recheck_blockers else None
         if saved == "vitals":
             self.vitals_errors, self.vitals_dirty = {}, False
         elif saved == "soap":
@@ -492,18 +494,16 @@ class ExaminationState(AuthState):
             return rx.toast.warning(
                 "Ada tanda vital atau SOAP yang belum disimpan. Simpan dulu, lalu tekan Selesai."
             )
-        visit_id, client_token = self.visit_id, self._client_token()
-        shown, self.blockers = self.blockers, []  # none to re-read once it is complete
+        visit_id, token = self.visit_id, self._client_token()
         try:
             self._change(
-                lambda st: completion.complete_visit(st, actor, visit_id, client_token=client_token)
+                lambda st: completion.complete_visit(st, actor, visit_id, client_token=token),
+                recheck_blockers=False,  # a completed visit has none left to show
             )
         except completion.VisitNotReady as refused:
             self.blockers = _blocker_views(refused.blockers)
             return rx.toast.error("Belum bisa diselesaikan. Lihat daftar yang harus dilengkapi.")
-        except Exception:
-            self.blockers = shown
-            raise
+        self.blockers = []
         wake_workers()
         return rx.toast.success("Pemeriksaan selesai. Mengirim ke SATUSEHAT...")
 
