@@ -8,9 +8,8 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import select
 
-from klinikita.db import make_engine
 from klinikita.models import AuditLog, Patient, SyncJob, SyncLog
 from klinikita.models.clinical import Diagnosis, VisitStatus
 from klinikita.models.enums import Duty, Sex
@@ -20,23 +19,11 @@ from klinikita.services.audit import Actor
 from klinikita.services.errors import PermissionDenied, ValidationFailed
 from klinikita.services.report_csv import csv_filename, to_csv
 from tests.factories import make_branch, make_clinic, make_completed_visit, make_user
-from tests.pg import require_pg, temporary_pg_database
+from tests.pg import sqlite_and_postgresql
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, db):  # noqa: ANN001
-    """Every report test runs on SQLite and on PostgreSQL (production): the bounds, the
-    weekly CASE sums and the boolean filters must agree on both."""
-    if request.param == "sqlite":
-        yield db
-        return
-    require_pg()
-    with temporary_pg_database() as url:
-        engine = make_engine(url)
-        SQLModel.metadata.create_all(engine)
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-        engine.dispose()
+# Every report test runs on SQLite and on PostgreSQL (production): the bounds, the weekly
+# CASE sums and the boolean filters must agree on both.
+db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
 
 
 def _utc(*parts: int) -> datetime:

@@ -6,30 +6,17 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
-from klinikita.db import make_engine
 from klinikita.models import Patient, Visit
 from klinikita.models.clinical import Diagnosis, Prescription, Procedure, VisitStatus
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.services.resume import patient_visits
 from tests.factories import make_branch, make_clinic, make_completed_visit
-from tests.pg import require_pg, temporary_pg_database
+from tests.pg import sqlite_and_postgresql
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, db):  # noqa: ANN001
-    """On SQLite and on PostgreSQL (production)."""
-    if request.param == "sqlite":
-        yield db
-        return
-    require_pg()
-    with temporary_pg_database() as url:
-        engine = make_engine(url)
-        SQLModel.metadata.create_all(engine)
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-        engine.dispose()
+# On SQLite and on PostgreSQL (production).
+db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
 
 
 @pytest.fixture
