@@ -12,6 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from psycopg import pq
 from sqlalchemy import Date, Float, Insert, Table, Update, bindparam, event, insert, update
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
@@ -140,6 +141,16 @@ def _compile(stmt: Executable, dialect: Dialect) -> _Compiled:
     return _Compiled(compiled.string, positions, defaults, tuple(binds), tuple(results), stmt)
 
 
+def _returns_rows(cur: Any) -> bool:
+    """The statement just run returned rows (a select, a write with RETURNING)."""
+    result = getattr(cur, "pgresult", None)
+    if result is not None:
+        # psycopg builds an object per column for `description`: a record of forty columns
+        # paid more for that than for its round trip.
+        return result.status == pq.ExecStatus.TUPLES_OK
+    return cur.description is not None
+
+
 def _sqlite_date(value: str | None) -> date | None:
     return None if value is None else date.fromisoformat(value)
 
@@ -192,7 +203,7 @@ class Statements:
         cur = self._driver.cursor()
         try:
             cur.execute(sql, args)
-            return cur.fetchall() if cur.description is not None else []
+            return cur.fetchall() if _returns_rows(cur) else []
         finally:
             cur.close()
 

@@ -1,11 +1,13 @@
-"""Who is behind a browser token, remembered for a moment.
+"""Who is behind a browser token, remembered for a while.
 
-Every event of every tab re-reads its login session (`auth.resolve`), and a busy desk sends
-several events a second. The resolved actor is kept in memory for `ACTOR_TTL` seconds.
-Any change to logins, users, duties or branch grants flushed by this process forgets every
-remembered actor at once (an ORM flush hook), so logout, "ganti tugas", deactivation and
-password resets take effect on the next event; a change made by another process (the CLI)
-takes effect within `ACTOR_TTL`.
+Every event of every tab needs its actor (`auth.resolve`), and a busy desk sends several
+events a second; a click that writes comes seconds after the one before. The resolved actor
+is kept in memory for `ACTOR_TTL` seconds. A change to logins, users, duties, branch grants
+or branches made by this process forgets every remembered actor at once (at the ORM flush,
+and again after the commit, when the change is what others read), so logout, "ganti tugas",
+deactivation and password resets take effect on the next event. Other processes are told
+through `when_accounts_change` (the app's Redis relay, with several backend processes); a
+process that is not told (the CLI without Redis) is obeyed within `ACTOR_TTL`.
 """
 
 from __future__ import annotations
@@ -18,13 +20,16 @@ from collections.abc import Callable
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from klinikita.models import LoginSession, User, UserBranch, UserDuty
+from klinikita.models import Branch, LoginSession, User, UserBranch, UserDuty
 from klinikita.services.audit import Actor
 
-ACTOR_TTL = 2.0
-_WATCHED = (LoginSession, User, UserDuty, UserBranch)
+ACTOR_TTL = 30.0
+_WATCHED = (LoginSession, User, UserDuty, UserBranch, Branch)
 _ACTORS: dict[str, tuple[float, Actor]] = {}
 _LOCK = threading.Lock()
+_generation = 0  # bumped by every forget: an answer read before it is not kept
+_CHANGED = "klinikita_accounts_changed"  # Session.info flag between flush and commit
+_LISTENERS: list[Callable[[], None]] = []
 
 
 def _key(token: str) -> str:
@@ -40,23 +45,48 @@ def cached_actor(token: str | None, resolve: Callable[[], Actor | None]) -> Acto
     hit = _ACTORS.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
+    generation = _generation
     actor = resolve()
     with _LOCK:
         if actor is None:
             _ACTORS.pop(key, None)
-        else:
+        elif generation == _generation:  # no change was committed while it was read
             _ACTORS[key] = (now + ACTOR_TTL, actor)
     return actor
 
 
 def forget_actors() -> None:
+    global _generation
     with _LOCK:
+        _generation += 1
         _ACTORS.clear()
+
+
+def when_accounts_change(callback: Callable[[], None]) -> None:
+    """Call `callback` after each commit of this process that changed accounts (to tell the
+    other processes)."""
+    if callback not in _LISTENERS:
+        _LISTENERS.append(callback)
 
 
 @event.listens_for(Session, "after_flush")
 def _forget_on_account_change(session: Session, _flush_context) -> None:  # noqa: ANN001
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, _WATCHED):
+            session.info[_CHANGED] = True
             forget_actors()
             return
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_after_commit(session: Session) -> None:
+    # An event between the flush and the commit read (and kept) the rows as they were.
+    if session.info.pop(_CHANGED, False):
+        forget_actors()
+        for callback in list(_LISTENERS):
+            callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _nothing_changed(session: Session) -> None:
+    session.info.pop(_CHANGED, None)

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import bindparam
 from sqlmodel import select
 
-from klinikita.db import ReadConnection
+from klinikita.db import Statements
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
@@ -121,7 +121,7 @@ _QUEUE = {(u, d): _queue_select(u, d) for u in (False, True) for d in (False, Tr
 
 
 def todays_queue(
-    conn: ReadConnection,
+    conn: Statements,
     branch_id: int,
     *,
     unit_id: int | None = None,
@@ -130,7 +130,8 @@ def todays_queue(
     on: date | None = None,
 ) -> list[QueueRow]:
     """The visits of one local day (today by default), by unit then queue number.
-    `conn` comes from `db.read_connection()` (the boards read this on every change)."""
+    `conn` comes from `db.read_connection()` (the boards read this on every change), or is
+    the write scope of the registration that changed it."""
     zone = zone_named(conn.scalar(_BRANCH_ZONE, {"branch_id": branch_id}))
     day = on or utcnow().astimezone(zone).date()
     params: dict = {"branch_id": branch_id, "day": day}

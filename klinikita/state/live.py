@@ -22,6 +22,7 @@ from typing import Any
 import reflex as rx
 
 from klinikita.integrations.satusehat.worker import JobNotice
+from klinikita.services import actor_cache
 
 log = logging.getLogger("klinikita.live")
 
@@ -227,7 +228,9 @@ def _schedule(app: rx.App, topic: str, exclude: str, visit_id: int | None) -> No
 # Each process knows only the tabs connected to it. With Redis (production, several backend
 # workers), a publish also goes out on a Redis channel, and every other process delivers it
 # to its own watching tabs (Reflex routes each tab's update to the process holding its
-# socket). Without Redis there is one backend process and nothing to tell.
+# socket). Without Redis there is one backend process and nothing to tell. The same channel
+# carries "accounts changed" (a logout, ganti tugas, a deactivated user): every other process
+# then forgets the actors it remembers (services/actor_cache.py).
 _INSTANCE = uuid.uuid4().hex  # this process, so it skips its own messages
 _BUS: Any = None  # the Redis client while `relay_boards` runs
 RELAY_RETRY_SECONDS = 2.0
@@ -239,6 +242,20 @@ def board_channel(db_url: str) -> str:
 
 
 def _tell_other_processes(topic: str, exclude: str, visit_id: int | None) -> None:
+    _send_to_other_processes({"topic": topic, "exclude": exclude, "visit_id": visit_id})
+
+
+def _tell_accounts_changed() -> None:
+    """Logins, users, duties or branches changed here: the other processes forget the
+    actors they remember (services/actor_cache.py)."""
+    _send_to_other_processes({"kind": ACCOUNTS})
+
+
+ACCOUNTS = "accounts"  # the kind of message that is not about a board
+actor_cache.when_accounts_change(_tell_accounts_changed)
+
+
+def _send_to_other_processes(told: dict[str, Any]) -> None:
     bus = _BUS
     if bus is None:
         return
@@ -246,9 +263,7 @@ def _tell_other_processes(topic: str, exclude: str, visit_id: int | None) -> Non
         loop = asyncio.get_running_loop()
     except RuntimeError:
         return
-    message = json.dumps(
-        {"from": _INSTANCE, "topic": topic, "exclude": exclude, "visit_id": visit_id}
-    )
+    message = json.dumps({"from": _INSTANCE, **told})
 
     async def send() -> None:
         try:
@@ -301,6 +316,9 @@ def _deliver_from_elsewhere(app: rx.App, data: bytes | str) -> None:
         told = json.loads(data)
         if told["from"] == _INSTANCE:
             return  # this process delivered it already
+        if told.get("kind") == ACCOUNTS:
+            actor_cache.forget_actors()
+            return
         topic, exclude, visit_id = str(told["topic"]), str(told["exclude"] or ""), told["visit_id"]
     except (ValueError, KeyError, TypeError):
         log.warning("Ignored a malformed board message: %r", data)

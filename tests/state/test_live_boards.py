@@ -138,12 +138,44 @@ def _redis_or_skip() -> None:
         pytest.skip("Redis is not running")
 
 
+@contextlib.asynccontextmanager
+async def _relay_with_listener(app, db_url: str):  # noqa: ANN001
+    """This process's Redis relay running, and a client listening on its channel (as the
+    other processes do); yields (client, listener, channel) once both have subscribed."""
+    import redis.asyncio as aioredis
+
+    channel = live.board_channel(db_url)
+    relay = asyncio.create_task(live.relay_boards(app, REDIS_URL, db_url))
+    client = aioredis.from_url(REDIS_URL)
+    listener = client.pubsub()
+    await listener.subscribe(channel)
+    try:
+        for _ in range(100):  # the relay has subscribed
+            if live._BUS is not None and (await client.pubsub_numsub(channel))[0][1] >= 2:
+                break
+            await asyncio.sleep(0.02)
+        yield client, listener, channel
+    finally:
+        relay.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await relay
+        await listener.aclose()
+        await client.aclose()
+
+
+async def _next_from_here(listener) -> dict | None:  # noqa: ANN001
+    """The next message this process sent on the channel (others' are skipped)."""
+    for _ in range(50):
+        message = await listener.get_message(ignore_subscribe_messages=True, timeout=0.1)
+        if message is not None and json.loads(message["data"])["from"] == live._INSTANCE:
+            return json.loads(message["data"])
+    return None
+
+
 def test_with_redis_boards_reach_the_tabs_of_the_other_backend_processes(monkeypatch):
     """Production runs several backend workers; each knows only its own tabs. A publish
     goes out on Redis, and the other processes deliver it to theirs (not to the sender,
     which delivered it already), on a channel of their own database only."""
-    import redis.asyncio as aioredis
-
     _redis_or_skip()
     delivered = []
 
@@ -159,57 +191,40 @@ def test_with_redis_boards_reach_the_tabs_of_the_other_backend_processes(monkeyp
     async def run():
         app = object()
         live.bind_app(app)
-        relay = asyncio.create_task(live.relay_boards(app, REDIS_URL, db_url))
-        client = aioredis.from_url(REDIS_URL)
-        listener = client.pubsub()
-        await listener.subscribe(channel)
         try:
-            for _ in range(100):  # the relay has subscribed
-                if live._BUS is not None and (await client.pubsub_numsub(channel))[0][1] >= 2:
-                    break
-                await asyncio.sleep(0.02)
-            # Another process registered a visit: this process's watchers reload.
-            other = {"from": "another-process", "topic": "branch:4", "exclude": "tab-b",
-                     "visit_id": 12}  # fmt: skip
-            await client.publish(channel, json.dumps(other))
-            await asyncio.sleep(0.2)
-            assert delivered == [("branch:4", "tab-b", frozenset({12}))]
-            # This process publishes: its own tabs are told here, the others over Redis.
-            live.publish("branch:4", exclude="tab-a", visit_id=13)
-            sent = None
-            for _ in range(50):  # the listener heard the other process's message first
-                message = await listener.get_message(ignore_subscribe_messages=True, timeout=0.1)
-                if message is not None and json.loads(message["data"])["from"] == live._INSTANCE:
-                    sent = json.loads(message["data"])
-                    break
-            assert sent == {"from": live._INSTANCE, "topic": "branch:4", "exclude": "tab-a",
-                            "visit_id": 13}  # fmt: skip
-            await asyncio.sleep(0.2)  # the relay hears its own message too, and skips it
-            assert delivered[1:] == [("branch:4", "tab-a", frozenset({13}))]
-            # A finished job: the in-process worker's notifier tells the other processes;
-            # the relay of an outside worker does not (every process relays it itself).
-            notice = JobNotice(1, "visit_send", 4, "visit", 14, "done", "", None)
-
-            async def heard_from_here() -> list[dict]:
+            async with _relay_with_listener(app, db_url) as (client, listener, channel):
+                # Another process registered a visit: this process's watchers reload.
+                other = {"from": "another-process", "topic": "branch:4", "exclude": "tab-b",
+                         "visit_id": 12}  # fmt: skip
+                await client.publish(channel, json.dumps(other))
                 await asyncio.sleep(0.2)
-                found = []
-                while (m := await listener.get_message(True, timeout=0.05)) is not None:
-                    if json.loads(m["data"])["from"] == live._INSTANCE:
-                        found.append(json.loads(m["data"]))
-                return found
+                assert delivered == [("branch:4", "tab-b", frozenset({12}))]
+                # This process publishes: its own tabs are told here, the others over Redis.
+                live.publish("branch:4", exclude="tab-a", visit_id=13)
+                sent = await _next_from_here(listener)  # it heard the other's message first
+                assert sent == {"from": live._INSTANCE, "topic": "branch:4", "exclude": "tab-a",
+                                "visit_id": 13}  # fmt: skip
+                await asyncio.sleep(0.2)  # the relay hears its own message too, and skips it
+                assert delivered[1:] == [("branch:4", "tab-a", frozenset({13}))]
+                # A finished job: the in-process worker's notifier tells the other processes;
+                # the relay of an outside worker does not (every process relays it itself).
+                notice = JobNotice(1, "visit_send", 4, "visit", 14, "done", "", None)
 
-            await live.make_notifier(app, tell_other_processes=False)(notice)
-            assert await heard_from_here() == []
-            await live.make_notifier(app)(notice)
-            assert [(m["topic"], m["visit_id"]) for m in await heard_from_here()] == [
-                ("branch:4", 14)
-            ]
+                async def heard_from_here() -> list[dict]:
+                    await asyncio.sleep(0.2)
+                    found = []
+                    while (m := await listener.get_message(True, timeout=0.05)) is not None:
+                        if json.loads(m["data"])["from"] == live._INSTANCE:
+                            found.append(json.loads(m["data"]))
+                    return found
+
+                await live.make_notifier(app, tell_other_processes=False)(notice)
+                assert await heard_from_here() == []
+                await live.make_notifier(app)(notice)
+                assert [(m["topic"], m["visit_id"]) for m in await heard_from_here()] == [
+                    ("branch:4", 14)
+                ]
         finally:
-            relay.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await relay
-            await listener.aclose()
-            await client.aclose()
             live.bind_app(None)
 
     asyncio.run(run())
@@ -226,3 +241,36 @@ def test_a_malformed_board_message_from_redis_is_ignored(monkeypatch):
         object(), '{"from": "x", "topic": "branch:1", "exclude": null, "visit_id": "7"}'
     )
     assert [args[1:] for args in delivered] == [("branch:1", "", None)]  # a bad id: any visit
+
+
+def test_with_redis_an_account_change_reaches_the_actor_caches_of_the_other_processes(db):
+    """A logout or ganti tugas committed by one backend process: every other process forgets
+    the actors it remembers, so the change holds there on the next event too."""
+    from klinikita.models.enums import Duty
+    from klinikita.services import actor_cache, auth
+    from tests.factories import GOOD_PASSWORD, make_branch, make_user
+
+    _redis_or_skip()
+    branch = make_branch(db)
+    make_user(db, "sari", branches=[branch], extra_duties=(Duty.BIDAN,))
+    token = auth.login(db, "sari", GOOD_PASSWORD).token
+    db.commit()
+    db_url = f"sqlite:///actors-test-{id(db)}.db"
+
+    async def run():
+        async with _relay_with_listener(object(), db_url) as (client, listener, channel):
+            # This process commits ganti tugas: the others are told.
+            auth.switch_duty(db, token, Duty.BIDAN)
+            db.commit()
+            assert await _next_from_here(listener) == {"from": live._INSTANCE, "kind": "accounts"}
+            # Another process committed one: this process forgets what it remembers.
+            kept = actor_cache.cached_actor("a-token", lambda: auth.resolve(db, token))
+            assert kept is not None and actor_cache._ACTORS
+            await client.publish(channel, json.dumps({"from": "elsewhere", "kind": "accounts"}))
+            for _ in range(50):
+                if not actor_cache._ACTORS:
+                    break
+                await asyncio.sleep(0.02)
+            assert not actor_cache._ACTORS
+
+    asyncio.run(run())
