@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, case, literal_column
 from sqlmodel import select
 
 from klinikita.db import Statements
@@ -26,6 +26,7 @@ from klinikita.models.enums import Sex, SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services.errors import NotFound
 from klinikita.services.examination import SOAP_FIELDS, VITAL_FIELDS
+from klinikita.services.outbox import ACTIVE
 from klinikita.services.visit_queue import status_label, zone_named, zone_time_text
 
 
@@ -81,6 +82,23 @@ class VisitRecord:
 # objects are built, which on a busy loop costs more than the query itself.
 _VITAL_COLS = tuple(getattr(Examination, f) for f in VITAL_FIELDS)
 _SOAP_COLS = tuple(getattr(Examination, f) for f in SOAP_FIELDS)
+# Why the visit's SATUSEHAT job waits (an IHS lookup, say), read only while it is being sent:
+# its open job, found through the partial unique index on open jobs (the condition is written
+# as that index's, so SQLite's planner sees that it applies).
+_OPEN = tuple(literal_column(f"'{s.value}'") for s in ACTIVE)
+_WAITING_FOR = case(
+    (
+        Visit.sync_status == SyncStatus.SENDING.value,
+        select(SyncJob.waiting_for)
+        .where(
+            SyncJob.kind == JobKind.VISIT_SEND.value,
+            SyncJob.subject_id == Visit.id,
+            SyncJob.status.in_(_OPEN),
+        )
+        .correlate(Visit)
+        .scalar_subquery(),
+    ),
+)
 _RECORD = (
     select(
         Visit.id,
@@ -103,6 +121,7 @@ _RECORD = (
         ServiceUnit.name,
         Room.name,
         Employee.name,
+        _WAITING_FOR,
         Examination.id,
         Examination.vitals_at,
         *_VITAL_COLS,
@@ -145,12 +164,6 @@ _PRESCRIPTIONS = (
     )
     .where(Prescription.visit_id == bindparam("visit_id"))
     .order_by(Prescription.id)
-)
-_WAITING_FOR = (
-    select(SyncJob.waiting_for)
-    .where(SyncJob.kind == JobKind.VISIT_SEND, SyncJob.subject_id == bindparam("visit_id"))
-    .order_by(SyncJob.id.desc())
-    .limit(1)
 )
 _N_VITALS = len(VITAL_FIELDS)
 
@@ -233,6 +246,7 @@ def visit_record(
         unit_name,
         room_name,
         doctor_name,
+        waiting_for,
         exam_id,
         vitals_at,
         *rest,
@@ -265,7 +279,7 @@ def visit_record(
         encounter_id=encounter_id or "",
     )
     if sync_status == SyncStatus.SENDING:
-        record.sync_waiting = conn.scalar(_WAITING_FOR, {"visit_id": vid}) or ""
+        record.sync_waiting = waiting_for or ""
     record.vitals = {f: _number(v) for f, v in zip(VITAL_FIELDS, vitals, strict=True)}
     record.vitals_time = zone_time_text(vitals_at, zone) if exam_id else ""
     record.soap = {f: v or "" for f, v in zip(SOAP_FIELDS, soap, strict=True)}

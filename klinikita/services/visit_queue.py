@@ -6,11 +6,13 @@ date with patient, unit, room and doctor names, newest queue number last.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, event
+from sqlalchemy.orm import Session
 from sqlmodel import select
 
 from klinikita.db import Statements
@@ -80,6 +82,27 @@ class QueueRow:
 
 
 _BRANCH_ZONE = select(Branch.timezone).where(Branch.id == bindparam("branch_id"))
+# A branch's time zone is set once, when the branch is made: every queue read (each page
+# load, each board update, each Daftarkan) kept a round trip of its own for it. It is
+# remembered for ZONE_TTL seconds, and forgotten at once when this process changes a branch.
+ZONE_TTL = 60.0
+_ZONES: dict[int, tuple[float, str | None]] = {}
+
+
+def _branch_zone_name(conn: Statements, branch_id: int) -> str | None:
+    now = time.monotonic()
+    hit = _ZONES.get(branch_id)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    name = conn.scalar(_BRANCH_ZONE, {"branch_id": branch_id})
+    _ZONES[branch_id] = (now + ZONE_TTL, name)
+    return name
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_zones(session: Session, _flush_context) -> None:  # noqa: ANN001
+    if any(isinstance(o, Branch) for o in (*session.new, *session.dirty, *session.deleted)):
+        _ZONES.clear()
 
 
 def _queue_select(unit: bool, doctor: bool):  # noqa: ANN202
@@ -132,7 +155,7 @@ def todays_queue(
     """The visits of one local day (today by default), by unit then queue number.
     `conn` comes from `db.read_connection()` (the boards read this on every change), or is
     the write scope of the registration that changed it."""
-    zone = zone_named(conn.scalar(_BRANCH_ZONE, {"branch_id": branch_id}))
+    zone = zone_named(_branch_zone_name(conn, branch_id))
     day = on or utcnow().astimezone(zone).date()
     params: dict = {"branch_id": branch_id, "day": day}
     if unit_id:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
+from klinikita.db import read_connection
 from klinikita.models import AuditLog, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.clinical import Payer, QueueCounter, VisitStatus
 from klinikita.models.enums import Duty, Sex
@@ -325,3 +327,29 @@ def test_the_desk_picks_only_an_active_patient_of_its_branch(db, clinic):
     c.patient.is_active = False
     db.add(c.patient)
     assert committed_read(db, reg.patient_to_register, c.branch.id, c.patient.id) is None
+
+
+def test_the_queue_reads_the_branch_time_zone_once_and_again_when_the_branch_changes(db, clinic):
+    """Every page load and board update reads today's queue: the branch's time zone is not
+    read again each time, but a change to the branch holds at once."""
+    c = clinic
+    visit = _register(db, c)
+    arrived = visit.arrived_at.replace(tzinfo=visit.arrived_at.tzinfo or UTC)
+    zone_reads = []
+    with read_connection(db.get_bind()) as conn:
+        scalar = conn.scalar
+
+        def counting(stmt, params):  # noqa: ANN001, ANN202
+            zone_reads.append(stmt)
+            return scalar(stmt, params)
+
+        conn.scalar = counting
+        first = todays_queue(conn, c.branch.id)
+        again = todays_queue(conn, c.branch.id)
+    assert first == again and len(zone_reads) == 1
+    assert first[0].arrived_time == arrived.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%H:%M")
+    c.branch.timezone = "Asia/Jayapura"  # WIT, two hours ahead of WIB
+    db.add(c.branch)
+    db.commit()
+    [moved] = committed_read(db, todays_queue, c.branch.id)
+    assert moved.arrived_time == arrived.astimezone(ZoneInfo("Asia/Jayapura")).strftime("%H:%M")
