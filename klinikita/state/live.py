@@ -259,10 +259,6 @@ def _send_to_other_processes(told: dict[str, Any]) -> None:
     bus = _BUS
     if bus is None:
         return
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return
     message = json.dumps({"from": _INSTANCE, **told})
 
     async def send() -> None:
@@ -271,6 +267,14 @@ def _send_to_other_processes(told: dict[str, Any]) -> None:
         except Exception:  # the board is a convenience: a page also reloads on load
             log.warning("Telling the other backend processes failed", exc_info=True)
 
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is not bus.loop:
+        # A commit in a thread (the login's, say): the relay's loop sends it.
+        asyncio.run_coroutine_threadsafe(send(), bus.loop)
+        return
     task = loop.create_task(send())
     _TASKS.add(task)
     task.add_done_callback(_TASKS.discard)
@@ -280,6 +284,7 @@ def _send_to_other_processes(told: dict[str, Any]) -> None:
 class _Bus:
     client: Any
     channel: str
+    loop: asyncio.AbstractEventLoop  # the relay's (the app's) loop
 
 
 async def relay_boards(app: rx.App, redis_url: str, db_url: str) -> None:
@@ -295,7 +300,7 @@ async def relay_boards(app: rx.App, redis_url: str, db_url: str) -> None:
         pubsub = client.pubsub()
         try:
             await pubsub.subscribe(channel)
-            _BUS = _Bus(client, channel)
+            _BUS = _Bus(client, channel, asyncio.get_running_loop())
             async for message in pubsub.listen():
                 if message.get("type") == "message":
                     _deliver_from_elsewhere(app, message["data"])

@@ -263,6 +263,10 @@ def test_with_redis_an_account_change_reaches_the_actor_caches_of_the_other_proc
             auth.switch_duty(db, token, Duty.BIDAN)
             db.commit()
             assert await _next_from_here(listener) == {"from": live._INSTANCE, "kind": "accounts"}
+            # A commit made in a thread (the login check runs in one) is told as well.
+            await asyncio.to_thread(auth.login, db, "sari", GOOD_PASSWORD)
+            await asyncio.to_thread(db.commit)
+            assert await _next_from_here(listener) == {"from": live._INSTANCE, "kind": "accounts"}
             # Another process committed one: this process forgets what it remembers.
             kept = actor_cache.cached_actor("a-token", lambda: auth.resolve(db, token))
             assert kept is not None and actor_cache._ACTORS
