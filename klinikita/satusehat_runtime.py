@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
@@ -13,7 +14,8 @@ from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from klinikita.db import read_connection
+from klinikita.db import get_engine, read_connection
+from klinikita.integrations.satusehat import job_signal
 from klinikita.integrations.satusehat.simulator import Simulator
 from klinikita.integrations.satusehat.tokens import shared_token_cache
 from klinikita.integrations.satusehat.worker import JobNotice, Notifier, OutboxWorker
@@ -64,13 +66,14 @@ async def run_outbox_worker(app: rx.App) -> None:
 
 
 # ----- results of a worker running as its own process ----------------------------------------
-RELAY_INTERVAL = 0.05  # seconds between two looks at the jobs (one indexed query)
+RELAY_INTERVAL = 0.05  # seconds between two looks at the jobs without a signal (SQLite)
 RELAY_MARGIN = timedelta(seconds=5)
 
 
 _JOB = SyncJob.__table__
-# Plain columns on the read connection: this runs 20 times a second beside the page events,
-# and an ORM session with a SyncJob object per row took an eighth of the backend's CPU.
+# Plain columns on the read connection: this runs beside the page events (on SQLite 20 times
+# a second), and an ORM session with a SyncJob object per row took an eighth of the backend's
+# CPU.
 _FINISHED = (
     select(
         _JOB.c.id,
@@ -118,10 +121,15 @@ async def relay_worker_notices(app: rx.App) -> None:
 
 
 async def follow_finished_jobs(
-    notify: Notifier, *, interval: float = RELAY_INTERVAL, engine: Engine | None = None
+    notify: Notifier,
+    *,
+    interval: float = RELAY_INTERVAL,
+    engine: Engine | None = None,
+    safety: float = job_signal.SAFETY_SECONDS,
 ) -> None:
-    """Call `notify` once for every job that ends from now on: a look at the jobs every
-    `interval` seconds (an indexed range on updated_at).
+    """Call `notify` once for every job that ends from now on. The jobs are read (an indexed
+    range on updated_at) when a worker signals that jobs ended (PostgreSQL: LISTEN, at least
+    every `safety` seconds), or every `interval` seconds (SQLite).
 
     Each look goes back RELAY_MARGIN before the newest time seen: a worker may commit a job
     stamped a moment earlier after one stamped later (several workers on PostgreSQL), and
@@ -129,20 +137,23 @@ async def follow_finished_jobs(
     started = utcnow()
     newest = started
     told: dict[tuple[int, str], datetime] = {}  # (job, status) -> its time
-    while True:
-        try:
-            since = max(started, newest - RELAY_MARGIN)
-            notices, latest = await asyncio.to_thread(finished_jobs_since, since, engine)
-            for notice, at in notices:
-                if (notice.job_id, notice.status) in told:
-                    continue
-                await notify(notice)
-                told[(notice.job_id, notice.status)] = at
-            newest = max(newest, latest)
-            keep_from = newest - RELAY_MARGIN
-            told = {key: at for key, at in told.items() if at >= keep_from}
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # the database may be briefly away: keep following
-            log.warning("Could not read finished SATUSEHAT jobs", exc_info=True)
-        await asyncio.sleep(interval)
+    async with contextlib.aclosing(
+        job_signal.times_to_look(engine or get_engine(), interval, safety=safety)
+    ) as looks:
+        async for _ in looks:
+            try:
+                since = max(started, newest - RELAY_MARGIN)
+                notices, latest = await asyncio.to_thread(finished_jobs_since, since, engine)
+                for notice, at in notices:
+                    if (notice.job_id, notice.status) in told:
+                        continue
+                    await notify(notice)
+                    told[(notice.job_id, notice.status)] = at
+                newest = max(newest, latest)
+                keep_from = newest - RELAY_MARGIN
+                told = {key: at for key, at in told.items() if at >= keep_from}
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database may be briefly away: keep following
+                log.warning("Could not read finished SATUSEHAT jobs", exc_info=True)
+                await asyncio.sleep(interval)

@@ -46,6 +46,7 @@ from klinikita.integrations.satusehat import jobs
 from klinikita.integrations.satusehat.client import SatusehatClient, new_http_client
 from klinikita.integrations.satusehat.config import credentials_for, missing_settings
 from klinikita.integrations.satusehat.exchange import Exchange
+from klinikita.integrations.satusehat.job_signal import signal_jobs_ended
 from klinikita.integrations.satusehat.sync_log import sync_log_values
 from klinikita.integrations.satusehat.tokens import TokenCache
 from klinikita.models import Branch, SyncJob, SyncLog
@@ -431,6 +432,8 @@ class OutboxWorker:
         conn = session.connection()
         for branch_id in released:
             self._release_waiting(conn, branch_id, now)
+        if any(n.client_token for n in notices):
+            signal_jobs_ended(conn)  # a tab waits for these: the app relays them at once
         return notices
 
     @staticmethod
