@@ -148,8 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--poll-seconds",
         type=float,
         default=0.05,
-        help="how often to look for new jobs (the app cannot wake a worker in another "
-        "process; one indexed query per look)",
+        help="how often to look for due jobs (one indexed query per look); on PostgreSQL "
+        "a job that becomes due also wakes the worker at once (LISTEN), so the looks only "
+        "catch retries falling due",
     )
     p.set_defaults(func=_worker)
     p = sub.add_parser("simulator", help="run the SATUSEHAT simulator standalone")

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Text, text
+from sqlalchemy import DDL, JSON, Column, Index, String, Text, event, text
 from sqlmodel import Field, SQLModel
 
 from klinikita.models.base import created_at_field, updated_at_field, utcnow
@@ -64,6 +64,24 @@ class SyncJob(SQLModel, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
     done_at: datetime | None = None
+
+
+# On PostgreSQL a job that becomes due (enqueued, or sent again) wakes the workers listening
+# on this channel (integrations/satusehat/worker.py) at its commit: without it a worker in
+# its own process finds it only at its next look. In the database, not in the app, so the
+# click that enqueues pays no extra round trip. Also in migration 0007, for existing
+# databases.
+JOBS_QUEUED_CHANNEL = "klinikita_jobs_queued"
+_JOB_QUEUED_FUNCTION = DDL(
+    "CREATE OR REPLACE FUNCTION klinikita_job_queued() RETURNS trigger LANGUAGE plpgsql AS "
+    f"$$ BEGIN PERFORM pg_notify('{JOBS_QUEUED_CHANNEL}', ''); RETURN NULL; END $$"
+)
+_JOB_QUEUED_TRIGGER = DDL(
+    "CREATE TRIGGER sync_job_queued AFTER INSERT OR UPDATE OF status ON sync_job "
+    "FOR EACH ROW WHEN (NEW.status = 'pending') EXECUTE FUNCTION klinikita_job_queued()"
+)
+for _ddl in (_JOB_QUEUED_FUNCTION, _JOB_QUEUED_TRIGGER):
+    event.listen(SyncJob.__table__, "after_create", _ddl.execute_if(dialect="postgresql"))
 
 
 class SyncLog(SQLModel, table=True):

@@ -1,11 +1,14 @@
-"""The signal that a worker finished jobs a tab asked for, and the wait for it.
+"""Signals between the app and a worker in its own process, and the wait for them.
 
-A worker in its own process writes job outcomes to the database; the app's backend must learn
-of them to push the encounter id to the tab. On PostgreSQL the worker sends a NOTIFY in the
-transaction that writes the outcomes (delivered at its commit, dropped with a rollback) and
-the backend LISTENs: it looks at the jobs when told, instead of twenty times a second, and the
-tab hears of the result as soon as it is committed. SQLite has no such signal: the backend
-looks every `interval` seconds, as it always did.
+- Jobs ended: the app's backend must learn of a worker's outcomes to push the encounter id
+  to the tab. On PostgreSQL the worker sends a NOTIFY in the transaction that writes the
+  outcomes (delivered at its commit, dropped with a rollback) and the backend LISTENs: it
+  reads the jobs when told, instead of twenty times a second, and the tab hears of the
+  result as soon as it is committed.
+- Jobs queued: a job that becomes due (Selesai, Kirim ulang) wakes the listening workers at
+  once; a trigger on sync_job sends it (models/satusehat.py), so the click pays nothing.
+
+SQLite has no such signal: the backend and the worker look every `interval` seconds.
 """
 
 from __future__ import annotations
@@ -18,9 +21,13 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
+from klinikita.models.satusehat import JOBS_QUEUED_CHANNEL
+
 log = logging.getLogger("klinikita.satusehat")
 
-CHANNEL = "klinikita_jobs_ended"  # NOTIFY channels belong to one database: no prefix needed
+# NOTIFY channels belong to one database: no prefix needed.
+JOBS_ENDED = "klinikita_jobs_ended"
+JOBS_QUEUED = JOBS_QUEUED_CHANNEL
 # While listening, look anyway after this long without a signal: a worker of an older
 # version sends none.
 SAFETY_SECONDS = 2.0
@@ -34,7 +41,7 @@ _NOTIFY = text("SELECT pg_notify(:channel, '')")
 def signal_jobs_ended(conn: Connection) -> None:
     """Tell the listening backends, at this transaction's commit, that jobs ended."""
     if conn.dialect.name == "postgresql":
-        conn.execute(_NOTIFY, {"channel": CHANNEL})
+        conn.execute(_NOTIFY, {"channel": JOBS_ENDED})
 
 
 def _conninfo(engine: Engine) -> str:
@@ -43,11 +50,15 @@ def _conninfo(engine: Engine) -> str:
 
 
 async def times_to_look(
-    engine: Engine, interval: float, *, safety: float = SAFETY_SECONDS
+    engine: Engine,
+    interval: float,
+    *,
+    channel: str = JOBS_ENDED,
+    safety: float = SAFETY_SECONDS,
 ) -> AsyncIterator[None]:
-    """Yields each time the finished jobs should be read: at once, then on every signal
-    (PostgreSQL; at least every `safety` seconds) or every `interval` seconds (SQLite, or
-    while the listening connection is down). Close it with `aclose()`."""
+    """Yields each time the jobs should be looked at: at once, then on every signal on
+    `channel` (PostgreSQL; at least every `safety` seconds) or every `interval` seconds
+    (SQLite, or while the listening connection is down). Close it with `aclose()`."""
     if engine.dialect.name != "postgresql":
         while True:
             yield
@@ -56,17 +67,17 @@ async def times_to_look(
         try:
             conn = await psycopg.AsyncConnection.connect(_conninfo(engine), autocommit=True)
         except (psycopg.Error, OSError):
-            log.warning("Cannot listen for finished SATUSEHAT jobs; looking instead", exc_info=True)
+            log.warning("Cannot listen on %s; looking instead", channel, exc_info=True)
         else:
             try:
-                await conn.execute(f"LISTEN {CHANNEL}")
-                yield  # what ended before the listening began
+                await conn.execute(f"LISTEN {channel}")
+                yield  # what happened before the listening began
                 while True:
                     async for _ in conn.notifies(timeout=safety, stop_after=1):
                         pass
                     yield
             except (psycopg.Error, OSError):
-                log.warning("Listening for finished SATUSEHAT jobs failed", exc_info=True)
+                log.warning("Listening on %s failed", channel, exc_info=True)
             finally:
                 await conn.close()
         deadline = asyncio.get_running_loop().time() + RELISTEN_SECONDS

@@ -13,6 +13,7 @@ nothing twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -42,7 +43,7 @@ from klinikita.db import (
     statements,
     update_statement,
 )
-from klinikita.integrations.satusehat import jobs
+from klinikita.integrations.satusehat import job_signal, jobs
 from klinikita.integrations.satusehat.client import SatusehatClient, new_http_client
 from klinikita.integrations.satusehat.config import credentials_for, missing_settings
 from klinikita.integrations.satusehat.exchange import Exchange
@@ -554,6 +555,20 @@ class OutboxWorker:
         if self._loop is not None and self._wake is not None:
             self._loop.call_soon_threadsafe(self._wake.set)
 
+    async def _wake_when_jobs_queued(self) -> None:
+        """PostgreSQL: a job that becomes due anywhere (the app in another process) wakes
+        this worker at its commit, instead of at the next poll."""
+        # Its own poll is the safety net: the listener need not look by itself.
+        looks = job_signal.times_to_look(
+            get_engine(self.db_url),
+            self.poll_interval,
+            channel=job_signal.JOBS_QUEUED,
+            safety=max(self.poll_interval, job_signal.SAFETY_SECONDS),
+        )
+        async with contextlib.aclosing(looks):
+            async for _ in looks:
+                self._wake.set()
+
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Work until `stop` is set (or the task is cancelled).
 
@@ -615,9 +630,18 @@ class OutboxWorker:
                     log.exception("Writing SATUSEHAT outcomes failed")
                     notices = []
                 unwritten -= len(batch)
+                self._wake.set()  # the outcomes may have released waiting jobs: look again
                 await self._notify(notices)
 
         completer = asyncio.create_task(complete())
+        listening = get_engine(self.db_url).dialect.name == "postgresql"
+        listener = asyncio.create_task(self._wake_when_jobs_queued()) if listening else None
+
+        async def wake_on_stop() -> None:  # stopping need not wait for the next look
+            await stop.wait()
+            self._wake.set()
+
+        stopper = asyncio.create_task(wake_on_stop())
         # With a backlog, sends finish one or two at a time: claiming for each would make
         # batches of one (a transaction, its statements and a thread hop per visit). Claim
         # when a quarter of the slots (plus a small stock of prepared jobs) is wanted,
@@ -657,8 +681,10 @@ class OutboxWorker:
             _running_workers.discard(self)
             for task in senders:
                 task.cancel()
-            completer.cancel()
-            await asyncio.gather(completer, *senders, return_exceptions=True)
+            helpers = [completer, stopper] + ([listener] if listener is not None else [])
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*senders, *helpers, return_exceptions=True)
             if self._own_http and self._http is not None:
                 await self._http.aclose()
                 self._http = None
