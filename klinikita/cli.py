@@ -149,8 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.05,
         help="how often to look for due jobs (one indexed query per look); on PostgreSQL "
-        "a job that becomes due also wakes the worker at once (LISTEN), so the looks only "
-        "catch retries falling due",
+        "a job that becomes due wakes the worker at once (LISTEN) and it looks only once a "
+        "second, for retries falling due",
     )
     p.set_defaults(func=_worker)
     p = sub.add_parser("simulator", help="run the SATUSEHAT simulator standalone")

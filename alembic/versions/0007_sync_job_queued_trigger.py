@@ -20,7 +20,7 @@ FUNCTION = (
     "$$ BEGIN PERFORM pg_notify('klinikita_jobs_queued', ''); RETURN NULL; END $$"
 )
 TRIGGER = (
-    "CREATE TRIGGER sync_job_queued AFTER INSERT OR UPDATE OF status ON sync_job "
+    "CREATE TRIGGER sync_job_queued AFTER INSERT OR UPDATE OF status, next_attempt_at ON sync_job "
     "FOR EACH ROW WHEN (NEW.status = 'pending') EXECUTE FUNCTION klinikita_job_queued()"
 )
 

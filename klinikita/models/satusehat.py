@@ -66,7 +66,8 @@ class SyncJob(SQLModel, table=True):
     done_at: datetime | None = None
 
 
-# On PostgreSQL a job that becomes due (enqueued, or sent again) wakes the workers listening
+# On PostgreSQL a job that becomes due (enqueued, sent again, or released because what it
+# waited for is done) wakes the workers listening
 # on this channel (integrations/satusehat/worker.py) at its commit: without it a worker in
 # its own process finds it only at its next look. In the database, not in the app, so the
 # click that enqueues pays no extra round trip. Also in migration 0007, for existing
@@ -77,7 +78,7 @@ _JOB_QUEUED_FUNCTION = DDL(
     f"$$ BEGIN PERFORM pg_notify('{JOBS_QUEUED_CHANNEL}', ''); RETURN NULL; END $$"
 )
 _JOB_QUEUED_TRIGGER = DDL(
-    "CREATE TRIGGER sync_job_queued AFTER INSERT OR UPDATE OF status ON sync_job "
+    "CREATE TRIGGER sync_job_queued AFTER INSERT OR UPDATE OF status, next_attempt_at ON sync_job "
     "FOR EACH ROW WHEN (NEW.status = 'pending') EXECUTE FUNCTION klinikita_job_queued()"
 )
 for _ddl in (_JOB_QUEUED_FUNCTION, _JOB_QUEUED_TRIGGER):

@@ -57,6 +57,10 @@ from klinikita.models.satusehat import JobKind, JobStatus
 log = logging.getLogger("klinikita.satusehat")
 
 GIL_SWITCH_INTERVAL = 0.001  # seconds, while a worker runs (see run())
+# While it listens (PostgreSQL), a new job wakes the worker: its own looks only catch retries
+# whose backoff (2 s and more) ran out and leases that expired, and once a second does for
+# those, instead of twenty reads a second from an idle worker.
+LISTENING_POLL_SECONDS = 1.0
 
 _JOB = SyncJob.__table__
 _JOB_COLUMNS = (
@@ -636,6 +640,8 @@ class OutboxWorker:
         completer = asyncio.create_task(complete())
         listening = get_engine(self.db_url).dialect.name == "postgresql"
         listener = asyncio.create_task(self._wake_when_jobs_queued()) if listening else None
+        # Were the listening connection down, the listener wakes it every poll_interval.
+        poll = max(self.poll_interval, LISTENING_POLL_SECONDS) if listening else self.poll_interval
 
         async def wake_on_stop() -> None:  # stopping need not wait for the next look
             await stop.wait()
@@ -669,7 +675,7 @@ class OutboxWorker:
                 if begun and len(begun) == want:
                     continue  # there may be more due right now
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                    await asyncio.wait_for(self._wake.wait(), timeout=poll)
                 except TimeoutError:
                     polled = True
             # Send what is prepared, let it finish and be written before stopping.

@@ -15,6 +15,7 @@ from klinikita.integrations.satusehat.job_signal import JOBS_QUEUED
 from klinikita.integrations.satusehat.worker import OutboxWorker
 from klinikita.migrations import upgrade_to_head
 from klinikita.models import Visit
+from klinikita.models.base import utcnow
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import outbox
@@ -64,6 +65,15 @@ def test_a_job_becoming_due_is_signalled_at_its_commit_and_never_after_a_rollbac
         db.commit()
         assert _signals(listener) == 0
 
+        job.status, job.waiting_for = JobStatus.PENDING, "Pasien belum punya nomor IHS"
+        db.add(job)
+        db.commit()
+        assert _signals(listener) == 1  # back in the queue (waiting)
+        job.next_attempt_at = utcnow()  # released: what it waited for is done
+        db.add(job)
+        db.commit()
+        assert _signals(listener) == 1  # every worker may take it now, not only the releaser
+
         job.status = JobStatus.FAILED
         db.add(job)
         db.commit()
@@ -107,3 +117,25 @@ async def test_a_worker_that_would_not_look_for_minutes_sends_a_new_job_at_once(
             stop.set()
             await asyncio.wait_for(running, 15)
             engine.dispose()
+
+
+async def test_an_idle_listening_worker_looks_about_once_a_second_not_twenty_times(sim):
+    require_pg()
+    with temporary_pg_database() as url:
+        upgrade_to_head(url)
+        worker = OutboxWorker(simulator_base=sim.base_url, db_url=url, poll_interval=0.02)
+        looks = []
+        nothing_due = worker._nothing_due
+
+        def counted() -> bool:
+            looks.append(1)
+            return nothing_due()
+
+        worker._nothing_due = counted
+        stop = asyncio.Event()
+        running = asyncio.create_task(worker.run(stop))
+        await asyncio.sleep(3)
+        stop.set()
+        await asyncio.wait_for(running, 15)
+    # At 0.02 s without the signal it would have looked about 150 times.
+    assert 2 <= len(looks) <= 8
