@@ -410,12 +410,18 @@ def insert_statement(table: Table, *, returning_id: bool = False) -> Insert:
     return stmt
 
 
-def insert_row(st: Statements, row: SQLModel) -> int:
+def insert_row(st: Statements, row: SQLModel, statement: Insert | None = None) -> int | None:
     """Insert a new model instance (every column but the id, defaults already applied by
     the model) and return its id. The instance gets it and becomes detached, as if loaded
-    and its session closed: `session.add` of it later updates the row."""
-    stmt = insert_statement(row.__table__, returning_id=True)
+    and its session closed: `session.add` of it later updates the row.
+    `statement` replaces the plain insert: one returning the id that may insert nothing
+    (ON CONFLICT DO NOTHING), which gives None and leaves the instance as it was."""
+    stmt = (
+        statement if statement is not None else insert_statement(row.__table__, returning_id=True)
+    )
     new_id = st.scalar(stmt, row.model_dump(exclude={"id"}))
+    if new_id is None:
+        return None
     row.id = new_id
     make_transient_to_detached(row)
     return new_id

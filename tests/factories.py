@@ -150,6 +150,27 @@ def make_completed_visit(
     return visit
 
 
+def make_patient(session: Session, branch, index: int = 1):
+    """Another patient of the branch: SATUSEHAT's published sandbox patient `index` (the
+    clinic's own patient is number 0). A patient has one open visit per unit and day."""
+    from klinikita.integrations.satusehat.simulator.seed import SANDBOX_PATIENTS
+    from klinikita.models import Patient
+    from klinikita.models.enums import Sex
+
+    person = SANDBOX_PATIENTS[index]
+    patient = Patient(
+        branch_id=branch.id,
+        mrn=f"{index + 1:06d}",
+        nik=person.nik,
+        name=person.name,
+        sex=Sex.MALE if person.gender == "male" else Sex.FEMALE,
+        birth_date=date.fromisoformat(person.birth_date),
+    )
+    session.add(patient)
+    session.commit()
+    return patient
+
+
 def make_visit(
     session: Session,
     branch,

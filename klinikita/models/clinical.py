@@ -7,7 +7,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from klinikita.models.base import created_at_field, updated_at_field
@@ -27,6 +27,9 @@ class Payer(StrEnum):
     ASURANSI = "asuransi"
 
 
+OPEN_VISIT_WHERE = "status IN ('registered', 'in_examination')"  # VisitStatus, not yet ended
+
+
 def new_visit_uid() -> str:
     return uuid.uuid4().hex
 
@@ -38,6 +41,17 @@ class Visit(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint(
             "branch_id", "unit_id", "visit_date", "queue_number", name="uq_visit_queue"
+        ),
+        # One open visit per patient, unit and day, whoever writes it: Daftarkan's insert
+        # stops at this index (services/registration.py) instead of looking first.
+        Index(
+            "uq_visit_open",
+            "patient_id",
+            "unit_id",
+            "visit_date",
+            unique=True,
+            sqlite_where=text(OPEN_VISIT_WHERE),
+            postgresql_where=text(OPEN_VISIT_WHERE),
         ),
     )
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, or_
+from sqlalchemy import bindparam, or_, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from klinikita.db import ReadConnection, Statements, insert_row, statements
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.base import utcnow
-from klinikita.models.clinical import Payer, QueueCounter, VisitStatus
+from klinikita.models.clinical import OPEN_VISIT_WHERE, Payer, QueueCounter, VisitStatus
 from klinikita.models.enums import DOCTOR_DUTIES
 from klinikita.services import audit
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
@@ -197,6 +197,22 @@ _CHOSEN = (
     .outerjoin(Employee, Employee.id == bindparam("doctor_id"))
     .where(Branch.id == bindparam("branch_id"))
 )
+# The visit, unless the patient already has an open one in the unit that day: the unique
+# index uq_visit_open refuses it, and nothing is inserted (no id comes back).
+_VISIT = Visit.__table__
+_INSERT_UNLESS_OPEN = {
+    dialect: (
+        insert_for(_VISIT)
+        .values({c.name: bindparam(c.name, type_=c.type) for c in _VISIT.c if c.name != "id"})
+        .on_conflict_do_nothing(
+            index_elements=[_VISIT.c.patient_id, _VISIT.c.unit_id, _VISIT.c.visit_date],
+            index_where=text(OPEN_VISIT_WHERE),
+        )
+        .returning(_VISIT.c.id)
+    )
+    for dialect, insert_for in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+# Read only when that insert was refused, for the message.
 _OPEN_VISIT = select(Visit.queue_number, Visit.status).where(
     Visit.branch_id == bindparam("branch_id"),
     Visit.patient_id == bindparam("patient_id"),
@@ -291,22 +307,7 @@ def register_visit(
         raise ValidationFailed(errors)
     arrived = now or utcnow()
     day = arrived.astimezone(zone_named(timezone)).date()
-    # The number first: its row lock serializes registrations of this unit and day, so the
-    # open-visit check below also holds when two desks register the same patient at once.
     number = _next_number(st, actor.branch_id, data.unit_id, day)
-    already = st.rows(_OPEN_VISIT, {**ids, "day": day})
-    if already:
-        # The caller rolls back on any error, which gives the number back.
-        queue_number, status = already[0]
-        raise ValidationFailed(
-            {
-                "patient_id": (
-                    f"Pasien ini sudah terdaftar hari ini di {unit.name} dengan nomor antrean "
-                    f"{queue_number} (status {STATUS_LABELS[VisitStatus(status)]}). Batalkan "
-                    "kunjungan itu dulu bila ingin mendaftar ulang."
-                )
-            }
-        )
     visit = Visit(
         branch_id=actor.branch_id,
         patient_id=data.patient_id,
@@ -319,9 +320,25 @@ def register_visit(
         status=VisitStatus.REGISTERED,
         arrived_at=arrived,
     )
-    insert_row(st, visit)
+    if insert_row(st, visit, _INSERT_UNLESS_OPEN[st.dialect.name]) is None:
+        # Already open (also when two desks register the same patient at once: the second
+        # insert waits for the first's commit, then inserts nothing). The caller rolls back
+        # on any error, which gives the number back.
+        raise ValidationFailed({"patient_id": _already_open(st, ids, day, unit.name)})
     audit.write(st, actor, "create", ENTITY, visit.id, after=audit.snapshot(visit))
     return visit
+
+
+def _already_open(st: Statements, ids: dict[str, int], day: date, unit_name: str) -> str:
+    found = st.rows(_OPEN_VISIT, {**ids, "day": day})
+    if not found:  # ended in the meantime: pressing Daftarkan again will do
+        return f"Pasien ini baru saja didaftarkan di {unit_name} dari meja lain. Coba lagi."
+    queue_number, status = found[0]
+    return (
+        f"Pasien ini sudah terdaftar hari ini di {unit_name} dengan nomor antrean "
+        f"{queue_number} (status {STATUS_LABELS[VisitStatus(status)]}). Batalkan "
+        "kunjungan itu dulu bila ingin mendaftar ulang."
+    )
 
 
 # ----- cancelling -------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from klinikita.models.satusehat import JobKind
 from klinikita.services.errors import PermissionDenied
 from klinikita.state import live
 from klinikita.state.examination import ExaminationState
-from tests.factories import make_clinic, make_user, make_visit
+from tests.factories import make_clinic, make_patient, make_user, make_visit
 from tests.state.conftest import logged_in, tab_at
 
 VITALS = {"systolic": "118", "diastolic": "76", "pulse": "80", "temperature": "36,7"}
@@ -72,7 +72,8 @@ def test_a_new_registration_appears_through_the_board(db, root, clinic, visit):
     state = logged_in(db, root, ExaminationState, "perawat")
     state.load()
     assert len(state.rows) == 1
-    make_visit(db, *clinic, queue_number=2)
+    branch, unit, room, doctor, _ = clinic
+    make_visit(db, branch, unit, room, doctor, make_patient(db, branch), queue_number=2)
     state._on_board_change(live.branch_topic(clinic[0].id), frozenset())
     assert [r["queue_number"] for r in state.rows] == ["1", "2"]
 

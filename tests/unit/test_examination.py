@@ -15,7 +15,7 @@ from klinikita.models.enums import Duty
 from klinikita.services import examination as exam
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound, PermissionDenied, ValidationFailed
-from tests.factories import make_clinic, make_user, make_visit
+from tests.factories import make_clinic, make_patient, make_user, make_visit
 from tests.pg import sqlite_and_postgresql
 
 # Clicks write with plain statements on the driver, whose conversions differ per database.
@@ -225,7 +225,8 @@ def test_set_primary_and_remove_keep_ranks_one_to_n(db, visit, doctor):
 
 
 def test_a_diagnosis_of_another_visit_cannot_be_touched(db, clinic, visit, doctor):
-    other = make_visit(db, *clinic, queue_number=2)
+    branch, unit, room, doc, _ = clinic
+    other = make_visit(db, branch, unit, room, doc, make_patient(db, branch), queue_number=2)
     foreign = exam.add_diagnosis(db, doctor, other.id, "J06.9")
     db.commit()
     with pytest.raises(NotFound):

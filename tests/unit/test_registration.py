@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from klinikita.db import read_connection
@@ -215,6 +216,23 @@ def test_an_open_visit_today_in_the_unit_is_refused_with_its_number(db, clinic):
     db.commit()
     assert "diperiksa" in _refused(db, c)["patient_id"]
     assert _register(db, c, unit_id=c.gigi.id, room_id=c.gigi_room.id).queue_number == 1
+
+
+def test_the_database_itself_keeps_one_open_visit_per_patient_unit_and_day(db, clinic):
+    """Whoever writes the visit (an admin tool, a script), not only Daftarkan."""
+    c = clinic
+    first = _register(db, c)
+    twin = first.model_copy(update={"id": None, "uid": "x" * 32, "queue_number": 9})
+    db.add(Visit.model_validate(twin.model_dump()))
+    with pytest.raises(IntegrityError):
+        db.flush()
+    db.rollback()
+    # An ended visit does not count: after completion the patient may come again that day.
+    done = db.get(Visit, first.id)
+    done.status = VisitStatus.COMPLETE
+    db.add(done)
+    db.commit()
+    assert _register(db, c).queue_number == 2
 
 
 def test_after_cancelling_the_patient_can_register_again_with_a_new_number(db, clinic):
