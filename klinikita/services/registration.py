@@ -331,8 +331,11 @@ def register_visit(
 
 def _already_open(st: Statements, ids: dict[str, int], day: date, unit_name: str) -> str:
     found = st.rows(_OPEN_VISIT, {**ids, "day": day})
-    if not found:  # ended in the meantime: pressing Daftarkan again will do
-        return f"Pasien ini baru saja didaftarkan di {unit_name} dari meja lain. Coba lagi."
+    if not found:  # ended (cancelled) at another desk in the meantime: pressing again works
+        return (
+            f"Kunjungan pasien ini di {unit_name} baru saja diubah di meja lain. "
+            "Tekan Daftarkan sekali lagi."
+        )
     queue_number, status = found[0]
     return (
         f"Pasien ini sudah terdaftar hari ini di {unit_name} dengan nomor antrean "
