@@ -30,7 +30,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,12 +59,12 @@ from klinikita.integrations.satusehat.simulator.seed import (  # noqa: E402
     SANDBOX_PRACTITIONERS,
 )
 from klinikita.migrations import upgrade_to_head  # noqa: E402
-from klinikita.models import Patient, Room, ServiceUnit, SyncJob  # noqa: E402
-from klinikita.models.enums import Duty, Sex, SyncStatus  # noqa: E402
+from klinikita.models import Room, ServiceUnit, SyncJob  # noqa: E402
+from klinikita.models.enums import Duty, SyncStatus  # noqa: E402
 from klinikita.models.satusehat import JobKind  # noqa: E402
 from klinikita.services import outbox  # noqa: E402
 from klinikita.state.patients import PatientState  # noqa: E402
-from tests.factories import GOOD_PASSWORD, make_clinic, make_user  # noqa: E402
+from tests.factories import GOOD_PASSWORD, make_clinic, make_user, sandbox_patient  # noqa: E402
 
 
 def start_worker(simulator: str) -> subprocess.Popen:
@@ -106,15 +105,8 @@ def seed(sessions: int) -> dict:
             rooms.append(r)
         patients = []
         for n, person in enumerate(SANDBOX_PATIENTS):
-            p = Patient(
-                branch_id=branch.id,
-                mrn=f"B{n:05d}",
-                nik=person.nik,
-                name=person.name,
-                sex=Sex.MALE if person.gender == "male" else Sex.FEMALE,
-                birth_date=date.fromisoformat(person.birth_date),
-                ihs_number=person.ihs,
-                sync_status=SyncStatus.SENT,
+            p = sandbox_patient(
+                branch, n, mrn=f"B{n:05d}", ihs_number=person.ihs, sync_status=SyncStatus.SENT
             )
             db.add(p)
             patients.append(p)

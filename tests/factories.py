@@ -150,22 +150,29 @@ def make_completed_visit(
     return visit
 
 
-def make_patient(session: Session, branch, index: int = 1):
-    """Another patient of the branch: SATUSEHAT's published sandbox patient `index` (the
-    clinic's own patient is number 0). A patient has one open visit per unit and day."""
+def sandbox_patient(branch, index: int, **fields):
+    """SATUSEHAT's published sandbox patient `index` as a new patient of the branch (not
+    added to any session); `fields` set more columns (mrn, ihs_number, ...)."""
     from klinikita.integrations.satusehat.simulator.seed import SANDBOX_PATIENTS
     from klinikita.models import Patient
     from klinikita.models.enums import Sex
 
     person = SANDBOX_PATIENTS[index]
-    patient = Patient(
-        branch_id=branch.id,
-        mrn=f"{index + 1:06d}",
-        nik=person.nik,
-        name=person.name,
-        sex=Sex.MALE if person.gender == "male" else Sex.FEMALE,
-        birth_date=date.fromisoformat(person.birth_date),
-    )
+    values = {
+        "branch_id": branch.id,
+        "mrn": f"{index + 1:06d}",
+        "nik": person.nik,
+        "name": person.name,
+        "sex": Sex.MALE if person.gender == "male" else Sex.FEMALE,
+        "birth_date": date.fromisoformat(person.birth_date),
+    }
+    return Patient(**{**values, **fields})
+
+
+def make_patient(session: Session, branch, index: int = 1):
+    """Another patient of the branch (the clinic's own patient is sandbox patient 0). A
+    patient has one open visit per unit and day."""
+    patient = sandbox_patient(branch, index)
     session.add(patient)
     session.commit()
     return patient

@@ -4,10 +4,7 @@ PostgreSQL when the worker signals them, on SQLite by looking)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
 
 import pytest
 from sqlmodel import Session
@@ -20,10 +17,10 @@ from klinikita.models.base import utcnow
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.satusehat_runtime import follow_finished_jobs
 from klinikita.services import outbox
-from klinikita.settings import PROJECT_ROOT
 from tests.factories import make_clinic, make_completed_visit
 from tests.pg import require_pg, sqlite_and_postgresql, temporary_pg_database
 from tests.support.simulator import start_simulator
+from tests.support.worker import start_worker_process
 
 # The relay reads on the read connection, whose conversions differ per driver: both run.
 db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
@@ -213,13 +210,7 @@ async def test_a_worker_process_on_postgresql_wakes_the_relay_when_it_sends_a_vi
             follow_finished_jobs(notify, interval=60, safety=60, engine=engine)
         )
         await asyncio.sleep(0.3)  # listening before the worker starts
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "klinikita", "worker", "--simulator-url", sim.base_url],
-            cwd=PROJECT_ROOT,
-            env={**os.environ, "REFLEX_DB_URL": url},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        worker = start_worker_process(url, sim.base_url)
         try:
             for _ in range(400):  # the worker starts and sends well within 20 s
                 if told:

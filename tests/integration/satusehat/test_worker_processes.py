@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -17,10 +14,10 @@ from klinikita.migrations import upgrade_to_head
 from klinikita.models import SyncJob, SyncLog, Visit
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import outbox
-from klinikita.settings import PROJECT_ROOT
 from tests.factories import make_clinic, make_completed_visit
 from tests.pg import require_pg, temporary_pg_database
 from tests.support.simulator import start_simulator
+from tests.support.worker import start_worker_process
 
 ENCOUNTER_SYSTEM = "http://sys-ids.kemkes.go.id/encounter/10000004"
 
@@ -38,18 +35,6 @@ def _seed_visits(url: str, count: int) -> list[str]:
         session.commit()
     engine.dispose()
     return uids
-
-
-def _start_worker(url: str, sim_url: str, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "REFLEX_DB_URL": url}
-    # Output goes nowhere: an unread pipe would fill up and stall the worker.
-    return subprocess.Popen(
-        [sys.executable, "-m", "klinikita", "worker", "--simulator-url", sim_url, *extra],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def _visit_jobs(url: str) -> Counter:
@@ -96,7 +81,9 @@ def test_worker_killed_mid_send_and_restarted_sends_every_visit_exactly_once(tmp
     with start_simulator() as sim:
         # Slow bundle answers, so the kill lands while sends are in flight.
         sim.simulator.faults.add_latency(400, path="/fhir-r4/v1", method="POST")
-        first = _start_worker(url, sim.base_url, "--concurrency", "4", "--lease-seconds", "2")
+        first = start_worker_process(
+            url, sim.base_url, "--concurrency", "4", "--lease-seconds", "2"
+        )
         try:
             _wait_for(lambda: _visit_jobs(url)[JobStatus.DONE] >= 4, 60, "the first visits")
             _wait_for(lambda: _visit_jobs(url)[JobStatus.IN_PROGRESS] >= 1, 30, "sends in flight")
@@ -107,7 +94,9 @@ def test_worker_killed_mid_send_and_restarted_sends_every_visit_exactly_once(tmp
                 first.kill()
         left = _visit_jobs(url)
         assert left[JobStatus.DONE] < 20, "the kill came too late to prove anything"
-        second = _start_worker(url, sim.base_url, "--concurrency", "4", "--lease-seconds", "2")
+        second = start_worker_process(
+            url, sim.base_url, "--concurrency", "4", "--lease-seconds", "2"
+        )
         try:
             _wait_for(lambda: _visit_jobs(url)[JobStatus.DONE] == 20, 90, "all visits done")
         finally:
@@ -123,7 +112,7 @@ def test_two_workers_on_postgresql_send_every_job_exactly_once():
     with temporary_pg_database() as url, start_simulator() as sim:
         uids = _seed_visits(url, 40)
         sim.simulator.faults.add_latency(30, path="/fhir-r4/v1", method="POST")
-        workers = [_start_worker(url, sim.base_url, "--concurrency", "6") for _ in range(2)]
+        workers = [start_worker_process(url, sim.base_url, "--concurrency", "6") for _ in range(2)]
         try:
             _wait_for(
                 lambda: _visit_jobs(url)[JobStatus.DONE] == 40,
