@@ -119,9 +119,23 @@ def focus(client_token: str, visit_id: int) -> None:
         _FOCUS.pop(client_token, None)
 
 
-def _concerns(client_token: str, changed: Changed) -> bool:
+# Who changed what: visit id (None: any visit) -> the tabs that changed it ("": no tab, such
+# as the worker or another backend process's tab that is not known here).
+Changes = dict[int | None, frozenset[str]]
+
+
+def _told(client_token: str, changes: Changes) -> Changed | None:
+    """What `client_token` hears of `changes`: the visits another tab changed (empty:
+    anything may have changed), or None when there is nothing to tell it: it made every
+    change itself (it reloaded then), or it shows one visit that did not change."""
+    others = {v for v, actors in changes.items() if actors - {client_token}}
+    if not others:
+        return None
+    changed = frozenset() if None in others else frozenset(others)
     shown = _FOCUS.get(client_token)
-    return not (shown and changed) or shown in changed
+    if shown and changed and shown not in changed:
+        return None
+    return changed
 
 
 def watchers(topic: str) -> dict[str, type[rx.State]]:
@@ -151,8 +165,16 @@ def forget_boards() -> None:
 async def publish_now(
     app: rx.App, topic: str, *, exclude: str = "", changed: Changed = frozenset()
 ) -> None:
+    """Tell the tabs watching `topic` now that `changed` (empty: anything) changed, made by
+    the tab `exclude`, which is not told."""
+    actors = frozenset({exclude})
+    await deliver(app, topic, {v: actors for v in changed} if changed else {None: actors})
+
+
+async def deliver(app: rx.App, topic: str, changes: Changes) -> None:
     for client_token, state_cls in watchers(topic).items():
-        if client_token == exclude or not _concerns(client_token, changed):
+        changed = _told(client_token, changes)
+        if changed is None:
             continue
         # Let waiting events run between two tabs: one change reaches every open tab, and
         # a person's click must not wait behind all of those updates.
@@ -185,8 +207,10 @@ COALESCE_SECONDS = 0.2
 
 @dataclass
 class _Pending:
-    exclude: str  # the tab to leave out ("" once two tabs acted)
-    changed: set[int] | None  # None: anything may have changed
+    # Who changed what (see `Changes`): a tab is not told of its own changes even when
+    # other tabs' changes travel in the same delivery (its visit's record is not reloaded
+    # because another desk registered someone else).
+    changes: dict[int | None, set[str]]
     task: asyncio.Task | None = None  # the delivery that takes this along
 
 
@@ -203,21 +227,16 @@ def _schedule(app: rx.App, topic: str, exclude: str, visit_id: int | None) -> No
     if pending is not None and pending.task is not None and pending.task.done():
         pending = None  # its loop ended before delivering (a test's loop): start anew
     if pending is not None:
-        if pending.exclude != exclude:
-            pending.exclude = ""
-        if visit_id is None:
-            pending.changed = None
-        elif pending.changed is not None:
-            pending.changed.add(visit_id)
+        pending.changes.setdefault(visit_id, set()).add(exclude)
         return
-    pending = _SCHEDULED[topic] = _Pending(exclude, None if visit_id is None else {visit_id})
+    pending = _SCHEDULED[topic] = _Pending({visit_id: {exclude}})
 
     async def later() -> None:
         await asyncio.sleep(COALESCE_SECONDS)
         if _SCHEDULED.get(topic) is pending:
             del _SCHEDULED[topic]
-        changed = frozenset(pending.changed or ())
-        await publish_now(app, topic, exclude=pending.exclude, changed=changed)
+        changes = {v: frozenset(actors) for v, actors in pending.changes.items()}
+        await deliver(app, topic, changes)
 
     task = pending.task = loop.create_task(later())
     _TASKS.add(task)

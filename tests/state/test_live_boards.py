@@ -36,14 +36,19 @@ def test_shared_reads_once_per_change_of_the_topic():
     assert len(reads) == 2
 
 
-def test_publishes_close_together_are_delivered_once_with_every_visit(monkeypatch):
+def _capture_deliveries(monkeypatch) -> list[tuple[str, dict]]:
     delivered = []
 
-    async def deliver(app, topic, *, exclude="", changed=frozenset()):
-        delivered.append((topic, exclude, changed))
+    async def deliver(app, topic, changes):
+        delivered.append((topic, changes))
 
-    monkeypatch.setattr(live, "publish_now", deliver)
+    monkeypatch.setattr(live, "deliver", deliver)
     monkeypatch.setattr(live, "COALESCE_SECONDS", 0.01)
+    return delivered
+
+
+def test_publishes_close_together_are_delivered_once_with_every_visit(monkeypatch):
+    delivered = _capture_deliveries(monkeypatch)
 
     async def run():
         live._schedule(object(), "branch:5", "tab-x", 3)
@@ -55,19 +60,13 @@ def test_publishes_close_together_are_delivered_once_with_every_visit(monkeypatc
 
     asyncio.run(run())
     assert delivered == [
-        ("branch:5", "tab-x", frozenset({3, 4})),  # the acting tab reloads itself
-        ("branch:5", "", frozenset()),  # two tabs acted: both are told; anything changed
+        ("branch:5", {3: {"tab-x"}, 4: {"tab-x"}}),
+        ("branch:5", {5: {"tab-x"}, None: {"tab-y"}}),  # who changed what travels along
     ]
 
 
 def test_a_publish_whose_loop_ended_does_not_hold_back_later_ones(monkeypatch):
-    delivered = []
-
-    async def deliver(app, topic, *, exclude="", changed=frozenset()):
-        delivered.append(changed)
-
-    monkeypatch.setattr(live, "publish_now", deliver)
-    monkeypatch.setattr(live, "COALESCE_SECONDS", 0.01)
+    delivered = _capture_deliveries(monkeypatch)
 
     async def publish_and_leave():
         live._schedule(object(), "branch:6", "", 1)  # the loop ends before it is delivered
@@ -78,44 +77,71 @@ def test_a_publish_whose_loop_ended_does_not_hold_back_later_ones(monkeypatch):
 
     asyncio.run(publish_and_leave())
     asyncio.run(publish_and_wait())
-    assert delivered == [frozenset({2})]
+    assert delivered == [("branch:6", {2: {""}})]
+
+
+class _Tabs:
+    """An app whose tabs record what they are told (`told`: (token, changed))."""
+
+    def __init__(self) -> None:
+        self.told: list[tuple[str, frozenset]] = []
+
+    @contextlib.asynccontextmanager
+    async def modify_state(self, token):
+        told = self.told
+
+        class Tab:
+            def _on_board_change(self, topic, changed):
+                told.append((token.ident, changed))
+
+        class Root:
+            async def get_state(self, cls):
+                return Tab()
+
+        yield Root()
+
+
+def test_a_tab_is_not_told_of_its_own_changes_that_travel_with_others():
+    """Two desks act within one delivery: each hears of the other's visit only. A doctor
+    whose open visit only she changed does not reload it because a desk registered
+    someone else."""
+    for tab in ("desk-a", "desk-b", "doctor", "board"):
+        live.watch("branch:4", tab, ExaminationState)
+    live.focus("doctor", 7)
+    app = _Tabs()
+    changes = {3: frozenset({"desk-a"}), 4: frozenset({"desk-b"}), 7: frozenset({"doctor"})}
+    asyncio.run(live.deliver(app, "branch:4", changes))
+    assert sorted(app.told) == [
+        ("board", frozenset({3, 4, 7})),
+        ("desk-a", frozenset({4, 7})),
+        ("desk-b", frozenset({3, 7})),
+    ]
+    app.told.clear()
+    changes[7] = frozenset({"doctor", ""})  # and the worker sent that visit
+    asyncio.run(live.deliver(app, "branch:4", changes))
+    assert ("doctor", frozenset({3, 4, 7})) in app.told
+    app.told.clear()
+    asyncio.run(live.deliver(app, "branch:4", {None: frozenset({"desk-a"})}))
+    assert sorted(t for t, _ in app.told) == ["board", "desk-b", "doctor"]
+    assert ("desk-b", frozenset()) in app.told  # anything may have changed: the whole list
 
 
 def test_a_tab_showing_one_visit_hears_only_of_that_visit():
-    told = []
-
-    class Tab:
-        def __init__(self, token):
-            self.token = token
-
-        def _on_board_change(self, topic, changed):
-            told.append((self.token, changed))
-
-    class Root:
-        def __init__(self, token):
-            self.token = token
-
-        async def get_state(self, cls):
-            return Tab(self.token)
-
-    class App:
-        @contextlib.asynccontextmanager
-        async def modify_state(self, token):
-            yield Root(token.ident)
-
+    app = _Tabs()
+    told = app.told
     for tab in ("tab-a", "tab-b", "tab-list"):
         live.watch("branch:4", tab, ExaminationState)
     live.focus("tab-a", 3)
     live.focus("tab-b", 4)
-    asyncio.run(live.publish_now(App(), "branch:4", changed=frozenset({3})))
+    asyncio.run(live.publish_now(app, "branch:4", changed=frozenset({3})))
     assert sorted(t for t, _ in told) == ["tab-a", "tab-list"]
     told.clear()
     live.focus("tab-b", 0)  # tab-b closed its visit: it shows the list again
-    asyncio.run(live.publish_now(App(), "branch:4", changed=frozenset({3})))
+    asyncio.run(live.publish_now(app, "branch:4", changed=frozenset({3})))
     assert sorted(t for t, _ in told) == ["tab-a", "tab-b", "tab-list"]
     told.clear()
     live.focus("tab-b", 4)
-    asyncio.run(live.publish_now(App(), "branch:4"))  # anything may have changed
+    asyncio.run(live.publish_now(app, "branch:4"))  # anything may have changed
     assert sorted(t for t, _ in told) == ["tab-a", "tab-b", "tab-list"]
     live.unwatch_tab("tab-a")  # leaving the page forgets the focus too
     assert "tab-a" not in live._FOCUS
@@ -177,13 +203,7 @@ def test_with_redis_boards_reach_the_tabs_of_the_other_backend_processes(monkeyp
     goes out on Redis, and the other processes deliver it to theirs (not to the sender,
     which delivered it already), on a channel of their own database only."""
     _redis_or_skip()
-    delivered = []
-
-    async def deliver(app, topic, *, exclude="", changed=frozenset()):
-        delivered.append((topic, exclude, changed))
-
-    monkeypatch.setattr(live, "publish_now", deliver)
-    monkeypatch.setattr(live, "COALESCE_SECONDS", 0.01)
+    delivered = _capture_deliveries(monkeypatch)
     db_url = f"sqlite:///board-test-{id(delivered)}.db"
     channel = live.board_channel(db_url)
     assert channel != live.board_channel(db_url + "-other")
@@ -198,14 +218,14 @@ def test_with_redis_boards_reach_the_tabs_of_the_other_backend_processes(monkeyp
                          "visit_id": 12}  # fmt: skip
                 await client.publish(channel, json.dumps(other))
                 await asyncio.sleep(0.2)
-                assert delivered == [("branch:4", "tab-b", frozenset({12}))]
+                assert delivered == [("branch:4", {12: {"tab-b"}})]
                 # This process publishes: its own tabs are told here, the others over Redis.
                 live.publish("branch:4", exclude="tab-a", visit_id=13)
                 sent = await _next_from_here(listener)  # it heard the other's message first
                 assert sent == {"from": live._INSTANCE, "topic": "branch:4", "exclude": "tab-a",
                                 "visit_id": 13}  # fmt: skip
                 await asyncio.sleep(0.2)  # the relay hears its own message too, and skips it
-                assert delivered[1:] == [("branch:4", "tab-a", frozenset({13}))]
+                assert delivered[1:] == [("branch:4", {13: {"tab-a"}})]
                 # A finished job: the in-process worker's notifier tells the other processes;
                 # the relay of an outside worker does not (every process relays it itself).
                 notice = JobNotice(1, "visit_send", 4, "visit", 14, "done", "", None)
