@@ -105,7 +105,12 @@ def finished_jobs_since(
     with read_connection(engine) as conn:
         rows = conn.rows(_FINISHED, {"since": since})
     found = [
-        (JobNotice(job_id, kind, branch, s_type, s_id, status, error or "", token), _utc(at))
+        (
+            JobNotice(
+                job_id, kind, branch, s_type, s_id, status, error or "", token, _utc(at).isoformat()
+            ),
+            _utc(at),
+        )
         for job_id, kind, branch, s_type, s_id, status, error, token, at in rows
     ]
     return found, max((at for _, at in found), default=since)

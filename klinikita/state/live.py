@@ -42,10 +42,11 @@ def listeners(subject_type: str) -> list[type[rx.State]]:
 def make_notifier(app: rx.App, *, tell_other_processes: bool = True):  # noqa: ANN201
     """The worker's notifier. A worker inside this process tells the other backend processes'
     boards too; the relay of a worker running as its own process does not (every backend
-    process relays every finished job itself)."""
+    process relays every finished job itself), and with Redis only one of those processes
+    tells the tab that asked (`_first_to_tell`)."""
 
     async def notify(notice: JobNotice) -> None:
-        if notice.client_token:
+        if notice.client_token and (tell_other_processes or await _first_to_tell(notice)):
             for state_cls in listeners(notice.subject_type):
                 token = rx.BaseStateToken(ident=notice.client_token, cls=state_cls)
                 async with app.modify_state(token) as root:
@@ -61,6 +62,27 @@ def make_notifier(app: rx.App, *, tell_other_processes: bool = True):  # noqa: A
                 _tell_other_processes(topic, notice.client_token or "", notice.subject_id)
 
     return notify
+
+
+NOTICE_CLAIM_SECONDS = 600  # longer than any relay looks back for ended jobs
+
+
+async def _first_to_tell(notice: JobNotice) -> bool:
+    """Whether this process tells the asking tab of `notice`. With a worker in its own
+    process, every backend process relays every ended job; the tab's state lives in Redis
+    and any process can change it, so each would tell it once more (as many reloads of the
+    visit, and as many updates sent, as there are processes). The first process to claim
+    the ending in Redis tells it; without Redis (one process) or when Redis fails, this
+    one does: a notice told twice is better than one lost."""
+    bus = _BUS
+    if bus is None or not notice.ended_at:
+        return True
+    key = f"{bus.channel}:told:{notice.job_id}:{notice.status}:{notice.ended_at}"
+    try:
+        return bool(await bus.client.set(key, _INSTANCE, nx=True, ex=NOTICE_CLAIM_SECONDS))
+    except Exception:  # noqa: BLE001
+        log.warning("Could not claim a job notice in Redis; telling the tab anyway", exc_info=True)
+        return True
 
 
 # ----- boards: every open tab watching a topic is told when it changes ---------------------

@@ -251,6 +251,65 @@ def test_with_redis_boards_reach_the_tabs_of_the_other_backend_processes(monkeyp
     assert live._BUS is None  # stopped with the app
 
 
+def test_with_redis_one_backend_process_tells_the_asking_tab_of_an_ended_job():
+    """With the worker in its own process every backend process relays every ended job.
+    Through Redis any of them can change the asking tab's state, so only the first to claim
+    the ending tells it (before, the tab reloaded its visit once per process). A later
+    ending of the same job (failed again after Kirim ulang) is told again, and the worker
+    inside a process always tells."""
+    from dataclasses import replace
+
+    _redis_or_skip()
+    told: list[tuple[int, str]] = []
+
+    class Tab:
+        def _on_sync_notice(self, notice):
+            told.append((notice.job_id, notice.ended_at))
+
+    class Root:
+        async def get_state(self, cls):
+            return Tab()
+
+    class App:
+        @contextlib.asynccontextmanager
+        async def modify_state(self, token):
+            yield Root()
+
+    live.register("claim-test", RegistrationState)
+    db_url = f"sqlite:///claims-test-{id(told)}.db"
+    first = JobNotice(
+        5, "x", 4, "claim-test", 9, "failed", "", "tab-a", "2026-11-26T10:00:00+00:00"
+    )
+    again = replace(first, ended_at="2026-11-26T10:05:00+00:00")
+
+    async def run():
+        app = App()
+        async with _relay_with_listener(app, db_url) as (client, _listener, channel):
+            try:
+                relay_here = live.make_notifier(app, tell_other_processes=False)
+                relay_elsewhere = live.make_notifier(app, tell_other_processes=False)
+                await relay_here(first)
+                await relay_elsewhere(first)  # another process relays the same ending
+                assert told == [(5, first.ended_at)]
+                await relay_elsewhere(again)
+                await relay_here(again)
+                assert told == [(5, first.ended_at), (5, again.ended_at)]
+                await live.make_notifier(app)(first)  # the worker in this process
+                assert len(told) == 3
+            finally:
+                await client.delete(*[k async for k in client.scan_iter(f"{channel}:told:*")])
+
+    try:
+        asyncio.run(run())
+        # Without Redis (one backend process) the relay tells every ending.
+        told.clear()
+        asyncio.run(live.make_notifier(App(), tell_other_processes=False)(first))
+        asyncio.run(live.make_notifier(App(), tell_other_processes=False)(first))
+        assert len(told) == 2
+    finally:
+        live._LISTENERS["claim-test"].clear()
+
+
 def test_a_malformed_board_message_from_redis_is_ignored(monkeypatch):
     delivered = []
     monkeypatch.setattr(live, "_schedule", lambda *args: delivered.append(args))

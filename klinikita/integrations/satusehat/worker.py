@@ -175,6 +175,9 @@ class JobNotice:
     status: str
     message: str
     client_token: str | None
+    # When the job ended, as the relay of a worker in another process read it (ISO time; ""
+    # from the worker in this process): tells two endings of the same job apart.
+    ended_at: str = ""
 
 
 Notifier = Callable[[JobNotice], Awaitable[None]]
