@@ -1,10 +1,11 @@
 """Concurrent staff sessions over the app's own websocket: register -> examine -> Selesai.
 
     .venv/bin/python bench/clinic_flow_ws.py [--sessions 30] [--rounds 2] [--think-ms 500]
-        [--latency-ms 50] [--in-app-worker]
+        [--latency-ms 50] [--in-app-worker] [--server granian|uvicorn]
 
 1. The SATUSEHAT simulator runs as its own process with `--latency-ms` added to every FHIR
-   call; the app's backend runs as its own process (uvicorn), on a fresh database, and the
+   call; the app's backend runs as its own process (served by granian, as `reflex run` does;
+   `--server uvicorn` for the server of earlier sessions' figures), on a fresh database, and the
    SATUSEHAT worker as a third process as in production (`--in-app-worker`: inside the app).
 2. Set-up (not measured): one unit and room per session, sent to the simulator by the worker;
    patients and the doctor carry the IHS numbers of the simulator's sandbox people; one desk
@@ -46,6 +47,7 @@ from sqlmodel import Session, select  # noqa: E402
 import klinikita.klinikita  # noqa: E402, F401  (registers every state, before any task starts)
 from bench.clinic_flow_steps import run_visit  # noqa: E402
 from bench.processes import (  # noqa: E402
+    SERVERS,
     add_db_option,
     percentile,
     rerun_if_postgresql,
@@ -77,8 +79,11 @@ def start_worker(simulator: str) -> subprocess.Popen:
     )
 
 
-def start_app_backend(simulator: str, in_app_worker: bool) -> tuple[subprocess.Popen, str]:
+def start_app_backend(
+    simulator: str, in_app_worker: bool, server: str
+) -> tuple[subprocess.Popen, str]:
     return start_backend(
+        server=server,
         KLINIKITA_RUN_WORKER="1" if in_app_worker else "0",
         KLINIKITA_MOUNT_SIMULATOR="0",
         KLINIKITA_SIMULATOR_URL=simulator,
@@ -190,7 +195,7 @@ async def run(args: argparse.Namespace) -> None:
     try:
         if not args.in_app_worker:
             worker = start_worker(sim_base)
-        backend, base = start_app_backend(sim_base, args.in_app_worker)
+        backend, base = start_app_backend(sim_base, args.in_app_worker, args.server)
         deadline = time.monotonic() + 120
         while not rooms_sent(ids["rooms"]):
             if time.monotonic() > deadline:
@@ -222,7 +227,7 @@ async def run(args: argparse.Namespace) -> None:
     enc_limit = 2 * args.latency_ms + 250
     where = "inside the app" if args.in_app_worker else "its own process"
     print(
-        f"worker: {where}; "
+        f"server: {args.server}; worker: {where}; "
         f"database: {get_engine().dialect.name}; sessions: {args.sessions}; rounds: "
         f"{args.rounds}; think time: {args.think_ms} ms; simulator latency: {args.latency_ms} ms"
     )
@@ -261,6 +266,12 @@ def main() -> None:
         action="store_true",
         help="run the SATUSEHAT worker inside the app (default: its own process, as in "
         "production; the app relays its results to the tabs)",
+    )
+    parser.add_argument(
+        "--server",
+        choices=SERVERS,
+        default="granian",
+        help="what serves the backend: granian, as `reflex run` does here (default), or uvicorn",
     )
     parser.add_argument(
         "--think-ms",

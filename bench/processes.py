@@ -50,9 +50,15 @@ def start_simulator(latency_ms: int) -> tuple[subprocess.Popen, str]:
     return proc, base
 
 
-def start_backend(log: Path | None = None, **env: str) -> tuple[subprocess.Popen, str]:
-    """The app's backend (uvicorn, no frontend) as its own process on a free port, with `env`
-    added to this process's environment; its output goes to `log` (or nowhere)."""
+SERVERS = ("granian", "uvicorn")
+
+
+def start_backend(
+    log: Path | None = None, *, server: str = "uvicorn", **env: str
+) -> tuple[subprocess.Popen, str]:
+    """The app's backend (no frontend) as its own process on a free port, served by `server`
+    (granian is what `reflex run` uses here, as gunicorn is not installed), with `env` added
+    to this process's environment; its output goes to `log` (or nowhere)."""
     import os
 
     port = free_port()
@@ -64,9 +70,12 @@ def start_backend(log: Path | None = None, **env: str) -> tuple[subprocess.Popen
         **env,
     )
     output = log.open("w") if log is not None else subprocess.DEVNULL
+    if server == "granian":
+        command = ["granian", "--interface", "asgi", "--factory", "klinikita.klinikita:app"]
+    else:
+        command = ["uvicorn", "--factory", "klinikita.klinikita:app"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "--factory", "klinikita.klinikita:app"]
-        + ["--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", *command, "--port", str(port), "--log-level", "warning"],
         cwd=ROOT,
         env=full_env,
         stdout=output,
