@@ -104,15 +104,13 @@ def finished_jobs_since(
     oldest first, each with its time, and the newest of those times (`since` if none)."""
     with read_connection(engine) as conn:
         rows = conn.rows(_FINISHED, {"since": since})
-    found = [
-        (
-            JobNotice(
-                job_id, kind, branch, s_type, s_id, status, error or "", token, _utc(at).isoformat()
-            ),
-            _utc(at),
+    found = []
+    for job_id, kind, branch, s_type, s_id, status, error, token, at in rows:
+        ended = _utc(at)
+        notice = JobNotice(
+            job_id, kind, branch, s_type, s_id, status, error or "", token, ended.isoformat()
         )
-        for job_id, kind, branch, s_type, s_id, status, error, token, at in rows
-    ]
+        found.append((notice, ended))
     return found, max((at for _, at in found), default=since)
 
 
