@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/clinic_flow_ws.py [--sessions 30] [--rounds 2] [--think-ms 500]
         [--latency-ms 50] [--in-app-worker] [--server granian|uvicorn]
+        [--workers N --redis-url redis://...]
 
 1. The SATUSEHAT simulator runs as its own process with `--latency-ms` added to every FHIR
    call; the app's backend runs as its own process (served by granian, as `reflex run` does;
    `--server uvicorn` for the server of earlier sessions' figures), on a fresh database, and the
    SATUSEHAT worker as a third process as in production (`--in-app-worker`: inside the app).
+   `--workers N --redis-url URL`: N backend processes sharing the tabs' states in Redis, as
+   `reflex run --env prod` starts them when Redis is set (2 x CPUs + 1 of them).
 2. Set-up (not measured): one unit and room per session, sent to the simulator by the worker;
    patients and the doctor carry the IHS numbers of the simulator's sandbox people; one desk
    user per session logs in over the websocket.
@@ -80,13 +83,16 @@ def start_worker(simulator: str) -> subprocess.Popen:
 
 
 def start_app_backend(
-    simulator: str, in_app_worker: bool, server: str
+    simulator: str, in_app_worker: bool, server: str, workers: int, redis_url: str
 ) -> tuple[subprocess.Popen, str]:
+    env = {"REFLEX_REDIS_URL": redis_url} if redis_url else {}
     return start_backend(
         server=server,
+        workers=workers,
         KLINIKITA_RUN_WORKER="1" if in_app_worker else "0",
         KLINIKITA_MOUNT_SIMULATOR="0",
         KLINIKITA_SIMULATOR_URL=simulator,
+        **env,
     )
 
 
@@ -195,7 +201,9 @@ async def run(args: argparse.Namespace) -> None:
     try:
         if not args.in_app_worker:
             worker = start_worker(sim_base)
-        backend, base = start_app_backend(sim_base, args.in_app_worker, args.server)
+        backend, base = start_app_backend(
+            sim_base, args.in_app_worker, args.server, args.workers, args.redis_url
+        )
         deadline = time.monotonic() + 120
         while not rooms_sent(ids["rooms"]):
             if time.monotonic() > deadline:
@@ -227,7 +235,8 @@ async def run(args: argparse.Namespace) -> None:
     enc_limit = 2 * args.latency_ms + 250
     where = "inside the app" if args.in_app_worker else "its own process"
     print(
-        f"server: {args.server}; worker: {where}; "
+        f"server: {args.server} x {args.workers}; redis: {args.redis_url or 'no'}; "
+        f"worker: {where}; "
         f"database: {get_engine().dialect.name}; sessions: {args.sessions}; rounds: "
         f"{args.rounds}; think time: {args.think_ms} ms; simulator latency: {args.latency_ms} ms"
     )
@@ -274,12 +283,26 @@ def main() -> None:
         help="what serves the backend: granian, as `reflex run` does here (default), or uvicorn",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="backend processes (more than one needs --redis-url, as in production)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default="",
+        help="Redis for the tabs' states and the live boards (default: none, the states in "
+        "the one backend process's memory); the states it leaves expire after an hour",
+    )
+    parser.add_argument(
         "--think-ms",
         type=int,
         default=500,
         help="mean pause of a person between two events (0: every session fires at once)",
     )
     args = parser.parse_args()
+    if args.workers > 1 and not args.redis_url:
+        parser.error("--workers above 1 needs --redis-url: the processes share the tabs' states")
     rerun_if_postgresql(args, __file__)
     asyncio.run(run(args))
 

@@ -54,11 +54,12 @@ SERVERS = ("granian", "uvicorn")
 
 
 def start_backend(
-    log: Path | None = None, *, server: str = "uvicorn", **env: str
+    log: Path | None = None, *, server: str = "uvicorn", workers: int = 1, **env: str
 ) -> tuple[subprocess.Popen, str]:
-    """The app's backend (no frontend) as its own process on a free port, served by `server`
-    (granian is what `reflex run` uses here, as gunicorn is not installed), with `env` added
-    to this process's environment; its output goes to `log` (or nowhere)."""
+    """The app's backend (no frontend) on a free port, served by `server` (granian is what
+    `reflex run` uses here, as gunicorn is not installed) with `workers` processes (more than
+    one needs Redis), with `env` added to this process's environment; its output goes to
+    `log` (or nowhere)."""
     import os
 
     port = free_port()
@@ -75,7 +76,8 @@ def start_backend(
     else:
         command = ["uvicorn", "--factory", "klinikita.klinikita:app"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", *command, "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", *command, "--port", str(port), "--log-level", "warning"]
+        + ["--workers", str(workers)],
         cwd=ROOT,
         env=full_env,
         stdout=output,
