@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from psycopg import pq
-from sqlalchemy import Date, Float, Insert, Table, Update, bindparam, event, insert, update
+from sqlalchemy import Date, Float, Insert, Table, Update, bindparam, event, insert, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import configure_mappers, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
@@ -408,6 +409,23 @@ def insert_statement(table: Table, *, returning_id: bool = False) -> Insert:
             stmt = stmt.returning(table.c.id)
         _INSERTS[key] = stmt
     return stmt
+
+
+def insert_unless_open(table: Table, columns: Sequence[str], where: str) -> dict[str, Insert]:
+    """Per dialect, `insert_statement(table, returning_id=True)` that inserts nothing (and
+    returns no id) where the partial unique index on `columns` with predicate `where`
+    already holds a row: for `insert_row`'s `statement`, keyed by `st.dialect.name`."""
+    return {
+        dialect: (
+            insert_for(table)
+            .values({c.name: bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"})
+            .on_conflict_do_nothing(
+                index_elements=[table.c[name] for name in columns], index_where=text(where)
+            )
+            .returning(table.c.id)
+        )
+        for dialect, insert_for in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+    }
 
 
 def insert_row(st: Statements, row: SQLModel, statement: Insert | None = None) -> int | None:

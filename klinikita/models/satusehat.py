@@ -28,6 +28,10 @@ class JobStatus(StrEnum):
     DEAD = "dead"  # transient errors past the retry limit: resendable, never dropped
 
 
+# A job still to be done (JobStatus.PENDING, IN_PROGRESS): at most one per subject and kind.
+OPEN_JOB_WHERE = "status IN ('pending', 'in_progress')"
+
+
 class SyncJob(SQLModel, table=True):
     """One thing to send, written in the same transaction as the change that needs it."""
 
@@ -42,8 +46,8 @@ class SyncJob(SQLModel, table=True):
             "kind",
             "subject_id",
             unique=True,
-            sqlite_where=text("status IN ('pending', 'in_progress')"),
-            postgresql_where=text("status IN ('pending', 'in_progress')"),
+            sqlite_where=text(OPEN_JOB_WHERE),
+            postgresql_where=text(OPEN_JOB_WHERE),
         ),
     )
 

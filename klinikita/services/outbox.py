@@ -6,11 +6,11 @@ from sqlalchemy import bindparam, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
-from klinikita.db import Statements, insert_row, statements, update_row
+from klinikita.db import Statements, insert_row, insert_unless_open, statements, update_row
 from klinikita.models import Employee, Patient, Room, ServiceUnit, SyncJob, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.enums import SyncStatus
-from klinikita.models.satusehat import JobKind, JobStatus
+from klinikita.models.satusehat import OPEN_JOB_WHERE, JobKind, JobStatus
 
 ACTIVE = (JobStatus.PENDING, JobStatus.IN_PROGRESS)
 
@@ -41,6 +41,11 @@ _ACTIVE_JOB = select(SyncJob.id).where(
     or_(*(SyncJob.status == s.value for s in ACTIVE)),
 )
 
+# The job, unless its subject already has an open one of that kind: the unique index
+# uq_sync_job_open refuses it and nothing comes back (one statement where a lookup and an
+# insert were two; a job queued by another transaction at the same moment is waited for).
+_INSERT_UNLESS_OPEN = insert_unless_open(SyncJob.__table__, ("kind", "subject_id"), OPEN_JOB_WHERE)
+
 
 def enqueue(
     session: Session,
@@ -70,20 +75,18 @@ def enqueue_row(
     """`enqueue` with plain statements (a click's write); the job's id. `subject_changes`
     are set on the subject's row in the same update that marks it as sending."""
     subject_type, model = SUBJECTS[kind]
-    found = st.rows(_ACTIVE_JOB, {"kind": kind, "subject_id": subject_id})
-    if found:
-        job_id = found[0][0]
+    job = SyncJob(
+        kind=kind,
+        branch_id=branch_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        client_token=client_token or None,
+    )
+    job_id = insert_row(st, job, _INSERT_UNLESS_OPEN[st.dialect.name])
+    if job_id is None:  # an open job exists: it is reused, so nothing is ever sent twice
+        job_id = st.scalar(_ACTIVE_JOB, {"kind": kind, "subject_id": subject_id})
         if client_token:
             update_row(st, SyncJob, job_id, {"client_token": client_token})
-    else:
-        job = SyncJob(
-            kind=kind,
-            branch_id=branch_id,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            client_token=client_token or None,
-        )
-        job_id = insert_row(st, job)
     update_row(
         st,
         model,

@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, or_, text
+from sqlalchemy import bindparam, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from klinikita.db import ReadConnection, Statements, insert_row, statements
+from klinikita.db import ReadConnection, Statements, insert_row, insert_unless_open, statements
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import OPEN_VISIT_WHERE, Payer, QueueCounter, VisitStatus
@@ -199,19 +199,9 @@ _CHOSEN = (
 )
 # The visit, unless the patient already has an open one in the unit that day: the unique
 # index uq_visit_open refuses it, and nothing is inserted (no id comes back).
-_VISIT = Visit.__table__
-_INSERT_UNLESS_OPEN = {
-    dialect: (
-        insert_for(_VISIT)
-        .values({c.name: bindparam(c.name, type_=c.type) for c in _VISIT.c if c.name != "id"})
-        .on_conflict_do_nothing(
-            index_elements=[_VISIT.c.patient_id, _VISIT.c.unit_id, _VISIT.c.visit_date],
-            index_where=text(OPEN_VISIT_WHERE),
-        )
-        .returning(_VISIT.c.id)
-    )
-    for dialect, insert_for in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+_INSERT_UNLESS_OPEN = insert_unless_open(
+    Visit.__table__, ("patient_id", "unit_id", "visit_date"), OPEN_VISIT_WHERE
+)
 # Read only when that insert was refused, for the message.
 _OPEN_VISIT = select(Visit.queue_number, Visit.status).where(
     Visit.branch_id == bindparam("branch_id"),

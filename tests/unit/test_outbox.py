@@ -54,3 +54,29 @@ def test_ensure_job_when_another_worker_enqueues_at_the_same_moment(db):
             first.commit()
             waiting.result(timeout=10)  # refused by the unique index, and no error
     assert len(_jobs(db, patient.id)) == 1
+
+
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+def test_two_enqueues_at_the_same_moment_share_one_job_without_an_error(db):
+    """Two tabs queue the same subject at once: the second waits for the first's commit,
+    then reuses its job (and takes it over for its own tab) instead of failing."""
+    branch, *_, patient = make_clinic(db)
+    with Session(db.get_bind()) as first:
+        first_id = outbox.enqueue(first, JobKind.PATIENT_LOOKUP, branch.id, patient.id).id
+
+        def second() -> int:
+            with Session(db.get_bind()) as other:
+                job = outbox.enqueue(
+                    other, JobKind.PATIENT_LOOKUP, branch.id, patient.id, client_token="tab-2"
+                )
+                other.commit()
+                return job.id
+
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(second)
+            time.sleep(0.3)
+            assert not waiting.done()  # held by the unique index until the first commits
+            first.commit()
+            assert waiting.result(timeout=10) == first_id
+    jobs = _jobs(db, patient.id)
+    assert [(j.id, j.client_token) for j in jobs] == [(first_id, "tab-2")]
