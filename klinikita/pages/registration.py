@@ -31,7 +31,7 @@ def _muted(*children, **props) -> rx.Component:
 def _result(row: rx.Var) -> rx.Component:
     return rx.button(
         rx.vstack(
-            rx.text(row["name"], weight="medium", size="3"),
+            rx.text(row["name"], weight="medium", size="3", color=rx.color("gray", 12)),
             rx.text(
                 "No. RM ",
                 row["mrn"],
@@ -50,7 +50,8 @@ def _result(row: rx.Var) -> rx.Component:
         color_scheme="gray",
         size="3",
         width="100%",
-        justify="start",
+        # A Radix button centres what it holds; a list of people reads from the left.
+        justify_content="flex-start",
         height="auto",
         padding_y="8px",
         text_align="left",
