@@ -82,11 +82,21 @@ def enqueue_row(
         subject_id=subject_id,
         client_token=client_token or None,
     )
-    job_id = insert_row(st, job, _INSERT_UNLESS_OPEN[st.dialect.name])
-    if job_id is None:  # an open job exists: it is reused, so nothing is ever sent twice
+    job_id = None
+    # An open job is reused, so nothing is ever sent twice. The one that refused the insert
+    # can end before it is looked up (another transaction's, finished by a worker at once):
+    # then the insert is tried again.
+    for _ in range(3):
+        job_id = insert_row(st, job, _INSERT_UNLESS_OPEN[st.dialect.name])
+        if job_id is not None:
+            break
         job_id = st.scalar(_ACTIVE_JOB, {"kind": kind, "subject_id": subject_id})
-        if client_token:
-            update_row(st, SyncJob, job_id, {"client_token": client_token})
+        if job_id is not None:
+            if client_token:
+                update_row(st, SyncJob, job_id, {"client_token": client_token})
+            break
+    if job_id is None:
+        raise RuntimeError(f"no open {kind} job for subject {subject_id} after three tries")
     update_row(
         st,
         model,
