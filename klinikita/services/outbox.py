@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam, or_
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from klinikita.db import Statements, insert_row, insert_unless_open, statements, update_row
@@ -108,16 +107,9 @@ def enqueue_row(
 
 def ensure_job(session: Session, kind: str, branch_id: int, subject_id: int) -> None:
     """Enqueue unless an open job exists; safe when another worker does the same at once
-    (the unique index on open jobs refuses the second, and only this savepoint rolls back)."""
-    if active_job(session, kind, subject_id) is not None:
-        return
-    # The insert runs on the driver, whose own IntegrityError SQLAlchemy does not wrap.
-    refused = (IntegrityError, session.get_bind().dialect.loaded_dbapi.IntegrityError)
-    try:
-        with session.begin_nested():
-            enqueue(session, kind, branch_id, subject_id)
-    except refused:
-        pass
+    (`enqueue_row`'s insert waits for it and then reuses its job)."""
+    if active_job(session, kind, subject_id) is None:
+        enqueue(session, kind, branch_id, subject_id)
 
 
 def resend(session: Session, job_id: int, *, client_token: str | None = None) -> SyncJob:

@@ -36,8 +36,8 @@ def test_enqueue_twice_reuses_the_open_job_and_marks_the_subject(db):
 # SQLite has one writer at a time: two enqueues cannot overlap there.
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)
 def test_ensure_job_when_another_worker_enqueues_at_the_same_moment(db):
-    """PostgreSQL, several workers: both see no open job, one inserts first; the unique
-    index refuses the other, only its savepoint rolls back, and it goes on."""
+    """PostgreSQL, several workers: both see no open job, one inserts first; the other's
+    insert waits for it, is refused by the unique index, and reuses the job without an error."""
     branch, *_, patient = make_clinic(db)
     with Session(db.get_bind()) as first:
         outbox.enqueue(first, JobKind.PATIENT_LOOKUP, branch.id, patient.id)  # not committed
