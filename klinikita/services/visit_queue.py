@@ -7,8 +7,8 @@ date with patient, unit, room and doctor names, newest queue number last.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import bindparam, event
@@ -57,11 +57,15 @@ def zone_time_text(moment: datetime | None, zone: ZoneInfo, fmt: str = "%H:%M") 
         return ""
     if moment.tzinfo is None:  # SQLite hands back naive UTC
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(zone).strftime(fmt)
+    local = moment.astimezone(zone)
+    if fmt == "%H:%M":  # every queue row: strftime costs three times this
+        return f"{local.hour:02d}:{local.minute:02d}"
+    return local.strftime(fmt)
 
 
-@dataclass(frozen=True)
-class QueueRow:
+class QueueRow(NamedTuple):
+    # A named tuple, not a frozen dataclass: a busy day's queue is read on every board
+    # change and Daftarkan, and a frozen dataclass costs a setattr per field per row.
     visit_id: int
     queue_number: int
     unit_id: int
@@ -208,7 +212,5 @@ def todays_queue(
 
 def status_label(status: str) -> str:
     """A visit status as staff read it (menunggu, diperiksa, ...); unknown ones as stored."""
-    try:
-        return STATUS_LABELS.get(VisitStatus(status), status)
-    except ValueError:
-        return status
+    # The members are str, so the stored text finds its label without making a member.
+    return STATUS_LABELS.get(status, status)

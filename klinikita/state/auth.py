@@ -23,7 +23,7 @@ from klinikita.services.actor_cache import cached_actor
 from klinikita.services.audit import Actor
 from klinikita.services.errors import PermissionDenied
 from klinikita.services.permissions import Action, allows, require
-from klinikita.state import live, page_loads
+from klinikita.state import live, page_loads, toasts
 
 
 class SessionExpired(PermissionDenied):
@@ -130,7 +130,7 @@ class AuthState(rx.State):
         self.page_allowed = item is None or allows(actor.duty, item.action)
         # The open page loads again: what it lets this tab do follows the new duty.
         return [
-            rx.toast.success(f"Tugas aktif: {Duty(actor.duty).label}"),
+            toasts.success(f"Tugas aktif: {Duty(actor.duty).label}"),
             *page_loads.for_path(self.router.url.path or routes.BERANDA),
         ]
 
@@ -146,7 +146,7 @@ class AuthState(rx.State):
         self._show(actor)
         # The open page loads again, with the new branch's lists.
         return [
-            rx.toast.success(f"Cabang aktif: {self.branch_name}"),
+            toasts.success(f"Cabang aktif: {self.branch_name}"),
             *page_loads.for_path(self.router.url.path or routes.BERANDA),
         ]
 

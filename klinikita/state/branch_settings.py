@@ -23,6 +23,7 @@ from klinikita.services.mrn import DEFAULT_FORMAT as DEFAULT_MRN_FORMAT
 from klinikita.services.permissions import Action, allows
 from klinikita.services.readiness import branch_readiness
 from klinikita.services.satusehat_connection import ConnectionResult, check_branch_connection
+from klinikita.state import toasts
 from klinikita.state.auth import AuthState
 
 log = logging.getLogger("klinikita.settings")
@@ -163,7 +164,7 @@ class BranchSettingsState(AuthState):
         with session_scope() as session:
             branch = session.get(Branch, int(branch_id)) if str(branch_id).isdigit() else None
             if branch is None:
-                return rx.toast.error("Cabang tidak ditemukan.")
+                return toasts.error("Cabang tidak ditemukan.")
             self.editing_id = branch.id
             self.form = _form_of(branch)
             self.secret_saved = bool(branch.ss_secret_encrypted)
@@ -250,17 +251,17 @@ class BranchSettingsState(AuthState):
                     )
         except ValidationFailed as failed:
             self.errors = failed.errors
-            return rx.toast.error(failed.message)
+            return toasts.error(failed.message)
         except NotFound as missing:
             self._close_form()
-            return rx.toast.error(missing.message)
+            return toasts.error(missing.message)
         created = self.creating
         self._close_form()
         self.conn_branch_id, self.conn_message = "", ""  # a test of the old settings is stale
         self._reload()
         # The top bar shows the branch name (and the branch switcher) too.
         self._show(self._current_actor())
-        return rx.toast.success("Cabang ditambahkan." if created else "Pengaturan cabang disimpan.")
+        return toasts.success("Cabang ditambahkan." if created else "Pengaturan cabang disimpan.")
 
     # ----- Tes koneksi ---------------------------------------------------------------------
     @rx.event(background=True)

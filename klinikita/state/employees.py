@@ -13,7 +13,7 @@ from klinikita.models.satusehat import JobKind
 from klinikita.services import employees as employee_service
 from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
-from klinikita.state import live
+from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import MasterListState
 
@@ -134,8 +134,8 @@ class EmployeeState(MasterListState, AuthState):
         if error is not None:
             return error
         if employee_service.is_practitioner(employee.main_duty):
-            return rx.toast.success("Karyawan disimpan; nomor IHS dicari di SATUSEHAT.")
-        return rx.toast.success("Karyawan disimpan.")
+            return toasts.success("Karyawan disimpan; nomor IHS dicari di SATUSEHAT.")
+        return toasts.success("Karyawan disimpan.")
 
 
 live.register("employee", EmployeeState)

@@ -22,7 +22,7 @@ from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.examination_view import LISTS, VisitRecord, visit_record
 from klinikita.services.permissions import Action, allows
 from klinikita.services.visit_queue import todays_queue
-from klinikita.state import live
+from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 
 PROCEDURE_FIELDS = ("code", "description", "note")
@@ -311,7 +311,7 @@ class ExaminationState(AuthState):
         self._branch_id = actor.branch_id
         self._open(int(visit_id))
         if not self.visit_id:
-            return rx.toast.error("Kunjungan tidak ditemukan di cabang aktif.")
+            return toasts.error("Kunjungan tidak ditemukan di cabang aktif.")
 
     @rx.event
     def close_visit(self):
@@ -360,8 +360,8 @@ class ExaminationState(AuthState):
             )
         except ValidationFailed as failed:
             self.vitals_errors = failed.errors
-            return rx.toast.error(failed.message)
-        return rx.toast.success("Tanda vital disimpan.")
+            return toasts.error(failed.message)
+        return toasts.success("Tanda vital disimpan.")
 
     # ----- SOAP --------------------------------------------------------------------
     @rx.event
@@ -382,8 +382,8 @@ class ExaminationState(AuthState):
             )
         except ValidationFailed as failed:
             self.soap_errors = failed.errors
-            return rx.toast.error(failed.message)
-        return rx.toast.success("SOAP disimpan.")
+            return toasts.error(failed.message)
+        return toasts.success("SOAP disimpan.")
 
     # ----- diagnoses ------------------------------------------------------------------
     @rx.event
@@ -411,10 +411,10 @@ class ExaminationState(AuthState):
             )
         except ValidationFailed as failed:
             self.icd_error = failed.errors.get("icd10", failed.message)
-            return rx.toast.error(self.icd_error)
+            return toasts.error(self.icd_error)
         self.icd_query, self.icd_results, self.icd_error = "", [], ""
         label = f"{added[0].icd10_code} ({'utama' if added[0].rank == 1 else 'sekunder'})"
-        return rx.toast.success(f"Diagnosis {label} ditambahkan.")
+        return toasts.success(f"Diagnosis {label} ditambahkan.")
 
     @rx.event
     def set_primary(self, diagnosis_id: str):
@@ -445,7 +445,7 @@ class ExaminationState(AuthState):
                 exam_service.add_procedure(session, actor, self.visit_id, dict(self.procedure_form))
         except ValidationFailed as failed:
             self.procedure_errors = failed.errors
-            return rx.toast.error(failed.message)
+            return toasts.error(failed.message)
         self.procedure_form = {f: "" for f in PROCEDURE_FIELDS}
         self.procedure_errors = {}
         self._after_change()
@@ -473,7 +473,7 @@ class ExaminationState(AuthState):
                 )
         except ValidationFailed as failed:
             self.prescription_errors = failed.errors
-            return rx.toast.error(failed.message)
+            return toasts.error(failed.message)
         self.prescription_form = {f: "" for f in PRESCRIPTION_FIELDS}
         self.prescription_errors = {}
         self._after_change()
@@ -491,7 +491,7 @@ class ExaminationState(AuthState):
         """Selesai: the readiness check; when ready, complete and queue the sending."""
         actor = self._authorize(Action.EXAM_COMPLETE)
         if self.vitals_dirty or self.soap_dirty:
-            return rx.toast.warning(
+            return toasts.warning(
                 "Ada tanda vital atau SOAP yang belum disimpan. Simpan dulu, lalu tekan Selesai."
             )
         visit_id, token = self.visit_id, self._client_token()
@@ -502,10 +502,10 @@ class ExaminationState(AuthState):
             )
         except completion.VisitNotReady as refused:
             self.blockers = _blocker_views(refused.blockers)
-            return rx.toast.error("Belum bisa diselesaikan. Lihat daftar yang harus dilengkapi.")
+            return toasts.error("Belum bisa diselesaikan. Lihat daftar yang harus dilengkapi.")
         self.blockers = []
         wake_workers()
-        return rx.toast.success("Pemeriksaan selesai. Mengirim ke SATUSEHAT...")
+        return toasts.success("Pemeriksaan selesai. Mengirim ke SATUSEHAT...")
 
     @rx.event
     def resend(self):
@@ -517,7 +517,7 @@ class ExaminationState(AuthState):
             )
         wake_workers()
         self._after_change()
-        return rx.toast.info("Kunjungan dikirim ulang ke SATUSEHAT.")
+        return toasts.info("Kunjungan dikirim ulang ke SATUSEHAT.")
 
     @rx.var
     def sync_sending(self) -> bool:

@@ -12,6 +12,7 @@ from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.permissions import Action, allows
 from klinikita.services.sync_requests import resend_subject
+from klinikita.state import toasts
 from klinikita.state.auth import AuthState
 
 
@@ -74,7 +75,7 @@ class MasterListState(AuthState, mixin=True):
                     row = create(session, actor, data, client_token=token)
         except ValidationFailed as failed:
             self.errors = failed.errors
-            return None, rx.toast.error(failed.message)
+            return None, toasts.error(failed.message)
         wake_workers()
         self._close_form()
         self._reload()
@@ -89,7 +90,7 @@ class MasterListState(AuthState, mixin=True):
             )
         wake_workers()
         self._reload()
-        return rx.toast.success(self._active_message(name, active))
+        return toasts.success(self._active_message(name, active))
 
     @rx.event
     def deactivate(self, row_id: str):
@@ -109,7 +110,7 @@ class MasterListState(AuthState, mixin=True):
             )
         wake_workers()
         self._reload()
-        return rx.toast.info(self.resend_message)
+        return toasts.info(self.resend_message)
 
     # ----- shared --------------------------------------------------------------------
     def _client_token(self) -> str:

@@ -13,6 +13,7 @@ from klinikita.db import session_scope
 from klinikita.integrations import mail
 from klinikita.services import accounts, password_reset
 from klinikita.services.errors import ValidationFailed
+from klinikita.state import toasts
 from klinikita.state.auth import AuthState, SessionExpired
 
 _CONFIRM_MISMATCH = "Konfirmasi kata sandi baru tidak sama."
@@ -47,7 +48,7 @@ class ChangePasswordState(AuthState):
         self.errors = {}
         self.form_key += 1
         others = f" {ended} sesi login lain diakhiri." if ended else ""
-        return rx.toast.success(f"Kata sandi diganti.{others}")
+        return toasts.success(f"Kata sandi diganti.{others}")
 
 
 class ForgotPasswordState(rx.State):
@@ -104,9 +105,9 @@ class ResetPasswordState(rx.State):
                 password_reset.reset_with_link(session, self._token(), new)
         except password_reset.InvalidResetLink as invalid:
             self.link_ok = False
-            return rx.toast.error(invalid.message)
+            return toasts.error(invalid.message)
         except ValidationFailed as failed:
             self.errors = failed.errors
             return
         self.errors, self.done = {}, True
-        return rx.toast.success("Kata sandi baru disimpan. Silakan masuk.")
+        return toasts.success("Kata sandi baru disimpan. Silakan masuk.")

@@ -17,7 +17,7 @@ from klinikita.services.errors import ValidationFailed
 from klinikita.services.nik import nik_problem, nik_warning
 from klinikita.services.patients import PatientRow, SearchKind, search_patients
 from klinikita.services.permissions import Action, allows
-from klinikita.state import live
+from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.registration import RegistrationState
 
@@ -304,13 +304,13 @@ class PatientState(AuthState):
                 queued = patient.sync_status == SyncStatus.SENDING
         except ValidationFailed as failed:
             self.errors = failed.errors
-            return rx.toast.error(failed.message)
+            return toasts.error(failed.message)
         except records.SimilarPatientsFound as found:
             self.similar = [
                 {"id": str(m.id), "mrn": m.mrn, "name": m.name, "birth_date": m.birth_date}
                 for m in found.matches
             ]
-            return rx.toast.warning(found.message)
+            return toasts.warning(found.message)
         if queued:
             wake_workers()
         self.form_open = False
@@ -321,7 +321,7 @@ class PatientState(AuthState):
             self.search_term, self.search_kind, self.page = saved_mrn, SearchKind.AUTO.value, 1
         self._load_page()
         verb = "diperbarui" if editing else "didaftarkan"
-        done = rx.toast.success(f"Pasien {saved_name} (No. RM {saved_mrn}) {verb}.")
+        done = toasts.success(f"Pasien {saved_name} (No. RM {saved_mrn}) {verb}.")
         if self.pick_after_save and not editing:
             self.pick_after_save = False
             return [done, RegistrationState.pick_patient(str(saved_id))]
@@ -344,7 +344,7 @@ class PatientState(AuthState):
             patient = records.deactivate_patient(session, actor, int(patient_id))
             name = patient.name
         self._load_page()
-        return rx.toast.success(f"Pasien {name} dinonaktifkan.")
+        return toasts.success(f"Pasien {name} dinonaktifkan.")
 
     @rx.event
     def resend(self, patient_id: str):
@@ -356,7 +356,7 @@ class PatientState(AuthState):
             )
         wake_workers()
         self._load_page()
-        return rx.toast.info("Pencarian IHS dikirim ulang.")
+        return toasts.info("Pencarian IHS dikirim ulang.")
 
 
 class KontakState(AuthState):

@@ -14,7 +14,7 @@ from klinikita.models.satusehat import JobKind
 from klinikita.services import facility
 from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
-from klinikita.state import live
+from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import MasterListState
 
@@ -71,7 +71,7 @@ class UnitState(MasterListState, AuthState):
         self._authorize(Action.RECORD_EDIT)
         row = next((r for r in self.rows if r["id"] == unit_id), None)
         if row is None:
-            return rx.toast.error("Unit layanan tidak ditemukan.")
+            return toasts.error("Unit layanan tidak ditemukan.")
         self.form_open, self.editing_id, self.errors = True, int(unit_id), {}
         self.form = {"name": row["name"]}
 
@@ -82,7 +82,7 @@ class UnitState(MasterListState, AuthState):
             facility.update_unit,
             lambda: facility.UnitInput(name=self.form.get("name", "")),
         )
-        return error or rx.toast.success("Unit layanan disimpan; dikirim ke SATUSEHAT.")
+        return error or toasts.success("Unit layanan disimpan; dikirim ke SATUSEHAT.")
 
 
 class RoomState(MasterListState, AuthState):
@@ -124,7 +124,7 @@ class RoomState(MasterListState, AuthState):
         self._authorize(Action.RECORD_EDIT)
         row = next((r for r in self.rows if r["id"] == room_id), None)
         if row is None:
-            return rx.toast.error("Ruangan tidak ditemukan.")
+            return toasts.error("Ruangan tidak ditemukan.")
         self.form_open, self.editing_id, self.errors = True, int(room_id), {}
         self.form = {"name": row["name"], "unit_id": row["unit_id"]}
 
@@ -138,7 +138,7 @@ class RoomState(MasterListState, AuthState):
     @rx.event
     def save(self):
         _, error = self._save_row(facility.create_room, facility.update_room, self._room_input)
-        return error or rx.toast.success("Ruangan disimpan; dikirim ke SATUSEHAT.")
+        return error or toasts.success("Ruangan disimpan; dikirim ke SATUSEHAT.")
 
 
 live.register("service_unit", UnitState)

@@ -12,7 +12,7 @@ from klinikita.services.errors import ValidationFailed
 from klinikita.services.patients import SearchKind, format_date, search_patients
 from klinikita.services.permissions import Action, allows
 from klinikita.services.visit_queue import QueueRow, todays_queue
-from klinikita.state import live
+from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 
 RESULT_LIMIT = 8
@@ -275,7 +275,7 @@ class RegistrationState(AuthState):
                 queue = todays_queue(st, actor.branch_id)
         except ValidationFailed as failed:
             self.errors = failed.errors
-            return rx.toast.error(failed.message)
+            return toasts.error(failed.message)
         live.publish(
             live.branch_topic(actor.branch_id), exclude=self._client_token(), visit_id=visit_id
         )
@@ -287,7 +287,7 @@ class RegistrationState(AuthState):
         self.last_patient = self.patient.get("name", "")
         self.patient = {}  # ready for the next patient; unit, room, doctor stay
         self._reload_queue(rows=queue)
-        return rx.toast.success(
+        return toasts.success(
             f"{self.last_patient} terdaftar di {unit_name}, nomor antrean {number}."
         )
 
@@ -302,7 +302,7 @@ class RegistrationState(AuthState):
         self._authorize(Action.VISIT_CANCEL)
         row = next((r for r in self.queue if r["id"] == visit_id), None)
         if row is None:
-            return rx.toast.error("Kunjungan tidak ditemukan di antrean hari ini.")
+            return toasts.error("Kunjungan tidak ditemukan di antrean hari ini.")
         self.cancel_id = int(visit_id)
         self.cancel_label = f"{row['unit']} nomor {row['number']}: {row['patient']}"
         self.cancel_reason, self.cancel_error = "", ""
@@ -337,4 +337,4 @@ class RegistrationState(AuthState):
         )
         self.cancel_open, self.cancel_id, self.cancel_reason = False, 0, ""
         self._reload_queue()
-        return rx.toast.success(f"Kunjungan nomor antrean {number} dibatalkan.")
+        return toasts.success(f"Kunjungan nomor antrean {number} dibatalkan.")

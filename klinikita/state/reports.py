@@ -20,7 +20,7 @@ from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.permissions import Action, allows
 from klinikita.services.report_csv import EXPORT_LIMIT, csv_filename
-from klinikita.state import live
+from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 
 ALL = "semua"  # the "no filter" value of a select (Radix selects take no empty value)
@@ -35,7 +35,7 @@ def _capped_notice(count: int) -> list:
     if count < EXPORT_LIMIT:
         return []
     return [
-        rx.toast.warning(
+        toasts.warning(
             f"Hanya {EXPORT_LIMIT} baris terbaru yang diekspor. Persempit rentang tanggal "
             "untuk mengekspor sisanya."
         )
@@ -274,7 +274,7 @@ class SyncLogState(_PagedReport, LaporanState):
         with session_scope() as session:
             found = reports.sync_log_detail(session, actor.branch_id, int(log_id))
         if found is None:
-            return rx.toast.error("Log tidak ditemukan di cabang aktif.")
+            return toasts.error("Log tidak ditemukan di cabang aktif.")
         self.detail = _strings(found)
         self.detail_open = True
 
@@ -355,8 +355,8 @@ class DashboardState(LaporanState):
             wake_workers()
         self._reload()
         if not count:
-            return rx.toast.info("Tidak ada kiriman yang gagal.")
-        return rx.toast.success(f"{count} kiriman dimasukkan lagi ke antrean.")
+            return toasts.info("Tidak ada kiriman yang gagal.")
+        return toasts.success(f"{count} kiriman dimasukkan lagi ke antrean.")
 
     @rx.event
     def export_csv(self):

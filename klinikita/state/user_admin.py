@@ -12,6 +12,7 @@ from klinikita.db import session_scope
 from klinikita.services import accounts
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.permissions import Action, allows
+from klinikita.state import toasts
 from klinikita.state.auth import AuthState
 
 NO_EMPLOYEE = "none"
@@ -191,7 +192,7 @@ class UserAdminState(AuthState):
         password = str(form_data.get("password", "")) if creating else ""
         if creating and password != str(form_data.get("password_confirm", "")):
             self.errors = {"password_confirm": _CONFIRM_MISMATCH}
-            return rx.toast.error("Periksa kembali isian yang ditandai.")
+            return toasts.error("Periksa kembali isian yang ditandai.")
         try:
             with session_scope() as session:
                 if creating:
@@ -201,13 +202,13 @@ class UserAdminState(AuthState):
                 username = user.username
         except ValidationFailed as failed:
             self.errors = failed.errors
-            return rx.toast.error(failed.message)
+            return toasts.error(failed.message)
         self.mode, self.editing_id, self.errors = "", 0, {}
         self._reload(actor)
         # The top bar shows the admin's own duties and branches, which may have changed.
         self._show(self._current_actor())
         verb = "ditambahkan" if creating else "disimpan"
-        return rx.toast.success(f"Pengguna {username} {verb}.")
+        return toasts.success(f"Pengguna {username} {verb}.")
 
     # ----- status ----------------------------------------------------------------------
     @rx.event
@@ -226,7 +227,7 @@ class UserAdminState(AuthState):
             username = accounts.deactivate_user(session, actor, _parse_id(user_id)).username
         self.confirm_user_id, self.confirm_username = 0, ""
         self._reload(actor)
-        return rx.toast.success(f"Pengguna {username} dinonaktifkan; sesi loginnya diakhiri.")
+        return toasts.success(f"Pengguna {username} dinonaktifkan; sesi loginnya diakhiri.")
 
     @rx.event
     def reactivate(self, user_id: str):
@@ -234,7 +235,7 @@ class UserAdminState(AuthState):
         with session_scope() as session:
             username = accounts.reactivate_user(session, actor, _parse_id(user_id)).username
         self._reload(actor)
-        return rx.toast.success(f"Pengguna {username} diaktifkan kembali.")
+        return toasts.success(f"Pengguna {username} diaktifkan kembali.")
 
     @rx.event
     def unlock(self, user_id: str):
@@ -242,7 +243,7 @@ class UserAdminState(AuthState):
         with session_scope() as session:
             username = accounts.unlock_user(session, actor, _parse_id(user_id)).username
         self._reload(actor)
-        return rx.toast.success(f"Kunci akun {username} dibuka.")
+        return toasts.success(f"Kunci akun {username} dibuka.")
 
     # ----- password reset by the admin ---------------------------------------------------
     @rx.event
@@ -280,7 +281,7 @@ class UserAdminState(AuthState):
             return
         self.reset_user_id, self.reset_username, self.reset_errors = 0, "", {}
         self._reload(actor)
-        return rx.toast.success(
+        return toasts.success(
             f"Kata sandi {username} diganti; sesi loginnya diakhiri. Sampaikan kata sandi baru "
             "secara langsung."
         )
