@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam
 from sqlmodel import Session, select
 
-from klinikita.db import Statements, insert_row, statements, update_row
+from klinikita.db import Statements, insert_new, statements, update_row
 from klinikita.models import Diagnosis, Examination, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
@@ -143,11 +143,14 @@ class EditableVisit:
     exam_id: int | None = None  # its examination, once written
     # The fields of the examination asked for, as stored before this change.
     exam_values: dict[str, Any] = dataclass_field(default_factory=dict)
+    # Its diagnoses' codes, primary first, when asked for.
+    codes: tuple[str, ...] = ()
 
 
-def _visit_for_change(fields: tuple[str, ...]) -> Select:
-    """The visit and, in the same statement, those fields of its examination (if any)."""
-    return (
+def _visit_for_change(fields: tuple[str, ...], codes: bool = False) -> Select:
+    """The visit and, in the same statement, those fields of its examination (if any) and,
+    with `codes`, its diagnoses' codes (a row per diagnosis, the rest repeated)."""
+    stmt = (
         select(
             Visit.id,
             Visit.branch_id,
@@ -155,13 +158,20 @@ def _visit_for_change(fields: tuple[str, ...]) -> Select:
             Visit.exam_started_at,
             Examination.id,
             *(Examination.__table__.c[f] for f in fields),
+            *((Diagnosis.icd10_code,) if codes else ()),
         )
         .outerjoin(Examination, Examination.visit_id == Visit.id)
         .where(Visit.id == bindparam("visit_id"))
     )
+    if codes:
+        stmt = stmt.outerjoin(Diagnosis, Diagnosis.visit_id == Visit.id).order_by(
+            Diagnosis.rank, Diagnosis.id
+        )
+    return stmt
 
 
 _VISIT_FOR_CHANGE = {f: _visit_for_change(f) for f in ((), VITAL_FIELDS, SOAP_FIELDS)}
+_VISIT_AND_CODES = _visit_for_change((), codes=True)
 
 
 def _editable_visit(
@@ -170,11 +180,15 @@ def _editable_visit(
     visit_id: int,
     action: Action,
     exam_fields: tuple[str, ...] = (),
+    *,
+    codes: bool = False,
 ) -> EditableVisit:
     """The visit, if `actor` may change its examination now (permission, branch, status),
-    with the `exam_fields` its examination holds (VITAL_FIELDS, SOAP_FIELDS or none)."""
+    with the `exam_fields` its examination holds (VITAL_FIELDS, SOAP_FIELDS or none) and,
+    with `codes`, its diagnoses' codes."""
     require(actor.duty, action)
-    found = st.rows(_VISIT_FOR_CHANGE[exam_fields], {"visit_id": visit_id})
+    stmt = _VISIT_AND_CODES if codes else _VISIT_FOR_CHANGE[exam_fields]
+    found = st.rows(stmt, {"visit_id": visit_id})
     if not found or found[0][1] != actor.branch_id:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
     row_id, _, status, started, exam_id, *values = found[0]
@@ -182,6 +196,9 @@ def _editable_visit(
         raise ServiceError("Kunjungan ini dibatalkan; pemeriksaannya tidak dapat diubah.")
     if status == VisitStatus.COMPLETE and not allows(actor.duty, Action.RECORD_EDIT):
         raise PermissionDenied(COMPLETED_REFUSAL)
+    if codes:
+        known = tuple(row[-1] for row in found if row[-1] is not None)
+        return EditableVisit(row_id, status, started, exam_id, codes=known)
     stored = dict(zip(exam_fields, values, strict=True))
     return EditableVisit(row_id, status, started, exam_id, stored)
 
@@ -222,7 +239,7 @@ def start_examination(
 def _write_examination(st: Statements, visit: EditableVisit, values: dict[str, Any]) -> int:
     """Write `values` into the visit's examination (made on its first write); its id."""
     if visit.exam_id is None:
-        return insert_row(st, Examination(visit_id=visit.id, **values))
+        return insert_new(st, Examination, {"visit_id": visit.id, **values}).id
     update_row(st, Examination, visit.exam_id, values)
     return visit.exam_id
 
@@ -315,13 +332,6 @@ def _renumber(session: Session, diagnoses: list[Diagnosis]) -> None:
             session.add(diagnosis)
 
 
-_CODES = (
-    select(Diagnosis.icd10_code)
-    .where(Diagnosis.visit_id == bindparam("visit_id"))
-    .order_by(Diagnosis.rank, Diagnosis.id)
-)
-
-
 def add_diagnosis(
     db: Session | Statements,
     actor: audit.Actor,
@@ -332,7 +342,7 @@ def add_diagnosis(
 ) -> Diagnosis:
     """The first diagnosis becomes the primary one (rank 1); later ones are secondary."""
     st = statements(db)
-    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
+    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL, codes=True)
     normalized = icd10.normalize(code)
     if not normalized:
         raise ValidationFailed({"icd10": "Pilih kode ICD-10 dari hasil pencarian."})
@@ -341,14 +351,20 @@ def add_diagnosis(
         raise ValidationFailed(
             {"icd10": f'Kode ICD-10 "{normalized}" tidak dikenal. Pilih dari hasil pencarian.'}
         )
-    existing = [c for (c,) in st.rows(_CODES, {"visit_id": visit.id})]
+    existing = visit.codes
     if any(icd10.normalize(c) == normalized for c in existing):
         raise ValidationFailed({"icd10": f"Diagnosis {normalized} sudah tercatat."})
     _mark_started(st, actor, visit, now or utcnow())
-    diagnosis = Diagnosis(
-        visit_id=visit.id, rank=len(existing) + 1, icd10_code=normalized, display=description
+    diagnosis = insert_new(
+        st,
+        Diagnosis,
+        {
+            "visit_id": visit.id,
+            "rank": len(existing) + 1,
+            "icd10_code": normalized,
+            "display": description,
+        },
     )
-    insert_row(st, diagnosis)
     audit.write(
         st,
         actor,

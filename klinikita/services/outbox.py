@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, or_
 from sqlmodel import Session, SQLModel, select
 
-from klinikita.db import Statements, insert_row, insert_unless_open, statements, update_row
+from klinikita.db import Statements, insert_new, insert_unless_open, statements, update_row
 from klinikita.models import Employee, Patient, Room, ServiceUnit, SyncJob, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.enums import SyncStatus
@@ -74,20 +74,21 @@ def enqueue_row(
     """`enqueue` with plain statements (a click's write); the job's id. `subject_changes`
     are set on the subject's row in the same update that marks it as sending."""
     subject_type, model = SUBJECTS[kind]
-    job = SyncJob(
-        kind=kind,
-        branch_id=branch_id,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        client_token=client_token or None,
-    )
+    job = {
+        "kind": kind,
+        "branch_id": branch_id,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "client_token": client_token or None,
+    }
     job_id = None
     # An open job is reused, so nothing is ever sent twice. The one that refused the insert
     # can end before it is looked up (another transaction's, finished by a worker at once):
     # then the insert is tried again.
     for _ in range(3):
-        job_id = insert_row(st, job, _INSERT_UNLESS_OPEN[st.dialect.name])
-        if job_id is not None:
+        inserted = insert_new(st, SyncJob, job, _INSERT_UNLESS_OPEN[st.dialect.name])
+        if inserted is not None:
+            job_id = inserted.id
             break
         job_id = st.scalar(_ACTIVE_JOB, {"kind": kind, "subject_id": subject_id})
         if job_id is not None:

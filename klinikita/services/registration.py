@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from klinikita.db import ReadConnection, Statements, insert_row, insert_unless_open, statements
+from klinikita.db import ReadConnection, Statements, insert_new, insert_unless_open, statements
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import OPEN_VISIT_WHERE, Payer, QueueCounter, VisitStatus
@@ -298,19 +298,24 @@ def register_visit(
     arrived = now or utcnow()
     day = arrived.astimezone(zone_named(timezone)).date()
     number = _next_number(st, actor.branch_id, data.unit_id, day)
-    visit = Visit(
-        branch_id=actor.branch_id,
-        patient_id=data.patient_id,
-        unit_id=data.unit_id,
-        room_id=data.room_id,
-        doctor_id=data.doctor_id,
-        visit_date=day,
-        queue_number=number,
-        payer=data.payer,
-        status=VisitStatus.REGISTERED,
-        arrived_at=arrived,
+    visit = insert_new(
+        st,
+        Visit,
+        {
+            "branch_id": actor.branch_id,
+            "patient_id": data.patient_id,
+            "unit_id": data.unit_id,
+            "room_id": data.room_id,
+            "doctor_id": data.doctor_id,
+            "visit_date": day,
+            "queue_number": number,
+            "payer": data.payer,
+            "status": VisitStatus.REGISTERED,
+            "arrived_at": arrived,
+        },
+        _INSERT_UNLESS_OPEN[st.dialect.name],
     )
-    if insert_row(st, visit, _INSERT_UNLESS_OPEN[st.dialect.name]) is None:
+    if visit is None:
         # Already open (also when two desks register the same patient at once: the second
         # insert waits for the first's commit, then inserts nothing). The caller rolls back
         # on any error, which gives the number back.

@@ -70,21 +70,20 @@ def _identity_known(person: Patient | Employee) -> bool:
     return bool(nik) and nik_problem(nik) is None and person.sync_status != SyncStatus.NOT_FOUND
 
 
-# What the check and Selesai need, read with plain statements on the session's connection
-# (Selesai is a click: the ORM's loads cost more than the check itself).
+# What the check and Selesai need, in one statement on the session's connection (Selesai
+# is a click: each statement is a round trip, and the ORM's loads cost more than the check).
+# The diagnoses come joined: one row per diagnosis (a visit has a few), the rest repeated.
 _SIX = (Visit, Branch, Patient, Employee, Room, Examination)
+_WIDTH = sum(len(model.__table__.c) for model in _SIX)
 _VISIT_AND_PEOPLE = (
-    select(*(c for model in _SIX for c in model.__table__.c))
+    select(*(c for model in (*_SIX, Diagnosis) for c in model.__table__.c))
     .join(Branch, Branch.id == Visit.branch_id)
     .join(Patient, Patient.id == Visit.patient_id)
     .join(Employee, Employee.id == Visit.doctor_id)
     .join(Room, Room.id == Visit.room_id)
     .outerjoin(Examination, Examination.visit_id == Visit.id)
+    .outerjoin(Diagnosis, Diagnosis.visit_id == Visit.id)
     .where(Visit.id == bindparam("visit_id"))
-)
-_DIAGNOSES = (
-    select(*Diagnosis.__table__.c)
-    .where(Diagnosis.visit_id == bindparam("visit_id"))
     .order_by(Diagnosis.rank, Diagnosis.id)
 )
 
@@ -111,8 +110,8 @@ def _record(st: Statements, visit_id: int) -> _Record | None:
         rows.append(as_model(model, [next(values) for _ in model.__table__.c]))
     if rows[-1].id is None:
         rows[-1] = None  # no examination yet (the outer join found none)
-    diagnoses = st.rows(_DIAGNOSES, {"visit_id": visit_id})
-    return _Record(*rows, [as_model(Diagnosis, d) for d in diagnoses])
+    diagnoses = [as_model(Diagnosis, row[_WIDTH:]) for row in found if row[_WIDTH] is not None]
+    return _Record(*rows, diagnoses)
 
 
 def completion_blockers(

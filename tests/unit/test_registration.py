@@ -369,5 +369,6 @@ def test_the_queue_reads_the_branch_time_zone_once_and_again_when_the_branch_cha
     c.branch.timezone = "Asia/Jayapura"  # WIT, two hours ahead of WIB
     db.add(c.branch)
     db.commit()
-    [moved] = committed_read(db, todays_queue, c.branch.id)
+    # The visit's own date: between 15:00 and 17:00 UTC it is already tomorrow in Jayapura.
+    [moved] = committed_read(db, todays_queue, c.branch.id, on=visit.visit_date)
     assert moved.arrived_time == arrived.astimezone(ZoneInfo("Asia/Jayapura")).strftime("%H:%M")

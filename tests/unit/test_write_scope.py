@@ -165,3 +165,22 @@ def test_a_model_from_plain_columns_works_before_the_orm_was_used_in_the_process
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.stdout.strip() == "Klinik Proses 100", done.stderr
+
+
+def test_a_new_row_gets_the_models_defaults_and_refuses_unknown_or_missing_columns():
+    from klinikita.db import new_values
+    from klinikita.models import SyncJob
+
+    given = {"kind": "visit_send", "branch_id": 1, "subject_type": "visit", "subject_id": 7}
+    row = new_values(SyncJob, given)
+    model = SyncJob(**given).model_dump(exclude={"id"})
+    assert row.keys() == model.keys()
+    times = {"next_attempt_at", "created_at", "updated_at"}
+    assert {k: v for k, v in row.items() if k not in times} == {
+        k: v for k, v in model.items() if k not in times
+    }
+    assert all(row[k] is not None for k in times)  # the factories ran
+    with pytest.raises(TypeError, match="no columns"):
+        new_values(SyncJob, {**given, "colour": "blue"})
+    with pytest.raises(TypeError, match="branch_id needs a value"):
+        new_values(SyncJob, {k: v for k, v in given.items() if k != "branch_id"})
