@@ -469,8 +469,14 @@ def insert_new(
     if new_id is None:
         return None
     row["id"] = new_id
-    made = as_model(model, [row[name] for name in table.c.keys()])
-    make_transient_to_detached(made)  # as if loaded: `session.add` of it updates the row
+    return as_loaded(model, row)
+
+
+def as_loaded(model: type[SQLModel], row: dict[str, Any]) -> SQLModel:
+    """A row just written (every column, by name) as an instance outside any session, as
+    if loaded and its session closed: `session.add` of it later updates the row."""
+    made = as_model(model, [row[name] for name in model.__table__.c.keys()])
+    make_transient_to_detached(made)
     return made
 
 

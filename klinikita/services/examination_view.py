@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlalchemy import bindparam, case, literal_column
@@ -68,6 +68,7 @@ class VisitRecord:
     sync_error: str
     encounter_id: str
     sync_waiting: str = ""  # why the SATUSEHAT job waits (e.g. an IHS lookup), if it does
+    timezone: str | None = None  # the branch's, as stored (the times above are in it)
     vitals: dict[str, str] = field(default_factory=dict)
     vitals_time: str = ""
     soap: dict[str, str] = field(default_factory=dict)
@@ -277,6 +278,7 @@ def visit_record(
         sync_status=sync_status,
         sync_error=sync_error or "",
         encounter_id=encounter_id or "",
+        timezone=timezone,
     )
     if sync_status == SyncStatus.SENDING:
         record.sync_waiting = waiting_for or ""
@@ -287,3 +289,24 @@ def visit_record(
     for name, read in _LIST_READERS.items():
         setattr(record, name, read(conn, params) if name in lists else None)
     return record
+
+
+def as_completed(record: VisitRecord, visit: Visit) -> VisitRecord:
+    """`record` as it reads once Selesai has completed the visit (`visit` as
+    `complete_visit` returned it), without reading it again: Selesai changes only the
+    status, the two times and the sending state. Its lists are left out (None)."""
+    zone = zone_named(record.timezone)
+    return replace(
+        record,
+        status=visit.status,
+        status_label=status_label(visit.status),
+        exam_started_time=zone_time_text(visit.exam_started_at, zone),
+        completed_time=zone_time_text(visit.completed_at, zone),
+        sync_status=visit.sync_status,
+        sync_error=visit.sync_error or "",
+        encounter_id=visit.encounter_id or "",
+        sync_waiting="",  # a job just queued waits for nothing yet
+        diagnoses=None,
+        procedures=None,
+        prescriptions=None,
+    )

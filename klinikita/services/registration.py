@@ -13,11 +13,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, or_
+from sqlalchemy import bindparam, or_, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
-from klinikita.db import ReadConnection, Statements, insert_new, insert_unless_open, statements
+from klinikita.db import (
+    ReadConnection,
+    Statements,
+    as_loaded,
+    insert_new,
+    insert_unless_open,
+    new_values,
+    statements,
+)
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import OPEN_VISIT_WHERE, Payer, QueueCounter, VisitStatus
@@ -202,6 +210,32 @@ _CHOSEN = (
 _INSERT_UNLESS_OPEN = insert_unless_open(
     Visit.__table__, ("patient_id", "unit_id", "visit_date"), OPEN_VISIT_WHERE
 )
+
+
+def _numbered_visit() -> postgresql.Insert:
+    """PostgreSQL: the unit's next number and the visit with it, in one statement (the
+    counter's upsert as a data-modifying WITH): one round trip fewer on every Daftarkan. The
+    visit is inserted unless the patient has an open one there today, as above; its id and
+    number come back."""
+    counter = _NEXT_NUMBER["postgresql"].cte("next_number")
+    table = Visit.__table__
+    columns = [c for c in table.c if c.name != "id"]
+    chosen = [
+        counter.c.last_number if c.name == "queue_number" else bindparam(c.name, type_=c.type)
+        for c in columns
+    ]
+    return (
+        postgresql.insert(table)
+        .from_select([c.name for c in columns], select(*chosen).select_from(counter))
+        .on_conflict_do_nothing(
+            index_elements=[table.c.patient_id, table.c.unit_id, table.c.visit_date],
+            index_where=text(OPEN_VISIT_WHERE),
+        )
+        .returning(table.c.id, table.c.queue_number)
+    )
+
+
+_NUMBERED_VISIT = _numbered_visit()
 # Read only when that insert was refused, for the message.
 _OPEN_VISIT = select(Visit.queue_number, Visit.status).where(
     Visit.branch_id == bindparam("branch_id"),
@@ -297,10 +331,8 @@ def register_visit(
         raise ValidationFailed(errors)
     arrived = now or utcnow()
     day = arrived.astimezone(zone_named(timezone)).date()
-    number = _next_number(st, actor.branch_id, data.unit_id, day)
-    visit = insert_new(
+    visit = _insert_numbered(
         st,
-        Visit,
         {
             "branch_id": actor.branch_id,
             "patient_id": data.patient_id,
@@ -308,12 +340,10 @@ def register_visit(
             "room_id": data.room_id,
             "doctor_id": data.doctor_id,
             "visit_date": day,
-            "queue_number": number,
             "payer": data.payer,
             "status": VisitStatus.REGISTERED,
             "arrived_at": arrived,
         },
-        _INSERT_UNLESS_OPEN[st.dialect.name],
     )
     if visit is None:
         # Already open (also when two desks register the same patient at once: the second
@@ -322,6 +352,23 @@ def register_visit(
         raise ValidationFailed({"patient_id": _already_open(st, ids, day, unit.name)})
     audit.write(st, actor, "create", ENTITY, visit.id, after=audit.snapshot(visit))
     return visit
+
+
+def _insert_numbered(st: Statements, values: dict) -> Visit | None:
+    """The visit with its unit's next number of its day; None when the patient already has
+    an open visit there that day (the number then goes back with the caller's rollback)."""
+    day = values["visit_date"]
+    if st.dialect.name == "postgresql":
+        row = new_values(Visit, {**values, "queue_number": 0})  # the number comes from the WITH
+        found = st.rows(_NUMBERED_VISIT, {**row, "day": day})
+        if not found:
+            return None
+        row["id"], row["queue_number"] = found[0]
+        return as_loaded(Visit, row)
+    number = _next_number(st, values["branch_id"], values["unit_id"], day)
+    return insert_new(
+        st, Visit, {**values, "queue_number": number}, _INSERT_UNLESS_OPEN[st.dialect.name]
+    )
 
 
 def _already_open(st: Statements, ids: dict[str, int], day: date, unit_name: str) -> str:

@@ -19,7 +19,7 @@ from klinikita.services import examination as exam_service
 from klinikita.services import icd10
 from klinikita.services import visit_completion as completion
 from klinikita.services.errors import NotFound, ValidationFailed
-from klinikita.services.examination_view import LISTS, VisitRecord, visit_record
+from klinikita.services.examination_view import LISTS, VisitRecord, as_completed, visit_record
 from klinikita.services.permissions import Action, allows
 from klinikita.services.visit_queue import todays_queue
 from klinikita.state import live, toasts
@@ -97,6 +97,7 @@ class ExaminationState(AuthState):
     prescription_errors: dict[str, str] = {}
     blockers: list[dict[str, str]] = []
     _branch_id: int = 0
+    _shown: VisitRecord | None = None  # the open visit as last read (Selesai builds on it)
 
     # ----- derived ------------------------------------------------------------------
     @rx.var
@@ -156,6 +157,7 @@ class ExaminationState(AuthState):
         if record is None:
             self._close()
             return
+        self._shown = record
         header = {
             "queue_number": str(record.queue_number),
             "patient_name": record.patient_name,
@@ -194,7 +196,7 @@ class ExaminationState(AuthState):
                 setattr(self, name, value)
 
     def _close(self) -> None:
-        self.visit_id = 0
+        self.visit_id, self._shown = 0, None
         live.focus(self._client_token(), 0)
         self.header, self.vitals, self.soap = {}, {}, {}
         self.diagnoses, self.procedures, self.prescriptions = [], [], []
@@ -494,12 +496,20 @@ class ExaminationState(AuthState):
             return toasts.warning(
                 "Ada tanda vital atau SOAP yang belum disimpan. Simpan dulu, lalu tekan Selesai."
             )
-        visit_id, token = self.visit_id, self._client_token()
+        visit_id, token, shown = self.visit_id, self._client_token(), self._shown
         try:
-            self._change(
-                lambda st: completion.complete_visit(st, actor, visit_id, client_token=token),
-                recheck_blockers=False,  # a completed visit has none left to show
-            )
+            if shown is not None and shown.visit_id == visit_id:
+                # What Selesai changes is known: the visit is not read back (one statement
+                # fewer on the busiest click); another tab's changes come as live updates.
+                with write_scope() as st:
+                    visit = completion.complete_visit(st, actor, visit_id, client_token=token)
+                self._show_record(as_completed(shown, visit), keep_forms=True)
+                self._tell_others()
+            else:
+                self._change(
+                    lambda st: completion.complete_visit(st, actor, visit_id, client_token=token),
+                    recheck_blockers=False,  # a completed visit has none left to show
+                )
         except completion.VisitNotReady as refused:
             self.blockers = _blocker_views(refused.blockers)
             return toasts.error("Belum bisa diselesaikan. Lihat daftar yang harus dilengkapi.")

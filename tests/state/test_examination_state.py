@@ -146,6 +146,11 @@ def test_doctor_examines_and_completes_then_the_notice_shows_the_encounter(db, r
     state.complete()
     assert state.blockers == []
     assert state.is_complete and state.sync_status == SyncStatus.SENDING
+    # Selesai shows the completed visit without reading it back: as a reload shows it.
+    shown = (dict(state.header), state.status, state.sync_status, state.encounter_id)
+    assert shown[0]["status_label"] == "selesai" and shown[0]["completed_time"] != "-"
+    state._load_record()
+    assert (state.header, state.status, state.sync_status, state.encounter_id) == shown
     job = db.exec(select(SyncJob).where(SyncJob.kind == JobKind.VISIT_SEND)).one()
     assert job.client_token == "tab-doctor"
     db.commit()

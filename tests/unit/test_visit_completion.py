@@ -18,7 +18,8 @@ from klinikita.services import examination as exam
 from klinikita.services import visit_completion as completion
 from klinikita.services.audit import Actor
 from klinikita.services.errors import PermissionDenied
-from tests.factories import make_clinic, make_user, make_visit
+from klinikita.services.examination_view import as_completed, visit_record
+from tests.factories import committed_read, make_clinic, make_user, make_visit
 from tests.pg import sqlite_and_postgresql
 
 # Clicks write with plain statements on the driver, whose conversions differ per database.
@@ -250,3 +251,20 @@ def test_resend_goes_through_the_failed_job(db, visit, doctor):
     assert again.id == job.id and again.status == JobStatus.PENDING
     assert again.client_token == "tab-2"
     assert db.get(Visit, visit.id).sync_status == SyncStatus.SENDING
+
+
+def test_the_page_after_selesai_is_what_reading_the_visit_again_shows(db, clinic, visit, doctor):
+    """Selesai shows the completed visit without reading it back (`as_completed`): it
+    must be what a read shows, in the branch's own time zone (WIT here, not WIB)."""
+    branch = clinic[0]
+    branch.timezone = "Asia/Jayapura"
+    db.add(branch)
+    _ready(db, visit, doctor)
+    before = committed_read(db, visit_record, branch.id, visit.id, lists=())
+    done = completion.complete_visit(db, doctor, visit.id)
+    db.commit()
+    shown = as_completed(before, done)
+    again = committed_read(db, visit_record, branch.id, visit.id, lists=())
+    assert shown == again
+    assert shown.status_label == "selesai" and shown.completed_time
+    assert shown.sync_status == SyncStatus.SENDING
