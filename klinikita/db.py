@@ -411,6 +411,25 @@ def insert_statement(table: Table, *, returning_id: bool = False) -> Insert:
     return stmt
 
 
+_ROWS_INSERTS: dict[tuple[str, int], Insert] = {}
+
+
+def _rows_insert(table: Table, count: int) -> Insert:
+    """`insert_statement(table)` for `count` rows at once, the parameters of row i named
+    `column_i`; built once per table and count."""
+    key = (table.name, count)
+    stmt = _ROWS_INSERTS.get(key)
+    if stmt is None:
+        columns = [c for c in table.c if c.name != "id"]
+        stmt = _ROWS_INSERTS[key] = insert(table).values(
+            [
+                {c.name: bindparam(f"{c.name}_{i}", type_=c.type) for c in columns}
+                for i in range(count)
+            ]
+        )
+    return stmt
+
+
 def insert_unless_open(table: Table, columns: Sequence[str], where: str) -> dict[str, Insert]:
     """Per dialect, `insert_statement(table, returning_id=True)` that inserts nothing (and
     returns no id) where the partial unique index on `columns` with predicate `where`
@@ -556,11 +575,16 @@ class WriteConnection(_KeptStatements):
             raise
 
     def send_later(self) -> None:
-        """The rows kept by `later`: one executemany per statement (psycopg sends them in
-        one round trip)."""
+        """The rows kept by `later`: one statement per table, several rows in one
+        multi-row VALUES (an executemany cost psycopg a pipeline of its own: about twice
+        a single insert on PostgreSQL)."""
         waiting, self._later = self._later, {}
         for stmt, rows in waiting.values():
-            self.execute(stmt, rows if len(rows) > 1 else rows[0])
+            if len(rows) == 1:
+                self.execute(stmt, rows[0])
+                continue
+            numbered = {f"{k}_{i}": v for i, row in enumerate(rows) for k, v in row.items()}
+            self.execute(_rows_insert(stmt.table, len(rows)), numbered)
 
     def end(self, commit: bool) -> None:
         try:

@@ -184,3 +184,19 @@ def test_a_new_row_gets_the_models_defaults_and_refuses_unknown_or_missing_colum
         new_values(SyncJob, {**given, "colour": "blue"})
     with pytest.raises(TypeError, match="branch_id needs a value"):
         new_values(SyncJob, {k: v for k, v in given.items() if k != "branch_id"})
+
+
+def test_several_audit_rows_of_a_scope_are_stored_in_the_order_written(db):
+    branch_id = make_clinic(db)[0].id  # a plain value: the session expires its objects
+    engine = db.get_bind()
+    with write_scope(engine) as st:
+        audit.write(st, ACTOR, "exam_start", "visit", 5, after={"status": "in_examination"})
+        audit.write(st, ACTOR, "exam_vitals", "examination", 9, before={"pulse": None})
+        audit.write(st, ACTOR, "update", "branch", branch_id, after={"name": "Klinik Ø"})
+    db.rollback()
+    rows = db.exec(select(AuditLog).order_by(AuditLog.id)).all()
+    assert [(r.action, r.entity_id, r.before, r.after) for r in rows] == [
+        ("exam_start", "5", None, {"status": "in_examination"}),
+        ("exam_vitals", "9", {"pulse": None}, None),
+        ("update", str(branch_id), None, {"name": "Klinik Ø"}),
+    ]
