@@ -396,15 +396,18 @@ def update_row(st: Statements, model: type[SQLModel], row_id: int, values: dict[
 _INSERTS: dict[tuple[str, bool], Insert] = {}
 
 
+def column_binds(table: Table, suffix: str = "") -> dict[str, Any]:
+    """Every column but the id, each bound to a parameter of its name (plus `suffix`)."""
+    return {c.name: bindparam(c.name + suffix, type_=c.type) for c in table.c if c.name != "id"}
+
+
 def insert_statement(table: Table, *, returning_id: bool = False) -> Insert:
     """`INSERT INTO table (every column but id) VALUES (:column, ...)`, built once (with
     `RETURNING id` if asked): give every column a value."""
     key = (table.name, returning_id)
     stmt = _INSERTS.get(key)
     if stmt is None:
-        stmt = insert(table).values(
-            {c.name: bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"}
-        )
+        stmt = insert(table).values(column_binds(table))
         if returning_id:
             stmt = stmt.returning(table.c.id)
         _INSERTS[key] = stmt
@@ -420,24 +423,19 @@ def _rows_insert(table: Table, count: int) -> Insert:
     key = (table.name, count)
     stmt = _ROWS_INSERTS.get(key)
     if stmt is None:
-        columns = [c for c in table.c if c.name != "id"]
-        stmt = _ROWS_INSERTS[key] = insert(table).values(
-            [
-                {c.name: bindparam(f"{c.name}_{i}", type_=c.type) for c in columns}
-                for i in range(count)
-            ]
-        )
+        rows = [column_binds(table, f"_{i}") for i in range(count)]
+        stmt = _ROWS_INSERTS[key] = insert(table).values(rows)
     return stmt
 
 
 def insert_unless_open(table: Table, columns: Sequence[str], where: str) -> dict[str, Insert]:
     """Per dialect, `insert_statement(table, returning_id=True)` that inserts nothing (and
     returns no id) where the partial unique index on `columns` with predicate `where`
-    already holds a row: for `insert_row`'s `statement`, keyed by `st.dialect.name`."""
+    already holds a row: for `insert_new`'s `statement`, keyed by `st.dialect.name`."""
     return {
         dialect: (
             insert_for(table)
-            .values({c.name: bindparam(c.name, type_=c.type) for c in table.c if c.name != "id"})
+            .values(column_binds(table))
             .on_conflict_do_nothing(
                 index_elements=[table.c[name] for name in columns], index_where=text(where)
             )

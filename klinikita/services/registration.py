@@ -21,6 +21,7 @@ from klinikita.db import (
     ReadConnection,
     Statements,
     as_loaded,
+    column_binds,
     insert_new,
     insert_unless_open,
     new_values,
@@ -219,14 +220,10 @@ def _numbered_visit() -> postgresql.Insert:
     number come back."""
     counter = _NEXT_NUMBER["postgresql"].cte("next_number")
     table = Visit.__table__
-    columns = [c for c in table.c if c.name != "id"]
-    chosen = [
-        counter.c.last_number if c.name == "queue_number" else bindparam(c.name, type_=c.type)
-        for c in columns
-    ]
+    values = {**column_binds(table), "queue_number": counter.c.last_number}
     return (
         postgresql.insert(table)
-        .from_select([c.name for c in columns], select(*chosen).select_from(counter))
+        .from_select(list(values), select(*values.values()).select_from(counter))
         .on_conflict_do_nothing(
             index_elements=[table.c.patient_id, table.c.unit_id, table.c.visit_date],
             index_where=text(OPEN_VISIT_WHERE),
