@@ -112,8 +112,21 @@ def test_a_scope_after_the_server_dropped_the_kept_connection_starts_on_a_fresh_
         admin.commit()
     with write_scope(engine) as st:
         st.execute(_RENAME, {"b": branch_id, "name": "Setelah restart"})
+        assert st.scalar(_NAME, {"b": branch_id}) == "Setelah restart"
         assert st._driver.info.backend_pid != pid
     assert _name_committed(db, branch_id) == "Setelah restart"
+    # The same when the scope's first statement is a write, with nothing read before it.
+    with engine.connect() as admin:
+        admin.exec_driver_sql(f"SELECT pg_terminate_backend({_kept_write_pid(engine)})")
+        admin.commit()
+    with write_scope(engine) as st:
+        st.execute(_RENAME, {"b": branch_id, "name": "Restart kedua"})
+    assert _name_committed(db, branch_id) == "Restart kedua"
+
+
+def _kept_write_pid(engine) -> int:  # noqa: ANN001
+    with write_scope(engine) as st:
+        return st._driver.info.backend_pid
 
 
 @pytest.mark.postgres
@@ -200,3 +213,22 @@ def test_several_audit_rows_of_a_scope_are_stored_in_the_order_written(db):
         ("exam_vitals", "9", {"pulse": None}, None),
         ("update", str(branch_id), None, {"name": "Klinik Ø"}),
     ]
+
+
+_NAMELESS = update(Branch).where(Branch.id == bindparam("b")).values(name=None)
+
+
+def test_a_write_refused_in_the_middle_of_a_scope_undoes_all_of_it(db):
+    """The writes before the refused one are not kept, and the kept connection works again
+    afterwards."""
+    branch_id = make_clinic(db)[0].id
+    engine = db.get_bind()
+    with pytest.raises(engine.dialect.loaded_dbapi.IntegrityError), write_scope(engine) as st:
+        st.execute(_RENAME, {"b": branch_id, "name": "Tidak jadi"})
+        st.execute(_NAMELESS, {"b": branch_id})  # NOT NULL: refused
+        st.scalar(_NAME, {"b": branch_id})
+    assert _name_committed(db, branch_id) == "Klinik Simulator"
+    with write_scope(engine) as st:
+        assert st.scalar(_NAME, {"b": branch_id}) == "Klinik Simulator"
+        st.execute(_RENAME, {"b": branch_id, "name": "Sesudahnya"})
+    assert _name_committed(db, branch_id) == "Sesudahnya"
