@@ -290,10 +290,10 @@ def repeat(runs: int) -> int:
             skip = True
         elif not arg.startswith("--runs="):
             argv.append(arg)
+    env = {k: v for k, v in os.environ.items() if k not in _OWN_FILES}
     ratios: list[tuple[float, float]] = []
     for number in range(1, runs + 1):
         print(f"--- run {number} of {runs}", flush=True)
-        env = {k: v for k, v in os.environ.items() if k not in _OWN_FILES}
         done = subprocess.run(
             [sys.executable, __file__, *argv], cwd=ROOT, env=env, capture_output=True, text=True
         )
