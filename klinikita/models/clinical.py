@@ -74,6 +74,15 @@ class Visit(SQLModel, table=True):
     cancel_reason: str = Field(default="", sa_type=String(300))
     encounter_id: str | None = Field(default=None, sa_type=String(64))
     sync_status: str = Field(default=SyncStatus.NOT_SENT, sa_type=String(16))
+    # Corrections after completion (docs/satusehat.md): every change SATUSEHAT must hear of
+    # raises `sync_revision`; a send writes back the revision it carried as `sent_revision`,
+    # and a visit whose revision moved on while it was sending is sent again.
+    sync_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    sent_revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # What SATUSEHAT holds that the visit no longer has (a removed diagnosis, a cleared
+    # vital), withdrawn as entered-in-error by every later send: a list of
+    # {"type": "Condition"|"Observation", "id", "code", "display", "value"}.
+    retracted: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     sync_error: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

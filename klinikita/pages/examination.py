@@ -201,10 +201,13 @@ def _header() -> rx.Component:
             rx.cond(
                 S.is_complete & S.can_edit_record,
                 rx.callout(
-                    "Kunjungan sudah selesai. Sebagai admin Anda masih dapat mengubahnya.",
+                    "Kunjungan sudah selesai. Sebagai admin Anda masih dapat mengubahnya; "
+                    "perubahan tanda vital dan diagnosis dikirim ke SATUSEHAT sebagai koreksi "
+                    "(Encounter yang sama).",
                     icon="shield",
                     color_scheme="amber",
                     size="1",
+                    id="exam-admin-edit",
                 ),
             ),
             rx.cond(

@@ -14,14 +14,17 @@ from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam
+from sqlalchemy import Select, bindparam, update
 from sqlmodel import Session, select
 
 from klinikita.db import Statements, insert_new, statements, update_row
+from klinikita.integrations.satusehat.fhir import VITAL_SIGNS
 from klinikita.models import Diagnosis, Examination, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
-from klinikita.services import audit, icd10
+from klinikita.models.enums import SyncStatus
+from klinikita.models.satusehat import JobKind
+from klinikita.services import audit, icd10, outbox
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, allows, require
 
@@ -141,6 +144,10 @@ class EditableVisit:
     status: str
     exam_started_at: datetime | None
     exam_id: int | None = None  # its examination, once written
+    branch_id: int = 0
+    encounter_id: str | None = None
+    sync_status: str = ""
+    observation_ids: dict[str, str] | None = None  # of its examination, once sent
     # The fields of the examination asked for, as stored before this change.
     exam_values: dict[str, Any] = dataclass_field(default_factory=dict)
     # Its diagnoses' codes, primary first, when asked for.
@@ -156,7 +163,10 @@ def _visit_for_change(fields: tuple[str, ...], codes: bool = False) -> Select:
             Visit.branch_id,
             Visit.status,
             Visit.exam_started_at,
+            Visit.encounter_id,
+            Visit.sync_status,
             Examination.id,
+            Examination.observation_ids,
             *(Examination.__table__.c[f] for f in fields),
             *((Diagnosis.icd10_code,) if codes else ()),
         )
@@ -171,6 +181,7 @@ def _visit_for_change(fields: tuple[str, ...], codes: bool = False) -> Select:
 
 
 _VISIT_FOR_CHANGE = {f: _visit_for_change(f) for f in ((), VITAL_FIELDS, SOAP_FIELDS)}
+_LOCK_VISIT = select(Visit.id).where(Visit.id == bindparam("visit_id")).with_for_update()
 _VISIT_AND_CODES = _visit_for_change((), codes=True)
 
 
@@ -191,16 +202,91 @@ def _editable_visit(
     found = st.rows(stmt, {"visit_id": visit_id})
     if not found or found[0][1] != actor.branch_id:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
-    row_id, _, status, started, exam_id, *values = found[0]
+    row_id, branch_id, status, started, encounter_id, sync, exam_id, obs_ids, *values = found[0]
     if status == VisitStatus.CANCELLED:
         raise ServiceError("Kunjungan ini dibatalkan; pemeriksaannya tidak dapat diubah.")
-    if status == VisitStatus.COMPLETE and not allows(actor.duty, Action.RECORD_EDIT):
-        raise PermissionDenied(COMPLETED_REFUSAL)
+    if status == VisitStatus.COMPLETE:
+        if not allows(actor.duty, Action.RECORD_EDIT):
+            raise PermissionDenied(COMPLETED_REFUSAL)
+        # A correction: the visit's row first, as the worker writing a send's outcome
+        # takes it first too (no deadlock between the two).
+        st.rows(_LOCK_VISIT, {"visit_id": row_id})
+    sent = {
+        "branch_id": branch_id,
+        "encounter_id": encounter_id,
+        "sync_status": sync,
+        "observation_ids": obs_ids,
+    }
     if codes:
         known = tuple(row[-1] for row in found if row[-1] is not None)
-        return EditableVisit(row_id, status, started, exam_id, codes=known)
+        return EditableVisit(row_id, status, started, exam_id, codes=known, **sent)
     stored = dict(zip(exam_fields, values, strict=True))
-    return EditableVisit(row_id, status, started, exam_id, stored)
+    return EditableVisit(row_id, status, started, exam_id, exam_values=stored, **sent)
+
+
+# ----- corrections after completion ------------------------------------------------------------
+# A completed visit that SATUSEHAT holds (or is being sent) goes out again when an admin
+# changes what it carries there (vitals, diagnoses): `jobs._prepare_visit` then updates the
+# Encounter, Conditions and Observations in place and withdraws what was removed. SOAP,
+# procedures and prescriptions are not sent, so their changes need nothing.
+_BUMP_REVISION = (
+    update(Visit)
+    .where(Visit.id == bindparam("visit_id"))
+    .values(sync_revision=Visit.sync_revision + 1, updated_at=bindparam("now"))
+)
+# Read under the row's lock (`_LOCK_VISIT`; on SQLite the write transaction holds the
+# database), so two withdrawals at once both stay on the list.
+_RETRACTED = select(Visit.retracted).where(Visit.id == bindparam("visit_id"))
+
+
+def _held_by_satusehat(visit: EditableVisit) -> bool:
+    """The completed visit is in SATUSEHAT or on its way there. A visit whose send failed is
+    not: its "Kirim ulang" sends it as it is by then."""
+    return visit.status == VisitStatus.COMPLETE and (
+        bool(visit.encounter_id) or visit.sync_status == SyncStatus.SENDING
+    )
+
+
+def _send_correction(
+    st: Statements,
+    visit: EditableVisit,
+    now: datetime,
+    *,
+    withdrawn: list[dict[str, Any]] | None = None,
+    client_token: str | None = None,
+) -> None:
+    """Queue the visit's send again (or keep the queued one), after a change SATUSEHAT must
+    hear of; `withdrawn` are resources it holds that the visit no longer has."""
+    if not _held_by_satusehat(visit):
+        return
+    st.execute(_BUMP_REVISION, {"visit_id": visit.id, "now": now})
+    changes: dict[str, object] = {}
+    if withdrawn:
+        held = st.scalar(_RETRACTED, {"visit_id": visit.id}) or []
+        known = {(r["type"], r["id"]) for r in held}
+        changes["retracted"] = held + [r for r in withdrawn if (r["type"], r["id"]) not in known]
+    outbox.enqueue_row(
+        st,
+        JobKind.VISIT_SEND,
+        visit.branch_id,
+        visit.id,
+        client_token=client_token,
+        subject_changes=changes,
+    )
+
+
+def _withdrawn_vitals(
+    visit: EditableVisit, values: dict[str, int | float | None]
+) -> list[dict[str, Any]]:
+    """The Observations SATUSEHAT holds for vitals this save clears."""
+    ids = visit.observation_ids or {}
+    return [
+        {"type": "Observation", "id": ids[v.loinc], "code": v.loinc, "value": old}
+        for v in VITAL_SIGNS
+        if values.get(v.attribute) is None
+        and (old := visit.exam_values.get(v.attribute)) is not None
+        and ids.get(v.loinc)
+    ]
 
 
 def examination_of(session: Session, visit_id: int) -> Examination | None:
@@ -251,6 +337,7 @@ def save_vitals(
     data: dict[str, Any],
     *,
     now: datetime | None = None,
+    client_token: str | None = None,
 ) -> int:
     """Tanda vital: all eight optional, each within its plausible range. The examination's
     id."""
@@ -273,6 +360,10 @@ def save_vitals(
         before={f: visit.exam_values.get(f) for f in VITAL_FIELDS},
         after={**values, "visit_id": visit.id},
     )
+    if any(values.get(f) != visit.exam_values.get(f) for f in VITAL_FIELDS):
+        _send_correction(
+            st, visit, now, withdrawn=_withdrawn_vitals(visit, values), client_token=client_token
+        )
     return exam_id
 
 
@@ -339,6 +430,7 @@ def add_diagnosis(
     code: str,
     *,
     now: datetime | None = None,
+    client_token: str | None = None,
 ) -> Diagnosis:
     """The first diagnosis becomes the primary one (rank 1); later ones are secondary."""
     st = statements(db)
@@ -354,7 +446,8 @@ def add_diagnosis(
     existing = visit.codes
     if any(icd10.normalize(c) == normalized for c in existing):
         raise ValidationFailed({"icd10": f"Diagnosis {normalized} sudah tercatat."})
-    _mark_started(st, actor, visit, now or utcnow())
+    now = now or utcnow()
+    _mark_started(st, actor, visit, now)
     diagnosis = insert_new(
         st,
         Diagnosis,
@@ -373,6 +466,7 @@ def add_diagnosis(
         diagnosis.id,
         after={"visit_id": visit.id, "code": normalized, "rank": diagnosis.rank},
     )
+    _send_correction(st, visit, now, client_token=client_token)
     return diagnosis
 
 
@@ -384,7 +478,12 @@ def _diagnosis_of_visit(session: Session, visit: Visit, diagnosis_id: int) -> Di
 
 
 def set_primary(
-    session: Session, actor: audit.Actor, visit_id: int, diagnosis_id: int
+    session: Session,
+    actor: audit.Actor,
+    visit_id: int,
+    diagnosis_id: int,
+    *,
+    client_token: str | None = None,
 ) -> Diagnosis:
     """Make one diagnosis the primary; the others keep their order after it."""
     st = statements(session)
@@ -404,22 +503,48 @@ def set_primary(
         after={"order": [d.icd10_code for d in ordered]},
     )
     session.flush()
+    if before != [d.icd10_code for d in ordered]:
+        _send_correction(st, visit, utcnow(), client_token=client_token)
     return chosen
 
 
+LAST_DIAGNOSIS_REFUSAL = (
+    "Kunjungan yang sudah selesai harus punya minimal satu diagnosis. "
+    "Tambahkan diagnosis pengganti dulu, lalu hapus yang ini."
+)
+
+
 def remove_diagnosis(
-    session: Session, actor: audit.Actor, visit_id: int, diagnosis_id: int
+    session: Session,
+    actor: audit.Actor,
+    visit_id: int,
+    diagnosis_id: int,
+    *,
+    client_token: str | None = None,
 ) -> None:
     """Remove one; the rest close ranks (removing the primary promotes the next)."""
     st = statements(session)
     visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
     diagnosis = _diagnosis_of_visit(session, visit, diagnosis_id)
+    if visit.status == VisitStatus.COMPLETE and len(diagnoses_of(session, visit.id)) == 1:
+        raise ServiceError(LAST_DIAGNOSIS_REFUSAL)
     before = audit.snapshot(diagnosis)
     session.delete(diagnosis)
     session.flush()
     _renumber(session, diagnoses_of(session, visit.id))
     audit.record(session, actor, "diagnosis_remove", "diagnosis", diagnosis_id, before=before)
     session.flush()
+    withdrawn = []
+    if diagnosis.condition_id:
+        withdrawn.append(
+            {
+                "type": "Condition",
+                "id": diagnosis.condition_id,
+                "code": diagnosis.icd10_code,
+                "display": diagnosis.display,
+            }
+        )
+    _send_correction(st, visit, utcnow(), withdrawn=withdrawn, client_token=client_token)
 
 
 # ----- procedures and prescriptions ----------------------------------------------------------

@@ -354,11 +354,12 @@ class ExaminationState(AuthState):
     @rx.event
     def save_vitals(self):
         actor = self._authorize(Action.EXAM_VITALS)
-        visit_id, typed = self.visit_id, dict(self.vitals)
+        visit_id, typed, token = self.visit_id, dict(self.vitals), self._client_token()
         try:
             # Reads the saved vitals back; unsaved SOAP typing stays.
             self._change(
-                lambda st: exam_service.save_vitals(st, actor, visit_id, typed), saved="vitals"
+                lambda st: exam_service.save_vitals(st, actor, visit_id, typed, client_token=token),
+                saved="vitals",
             )
         except ValidationFailed as failed:
             self.vitals_errors = failed.errors
@@ -405,10 +406,12 @@ class ExaminationState(AuthState):
     @rx.event
     def add_diagnosis(self, code: str):
         actor = self._authorize(Action.EXAM_MEDICAL)
-        visit_id, added = self.visit_id, []
+        visit_id, added, token = self.visit_id, [], self._client_token()
         try:
             self._change(
-                lambda st: added.append(exam_service.add_diagnosis(st, actor, visit_id, code)),
+                lambda st: added.append(
+                    exam_service.add_diagnosis(st, actor, visit_id, code, client_token=token)
+                ),
                 lists=("diagnoses",),
             )
         except ValidationFailed as failed:
@@ -422,14 +425,18 @@ class ExaminationState(AuthState):
     def set_primary(self, diagnosis_id: str):
         actor = self._authorize(Action.EXAM_MEDICAL)
         with session_scope() as session:
-            exam_service.set_primary(session, actor, self.visit_id, int(diagnosis_id))
+            exam_service.set_primary(
+                session, actor, self.visit_id, int(diagnosis_id), client_token=self._client_token()
+            )
         self._after_change()
 
     @rx.event
     def remove_diagnosis(self, diagnosis_id: str):
         actor = self._authorize(Action.EXAM_MEDICAL)
         with session_scope() as session:
-            exam_service.remove_diagnosis(session, actor, self.visit_id, int(diagnosis_id))
+            exam_service.remove_diagnosis(
+                session, actor, self.visit_id, int(diagnosis_id), client_token=self._client_token()
+            )
         self._after_change()
 
     # ----- procedures and prescriptions -------------------------------------------------

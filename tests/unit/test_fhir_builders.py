@@ -567,6 +567,52 @@ def test_the_entry_map_says_what_each_bundle_entry_is_by_index():
     assert sorted(seen_loinc) == sorted([VITALS["systolic"][0], VITALS["spo2"][0]])
 
 
+def test_a_correction_updates_what_satusehat_holds_and_withdraws_what_went():
+    """Sent before: held ids are PUT in place, new rows POSTed, withdrawn ones PUT as
+    entered-in-error; every resource stays valid FHIR R4."""
+    rows = VisitRows()
+    held = fhir.HeldIds(
+        encounter_id="enc-1",
+        conditions={21: "cond-21"},  # I10 (22) is new since the first send
+        observations={VITALS["systolic"][0]: "obs-sys"},
+        retracted=[
+            {"type": "Condition", "id": "cond-old", "code": "R05", "display": "Cough"},
+            {"type": "Observation", "id": "obs-spo2", "code": VITALS["spo2"][0], "value": 98},
+        ],
+    )
+    built = fhir.visit_bundle(**rows.kwargs(), held=held)
+    Bundle.model_validate(built.bundle)
+    requests = [(e["request"]["method"], e["request"]["url"]) for e in built.bundle["entry"]]
+    assert requests[0] == ("PUT", "Encounter/enc-1")
+    assert ("PUT", "Condition/cond-21") in requests and ("PUT", "Observation/obs-sys") in requests
+    assert ("POST", "Condition") in requests  # I10
+    assert requests[-2:] == [("PUT", "Condition/cond-old"), ("PUT", "Observation/obs-spo2")]
+    models = {"Encounter": Encounter, "Condition": Condition, "Observation": Observation}
+    for entry in built.bundle["entry"]:
+        resource = entry["resource"]
+        models[resource["resourceType"]].model_validate(resource)
+        if entry["request"]["method"] == "PUT":
+            assert entry["request"]["url"] == f"{resource['resourceType']}/{resource['id']}"
+        if resource["resourceType"] != "Encounter":
+            assert resource["encounter"]["reference"] == "Encounter/enc-1"
+    encounter = built.bundle["entry"][0]["resource"]
+    new_condition_url = next(
+        e["fullUrl"]
+        for e in built.bundle["entry"]
+        if e["request"] == {"method": "POST", "url": "Condition"}
+    )
+    assert [d["condition"]["reference"] for d in encounter["diagnosis"]] == [
+        "Condition/cond-21",
+        new_condition_url,
+    ]
+    withdrawn_condition = built.bundle["entry"][-2]["resource"]
+    assert coding(withdrawn_condition["verificationStatus"])["code"] == "entered-in-error"
+    assert "clinicalStatus" not in withdrawn_condition
+    assert built.bundle["entry"][-1]["resource"]["status"] == "entered-in-error"
+    kinds = [kind for kind, _ in built.entries.values()]
+    assert kinds.count("withdrawn") == 2
+
+
 # ----- checks before sending --------------------------------------------------------------
 def _patient(rows: VisitRows, **changes) -> None:
     for key, value in changes.items():

@@ -8,8 +8,8 @@ Indonesia, say what is missing and where to fix it. Rules: /work/shared/satuseha
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -31,6 +31,7 @@ ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PARTICIPATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 DIAGNOSIS_ROLE_SYSTEM = "http://terminology.hl7.org/CodeSystem/diagnosis-role"
 CONDITION_CLINICAL_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_VERIFICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
 OBSERVATION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 ORGANIZATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/organization-type"
@@ -264,6 +265,7 @@ class EntryKind(StrEnum):
     ENCOUNTER = "encounter"
     CONDITION = "condition"
     OBSERVATION = "observation"
+    WITHDRAWN = "withdrawn"  # a resource the visit no longer has, marked entered-in-error
 
 
 class EntryRef(NamedTuple):
@@ -281,6 +283,18 @@ class VisitBundle:
 
     bundle: JsonDict
     entries: dict[int, EntryRef]
+
+
+@dataclass(frozen=True)
+class HeldIds:
+    """What SATUSEHAT already holds of a visit (a send after the first updates these in
+    place): its Encounter, the Condition of each Diagnosis id, the Observation of each LOINC
+    code, and the resources to withdraw (`Visit.retracted`)."""
+
+    encounter_id: str
+    conditions: Mapping[int, str] = field(default_factory=dict)
+    observations: Mapping[str, str] = field(default_factory=dict)
+    retracted: Sequence[Mapping[str, Any]] = ()
 
 
 @dataclass(frozen=True)
@@ -493,11 +507,47 @@ def _full_url(visit: Visit, index: int) -> str:
 
 
 def _entry(full_url: str, resource: JsonDict) -> JsonDict:
-    return {
-        "fullUrl": full_url,
-        "resource": resource,
-        "request": {"method": "POST", "url": resource["resourceType"]},
-    }
+    """POST of a new resource (`full_url` is its urn:uuid), or PUT of one SATUSEHAT holds
+    (`full_url` is then "Type/id", and the resource carries the same id)."""
+    rtype = resource["resourceType"]
+    if full_url.startswith(f"{rtype}/"):
+        resource["id"] = full_url.partition("/")[2]
+        return {"resource": resource, "request": {"method": "PUT", "url": full_url}}
+    return {"fullUrl": full_url, "resource": resource, "request": {"method": "POST", "url": rtype}}
+
+
+def _withdrawn(
+    held: Mapping[str, Any], *, patient: Patient, doctor: Employee, encounter_url: str, at: datetime
+) -> JsonDict | None:
+    """A resource the visit no longer has, as entered-in-error (a Condition's clinical status
+    must then be absent: FHIR con-5)."""
+    if held.get("type") == "Condition":
+        code = str(held.get("code") or "")
+        condition = _condition(
+            code=code,
+            display=str(held.get("display") or "") or icd10.describe(code) or code,
+            patient=patient,
+            encounter_url=encounter_url,
+            recorded=at,
+        )
+        del condition["clinicalStatus"]
+        condition["verificationStatus"] = _concept(
+            CONDITION_VERIFICATION_SYSTEM, "entered-in-error", "Entered in Error"
+        )
+        return condition
+    vital = next((v for v in VITAL_SIGNS if v.loinc == held.get("code")), None)
+    if held.get("type") == "Observation" and vital is not None:
+        observation = _observation(
+            vital=vital,
+            value=held.get("value") or 0,
+            patient=patient,
+            doctor=doctor,
+            encounter_url=encounter_url,
+            measured=at,
+        )
+        observation["status"] = "entered-in-error"
+        return observation
+    return None
 
 
 def _encounter(
@@ -605,9 +655,16 @@ def visit_bundle(
     diagnoses: Sequence[Diagnosis],
     branch: Branch,
     now: datetime,
+    held: HeldIds | None = None,
 ) -> VisitBundle:
     """One transaction Bundle for a finished outpatient visit (API.md 12): the Encounter with
-    its full statusHistory, a Condition per diagnosis and an Observation per recorded vital."""
+    its full statusHistory, a Condition per diagnosis and an Observation per recorded vital.
+
+    With `held` (the visit was sent before, and changed since), what SATUSEHAT holds is
+    replaced in place (PUT, same ids), what is new is created, and what the visit no longer
+    has is withdrawn as entered-in-error."""
+    held_conditions = held.conditions if held else {}
+    held_observations = held.observations if held else {}
     check_visit(
         visit=visit,
         patient=patient,
@@ -625,7 +682,7 @@ def visit_bundle(
     vitals_at = _stored_utc(examination.vitals_at) if examination is not None else None
     times = _VisitTimes(arrived, exam_started, completed, vitals_at or exam_started)
 
-    encounter_url = _full_url(visit, 0)
+    encounter_url = f"Encounter/{held.encounter_id}" if held else _full_url(visit, 0)
     entries: dict[int, EntryRef] = {0: EntryRef(EntryKind.ENCOUNTER, visit.id)}
     resources: list[tuple[str, JsonDict]] = []
 
@@ -635,7 +692,8 @@ def visit_bundle(
         index = len(resources) + 1
         code = icd10.normalize(diagnosis.icd10_code)
         display = _diagnosis_display(diagnosis, code)
-        url = _full_url(visit, index)
+        known = held_conditions.get(diagnosis.id)
+        url = f"Condition/{known}" if known else _full_url(visit, index)
         linked.append((url, diagnosis, display))
         entries[index] = EntryRef(EntryKind.CONDITION, diagnosis.id)
         condition = _condition(
@@ -658,7 +716,17 @@ def visit_bundle(
             encounter_url=encounter_url,
             measured=times.vitals,
         )
-        resources.append((_full_url(visit, index), observation))
+        known = held_observations.get(vital.loinc)
+        url = f"Observation/{known}" if known else _full_url(visit, index)
+        resources.append((url, observation))
+
+    for withdrawn in held.retracted if held else ():
+        resource = _withdrawn(
+            withdrawn, patient=patient, doctor=doctor, encounter_url=encounter_url, at=completed
+        )
+        if resource is not None and withdrawn.get("id"):
+            entries[len(resources) + 1] = EntryRef(EntryKind.WITHDRAWN, str(withdrawn["id"]))
+            resources.append((f"{resource['resourceType']}/{withdrawn['id']}", resource))
 
     encounter = _encounter(
         visit=visit,

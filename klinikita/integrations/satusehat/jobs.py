@@ -377,11 +377,6 @@ def _prepare_visit(  # noqa: C901
     diagnoses: list,
     now,  # noqa: ANN001
 ) -> Prepared:
-    if visit.encounter_id:
-        return Done(
-            {"encounter_id": visit.encounter_id},
-            (_set_sync("visit", visit.id, SyncStatus.SENT),),
-        )
     missing = missing_settings(branch)
     if missing:
         return Fail(f"Pengaturan SATUSEHAT cabang belum lengkap: {', '.join(missing)}.")
@@ -394,6 +389,15 @@ def _prepare_visit(  # noqa: C901
     if not room.ihs_id:
         outbox.ensure_job(session, JobKind.LOCATION_CREATE, room.branch_id, room.id)
         return Wait(f"Ruangan '{room.name}' belum terkirim sebagai Location")
+    # Sent before and changed since (an admin's correction): update in place.
+    held = None
+    if visit.encounter_id:
+        held = fhir.HeldIds(
+            encounter_id=visit.encounter_id,
+            conditions={d.id: d.condition_id for d in diagnoses if d.condition_id},
+            observations=dict((exam.observation_ids or {}) if exam else {}),
+            retracted=list(visit.retracted or []),
+        )
     try:
         built = fhir.visit_bundle(
             visit=visit,
@@ -404,22 +408,27 @@ def _prepare_visit(  # noqa: C901
             diagnoses=diagnoses,
             branch=branch,
             now=now,
+            held=held,
         )
     except fhir.PayloadError as bad:
         return Fail(" ".join(bad.problems))
     system = f"{fhir.SYS_IDS}/encounter/{branch.ss_organization_id}"
-    recover = job.attempts > 0  # an earlier send may have reached SATUSEHAT
+    # An earlier attempt of a first send may have reached SATUSEHAT (an update has the ids).
+    recover = job.attempts > 0 and held is None
     visit_id, visit_uid, exam_id = visit.id, visit.uid, exam.id if exam else None
+    revision = visit.sync_revision  # what this send carries (the worker re-queues if stale)
     patient_ihs = patient.ihs_number
     diagnosis_codes = {d.id: d.icd10_code for d in diagnoses}
 
     def write_back(encounter_id: str, conditions: dict[int, str], observations: dict[str, str]):
-        updates = [_set_sync("visit", visit_id, SyncStatus.SENT, None, encounter_id=encounter_id)]
+        sent = {"encounter_id": encounter_id, "sent_revision": revision}
+        updates = [_set_sync("visit", visit_id, SyncStatus.SENT, None, **sent)]
         updates += [
             RowUpdate("diagnosis", diag_id, {"condition_id": cond_id})
             for diag_id, cond_id in conditions.items()
         ]
-        if exam_id is not None and observations:
+        if exam_id is not None and (observations or held is not None):
+            # After an update this is the whole set: a cleared vital's Observation is gone.
             updates.append(RowUpdate("examination", exam_id, {"observation_ids": observations}))
         return Done(
             {

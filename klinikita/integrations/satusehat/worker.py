@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import httpx
-from sqlalchemy import Select, and_, bindparam, or_, select, update
+from sqlalchemy import Select, Update, and_, bindparam, or_, select, update
 from sqlmodel import Session, SQLModel
 
 from klinikita.db import (
@@ -50,8 +50,9 @@ from klinikita.integrations.satusehat.exchange import Exchange
 from klinikita.integrations.satusehat.job_signal import signal_jobs_ended
 from klinikita.integrations.satusehat.sync_log import sync_log_values
 from klinikita.integrations.satusehat.tokens import TokenCache
-from klinikita.models import Branch, SyncJob, SyncLog
+from klinikita.models import Branch, SyncJob, SyncLog, Visit
 from klinikita.models.base import utcnow
+from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind, JobStatus
 
 log = logging.getLogger("klinikita.satusehat")
@@ -72,6 +73,39 @@ _JOB_COLUMNS = (
     _JOB.c.client_token,
     _JOB.c.attempts,
 )
+
+
+_VISIT = Visit.__table__
+
+
+def _send_again(ids: list) -> Update:  # noqa: ANN001
+    """Of these just-done visit jobs, back to pending those whose visit's revision moved on
+    past the one they sent; their visits' ids."""
+    changed = (
+        select(_VISIT.c.id)
+        .where(_VISIT.c.id == _JOB.c.subject_id, _VISIT.c.sync_revision > _VISIT.c.sent_revision)
+        .exists()
+    )
+    return (
+        update(_JOB)
+        .where(_JOB.c.id.in_(ids), _JOB.c.status == JobStatus.DONE, changed)
+        .values(
+            status=JobStatus.PENDING,
+            attempts=0,
+            next_attempt_at=bindparam("now"),
+            done_at=None,
+            updated_at=bindparam("now"),
+        )
+        .returning(_JOB.c.subject_id)
+    )
+
+
+def _sending_again(ids: list) -> Update:  # noqa: ANN001
+    return (
+        update(_VISIT)
+        .where(_VISIT.c.id.in_(ids))
+        .values(sync_status=SyncStatus.SENDING, sync_error=None)
+    )
 
 
 _COUNT_ATTEMPT = (
@@ -418,10 +452,14 @@ class OutboxWorker:
         updates: list[jobs.RowUpdate] = []
         released: set[int] = set()
         notices = []
+        job_updates: list[jobs.RowUpdate] = []
+        sent_visits: list[int] = []
         for claimed, result in items:
             values, message, rows = self._outcome(claimed, result, now)
-            updates.append(jobs.RowUpdate("sync_job", claimed.id, values))
+            job_updates.append(jobs.RowUpdate("sync_job", claimed.id, values))
             updates += rows
+            if isinstance(result, jobs.Done) and claimed.kind == JobKind.VISIT_SEND:
+                sent_visits.append(claimed.id)
             if isinstance(result, jobs.Done) and claimed.kind != JobKind.VISIT_SEND:
                 released.add(claimed.branch_id)
             notices.append(
@@ -436,13 +474,27 @@ class OutboxWorker:
                     claimed.client_token,
                 )
             )
-        apply_updates(statements(session), updates)
+        # The subjects' rows before the jobs': an admin's correction locks the visit first
+        # too (services/examination.py), so the two wait for each other, never deadlock.
+        st = statements(session)
+        apply_updates(st, updates + job_updates)
+        if sent_visits:
+            self._send_again_if_changed(st, sent_visits, now)
         conn = session.connection()
         for branch_id in released:
             self._release_waiting(conn, branch_id, now)
         if any(n.client_token for n in notices):
             signal_jobs_ended(conn)  # a tab waits for these: the app relays them at once
         return notices
+
+    @staticmethod
+    def _send_again_if_changed(st: Statements, job_ids: list[int], now: datetime) -> None:
+        """Visit jobs just done whose visit changed while they were on their way (an
+        admin's correction raised its revision past the one sent) go back to the queue."""
+        params = {**ids_params(job_ids), "now": now}
+        visit_ids = [r[0] for r in st.rows(for_ids(_send_again, len(job_ids)), params)]
+        if visit_ids:
+            st.execute(for_ids(_sending_again, len(visit_ids)), ids_params(visit_ids))
 
     @staticmethod
     def _release_waiting(conn, branch_id: int, now: datetime) -> None:  # noqa: ANN001
