@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple
 
 import httpx
-from sqlalchemy import Select, Update, and_, bindparam, or_, select, update
+from sqlalchemy import Integer, Select, Update, and_, bindparam, case, null, or_, select, update
 from sqlmodel import Session, SQLModel
 
 from klinikita.db import (
@@ -78,34 +78,38 @@ _JOB_COLUMNS = (
 _VISIT = Visit.__table__
 
 
-def _send_again(ids: list) -> Update:  # noqa: ANN001
-    """Of these just-done visit jobs, back to pending those whose visit's revision moved on
-    past the one they sent; their visits' ids."""
-    changed = (
-        select(_VISIT.c.id)
-        .where(_VISIT.c.id == _JOB.c.subject_id, _VISIT.c.sync_revision > _VISIT.c.sent_revision)
-        .exists()
-    )
-    return (
-        update(_JOB)
-        .where(_JOB.c.id.in_(ids), _JOB.c.status == JobStatus.DONE, changed)
-        .values(
-            status=JobStatus.PENDING,
-            attempts=0,
-            next_attempt_at=bindparam("now"),
-            done_at=None,
-            updated_at=bindparam("now"),
+# A visit send's outcome, written by the same one statement per batch as the others, with
+# one condition: when an admin changed the visit while it was on its way (its revision moved
+# past the one this send carried; docs/satusehat.md "Corrections after completion"), the
+# visit stays "sending" and its job goes back to the queue to send the change.
+_VISIT_SENT = "visit"
+_VISIT_JOB_DONE = "sync_job:visit_send_done"  # the job rows of such outcomes
+_CHANGED_SINCE = (
+    select(_VISIT.c.id)
+    .where(_VISIT.c.id == _JOB.c.subject_id, _VISIT.c.sync_revision > _VISIT.c.sent_revision)
+    .exists()
+)
+
+
+@functools.cache
+def _outcome_update(name: str, columns: tuple[str, ...]) -> Update:
+    if name == _VISIT_JOB_DONE:
+        stmt = update_statement(_JOB, columns)
+        return stmt.values(
+            status=case((_CHANGED_SINCE, JobStatus.PENDING), else_=bindparam("v_status")),
+            done_at=case((_CHANGED_SINCE, null()), else_=bindparam("v_done_at")),
+            attempts=case((_CHANGED_SINCE, 0), else_=bindparam("v_attempts")),
         )
-        .returning(_JOB.c.subject_id)
-    )
-
-
-def _sending_again(ids: list) -> Update:  # noqa: ANN001
-    return (
-        update(_VISIT)
-        .where(_VISIT.c.id.in_(ids))
-        .values(sync_status=SyncStatus.SENDING, sync_error=None)
-    )
+    stmt = update_statement(SQLModel.metadata.tables[name], columns)
+    if name == _VISIT_SENT and "sent_revision" in columns:
+        sent = bindparam("v_sent_revision", type_=Integer)
+        stmt = stmt.values(
+            sync_status=case(
+                (_VISIT.c.sync_revision > sent, SyncStatus.SENDING),
+                else_=bindparam("v_sync_status"),
+            )
+        )
+    return stmt
 
 
 _COUNT_ATTEMPT = (
@@ -172,16 +176,26 @@ def _mine(ids: list) -> Select:  # noqa: ANN001
 _BRANCH = select(*Branch.__table__.c).where(Branch.__table__.c.id == bindparam("branch_id"))
 
 
-def apply_updates(st: Statements, updates: list[jobs.RowUpdate]) -> None:
+def apply_updates(
+    st: Statements,
+    updates: list[jobs.RowUpdate],
+    statement_for: Callable[[str, tuple[str, ...]], Update] | None = None,
+) -> None:
     """Write row updates with one executemany per table and set of columns, straight on
-    the driver (`db.statements`: psycopg sends each executemany in one round trip)."""
+    the driver (`db.statements`: psycopg sends each executemany in one round trip), in the
+    order the tables first appear. `statement_for(table, columns)` may give the statement
+    (the plain `UPDATE ... WHERE id = :row_id` otherwise)."""
     groups: dict[tuple[str, tuple[str, ...]], list[dict]] = defaultdict(list)
     for u in updates:
         groups[(u.table, tuple(sorted(u.values)))].append(
             {"row_id": u.id, **{f"v_{k}": v for k, v in u.values.items()}}
         )
     for (name, columns), params in groups.items():
-        st.execute(update_statement(SQLModel.metadata.tables[name], columns), params)
+        if statement_for is not None:
+            stmt = statement_for(name, columns)
+        else:
+            stmt = update_statement(SQLModel.metadata.tables[name], columns)
+        st.execute(stmt, params)
 
 
 class _Job(NamedTuple):
@@ -453,13 +467,12 @@ class OutboxWorker:
         released: set[int] = set()
         notices = []
         job_updates: list[jobs.RowUpdate] = []
-        sent_visits: list[int] = []
         for claimed, result in items:
             values, message, rows = self._outcome(claimed, result, now)
-            job_updates.append(jobs.RowUpdate("sync_job", claimed.id, values))
+            visit_sent = isinstance(result, jobs.Done) and claimed.kind == JobKind.VISIT_SEND
+            table = _VISIT_JOB_DONE if visit_sent else "sync_job"
+            job_updates.append(jobs.RowUpdate(table, claimed.id, values))
             updates += rows
-            if isinstance(result, jobs.Done) and claimed.kind == JobKind.VISIT_SEND:
-                sent_visits.append(claimed.id)
             if isinstance(result, jobs.Done) and claimed.kind != JobKind.VISIT_SEND:
                 released.add(claimed.branch_id)
             notices.append(
@@ -476,25 +489,13 @@ class OutboxWorker:
             )
         # The subjects' rows before the jobs': an admin's correction locks the visit first
         # too (services/examination.py), so the two wait for each other, never deadlock.
-        st = statements(session)
-        apply_updates(st, updates + job_updates)
-        if sent_visits:
-            self._send_again_if_changed(st, sent_visits, now)
+        apply_updates(statements(session), updates + job_updates, _outcome_update)
         conn = session.connection()
         for branch_id in released:
             self._release_waiting(conn, branch_id, now)
         if any(n.client_token for n in notices):
             signal_jobs_ended(conn)  # a tab waits for these: the app relays them at once
         return notices
-
-    @staticmethod
-    def _send_again_if_changed(st: Statements, job_ids: list[int], now: datetime) -> None:
-        """Visit jobs just done whose visit changed while they were on their way (an
-        admin's correction raised its revision past the one sent) go back to the queue."""
-        params = {**ids_params(job_ids), "now": now}
-        visit_ids = [r[0] for r in st.rows(for_ids(_send_again, len(job_ids)), params)]
-        if visit_ids:
-            st.execute(for_ids(_sending_again, len(visit_ids)), ids_params(visit_ids))
 
     @staticmethod
     def _release_waiting(conn, branch_id: int, now: datetime) -> None:  # noqa: ANN001
