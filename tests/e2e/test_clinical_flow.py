@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from klinikita.db import get_engine
 from klinikita.integrations.satusehat.worker import wake_workers
-from klinikita.models import Branch, Employee, Room, ServiceUnit
+from klinikita.models import Branch, Diagnosis, Employee, Room, ServiceUnit, Visit
 from klinikita.models.enums import DOCTOR_DUTIES
 from klinikita.models.satusehat import JobKind
 from klinikita.services import outbox
@@ -143,6 +143,24 @@ def _expect_encounter_live(page: Page) -> str:
     return encounter.inner_text()
 
 
+def _expect_corrected(visit_id: int, code: str) -> None:
+    """The worker sent the visit's latest revision, `code` got its Condition, and the
+    Encounter stayed the same one."""
+    deadline = time.monotonic() + LIVE / 1000
+    while time.monotonic() < deadline:
+        with Session(get_engine()) as db:
+            visit = db.get(Visit, visit_id)
+            added = db.exec(
+                select(Diagnosis).where(
+                    Diagnosis.visit_id == visit_id, Diagnosis.icd10_code == code
+                )
+            ).first()
+            if visit.sent_revision == visit.sync_revision > 0 and added and added.condition_id:
+                return
+        time.sleep(0.2)
+    raise AssertionError("the correction did not reach SATUSEHAT in time")
+
+
 def _fault(app_harness, **rule) -> None:  # noqa: ANN001
     httpx.post(
         f"{backend_url(app_harness)}/satusehat-sim/_sim/faults", json=rule
@@ -172,6 +190,22 @@ def test_register_examine_complete_and_see_the_encounter_everywhere(
     expect(page.locator("#synclog-detail")).to_be_visible()
     expect(page.locator("#synclog-response")).to_contain_text(encounter_id)
     expect(page.locator("#synclog-request")).not_to_contain_text("demo-klinik-secret")
+
+    # The admin corrects the completed visit: SATUSEHAT gets the new diagnosis as an update
+    # of the same Encounter, and the page follows it live.
+    page.keyboard.press("Escape")
+    expect(page.locator("#synclog-detail")).to_have_count(0)
+    page.locator("#logout").click()
+    login_as(page, app_url, "admin", "Admin#2026")
+    page.goto(f"{app_url}/pemeriksaan?kunjungan={visit_id}")
+    expect(page.locator("#exam-admin-edit")).to_contain_text("koreksi")
+    expect(page.locator("#exam-encounter-id")).to_have_text(encounter_id)
+    page.evaluate("window.__sameLoad = true")
+    page.locator("#icd-search").fill("R05")
+    page.locator('[id="icd-result-R05"]').click()
+    expect(page.locator('[id="diagnosis-R05"]')).to_be_visible()
+    _expect_corrected(int(visit_id), "R05")
+    assert _expect_encounter_live(page) == encounter_id
 
 
 def test_satusehat_failing_twice_is_retried_until_the_encounter_arrives(
