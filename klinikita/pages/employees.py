@@ -16,6 +16,7 @@ from klinikita.components.master_rows import (
 from klinikita.components.shell import app_shell
 from klinikita.components.tables import pager, subnav
 from klinikita.models.enums import Sex, SyncStatus
+from klinikita.services.dates import TYPED_DATE_HINT
 from klinikita.services.employees import EMPLOYEE_DUTIES
 from klinikita.state.auth import AuthState
 from klinikita.state.employees import EmployeeState as S
@@ -109,7 +110,12 @@ def _form() -> rx.Component:
                 ),
                 labelled(
                     "Tanggal lahir",
-                    _input("birth_date", type="date"),
+                    _input(
+                        "birth_date",
+                        placeholder=TYPED_DATE_HINT,
+                        max_length=10,
+                        auto_complete="off",
+                    ),
                     field_error(S.errors, "birth_date"),
                 ),
                 labelled("Telepon", _input("phone", type="tel"), field_error(S.errors, "phone")),

@@ -10,6 +10,7 @@ from klinikita.components.shell import app_shell
 from klinikita.components.sync_badge import sync_badge
 from klinikita.components.tables import pager, subnav
 from klinikita.models.enums import Sex, SyncStatus
+from klinikita.services.dates import TYPED_DATE_HINT
 from klinikita.services.patients import SEARCH_KIND_LABELS
 from klinikita.state.patients import PatientState as S
 
@@ -135,7 +136,7 @@ def patient_form() -> rx.Component:
                 ),
                 labelled(
                     "Tanggal lahir",
-                    _text("birth_date", type="date"),
+                    _text("birth_date", TYPED_DATE_HINT, max_length=10, auto_complete="off"),
                     field_error(S.errors, "birth_date"),
                 ),
                 labelled("Jenis kelamin", sex_select, field_error(S.errors, "sex")),

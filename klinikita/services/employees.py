@@ -19,6 +19,7 @@ from klinikita.models.enums import DOCTOR_DUTIES, Duty, Sex, SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services import audit, outbox
 from klinikita.services.accounts import user_branches
+from klinikita.services.dates import BIRTH_DATE_FORMAT, parse_typed_date
 from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.nik import nik_problem, nik_warning
 from klinikita.services.paging import PAGE_SIZE, Page, paginate
@@ -64,9 +65,14 @@ class EmployeeInput:
 
 
 def parse_birth_date(text: str) -> date | None:
-    """The date from a YYYY-MM-DD field; None when empty; ValueError when not a date."""
-    text = (text or "").strip()
-    return date.fromisoformat(text) if text else None
+    """The date typed as day/month/year (services/dates.py); None when empty; ValueError
+    when not a date."""
+    if not (text or "").strip():
+        return None
+    born = parse_typed_date(text)
+    if born is None:
+        raise ValueError(text)
+    return born
 
 
 def warning_for(data: EmployeeInput) -> str | None:
@@ -109,7 +115,7 @@ def validate(
     try:
         born = parse_birth_date(data.birth_date)
     except ValueError:
-        errors["birth_date"] = "Tanggal lahir tidak valid."
+        errors["birth_date"] = BIRTH_DATE_FORMAT
     else:
         if born is not None and (born > date.today() or born.year < 1900):
             errors["birth_date"] = "Tanggal lahir tidak mungkin."

@@ -13,6 +13,7 @@ from klinikita.models.enums import Sex, SyncStatus
 from klinikita.models.people import normalize_name
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import audit, mrn, outbox, regions
+from klinikita.services.dates import BIRTH_DATE_FORMAT, parse_typed_date
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.nik import nik_problem, nik_warning
 from klinikita.services.permissions import Action, require
@@ -29,7 +30,7 @@ class PatientInput:
     """The form as typed (strings and flags); validated by `validate`."""
 
     name: str = ""
-    birth_date: str = ""  # YYYY-MM-DD (the date input's value)
+    birth_date: str = ""  # as typed: 17/08/1990 (services/dates.py)
     sex: str = ""
     nik: str = ""
     kk_number: str = ""
@@ -86,13 +87,6 @@ def normalize_phone(phone: str) -> str:
     return ("+" if plus and digits else "") + digits
 
 
-def _parse_date(raw: str) -> date | None:
-    try:
-        return date.fromisoformat((raw or "").strip())
-    except ValueError:
-        return None
-
-
 def validate(session: Session, data: PatientInput) -> Clean:
     """Check the form; raises ValidationFailed with a message per wrong field."""
     errors: dict[str, str] = {}
@@ -103,9 +97,11 @@ def validate(session: Session, data: PatientInput) -> Clean:
     elif len(name) > 150:
         errors["name"] = "Nama maksimal 150 karakter."
 
-    born = _parse_date(data.birth_date)
-    if born is None:
-        errors["birth_date"] = "Isi tanggal lahir yang benar."
+    born = parse_typed_date(data.birth_date)
+    if not (data.birth_date or "").strip():
+        errors["birth_date"] = "Tanggal lahir wajib diisi."
+    elif born is None:
+        errors["birth_date"] = BIRTH_DATE_FORMAT
     elif born > date.today():
         errors["birth_date"] = "Tanggal lahir tidak boleh di masa depan."
     elif born.year < 1900:

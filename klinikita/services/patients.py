@@ -24,6 +24,7 @@ from klinikita.models import Patient
 from klinikita.models.enums import Sex
 from klinikita.models.patient_search import FTS_TABLE
 from klinikita.models.people import normalize_name
+from klinikita.services.dates import parse_typed_date
 
 PAGE_SIZE = 20
 COUNT_CAP = 1000
@@ -109,21 +110,12 @@ _COLUMNS = (
     Patient.sync_error,
 )
 
-_DATE_PATTERNS = (
-    (re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$"), (3, 2, 1)),  # 25-11-2026
-    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), (1, 2, 3)),  # 2026-11-25
-)
-
 
 def parse_search_date(term: str) -> date | None:
-    for pattern, (y, m, d) in _DATE_PATTERNS:
-        match = pattern.match(term.strip())
-        if match:
-            try:
-                return date(int(match[y]), int(match[m]), int(match[d]))
-            except ValueError:
-                return None
-    return None
+    """A birth date typed into the search box (17-08-1990, 17/08/1990, 1990-08-17)."""
+    if term.strip().isdigit():  # digits alone are a No. RM, a NIK or a phone, not a date
+        return None
+    return parse_typed_date(term)
 
 
 _SEPARATORS = re.compile(r"[\s\-()]")  # typed inside phone numbers and NIKs

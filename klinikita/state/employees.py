@@ -11,6 +11,7 @@ from klinikita.models import Employee
 from klinikita.models.enums import Duty, Sex
 from klinikita.models.satusehat import JobKind
 from klinikita.services import employees as employee_service
+from klinikita.services.dates import typed_date
 from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
 from klinikita.state import live, toasts
@@ -116,7 +117,7 @@ class EmployeeState(MasterListState, AuthState):
                 "name": e.name,
                 "nik": e.nik or "",
                 "sex": e.sex or "",
-                "birth_date": e.birth_date.isoformat() if e.birth_date else "",
+                "birth_date": typed_date(e.birth_date),
                 "phone": e.phone,
                 "email": e.email,
                 "main_duty": e.main_duty,

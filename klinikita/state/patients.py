@@ -13,6 +13,7 @@ from klinikita.services import mrn as mrn_service
 from klinikita.services import patient_records as records
 from klinikita.services import regions as region_service
 from klinikita.services.audit import Actor
+from klinikita.services.dates import parse_typed_date, typed_date
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.nik import nik_problem, nik_warning
 from klinikita.services.patients import PatientRow, SearchKind, search_patients
@@ -200,7 +201,7 @@ class PatientState(AuthState):
             for key in TEXT_FIELDS:
                 value = getattr(patient, key, "")
                 self.form[key] = "" if value is None else str(value)
-            self.form["birth_date"] = patient.birth_date.isoformat()
+            self.form["birth_date"] = typed_date(patient.birth_date)
             self.flags = {
                 "is_newborn": patient.is_newborn,
                 "is_foreigner": patient.is_foreigner,
@@ -236,7 +237,7 @@ class PatientState(AuthState):
         self.warnings.pop("nik", None)
         if not nik or nik_problem(nik):
             return
-        born = records._parse_date(self.form.get("birth_date", ""))
+        born = parse_typed_date(self.form.get("birth_date", ""))
         warning = nik_warning(nik, birth_date=born, sex=self.form.get("sex") or None)
         if warning:
             self.warnings["nik"] = warning

@@ -95,7 +95,7 @@ def _add_patient(page: Page, url: str) -> None:
     page.locator("#patient-new").click()
     page.locator("#patient-nik").fill(PATIENT_NIK)
     page.locator("#patient-name").fill("Claudia Sintia")
-    page.locator("#patient-birth_date").fill("1989-11-03")
+    page.locator("#patient-birth_date").fill("03/11/1989")
     pick(page, "patient-sex", "Perempuan")
     page.locator("#patient-save").click()
     row = page.locator("tr", has_text="Claudia Sintia")

@@ -163,6 +163,7 @@ def test_admin_edits_and_deactivates(db, root, clinic):
     [patient] = _patients(db)
     state.start_edit(str(patient.id))
     assert state.form["nik"] == "3171012511900001" and state.mrn_label == "000001"
+    assert state.form["birth_date"] == "25/11/1990"  # day first, as it is typed
     state.set_field("name", "Budi Santoso Putra")
     state.save()
     assert _patients(db)[0].name == "Budi Santoso Putra"
