@@ -14,16 +14,16 @@ from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, update
+from sqlalchemy import Select, bindparam, func, or_, update
 from sqlmodel import Session, select
 
 from klinikita.db import Statements, insert_new, statements, update_row
 from klinikita.integrations.satusehat.fhir import VITAL_SIGNS
-from klinikita.models import Diagnosis, Examination, Visit
+from klinikita.models import Diagnosis, Examination, SyncJob, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
 from klinikita.models.enums import SyncStatus
-from klinikita.models.satusehat import JobKind
+from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import audit, icd10, outbox
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, allows, require
@@ -234,14 +234,34 @@ _BUMP_REVISION = (
     .where(Visit.id == bindparam("visit_id"))
     .values(sync_revision=Visit.sync_revision + 1, updated_at=bindparam("now"))
 )
+# A correction whose last send was refused or gave up goes out as that same job again (as
+# "Kirim ulang" does), so the failed-jobs report does not keep a job the visit is past.
+_FAILED_JOB = or_(*(SyncJob.status == s.value for s in (JobStatus.FAILED, JobStatus.DEAD)))
+_LAST_VISIT_JOB = (
+    select(func.max(SyncJob.id))
+    .where(SyncJob.kind == JobKind.VISIT_SEND.value, SyncJob.subject_id == bindparam("visit_id"))
+    .scalar_subquery()
+)
+_QUEUE_FAILED_AGAIN = (
+    update(SyncJob)
+    .where(SyncJob.id == _LAST_VISIT_JOB, _FAILED_JOB)
+    .values(
+        status=JobStatus.PENDING.value,
+        attempts=0,
+        next_attempt_at=bindparam("now"),
+        last_error=None,
+        waiting_for=None,
+        updated_at=bindparam("now"),
+    )
+)
 # Read under the row's lock (`_LOCK_VISIT`; on SQLite the write transaction holds the
 # database), so two withdrawals at once both stay on the list.
 _RETRACTED = select(Visit.retracted).where(Visit.id == bindparam("visit_id"))
 
 
 def _held_by_satusehat(visit: EditableVisit) -> bool:
-    """The completed visit is in SATUSEHAT or on its way there. A visit whose send failed is
-    not: its "Kirim ulang" sends it as it is by then."""
+    """The completed visit is in SATUSEHAT or on its way there. A visit whose first send
+    failed (no Encounter yet) is not: its "Kirim ulang" sends it as it is by then."""
     return visit.status == VisitStatus.COMPLETE and (
         bool(visit.encounter_id) or visit.sync_status == SyncStatus.SENDING
     )
@@ -260,6 +280,8 @@ def _send_correction(
     if not _held_by_satusehat(visit):
         return
     st.execute(_BUMP_REVISION, {"visit_id": visit.id, "now": now})
+    if visit.sync_status == SyncStatus.FAILED:
+        st.execute(_QUEUE_FAILED_AGAIN, {"visit_id": visit.id, "now": now})
     changes: dict[str, object] = {}
     if withdrawn:
         held = st.scalar(_RETRACTED, {"visit_id": visit.id}) or []

@@ -217,3 +217,36 @@ async def test_a_visit_whose_send_failed_is_not_queued_by_an_edit(db, sim):
     db.expire_all()
     assert db.get(Visit, visit_id).sync_status == SyncStatus.FAILED
     assert all(j.status == JobStatus.DONE for j in _visit_jobs(db, visit_id))
+
+
+async def test_a_refused_correction_goes_out_again_as_the_same_job_after_the_next_edit(db, sim):
+    worker, visit_id, _, admin = await _sent_visit(db, sim)
+    sim.simulator.faults.fail_next("http_error", status=400, method="POST", path="/fhir-r4/v1")
+    exam.add_diagnosis(db, admin, visit_id, "J20.9")
+    db.commit()
+    await worker.drain()
+    db.expire_all()
+    refused = db.get(Visit, visit_id)
+    assert refused.sync_status == SyncStatus.FAILED and refused.encounter_id
+    [failed] = [j for j in _visit_jobs(db, visit_id) if j.status == JobStatus.FAILED]
+    db.rollback()
+
+    # The admin fixes what was refused: the same job goes out again, and succeeds.
+    added = next(d for d in _diagnoses(db, visit_id) if d.icd10_code == "J20.9")
+    exam.set_primary(db, admin, visit_id, added.id)
+    db.commit()
+    db.expire_all()
+    assert db.get(SyncJob, failed.id).status == JobStatus.PENDING
+    db.rollback()
+    await worker.drain()
+    db.expire_all()
+    after = db.get(Visit, visit_id)
+    assert after.sync_status == SyncStatus.SENT and after.sent_revision == after.sync_revision
+    jobs = _visit_jobs(db, visit_id)
+    assert len(jobs) == 2 and all(j.status == JobStatus.DONE for j in jobs)
+    encounter = sim.simulator.get_resource("Encounter", after.encounter_id)
+    assert [d["rank"] for d in encounter["diagnosis"]] == [1, 2, 3]
+    primary = sim.simulator.get_resource(
+        "Condition", encounter["diagnosis"][0]["condition"]["reference"].split("/")[1]
+    )
+    assert primary["code"]["coding"][0]["code"] == "J20.9"
