@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/clinic_flow_ws.py [--sessions 30] [--rounds 2] [--think-ms 500]
         [--latency-ms 50] [--in-app-worker] [--server granian|uvicorn]
-        [--workers N --redis-url redis://...] [--runs N]
+        [--workers N --redis-url redis://...] [--earlier-visits 300] [--runs N]
 
 1. The SATUSEHAT simulator runs as its own process with `--latency-ms` added to every FHIR
    call; the app's backend runs as its own process (served by granian, as `reflex run` does;
@@ -12,7 +12,8 @@
    `reflex run --env prod` starts them when Redis is set (2 x CPUs + 1 of them).
 2. Set-up (not measured): one unit and room per session, sent to the simulator by the worker;
    patients and the doctor carry the IHS numbers of the simulator's sandbox people; one desk
-   user per session logs in over the websocket.
+   user per session logs in over the websocket. `--earlier-visits N`: N visits already seen
+   today (a unit of their own), in every desk's "Semua unit" queue, as on a busy day.
 3. The limit, in the same run: every session sends a bare event (a handler that sets one
    text var, no database), `--bare` times each, with the same pauses as the flow.
 4. The flow, every session at the same time, `--rounds` visits each: pick the patient, unit,
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,10 +78,12 @@ from klinikita.integrations.satusehat.simulator.seed import (  # noqa: E402
     SANDBOX_PRACTITIONERS,
 )
 from klinikita.migrations import upgrade_to_head  # noqa: E402
-from klinikita.models import Room, ServiceUnit, SyncJob  # noqa: E402
+from klinikita.models import Room, ServiceUnit, SyncJob, Visit  # noqa: E402
+from klinikita.models.clinical import VisitStatus  # noqa: E402
 from klinikita.models.enums import Duty, SyncStatus  # noqa: E402
 from klinikita.models.satusehat import JobKind  # noqa: E402
 from klinikita.services import outbox  # noqa: E402
+from klinikita.services.visit_queue import local_today  # noqa: E402
 from klinikita.state.patients import PatientState  # noqa: E402
 from tests.factories import GOOD_PASSWORD, make_clinic, make_user, sandbox_patient  # noqa: E402
 
@@ -109,9 +113,46 @@ def start_app_backend(
 
 
 # ----- set-up ------------------------------------------------------------------------------
-def seed(sessions: int) -> dict:
+def seed_earlier_visits(db: Session, branch, doctor, patients: list, count: int) -> None:  # noqa: ANN001
+    """`count` visits already seen today, in a unit of their own (the flow's queue numbers
+    stay its own): every desk's "Semua unit" queue, read and pushed on each change, carries
+    them, as on a busy day."""
+    if not count:
+        return
+    unit = ServiceUnit(branch_id=branch.id, name="Poli Pagi")
+    db.add(unit)
+    db.flush()
+    room = Room(branch_id=branch.id, unit_id=unit.id, name="Ruang Pagi")
+    db.add(room)
+    db.flush()
+    today = local_today(branch)
+    start = datetime.now(UTC) - timedelta(hours=6)
+    for n in range(count):
+        arrived = start + timedelta(seconds=40 * n)
+        db.add(
+            Visit(
+                branch_id=branch.id,
+                patient_id=patients[n % len(patients)].id,
+                unit_id=unit.id,
+                room_id=room.id,
+                doctor_id=doctor.id,
+                visit_date=today,
+                queue_number=n + 1,
+                status=VisitStatus.COMPLETE,
+                arrived_at=arrived,
+                exam_started_at=arrived + timedelta(minutes=5),
+                completed_at=arrived + timedelta(minutes=15),
+                sync_status=SyncStatus.SENT,
+                encounter_id=f"earlier-{n}",
+            )
+        )
+    db.flush()
+
+
+def seed(sessions: int, earlier_visits: int = 0) -> dict:
     """A simulator branch with one unit and room per session, the sandbox people with their
-    IHS numbers, and one desk user per session. Units and rooms are queued for the worker."""
+    IHS numbers, and one desk user per session. Units and rooms are queued for the worker.
+    `earlier_visits`: see `seed_earlier_visits`."""
     with Session(get_engine(), expire_on_commit=False) as db:
         branch, unit, room, doctor, _ = make_clinic(db)
         doctor.ihs_number = SANDBOX_PRACTITIONERS[0].ihs
@@ -134,6 +175,7 @@ def seed(sessions: int) -> dict:
             db.add(p)
             patients.append(p)
         db.flush()
+        seed_earlier_visits(db, branch, doctor, patients, earlier_visits)
         for u in units:
             outbox.enqueue(db, JobKind.ORGANIZATION_CREATE, branch.id, u.id)
         for r in rooms:
@@ -206,7 +248,7 @@ async def flow_phase(sessions: list[WsSession], ids: dict, rounds: int):
 
 async def run(args: argparse.Namespace) -> None:
     upgrade_to_head()
-    ids = seed(args.sessions)
+    ids = seed(args.sessions, args.earlier_visits)
     sim, sim_base = start_simulator(args.latency_ms)
     backend, base, worker = (None, "", None)
     sessions: list[WsSession] = []
@@ -250,7 +292,8 @@ async def run(args: argparse.Namespace) -> None:
         f"server: {args.server} x {args.workers}; redis: {args.redis_url or 'no'}; "
         f"worker: {where}; "
         f"database: {get_engine().dialect.name}; sessions: {args.sessions}; rounds: "
-        f"{args.rounds}; think time: {args.think_ms} ms; simulator latency: {args.latency_ms} ms"
+        f"{args.rounds}; think time: {args.think_ms} ms; simulator latency: {args.latency_ms} ms; "
+        f"earlier visits today: {args.earlier_visits}"
     )
     print(f"bare event (limit), {len(bare)} events: p50 {bare_p50:.1f} ms, p95 {bare_p95:.1f} ms")
     # "in the tail": how many of the step's events are slower than the flow's p95, i.e. where
@@ -350,6 +393,13 @@ def main() -> None:
         type=int,
         default=500,
         help="mean pause of a person between two events (0: every session fires at once)",
+    )
+    parser.add_argument(
+        "--earlier-visits",
+        type=int,
+        default=0,
+        help="visits already seen today before the flow starts, in every desk's queue (a "
+        "busy day: 300)",
     )
     parser.add_argument(
         "--runs",

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import reflex as rx
 
 from klinikita import styles
+from klinikita.components.finished_toggle import finished_toggle
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.shell import app_shell
 from klinikita.components.sync_badge import sync_badge
@@ -114,7 +115,13 @@ def _queue() -> rx.Component:
         rx.text(S.duty_hint, size="2", color=_MUTED, id="exam-duty-hint"),
         rx.cond(
             S.rows.length() > 0,
-            rx.vstack(rx.foreach(S.rows, _queue_card), spacing="2", width="100%", id="exam-list"),
+            rx.vstack(
+                rx.foreach(S.rows, _queue_card),
+                finished_toggle(S.rows_hidden, S.rows_all, S.toggle_rows_all, "exam-list"),
+                spacing="2",
+                width="100%",
+                id="exam-list",
+            ),
             rx.callout(
                 "Belum ada pasien terdaftar hari ini. "
                 "Pasien baru muncul di sini begitu didaftarkan.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from klinikita.components.finished_toggle import finished_toggle
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.shell import app_shell
 from klinikita.models.clinical import VisitStatus
@@ -424,6 +425,7 @@ def _queue() -> rx.Component:
                 id="queue-empty",
             ),
         ),
+        finished_toggle(S.queue_hidden, S.queue_all, S.toggle_queue_all, "queue"),
         spacing="3",
         width="100%",
     )

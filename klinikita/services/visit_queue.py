@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, event
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, event, func, or_
+from sqlalchemy.orm import Session, aliased
 from sqlmodel import select
 
 from klinikita.db import Statements
@@ -85,6 +85,21 @@ class QueueRow(NamedTuple):
     cancel_reason: str
 
 
+# ----- what a page lists ------------------------------------------------------------------
+OPEN_STATUSES = frozenset({VisitStatus.REGISTERED, VisitStatus.IN_EXAMINATION})
+# Finished and cancelled visits a list shows before "Tampilkan semua": on a busy day the
+# whole queue went to every open desk and room on every change (bench/README.md, session
+# 12: 300 earlier visits made each event round trip's p95 nearly three times slower).
+FINISHED_SHOWN = 10
+
+
+class ShownQueue(NamedTuple):
+    rows: list[QueueRow]
+    # Finished or cancelled visits the short list leaves out (whether or not it is short
+    # now): the page offers "Tampilkan semua" / "Ringkas" when there are any.
+    hidden: int
+
+
 _BRANCH_ZONE = select(Branch.timezone).where(Branch.id == bindparam("branch_id"))
 # A branch's time zone is set once, when the branch is made: every queue read (each page
 # load, each board update, each Daftarkan) kept a round trip of its own for it. It is
@@ -109,7 +124,30 @@ def _forget_zones(session: Session, _flush_context) -> None:  # noqa: ANN001
         _ZONES.clear()
 
 
-def _queue_select(unit: bool, doctor: bool):  # noqa: ANN202
+_FINISHED = (VisitStatus.COMPLETE.value, VisitStatus.CANCELLED.value)
+
+
+def _queue_select(unit: bool, doctor: bool, short: bool = False):  # noqa: ANN202
+    """Today's visits of a branch (of a unit, of a doctor); `short`: every open visit but
+    only the `finished_shown` finished or cancelled ones registered last, and as a last
+    column how many finished or cancelled visits there are in all."""
+    extra = []
+    if short:
+        other = aliased(Visit)
+        finished = [
+            other.branch_id == bindparam("branch_id"),
+            other.visit_date == bindparam("day"),
+            or_(*(other.status == s for s in _FINISHED)),
+        ]
+        if unit:
+            finished.append(other.unit_id == bindparam("unit_id"))
+        extra.append(select(func.count()).where(*finished).scalar_subquery())
+        latest = (
+            select(other.id)
+            .where(*finished)
+            .order_by(other.id.desc())
+            .limit(bindparam("finished_shown"))
+        )
     stmt = (
         select(
             Visit.id,
@@ -128,6 +166,7 @@ def _queue_select(unit: bool, doctor: bool):  # noqa: ANN202
             Visit.sync_status,
             Visit.encounter_id,
             Visit.cancel_reason,
+            *extra,
         )
         .join(Patient, Patient.id == Visit.patient_id)
         .join(ServiceUnit, ServiceUnit.id == Visit.unit_id)
@@ -140,11 +179,17 @@ def _queue_select(unit: bool, doctor: bool):  # noqa: ANN202
         stmt = stmt.where(Visit.unit_id == bindparam("unit_id"))
     if doctor:
         stmt = stmt.where(Visit.doctor_id == bindparam("doctor_id"))
+    if short:
+        open_ = or_(
+            *(Visit.status == s for s in (VisitStatus.REGISTERED, VisitStatus.IN_EXAMINATION))
+        )
+        stmt = stmt.where(or_(open_, Visit.id.in_(latest)))
     return stmt
 
 
 # Built once per filter combination: the read connection compiles each statement once.
 _QUEUE = {(u, d): _queue_select(u, d) for u in (False, True) for d in (False, True)}
+_SHORT = {u: _queue_select(u, False, short=True) for u in (False, True)}
 
 
 def todays_queue(
@@ -157,57 +202,83 @@ def todays_queue(
     on: date | None = None,
 ) -> list[QueueRow]:
     """The visits of one local day (today by default), by unit then queue number.
-    `conn` comes from `db.read_connection()` (the boards read this on every change), or is
-    the write scope of the registration that changed it."""
+    `conn` comes from `db.read_connection()`, or is a write scope."""
     zone = zone_named(_branch_zone_name(conn, branch_id))
-    day = on or utcnow().astimezone(zone).date()
-    params: dict = {"branch_id": branch_id, "day": day}
+    params: dict = {"branch_id": branch_id, "day": on or utcnow().astimezone(zone).date()}
     if unit_id:
         params["unit_id"] = unit_id
     if doctor_id:
         params["doctor_id"] = doctor_id
-    stmt = _QUEUE[(bool(unit_id), bool(doctor_id))]
     rows = [
-        QueueRow(
-            visit_id=visit_id,
-            queue_number=queue_number,
-            unit_id=v_unit_id,
-            unit_name=unit_name,
-            room_name=room_name,
-            doctor_id=v_doctor_id,
-            doctor_name=doctor_name,
-            patient_id=patient_id,
-            patient_name=patient_name,
-            mrn=mrn,
-            payer=payer,
-            status=status,
-            status_label=status_label(status),
-            arrived_time=zone_time_text(arrived_at, zone),
-            sync_status=sync_status,
-            encounter_id=encounter_id or "",
-            cancel_reason=cancel_reason,
-        )
-        for (
-            visit_id,
-            queue_number,
-            v_unit_id,
-            unit_name,
-            room_name,
-            v_doctor_id,
-            doctor_name,
-            patient_id,
-            patient_name,
-            mrn,
-            payer,
-            status,
-            arrived_at,
-            sync_status,
-            encounter_id,
-            cancel_reason,
-        ) in conn.rows(stmt, params)
+        _queue_row(r, zone) for r in conn.rows(_QUEUE[(bool(unit_id), bool(doctor_id))], params)
     ]
     # A day's queue is short: the status filter needs no statement of its own.
     return [r for r in rows if r.status in statuses] if statuses else rows
+
+
+def todays_list(
+    conn: Statements,
+    branch_id: int,
+    *,
+    unit_id: int | None = None,
+    show_all: bool = False,
+    finished_shown: int = FINISHED_SHOWN,
+) -> ShownQueue:
+    """What Pendaftaran and Pemeriksaan list of today's queue (of `unit_id` only, if given):
+    every visit still waiting or in examination and, of the finished and cancelled ones, the
+    `finished_shown` registered last (all of them with `show_all`), in the queue's order.
+    The boards read this on every change, Daftarkan in its own transaction."""
+    zone = zone_named(_branch_zone_name(conn, branch_id))
+    params: dict = {
+        "branch_id": branch_id,
+        "day": utcnow().astimezone(zone).date(),
+        "finished_shown": 1_000_000 if show_all else finished_shown,
+    }
+    if unit_id:
+        params["unit_id"] = unit_id
+    found = conn.rows(_SHORT[bool(unit_id)], params)
+    finished = found[0][-1] if found else 0
+    return ShownQueue([_queue_row(r[:-1], zone) for r in found], max(0, finished - finished_shown))
+
+
+def _queue_row(row: tuple, zone: ZoneInfo) -> QueueRow:
+    (
+        visit_id,
+        queue_number,
+        unit_id,
+        unit_name,
+        room_name,
+        doctor_id,
+        doctor_name,
+        patient_id,
+        patient_name,
+        mrn,
+        payer,
+        status,
+        arrived_at,
+        sync_status,
+        encounter_id,
+        cancel_reason,
+    ) = row
+    return QueueRow(
+        visit_id=visit_id,
+        queue_number=queue_number,
+        unit_id=unit_id,
+        unit_name=unit_name,
+        room_name=room_name,
+        doctor_id=doctor_id,
+        doctor_name=doctor_name,
+        patient_id=patient_id,
+        patient_name=patient_name,
+        mrn=mrn,
+        payer=payer,
+        status=status,
+        status_label=status_label(status),
+        arrived_time=zone_time_text(arrived_at, zone),
+        sync_status=sync_status,
+        encounter_id=encounter_id or "",
+        cancel_reason=cancel_reason,
+    )
 
 
 def status_label(status: str) -> str:

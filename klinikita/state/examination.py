@@ -21,7 +21,7 @@ from klinikita.services import visit_completion as completion
 from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.examination_view import LISTS, VisitRecord, as_completed, visit_record
 from klinikita.services.permissions import Action, allows
-from klinikita.services.visit_queue import todays_queue
+from klinikita.services.visit_queue import ShownQueue, todays_list
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 
@@ -64,6 +64,8 @@ def _blocker_views(blockers: list[completion.Blocker]) -> list[dict[str, str]]:
 class ExaminationState(AuthState):
     # Today's list (the visible rows only).
     rows: list[dict[str, str]] = []
+    rows_all: bool = False  # finished and cancelled visits all listed, not the last few
+    rows_hidden: int = 0
     # What the active duty may do (handlers check again on the server).
     can_vitals: bool = False
     can_medical: bool = False
@@ -130,14 +132,25 @@ class ExaminationState(AuthState):
             self.rows = []
             return
 
-        def read() -> list:
-            with read_connection() as conn:
-                return todays_queue(conn, branch_id)
+        show_all = self.rows_all
 
-        rows = live.shared(live.branch_topic(branch_id), "queue", read) if shared else read()
-        views = [_queue_view(r) for r in rows]
+        def read() -> ShownQueue:
+            with read_connection() as conn:
+                return todays_list(conn, branch_id, show_all=show_all)
+
+        # Pendaftaran's "Semua unit" list is the same read (see RegistrationState._queue_read).
+        key = ("list", None, show_all)
+        shown = live.shared(live.branch_topic(branch_id), key, read) if shared else read()
+        views = [_queue_view(r) for r in shown.rows]
         if views != self.rows:  # an unchanged list is not sent to the browser again
             self.rows = views
+        if shown.hidden != self.rows_hidden:
+            self.rows_hidden = shown.hidden
+
+    @rx.event
+    def toggle_rows_all(self):
+        self.rows_all = not self.rows_all
+        self._load_rows()
 
     def _read_record(self, conn: Statements, lists: tuple[str, ...] = LISTS) -> VisitRecord | None:
         try:

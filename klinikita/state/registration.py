@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from klinikita.db import read_connection, session_scope, write_scope
+from klinikita.db import Statements, read_connection, session_scope, write_scope
 from klinikita.models.clinical import Payer, VisitStatus
 from klinikita.services import registration as reg
 from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.patients import SearchKind, format_date, search_patients
 from klinikita.services.permissions import Action, allows
-from klinikita.services.visit_queue import QueueRow, todays_queue
+from klinikita.services.visit_queue import QueueRow, ShownQueue, todays_list
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 
@@ -83,6 +83,8 @@ class RegistrationState(AuthState):
     # Today's queue.
     queue: list[dict[str, str]] = []
     queue_unit: str = ALL_UNITS
+    queue_all: bool = False  # finished and cancelled visits all listed, not the last few
+    queue_hidden: int = 0
     # The cancel dialog.
     cancel_open: bool = False
     cancel_id: int = 0
@@ -98,26 +100,33 @@ class RegistrationState(AuthState):
             return None
         return actor
 
-    def _reload_queue(self, *, shared: bool = False, rows: list[QueueRow] | None = None) -> None:
-        """Today's queue; `shared` (a live push) reuses the read other tabs just made, and
-        `rows` is a read the caller made itself (in its write's transaction)."""
+    def _reload_queue(self, *, shared: bool = False, rows: ShownQueue | None = None) -> None:
+        """Today's queue; `shared` (a live push) reuses the read that other tabs showing the
+        same list just made, and `rows` is a read the caller made itself (`_queue_list` in
+        its write's transaction)."""
         actor = self._viewer()
         if actor is None:
             return
         topic = live.branch_topic(actor.branch_id)
-
-        def read() -> list[QueueRow]:
-            with read_connection() as conn:
-                return todays_queue(conn, actor.branch_id)
-
         if rows is None:
-            rows = live.shared(topic, "queue", read) if shared else read()
-        unit_id = _int(self.queue_unit)
-        views = [_queue_view(r) for r in rows if not unit_id or r.unit_id == unit_id]
+
+            def read() -> ShownQueue:
+                with read_connection() as conn:
+                    return self._queue_list(conn, actor.branch_id)
+
+            # Pemeriksaan's list is Pendaftaran's "Semua unit" one: the same key.
+            key = ("list", _int(self.queue_unit), self.queue_all)
+            rows = live.shared(topic, key, read) if shared else read()
+        views = [_queue_view(r) for r in rows.rows]
         if views != self.queue:  # an unchanged list is not sent to the browser again
             self.queue = views
+        if rows.hidden != self.queue_hidden:
+            self.queue_hidden = rows.hidden
         # Follow the branch the tab works in now (it may have been switched meanwhile).
         live.watch(topic, self._client_token(), RegistrationState)
+
+    def _queue_list(self, conn: Statements, branch_id: int) -> ShownQueue:
+        return todays_list(conn, branch_id, unit_id=_int(self.queue_unit), show_all=self.queue_all)
 
     def _client_token(self) -> str:
         return self.router.session.client_token
@@ -157,7 +166,7 @@ class RegistrationState(AuthState):
         self.last_number = self.last_unit = self.last_patient = ""
         self.choice = self._default_choice()
         self._load_rooms(actor.branch_id)
-        self.queue_unit = ALL_UNITS
+        self.queue_unit, self.queue_all = ALL_UNITS, False
         self.cancel_open = False
         self._reload_queue()
 
@@ -272,7 +281,7 @@ class RegistrationState(AuthState):
                 number, visit_id = visit.queue_number, visit.id
                 # Read back on the same connection, before the commit: one round trip to
                 # one database connection fewer than a read of its own afterwards.
-                queue = todays_queue(st, actor.branch_id)
+                queue = self._queue_list(st, actor.branch_id)
         except ValidationFailed as failed:
             self.errors = failed.errors
             return toasts.error(failed.message)
@@ -295,6 +304,11 @@ class RegistrationState(AuthState):
     @rx.event
     def set_queue_unit(self, value: str):
         self.queue_unit = value or ALL_UNITS
+        self._reload_queue()
+
+    @rx.event
+    def toggle_queue_all(self):
+        self.queue_all = not self.queue_all
         self._reload_queue()
 
     @rx.event
