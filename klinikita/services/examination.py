@@ -14,17 +14,14 @@ from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, or_, update
+from sqlalchemy import Select, bindparam
 from sqlmodel import Session, select
 
 from klinikita.db import Statements, insert_new, statements, update_row
-from klinikita.integrations.satusehat.fhir import VITAL_SIGNS
-from klinikita.models import Diagnosis, Examination, SyncJob, Visit
+from klinikita.models import Diagnosis, Examination, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
-from klinikita.models.enums import SyncStatus
-from klinikita.models.satusehat import JobKind, JobStatus
-from klinikita.services import audit, icd10, outbox
+from klinikita.services import audit, corrections, icd10
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, allows, require
 
@@ -224,49 +221,6 @@ def _editable_visit(
     return EditableVisit(row_id, status, started, exam_id, exam_values=stored, **sent)
 
 
-# ----- corrections after completion ------------------------------------------------------------
-# A completed visit that SATUSEHAT holds (or is being sent) goes out again when an admin
-# changes what it carries there (vitals, diagnoses): `jobs._prepare_visit` then updates the
-# Encounter, Conditions and Observations in place and withdraws what was removed. SOAP,
-# procedures and prescriptions are not sent, so their changes need nothing.
-_BUMP_REVISION = (
-    update(Visit)
-    .where(Visit.id == bindparam("visit_id"))
-    .values(sync_revision=Visit.sync_revision + 1, updated_at=bindparam("now"))
-)
-# A correction whose last send was refused or gave up goes out as that same job again (as
-# "Kirim ulang" does), so the failed-jobs report does not keep a job the visit is past.
-_FAILED_JOB = or_(*(SyncJob.status == s.value for s in (JobStatus.FAILED, JobStatus.DEAD)))
-_LAST_VISIT_JOB = (
-    select(func.max(SyncJob.id))
-    .where(SyncJob.kind == JobKind.VISIT_SEND.value, SyncJob.subject_id == bindparam("visit_id"))
-    .scalar_subquery()
-)
-_QUEUE_FAILED_AGAIN = (
-    update(SyncJob)
-    .where(SyncJob.id == _LAST_VISIT_JOB, _FAILED_JOB)
-    .values(
-        status=JobStatus.PENDING.value,
-        attempts=0,
-        next_attempt_at=bindparam("now"),
-        last_error=None,
-        waiting_for=None,
-        updated_at=bindparam("now"),
-    )
-)
-# Read under the row's lock (`_LOCK_VISIT`; on SQLite the write transaction holds the
-# database), so two withdrawals at once both stay on the list.
-_RETRACTED = select(Visit.retracted).where(Visit.id == bindparam("visit_id"))
-
-
-def _held_by_satusehat(visit: EditableVisit) -> bool:
-    """The completed visit is in SATUSEHAT or on its way there. A visit whose first send
-    failed (no Encounter yet) is not: its "Kirim ulang" sends it as it is by then."""
-    return visit.status == VisitStatus.COMPLETE and (
-        bool(visit.encounter_id) or visit.sync_status == SyncStatus.SENDING
-    )
-
-
 def _send_correction(
     st: Statements,
     visit: EditableVisit,
@@ -275,40 +229,18 @@ def _send_correction(
     withdrawn: list[dict[str, Any]] | None = None,
     client_token: str | None = None,
 ) -> None:
-    """Queue the visit's send again (or keep the queued one), after a change SATUSEHAT must
-    hear of; `withdrawn` are resources it holds that the visit no longer has."""
-    if not _held_by_satusehat(visit):
-        return
-    st.execute(_BUMP_REVISION, {"visit_id": visit.id, "now": now})
-    if visit.sync_status == SyncStatus.FAILED:
-        st.execute(_QUEUE_FAILED_AGAIN, {"visit_id": visit.id, "now": now})
-    changes: dict[str, object] = {}
-    if withdrawn:
-        held = st.scalar(_RETRACTED, {"visit_id": visit.id}) or []
-        known = {(r["type"], r["id"]) for r in held}
-        changes["retracted"] = held + [r for r in withdrawn if (r["type"], r["id"]) not in known]
-    outbox.enqueue_row(
+    """After a change SATUSEHAT must hear of (services/corrections.py)."""
+    corrections.send_correction(
         st,
-        JobKind.VISIT_SEND,
-        visit.branch_id,
-        visit.id,
+        visit_id=visit.id,
+        branch_id=visit.branch_id,
+        status=visit.status,
+        encounter_id=visit.encounter_id,
+        sync_status=visit.sync_status,
+        now=now,
+        withdrawn=withdrawn,
         client_token=client_token,
-        subject_changes=changes,
     )
-
-
-def _withdrawn_vitals(
-    visit: EditableVisit, values: dict[str, int | float | None]
-) -> list[dict[str, Any]]:
-    """The Observations SATUSEHAT holds for vitals this save clears."""
-    ids = visit.observation_ids or {}
-    return [
-        {"type": "Observation", "id": ids[v.loinc], "code": v.loinc, "value": old}
-        for v in VITAL_SIGNS
-        if values.get(v.attribute) is None
-        and (old := visit.exam_values.get(v.attribute)) is not None
-        and ids.get(v.loinc)
-    ]
 
 
 def examination_of(session: Session, visit_id: int) -> Examination | None:
@@ -383,9 +315,8 @@ def save_vitals(
         after={**values, "visit_id": visit.id},
     )
     if any(values.get(f) != visit.exam_values.get(f) for f in VITAL_FIELDS):
-        _send_correction(
-            st, visit, now, withdrawn=_withdrawn_vitals(visit, values), client_token=client_token
-        )
+        withdrawn = corrections.withdrawn_vitals(visit.observation_ids, visit.exam_values, values)
+        _send_correction(st, visit, now, withdrawn=withdrawn, client_token=client_token)
     return exam_id
 
 
@@ -556,16 +487,9 @@ def remove_diagnosis(
     _renumber(session, diagnoses_of(session, visit.id))
     audit.record(session, actor, "diagnosis_remove", "diagnosis", diagnosis_id, before=before)
     session.flush()
-    withdrawn = []
-    if diagnosis.condition_id:
-        withdrawn.append(
-            {
-                "type": "Condition",
-                "id": diagnosis.condition_id,
-                "code": diagnosis.icd10_code,
-                "display": diagnosis.display,
-            }
-        )
+    withdrawn = corrections.withdrawn_diagnosis(
+        diagnosis.condition_id, diagnosis.icd10_code, diagnosis.display
+    )
     _send_correction(st, visit, utcnow(), withdrawn=withdrawn, client_token=client_token)
 
 

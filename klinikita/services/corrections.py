@@ -1,0 +1,121 @@
+"""Corrections after completion: an admin's change to a visit SATUSEHAT holds goes out again.
+
+A completed visit that SATUSEHAT holds (or that is on its way there) is sent again when an
+admin changes what it carries there (vitals, diagnoses): `jobs._prepare_visit` then updates
+the Encounter, Conditions and Observations in place and withdraws what was removed. SOAP,
+procedures and prescriptions are not sent, so their changes need nothing. The whole design,
+with the worker's side: docs/satusehat.md, "Corrections after completion".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, or_, update
+from sqlmodel import select
+
+from klinikita.db import Statements
+from klinikita.integrations.satusehat.fhir import VITAL_SIGNS
+from klinikita.models import SyncJob, Visit
+from klinikita.models.clinical import VisitStatus
+from klinikita.models.enums import SyncStatus
+from klinikita.models.satusehat import JobKind, JobStatus
+from klinikita.services import outbox
+
+_BUMP_REVISION = (
+    update(Visit)
+    .where(Visit.id == bindparam("visit_id"))
+    .values(sync_revision=Visit.sync_revision + 1, updated_at=bindparam("now"))
+)
+# A correction whose last send was refused or gave up goes out as that same job again (as
+# "Kirim ulang" does), so the failed-jobs report does not keep a job the visit is past.
+_FAILED_JOB = or_(*(SyncJob.status == s.value for s in (JobStatus.FAILED, JobStatus.DEAD)))
+_LAST_VISIT_JOB = (
+    select(func.max(SyncJob.id))
+    .where(SyncJob.kind == JobKind.VISIT_SEND.value, SyncJob.subject_id == bindparam("visit_id"))
+    .scalar_subquery()
+)
+_QUEUE_FAILED_AGAIN = (
+    update(SyncJob)
+    .where(SyncJob.id == _LAST_VISIT_JOB, _FAILED_JOB)
+    .values(
+        status=JobStatus.PENDING.value,
+        attempts=0,
+        next_attempt_at=bindparam("now"),
+        last_error=None,
+        waiting_for=None,
+        updated_at=bindparam("now"),
+    )
+)
+# Read under the visit row's lock, which the caller took first (services/examination.py;
+# on SQLite the write transaction holds the database): two withdrawals at once both stay.
+_RETRACTED = select(Visit.retracted).where(Visit.id == bindparam("visit_id"))
+
+
+def held_by_satusehat(status: str, encounter_id: str | None, sync_status: str) -> bool:
+    """The completed visit is in SATUSEHAT or on its way there. A visit whose first send
+    failed (no Encounter yet) is not: its "Kirim ulang" sends it as it is by then."""
+    return status == VisitStatus.COMPLETE and (
+        bool(encounter_id) or sync_status == SyncStatus.SENDING
+    )
+
+
+def send_correction(
+    st: Statements,
+    *,
+    visit_id: int,
+    branch_id: int,
+    status: str,
+    encounter_id: str | None,
+    sync_status: str,
+    now: datetime,
+    withdrawn: list[dict[str, Any]] | None = None,
+    client_token: str | None = None,
+) -> None:
+    """After a change SATUSEHAT must hear of, in the change's transaction: the visit's send
+    queued again (or the queued one kept), its revision raised; `withdrawn` are resources
+    SATUSEHAT holds that the visit no longer has. Nothing when SATUSEHAT does not hold it."""
+    if not held_by_satusehat(status, encounter_id, sync_status):
+        return
+    st.execute(_BUMP_REVISION, {"visit_id": visit_id, "now": now})
+    if sync_status == SyncStatus.FAILED:
+        st.execute(_QUEUE_FAILED_AGAIN, {"visit_id": visit_id, "now": now})
+    changes: dict[str, object] = {}
+    if withdrawn:
+        held = st.scalar(_RETRACTED, {"visit_id": visit_id}) or []
+        known = {(r["type"], r["id"]) for r in held}
+        changes["retracted"] = held + [r for r in withdrawn if (r["type"], r["id"]) not in known]
+    outbox.enqueue_row(
+        st,
+        JobKind.VISIT_SEND,
+        branch_id,
+        visit_id,
+        client_token=client_token,
+        subject_changes=changes,
+    )
+
+
+def withdrawn_vitals(
+    observation_ids: Mapping[str, str] | None,
+    before: Mapping[str, Any],
+    after: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """The Observations SATUSEHAT holds (`observation_ids`, by LOINC code) for vitals that
+    were recorded `before` and are cleared `after` (both by Examination attribute)."""
+    ids = observation_ids or {}
+    return [
+        {"type": "Observation", "id": ids[v.loinc], "code": v.loinc, "value": old}
+        for v in VITAL_SIGNS
+        if after.get(v.attribute) is None
+        and (old := before.get(v.attribute)) is not None
+        and ids.get(v.loinc)
+    ]
+
+
+def withdrawn_diagnosis(condition_id: str | None, code: str, display: str) -> list[dict[str, Any]]:
+    """The Condition SATUSEHAT holds for a diagnosis being removed (none if it holds none)."""
+    if not condition_id:
+        return []
+    return [{"type": "Condition", "id": condition_id, "code": code, "display": display}]
