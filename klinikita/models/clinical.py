@@ -28,6 +28,7 @@ class Payer(StrEnum):
 
 
 OPEN_VISIT_WHERE = "status IN ('registered', 'in_examination')"  # VisitStatus, not yet ended
+OPEN_STATUSES = (VisitStatus.REGISTERED.value, VisitStatus.IN_EXAMINATION.value)  # the same
 
 
 def new_visit_uid() -> str:

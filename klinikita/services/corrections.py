@@ -13,41 +13,21 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import bindparam, update
 from sqlmodel import select
 
 from klinikita.db import Statements
 from klinikita.integrations.satusehat.fhir import VITAL_SIGNS
-from klinikita.models import SyncJob, Visit
+from klinikita.models import Visit
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
-from klinikita.models.satusehat import JobKind, JobStatus
+from klinikita.models.satusehat import JobKind
 from klinikita.services import outbox
 
 _BUMP_REVISION = (
     update(Visit)
     .where(Visit.id == bindparam("visit_id"))
     .values(sync_revision=Visit.sync_revision + 1, updated_at=bindparam("now"))
-)
-# A correction whose last send was refused or gave up goes out as that same job again (as
-# "Kirim ulang" does), so the failed-jobs report does not keep a job the visit is past.
-_FAILED_JOB = or_(*(SyncJob.status == s.value for s in (JobStatus.FAILED, JobStatus.DEAD)))
-_LAST_VISIT_JOB = (
-    select(func.max(SyncJob.id))
-    .where(SyncJob.kind == JobKind.VISIT_SEND.value, SyncJob.subject_id == bindparam("visit_id"))
-    .scalar_subquery()
-)
-_QUEUE_FAILED_AGAIN = (
-    update(SyncJob)
-    .where(SyncJob.id == _LAST_VISIT_JOB, _FAILED_JOB)
-    .values(
-        status=JobStatus.PENDING.value,
-        attempts=0,
-        next_attempt_at=bindparam("now"),
-        last_error=None,
-        waiting_for=None,
-        updated_at=bindparam("now"),
-    )
 )
 # Read under the visit row's lock, which the caller took first (services/examination.py;
 # on SQLite the write transaction holds the database): two withdrawals at once both stay.
@@ -81,7 +61,9 @@ def send_correction(
         return
     st.execute(_BUMP_REVISION, {"visit_id": visit_id, "now": now})
     if sync_status == SyncStatus.FAILED:
-        st.execute(_QUEUE_FAILED_AGAIN, {"visit_id": visit_id, "now": now})
+        # The refused correction goes out as that same job again, as "Kirim ulang" does, so
+        # the failed-jobs report does not keep a job the visit is past.
+        outbox.resend_last_failed(st, JobKind.VISIT_SEND, visit_id, now)
     changes: dict[str, object] = {}
     if withdrawn:
         held = st.scalar(_RETRACTED, {"visit_id": visit_id}) or []

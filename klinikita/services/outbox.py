@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, or_
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import Session, SQLModel, select
 
 from klinikita.db import Statements, insert_new, insert_unless_open, statements, update_row
@@ -139,6 +141,34 @@ def resend(session: Session, job_id: int, *, client_token: str | None = None) ->
         session.add(row)
     session.flush()
     return job
+
+
+# `resend` for a click's plain statements: the subject's latest job of a kind, if it failed
+# or died, back in the queue with a fresh retry budget (its row's badge is the caller's).
+_LAST_JOB = (
+    select(func.max(SyncJob.id))
+    .where(SyncJob.kind == bindparam("kind"), SyncJob.subject_id == bindparam("subject_id"))
+    .scalar_subquery()
+)
+_RESEND_LAST_FAILED = (
+    update(SyncJob)
+    .where(
+        SyncJob.id == _LAST_JOB,
+        or_(*(SyncJob.status == s.value for s in (JobStatus.FAILED, JobStatus.DEAD))),
+    )
+    .values(
+        status=JobStatus.PENDING.value,
+        attempts=0,
+        next_attempt_at=bindparam("now"),
+        last_error=None,
+        waiting_for=None,
+        updated_at=bindparam("now"),
+    )
+)
+
+
+def resend_last_failed(st: Statements, kind: str, subject_id: int, now: datetime) -> None:
+    st.execute(_RESEND_LAST_FAILED, {"kind": kind, "subject_id": subject_id, "now": now})
 
 
 def resend_all_failed(session: Session, branch_id: int) -> int:

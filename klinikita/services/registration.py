@@ -29,7 +29,13 @@ from klinikita.db import (
 )
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.base import utcnow
-from klinikita.models.clinical import OPEN_VISIT_WHERE, Payer, QueueCounter, VisitStatus
+from klinikita.models.clinical import (
+    OPEN_STATUSES,
+    OPEN_VISIT_WHERE,
+    Payer,
+    QueueCounter,
+    VisitStatus,
+)
 from klinikita.models.enums import DOCTOR_DUTIES
 from klinikita.services import audit
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
@@ -38,7 +44,6 @@ from klinikita.services.visit_queue import STATUS_LABELS, zone_named
 
 ENTITY = "visit"
 CANCEL_REASON_MAX = 300
-OPEN_STATUSES = (VisitStatus.REGISTERED.value, VisitStatus.IN_EXAMINATION.value)
 
 PAYER_LABELS = {Payer.UMUM: "Umum", Payer.BPJS: "BPJS", Payer.ASURANSI: "Asuransi"}
 

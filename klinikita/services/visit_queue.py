@@ -18,7 +18,7 @@ from sqlmodel import select
 from klinikita.db import Statements
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.base import utcnow
-from klinikita.models.clinical import VisitStatus
+from klinikita.models.clinical import OPEN_STATUSES, VisitStatus
 
 DEFAULT_ZONE = "Asia/Jakarta"
 
@@ -86,7 +86,6 @@ class QueueRow(NamedTuple):
 
 
 # ----- what a page lists ------------------------------------------------------------------
-OPEN_STATUSES = frozenset({VisitStatus.REGISTERED, VisitStatus.IN_EXAMINATION})
 # Finished and cancelled visits a list shows before "Tampilkan semua": on a busy day the
 # whole queue went to every open desk and room on every change (bench/README.md, session
 # 12: 300 earlier visits made each event round trip's p95 nearly three times slower).
@@ -98,6 +97,12 @@ class ShownQueue(NamedTuple):
     # Finished or cancelled visits the short list leaves out (whether or not it is short
     # now): the page offers "Tampilkan semua" / "Ringkas" when there are any.
     hidden: int
+
+
+def list_key(unit_id: int | None, show_all: bool) -> tuple:
+    """What tabs showing the same list share one read under (`live.shared`): Pendaftaran's
+    "Semua unit" list and Pemeriksaan's are the same list."""
+    return ("list", unit_id or None, show_all)
 
 
 _BRANCH_ZONE = select(Branch.timezone).where(Branch.id == bindparam("branch_id"))
@@ -180,9 +185,7 @@ def _queue_select(unit: bool, doctor: bool, short: bool = False):  # noqa: ANN20
     if doctor:
         stmt = stmt.where(Visit.doctor_id == bindparam("doctor_id"))
     if short:
-        open_ = or_(
-            *(Visit.status == s for s in (VisitStatus.REGISTERED, VisitStatus.IN_EXAMINATION))
-        )
+        open_ = or_(*(Visit.status == s for s in OPEN_STATUSES))
         stmt = stmt.where(or_(open_, Visit.id.in_(latest)))
     return stmt
 

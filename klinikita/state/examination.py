@@ -21,7 +21,7 @@ from klinikita.services import visit_completion as completion
 from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.examination_view import LISTS, VisitRecord, as_completed, visit_record
 from klinikita.services.permissions import Action, allows
-from klinikita.services.visit_queue import ShownQueue, todays_list
+from klinikita.services.visit_queue import ShownQueue, list_key, todays_list
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 
@@ -138,8 +138,7 @@ class ExaminationState(AuthState):
             with read_connection() as conn:
                 return todays_list(conn, branch_id, show_all=show_all)
 
-        # Pendaftaran's "Semua unit" list is the same read (see RegistrationState._queue_read).
-        key = ("list", None, show_all)
+        key = list_key(None, show_all)
         shown = live.shared(live.branch_topic(branch_id), key, read) if shared else read()
         views = [_queue_view(r) for r in shown.rows]
         if views != self.rows:  # an unchanged list is not sent to the browser again

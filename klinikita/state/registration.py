@@ -11,7 +11,7 @@ from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.patients import SearchKind, format_date, search_patients
 from klinikita.services.permissions import Action, allows
-from klinikita.services.visit_queue import QueueRow, ShownQueue, todays_list
+from klinikita.services.visit_queue import QueueRow, ShownQueue, list_key, todays_list
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 
@@ -114,8 +114,7 @@ class RegistrationState(AuthState):
                 with read_connection() as conn:
                     return self._queue_list(conn, actor.branch_id)
 
-            # Pemeriksaan's list is Pendaftaran's "Semua unit" one: the same key.
-            key = ("list", _int(self.queue_unit), self.queue_all)
+            key = list_key(_int(self.queue_unit), self.queue_all)
             rows = live.shared(topic, key, read) if shared else read()
         views = [_queue_view(r) for r in rows.rows]
         if views != self.queue:  # an unchanged list is not sent to the browser again
