@@ -21,6 +21,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.base import Executable
 from sqlmodel import Session, SQLModel, create_engine
 
+from klinikita import pg_exec
 from klinikita.settings import get_settings
 
 
@@ -254,6 +255,22 @@ class _KeptStatements(Statements):
     def _lost_connection(self) -> tuple[type[BaseException], ...]:
         dbapi = self.dialect.loaded_dbapi
         return (dbapi.OperationalError, dbapi.InterfaceError)
+
+    def _libpq(self) -> pg_exec.LibpqStatements | None:
+        """On a kept PostgreSQL connection, its statements through libpq (`pg_exec`)."""
+        if self._sqlite or self._pooled is not None:
+            return None
+        return pg_exec.on(self._driver)
+
+    def _fetch(self, sql: str, args: Any) -> list:
+        direct = self._libpq()
+        return Statements._fetch(self, sql, args) if direct is None else direct.rows(sql, args)
+
+    def _write_now(self, sql: str, args: Any, many: bool) -> int:
+        direct = None if many else self._libpq()
+        if direct is None:  # psycopg's executemany sends all rows in one round trip
+            return Statements._write(self, sql, args, many)
+        return direct.write(sql, args)
 
 
 class ReadConnection(_KeptStatements):
@@ -522,10 +539,11 @@ def _kept_connection(engine: Engine, *, reader: bool, fresh: bool = False) -> An
         pooled = engine.raw_connection()
         driver = pair[reader] = pooled.driver_connection
         pooled.detach()
-        if reader and engine.dialect.name == "postgresql":
-            # Each statement is its own snapshot under READ COMMITTED anyway; in autocommit
-            # the BEGIN and ROLLBACK round trips around every read are gone (a third of
-            # the round trips of a page's reload).
+        if engine.dialect.name == "postgresql":
+            # Reads: each statement is its own snapshot under READ COMMITTED anyway; in
+            # autocommit the BEGIN and ROLLBACK round trips around every read are gone (a
+            # third of the round trips of a page's reload). Writes: `WriteConnection` sends
+            # its own BEGIN and COMMIT (`pg_exec`), so psycopg must not begin one itself.
             driver.autocommit = True
     return driver
 
@@ -551,6 +569,7 @@ class WriteConnection(_KeptStatements):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self._sent = False
+        self._begun = False  # BEGIN sent on a kept PostgreSQL connection
         self._later: dict[int, tuple[Executable, list[dict[str, Any]]]] = {}
 
     def later(self, stmt: Executable, params: dict[str, Any]) -> None:
@@ -567,7 +586,8 @@ class WriteConnection(_KeptStatements):
             if self._sqlite:
                 # The write lock at BEGIN, as every write transaction takes it (make_engine).
                 self._driver.execute("BEGIN IMMEDIATE")
-            # psycopg sends its BEGIN itself, just before the first statement.
+            # On PostgreSQL the BEGIN goes just before the first statement (`_retrying`;
+            # psycopg sends its own on a pooled connection).
         except BaseException:
             self._release()
             raise
@@ -599,9 +619,20 @@ class WriteConnection(_KeptStatements):
             self._release()
 
     def _finish(self, command: str) -> None:
+        direct = self._libpq()
         if self._sqlite:
             if command == "COMMIT" or self._driver.in_transaction:
                 self._driver.execute(command)
+        elif direct is not None:
+            begun, self._begun = self._begun, False
+            if command == "COMMIT":
+                if begun:
+                    direct.command(b"COMMIT")
+            elif self._driver.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+                try:
+                    direct.command(b"ROLLBACK")
+                except self._lost_connection():
+                    pass  # nothing to undo on a dead connection; the next scope replaces it
         elif command == "COMMIT":
             self._driver.commit()
         else:
@@ -619,22 +650,31 @@ class WriteConnection(_KeptStatements):
 
     def _retrying(self, send: Callable[[], Any]) -> Any:
         try:
-            result = send()
+            result = self._begin_then(send)
         except self._lost_connection():
             if self._sent or self._sqlite or self._pooled is not None:
                 raise
             # The kept PostgreSQL connection died while idle (server restart, timeout):
             # nothing of this transaction reached the server, so it starts on a fresh one.
             self._driver = _kept_connection(self._engine, reader=False, fresh=True)
-            result = send()
+            self._begun = False
+            result = self._begin_then(send)
         self._sent = True
         return result
+
+    def _begin_then(self, send: Callable[[], Any]) -> Any:
+        if not self._begun:
+            direct = self._libpq()
+            if direct is not None:
+                direct.command(b"BEGIN")
+                self._begun = True
+        return send()
 
     def _run(self, sql: str, args: Any) -> list:
         return self._retrying(lambda: self._fetch(sql, args))
 
     def _write(self, sql: str, args: Any, many: bool) -> int:
-        return self._retrying(lambda: Statements._write(self, sql, args, many))
+        return self._retrying(lambda: self._write_now(sql, args, many))
 
 
 @contextmanager

@@ -1,0 +1,222 @@
+"""Statements on PostgreSQL through libpq (klinikita/pg_exec.py): what the kept read and
+write connections run, against what psycopg's own cursor gives for the same statements."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import psycopg
+import pytest
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    column,
+    func,
+    insert,
+    select,
+    table,
+    text,
+)
+from sqlmodel import Session, SQLModel
+from sqlmodel import select as select_models
+
+from klinikita import pg_exec
+from klinikita.db import (
+    SessionStatements,
+    column_binds,
+    make_engine,
+    read_connection,
+    write_scope,
+)
+from klinikita.models import AuditLog, SyncJob, Visit
+from klinikita.services import audit
+from klinikita.services.audit import Actor
+from tests.factories import make_clinic, make_completed_visit, make_patient
+from tests.pg import require_pg, temporary_pg_database
+
+ACTOR = Actor(user_id=None, username="uji", full_name="Uji", duty="admin", branch_id=None)
+
+_SAMPLE = Table(
+    "pg_exec_sample",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("small", Integer),
+    Column("big", BigInteger),
+    Column("label", String(40)),
+    Column("flag", Boolean),
+    Column("day", Date),
+    Column("at", DateTime(timezone=True)),
+    Column("ratio", Float),
+    Column("doc", JSON),
+)
+_ADD = insert(_SAMPLE).values(column_binds(_SAMPLE)).returning(_SAMPLE.c.id)
+_ALL = select(_SAMPLE).order_by(_SAMPLE.c.id)
+_LIKE = select(_SAMPLE.c.label).where(
+    _SAMPLE.c.label.like(bindparam("pattern")), _SAMPLE.c.label != text("'100%'")
+)
+# What the server session holds prepared under pg_exec's names (only the session itself can
+# list them, so the tests ask through the scope).
+_OURS_PREPARED = (
+    select(column("name"))
+    .select_from(table("pg_prepared_statements"))
+    .where(column("name").like(text("'klinikita%'")))
+)
+ROWS = [
+    {
+        "small": 7,
+        "big": 9_000_000_000,
+        "label": 'Budi\'s "klinik" ; DROP TABLE x',
+        "flag": True,
+        "day": date(2026, 11, 26),
+        "at": datetime(2026, 11, 26, 1, 2, 3, 456000, tzinfo=UTC),
+        "ratio": 36.6,
+        "doc": {"kode": "J06.9", "daftar": [1, 2.5, None, "ä"]},
+    },
+    {key: None for key in ("small", "big", "label", "flag", "day", "at", "ratio", "doc")},
+    {
+        "small": -1,
+        "big": 0,
+        "label": "100%",
+        "flag": False,
+        "day": date(1990, 8, 17),
+        "at": datetime(1990, 8, 17, 23, 59, tzinfo=UTC),
+        "ratio": 0.0,
+        "doc": [],
+    },
+]
+
+
+@pytest.fixture
+def engine():
+    require_pg()
+    with temporary_pg_database("klinikita_pg_exec") as url:
+        made = make_engine(url)
+        _SAMPLE.metadata.create_all(made)
+        SQLModel.metadata.create_all(made)
+        try:
+            yield made
+        finally:
+            made.dispose()
+
+
+def test_placeholders_become_numbered_parameters_once_per_name():
+    sql, names = pg_exec.libpq_sql(
+        "SELECT %(a)s, %(b)s::VARCHAR WHERE x LIKE '10%%' AND y = %(a)s OR z = %(c)s"
+    )
+    assert sql == b"SELECT $1, $2::VARCHAR WHERE x LIKE '10%' AND y = $1 OR z = $3"
+    assert names == ("a", "b", "c")
+    assert pg_exec.libpq_sql("SELECT 1") == (b"SELECT 1", ())
+
+
+@pytest.mark.postgres
+def test_values_come_back_as_psycopgs_cursor_gives_them(engine):
+    with write_scope(engine) as st:
+        ids = [st.scalar(_ADD, row) for row in ROWS]
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    with read_connection(engine) as conn:
+        through_libpq = conn.rows(_ALL, {})
+    with Session(engine) as session:
+        through_cursor = SessionStatements(session).rows(_ALL, {})
+    assert through_libpq == through_cursor
+    assert [row[1:] for row in through_libpq] == [tuple(row.values()) for row in ROWS]
+
+
+@pytest.mark.postgres
+def test_a_literal_percent_and_a_like_pattern_reach_the_server_as_written(engine):
+    with write_scope(engine) as st:
+        for row in ROWS:
+            st.execute(_ADD, row)
+    with read_connection(engine) as conn:
+        assert conn.rows(_LIKE, {"pattern": "Budi%"}) == [(ROWS[0]["label"],)]
+        assert conn.rows(_LIKE, {"pattern": "100%"}) == []  # excluded by the literal
+
+
+@pytest.mark.postgres
+def test_the_apps_own_rows_read_alike_both_ways(engine):
+    """A completed visit and its job: the app's column types (UTC times, enums, JSON)."""
+    with Session(engine, expire_on_commit=False) as session:
+        branch, unit, room, doctor = make_clinic(session)[:4]
+        patient = make_patient(session, branch)
+        make_completed_visit(session, branch, unit, room, doctor, patient)
+        job = SyncJob(kind="visit_send", branch_id=branch.id, subject_type="visit", subject_id=1)
+        session.add(job)
+        session.commit()
+    for model in (Visit, SyncJob):
+        statement = select(model.__table__).order_by(model.__table__.c.id)
+        with read_connection(engine) as conn:
+            through_libpq = conn.rows(statement, {})
+        with Session(engine) as session:
+            assert through_libpq == SessionStatements(session).rows(statement, {})
+        assert through_libpq
+
+
+@pytest.mark.postgres
+def test_each_statement_is_prepared_once_per_connection(engine):
+    listed = _OURS_PREPARED
+    with write_scope(engine) as st:
+        st.scalar(_ADD, ROWS[0])
+    for _ in range(5):
+        with write_scope(engine) as st:
+            st.scalar(_ADD, ROWS[0])
+            names = [name for (name,) in st.rows(listed, {})]
+    # The insert with these parameter types, and the listing itself: nothing made again.
+    assert len(names) == 2
+    with write_scope(engine) as st:
+        st.scalar(_ADD, ROWS[1])  # other parameter types (NULLs): a statement of its own
+        assert len(st.rows(listed, {})) == 3
+
+
+@pytest.mark.postgres
+def test_a_connection_keeps_at_most_max_prepared_statements(engine, monkeypatch):
+    monkeypatch.setattr(pg_exec, "MAX_PREPARED", 3)
+    counted = select(func.count()).select_from(_OURS_PREPARED.subquery())
+    picks = [select(_SAMPLE.c.id).where(_SAMPLE.c.small == n) for n in range(6)]
+    with write_scope(engine) as st:
+        ids = [st.scalar(_ADD, {**ROWS[0], "small": n}) for n in range(6)]
+        for pick, wanted in zip(picks, ids, strict=True):
+            assert st.rows(pick, {}) == [(wanted,)]
+        assert st.scalar(counted, {}) == 3
+        assert st.rows(picks[0], {}) == [(ids[0],)]  # evicted earlier: prepared again
+
+
+@pytest.mark.postgres
+def test_a_refused_statement_raises_psycopgs_error_and_undoes_the_scope(engine):
+    with write_scope(engine) as st:
+        first = st.scalar(_ADD, ROWS[0])
+    duplicate = insert(_SAMPLE).values(id=bindparam("id"), small=bindparam("small"))
+    with pytest.raises(psycopg.errors.UniqueViolation), write_scope(engine) as st:
+        st.execute(duplicate, {"id": first + 100, "small": 1})
+        st.execute(duplicate, {"id": first, "small": 2})
+    with read_connection(engine) as conn:
+        assert conn.rows(select(_SAMPLE.c.id), {}) == [(first,)]
+    with write_scope(engine) as st:  # the kept connection is usable again
+        st.execute(duplicate, {"id": first + 100, "small": 1})
+    with read_connection(engine) as conn:
+        assert len(conn.rows(select(_SAMPLE.c.id), {})) == 2
+
+
+@pytest.mark.postgres
+def test_a_scope_sends_nothing_before_its_first_statement(engine):
+    """BEGIN goes with the first statement; audit rows wait for the end; a scope that ran
+    nothing leaves no transaction open."""
+    with write_scope(engine) as st:
+        driver = st._driver
+    assert driver.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    with write_scope(engine) as st:
+        assert st._driver is driver  # the thread's kept connection
+        audit.write(st, ACTOR, "login", "user", 1)
+        assert driver.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert driver.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    with Session(engine) as session:
+        [row] = session.exec(select_models(AuditLog)).all()
+        assert (row.action, row.entity, row.entity_id) == ("login", "user", "1")
