@@ -262,15 +262,26 @@ class _KeptStatements(Statements):
             return None
         return pg_exec.on(self._driver)
 
+    def _opening(self) -> bytes | None:
+        """What must reach the server before the next statement (a write's BEGIN)."""
+        return None
+
     def _fetch(self, sql: str, args: Any) -> list:
         direct = self._libpq()
-        return Statements._fetch(self, sql, args) if direct is None else direct.rows(sql, args)
+        if direct is None:
+            return Statements._fetch(self, sql, args)
+        return direct.rows(sql, args, before=self._opening())
 
-    def _write_now(self, sql: str, args: Any, many: bool) -> int:
-        direct = None if many else self._libpq()
-        if direct is None:  # psycopg's executemany sends all rows in one round trip
+    def _write_now(self, sql: str, args: Any, many: bool, after: bytes | None = None) -> int:
+        direct = self._libpq()
+        if direct is None:
             return Statements._write(self, sql, args, many)
-        return direct.write(sql, args)
+        if many:  # psycopg's executemany sends all rows in one round trip
+            opening = self._opening()
+            if opening is not None:
+                direct.command(opening)
+            return Statements._write(self, sql, args, many)
+        return direct.write(sql, args, before=self._opening(), after=after)
 
 
 class ReadConnection(_KeptStatements):
@@ -592,23 +603,42 @@ class WriteConnection(_KeptStatements):
             self._release()
             raise
 
-    def send_later(self) -> None:
-        """The rows kept by `later`: one statement per table, several rows in one
-        multi-row VALUES (an executemany cost psycopg a pipeline of its own: about twice
-        a single insert on PostgreSQL)."""
-        waiting, self._later = self._later, {}
-        for stmt, rows in waiting.values():
+    def _opening(self) -> bytes | None:
+        if self._begun or self._libpq() is None:
+            return None
+        self._begun = True  # sent with the statement; a lost connection resets it
+        return b"BEGIN"
+
+    def _send_later_and_commit(self) -> None:
+        """The rows kept by `later`, one statement per table (several rows in one
+        multi-row VALUES: an executemany cost psycopg a pipeline of its own, about twice a
+        single insert on PostgreSQL), then the commit. On a kept PostgreSQL connection
+        the last of them and the COMMIT go in one round trip (with the BEGIN too when
+        the scope wrote nothing else)."""
+        waiting, self._later = list(self._later.values()), {}
+        inserts = []
+        for stmt, rows in waiting:
             if len(rows) == 1:
-                self.execute(stmt, rows[0])
+                inserts.append((stmt, rows[0]))
                 continue
             numbered = {f"{k}_{i}": v for i, row in enumerate(rows) for k, v in row.items()}
-            self.execute(_rows_insert(stmt.table, len(rows)), numbered)
+            inserts.append((_rows_insert(stmt.table, len(rows)), numbered))
+        last = inserts.pop() if inserts and self._libpq() is not None else None
+        for stmt, params in inserts:
+            self.execute(stmt, params)
+        if last is None:
+            self._finish("COMMIT")
+            return
+        c = self._prepared(last[0])
+        args = self._args(c, last[1])
+        self._retrying(lambda: self._write_now(c.sql, args, False, after=b"COMMIT"))
+        self._begun = False  # committed
 
     def end(self, commit: bool) -> None:
         try:
             if commit:
                 try:
-                    self._finish("COMMIT")
+                    self._send_later_and_commit()
                 except BaseException:
                     self._finish("ROLLBACK")  # a refused commit must not keep the lock
                     raise
@@ -650,7 +680,7 @@ class WriteConnection(_KeptStatements):
 
     def _retrying(self, send: Callable[[], Any]) -> Any:
         try:
-            result = self._begin_then(send)
+            result = send()
         except self._lost_connection():
             if self._sent or self._sqlite or self._pooled is not None:
                 raise
@@ -658,17 +688,9 @@ class WriteConnection(_KeptStatements):
             # nothing of this transaction reached the server, so it starts on a fresh one.
             self._driver = _kept_connection(self._engine, reader=False, fresh=True)
             self._begun = False
-            result = self._begin_then(send)
+            result = send()
         self._sent = True
         return result
-
-    def _begin_then(self, send: Callable[[], Any]) -> Any:
-        if not self._begun:
-            direct = self._libpq()
-            if direct is not None:
-                direct.command(b"BEGIN")
-                self._begun = True
-        return send()
 
     def _run(self, sql: str, args: Any) -> list:
         return self._retrying(lambda: self._fetch(sql, args))
@@ -689,7 +711,6 @@ def write_scope(engine: Engine | None = None) -> Iterator[WriteConnection]:
     st.begin()
     try:
         yield st
-        st.send_later()
     except BaseException:
         st.end(commit=False)
         raise

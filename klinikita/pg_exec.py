@@ -15,6 +15,7 @@ SQLAlchemy with `%(name)s` placeholders, converted once here to libpq's `$n`."""
 from __future__ import annotations
 
 import re
+import select
 import weakref
 from typing import Any
 
@@ -60,24 +61,34 @@ class LibpqStatements:
         self._prepared: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
         self._made = 0
 
-    def rows(self, sql: str, params: dict[str, Any]) -> list[tuple]:
+    def rows(self, sql: str, params: dict[str, Any], *, before: bytes | None = None) -> list[tuple]:
         """The rows of a select (or a write with RETURNING) as tuples; none for other
-        statements."""
-        result = self._execute(sql, params)
+        statements. `before` (BEGIN) goes to the server in the same round trip."""
+        result = self._execute(sql, params, before, None)
         if result.status != pq.ExecStatus.TUPLES_OK:
             return []
         self._tx.set_pgresult(result)
         return self._tx.load_rows(0, result.ntuples, tuple)
 
-    def write(self, sql: str, params: dict[str, Any]) -> int:
-        """Run a statement; the number of rows it touched."""
-        return self._execute(sql, params).command_tuples or 0
+    def write(
+        self,
+        sql: str,
+        params: dict[str, Any],
+        *,
+        before: bytes | None = None,
+        after: bytes | None = None,
+    ) -> int:
+        """Run a statement; the number of rows it touched. `before` (BEGIN) and `after`
+        (COMMIT) go to the server in the same round trip."""
+        return self._execute(sql, params, before, after).command_tuples or 0
 
     def command(self, sql: bytes) -> None:
         """A statement without parameters or rows (BEGIN, COMMIT, ROLLBACK)."""
         self._check(self._call(self._pg.exec_, sql))
 
-    def _execute(self, sql: str, params: dict[str, Any]) -> pq.abc.PGresult:
+    def _execute(
+        self, sql: str, params: dict[str, Any], before: bytes | None, after: bytes | None
+    ) -> pq.abc.PGresult:
         query, names = libpq_sql(sql)
         tx = self._tx
         if names:
@@ -86,22 +97,90 @@ class LibpqStatements:
             types, formats = tuple(tx.types), tx.formats
         else:
             dumped, types, formats = (), (), None
-        name = self._prepared.get((query, types))
-        if name is None:
-            name = self._prepare(query, types)
-        result = self._call(self._pg.exec_prepared, name, dumped, formats)
-        self._check(result)
-        return result
+        key = (query, types)
+        name = self._prepared.get(key)
+        if before is None and after is None:
+            if name is None:
+                name = self._name_for(key)
+                self._check(self._call(self._pg.prepare, name, query, types))
+                self._prepared[key] = name
+            result = self._call(self._pg.exec_prepared, name, dumped, formats)
+            self._check(result)
+            return result
+        return self._pipelined(key, name, dumped, formats, before, after)
 
-    def _prepare(self, query: bytes, types: tuple[int, ...]) -> bytes:
+    def _name_for(self, key: tuple[bytes, tuple[int, ...]]) -> bytes:
+        """A name for a statement about to be prepared (making room for it first)."""
         if len(self._prepared) >= MAX_PREPARED:
             oldest = next(iter(self._prepared))
             self.command(b"DEALLOCATE " + self._prepared.pop(oldest))
         self._made += 1
-        name = b"klinikita_%d" % self._made
-        self._check(self._call(self._pg.prepare, name, query, types))
-        self._prepared[(query, types)] = name
-        return name
+        return b"klinikita_%d" % self._made
+
+    def _pipelined(
+        self,
+        key: tuple[bytes, tuple[int, ...]],
+        name: bytes | None,
+        dumped: Any,  # noqa: ANN401 (what the Transformer dumped)
+        formats: Any,  # noqa: ANN401
+        before: bytes | None,
+        after: bytes | None,
+    ) -> pq.abc.PGresult:
+        """The statement with a command before and/or after it (and its PREPARE when it
+        is new on this connection), sent together and answered together: one round trip
+        where there would be up to four. After a failed step the server skips the rest
+        until the end of the batch; the first failure is raised."""
+        pg = self._pg
+        new = name is None
+        if new:
+            name = self._name_for(key)
+        sends: list[tuple[Any, tuple]] = []
+        if before is not None:
+            sends.append((pg.send_query_params, (before, None)))
+        if new:
+            sends.append((pg.send_prepare, (name, key[0], key[1])))
+        sends.append((pg.send_query_prepared, (name, dumped, formats)))
+        if after is not None:
+            sends.append((pg.send_query_params, (after, None)))
+        results = self._call(self._batch, sends)
+        for result in results:
+            if result.status != pq.ExecStatus.PIPELINE_ABORTED:
+                self._check(result)
+        if new:
+            self._prepared[key] = name
+        return results[len(results) - 1 if after is None else len(results) - 2]
+
+    def _batch(self, sends: list[tuple[Any, tuple]]) -> list[pq.abc.PGresult]:
+        """`sends` in libpq's pipeline mode, then their results in order."""
+        pg = self._pg
+        pg.enter_pipeline_mode()
+        try:
+            for send, args in sends:
+                send(*args)
+            pg.pipeline_sync()
+            while pg.flush():  # what the socket did not take at once
+                select.select([], [pg.socket], [])
+            results = []
+            for _ in sends:
+                results.append(self._next_result())
+                self._next_result()  # the None that ends each command's results
+            self._next_result()  # the batch's end (PIPELINE_SYNC)
+        except BaseException:
+            # Left half sent or half read (the server went away): the connection is closed,
+            # its transaction with it, and the caller's next scope opens a new one.
+            pg.finish()
+            raise
+        pg.exit_pipeline_mode()
+        return results
+
+    def _next_result(self) -> pq.abc.PGresult | None:
+        """libpq's next result, waiting for the server without holding the GIL (libpq's
+        own wait in `get_result` would hold it)."""
+        pg = self._pg
+        while pg.is_busy():
+            select.select([pg.socket], [], [])
+            pg.consume_input()
+        return pg.get_result()
 
     def _call(self, send: Any, *args: Any) -> pq.abc.PGresult:  # noqa: ANN401
         try:

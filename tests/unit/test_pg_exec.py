@@ -3,10 +3,14 @@ write connections run, against what psycopg's own cursor gives for the same stat
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import psycopg
 import pytest
+from psycopg import pq
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -26,6 +30,7 @@ from sqlalchemy import (
     select,
     table,
     text,
+    update,
 )
 from sqlmodel import Session, SQLModel
 from sqlmodel import select as select_models
@@ -38,7 +43,7 @@ from klinikita.db import (
     read_connection,
     write_scope,
 )
-from klinikita.models import AuditLog, SyncJob, Visit
+from klinikita.models import AuditLog, Branch, SyncJob, Visit
 from klinikita.services import audit
 from klinikita.services.audit import Actor
 from tests.factories import make_clinic, make_completed_visit, make_patient
@@ -211,12 +216,89 @@ def test_a_scope_sends_nothing_before_its_first_statement(engine):
     nothing leaves no transaction open."""
     with write_scope(engine) as st:
         driver = st._driver
-    assert driver.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    assert driver.pgconn.transaction_status == pq.TransactionStatus.IDLE
     with write_scope(engine) as st:
         assert st._driver is driver  # the thread's kept connection
         audit.write(st, ACTOR, "login", "user", 1)
-        assert driver.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    assert driver.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert driver.pgconn.transaction_status == pq.TransactionStatus.IDLE
+    assert driver.pgconn.transaction_status == pq.TransactionStatus.IDLE
     with Session(engine) as session:
         [row] = session.exec(select_models(AuditLog)).all()
         assert (row.action, row.entity, row.entity_id) == ("login", "user", "1")
+
+
+@contextmanager
+def _round_trips(driver: psycopg.Connection) -> Iterator[list[str]]:
+    """The commands `driver` sends meanwhile, one list item per round trip (libpq's trace:
+    each of the server's ReadyForQuery ends one)."""
+    trips: list[str] = []
+    with tempfile.TemporaryFile("w+") as trace:
+        driver.pgconn.trace(trace.fileno())
+        driver.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
+        try:
+            yield trips
+        finally:
+            driver.pgconn.untrace()
+            trace.seek(0)
+            sent: list[str] = []
+            for line in trace.read().splitlines():
+                side, _, kind, *rest = line.split("\t")
+                if side == "F" and kind in ("Query", "Parse", "Execute"):
+                    sent.append(kind if kind != "Query" else rest[0].strip())
+                if side == "B" and kind == "ReadyForQuery":
+                    trips.append(" ".join(sent))
+                    sent = []
+
+
+_BRANCH_NAME = select(Branch.name).where(Branch.id == bindparam("b"))
+_RENAME = update(Branch).where(Branch.id == bindparam("b")).values(name=bindparam("name"))
+
+
+@pytest.mark.postgres
+def test_begin_and_commit_ride_with_the_clicks_statements(engine):
+    """A click that reads, writes and leaves an audit row: three round trips (BEGIN goes
+    with the read, COMMIT with the audit row), not five."""
+    with Session(engine, expire_on_commit=False) as session:
+        branch_id = make_clinic(session)[0].id
+        session.commit()
+
+    def click(name: str) -> None:
+        with write_scope(engine) as st:
+            assert st.scalar(_BRANCH_NAME, {"b": branch_id})
+            st.execute(_RENAME, {"b": branch_id, "name": name})
+            audit.write(st, ACTOR, "update", "branch", branch_id, after={"name": name})
+
+    click("Pemanasan")  # each statement prepared once, on its first run
+    with write_scope(engine) as st:
+        driver = st._driver
+    with _round_trips(driver) as trips:
+        click("Klinik Satu Kali Jalan")
+    assert len(trips) == 3, trips
+    assert trips[0].startswith("Parse Execute")  # BEGIN, in the extended protocol
+    assert trips[2].endswith("Parse Execute")  # ... and COMMIT
+    with Session(engine) as session:
+        assert session.get(Branch, branch_id).name == "Klinik Satu Kali Jalan"
+        assert len(session.exec(select_models(AuditLog)).all()) == 2
+
+    with _round_trips(driver) as trips:  # only an audit row: BEGIN, insert, COMMIT at once
+        with write_scope(engine) as st:
+            audit.write(st, ACTOR, "login", "user", 1)
+    assert len(trips) == 1, trips
+    with Session(engine) as session:
+        assert len(session.exec(select_models(AuditLog)).all()) == 3
+
+
+@pytest.mark.postgres
+def test_a_refused_row_sent_with_the_commit_keeps_nothing_of_the_click(engine):
+    with Session(engine, expire_on_commit=False) as session:
+        branch_id = make_clinic(session)[0].id
+        session.commit()
+    nobody = Actor(user_id=987654, username="hantu", full_name="", duty="admin", branch_id=None)
+    with pytest.raises(psycopg.errors.ForeignKeyViolation), write_scope(engine) as st:
+        st.execute(_RENAME, {"b": branch_id, "name": "Tidak jadi"})
+        audit.write(st, nobody, "update", "branch", branch_id)  # no such user: refused
+    with write_scope(engine) as st:  # the kept connection is at rest and usable again
+        assert st._driver.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        assert st.scalar(_BRANCH_NAME, {"b": branch_id}) == "Klinik Simulator"
+    with Session(engine) as session:
+        assert session.exec(select_models(AuditLog)).all() == []
