@@ -622,8 +622,8 @@ class WriteConnection(_KeptStatements):
             if self._sqlite:
                 # The write lock at BEGIN, as every write transaction takes it (make_engine).
                 self._driver.execute("BEGIN IMMEDIATE")
-            # On PostgreSQL the BEGIN goes just before the first statement (`_retrying`;
-            # psycopg sends its own on a pooled connection).
+            # On PostgreSQL the BEGIN goes with the first statement (`_opening`; psycopg
+            # sends its own on a pooled connection).
         except BaseException:
             self._release()
             raise

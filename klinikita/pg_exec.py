@@ -143,11 +143,11 @@ class LibpqStatements:
         if after is not None:
             sends.append((pg.send_query_params, (after, None)))
         results = self._call(self._batch, sends)
+        if new and results[0 if before is None else 1].status == pq.ExecStatus.COMMAND_OK:
+            self._prepared[key] = name  # prepared, even if what came after it failed
         for result in results:
             if result.status != pq.ExecStatus.PIPELINE_ABORTED:
                 self._check(result)
-        if new:
-            self._prepared[key] = name
         return results[len(results) - 1 if after is None else len(results) - 2]
 
     def _batch(self, sends: list[tuple[Any, tuple]]) -> list[pq.abc.PGresult]:
