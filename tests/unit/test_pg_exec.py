@@ -76,6 +76,11 @@ _OURS_PREPARED = (
     .select_from(table("pg_prepared_statements"))
     .where(column("name").like(text("'klinikita%'")))
 )
+_OURS_PREPARED_SQL = (
+    select(column("statement"))
+    .select_from(table("pg_prepared_statements"))
+    .where(column("name").like(text("'klinikita%'")))
+)
 ROWS = [
     {
         "small": 7,
@@ -208,6 +213,21 @@ def test_a_refused_statement_raises_psycopgs_error_and_undoes_the_scope(engine):
         st.execute(duplicate, {"id": first + 100, "small": 1})
     with read_connection(engine) as conn:
         assert len(conn.rows(select(_SAMPLE.c.id), {})) == 2
+
+
+@pytest.mark.postgres
+def test_a_statement_refused_on_its_first_run_stays_prepared_once(engine):
+    """Its PREPARE went in the same batch as the BEGIN and the refused run: it is kept,
+    not prepared again under a second name."""
+    with write_scope(engine) as st:
+        first = st.scalar(_ADD, ROWS[0])
+    again = insert(_SAMPLE).values(id=bindparam("id"), label=bindparam("label"))
+    with pytest.raises(psycopg.errors.UniqueViolation), write_scope(engine) as st:
+        st.execute(again, {"id": first, "label": "sama"})  # the scope's first statement
+    with write_scope(engine) as st:
+        st.execute(again, {"id": first + 1, "label": "baru"})
+        statements = [name for (name,) in st.rows(_OURS_PREPARED_SQL, {})]
+    assert sum("(id, label)" in sql for sql in statements) == 1, statements
 
 
 @pytest.mark.postgres
