@@ -32,6 +32,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pg_round_trip import _work  # noqa: E402
 from klinikita.pg_exec import LibpqStatements  # noqa: E402
 from tests.pg import temporary_pg_database  # noqa: E402
 
@@ -39,12 +40,6 @@ ROWS = 1000
 READ = "SELECT i.id, i.name, j.name FROM item i JOIN item j ON j.id = i.id + 1 WHERE i.id = %(k)s"
 ADD = "INSERT INTO note (item_id, body, at) VALUES (%(k)s, %(b)s, now()) RETURNING id"
 AUDIT = "INSERT INTO audit (note_id, body) VALUES (%(k)s, %(b)s)"
-
-
-def _work(us: int) -> None:
-    end = time.perf_counter() + us / 1e6
-    while time.perf_counter() < end:
-        pass
 
 
 def cursor_click(conn: psycopg.Connection, key: int, work: int) -> None:

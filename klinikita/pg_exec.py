@@ -99,15 +99,11 @@ class LibpqStatements:
             dumped, types, formats = (), (), None
         key = (query, types)
         name = self._prepared.get(key)
-        if before is None and after is None:
-            if name is None:
-                name = self._name_for(key)
-                self._check(self._call(self._pg.prepare, name, query, types))
-                self._prepared[key] = name
-            result = self._call(self._pg.exec_prepared, name, dumped, formats)
-            self._check(result)
-            return result
-        return self._pipelined(key, name, dumped, formats, before, after)
+        if name is None or before is not None or after is not None:
+            return self._pipelined(key, name, dumped, formats, before, after)
+        result = self._call(self._pg.exec_prepared, name, dumped, formats)
+        self._check(result)
+        return result
 
     def _name_for(self, key: tuple[bytes, tuple[int, ...]]) -> bytes:
         """A name for a statement about to be prepared (making room for it first)."""

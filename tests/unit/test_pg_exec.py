@@ -72,12 +72,7 @@ _LIKE = select(_SAMPLE.c.label).where(
 # What the server session holds prepared under pg_exec's names (only the session itself can
 # list them, so the tests ask through the scope).
 _OURS_PREPARED = (
-    select(column("name"))
-    .select_from(table("pg_prepared_statements"))
-    .where(column("name").like(text("'klinikita%'")))
-)
-_OURS_PREPARED_SQL = (
-    select(column("statement"))
+    select(column("name"), column("statement"))
     .select_from(table("pg_prepared_statements"))
     .where(column("name").like(text("'klinikita%'")))
 )
@@ -172,18 +167,17 @@ def test_the_apps_own_rows_read_alike_both_ways(engine):
 
 @pytest.mark.postgres
 def test_each_statement_is_prepared_once_per_connection(engine):
-    listed = _OURS_PREPARED
     with write_scope(engine) as st:
         st.scalar(_ADD, ROWS[0])
     for _ in range(5):
         with write_scope(engine) as st:
             st.scalar(_ADD, ROWS[0])
-            names = [name for (name,) in st.rows(listed, {})]
+            names = [name for name, _ in st.rows(_OURS_PREPARED, {})]
     # The insert with these parameter types, and the listing itself: nothing made again.
     assert len(names) == 2
     with write_scope(engine) as st:
         st.scalar(_ADD, ROWS[1])  # other parameter types (NULLs): a statement of its own
-        assert len(st.rows(listed, {})) == 3
+        assert len(st.rows(_OURS_PREPARED, {})) == 3
 
 
 @pytest.mark.postgres
@@ -226,7 +220,7 @@ def test_a_statement_refused_on_its_first_run_stays_prepared_once(engine):
         st.execute(again, {"id": first, "label": "sama"})  # the scope's first statement
     with write_scope(engine) as st:
         st.execute(again, {"id": first + 1, "label": "baru"})
-        statements = [name for (name,) in st.rows(_OURS_PREPARED_SQL, {})]
+        statements = [sql for _, sql in st.rows(_OURS_PREPARED, {})]
     assert sum("(id, label)" in sql for sql in statements) == 1, statements
 
 
