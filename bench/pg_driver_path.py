@@ -64,14 +64,14 @@ def libpq_click(st: LibpqStatements, key: int, work: int) -> None:
 
 
 def batched_click(st: LibpqStatements, key: int, work: int) -> None:
-    st.rows(READ, {"k": key}, before=b"BEGIN")
+    st.run([b"BEGIN", (READ, {"k": key}, True)])
     _work(work)
     for n in (1, 2):
         st.rows(READ, {"k": key + n})
         _work(work)
     note = st.rows(ADD, {"k": key, "b": "x"})[0][0]
     _work(work)
-    st.write(AUDIT, {"k": note, "b": "y"}, after=b"COMMIT")
+    st.run([(AUDIT, {"k": note, "b": "y"}, False), b"COMMIT"])
 
 
 def measure(

@@ -188,7 +188,16 @@ class Statements:
         """All rows of `stmt` (a select, or a write with RETURNING) as tuples in its column
         order, values converted as SQLAlchemy would (dates on SQLite, ...)."""
         c = self._prepared(stmt)
-        fetched = self._run(c.sql, self._args(c, params))
+        return self._converted(c, self._run(c.sql, self._args(c, params)))
+
+    def rows_each(self, reads: Sequence[tuple[Executable, dict[str, Any]]]) -> list[list[tuple]]:
+        """`rows` of each of several reads whose parameters do not depend on one another's
+        answers. On a kept PostgreSQL connection they go to the server together: one round
+        trip instead of one each."""
+        return [self.rows(stmt, params) for stmt, params in reads]
+
+    @staticmethod
+    def _converted(c: _Compiled, fetched: list) -> list[tuple]:
         if not c.results:
             return fetched
         out = []
@@ -230,6 +239,12 @@ class Statements:
         scope sends all of them at once, just before its commit; elsewhere it runs now."""
         self.execute(stmt, params)
 
+    def send(self, stmt: Executable, params: dict[str, Any]) -> None:
+        """A write whose outcome nothing reads, not even the number of rows it touched (an
+        update by id of a row just read). A write scope on PostgreSQL sends it with its
+        next statement, in order; elsewhere it runs now."""
+        self.execute(stmt, params)
+
     def execute(self, stmt: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> int:
         """Run a write without RETURNING (a list of parameter sets: executemany); the
         number of rows it touched."""
@@ -263,26 +278,49 @@ class _KeptStatements(Statements):
             return None
         return pg_exec.on(self._driver)
 
-    def _opening(self) -> bytes | None:
-        """What must reach the server before the next statement (a write's BEGIN)."""
-        return None
+    def _around(self) -> tuple[list[pg_exec.Step], list[pg_exec.Step]]:
+        """What goes to the server before and after the next statements through libpq, in
+        the same round trip (a write scope's BEGIN and waiting writes; its COMMIT)."""
+        return [], []
+
+    def _sent_around(self) -> None:
+        """`_around`'s steps reached the server and were carried out."""
+
+    def _send(self, main: list[pg_exec.Step]) -> list[Any]:
+        """`main` through libpq with what goes around it, in one round trip; the outcomes
+        of `main`."""
+        before, after = self._around()
+        if not (before or main or after):
+            return []
+        outcomes = self._libpq().run([*before, *main, *after])
+        self._sent_around()
+        return outcomes[len(before) : len(before) + len(main)]
 
     def _fetch(self, sql: str, args: Any) -> list:
-        direct = self._libpq()
-        if direct is None:
+        if self._libpq() is None:
             return Statements._fetch(self, sql, args)
-        return direct.rows(sql, args, before=self._opening())
+        return self._send([(sql, args, True)])[0]
 
-    def _write_now(self, sql: str, args: Any, many: bool, after: bytes | None = None) -> int:
-        direct = self._libpq()
-        if direct is None:
+    def _fetch_each(self, reads: list[tuple[str, Any]]) -> list[list]:
+        return self._send([(sql, args, True) for sql, args in reads])
+
+    def rows_each(self, reads: Sequence[tuple[Executable, dict[str, Any]]]) -> list[list[tuple]]:
+        if len(reads) < 2 or self._libpq() is None:
+            return Statements.rows_each(self, reads)
+        compiled = [(self._prepared(stmt), params) for stmt, params in reads]
+        fetched = self._run_each([(c.sql, self._args(c, params)) for c, params in compiled])
+        return [self._converted(c, rows) for (c, _), rows in zip(compiled, fetched, strict=True)]
+
+    def _run_each(self, reads: list[tuple[str, Any]]) -> list[list]:
+        return self._fetch_each(reads)
+
+    def _write_now(self, sql: str, args: Any, many: bool) -> int:
+        if self._libpq() is None:
             return Statements._write(self, sql, args, many)
         if many:  # psycopg's executemany sends all rows in one round trip
-            opening = self._opening()
-            if opening is not None:
-                direct.command(opening)
+            self._send([])  # what must reach the server first
             return Statements._write(self, sql, args, many)
-        return direct.write(sql, args, before=self._opening(), after=after)
+        return self._send([(sql, args, False)])[0]
 
 
 class ReadConnection(_KeptStatements):
@@ -322,15 +360,21 @@ class ReadConnection(_KeptStatements):
             self._driver = self._pooled = None
 
     def _run(self, sql: str, args: Any) -> list:
+        return self._again_if_lost(lambda: self._fetch(sql, args))
+
+    def _run_each(self, reads: list[tuple[str, Any]]) -> list[list]:
+        return self._again_if_lost(lambda: self._fetch_each(reads))
+
+    def _again_if_lost(self, read: Callable[[], Any]) -> Any:
         try:
-            fetched = self._fetch(sql, args)
+            fetched = read()
         except self._lost_connection():
             if self._started or self._sqlite or not self._kept:
                 raise
             # The kept PostgreSQL connection died while idle (server restart, timeout):
             # nothing was read in this `with` yet, so it reads again on a fresh one.
             self._driver = _kept_connection(self._engine, reader=True, fresh=True)
-            fetched = self._fetch(sql, args)
+            fetched = read()
         self._started = True
         return fetched
 
@@ -417,7 +461,7 @@ def update_row(st: Statements, model: type[SQLModel], row_id: int, values: dict[
     columns = tuple(values)
     params = {f"v_{c}": v for c, v in values.items()}
     params["row_id"] = row_id
-    st.execute(update_statement(model.__table__, columns), params)
+    st.send(update_statement(model.__table__, columns), params)
     if isinstance(st, SessionStatements):
         st.changed(model, row_id, list(columns))
 
@@ -600,16 +644,51 @@ def read_connection(engine: Engine | None = None) -> ReadConnection:
 # ----- a click's write --------------------------------------------------------------------
 class WriteConnection(_KeptStatements):
     """One transaction of plain statements on this thread's kept write connection (see
-    `write_scope`)."""
+    `write_scope`).
+
+    On a kept PostgreSQL connection its round trips are as few as the click's logic allows:
+    the BEGIN goes with the first statement, writes given to `send` wait for the next
+    statement, the rows given to `later` (audit rows) go with the COMMIT, and after
+    `commit_with_next_read` the next read carries the COMMIT too."""
 
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self._sent = False
         self._begun = False  # BEGIN sent on a kept PostgreSQL connection
+        self._waiting: list[pg_exec.Step] = []  # writes given to `send`, in order
+        self._closing = False  # the next statement carries the COMMIT
+        self._committed = False
         self._later: dict[int, tuple[Executable, list[dict[str, Any]]]] = {}
 
     def later(self, stmt: Executable, params: dict[str, Any]) -> None:
+        self._not_committed()
         self._later.setdefault(id(stmt), (stmt, []))[1].append(params)
+
+    def send(self, stmt: Executable, params: dict[str, Any]) -> None:
+        if self._libpq() is None:
+            self.execute(stmt, params)
+            return
+        self._not_committed()
+        c = self._prepared(stmt)
+        self._waiting.append((c.sql, self._args(c, params), False))
+
+    def execute(self, stmt: Executable, params: dict[str, Any] | list[dict[str, Any]]) -> int:
+        self._not_committed()
+        return super().execute(stmt, params)
+
+    def commit_with_next_read(self) -> None:
+        """What this scope writes is all written: the next read (a `rows` or a `rows_each`,
+        reading back what the page shows) goes to the server in one round trip with the
+        waiting writes, the `later` rows and the COMMIT, and answers after the commit.
+        Nothing may be written after it; later reads see what is committed. That is on a
+        kept PostgreSQL connection; elsewhere the commit stays at the scope's end, and a
+        write after this is refused all the same."""
+        if not self._committed:
+            self._closing = True
+
+    def _not_committed(self) -> None:
+        if self._committed or self._closing:
+            raise RuntimeError("nothing is written after a write scope's closing read")
 
     def begin(self) -> None:
         if self._kept and not getattr(_kept, "writing", False):
@@ -622,42 +701,55 @@ class WriteConnection(_KeptStatements):
             if self._sqlite:
                 # The write lock at BEGIN, as every write transaction takes it (make_engine).
                 self._driver.execute("BEGIN IMMEDIATE")
-            # On PostgreSQL the BEGIN goes with the first statement (`_opening`; psycopg
+            # On PostgreSQL the BEGIN goes with the first statement (`_around`; psycopg
             # sends its own on a pooled connection).
         except BaseException:
             self._release()
             raise
 
-    def _opening(self) -> bytes | None:
-        if self._begun or self._libpq() is None:
-            return None
+    def _around(self) -> tuple[list[pg_exec.Step], list[pg_exec.Step]]:
+        if self._committed:
+            return [], []  # reads after the closing one: each its own snapshot
+        before: list[pg_exec.Step] = [] if self._begun else [b"BEGIN"]
+        before.extend(self._waiting)
         self._begun = True  # sent with the statement; a lost connection resets it
-        return b"BEGIN"
+        after: list[pg_exec.Step] = [*self._later_inserts(), b"COMMIT"] if self._closing else []
+        return before, after
+
+    def _sent_around(self) -> None:
+        self._waiting = []
+        if self._closing:
+            self._later, self._closing, self._committed, self._begun = {}, False, True, False
+
+    def _later_inserts(self) -> list[pg_exec.Step]:
+        """The rows kept by `later`, one statement per table: several rows in one multi-row
+        VALUES (an executemany cost psycopg a pipeline of its own, about twice a single
+        insert on PostgreSQL)."""
+        steps: list[pg_exec.Step] = []
+        for stmt, rows in self._later.values():
+            params = rows[0]
+            if len(rows) > 1:
+                params = {f"{k}_{i}": v for i, row in enumerate(rows) for k, v in row.items()}
+                stmt = _rows_insert(stmt.table, len(rows))
+            c = self._prepared(stmt)
+            steps.append((c.sql, self._args(c, params), False))
+        return steps
 
     def _send_later_and_commit(self) -> None:
-        """The rows kept by `later`, one statement per table (several rows in one
-        multi-row VALUES: an executemany cost psycopg a pipeline of its own, about twice a
-        single insert on PostgreSQL), then the commit. On a kept PostgreSQL connection
-        the last of them and the COMMIT go in one round trip (with the BEGIN too when
-        the scope wrote nothing else)."""
-        waiting, self._later = list(self._later.values()), {}
-        inserts = []
-        for stmt, rows in waiting:
-            if len(rows) == 1:
-                inserts.append((stmt, rows[0]))
-                continue
-            numbered = {f"{k}_{i}": v for i, row in enumerate(rows) for k, v in row.items()}
-            inserts.append((_rows_insert(stmt.table, len(rows)), numbered))
-        last = inserts.pop() if inserts and self._libpq() is not None else None
-        for stmt, params in inserts:
-            self.execute(stmt, params)
-        if last is None:
-            self._finish("COMMIT")
+        """The waiting writes, the rows kept by `later`, then the commit: on a kept
+        PostgreSQL connection all in one round trip (with the BEGIN too when the scope
+        wrote nothing else), and nothing at all for a scope that ran nothing."""
+        if self._committed:
             return
-        c = self._prepared(last[0])
-        args = self._args(c, last[1])
-        self._retrying(lambda: self._write_now(c.sql, args, False, after=b"COMMIT"))
-        self._begun = False  # committed
+        if self._libpq() is not None:
+            if self._begun or self._waiting or self._later:
+                self._closing = True
+                self._retrying(lambda: self._send([]))
+            return
+        for sql, args, _ in self._later_inserts():
+            self._retrying(lambda sql=sql, args=args: self._write_now(sql, args, False))
+        self._later = {}
+        self._finish("COMMIT")
 
     def end(self, commit: bool) -> None:
         try:
@@ -670,7 +762,7 @@ class WriteConnection(_KeptStatements):
             else:
                 self._finish("ROLLBACK")
         finally:
-            self._later = {}
+            self._later, self._waiting = {}, []
             self._release()
 
     def _finish(self, command: str) -> None:
@@ -679,11 +771,9 @@ class WriteConnection(_KeptStatements):
             if command == "COMMIT" or self._driver.in_transaction:
                 self._driver.execute(command)
         elif direct is not None:
-            begun, self._begun = self._begun, False
-            if command == "COMMIT":
-                if begun:
-                    direct.command(b"COMMIT")
-            elif self._driver.pgconn.transaction_status != pq.TransactionStatus.IDLE:
+            # Only a ROLLBACK comes here: the COMMIT went with the last statements.
+            self._begun = False
+            if self._driver.pgconn.transaction_status != pq.TransactionStatus.IDLE:
                 try:
                     direct.command(b"ROLLBACK")
                 except self._lost_connection():
@@ -719,6 +809,9 @@ class WriteConnection(_KeptStatements):
 
     def _run(self, sql: str, args: Any) -> list:
         return self._retrying(lambda: self._fetch(sql, args))
+
+    def _run_each(self, reads: list[tuple[str, Any]]) -> list[list]:
+        return self._retrying(lambda: self._fetch_each(reads))
 
     def _write(self, sql: str, args: Any, many: bool) -> int:
         return self._retrying(lambda: self._write_now(sql, args, many))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import select
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -28,6 +29,8 @@ _CONVERTED: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 # Prepared statements one connection keeps: every statement of the app is built once, so
 # this is never reached; it only bounds a mistake that builds statements per call.
 MAX_PREPARED = 500
+# A step of `LibpqStatements.run`: a command, or (sql, parameters, whether its rows are wanted).
+Step = bytes | tuple[str, dict[str, Any], bool]
 
 
 def libpq_sql(sql: str) -> tuple[bytes, tuple[str, ...]]:
@@ -51,8 +54,9 @@ def libpq_sql(sql: str) -> tuple[bytes, tuple[str, ...]]:
 
 class LibpqStatements:
     """Prepared statements run on one psycopg connection's libpq connection. Transactions
-    are the caller's: `command(b"BEGIN")` and `command(b"COMMIT")` (the psycopg connection
-    is in autocommit mode, so it never begins one of its own)."""
+    are the caller's: `command(b"BEGIN")` and `command(b"COMMIT")`, or such commands among
+    the steps of `run` (the psycopg connection is in autocommit mode, so it never begins one
+    of its own)."""
 
     def __init__(self, connection: psycopg.Connection) -> None:
         self._pg = connection.pgconn
@@ -61,49 +65,80 @@ class LibpqStatements:
         self._prepared: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
         self._made = 0
 
-    def rows(self, sql: str, params: dict[str, Any], *, before: bytes | None = None) -> list[tuple]:
+    def rows(self, sql: str, params: dict[str, Any]) -> list[tuple]:
         """The rows of a select (or a write with RETURNING) as tuples; none for other
-        statements. `before` (BEGIN) goes to the server in the same round trip."""
-        result = self._execute(sql, params, before, None)
-        if result.status != pq.ExecStatus.TUPLES_OK:
-            return []
-        self._tx.set_pgresult(result)
-        return self._tx.load_rows(0, result.ntuples, tuple)
+        statements."""
+        return self.run([(sql, params, True)])[0]
 
-    def write(
-        self,
-        sql: str,
-        params: dict[str, Any],
-        *,
-        before: bytes | None = None,
-        after: bytes | None = None,
-    ) -> int:
-        """Run a statement; the number of rows it touched. `before` (BEGIN) and `after`
-        (COMMIT) go to the server in the same round trip."""
-        return self._execute(sql, params, before, after).command_tuples or 0
+    def write(self, sql: str, params: dict[str, Any]) -> int:
+        """Run a statement; the number of rows it touched."""
+        return self.run([(sql, params, False)])[0]
 
     def command(self, sql: bytes) -> None:
         """A statement without parameters or rows (BEGIN, COMMIT, ROLLBACK)."""
         self._check(self._call(self._pg.exec_, sql))
 
-    def _execute(
-        self, sql: str, params: dict[str, Any], before: bytes | None, after: bytes | None
-    ) -> pq.abc.PGresult:
+    def run(self, steps: Sequence[Step]) -> list[Any]:
+        """Each step's outcome, all the steps sent together and answered together: one
+        round trip where there would be one per step (and one more per statement new on
+        this connection, prepared in the same batch). A step is a command without
+        parameters (bytes: BEGIN, COMMIT), which gives None, or `(sql, params, rows)`,
+        which gives its rows as tuples if `rows` (none for a statement without any), else
+        the number of rows it touched. After a failed step the server skips the rest of
+        the batch; the first failure is raised."""
+        dumped = [step if isinstance(step, bytes) else self._dump(*step) for step in steps]
+        if len(dumped) == 1 and not isinstance(dumped[0], bytes):
+            key, values, formats, want = dumped[0]
+            name = self._prepared.get(key)
+            if name is not None:  # the common case, without the pipeline's own costs
+                result = self._call(self._pg.exec_prepared, name, values, formats)
+                self._check(result)
+                return [self._outcome(result, want)]
+        pg = self._pg
+        sends: list[tuple[Any, tuple]] = []
+        made: dict[tuple[bytes, tuple[int, ...]], tuple[bytes, int]] = {}  # key: name, PREPARE
+        answers: list[tuple[int, bool | None]] = []  # per step: its result's place, what it gives
+        for step in dumped:
+            if isinstance(step, bytes):
+                answers.append((len(sends), None))
+                sends.append((pg.send_query_params, (step, None)))
+                continue
+            key, values, formats, want = step
+            name = self._prepared.get(key)
+            if name is None:
+                if key not in made:
+                    made[key] = (self._name_for(key), len(sends))
+                    sends.append((pg.send_prepare, (made[key][0], key[0], key[1])))
+                name = made[key][0]
+            answers.append((len(sends), want))
+            sends.append((pg.send_query_prepared, (name, values, formats)))
+        results = self._call(self._batch, sends)
+        for key, (name, at) in made.items():
+            if results[at].status == pq.ExecStatus.COMMAND_OK:
+                self._prepared[key] = name  # prepared, even if what came after it failed
+        for result in results:
+            if result.status != pq.ExecStatus.PIPELINE_ABORTED:
+                self._check(result)
+        return [None if want is None else self._outcome(results[at], want) for at, want in answers]
+
+    def _dump(self, sql: str, params: dict[str, Any], want: bool) -> tuple:
+        """The statement's key (query and parameter types), its parameters as the server
+        takes them, their formats, and `want`."""
         query, names = libpq_sql(sql)
+        if not names:
+            return (query, ()), (), None, want
         tx = self._tx
-        if names:
-            values = tuple(params[name] for name in names)
-            dumped = tx.dump_sequence(values, (PyFormat.AUTO,) * len(values))
-            types, formats = tuple(tx.types), tx.formats
-        else:
-            dumped, types, formats = (), (), None
-        key = (query, types)
-        name = self._prepared.get(key)
-        if name is None or before is not None or after is not None:
-            return self._pipelined(key, name, dumped, formats, before, after)
-        result = self._call(self._pg.exec_prepared, name, dumped, formats)
-        self._check(result)
-        return result
+        values = tuple(params[name] for name in names)
+        dumped = tx.dump_sequence(values, (PyFormat.AUTO,) * len(values))
+        return (query, tuple(tx.types)), dumped, tx.formats, want
+
+    def _outcome(self, result: pq.abc.PGresult, want: bool) -> list[tuple] | int:
+        if not want:
+            return result.command_tuples or 0
+        if result.status != pq.ExecStatus.TUPLES_OK:
+            return []
+        self._tx.set_pgresult(result)
+        return self._tx.load_rows(0, result.ntuples, tuple)
 
     def _name_for(self, key: tuple[bytes, tuple[int, ...]]) -> bytes:
         """A name for a statement about to be prepared (making room for it first)."""
@@ -112,39 +147,6 @@ class LibpqStatements:
             self.command(b"DEALLOCATE " + self._prepared.pop(oldest))
         self._made += 1
         return b"klinikita_%d" % self._made
-
-    def _pipelined(
-        self,
-        key: tuple[bytes, tuple[int, ...]],
-        name: bytes | None,
-        dumped: Any,  # noqa: ANN401 (what the Transformer dumped)
-        formats: Any,  # noqa: ANN401
-        before: bytes | None,
-        after: bytes | None,
-    ) -> pq.abc.PGresult:
-        """The statement with a command before and/or after it (and its PREPARE when it
-        is new on this connection), sent together and answered together: one round trip
-        where there would be up to four. After a failed step the server skips the rest
-        until the end of the batch; the first failure is raised."""
-        pg = self._pg
-        new = name is None
-        if new:
-            name = self._name_for(key)
-        sends: list[tuple[Any, tuple]] = []
-        if before is not None:
-            sends.append((pg.send_query_params, (before, None)))
-        if new:
-            sends.append((pg.send_prepare, (name, key[0], key[1])))
-        sends.append((pg.send_query_prepared, (name, dumped, formats)))
-        if after is not None:
-            sends.append((pg.send_query_params, (after, None)))
-        results = self._call(self._batch, sends)
-        if new and results[0 if before is None else 1].status == pq.ExecStatus.COMMAND_OK:
-            self._prepared[key] = name  # prepared, even if what came after it failed
-        for result in results:
-            if result.status != pq.ExecStatus.PIPELINE_ABORTED:
-                self._check(result)
-        return results[len(results) - 1 if after is None else len(results) - 2]
 
     def _batch(self, sends: list[tuple[Any, tuple]]) -> list[pq.abc.PGresult]:
         """`sends` in libpq's pipeline mode, then their results in order."""

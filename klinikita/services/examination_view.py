@@ -169,7 +169,7 @@ _PRESCRIPTIONS = (
 _N_VITALS = len(VITAL_FIELDS)
 
 
-def _diagnoses(conn: Statements, params: dict[str, int]) -> list[dict[str, str]]:
+def _diagnoses(rows: list[tuple]) -> list[dict[str, str]]:
     return [
         {
             "id": str(d_id),
@@ -179,18 +179,18 @@ def _diagnoses(conn: Statements, params: dict[str, int]) -> list[dict[str, str]]
             "primary": "1" if rank == 1 else "",
             "condition_id": condition_id or "",
         }
-        for d_id, code, display, rank, condition_id in conn.rows(_DIAGNOSES, params)
+        for d_id, code, display, rank, condition_id in rows
     ]
 
 
-def _procedures(conn: Statements, params: dict[str, int]) -> list[dict[str, str]]:
+def _procedures(rows: list[tuple]) -> list[dict[str, str]]:
     return [
         {"id": str(p_id), "code": code, "description": description, "note": note}
-        for p_id, code, description, note in conn.rows(_PROCEDURES, params)
+        for p_id, code, description, note in rows
     ]
 
 
-def _prescriptions(conn: Statements, params: dict[str, int]) -> list[dict[str, str]]:
+def _prescriptions(rows: list[tuple]) -> list[dict[str, str]]:
     return [
         {
             "id": str(p_id),
@@ -202,17 +202,15 @@ def _prescriptions(conn: Statements, params: dict[str, int]) -> list[dict[str, s
             "duration_days": str(days) if days else "",
             "instructions": instructions,
         }
-        for p_id, medicine, form, quantity, dose, frequency, days, instructions in conn.rows(
-            _PRESCRIPTIONS, params
-        )
+        for p_id, medicine, form, quantity, dose, frequency, days, instructions in rows
     ]
 
 
-# What `visit_record` reads for each of the visit's lists.
+# What `visit_record` reads for each of the visit's lists, and how it shows the rows.
 _LIST_READERS = {
-    "diagnoses": _diagnoses,
-    "procedures": _procedures,
-    "prescriptions": _prescriptions,
+    "diagnoses": (_DIAGNOSES, _diagnoses),
+    "procedures": (_PROCEDURES, _procedures),
+    "prescriptions": (_PRESCRIPTIONS, _prescriptions),
 }
 LISTS = tuple(_LIST_READERS)
 
@@ -223,7 +221,16 @@ def visit_record(
     """The open visit as the page shows it; `conn` from `db.read_connection()` (or the
     click's write scope). Of its three lists, only those named in `lists` are read (a click
     that saved vitals changed none); the others are None."""
-    found = conn.rows(_RECORD, {"visit_id": visit_id, "branch_id": branch_id})
+    # The lists are read with the visit, in one round trip: the visit's branch is checked
+    # on its own row, so those of a visit of another branch are read but never shown.
+    wanted = [name for name in _LIST_READERS if name in lists]
+    params = {"visit_id": visit_id}
+    found, *list_rows = conn.rows_each(
+        [
+            (_RECORD, {"visit_id": visit_id, "branch_id": branch_id}),
+            *((_LIST_READERS[name][0], params) for name in wanted),
+        ]
+    )
     if not found:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
     (
@@ -285,9 +292,9 @@ def visit_record(
     record.vitals = {f: _number(v) for f, v in zip(VITAL_FIELDS, vitals, strict=True)}
     record.vitals_time = zone_time_text(vitals_at, zone) if exam_id else ""
     record.soap = {f: v or "" for f, v in zip(SOAP_FIELDS, soap, strict=True)}
-    params = {"visit_id": vid}
-    for name, read in _LIST_READERS.items():
-        setattr(record, name, read(conn, params) if name in lists else None)
+    shown = dict(zip(wanted, list_rows, strict=True))
+    for name, (_, view) in _LIST_READERS.items():
+        setattr(record, name, view(shown[name]) if name in shown else None)
     return record
 
 

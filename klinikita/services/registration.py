@@ -103,8 +103,11 @@ def _option_rows(rows: list[tuple]) -> list[Option]:
     return [Option(str(row_id), name) for row_id, name in rows]
 
 
-def unit_options(conn: ReadConnection, branch_id: int) -> list[Option]:
-    return _option_rows(conn.rows(_UNITS, {"branch_id": branch_id}))
+def desk_options(conn: ReadConnection, branch_id: int) -> tuple[list[Option], list[Option]]:
+    """The branch's active units and doctors, for the desk's choices (one round trip)."""
+    branch = {"branch_id": branch_id}
+    units, doctors = conn.rows_each([(_UNITS, branch), (_DOCTORS, branch)])
+    return _option_rows(units), _option_rows(doctors)
 
 
 def room_options(conn: ReadConnection, branch_id: int, unit_id: int | None) -> list[Option]:
@@ -112,10 +115,6 @@ def room_options(conn: ReadConnection, branch_id: int, unit_id: int | None) -> l
     if not unit_id:
         return []
     return _option_rows(conn.rows(_ROOMS, {"branch_id": branch_id, "unit_id": unit_id}))
-
-
-def doctor_options(conn: ReadConnection, branch_id: int) -> list[Option]:
-    return _option_rows(conn.rows(_DOCTORS, {"branch_id": branch_id}))
 
 
 @dataclass(frozen=True)

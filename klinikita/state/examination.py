@@ -261,6 +261,7 @@ class ExaminationState(AuthState):
         `recheck_blockers` is off."""
         with write_scope() as st:
             write(st)
+            st.commit_with_next_read()  # the read-back carries the commit (one round trip)
             record = self._read_record(st, lists)
             blockers = self._shown_blockers(st) if recheck_blockers else None
         if saved == "vitals":

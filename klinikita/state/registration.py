@@ -158,8 +158,8 @@ class RegistrationState(AuthState):
         self.can_cancel = allows(actor.duty, Action.VISIT_CANCEL)
         self.can_create_patient = allows(actor.duty, Action.PATIENT_CREATE)
         with read_connection() as conn:
-            self.unit_options = _options(reg.unit_options(conn, actor.branch_id))
-            self.doctor_options = _options(reg.doctor_options(conn, actor.branch_id))
+            units, doctors = reg.desk_options(conn, actor.branch_id)
+        self.unit_options, self.doctor_options = _options(units), _options(doctors)
         self.search_term, self.search_problem, self.searched = "", "", False
         self.results, self.patient, self.errors = [], {}, {}
         self.last_number = self.last_unit = self.last_patient = ""
@@ -278,8 +278,9 @@ class RegistrationState(AuthState):
             with write_scope() as st:
                 visit = reg.register_visit(st, actor, data, client_token=self._client_token())
                 number, visit_id = visit.queue_number, visit.id
-                # Read back on the same connection, before the commit: one round trip to
-                # one database connection fewer than a read of its own afterwards.
+                # Read back on the same connection, sent with the commit: one round trip
+                # to one database connection instead of a read of its own afterwards.
+                st.commit_with_next_read()
                 queue = self._queue_list(st, actor.branch_id)
         except ValidationFailed as failed:
             self.errors = failed.errors

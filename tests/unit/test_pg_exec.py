@@ -316,3 +316,78 @@ def test_a_refused_row_sent_with_the_commit_keeps_nothing_of_the_click(engine):
         assert st.scalar(_BRANCH_NAME, {"b": branch_id}) == "Klinik Simulator"
     with Session(engine) as session:
         assert session.exec(select_models(AuditLog)).all() == []
+
+
+@pytest.mark.postgres
+def test_a_save_with_its_read_back_takes_two_round_trips(engine):
+    """A save click: the visit read (with the BEGIN); then, together, the update given to
+    `send`, the read-back of two lists, the audit row and the COMMIT."""
+    with Session(engine, expire_on_commit=False) as session:
+        branch_id = make_clinic(session)[0].id
+        session.commit()
+    reads = [(_BRANCH_NAME, {"b": branch_id}), (_ALL, {})]
+
+    def save(name: str) -> list[list[tuple]]:
+        with write_scope(engine) as st:
+            assert st.scalar(_BRANCH_NAME, {"b": branch_id})
+            st.send(_RENAME, {"b": branch_id, "name": name})
+            audit.write(st, ACTOR, "update", "branch", branch_id, after={"name": name})
+            st.commit_with_next_read()
+            return st.rows_each(reads)
+
+    save("Pemanasan")  # each statement prepared once, on its first run
+    with write_scope(engine) as st:
+        driver = st._driver
+    with _round_trips(driver) as trips:
+        shown = save("Klinik Dua Jalan")
+    assert len(trips) == 2, trips
+    assert trips[1].count("Execute") == 5, trips  # update, two reads, audit row, COMMIT
+    assert shown == [[("Klinik Dua Jalan",)], []]
+    assert driver.pgconn.transaction_status == pq.TransactionStatus.IDLE
+    with Session(engine) as session:
+        assert session.get(Branch, branch_id).name == "Klinik Dua Jalan"
+        assert len(session.exec(select_models(AuditLog)).all()) == 2
+
+
+@pytest.mark.postgres
+def test_a_batch_prepares_a_new_statement_once_and_stops_at_its_first_refusal(engine):
+    """`run` sends its steps together: a statement new on the connection and used twice is
+    prepared once; after a refused step the rest is skipped and the first refusal raised,
+    and the connection's ROLLBACK leaves nothing of it."""
+    pick = select(_SAMPLE.c.label).where(_SAMPLE.c.small == bindparam("small"))
+    duplicate = insert(_SAMPLE).values(id=bindparam("id"), small=bindparam("small"))
+    with write_scope(engine) as st:
+        driver = st._driver
+    direct = pg_exec.on(driver)
+    adding = insert(_SAMPLE).values(label=bindparam("label"), small=bindparam("small"))
+    add = (
+        adding.returning(_SAMPLE.c.id).compile(dialect=engine.dialect).string,
+        {"label": "satu", "small": 1},
+        True,
+    )
+    read = pick.compile(dialect=engine.dialect).string
+    outcomes = direct.run(
+        [b"BEGIN", add, (read, {"small": 1}, True), (read, {"small": 2}, True), b"COMMIT"]
+    )
+    assert outcomes[0] is None and outcomes[4] is None
+    assert outcomes[2] == [("satu",)] and outcomes[3] == []
+    listing = _OURS_PREPARED.compile(dialect=engine.dialect).string
+    made = [sql for _, sql in direct.rows(listing, {})]
+    assert sum("small = $1" in sql for sql in made) == 1, made
+
+    twice = duplicate.compile(dialect=engine.dialect).string
+    first = outcomes[1][0][0]
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        direct.run(
+            [
+                b"BEGIN",
+                (twice, {"id": first + 50, "small": 3}, False),
+                (twice, {"id": first, "small": 4}, False),  # refused
+                (twice, {"id": first + 51, "small": 5}, False),  # skipped
+                b"COMMIT",  # skipped
+            ]
+        )
+    assert driver.pgconn.transaction_status == pq.TransactionStatus.INERROR
+    direct.command(b"ROLLBACK")
+    assert [row[0] for row in direct.rows(read, {"small": 3})] == []
+    assert direct.write(twice, {"id": first + 51, "small": 5}) == 1

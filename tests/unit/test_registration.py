@@ -325,15 +325,12 @@ def test_options_list_active_rows_of_the_branch(db, clinic):
     extra = Room(branch_id=c.branch.id, unit_id=c.unit.id, name="Ruang Periksa 2", is_active=False)
     db.add(extra)
     db.commit()
-    assert [o.label for o in committed_read(db, reg.unit_options, c.branch.id)] == [
-        "Poli Gigi",
-        "Poli Umum",
-    ]
+    units, doctors = committed_read(db, reg.desk_options, c.branch.id)
+    assert [o.label for o in units] == ["Poli Gigi", "Poli Umum"]
+    assert [o.label for o in doctors] == ["dr. Alexander"]
     rooms = committed_read(db, reg.room_options, c.branch.id, c.unit.id)
     assert [o.label for o in rooms] == ["Ruang Periksa 1"]
     assert committed_read(db, reg.room_options, c.branch.id, None) == []
-    doctors = committed_read(db, reg.doctor_options, c.branch.id)
-    assert [o.label for o in doctors] == ["dr. Alexander"]
     assert [o.label for o in reg.payer_options()] == ["Umum", "BPJS", "Asuransi"]
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from datetime import datetime
 
 import pytest
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
 from klinikita.db import as_model, read_connection, write_scope
-from klinikita.models import AuditLog, Branch, Patient
+from klinikita.models import AuditLog, Branch, Patient, ServiceUnit
 from klinikita.services import audit
 from klinikita.services.audit import Actor
 from tests.factories import make_clinic
@@ -232,3 +233,85 @@ def test_a_write_refused_in_the_middle_of_a_scope_undoes_all_of_it(db):
         assert st.scalar(_NAME, {"b": branch_id}) == "Klinik Simulator"
         st.execute(_RENAME, {"b": branch_id, "name": "Sesudahnya"})
     assert _name_committed(db, branch_id) == "Sesudahnya"
+
+
+def test_a_write_given_to_send_is_seen_by_the_next_read_and_kept_with_the_scope(db):
+    branch_id = make_clinic(db)[0].id
+    engine = db.get_bind()
+    with write_scope(engine) as st:
+        st.send(_RENAME, {"b": branch_id, "name": "Klinik Terkirim"})
+        assert st.scalar(_NAME, {"b": branch_id}) == "Klinik Terkirim"
+        st.send(_RENAME, {"b": branch_id, "name": "Klinik Terakhir"})  # waits for the commit
+    assert _name_committed(db, branch_id) == "Klinik Terakhir"
+
+
+def test_a_refused_write_given_to_send_undoes_the_whole_scope(db):
+    """Refused where it reaches the database (at once on SQLite, with the next statement
+    on PostgreSQL): nothing of the scope is kept either way."""
+    branch_id = make_clinic(db)[0].id
+    engine = db.get_bind()
+    with pytest.raises(engine.dialect.loaded_dbapi.IntegrityError), write_scope(engine) as st:
+        st.execute(_RENAME, {"b": branch_id, "name": "Tidak jadi"})
+        st.send(_NAMELESS, {"b": branch_id})  # NOT NULL: refused
+        audit.write(st, ACTOR, "update", "branch", branch_id)
+        st.scalar(_NAME, {"b": branch_id})
+    assert _name_committed(db, branch_id) == "Klinik Simulator"
+    assert db.exec(select(AuditLog)).all() == []
+
+
+def test_several_reads_at_once_give_what_each_gives_alone(db):
+    clinic = make_clinic(db)
+    branch_id, unit_id = clinic[0].id, clinic[1].id
+    engine = db.get_bind()
+    reads = [
+        (_NAME, {"b": branch_id}),
+        (select(Branch.id).where(Branch.id == bindparam("b")), {"b": 0}),
+        (select(ServiceUnit.name, ServiceUnit.created_at), {}),
+        (
+            select(ServiceUnit.created_at).where(ServiceUnit.branch_id == bindparam("b")),
+            {"b": branch_id},
+        ),
+    ]
+    with read_connection(engine) as conn:
+        together = conn.rows_each(reads)
+        alone = [conn.rows(stmt, params) for stmt, params in reads]
+    assert together == alone
+    assert together[0] == [("Klinik Simulator",)] and together[1] == []
+    assert together[2][0][0] == db.get(ServiceUnit, unit_id).name
+    assert isinstance(together[3][0][0], datetime)  # converted as `rows` converts
+    with write_scope(engine) as st:
+        st.send(_RENAME, {"b": branch_id, "name": "Dibaca bersama"})
+        assert st.rows_each(reads[:1] * 2) == [[("Dibaca bersama",)]] * 2
+
+
+def test_the_read_after_commit_with_next_read_sees_the_scopes_writes_and_ends_it(db):
+    """On PostgreSQL that read carries the COMMIT: the writes are kept from then on, and the
+    scope refuses to write any more. Elsewhere the commit stays at the scope's end, and a
+    write after it is refused all the same."""
+    branch_id = make_clinic(db)[0].id
+    engine = db.get_bind()
+    postgres = engine.dialect.name == "postgresql"
+    with write_scope(engine) as st:
+        st.send(_RENAME, {"b": branch_id, "name": "Klinik Ditutup"})
+        audit.write(st, ACTOR, "update", "branch", branch_id, after={"name": "Klinik Ditutup"})
+        st.commit_with_next_read()
+        assert st.scalar(_NAME, {"b": branch_id}) == "Klinik Ditutup"
+        with read_connection(engine) as conn:  # committed already, on PostgreSQL only
+            seen = conn.scalar(_NAME, {"b": branch_id})
+        assert seen == ("Klinik Ditutup" if postgres else "Klinik Simulator")
+        assert st.scalar(_NAME, {"b": branch_id}) == "Klinik Ditutup"  # reads go on
+    assert _name_committed(db, branch_id) == "Klinik Ditutup"
+    assert len(db.exec(select(AuditLog)).all()) == 1
+    db.rollback()
+
+    for write in (
+        lambda st: st.execute(_RENAME, {"b": branch_id, "name": "Terlambat"}),
+        lambda st: st.send(_RENAME, {"b": branch_id, "name": "Terlambat"}),
+        lambda st: audit.write(st, ACTOR, "update", "branch", branch_id),
+    ):
+        with pytest.raises(RuntimeError, match="closing read"), write_scope(engine) as st:
+            st.commit_with_next_read()
+            assert st.scalar(_NAME, {"b": branch_id}) == "Klinik Ditutup"
+            write(st)
+    assert _name_committed(db, branch_id) == "Klinik Ditutup"
+    assert len(db.exec(select(AuditLog)).all()) == 1
