@@ -301,9 +301,6 @@ class _KeptStatements(Statements):
             return Statements._fetch(self, sql, args)
         return self._send([(sql, args, True)])[0]
 
-    def _fetch_each(self, reads: list[tuple[str, Any]]) -> list[list]:
-        return self._send([(sql, args, True) for sql, args in reads])
-
     def rows_each(self, reads: Sequence[tuple[Executable, dict[str, Any]]]) -> list[list[tuple]]:
         if len(reads) < 2 or self._libpq() is None:
             return Statements.rows_each(self, reads)
@@ -311,8 +308,19 @@ class _KeptStatements(Statements):
         fetched = self._run_each([(c.sql, self._args(c, params)) for c, params in compiled])
         return [self._converted(c, rows) for (c, _), rows in zip(compiled, fetched, strict=True)]
 
+    def _guarded(self, send: Callable[[], Any]) -> Any:
+        """`send()`, started again on a fresh connection where the subclass finds that
+        safe (the kept connection died while idle)."""
+        return send()
+
+    def _run(self, sql: str, args: Any) -> list:
+        return self._guarded(lambda: self._fetch(sql, args))
+
     def _run_each(self, reads: list[tuple[str, Any]]) -> list[list]:
-        return self._fetch_each(reads)
+        return self._guarded(lambda: self._send([(sql, args, True) for sql, args in reads]))
+
+    def _write(self, sql: str, args: Any, many: bool) -> int:
+        return self._guarded(lambda: self._write_now(sql, args, many))
 
     def _write_now(self, sql: str, args: Any, many: bool) -> int:
         if self._libpq() is None:
@@ -359,13 +367,7 @@ class ReadConnection(_KeptStatements):
         finally:
             self._driver = self._pooled = None
 
-    def _run(self, sql: str, args: Any) -> list:
-        return self._again_if_lost(lambda: self._fetch(sql, args))
-
-    def _run_each(self, reads: list[tuple[str, Any]]) -> list[list]:
-        return self._again_if_lost(lambda: self._fetch_each(reads))
-
-    def _again_if_lost(self, read: Callable[[], Any]) -> Any:
+    def _guarded(self, read: Callable[[], Any]) -> Any:
         try:
             fetched = read()
         except self._lost_connection():
@@ -744,10 +746,10 @@ class WriteConnection(_KeptStatements):
         if self._libpq() is not None:
             if self._begun or self._waiting or self._later:
                 self._closing = True
-                self._retrying(lambda: self._send([]))
+                self._guarded(lambda: self._send([]))
             return
         for sql, args, _ in self._later_inserts():
-            self._retrying(lambda sql=sql, args=args: self._write_now(sql, args, False))
+            self._write(sql, args, False)
         self._later = {}
         self._finish("COMMIT")
 
@@ -793,7 +795,7 @@ class WriteConnection(_KeptStatements):
             _kept.writing = False
         self._driver = self._pooled = None
 
-    def _retrying(self, send: Callable[[], Any]) -> Any:
+    def _guarded(self, send: Callable[[], Any]) -> Any:
         try:
             result = send()
         except self._lost_connection():
@@ -806,15 +808,6 @@ class WriteConnection(_KeptStatements):
             result = send()
         self._sent = True
         return result
-
-    def _run(self, sql: str, args: Any) -> list:
-        return self._retrying(lambda: self._fetch(sql, args))
-
-    def _run_each(self, reads: list[tuple[str, Any]]) -> list[list]:
-        return self._retrying(lambda: self._fetch_each(reads))
-
-    def _write(self, sql: str, args: Any, many: bool) -> int:
-        return self._retrying(lambda: self._write_now(sql, args, many))
 
 
 @contextmanager
