@@ -140,6 +140,16 @@ class LibpqStatements:
         self._tx.set_pgresult(result)
         return self._tx.load_rows(0, result.ntuples, tuple)
 
+    def parse(self, sqls: Sequence[str]) -> None:
+        """Have the server parse each statement once, as the unnamed statement, which the
+        next replaces: nothing runs and nothing stays prepared, but this server process
+        has read the catalog entries the statements need (tables, indexes, types), which
+        it otherwise reads on their first real use. A statement it refuses is skipped: so
+        only outside a transaction, which a refusal would end."""
+        for sql in sqls:
+            query, _ = libpq_sql(sql)
+            self._call(self._pg.prepare, b"", query, None)
+
     def _name_for(self, key: tuple[bytes, tuple[int, ...]]) -> bytes:
         """A name for a statement about to be prepared (making room for it first)."""
         if len(self._prepared) >= MAX_PREPARED:

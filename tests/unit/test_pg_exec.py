@@ -391,3 +391,30 @@ def test_a_batch_prepares_a_new_statement_once_and_stops_at_its_first_refusal(en
     direct.command(b"ROLLBACK")
     assert [row[0] for row in direct.rows(read, {"small": 3})] == []
     assert direct.write(twice, {"id": first + 51, "small": 5}) == 1
+
+
+@pytest.mark.postgres
+def test_parsing_ahead_leaves_nothing_prepared_and_skips_a_refused_statement(engine):
+    """What the warm-up at start asks of a kept connection's server process, outside any
+    transaction: it parses, runs nothing, keeps nothing prepared, and a statement it
+    refuses stops nothing."""
+    with write_scope(engine) as st:
+        st.scalar(_ADD, ROWS[0])
+    pooled = engine.raw_connection()
+    try:
+        conn = pooled.driver_connection
+        conn.autocommit = True
+        statements = pg_exec.on(conn)
+        statements.parse(
+            [
+                "SELECT no_such_column FROM pg_exec_sample",
+                "DELETE FROM pg_exec_sample",  # parsed only: the row stays
+                "SELECT label FROM pg_exec_sample WHERE small = %(small)s",
+            ]
+        )
+        # Prepared in this session: only the listing itself, which pg_exec prepares to run it.
+        listed = statements.rows("SELECT statement FROM pg_prepared_statements", {})
+        assert listed == [("SELECT statement FROM pg_prepared_statements",)]
+        assert statements.rows("SELECT count(*) FROM pg_exec_sample", {}) == [(1,)]
+    finally:
+        pooled.close()

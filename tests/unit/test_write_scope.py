@@ -315,3 +315,32 @@ def test_the_read_after_commit_with_next_read_sees_the_scopes_writes_and_ends_it
             write(st)
     assert _name_committed(db, branch_id) == "Klinik Ditutup"
     assert len(db.exec(select(AuditLog)).all()) == 1
+
+
+def test_the_warm_up_compiles_the_apps_statements_and_opens_the_threads_connections(db):
+    """Run at the app's start on the thread that serves the clicks: the first click of each
+    kind then finds its statements compiled and its kept connections open."""
+    from klinikita import db as kdb
+    from klinikita.services import examination_view, registration
+
+    engine = db.get_bind()
+    name = engine.dialect.name
+    other = "sqlite" if name == "postgresql" else "postgresql"
+    mine = (registration._CHOSEN, examination_view._RECORD, registration._NEXT_NUMBER[name])
+    for stmt in mine:
+        kdb._COMPILED.pop((id(stmt), name), None)
+    kdb._COMPILED.pop((id(registration._NEXT_NUMBER[other]), name), None)
+    # No kept connection on this thread yet, as in a backend just started.
+    for driver in getattr(kdb._kept, "held", {}).pop(engine, {}).values():
+        driver.close()
+
+    assert kdb.warm_up(engine) > 20
+    for stmt in mine:
+        assert (id(stmt), name) in kdb._COMPILED
+    # The other database's variant of a statement is left alone.
+    assert (id(registration._NEXT_NUMBER[other]), name) not in kdb._COMPILED
+    opened = dict(kdb._kept.held[engine])
+    assert set(opened) == {True, False}  # the read and the write connection
+    with read_connection(engine) as conn, write_scope(engine) as st:
+        assert conn._driver is opened[True]
+        assert st._driver is opened[False]
