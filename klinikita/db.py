@@ -422,11 +422,27 @@ def as_model(model: type[SQLModel], values: Sequence[Any]) -> SQLModel:
     plain statements), outside any session."""
     # As the ORM builds a loaded row (new_instance, then the attribute values): the model's
     # __init__ runs defaults and attribute events per column, several times the cost. The
-    # mappers must be set up first, which the ORM otherwise does on its first use.
-    configure_mappers()
-    obj = model._sa_class_manager.new_instance()
-    obj.__dict__.update(zip(model.__table__.c.keys(), values, strict=True))
+    # mappers must be set up first, which the ORM otherwise does on its first use (asked
+    # of the mapper: `configure_mappers` itself takes a lock and a set of every registry,
+    # 15 µs after a pause, seven times for Selesai's record).
+    manager = model._sa_class_manager
+    if not manager.mapper.configured:
+        configure_mappers()
+    obj = manager.new_instance()
+    obj.__dict__.update(zip(_columns(model), values, strict=True))
     return obj
+
+
+_COLUMNS: dict[type[SQLModel], tuple[str, ...]] = {}
+
+
+def _columns(model: type[SQLModel]) -> tuple[str, ...]:
+    """The names of `model`'s columns in table order (SQLAlchemy builds the list anew on
+    every call)."""
+    names = _COLUMNS.get(model)
+    if names is None:
+        names = _COLUMNS[model] = tuple(model.__table__.c.keys())
+    return names
 
 
 _FOR_IDS: dict[tuple[Callable, int], Executable] = {}
@@ -473,7 +489,7 @@ def update_row(st: Statements, model: type[SQLModel], row_id: int, values: dict[
         st.changed(model, row_id, list(columns))
 
 
-_INSERTS: dict[tuple[str, bool], Insert] = {}
+_INSERTS: dict[tuple[str, bool, bool], Insert] = {}
 
 
 def column_binds(table: Table, suffix: str = "") -> dict[str, Any]:
@@ -481,13 +497,19 @@ def column_binds(table: Table, suffix: str = "") -> dict[str, Any]:
     return {c.name: bindparam(c.name + suffix, type_=c.type) for c in table.c if c.name != "id"}
 
 
-def insert_statement(table: Table, *, returning_id: bool = False) -> Insert:
+def insert_statement(
+    table: Table, *, returning_id: bool = False, given_id: bool = False
+) -> Insert:
     """`INSERT INTO table (every column but id) VALUES (:column, ...)`, built once (with
-    `RETURNING id` if asked): give every column a value."""
-    key = (table.name, returning_id)
+    `RETURNING id` if asked; with the id too, as `:id`, if `given_id`): give every column
+    a value."""
+    key = (table.name, returning_id, given_id)
     stmt = _INSERTS.get(key)
     if stmt is None:
-        stmt = insert(table).values(column_binds(table))
+        binds = column_binds(table)
+        if given_id:
+            binds["id"] = bindparam("id", type_=table.c.id.type)
+        stmt = insert(table).values(binds)
         if returning_id:
             stmt = stmt.returning(table.c.id)
         _INSERTS[key] = stmt
@@ -596,7 +618,7 @@ def insert_new(
 def as_loaded(model: type[SQLModel], row: dict[str, Any]) -> SQLModel:
     """A row just written (every column, by name) as an instance outside any session, as
     if loaded and its session closed: `session.add` of it later updates the row."""
-    made = as_model(model, [row[name] for name in model.__table__.c.keys()])
+    made = as_model(model, [row[name] for name in _columns(model)])
     make_transient_to_detached(made)
     return made
 

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import bindparam, func, null, or_, update
+from sqlalchemy.sql.base import Executable
 from sqlmodel import Session, SQLModel, select
 
-from klinikita.db import Statements, insert_new, insert_unless_open, statements, update_row
+from klinikita.db import (
+    Statements,
+    insert_new,
+    insert_statement,
+    insert_unless_open,
+    new_values,
+    statements,
+    update_row,
+)
 from klinikita.models import Employee, Patient, Room, ServiceUnit, SyncJob, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.enums import SyncStatus
@@ -48,6 +58,33 @@ _ACTIVE_JOB = select(SyncJob.id).where(
 _INSERT_UNLESS_OPEN = insert_unless_open(SyncJob.__table__, ("kind", "subject_id"), OPEN_JOB_WHERE)
 
 
+# A subject's open job of a kind and, on PostgreSQL, an id for a new job taken from the
+# table's sequence: read with the subject's own row, under its lock (`job_slot_read`).
+_OPEN_JOB = _ACTIVE_JOB.limit(1).scalar_subquery()
+_JOB_SLOT = {
+    "postgresql": select(
+        _OPEN_JOB, func.nextval(func.pg_get_serial_sequence("sync_job", "id"))
+    ),
+    "sqlite": select(_OPEN_JOB, null()),  # no sequence; its round trips cost nothing
+}
+
+
+@dataclass(frozen=True)
+class JobSlot:
+    open_job: int | None  # the subject's open job of the kind, if any
+    new_id: int | None  # an id for a new job (PostgreSQL), None elsewhere
+
+
+def job_slot_read(st: Statements, kind: str, subject_id: int) -> tuple[Executable, dict]:
+    """The read for `job_slot`, to go to the server with the caller's read of the subject
+    (`rows_each`), after that read has locked the subject's row (FOR UPDATE)."""
+    return _JOB_SLOT[st.dialect.name], {"kind": kind, "subject_id": subject_id}
+
+
+def job_slot(rows: list[tuple]) -> JobSlot:
+    return JobSlot(*rows[0])
+
+
 def enqueue(
     session: Session,
     kind: str,
@@ -72,9 +109,11 @@ def enqueue_row(
     *,
     client_token: str | None = None,
     subject_changes: dict[str, object] | None = None,
+    slot: JobSlot | None = None,
 ) -> int:
     """`enqueue` with plain statements (a click's write); the job's id. `subject_changes`
-    are set on the subject's row in the same update that marks it as sending."""
+    are set on the subject's row in the same update that marks it as sending. `slot`:
+    `job_slot` as read under the subject's row lock (Selesai)."""
     subject_type, model = SUBJECTS[kind]
     job = {
         "kind": kind,
@@ -84,10 +123,19 @@ def enqueue_row(
         "client_token": client_token or None,
     }
     job_id = None
+    if slot is not None and slot.open_job is None and slot.new_id is not None:
+        # No open job, and none can appear while the subject's row is locked: the insert
+        # cannot be refused, so its answer is not waited for. With its id known, it goes to
+        # the server with the scope's next statement (on PostgreSQL, the COMMIT).
+        job_id = slot.new_id
+        st.send(
+            insert_statement(SyncJob.__table__, given_id=True),
+            {**new_values(SyncJob, job), "id": job_id},
+        )
     # An open job is reused, so nothing is ever sent twice. The one that refused the insert
     # can end before it is looked up (another transaction's, finished by a worker at once):
     # then the insert is tried again.
-    for _ in range(3):
+    for _ in range(0 if job_id is not None else 3):
         inserted = insert_new(st, SyncJob, job, _INSERT_UNLESS_OPEN[st.dialect.name])
         if inserted is not None:
             job_id = inserted.id

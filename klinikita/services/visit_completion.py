@@ -99,10 +99,18 @@ class _Record:
     diagnoses: list[Diagnosis]
 
 
+# Selesai's read: the same, with the visit's row locked until the commit. A second Selesai
+# of the visit (another tab) waits for the first, then reads it complete and is refused.
+_VISIT_TO_COMPLETE = _VISIT_AND_PEOPLE.with_for_update(of=Visit)
+
+
 def _record(st: Statements, visit_id: int) -> _Record | None:
     """The visit with its branch, patient, doctor, room, examination and diagnoses, as
     model instances outside any session (read only)."""
-    found = st.rows(_VISIT_AND_PEOPLE, {"visit_id": visit_id})
+    return _record_of(st.rows(_VISIT_AND_PEOPLE, {"visit_id": visit_id}))
+
+
+def _record_of(found: list[tuple]) -> _Record | None:
     if not found:
         return None
     values, rows = iter(found[0]), []
@@ -191,7 +199,15 @@ def complete_visit(
     `VisitNotReady` lists the blockers. The visit returned is outside the session."""
     require(actor.duty, Action.EXAM_COMPLETE)
     st = statements(db)
-    record = _record(st, visit_id)
+    # The visit and its job's slot in one round trip; the job's insert, the visit's update,
+    # the audit row and the COMMIT then go in one more.
+    found, slot = st.rows_each(
+        [
+            (_VISIT_TO_COMPLETE, {"visit_id": visit_id}),
+            outbox.job_slot_read(st, JobKind.VISIT_SEND, visit_id),
+        ]
+    )
+    record = _record_of(found)
     if record is None or record.visit.branch_id != actor.branch_id:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
     now = now or utcnow()
@@ -213,6 +229,7 @@ def complete_visit(
         visit.id,
         client_token=client_token,
         subject_changes=changes,
+        slot=outbox.job_slot(slot),
     )
     audit.write(
         st,

@@ -57,6 +57,12 @@ class AuthState(rx.State):
     active_menu: str = ""
 
     # ----- the shared guard -------------------------------------------------------
+    def _client_token(self) -> str:
+        """This tab's token, from the session var itself: `self.router` composes a
+        RouterData of the session, headers, page and URL on every access (a heavy click
+        asked two or three times)."""
+        return self.rx_router_session.client_token or ""
+
     def _current_actor(self) -> Actor | None:
         def resolve() -> Actor | None:
             with read_connection() as conn:
@@ -109,7 +115,7 @@ class AuthState(rx.State):
     def check_login(self):
         """on_load of every protected page: reload who this is from the database."""
         # A tab watches the live board of the page it shows; that page's load watches again.
-        live.unwatch_tab(self.router.session.client_token)
+        live.unwatch_tab(self._client_token())
         actor = self._current_actor()
         path = self.router.url.path or routes.BERANDA
         if actor is None:

@@ -122,9 +122,6 @@ class ExaminationState(AuthState):
         return "Tugas Anda hanya dapat melihat pemeriksaan."
 
     # ----- loading ------------------------------------------------------------------
-    def _client_token(self) -> str:
-        return self.router.session.client_token or ""
-
     def _load_rows(self, *, shared: bool = False) -> None:
         """Today's list; `shared` (a live push) reuses the read other tabs just made."""
         branch_id = self._branch_id

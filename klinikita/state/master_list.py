@@ -113,9 +113,6 @@ class MasterListState(AuthState, mixin=True):
         return toasts.info(self.resend_message)
 
     # ----- shared --------------------------------------------------------------------
-    def _client_token(self) -> str:
-        return self.router.session.client_token or ""
-
     def _start(self, actor: Actor | None) -> bool:
         """Set the permission flags for `actor`; False when the page may not be shown."""
         if actor is None:

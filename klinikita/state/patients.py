@@ -284,7 +284,7 @@ class PatientState(AuthState):
         )
 
     def _save(self, *, confirm_similar: bool):
-        token = self.router.session.client_token
+        token = self._client_token()
         editing = self.editing_id != 0
         actor = self._authorize(Action.RECORD_EDIT if editing else Action.PATIENT_CREATE)
         try:
@@ -353,7 +353,7 @@ class PatientState(AuthState):
         actor = self._authorize(Action.SATUSEHAT_RESEND)
         with session_scope() as session:
             records.resend_lookup(
-                session, actor, int(patient_id), client_token=self.router.session.client_token
+                session, actor, int(patient_id), client_token=self._client_token()
             )
         wake_workers()
         self._load_page()

@@ -127,9 +127,6 @@ class RegistrationState(AuthState):
     def _queue_list(self, conn: Statements, branch_id: int) -> ShownQueue:
         return todays_list(conn, branch_id, unit_id=_int(self.queue_unit), show_all=self.queue_all)
 
-    def _client_token(self) -> str:
-        return self.router.session.client_token
-
     def _default_choice(self) -> dict[str, str]:
         choice = {"unit_id": "", "room_id": "", "doctor_id": "", "payer": Payer.UMUM.value}
         if len(self.unit_options) == 1:

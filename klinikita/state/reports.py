@@ -337,7 +337,7 @@ class DashboardState(LaporanState):
             return
         self._reload()
         # Visits completed and sends finished elsewhere in the branch show up here at once.
-        live.watch(live.branch_topic(actor.branch_id), self.router.session.client_token, type(self))
+        live.watch(live.branch_topic(actor.branch_id), self._client_token(), type(self))
 
     def _on_board_change(self, topic: str, changed: live.Changed) -> None:  # noqa: ARG002
         self._reload()

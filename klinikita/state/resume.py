@@ -80,7 +80,7 @@ class ResumeState(AuthState):
             self._load_visits()
             if self.patient_id:
                 live.watch(
-                    live.branch_topic(actor.branch_id), self.router.session.client_token, type(self)
+                    live.branch_topic(actor.branch_id), self._client_token(), type(self)
                 )
 
     @rx.event
@@ -127,7 +127,7 @@ class ResumeState(AuthState):
         self.page = 1
         self.results, self.searched = [], False
         self._load_visits()
-        live.watch(live.branch_topic(actor.branch_id), self.router.session.client_token, type(self))
+        live.watch(live.branch_topic(actor.branch_id), self._client_token(), type(self))
         # The address names the patient, so a reload or the back button keeps them.
         return rx.call_script(
             f"window.history.replaceState(null, '', '{routes.RESUME}?pasien={self.patient_id}')"

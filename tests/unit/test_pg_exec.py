@@ -3,9 +3,6 @@ write connections run, against what psycopg's own cursor gives for the same stat
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import psycopg
@@ -47,7 +44,7 @@ from klinikita.models import AuditLog, Branch, SyncJob, Visit
 from klinikita.services import audit
 from klinikita.services.audit import Actor
 from tests.factories import make_clinic, make_completed_visit, make_patient
-from tests.pg import require_pg, temporary_pg_database
+from tests.pg import require_pg, round_trips, temporary_pg_database
 
 ACTOR = Actor(user_id=None, username="uji", full_name="Uji", duty="admin", branch_id=None)
 
@@ -241,29 +238,6 @@ def test_a_scope_sends_nothing_before_its_first_statement(engine):
         assert (row.action, row.entity, row.entity_id) == ("login", "user", "1")
 
 
-@contextmanager
-def _round_trips(driver: psycopg.Connection) -> Iterator[list[str]]:
-    """The commands `driver` sends meanwhile, one list item per round trip (libpq's trace:
-    each of the server's ReadyForQuery ends one)."""
-    trips: list[str] = []
-    with tempfile.TemporaryFile("w+") as trace:
-        driver.pgconn.trace(trace.fileno())
-        driver.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            yield trips
-        finally:
-            driver.pgconn.untrace()
-            trace.seek(0)
-            sent: list[str] = []
-            for line in trace.read().splitlines():
-                side, _, kind, *rest = line.split("\t")
-                if side == "F" and kind in ("Query", "Parse", "Execute"):
-                    sent.append(kind if kind != "Query" else rest[0].strip())
-                if side == "B" and kind == "ReadyForQuery":
-                    trips.append(" ".join(sent))
-                    sent = []
-
-
 _BRANCH_NAME = select(Branch.name).where(Branch.id == bindparam("b"))
 _RENAME = update(Branch).where(Branch.id == bindparam("b")).values(name=bindparam("name"))
 
@@ -285,7 +259,7 @@ def test_begin_and_commit_ride_with_the_clicks_statements(engine):
     click("Pemanasan")  # each statement prepared once, on its first run
     with write_scope(engine) as st:
         driver = st._driver
-    with _round_trips(driver) as trips:
+    with round_trips(driver) as trips:
         click("Klinik Satu Kali Jalan")
     assert len(trips) == 3, trips
     assert trips[0].startswith("Parse Execute")  # BEGIN, in the extended protocol
@@ -294,7 +268,7 @@ def test_begin_and_commit_ride_with_the_clicks_statements(engine):
         assert session.get(Branch, branch_id).name == "Klinik Satu Kali Jalan"
         assert len(session.exec(select_models(AuditLog)).all()) == 2
 
-    with _round_trips(driver) as trips:  # only an audit row: BEGIN, insert, COMMIT at once
+    with round_trips(driver) as trips:  # only an audit row: BEGIN, insert, COMMIT at once
         with write_scope(engine) as st:
             audit.write(st, ACTOR, "login", "user", 1)
     assert len(trips) == 1, trips
@@ -319,7 +293,7 @@ def test_a_refused_row_sent_with_the_commit_keeps_nothing_of_the_click(engine):
 
 
 @pytest.mark.postgres
-def test_a_save_with_its_read_back_takes_two_round_trips(engine):
+def test_a_save_with_its_read_back_takes_tworound_trips(engine):
     """A save click: the visit read (with the BEGIN); then, together, the update given to
     `send`, the read-back of two lists, the audit row and the COMMIT."""
     with Session(engine, expire_on_commit=False) as session:
@@ -338,7 +312,7 @@ def test_a_save_with_its_read_back_takes_two_round_trips(engine):
     save("Pemanasan")  # each statement prepared once, on its first run
     with write_scope(engine) as st:
         driver = st._driver
-    with _round_trips(driver) as trips:
+    with round_trips(driver) as trips:
         shown = save("Klinik Dua Jalan")
     assert len(trips) == 2, trips
     assert trips[1].count("Execute") == 5, trips  # update, two reads, audit row, COMMIT

@@ -3,12 +3,14 @@ transaction, a refusal that writes nothing, and the order of the statusHistory t
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 from sqlmodel import func, select
 
 from klinikita import routes
+from klinikita.db import write_scope
 from klinikita.models import AuditLog, Branch, Employee, Patient, Room, SyncJob, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
@@ -20,7 +22,7 @@ from klinikita.services.audit import Actor
 from klinikita.services.errors import PermissionDenied
 from klinikita.services.examination_view import as_completed, visit_record
 from tests.factories import committed_read, make_clinic, make_user, make_visit
-from tests.pg import sqlite_and_postgresql
+from tests.pg import round_trips, sqlite_and_postgresql
 
 # Clicks write with plain statements on the driver, whose conversions differ per database.
 db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
@@ -268,3 +270,103 @@ def test_the_page_after_selesai_is_what_reading_the_visit_again_shows(db, clinic
     assert shown == again
     assert shown.status_label == "selesai" and shown.completed_time
     assert shown.sync_status == SyncStatus.SENDING
+
+
+# ----- Selesai as the page runs it: plain statements in a click's write scope ----------------
+def _exam_completes(db) -> list[AuditLog]:
+    db.expire_all()
+    return db.exec(select(AuditLog).where(AuditLog.action == "exam_complete")).all()
+
+
+def test_selesai_in_a_write_scope_names_its_new_job_in_the_audit(db, visit, doctor):
+    _ready(db, visit, doctor)
+    with write_scope(db.get_bind()) as st:
+        done = completion.complete_visit(st, doctor, visit.id, client_token="tab-1")
+    assert done.status == VisitStatus.COMPLETE
+    job = db.exec(select(SyncJob).where(SyncJob.subject_id == visit.id)).one()
+    assert (job.kind, job.status, job.client_token) == (
+        JobKind.VISIT_SEND,
+        JobStatus.PENDING,
+        "tab-1",
+    )
+    [logged] = _exam_completes(db)
+    assert logged.after["job"] == job.id
+    assert db.get(Visit, visit.id).sync_status == SyncStatus.SENDING
+
+
+def test_an_open_job_of_the_visit_is_reused_not_doubled(db, clinic, visit, doctor):
+    """Whatever left a visit's job open before Selesai, the visit still gets one job."""
+    _ready(db, visit, doctor)
+    waiting = SyncJob(
+        kind=JobKind.VISIT_SEND, branch_id=clinic[0].id, subject_type="visit",
+        subject_id=visit.id,
+    )  # fmt: skip
+    db.add(waiting)
+    db.commit()
+    with write_scope(db.get_bind()) as st:
+        completion.complete_visit(st, doctor, visit.id, client_token="tab-2")
+    db.expire_all()
+    [job] = db.exec(select(SyncJob).where(SyncJob.subject_id == visit.id)).all()
+    assert (job.id, job.client_token) == (waiting.id, "tab-2")
+    assert _exam_completes(db)[0].after["job"] == waiting.id
+
+
+@pytest.mark.postgres
+def test_two_tabs_pressing_selesai_at_once_complete_the_visit_once(db, visit, doctor):
+    """Selesai locks the visit's row with its first read: a second tab's Selesai waits
+    there until the first commits, then finds the visit complete and is refused; one job,
+    one audit row."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time anyway")
+    _ready(db, visit, doctor)
+    engine = db.get_bind()
+    first_read, commit_first = threading.Event(), threading.Event()
+    second: list[str] = []
+
+    def first_tab() -> None:
+        with write_scope(engine) as st:
+            completion.complete_visit(st, doctor, visit.id, client_token="tab-1")
+            first_read.set()
+            commit_first.wait(10)  # its writes and COMMIT go when the scope ends
+
+    def second_tab() -> None:
+        try:
+            with write_scope(engine) as st:
+                completion.complete_visit(st, doctor, visit.id, client_token="tab-2")
+                second.append("read the visit")
+        except completion.VisitNotReady as refused:
+            second.append(refused.message)
+
+    tabs = [threading.Thread(target=first_tab), threading.Thread(target=second_tab)]
+    tabs[0].start()
+    assert first_read.wait(10)
+    tabs[1].start()
+    tabs[1].join(0.5)
+    assert second == []  # waiting on the visit's row
+    commit_first.set()
+    for tab in tabs:
+        tab.join(10)
+    assert len(second) == 1 and "sudah selesai" in second[0], second
+    assert len(db.exec(select(SyncJob).where(SyncJob.subject_id == visit.id)).all()) == 1
+    assert len(_exam_completes(db)) == 1
+
+
+@pytest.mark.postgres
+def test_selesai_takes_two_round_trips(db, clinic, doctor):
+    """The visit with its job's slot (and the BEGIN); then the job, the visit's update,
+    the audit row and the COMMIT together."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("round trips are PostgreSQL's")
+    engine = db.get_bind()
+    first = make_visit(db, *clinic)
+    _ready(db, first, doctor)
+    with write_scope(engine) as st:  # each statement prepared on its first run
+        completion.complete_visit(st, doctor, first.id)
+        driver = st._driver
+    second = make_visit(db, *clinic, queue_number=2)  # the patient's next visit
+    _ready(db, second, doctor)
+    with round_trips(driver) as trips, write_scope(engine) as st:
+        completion.complete_visit(st, doctor, second.id)
+    assert len(trips) == 2, trips
+    assert trips[1].count("Execute") == 4, trips  # job, visit, audit row, COMMIT
+    assert db.get(Visit, second.id).status == VisitStatus.COMPLETE
