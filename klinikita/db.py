@@ -497,9 +497,7 @@ def column_binds(table: Table, suffix: str = "") -> dict[str, Any]:
     return {c.name: bindparam(c.name + suffix, type_=c.type) for c in table.c if c.name != "id"}
 
 
-def insert_statement(
-    table: Table, *, returning_id: bool = False, given_id: bool = False
-) -> Insert:
+def insert_statement(table: Table, *, returning_id: bool = False, given_id: bool = False) -> Insert:
     """`INSERT INTO table (every column but id) VALUES (:column, ...)`, built once (with
     `RETURNING id` if asked; with the id too, as `:id`, if `given_id`): give every column
     a value."""

@@ -62,9 +62,7 @@ _INSERT_UNLESS_OPEN = insert_unless_open(SyncJob.__table__, ("kind", "subject_id
 # table's sequence: read with the subject's own row, under its lock (`job_slot_read`).
 _OPEN_JOB = _ACTIVE_JOB.limit(1).scalar_subquery()
 _JOB_SLOT = {
-    "postgresql": select(
-        _OPEN_JOB, func.nextval(func.pg_get_serial_sequence("sync_job", "id"))
-    ),
+    "postgresql": select(_OPEN_JOB, func.nextval(func.pg_get_serial_sequence("sync_job", "id"))),
     "sqlite": select(_OPEN_JOB, null()),  # no sequence; its round trips cost nothing
 }
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, or_, text
+from sqlalchemy import and_, bindparam, exists, literal, or_, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -40,7 +40,12 @@ from klinikita.models.enums import DOCTOR_DUTIES
 from klinikita.services import audit
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, require
-from klinikita.services.visit_queue import STATUS_LABELS, zone_named
+from klinikita.services.visit_queue import (
+    STATUS_LABELS,
+    branch_zone_name,
+    forget_zones,
+    zone_named,
+)
 
 ENTITY = "visit"
 CANCEL_REASON_MAX = 300
@@ -221,9 +226,40 @@ def _numbered_visit() -> postgresql.Insert:
     """PostgreSQL: the unit's next number and the visit with it, in one statement (the
     counter's upsert as a data-modifying WITH): one round trip fewer on every Daftarkan. The
     visit is inserted unless the patient has an open one there today, as above; its id and
-    number come back."""
-    counter = _NEXT_NUMBER["postgresql"].cte("next_number")
+    number come back. Nor is anything inserted, and nothing refused, when one of the four
+    chosen rows does not exist: Daftarkan sends this before the rules have looked at the
+    choice (`register_visit`), and a missing row must end in their message, not in a
+    foreign key's refusal."""
     table = Visit.__table__
+    chosen_exist = and_(
+        *(
+            exists().where(model.id == bindparam(name, type_=table.c[name].type))
+            for model, name in (
+                (Patient, "patient_id"),
+                (ServiceUnit, "unit_id"),
+                (Room, "room_id"),
+                (Employee, "doctor_id"),
+            )
+        )
+    )
+    taken = (
+        postgresql.insert(_COUNTER)
+        .from_select(
+            ["branch_id", "unit_id", "visit_date", "last_number"],
+            select(
+                bindparam("branch_id", type_=_COUNTER.c.branch_id.type),
+                bindparam("unit_id", type_=_COUNTER.c.unit_id.type),
+                bindparam("day", type_=_COUNTER.c.visit_date.type),
+                literal(1),
+            ).where(chosen_exist),
+        )
+        .on_conflict_do_update(
+            index_elements=[_COUNTER.c.branch_id, _COUNTER.c.unit_id, _COUNTER.c.visit_date],
+            set_={"last_number": _COUNTER.c.last_number + 1},
+        )
+        .returning(_COUNTER.c.last_number)
+    )
+    counter = taken.cte("next_number")
     values = {**column_binds(table), "queue_number": counter.c.last_number}
     return (
         postgresql.insert(table)
@@ -321,7 +357,28 @@ def register_visit(
         "room_id": data.room_id or 0,
         "doctor_id": data.doctor_id or 0,
     }
-    found = st.rows(_CHOSEN, ids)
+    arrived = now or utcnow()
+    values = {
+        "branch_id": actor.branch_id,
+        "patient_id": data.patient_id,
+        "unit_id": data.unit_id,
+        "room_id": data.room_id,
+        "doctor_id": data.doctor_id,
+        "payer": data.payer,
+        "status": VisitStatus.REGISTERED,
+        "arrived_at": arrived,
+    }
+    ahead = st.dialect.name == "postgresql" and _complete_choice(data)
+    if ahead:
+        # On PostgreSQL every statement is a round trip: the visit's insert goes with the
+        # read of the chosen rows, before the rules below have looked at them; a refusal
+        # then rolls it back with the rest (the caller's rollback). Its day comes from the
+        # branch's time zone as remembered (`branch_zone_name`), checked below.
+        day = arrived.astimezone(zone_named(branch_zone_name(st, actor.branch_id))).date()
+        row = new_values(Visit, {**values, "visit_date": day, "queue_number": 0})
+        found, numbered = st.rows_each([(_CHOSEN, ids), (_NUMBERED_VISIT, {**row, "day": day})])
+    else:
+        found = st.rows(_CHOSEN, ids)
     if not found:
         raise NotFound("Cabang aktif tidak ditemukan.")
     timezone, *chosen = found[0]
@@ -330,29 +387,31 @@ def register_visit(
     errors = _validate(data, actor.branch_id, patient, unit, room, doctor)
     if errors:
         raise ValidationFailed(errors)
-    arrived = now or utcnow()
-    day = arrived.astimezone(zone_named(timezone)).date()
-    visit = _insert_numbered(
-        st,
-        {
-            "branch_id": actor.branch_id,
-            "patient_id": data.patient_id,
-            "unit_id": data.unit_id,
-            "room_id": data.room_id,
-            "doctor_id": data.doctor_id,
-            "visit_date": day,
-            "payer": data.payer,
-            "status": VisitStatus.REGISTERED,
-            "arrived_at": arrived,
-        },
-    )
+    today = arrived.astimezone(zone_named(timezone)).date()
+    if not ahead:
+        visit = _insert_numbered(st, {**values, "visit_date": today})
+    elif today != day:
+        # The branch's time zone changed in the last minute, across midnight: the visit
+        # went in under another day. Rolled back; the next press reads the zone afresh.
+        forget_zones()
+        raise ServiceError("Zona waktu cabang baru saja diubah. Tekan Daftarkan sekali lagi.")
+    else:
+        visit = _numbered(row, numbered)
     if visit is None:
         # Already open (also when two desks register the same patient at once: the second
         # insert waits for the first's commit, then inserts nothing). The caller rolls back
         # on any error, which gives the number back.
-        raise ValidationFailed({"patient_id": _already_open(st, ids, day, unit.name)})
+        raise ValidationFailed({"patient_id": _already_open(st, ids, today, unit.name)})
     audit.write(st, actor, "create", ENTITY, visit.id, after=audit.snapshot(visit))
     return visit
+
+
+def _complete_choice(data: VisitInput) -> bool:
+    """Every field chosen and the payer one of the list: what the visit's insert needs to
+    go without being refused (the rows' existence it checks itself)."""
+    return bool(data.patient_id and data.unit_id and data.room_id and data.doctor_id) and (
+        data.payer in _PAYERS
+    )
 
 
 def _insert_numbered(st: Statements, values: dict) -> Visit | None:
@@ -361,15 +420,19 @@ def _insert_numbered(st: Statements, values: dict) -> Visit | None:
     day = values["visit_date"]
     if st.dialect.name == "postgresql":
         row = new_values(Visit, {**values, "queue_number": 0})  # the number comes from the WITH
-        found = st.rows(_NUMBERED_VISIT, {**row, "day": day})
-        if not found:
-            return None
-        row["id"], row["queue_number"] = found[0]
-        return as_loaded(Visit, row)
+        return _numbered(row, st.rows(_NUMBERED_VISIT, {**row, "day": day}))
     number = _next_number(st, values["branch_id"], values["unit_id"], day)
     return insert_new(
         st, Visit, {**values, "queue_number": number}, _INSERT_UNLESS_OPEN[st.dialect.name]
     )
+
+
+def _numbered(row: dict, found: list[tuple]) -> Visit | None:
+    """The visit `_NUMBERED_VISIT` inserted from `row`, or None (nothing inserted)."""
+    if not found:
+        return None
+    row["id"], row["queue_number"] = found[0]
+    return as_loaded(Visit, row)
 
 
 def _already_open(st: Statements, ids: dict[str, int], day: date, unit_name: str) -> str:

@@ -113,7 +113,8 @@ ZONE_TTL = 60.0
 _ZONES: dict[int, tuple[float, str | None]] = {}
 
 
-def _branch_zone_name(conn: Statements, branch_id: int) -> str | None:
+def branch_zone_name(conn: Statements, branch_id: int) -> str | None:
+    """The branch's time zone, as remembered for ZONE_TTL seconds (see `_ZONES`)."""
     now = time.monotonic()
     hit = _ZONES.get(branch_id)
     if hit is not None and hit[0] > now:
@@ -123,10 +124,14 @@ def _branch_zone_name(conn: Statements, branch_id: int) -> str | None:
     return name
 
 
+def forget_zones() -> None:
+    _ZONES.clear()
+
+
 @event.listens_for(Session, "after_flush")
 def _forget_zones(session: Session, _flush_context) -> None:  # noqa: ANN001
     if any(isinstance(o, Branch) for o in (*session.new, *session.dirty, *session.deleted)):
-        _ZONES.clear()
+        forget_zones()
 
 
 _FINISHED = (VisitStatus.COMPLETE.value, VisitStatus.CANCELLED.value)
@@ -206,7 +211,7 @@ def todays_queue(
 ) -> list[QueueRow]:
     """The visits of one local day (today by default), by unit then queue number.
     `conn` comes from `db.read_connection()`, or is a write scope."""
-    zone = zone_named(_branch_zone_name(conn, branch_id))
+    zone = zone_named(branch_zone_name(conn, branch_id))
     params: dict = {"branch_id": branch_id, "day": on or utcnow().astimezone(zone).date()}
     if unit_id:
         params["unit_id"] = unit_id
@@ -231,7 +236,7 @@ def todays_list(
     every visit still waiting or in examination and, of the finished and cancelled ones, the
     `finished_shown` registered last (all of them with `show_all`), in the queue's order.
     The boards read this on every change, Daftarkan in its own transaction."""
-    zone = zone_named(_branch_zone_name(conn, branch_id))
+    zone = zone_named(branch_zone_name(conn, branch_id))
     params: dict = {
         "branch_id": branch_id,
         "day": utcnow().astimezone(zone).date(),

@@ -79,9 +79,7 @@ class ResumeState(AuthState):
             self.patient_id = int(wanted)
             self._load_visits()
             if self.patient_id:
-                live.watch(
-                    live.branch_topic(actor.branch_id), self._client_token(), type(self)
-                )
+                live.watch(live.branch_topic(actor.branch_id), self._client_token(), type(self))
 
     @rx.event
     def set_search_term(self, value: str):

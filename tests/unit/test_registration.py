@@ -6,19 +6,26 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from klinikita.db import read_connection
+from klinikita.db import read_connection, write_scope
 from klinikita.models import AuditLog, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.clinical import Payer, QueueCounter, VisitStatus
 from klinikita.models.enums import Duty, Sex
 from klinikita.services import registration as reg
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
-from klinikita.services.visit_queue import local_today, todays_queue
+from klinikita.services.visit_queue import (
+    branch_zone_name,
+    forget_zones,
+    local_today,
+    todays_list,
+    todays_queue,
+)
 from tests.factories import committed_read, make_branch, make_clinic, make_user
-from tests.pg import sqlite_and_postgresql
+from tests.pg import round_trips, sqlite_and_postgresql
 
 # Clicks write with plain statements on the driver, whose conversions differ per database.
 db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
@@ -350,6 +357,7 @@ def test_the_queue_reads_the_branch_time_zone_once_and_again_when_the_branch_cha
     c = clinic
     visit = _register(db, c)
     arrived = visit.arrived_at.replace(tzinfo=visit.arrived_at.tzinfo or UTC)
+    forget_zones()  # Daftarkan remembered it too: as in a process that has not read it yet
     zone_reads = []
     with read_connection(db.get_bind()) as conn:
         scalar = conn.scalar
@@ -369,3 +377,74 @@ def test_the_queue_reads_the_branch_time_zone_once_and_again_when_the_branch_cha
     # The visit's own date: between 15:00 and 17:00 UTC it is already tomorrow in Jayapura.
     [moved] = committed_read(db, todays_queue, c.branch.id, on=visit.visit_date)
     assert moved.arrived_time == arrived.astimezone(ZoneInfo("Asia/Jayapura")).strftime("%H:%M")
+
+
+# ----- Daftarkan as the desk runs it: a click's write scope ---------------------------------
+def test_a_choice_of_rows_that_do_not_exist_is_told_at_its_fields_and_keeps_nothing(db, clinic):
+    """On PostgreSQL the visit's insert goes with the read of the chosen rows, before the
+    rules: rows that do not exist (deleted since the page loaded, or never there) must end
+    in the rules' messages, not in a foreign key's refusal, and take no number."""
+    c = clinic
+    missing, chosen = _input(c, room_id=987654, doctor_id=987655), _input(c)
+    db.rollback()  # the test's session holds no transaction (SQLite: no write lock)
+    with pytest.raises(ValidationFailed) as failed, write_scope(db.get_bind()) as st:
+        reg.register_visit(st, c.desk, missing)
+    assert failed.value.errors == {
+        "room_id": "Ruangan tidak ditemukan di cabang aktif.",
+        "doctor_id": "Dokter tidak ditemukan di cabang aktif.",
+    }
+    assert db.exec(select(Visit)).all() == []
+    assert db.exec(select(QueueCounter)).all() == []
+    db.rollback()
+    with write_scope(db.get_bind()) as st:
+        assert reg.register_visit(st, c.desk, chosen).queue_number == 1
+
+
+@pytest.mark.postgres
+def test_daftarkan_with_its_queue_read_back_takes_two_round_trips(db, clinic):
+    """The chosen rows with the visit's insert (and the BEGIN); then the audit row, the
+    COMMIT and the queue the desk shows."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("round trips are PostgreSQL's")
+    c = clinic
+
+    def daftarkan(patient_id: int) -> list:
+        with write_scope(db.get_bind()) as st:
+            visit = reg.register_visit(st, c.desk, _input(c, patient_id=patient_id))
+            st.commit_with_next_read()
+            return [visit, todays_list(st, c.branch.id)]
+
+    daftarkan(c.patient.id)  # each statement prepared on its first run; the zone remembered
+    with write_scope(db.get_bind()) as st:
+        driver = st._driver
+    with round_trips(driver) as trips:
+        visit, shown = daftarkan(c.other.id)
+    assert len(trips) == 2, trips
+    assert visit.queue_number == 2
+    assert [row.queue_number for row in shown.rows] == [1, 2]
+
+
+@pytest.mark.postgres
+def test_a_time_zone_changed_elsewhere_at_midnight_asks_to_press_again(db, clinic):
+    """The day of the visit inserted ahead comes from the branch's time zone as this
+    process remembers it. Changed meanwhile by another process, so that the day differs:
+    nothing is kept, and the next press reads the zone afresh."""
+    if db.get_bind().dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL inserts ahead of the rules")
+    c = clinic
+    with read_connection(db.get_bind()) as conn:
+        assert branch_zone_name(conn, c.branch.id) == "Asia/Jakarta"  # remembered
+    with db.get_bind().begin() as other_process:
+        other_process.execute(
+            text("UPDATE branch SET timezone = 'Asia/Jayapura' WHERE id = :id"),
+            {"id": c.branch.id},
+        )
+    # 23:30 in Jakarta, already 01:30 of the next day in Jayapura.
+    late = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)
+    with pytest.raises(ServiceError, match="Tekan Daftarkan sekali lagi"):
+        with write_scope(db.get_bind()) as st:
+            reg.register_visit(st, c.desk, _input(c), now=late)
+    assert db.exec(select(Visit)).all() == []
+    with write_scope(db.get_bind()) as st:
+        visit = reg.register_visit(st, c.desk, _input(c), now=late)
+    assert visit.visit_date == datetime(2026, 11, 28).date()
