@@ -7,10 +7,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, exists, or_
+from sqlalchemy import bindparam, exists, or_, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from klinikita.db import ReadConnection
+from klinikita.db import ReadConnection, Statements, get_engine, read_connection, write_scope
 from klinikita.models import Branch, LoginSession, User, UserBranch, UserDuty
 from klinikita.models.enums import Duty
 from klinikita.services import audit
@@ -205,10 +206,18 @@ _SESSION_USER = (
 WRITE_NEEDED = object()  # `resolve_read_only` could not answer without writing
 
 
+@dataclass(frozen=True)
+class TouchDue:
+    """`resolve_read_only`'s answer when only last_seen_at is due: the actor, and `touch`."""
+
+    actor: audit.Actor
+
+
 def resolve_read_only(
     conn: ReadConnection, token: str | None, *, now: datetime | None = None
-) -> audit.Actor | None | object:
-    """`resolve`'s answer when it needs no write, else WRITE_NEEDED (then call `resolve`)."""
+) -> audit.Actor | None | TouchDue | object:
+    """`resolve`'s answer when it needs no write; TouchDue when only last_seen_at is due
+    (then `touch`); else WRITE_NEEDED (then call `resolve`)."""
     if not token:
         return None
     found = conn.rows(_SESSION_USER, {"token_hash": hash_token(token)})
@@ -223,15 +232,15 @@ def resolve_read_only(
         return None
     now = now or datetime.now(UTC)
     seen_ago = now - _aware(last_seen_at)
-    if seen_ago > timedelta(hours=get_settings().session_idle_hours) or seen_ago > _TOUCH_EVERY:
-        return WRITE_NEEDED  # the session ends, or last_seen_at is due
+    if seen_ago > timedelta(hours=get_settings().session_idle_hours):
+        return WRITE_NEEDED  # the session ends
     if not duty_granted:
         return WRITE_NEEDED  # the duty was taken away: `resolve` falls back to the main one
     if not any_branch:
         return None
     if not branch_granted:
         return WRITE_NEEDED
-    return audit.Actor(
+    actor = audit.Actor(
         user_id=user_id,
         username=username,
         full_name=full_name,
@@ -239,6 +248,43 @@ def resolve_read_only(
         branch_id=branch_id,
         session_id=session_id,
     )
+    return TouchDue(actor) if seen_ago > _TOUCH_EVERY else actor
+
+
+_TOUCH = (
+    update(LoginSession)
+    .where(LoginSession.id == bindparam("session_id"), LoginSession.ended_at.is_(None))
+    .values(last_seen_at=bindparam("now"))
+)
+
+
+def touch(st: Statements, session_id: int, now: datetime) -> None:
+    """last_seen_at of a live session, as a plain statement. Through the ORM this was
+    `resolve`'s transaction (five round trips and their objects) once a minute per user,
+    and its flush of the login session made every backend process forget every actor it
+    remembers (`actor_cache`): with twenty users at work, every few seconds."""
+    st.send(_TOUCH, {"session_id": session_id, "now": now})
+
+
+def actor_for(
+    token: str | None, *, now: datetime | None = None, engine: Engine | None = None
+) -> audit.Actor | None:
+    """The actor behind a tab's token, for an event: one read; with last_seen_at due, one
+    plain update besides; `resolve` in a transaction of its own only when something else
+    must be written (the session ends, a duty or branch was taken away)."""
+    engine = engine or get_engine()
+    with read_connection(engine) as conn:
+        found = resolve_read_only(conn, token, now=now)
+    if isinstance(found, TouchDue):
+        with write_scope(engine) as st:
+            touch(st, found.actor.session_id, now or datetime.now(UTC))
+        return found.actor
+    if found is not WRITE_NEEDED:
+        return found
+    with Session(engine, expire_on_commit=False) as session:
+        actor = resolve(session, token, now=now)
+        session.commit()
+        return actor
 
 
 def logout(session: Session, token: str | None, *, now: datetime | None = None) -> None:

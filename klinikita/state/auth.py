@@ -13,7 +13,7 @@ from urllib.parse import quote
 import reflex as rx
 
 from klinikita import routes
-from klinikita.db import read_connection, session_scope
+from klinikita.db import session_scope
 from klinikita.models import User
 from klinikita.models.enums import Duty
 from klinikita.navigation import item_for_route, menu_for
@@ -64,15 +64,8 @@ class AuthState(rx.State):
         return self.rx_router_session.client_token or ""
 
     def _current_actor(self) -> Actor | None:
-        def resolve() -> Actor | None:
-            with read_connection() as conn:
-                actor = auth_service.resolve_read_only(conn, self.auth_token)
-            if actor is not auth_service.WRITE_NEEDED:
-                return actor
-            with session_scope() as session:
-                return auth_service.resolve(session, self.auth_token)
-
-        return cached_actor(self.auth_token, resolve)
+        token = self.auth_token
+        return cached_actor(token, lambda: auth_service.actor_for(token))
 
     def _authorize(self, action: Action) -> Actor:
         """The actor behind this tab if its active duty may `action`; raises otherwise.

@@ -1,10 +1,11 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
 from klinikita.models import LoginSession, User, UserDuty
 from klinikita.models.enums import Duty
-from klinikita.services import auth
+from klinikita.services import actor_cache, auth
 from klinikita.services.errors import PermissionDenied
 from tests.factories import GOOD_PASSWORD, committed_read, make_branch, make_user
 from tests.pg import sqlite_and_postgresql
@@ -175,9 +176,10 @@ def test_the_read_only_answer_matches_resolve_or_asks_for_the_write(any_db):
     assert _read_only(db, token) == auth.resolve(db, token)
     assert _read_only(db, token).duty == Duty.ADMIN
     assert _read_only(db, "not-a-token") is None and _read_only(db, None) is None
-    # last_seen_at is due for its touch: only `resolve` writes it
+    # last_seen_at is due for its touch: the actor, and the touch to make (`actor_for`)
     later = datetime.now(UTC) + timedelta(minutes=2)
-    assert _read_only(db, token, now=later) is auth.WRITE_NEEDED
+    assert _read_only(db, token, now=later) == auth.TouchDue(auth.resolve(db, token))
+    db.rollback()
     # the extra duty taken away: `resolve` falls back to the main duty (a write)
     db.query(UserDuty).filter(UserDuty.user_id == user.id).delete()
     db.commit()
@@ -205,3 +207,37 @@ def test_the_read_only_answer_matches_resolve_or_asks_for_the_write(any_db):
     auth.logout(db, token)
     db.commit()
     assert _read_only(db, token) is None
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC
+
+
+def test_a_due_touch_is_one_plain_update_and_keeps_every_remembered_actor(any_db):
+    """Once a minute per user last_seen_at is written: without the ORM, so the actors
+    remembered for other tabs stay remembered (an ORM flush of a login session forgets
+    them all, as a logout must)."""
+    db = any_db
+    branch = make_branch(db, "A")
+    for name in ("budi", "sari"):
+        make_user(db, name, branches=[branch], main_duty=Duty.PERAWAT)
+    budi = _login(db, "budi", GOOD_PASSWORD)
+    sari = _login(db, "sari", GOOD_PASSWORD)
+    db.commit()
+    engine = db.get_bind()
+    actor_cache.forget_actors()
+    assert actor_cache.cached_actor(sari.token, lambda: sari.actor) == sari.actor
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    db.rollback()  # SQLite: the test's session holds no write lock
+    assert auth.actor_for(budi.token, now=later, engine=engine) == budi.actor
+    row = db.exec(select(LoginSession).where(LoginSession.id == budi.actor.session_id)).one()
+    assert _aware(row.last_seen_at) == later
+    db.rollback()
+
+    def not_read_again() -> None:
+        raise AssertionError("sari's actor was forgotten")
+
+    assert actor_cache.cached_actor(sari.token, not_read_again) == sari.actor
+    # Not due again a moment later: a plain read, nothing written.
+    assert auth.actor_for(budi.token, now=later + timedelta(seconds=5), engine=engine) == budi.actor
+    assert _aware(db.get(LoginSession, budi.actor.session_id).last_seen_at) == later
