@@ -145,20 +145,25 @@ def payer_options() -> list[Option]:
 
 # ----- the queue number -------------------------------------------------------------------
 _COUNTER = QueueCounter.__table__
+
+
+def _counted(first: postgresql.Insert | sqlite.Insert):  # noqa: ANN202
+    """`first` (the counter's row for a unit and day, at 1) as the upsert that takes the
+    unit's next number of the day and returns it."""
+    return first.on_conflict_do_update(
+        index_elements=[_COUNTER.c.branch_id, _COUNTER.c.unit_id, _COUNTER.c.visit_date],
+        set_={"last_number": _COUNTER.c.last_number + 1},
+    ).returning(_COUNTER.c.last_number)
+
+
 _NEXT_NUMBER = {
-    dialect: (
-        insert_for(_COUNTER)
-        .values(
+    dialect: _counted(
+        insert_for(_COUNTER).values(
             branch_id=bindparam("branch_id"),
             unit_id=bindparam("unit_id"),
             visit_date=bindparam("day", type_=_COUNTER.c.visit_date.type),
             last_number=1,
         )
-        .on_conflict_do_update(
-            index_elements=[_COUNTER.c.branch_id, _COUNTER.c.unit_id, _COUNTER.c.visit_date],
-            set_={"last_number": _COUNTER.c.last_number + 1},
-        )
-        .returning(_COUNTER.c.last_number)
     )
     for dialect, insert_for in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
@@ -242,9 +247,8 @@ def _numbered_visit() -> postgresql.Insert:
             )
         )
     )
-    taken = (
-        postgresql.insert(_COUNTER)
-        .from_select(
+    taken = _counted(
+        postgresql.insert(_COUNTER).from_select(
             ["branch_id", "unit_id", "visit_date", "last_number"],
             select(
                 bindparam("branch_id", type_=_COUNTER.c.branch_id.type),
@@ -253,11 +257,6 @@ def _numbered_visit() -> postgresql.Insert:
                 literal(1),
             ).where(chosen_exist),
         )
-        .on_conflict_do_update(
-            index_elements=[_COUNTER.c.branch_id, _COUNTER.c.unit_id, _COUNTER.c.visit_date],
-            set_={"last_number": _COUNTER.c.last_number + 1},
-        )
-        .returning(_COUNTER.c.last_number)
     )
     counter = taken.cte("next_number")
     values = {**column_binds(table), "queue_number": counter.c.last_number}
