@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,13 +15,14 @@ from sqlmodel import Session, select
 from klinikita.db import ReadConnection, Statements, get_engine, read_connection, write_scope
 from klinikita.models import Branch, LoginSession, User, UserBranch, UserDuty
 from klinikita.models.enums import Duty
-from klinikita.services import audit
+from klinikita.services import audit, rate_limits
 from klinikita.services.accounts import normalize_username, user_branches, user_duties
 from klinikita.services.errors import PermissionDenied, ServiceError
 from klinikita.services.passwords import verify_password
 from klinikita.settings import get_settings
 
 WRONG_CREDENTIALS = "Nama pengguna atau kata sandi salah."
+_log = logging.getLogger(__name__)
 # Writing last_seen_at on every event would make every click a database write.
 _TOUCH_EVERY = timedelta(minutes=1)
 
@@ -46,14 +48,18 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def lock_message(locked_until: datetime) -> str:
-    minutes = get_settings().login_lock_minutes
-    until = _aware(locked_until).astimezone(UTC).strftime("%H:%M UTC")
+def throttled_message() -> str:
     return (
-        f"Akun terkunci selama {minutes} menit karena {get_settings().login_max_failures} kali "
-        f"gagal masuk berturut-turut. Coba lagi setelah pukul {until}, atau minta admin "
-        "membuka kunci."
+        "Terlalu banyak percobaan masuk yang gagal. Tunggu "
+        f"{get_settings().login_lock_minutes} menit, lalu coba lagi. Bila lupa kata sandi, "
+        "pakai tautan Lupa kata sandi."
     )
+
+
+def _refuse(password: str, message: str) -> LoginRefused:
+    """A refusal that took as long as checking a real password (one bcrypt check)."""
+    verify_password(password, None)
+    return LoginRefused(message)
 
 
 def login(
@@ -61,34 +67,39 @@ def login(
     username: str,
     password: str,
     *,
+    client_address: str | None = None,
     user_agent: str = "",
     now: datetime | None = None,
 ) -> LoginResult:
     """Check the credentials and open a session, or raise LoginRefused with the reason.
 
-    A wrong username and a wrong password get the same message. Failures in a row are
-    counted per account; the limit locks the account for a while. The caller commits,
-    also on refusal, so that the failure count is kept.
+    Every answer before a right password costs one bcrypt check and depends only on what
+    was typed and where from, never on whether the account exists: an unknown username,
+    a wrong password and a locked account all get WRONG_CREDENTIALS; too many tries of one
+    name from one address, or too many failures from one address (`rate_limits`), get
+    `throttled_message()` whatever the name. Failures at one account from every address
+    together lock it for KLINIKITA_LOGIN_LOCK_MINUTES (an admin may unlock it). The caller
+    commits, also on refusal, so that the lock is kept.
     """
     settings = get_settings()
     now = now or datetime.now(UTC)
+    if rate_limits.login_blocked(username, client_address):
+        _log.warning("Login refused unchecked: too many tries (address %s)", client_address)
+        raise _refuse(password, throttled_message())
     user = session.exec(select(User).where(User.username == normalize_username(username))).first()
-    if user is None:
-        verify_password(password, None)
-        raise LoginRefused(WRONG_CREDENTIALS)
-    if user.locked_until and _aware(user.locked_until) > now:
-        raise LoginRefused(lock_message(user.locked_until))
+    if user is None or (user.locked_until and _aware(user.locked_until) > now):
+        rate_limits.login_failed(username, client_address)
+        raise _refuse(password, WRONG_CREDENTIALS)
     if not verify_password(password, user.password_hash):
         user.failed_logins += 1
-        user.locked_until = None
-        if user.failed_logins >= settings.login_max_failures:
+        if rate_limits.login_failed(username, client_address):
             user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
             user.failed_logins = 0
-            session.add(user)
             audit.record(session, None, "lock", "user", user.id, after={"username": user.username})
-            raise LoginRefused(lock_message(user.locked_until))
+            _log.warning("Account %s locked after too many failed logins", user.id)
         session.add(user)
         raise LoginRefused(WRONG_CREDENTIALS)
+    rate_limits.login_succeeded(username, client_address)
     if not user.is_active:
         raise LoginRefused("Akun Anda dinonaktifkan. Hubungi admin.")
     branches = user_branches(session, user)
