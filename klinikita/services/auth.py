@@ -125,6 +125,16 @@ def login(
     return LoginResult(token=token, actor=actor)
 
 
+def session_ends_by(created_at: datetime, last_seen_at: datetime) -> datetime:
+    """When a login ends: after KLINIKITA_SESSION_IDLE_HOURS without activity, and at the
+    latest KLINIKITA_SESSION_MAX_DAYS after it began, however active it is."""
+    settings = get_settings()
+    return min(
+        _aware(created_at) + timedelta(days=settings.session_max_days),
+        _aware(last_seen_at) + timedelta(hours=settings.session_idle_hours),
+    )
+
+
 def _actor(user: User, row: LoginSession) -> audit.Actor:
     return audit.Actor(
         user_id=user.id,
@@ -133,6 +143,7 @@ def _actor(user: User, row: LoginSession) -> audit.Actor:
         duty=row.active_duty,
         branch_id=row.active_branch_id,
         session_id=row.id,
+        session_ends_by=session_ends_by(row.created_at, row.last_seen_at),
     )
 
 
@@ -146,8 +157,7 @@ def _live_session(
     ).first()
     if row is None or row.ended_at is not None:
         return None
-    idle_limit = timedelta(hours=get_settings().session_idle_hours)
-    if now - _aware(row.last_seen_at) > idle_limit:
+    if now > session_ends_by(row.created_at, row.last_seen_at):
         row.ended_at = now
         session.add(row)
         return None
@@ -160,7 +170,8 @@ def _live_session(
 def resolve(
     session: Session, token: str | None, *, now: datetime | None = None
 ) -> audit.Actor | None:
-    """The actor behind a browser's token, or None when it is unknown, ended or idle too long.
+    """The actor behind a browser's token, or None when it is unknown, ended, idle too long
+    or older than its maximum lifetime (an expired session is ended).
 
     Also re-checks that the session's duty and branch are still granted (an admin may have
     taken them away since the login)."""
@@ -197,6 +208,7 @@ _SESSION_USER = (
     select(
         LoginSession.id,
         LoginSession.ended_at,
+        LoginSession.created_at,
         LoginSession.last_seen_at,
         LoginSession.active_duty,
         LoginSession.active_branch_id,
@@ -235,16 +247,16 @@ def resolve_read_only(
     if not found:
         return None
     (
-        session_id, ended_at, last_seen_at, duty, branch_id,
+        session_id, ended_at, created_at, last_seen_at, duty, branch_id,
         user_id, username, full_name, user_active,
         duty_granted, any_branch, branch_granted,
     ) = found[0]  # fmt: skip
     if ended_at is not None or not user_active:
         return None
     now = now or datetime.now(UTC)
-    seen_ago = now - _aware(last_seen_at)
-    if seen_ago > timedelta(hours=get_settings().session_idle_hours):
-        return WRITE_NEEDED  # the session ends
+    ends_by = session_ends_by(created_at, last_seen_at)
+    if now > ends_by:
+        return WRITE_NEEDED  # the session ends (idle too long, or too old)
     if not duty_granted:
         return WRITE_NEEDED  # the duty was taken away: `resolve` falls back to the main one
     if not any_branch:
@@ -258,8 +270,9 @@ def resolve_read_only(
         duty=duty,
         branch_id=branch_id,
         session_id=session_id,
+        session_ends_by=ends_by,
     )
-    return TouchDue(actor) if seen_ago > _TOUCH_EVERY else actor
+    return TouchDue(actor) if now - _aware(last_seen_at) > _TOUCH_EVERY else actor
 
 
 _TOUCH = (

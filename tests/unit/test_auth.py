@@ -182,6 +182,60 @@ def test_session_expires_after_the_idle_limit_and_is_ended(db, nurse):
     assert auth.resolve(db, token, now=last) is None
 
 
+def test_a_session_ends_after_its_maximum_lifetime_however_active(db, nurse):
+    start = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    token = _login(db, "sari", GOOD_PASSWORD, now=start).token
+    days = get_settings().session_max_days
+    # Used every few hours, it never idles out...
+    moment = start
+    while moment + timedelta(hours=6) < start + timedelta(days=days):
+        moment += timedelta(hours=6)
+        assert auth.resolve(db, token, now=moment) is not None
+        db.commit()
+    # ...but it ends KLINIKITA_SESSION_MAX_DAYS after the login, on every path.
+    end = start + timedelta(days=days, seconds=1)
+    engine = db.get_bind()
+    assert _read_only(db, token, now=end) is auth.WRITE_NEEDED
+    db.rollback()  # SQLite: the test's session holds no write lock
+    actor_cache.forget_actors()
+    assert auth.actor_for(token, now=end, engine=engine) is None
+    assert db.exec(select(LoginSession)).one().ended_at is not None
+    assert auth.resolve(db, token, now=start + timedelta(days=1)) is None
+
+
+def test_a_remembered_actor_is_not_kept_past_the_end_of_its_session(db, nurse, monkeypatch):
+    """The actor cache holds an actor ACTOR_TTL seconds at most, and never longer than its
+    login lives."""
+    days = get_settings().session_max_days
+    almost = timedelta(days=days, seconds=-10)
+    start = datetime.now(UTC) - almost
+    token = _login(db, "sari", GOOD_PASSWORD, now=start).token
+    row = db.exec(select(LoginSession)).one()
+    row.last_seen_at = datetime.now(UTC)  # in use all along
+    db.add(row)
+    db.commit()
+    actor_cache.forget_actors()
+    actor = auth.resolve(db, token)
+    db.commit()
+    assert actor is not None
+    assert actor.session_ends_by == start + timedelta(days=days)
+    clock = [1000.0]
+    monkeypatch.setattr(actor_cache.time, "monotonic", lambda: clock[0])
+    reads = []
+
+    def resolve():
+        reads.append(1)
+        return actor
+
+    actor_cache.cached_actor(token, resolve)
+    clock[0] += 5
+    actor_cache.cached_actor(token, resolve)
+    assert len(reads) == 1  # kept for a few seconds...
+    clock[0] += 10
+    actor_cache.cached_actor(token, resolve)
+    assert len(reads) == 2  # ...but read again once the login's end has passed
+
+
 def test_logout_ends_the_session_on_the_server(db, nurse):
     token = _login(db, "sari", GOOD_PASSWORD).token
     auth.logout(db, token)
