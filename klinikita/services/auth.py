@@ -91,13 +91,14 @@ def login(
         rate_limits.login_failed(username, client_address)
         raise _refuse(password, WRONG_CREDENTIALS)
     if not verify_password(password, user.password_hash):
-        user.failed_logins += 1
+        # Counted by `rate_limits` only: a wrong password writes nothing to the database
+        # (no more work, and no more time, than an unknown username) until it locks.
         if rate_limits.login_failed(username, client_address):
             user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
             user.failed_logins = 0
+            session.add(user)
             audit.record(session, None, "lock", "user", user.id, after={"username": user.username})
             _log.warning("Account %s locked after too many failed logins", user.id)
-        session.add(user)
         raise LoginRefused(WRONG_CREDENTIALS)
     rate_limits.login_succeeded(username, client_address)
     if not user.is_active:

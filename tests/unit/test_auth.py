@@ -135,6 +135,14 @@ def test_failures_from_many_addresses_lock_the_account_like_a_wrong_password(db,
     assert _answers(db, "sari", GOOD_PASSWORD, 1, address="10.2.0.3", now=later) == [None]
 
 
+def test_a_wrong_password_writes_no_more_than_an_unknown_name(db, nurse):
+    for username in ("sari", "tidakada"):
+        with pytest.raises(auth.LoginRefused):
+            auth.login(db, username, "Salah#2026", client_address="10.0.0.1")
+        assert not db.new and not db.dirty  # nothing to write for either
+        db.rollback()
+
+
 def test_every_answer_before_a_right_password_costs_one_bcrypt_check(db, nurse, monkeypatch):
     """Unknown, wrong, locked and slowed-down answers all take one bcrypt check, so their
     timing tells nothing apart."""
