@@ -3,27 +3,19 @@ under hashed keys (no username or address in Redis)."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
-import redis
 
 from klinikita.services import auth, rate_limits
 from klinikita.settings import get_settings
 from tests.factories import GOOD_PASSWORD, make_branch, make_user
+from tests.support.redis_server import redis_or_skip
 
 REDIS_URL = "redis://127.0.0.1:6379/11"  # a database of its own, emptied afterwards
 
 
 @pytest.fixture
 def limits_in_redis(monkeypatch):
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("KLINIKITA_REQUIRE_REDIS") == "1":
-            pytest.fail(f"Redis is required but not reachable at {REDIS_URL}")
-        pytest.skip("Redis is not running")
+    client = redis_or_skip(REDIS_URL)
     monkeypatch.setenv("REFLEX_REDIS_URL", REDIS_URL)
     get_settings.cache_clear()
     rate_limits.reset()
