@@ -65,6 +65,8 @@ class Settings:
     # The address staff open Klinikita at; links in mail point here.
     public_url: str = "http://localhost:3000"
     password_reset_minutes: int = 30
+    # A login ends this many days after it began, however active it is.
+    session_max_days: int = 7
 
     @property
     def is_sqlite(self) -> bool:
@@ -100,6 +102,7 @@ def get_settings() -> Settings:
         smtp_starttls=_env_bool("KLINIKITA_SMTP_STARTTLS", False),
         public_url=(os.environ.get("KLINIKITA_PUBLIC_URL") or "http://localhost:3000").rstrip("/"),
         password_reset_minutes=_env_int("KLINIKITA_PASSWORD_RESET_MINUTES", 30),
+        session_max_days=_env_int("KLINIKITA_SESSION_MAX_DAYS", 7),
     )
 
 

@@ -27,6 +27,16 @@ import klinikita.models  # noqa: E402, F401
 from klinikita.db import get_engine  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Every test starts with no login, reset or password-change tries counted."""
+    from klinikita.services import rate_limits
+
+    rate_limits.reset()
+    yield
+    rate_limits.reset()
+
+
 @pytest.fixture
 def db() -> Session:
     """An empty schema for this test, and a session on it."""

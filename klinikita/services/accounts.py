@@ -3,6 +3,7 @@ branches; deactivation, unlocking and password changes, each with its audit row.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,12 +14,19 @@ from sqlmodel import Session, select
 from klinikita.models import Branch, Employee, LoginSession, User, UserBranch, UserDuty
 from klinikita.models.base import utcnow
 from klinikita.models.enums import Duty
-from klinikita.services import audit
+from klinikita.services import audit, rate_limits
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
-from klinikita.services.passwords import hash_password, password_problems, verify_password
+from klinikita.services.passwords import (
+    hash_password,
+    password_problems,
+    password_refusal,
+    verify_password,
+)
 from klinikita.services.permissions import Action, require
+from klinikita.settings import get_settings
 
 PAGE_SIZE = 20
+_log = logging.getLogger(__name__)
 
 _OWN_ADMIN_DUTY = (
     "Anda tidak dapat mencabut tugas admin dari akun Anda sendiri: Anda akan kehilangan "
@@ -74,11 +82,13 @@ def validate_user_input(
     *,
     user_id: int | None = None,
     check_password: bool = True,
+    check_strength: bool = True,
 ) -> dict[str, str]:
     """Field -> message for everything wrong with `data`; empty when it can be saved.
 
     `user_id` is the user being edited (its own username and email are not a clash);
-    an edit does not touch the password (`check_password=False`)."""
+    an edit does not touch the password (`check_password=False`). `check_strength=False`
+    keeps only the character rules (the demo seed, whose passwords are public anyway)."""
     errors: dict[str, str] = {}
     username = normalize_username(data.username)
     if not username:
@@ -96,9 +106,13 @@ def validate_user_input(
         errors["email"] = f"Email '{email}' sudah dipakai pengguna lain."
     if not data.full_name.strip():
         errors["full_name"] = "Nama lengkap wajib diisi."
-    problems = password_problems(data.password) if check_password else []
-    if problems:
-        errors["password"] = " ".join(problems)
+    if check_password and check_strength:
+        related = [data.full_name, data.email, *_branch_names(session, data.branch_ids)]
+        refusal = password_refusal(data.password, username=username, related=related)
+    else:
+        refusal = " ".join(password_problems(data.password)) if check_password else ""
+    if refusal:
+        errors["password"] = refusal
     valid_duties = {d.value for d in Duty}
     if data.main_duty not in valid_duties:
         errors["main_duty"] = "Pilih tugas utama."
@@ -111,6 +125,12 @@ def validate_user_input(
         if len(set(found)) != len(set(data.branch_ids)):
             errors["branch_ids"] = "Ada cabang yang tidak ditemukan."
     return errors
+
+
+def _branch_names(session: Session, branch_ids: list[int]) -> list[str]:
+    if not branch_ids:
+        return []
+    return list(session.exec(select(Branch.name).where(Branch.id.in_(branch_ids))).all())
 
 
 def _extra_duties(data: UserInput) -> list[str]:
@@ -146,9 +166,14 @@ def _validate(
     data: UserInput,
     *,
     user: User | None,
+    check_strength: bool = True,
 ) -> None:
     errors = validate_user_input(
-        session, data, user_id=user.id if user else None, check_password=user is None
+        session,
+        data,
+        user_id=user.id if user else None,
+        check_password=user is None,
+        check_strength=check_strength,
     )
     for key, message in _scope_errors(session, actor, data, user).items():
         errors.setdefault(key, message)
@@ -165,13 +190,20 @@ def _user_after(session: Session, user: User) -> dict:
     return after
 
 
-def create_user(session: Session, data: UserInput, *, actor: audit.Actor | None) -> User:
+def create_user(
+    session: Session,
+    data: UserInput,
+    *,
+    actor: audit.Actor | None,
+    check_strength: bool = True,
+) -> User:
     """Validate and add a user with its duties and branches (the caller commits).
 
-    `actor` None is the system itself (demo seed, first admin from the command line)."""
+    `actor` None is the system itself (demo seed, first admin from the command line).
+    `check_strength=False` is for the demo seed only: its passwords are public."""
     if actor is not None:
         require(actor.duty, Action.USER_CREATE)
-    _validate(session, actor, data, user=None)
+    _validate(session, actor, data, user=None, check_strength=check_strength)
     user = User(
         username=normalize_username(data.username),
         email=normalize_email(data.email),
@@ -479,6 +511,7 @@ def unlock_user(session: Session, actor: audit.Actor, user_id: int) -> User:
     user.locked_until = None
     user.updated_at = utcnow()
     session.add(user)
+    rate_limits.forget_login_failures(user.username)
     audit.record(
         session,
         actor,
@@ -499,16 +532,20 @@ def _iso(moment: datetime | None) -> str | None:
 def set_password(
     session: Session, user: User, new_password: str, *, field_name: str = "password"
 ) -> None:
-    """Apply the policy and store the new hash; ValidationFailed at `field_name` otherwise."""
-    problems = password_problems(new_password)
-    if problems:
-        raise ValidationFailed({field_name: " ".join(problems)})
+    """Apply the policy (character rules and strength, against the user's own names and
+    branches) and store the new hash; ValidationFailed at `field_name` otherwise. A new
+    password lifts the login limits and lock of the account."""
+    related = [user.full_name, user.email or "", *(b.name for b in user_branches(session, user))]
+    refusal = password_refusal(new_password, username=user.username, related=related)
+    if refusal:
+        raise ValidationFailed({field_name: refusal})
     user.password_hash = hash_password(new_password)
     user.password_changed_at = datetime.now(UTC)
     user.failed_logins = 0
     user.locked_until = None
     user.updated_at = utcnow()
     session.add(user)
+    rate_limits.forget_login_failures(user.username)
 
 
 def reset_password_by_admin(
@@ -532,15 +569,39 @@ def reset_password_by_admin(
     return user
 
 
+class WrongCurrentPassword(ValidationFailed):
+    """A wrong current password in "Ganti kata sandi": its audit row is written, so the
+    caller commits on this refusal (and on this one only)."""
+
+    def __init__(self) -> None:
+        super().__init__({"current_password": "Kata sandi saat ini salah."})
+
+
+def _change_throttled() -> str:
+    return (
+        "Terlalu banyak kata sandi saat ini yang salah. Tunggu "
+        f"{get_settings().login_lock_minutes} menit, lalu coba lagi."
+    )
+
+
 def change_own_password(
     session: Session, actor: audit.Actor, current_password: str, new_password: str
 ) -> int:
-    """Ganti kata sandi: needs the current one; the user's other logins end. Returns how many."""
+    """Ganti kata sandi: needs the current one; the user's other logins end. Returns how many.
+
+    A wrong current password is counted (KLINIKITA_LOGIN_MAX_FAILURES per
+    KLINIKITA_LOGIN_LOCK_MINUTES; beyond that nothing is checked) and audited: it raises
+    WrongCurrentPassword, on which the caller commits."""
     user = session.get(User, actor.user_id)
     if user is None or not user.is_active:
         raise NotFound("Pengguna tidak ditemukan.")
+    if rate_limits.password_change_blocked(user.id):
+        _log.warning("Password change refused unchecked: too many wrong tries (user %s)", user.id)
+        raise ValidationFailed({"current_password": _change_throttled()})
     if not verify_password(current_password, user.password_hash):
-        raise ValidationFailed({"current_password": "Kata sandi saat ini salah."})
+        rate_limits.password_change_failed(user.id)
+        audit.record(session, actor, "change_password_failed", "user", user.id)
+        raise WrongCurrentPassword()
     if new_password == current_password:
         raise ValidationFailed(
             {"new_password": "Kata sandi baru harus berbeda dari kata sandi saat ini."}

@@ -16,6 +16,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -36,8 +37,17 @@ def _key(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _keep_for(actor: Actor) -> float:
+    """ACTOR_TTL seconds, but never past the moment the actor's login ends."""
+    if actor.session_ends_by is None:
+        return ACTOR_TTL
+    left = (actor.session_ends_by - datetime.now(UTC)).total_seconds()
+    return min(ACTOR_TTL, left)
+
+
 def cached_actor(token: str | None, resolve: Callable[[], Actor | None]) -> Actor | None:
-    """The remembered actor of `token`, or `resolve()`'s answer (remembered when found)."""
+    """The remembered actor of `token`, or `resolve()`'s answer (remembered when found, for
+    ACTOR_TTL seconds at most and never past the end of its login)."""
     if not token:
         return None
     key = _key(token)
@@ -51,7 +61,9 @@ def cached_actor(token: str | None, resolve: Callable[[], Actor | None]) -> Acto
         if actor is None:
             _ACTORS.pop(key, None)
         elif generation == _generation:  # no change was committed while it was read
-            _ACTORS[key] = (now + ACTOR_TTL, actor)
+            keep_for = _keep_for(actor)
+            if keep_for > 0:
+                _ACTORS[key] = (now + keep_for, actor)
     return actor
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -26,6 +26,8 @@ class Actor:
     duty: str
     branch_id: int
     session_id: int | None = None
+    # When the login behind it ends at the latest (idle or maximum lifetime); not compared.
+    session_ends_by: datetime | None = field(default=None, compare=False, repr=False)
 
 
 def snapshot(row: SQLModel | None) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,13 +15,14 @@ from sqlmodel import Session, select
 from klinikita.db import ReadConnection, Statements, get_engine, read_connection, write_scope
 from klinikita.models import Branch, LoginSession, User, UserBranch, UserDuty
 from klinikita.models.enums import Duty
-from klinikita.services import audit
+from klinikita.services import audit, rate_limits
 from klinikita.services.accounts import normalize_username, user_branches, user_duties
 from klinikita.services.errors import PermissionDenied, ServiceError
 from klinikita.services.passwords import verify_password
 from klinikita.settings import get_settings
 
 WRONG_CREDENTIALS = "Nama pengguna atau kata sandi salah."
+_log = logging.getLogger(__name__)
 # Writing last_seen_at on every event would make every click a database write.
 _TOUCH_EVERY = timedelta(minutes=1)
 
@@ -46,14 +48,18 @@ def _aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
-def lock_message(locked_until: datetime) -> str:
-    minutes = get_settings().login_lock_minutes
-    until = _aware(locked_until).astimezone(UTC).strftime("%H:%M UTC")
+def throttled_message() -> str:
     return (
-        f"Akun terkunci selama {minutes} menit karena {get_settings().login_max_failures} kali "
-        f"gagal masuk berturut-turut. Coba lagi setelah pukul {until}, atau minta admin "
-        "membuka kunci."
+        "Terlalu banyak percobaan masuk yang gagal. Tunggu "
+        f"{get_settings().login_lock_minutes} menit, lalu coba lagi. Bila lupa kata sandi, "
+        "pakai tautan Lupa kata sandi."
     )
+
+
+def _refuse(password: str, message: str) -> LoginRefused:
+    """A refusal that took as long as checking a real password (one bcrypt check)."""
+    verify_password(password, None)
+    return LoginRefused(message)
 
 
 def login(
@@ -61,34 +67,40 @@ def login(
     username: str,
     password: str,
     *,
+    client_address: str | None = None,
     user_agent: str = "",
     now: datetime | None = None,
 ) -> LoginResult:
     """Check the credentials and open a session, or raise LoginRefused with the reason.
 
-    A wrong username and a wrong password get the same message. Failures in a row are
-    counted per account; the limit locks the account for a while. The caller commits,
-    also on refusal, so that the failure count is kept.
+    Every answer before a right password costs one bcrypt check and depends only on what
+    was typed and where from, never on whether the account exists: an unknown username,
+    a wrong password and a locked account all get WRONG_CREDENTIALS; too many tries of one
+    name from one address, or too many failures from one address (`rate_limits`), get
+    `throttled_message()` whatever the name. Failures at one account from every address
+    together lock it for KLINIKITA_LOGIN_LOCK_MINUTES (an admin may unlock it). The caller
+    commits, also on refusal, so that the lock is kept.
     """
     settings = get_settings()
     now = now or datetime.now(UTC)
+    if rate_limits.login_blocked(username, client_address):
+        _log.warning("Login refused unchecked: too many tries (address %s)", client_address)
+        raise _refuse(password, throttled_message())
     user = session.exec(select(User).where(User.username == normalize_username(username))).first()
-    if user is None:
-        verify_password(password, None)
-        raise LoginRefused(WRONG_CREDENTIALS)
-    if user.locked_until and _aware(user.locked_until) > now:
-        raise LoginRefused(lock_message(user.locked_until))
+    if user is None or (user.locked_until and _aware(user.locked_until) > now):
+        rate_limits.login_failed(username, client_address)
+        raise _refuse(password, WRONG_CREDENTIALS)
     if not verify_password(password, user.password_hash):
-        user.failed_logins += 1
-        user.locked_until = None
-        if user.failed_logins >= settings.login_max_failures:
+        # Counted by `rate_limits` only: a wrong password writes nothing to the database
+        # (no more work, and no more time, than an unknown username) until it locks.
+        if rate_limits.login_failed(username, client_address):
             user.locked_until = now + timedelta(minutes=settings.login_lock_minutes)
             user.failed_logins = 0
             session.add(user)
             audit.record(session, None, "lock", "user", user.id, after={"username": user.username})
-            raise LoginRefused(lock_message(user.locked_until))
-        session.add(user)
+            _log.warning("Account %s locked after too many failed logins", user.id)
         raise LoginRefused(WRONG_CREDENTIALS)
+    rate_limits.login_succeeded(username, client_address)
     if not user.is_active:
         raise LoginRefused("Akun Anda dinonaktifkan. Hubungi admin.")
     branches = user_branches(session, user)
@@ -114,6 +126,16 @@ def login(
     return LoginResult(token=token, actor=actor)
 
 
+def session_ends_by(created_at: datetime, last_seen_at: datetime) -> datetime:
+    """When a login ends: after KLINIKITA_SESSION_IDLE_HOURS without activity, and at the
+    latest KLINIKITA_SESSION_MAX_DAYS after it began, however active it is."""
+    settings = get_settings()
+    return min(
+        _aware(created_at) + timedelta(days=settings.session_max_days),
+        _aware(last_seen_at) + timedelta(hours=settings.session_idle_hours),
+    )
+
+
 def _actor(user: User, row: LoginSession) -> audit.Actor:
     return audit.Actor(
         user_id=user.id,
@@ -122,6 +144,7 @@ def _actor(user: User, row: LoginSession) -> audit.Actor:
         duty=row.active_duty,
         branch_id=row.active_branch_id,
         session_id=row.id,
+        session_ends_by=session_ends_by(row.created_at, row.last_seen_at),
     )
 
 
@@ -135,8 +158,7 @@ def _live_session(
     ).first()
     if row is None or row.ended_at is not None:
         return None
-    idle_limit = timedelta(hours=get_settings().session_idle_hours)
-    if now - _aware(row.last_seen_at) > idle_limit:
+    if now > session_ends_by(row.created_at, row.last_seen_at):
         row.ended_at = now
         session.add(row)
         return None
@@ -149,7 +171,8 @@ def _live_session(
 def resolve(
     session: Session, token: str | None, *, now: datetime | None = None
 ) -> audit.Actor | None:
-    """The actor behind a browser's token, or None when it is unknown, ended or idle too long.
+    """The actor behind a browser's token, or None when it is unknown, ended, idle too long
+    or older than its maximum lifetime (an expired session is ended).
 
     Also re-checks that the session's duty and branch are still granted (an admin may have
     taken them away since the login)."""
@@ -186,6 +209,7 @@ _SESSION_USER = (
     select(
         LoginSession.id,
         LoginSession.ended_at,
+        LoginSession.created_at,
         LoginSession.last_seen_at,
         LoginSession.active_duty,
         LoginSession.active_branch_id,
@@ -224,16 +248,16 @@ def resolve_read_only(
     if not found:
         return None
     (
-        session_id, ended_at, last_seen_at, duty, branch_id,
+        session_id, ended_at, created_at, last_seen_at, duty, branch_id,
         user_id, username, full_name, user_active,
         duty_granted, any_branch, branch_granted,
     ) = found[0]  # fmt: skip
     if ended_at is not None or not user_active:
         return None
     now = now or datetime.now(UTC)
-    seen_ago = now - _aware(last_seen_at)
-    if seen_ago > timedelta(hours=get_settings().session_idle_hours):
-        return WRITE_NEEDED  # the session ends
+    ends_by = session_ends_by(created_at, last_seen_at)
+    if now > ends_by:
+        return WRITE_NEEDED  # the session ends (idle too long, or too old)
     if not duty_granted:
         return WRITE_NEEDED  # the duty was taken away: `resolve` falls back to the main one
     if not any_branch:
@@ -247,8 +271,9 @@ def resolve_read_only(
         duty=duty,
         branch_id=branch_id,
         session_id=session_id,
+        session_ends_by=ends_by,
     )
-    return TouchDue(actor) if seen_ago > _TOUCH_EVERY else actor
+    return TouchDue(actor) if now - _aware(last_seen_at) > _TOUCH_EVERY else actor
 
 
 _TOUCH = (

@@ -10,6 +10,7 @@ the mail itself is sent afterwards, outside the transaction and off the reply's 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -20,7 +21,7 @@ from sqlmodel import Session, select
 from klinikita import routes
 from klinikita.integrations.mail import OutgoingMail
 from klinikita.models import PasswordResetToken, User
-from klinikita.services import audit
+from klinikita.services import audit, rate_limits
 from klinikita.services.accounts import end_login_sessions, set_password
 from klinikita.services.errors import ServiceError
 from klinikita.settings import Settings, get_settings
@@ -35,6 +36,9 @@ INVALID_LINK = (
     "Tautan atur ulang kata sandi ini tidak berlaku lagi: sudah dipakai, sudah kedaluwarsa, "
     "atau tidak lengkap. Minta tautan baru dari halaman Lupa kata sandi."
 )
+
+
+_log = logging.getLogger(__name__)
 
 
 class InvalidResetLink(ServiceError):
@@ -84,18 +88,31 @@ def request_reset(
     session: Session,
     identifier: str,
     *,
+    client_address: str | None = None,
     now: datetime | None = None,
     settings: Settings | None = None,
 ) -> OutgoingMail | None:
     """Make a reset link for the account named by `identifier` (username or email).
 
     Returns the mail to send after the caller commits, or None when there is no active
-    account with an email behind `identifier`. Callers show REQUEST_REPLY either way."""
+    account with an email behind `identifier`, or when the request is over a limit (per
+    client address, and per account: `rate_limits`; then no link is made and the links
+    sent before still work). Callers show REQUEST_REPLY either way."""
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
     token = secrets.token_urlsafe(32)
     token_hash = _hash(token)
     user = _find_account(session, identifier)
+    account = f"user:{user.id}" if user is not None else f"typed:{identifier.strip().lower()}"
+    over = rate_limits.reset_request_refusal(account, client_address)
+    if over is not None:
+        # Only a log line: a flood of requests must not become a flood of audit rows.
+        _log.warning(
+            "Password reset request over the per-%s limit: no mail sent (address %s)",
+            over,
+            client_address,
+        )
+        return None
     if user is None or not user.is_active or not user.email:
         audit.record(session, None, "reset_request", "user", "", after={"matched": False})
         return None

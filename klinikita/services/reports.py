@@ -57,6 +57,7 @@ ACTION_LABELS = {
     "switch_duty": "ganti tugas",
     "switch_branch": "ganti cabang",
     "change_password": "ganti kata sandi",
+    "change_password_failed": "ganti kata sandi: sandi lama salah",
     "reset_password": "atur ulang kata sandi",
     "reset_password_link": "kata sandi lewat tautan",
     "reset_request": "minta atur ulang sandi",

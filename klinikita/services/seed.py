@@ -152,6 +152,9 @@ def seed_demo(session: Session, *, queue_satusehat: bool = True) -> list[DemoUse
                 employee_id=employee_id,
             ),
             actor=None,
+            # Public by design (README): the strength check would refuse them, and nobody
+            # may set them through the app (`passwords.strength_problem`).
+            check_strength=False,
         )
     for nik, name, sex, born in _DEMO_PATIENTS:
         session.add(

@@ -180,8 +180,11 @@ class LoginState(AuthState):
                 return
             self.submitting = True
             user_agent = self.router.headers.user_agent if self.router.headers else ""
+            address = client_address(self)
             next_path = self.router.url.query_parameters.get("next", routes.BERANDA)
-        result, message = await asyncio.to_thread(check_credentials, username, password, user_agent)
+        result, message = await asyncio.to_thread(
+            check_credentials, username, password, user_agent, address
+        )
         async with self:
             self.submitting = False
             if result is None:
@@ -193,11 +196,23 @@ class LoginState(AuthState):
         return rx.redirect(_safe_next(str(next_path)))
 
 
-def check_credentials(username: str, password: str, user_agent: str):  # noqa: ANN202
+def client_address(state: rx.State) -> str:
+    """The address the tab's connection comes from. Reflex takes it from the socket, or
+    from X-Forwarded-For only through REFLEX_TRUSTED_PROXY_HOPS trusted proxies (a header
+    the client writes itself is never believed otherwise)."""
+    return state.router.session.client_ip or ""
+
+
+def check_credentials(  # noqa: ANN201
+    username: str, password: str, user_agent: str, address: str = ""
+):
     """(LoginResult, "") or (None, the refusal). The session commits even on refusal, so
-    the failure counter is kept."""
+    a lock is kept."""
     with session_scope() as session:
         try:
-            return auth_service.login(session, username, password, user_agent=user_agent), ""
+            result = auth_service.login(
+                session, username, password, user_agent=user_agent, client_address=address
+            )
+            return result, ""
         except auth_service.LoginRefused as refused:
             return None, refused.message

@@ -14,7 +14,7 @@ from klinikita.integrations import mail
 from klinikita.services import accounts, password_reset
 from klinikita.services.errors import ValidationFailed
 from klinikita.state import toasts
-from klinikita.state.auth import AuthState, SessionExpired
+from klinikita.state.auth import AuthState, SessionExpired, client_address
 
 _CONFIRM_MISMATCH = "Konfirmasi kata sandi baru tidak sama."
 
@@ -41,7 +41,12 @@ class ChangePasswordState(AuthState):
             return
         try:
             with session_scope() as session:
-                ended = accounts.change_own_password(session, actor, current, new)
+                try:
+                    ended = accounts.change_own_password(session, actor, current, new)
+                except accounts.WrongCurrentPassword as wrong:
+                    # Committed with its audit row (leaving the block normally).
+                    self.errors = wrong.errors
+                    return
         except ValidationFailed as failed:
             self.errors = failed.errors
             return
@@ -68,7 +73,9 @@ class ForgotPasswordState(rx.State):
             self.error = "Isi nama pengguna atau email."
             return
         with session_scope() as session:
-            outgoing = password_reset.request_reset(session, identifier)
+            outgoing = password_reset.request_reset(
+                session, identifier, client_address=client_address(self)
+            )
         # Committed: now hand the mail to the background sender. Its failure is logged
         # there; the reply below never depends on it.
         if outgoing is not None:

@@ -11,6 +11,7 @@ from reflex.testing import AppHarness
 from sqlmodel import Session, SQLModel
 
 from klinikita.db import get_engine
+from klinikita.services import rate_limits
 from klinikita.services.seed import seed_demo
 from klinikita.settings import PROJECT_ROOT, get_settings
 from klinikita.state import live
@@ -74,5 +75,6 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture
 def app_url(app_harness: AppHarness) -> str:
     reset_demo_database()  # every test starts from the same demo data
+    rate_limits.reset()  # and no login tries counted (the app runs in this process)
     live.forget_boards()  # and no tab of an earlier test is still watched
     return app_harness.frontend_url.rstrip("/")

@@ -5,11 +5,9 @@ the app's own websocket)."""
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 
 import pytest
-import redis
 from sqlmodel import Session, SQLModel
 
 from bench.processes import start_backend
@@ -19,19 +17,14 @@ from klinikita.models.enums import Duty
 from klinikita.state.examination import ExaminationState as Exam
 from klinikita.state.registration import RegistrationState as Reg
 from tests.factories import GOOD_PASSWORD, make_clinic, make_user
+from tests.support.redis_server import redis_or_skip
 
 REDIS_URL = "redis://127.0.0.1:6379/9"  # a database of its own, emptied afterwards
 
 
 @pytest.fixture
 def redis_db():
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("KLINIKITA_REQUIRE_REDIS") == "1":
-            pytest.fail(f"Redis is required but not reachable at {REDIS_URL}")
-        pytest.skip("Redis is not running")
+    client = redis_or_skip(REDIS_URL)
     yield REDIS_URL
     client.flushdb()
 

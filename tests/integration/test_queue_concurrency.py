@@ -22,6 +22,7 @@ from klinikita.services import registration as reg
 from klinikita.services.accounts import UserInput, create_user
 from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
+from tests.factories import GOOD_PASSWORD
 from tests.pg import require_pg, temporary_pg_database
 
 DESKS = 24
@@ -55,7 +56,7 @@ def _setup(engine: Engine, patients: int) -> tuple[Actor, dict]:
             UserInput(
                 username="daftar",
                 full_name="Desk",
-                password="Rahasia#2026",
+                password=GOOD_PASSWORD,
                 main_duty=Duty.PENDAFTARAN,
                 extra_duties=[],
                 branch_ids=[branch.id],

@@ -7,6 +7,7 @@ from sqlmodel import select
 
 from klinikita.models import AuditLog, Branch, LoginSession
 from klinikita.models.enums import Duty
+from klinikita.services import auth
 from klinikita.services.errors import PermissionDenied
 from klinikita.state.auth import AuthState, SessionExpired, check_credentials
 from klinikita.state.branch_settings import BranchSettingsState
@@ -126,6 +127,20 @@ def test_login_check_gives_one_message_for_wrong_user_and_wrong_password(db, cli
     assert wrong_password == unknown_user != ""
     accepted, message = check_credentials("perawat", GOOD_PASSWORD, "")
     assert accepted is not None and accepted.token and message == ""
+
+
+def test_login_check_slows_down_one_address_not_the_others(db, clinic):
+    for _ in range(5):
+        refused, message = check_credentials("perawat", "Salah#2026", "", "10.0.0.1")
+        assert refused is None and message == auth.WRONG_CREDENTIALS
+    refused, message = check_credentials("perawat", GOOD_PASSWORD, "", "10.0.0.1")
+    assert refused is None and message == auth.throttled_message()
+    # The same for a name nobody has: the answers tell no account apart.
+    for _ in range(5):
+        check_credentials("siapa", "Salah#2026", "", "10.0.0.3")
+    assert check_credentials("siapa", GOOD_PASSWORD, "", "10.0.0.3")[1] == message
+    accepted, message = check_credentials("perawat", GOOD_PASSWORD, "", "10.0.0.2")
+    assert accepted is not None and message == ""
 
 
 def test_no_secret_reaches_the_browser_state(db, root, clinic):

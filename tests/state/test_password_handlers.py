@@ -5,15 +5,17 @@ from __future__ import annotations
 import re
 
 import pytest
+from reflex import constants
 from reflex.istate.data import RouterData
 from sqlmodel import select
 
 from klinikita import routes
 from klinikita.integrations import mail
-from klinikita.models import LoginSession, User
+from klinikita.models import AuditLog, LoginSession, User
 from klinikita.models.enums import Duty
-from klinikita.services import auth, password_reset
-from klinikita.state.auth import SessionExpired
+from klinikita.services import auth, password_reset, rate_limits
+from klinikita.settings import get_settings
+from klinikita.state.auth import SessionExpired, client_address
 from klinikita.state.passwords import (
     ChangePasswordState,
     ForgotPasswordState,
@@ -156,3 +158,73 @@ def test_reset_page_with_a_made_up_token_shows_no_form(db, root, clinic):
     root.router = RouterData.from_router_data({"asPath": f"{routes.RESET_SANDI}?token=palsu"})
     reset.load()
     assert reset.checked and not reset.link_ok
+
+
+def _tab_from(root, address: str, path: str = routes.LUPA_SANDI) -> None:
+    """The tab's connection comes from `address` (as Reflex fills the router)."""
+    root.router = RouterData.from_router_data(
+        {
+            constants.RouteVar.CLIENT_IP: address,
+            constants.RouteVar.HEADERS: {"x-forwarded-for": "203.0.113.9"},
+            constants.RouteVar.PATH: path,
+        }
+    )
+
+
+def test_the_client_address_is_the_connections_not_a_header_the_client_wrote(db, root):
+    _tab_from(root, "10.0.0.7")
+    state = substate(root, ForgotPasswordState)
+    assert client_address(state) == "10.0.0.7"
+
+
+def test_reset_requests_from_one_address_are_limited_with_the_same_reply(
+    db, root, clinic, mail_server
+):
+    _tab_from(root, "10.0.0.7")
+    state = substate(root, ForgotPasswordState)
+    for n in range(rate_limits.RESET_REQUESTS_PER_ADDRESS.amount):
+        state.open()
+        state.submit({"identifier": f"orang{n}@klinik.id"})
+    state.open()
+    state.submit({"identifier": "sari@klinik.id"})
+    mail.wait_for_pending()
+    assert state.sent and state.message == password_reset.REQUEST_REPLY
+    assert mail_server.messages == []  # over the limit: nothing sent
+    # Another address is not held up.
+    _tab_from(root, "10.0.0.8")
+    state.open()
+    state.submit({"identifier": "sari@klinik.id"})
+    mail.wait_for_pending()
+    assert state.message == password_reset.REQUEST_REPLY
+    assert len(mail_server.messages) == 1
+
+
+def test_a_wrong_current_password_is_shown_audited_and_limited(db, root, clinic):
+    state = logged_in(db, root, ChangePasswordState, "sari")
+    wrong = {
+        "current_password": "Salah#2026",
+        "new_password": NEW_PASSWORD,
+        "new_password_confirm": NEW_PASSWORD,
+    }
+    for _ in range(get_settings().login_max_failures):
+        state.submit(wrong)
+        assert state.errors == {"current_password": "Kata sandi saat ini salah."}
+    audited = db.exec(select(AuditLog).where(AuditLog.action == "change_password_failed")).all()
+    db.commit()
+    assert len(audited) == get_settings().login_max_failures
+    state.submit({**wrong, "current_password": GOOD_PASSWORD})
+    assert "Terlalu banyak" in state.errors["current_password"]
+    assert _can_log_in(db, "sari", GOOD_PASSWORD)  # the password did not change
+
+
+def test_ganti_kata_sandi_refuses_an_easy_new_password(db, root, clinic):
+    state = logged_in(db, root, ChangePasswordState, "sari")
+    state.submit(
+        {
+            "current_password": GOOD_PASSWORD,
+            "new_password": "Password1!",
+            "new_password_confirm": "Password1!",
+        }
+    )
+    assert "terlalu mudah ditebak" in state.errors["new_password"]
+    assert _can_log_in(db, "sari", GOOD_PASSWORD)

@@ -15,7 +15,7 @@ from klinikita.services.errors import PermissionDenied
 from klinikita.state import live
 from klinikita.state.patients import PatientState
 from klinikita.state.registration import RegistrationState
-from tests.factories import make_clinic, make_user
+from tests.factories import GOOD_PASSWORD, make_clinic, make_user
 from tests.state.conftest import logged_in, substate, tab_at
 
 
@@ -245,7 +245,7 @@ async def test_publish_reaches_the_other_tab_through_the_app(db, clinic):
     branch = clinic[0]
     from klinikita.services import auth
 
-    session_token = auth.login(db, "daftar", "Rahasia#2026").token
+    session_token = auth.login(db, "daftar", GOOD_PASSWORD).token
     db.commit()
     watcher = rx.BaseStateToken(ident="tab-watching", cls=RegistrationState)
     async with app.modify_state(watcher) as root:

@@ -1,6 +1,7 @@
 import pytest
+from sqlmodel import delete, select
 
-from klinikita.models import AuditLog, User
+from klinikita.models import AuditLog, LoginSession, User, UserBranch, UserDuty
 from klinikita.models.enums import Duty
 from klinikita.services.accounts import UserInput, create_user, user_branches, user_duties
 from klinikita.services.errors import ValidationFailed
@@ -69,3 +70,50 @@ def test_create_user_keeps_duties_branches_and_an_audit_row_without_the_hash(db)
     assert row.action == "create" and row.after["username"] == "dina"
     assert row.after["password_hash"] == "***"
     assert user.password_hash not in str(row.after)
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("Password1!", "terlalu mudah ditebak"),
+        ("Klinik Uji#2026", "memuat nama"),  # the branch's name
+        ("Sari#Klinik2026", "nama pengguna"),
+        ("Perawat#2026", "akun demo"),
+    ],
+)
+def test_an_admin_cannot_create_a_user_with_an_easy_password(db, password, reason):
+    branch = make_branch(db, "Klinik Uji")
+    with pytest.raises(ValidationFailed) as err:
+        create_user(db, _input(branch, password=password), actor=None)
+    assert reason in err.value.errors["password"]
+    assert db.query(User).count() == 0
+
+
+def test_the_demo_keeps_its_public_passwords_but_nobody_may_set_them(db):
+    from klinikita.services import accounts, auth
+    from klinikita.services.seed import create_first_admin, seed_demo
+
+    seed_demo(db, queue_satusehat=False)
+    db.commit()
+    admin = auth.login(db, "admin", "Admin#2026").actor
+    perawat = db.exec(select(User).where(User.username == "perawat")).one()
+    with pytest.raises(ValidationFailed) as err:
+        accounts.reset_password_by_admin(db, admin, perawat.id, "Dokter#2026")
+    assert "akun demo" in err.value.errors["password"]
+    db.rollback()
+    # The first admin of a real clinic is held to the policy as well.
+    db.exec(delete(AuditLog))
+    for model in (UserDuty, UserBranch, LoginSession, User):
+        db.exec(delete(model))
+    db.commit()
+    with pytest.raises(ValidationFailed) as err:
+        create_first_admin(
+            db,
+            username="kepala",
+            password="Admin#2026",
+            full_name="Kepala Klinik",
+            email="kepala@klinik.id",
+            branch_name="Klinik Sehat Sentosa",
+            facility_type="klinik",
+        )
+    assert "akun demo" in err.value.errors["password"]

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from klinikita.integrations import mail
 from klinikita.models import AuditLog, PasswordResetToken
-from klinikita.services import auth, password_reset
+from klinikita.services import auth, password_reset, rate_limits
 from klinikita.services.errors import ValidationFailed
 from klinikita.settings import get_settings
 from tests.factories import GOOD_PASSWORD, make_branch, make_user
@@ -25,8 +25,8 @@ def sari(db):
     return make_user(db, "sari", branches=[branch], email="Sari@Klinik.id")
 
 
-def _request_and_send(db, identifier: str) -> mail.OutgoingMail | None:
-    outgoing = password_reset.request_reset(db, identifier)
+def _request_and_send(db, identifier: str, address: str = "10.0.0.1") -> mail.OutgoingMail | None:
+    outgoing = password_reset.request_reset(db, identifier, client_address=address)
     db.commit()  # the mail goes out only after the transaction
     if outgoing is not None:
         mail.send(outgoing)
@@ -128,6 +128,40 @@ def test_a_link_of_a_user_deactivated_since_is_refused(db, sari, mail_server):
     db.commit()
     with pytest.raises(password_reset.InvalidResetLink):
         password_reset.reset_with_link(db, token, NEW_PASSWORD)
+
+
+def test_requests_for_one_account_are_limited_and_get_no_mail_beyond(db, sari, mail_server, caplog):
+    allowed = rate_limits.RESET_REQUESTS_PER_ACCOUNT.amount
+    for n in range(allowed):  # by name or by email, from anywhere: one account
+        assert _request_and_send(db, ("sari", "sari@klinik.id")[n % 2], f"10.0.{n}.1")
+    last_link = _token_from(mail_server.messages[-1])
+    with caplog.at_level("WARNING", logger="klinikita.services.password_reset"):
+        assert _request_and_send(db, "SARI@klinik.id", "10.0.99.1") is None
+    assert len(mail_server.messages) == allowed
+    assert password_reset.link_is_valid(db, last_link)  # the last link sent still works
+    assert "per-account limit: no mail sent" in caplog.text
+    assert "sari" not in caplog.text.lower() and last_link not in caplog.text
+
+
+def test_requests_from_one_address_are_limited_whatever_the_account(db, sari, mail_server):
+    allowed = rate_limits.RESET_REQUESTS_PER_ADDRESS.amount
+    for n in range(allowed):
+        assert _request_and_send(db, f"orang{n}@klinik.id", "10.0.0.1") is None
+    assert _request_and_send(db, "sari", "10.0.0.1") is None
+    assert mail_server.messages == []
+    assert _request_and_send(db, "sari", "10.0.0.2") is not None
+    assert len(mail_server.messages) == 1
+
+
+def test_a_reset_link_sets_only_a_strong_password(db, sari, mail_server):
+    _request_and_send(db, "sari")
+    token = _token_from(mail_server.messages[0])
+    for weak, reason in (("Password1!", "terlalu mudah"), ("Baru#Sari2027", "nama pengguna")):
+        with pytest.raises(ValidationFailed) as err:
+            password_reset.reset_with_link(db, token, weak)
+        assert reason in err.value.errors["new_password"]
+        db.rollback()
+    assert password_reset.link_is_valid(db, token)
 
 
 def test_mail_failure_is_logged_not_raised_by_the_background_sender(monkeypatch, caplog):

@@ -9,10 +9,11 @@ from sqlmodel import select
 
 from klinikita.models import AuditLog, Employee, LoginSession, User
 from klinikita.models.enums import Duty
-from klinikita.services import accounts, auth
+from klinikita.services import accounts, auth, rate_limits
 from klinikita.services.accounts import UserInput
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, allows
+from klinikita.settings import get_settings
 from tests.factories import GOOD_PASSWORD, make_branch, make_user
 
 NEW_PASSWORD = "Baru#Sandi2027"
@@ -208,18 +209,35 @@ def test_admin_cannot_deactivate_themselves(db, clinic):
     assert _user(db, "admin").is_active
 
 
-def test_unlock_clears_a_lockout(db, clinic):
-    for _ in range(5):
+def _fail_logins(db, username: str, count: int, *, addresses: int = 1) -> None:
+    for n in range(count):
         with pytest.raises(auth.LoginRefused):
-            auth.login(db, "sari", "Salah#2026")
+            auth.login(db, username, "Salah#2026", client_address=f"10.9.{n % addresses}.1")
         db.commit()
+
+
+def test_unlock_clears_a_lockout_and_every_slowed_down_address(db, clinic):
+    limit = rate_limits.ACCOUNT_LOCK_FACTOR * get_settings().login_max_failures
+    _fail_logins(db, "sari", limit, addresses=limit // 5)  # five from each address
     actor = _actor(db, "admin")
     row = next(r for r in accounts.list_users(db, actor).rows if r.username == "sari")
     assert row.is_locked
     accounts.unlock_user(db, actor, _user(db, "sari").id)
     db.commit()
-    assert auth.login(db, "sari", GOOD_PASSWORD).actor.username == "sari"
+    # Even from an address that used up its tries at "sari".
+    result = auth.login(db, "sari", GOOD_PASSWORD, client_address="10.9.0.1")
+    assert result.actor.username == "sari"
     assert _audit(db, "unlock")[0].after == {"failed_logins": 0, "locked_until": None}
+
+
+def test_a_new_password_lifts_the_slowdown_of_the_account(db, clinic):
+    _fail_logins(db, "sari", 5)
+    with pytest.raises(auth.LoginRefused) as refused:
+        auth.login(db, "sari", GOOD_PASSWORD, client_address="10.9.0.1")
+    assert refused.value.message == auth.throttled_message()
+    accounts.reset_password_by_admin(db, _actor(db, "admin"), _user(db, "sari").id, NEW_PASSWORD)
+    db.commit()
+    assert auth.login(db, "sari", NEW_PASSWORD, client_address="10.9.0.1").actor.username == "sari"
 
 
 def test_admin_resets_a_password_under_the_policy_and_the_users_sessions_end(db, clinic):
@@ -263,6 +281,39 @@ def test_change_own_password_needs_the_current_one_and_ends_other_sessions(db, c
     row = _audit(db, "change_password")[0]
     assert row.username == "sari" and row.after["sessions_ended"] == 1
     assert "$2b$" not in str(row.after)
+
+
+def test_wrong_current_passwords_are_audited_and_limited(db, clinic):
+    mine = auth.login(db, "sari", GOOD_PASSWORD)
+    db.commit()
+    tries = get_settings().login_max_failures
+    for _ in range(tries):
+        with pytest.raises(accounts.WrongCurrentPassword):
+            accounts.change_own_password(db, mine.actor, "Salah#2026", NEW_PASSWORD)
+        db.commit()  # as the page does: the audit row of a wrong password is kept
+    rows = _audit(db, "change_password_failed")
+    assert len(rows) == tries and {r.entity_id for r in rows} == {str(mine.actor.user_id)}
+    # Beyond the limit not even the right current password is looked at.
+    with pytest.raises(ValidationFailed) as err:
+        accounts.change_own_password(db, mine.actor, GOOD_PASSWORD, NEW_PASSWORD)
+    assert "Terlalu banyak" in err.value.errors["current_password"]
+    db.rollback()
+    assert len(_audit(db, "change_password_failed")) == tries
+    assert auth.login(db, "sari", GOOD_PASSWORD).actor.username == "sari"
+    # Another user's changes are not affected.
+    admin = _actor(db, "admin")
+    db.commit()
+    assert accounts.change_own_password(db, admin, GOOD_PASSWORD, NEW_PASSWORD) == 0
+
+
+def test_change_own_password_applies_the_strength_check(db, clinic):
+    mine = auth.login(db, "sari", GOOD_PASSWORD)
+    db.commit()
+    for weak, reason in (("Password1!", "terlalu mudah"), ("Klinik A#2026", "memuat nama")):
+        with pytest.raises(ValidationFailed) as err:
+            accounts.change_own_password(db, mine.actor, GOOD_PASSWORD, weak)
+        assert reason in err.value.errors["new_password"]
+        db.rollback()
 
 
 @pytest.mark.parametrize("duty", [Duty.LOGIN_KLINIK, Duty.LOGIN_PRAKTIK])
