@@ -438,24 +438,6 @@ def _collect_datetimes(
     return problems
 
 
-def _coding_systems_problems(
-    concept: Any, element: str, system: str, rule: int, ctx: ValidationContext
-) -> Issues:
-    problems: Issues = []
-    codings = concept.get("coding") if isinstance(concept, dict) else None
-    for index, coding in enumerate(codings if isinstance(codings, list) else []):
-        if isinstance(coding, dict) and coding.get("system") != system:
-            path = ctx.expr(f"{element}.coding[{index}].system")
-            problems.append(
-                issue(
-                    "value",
-                    code_not_found_text(coding.get("code"), coding.get("system"), rule),
-                    expression=[path],
-                )
-            )
-    return problems
-
-
 def _coding_problem(
     coding: Any,
     element: str,
@@ -749,15 +731,16 @@ def _encounter_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
                 )
             )
         if isinstance(diagnosis, dict) and "use" in diagnosis:
-            problems += _coding_systems_problems(
-                diagnosis["use"], f"diagnosis[{index}].use", DIAGNOSIS_ROLE_SYSTEM, 10317, ctx
+            problems += _concept_problems(
+                diagnosis["use"], f"diagnosis[{index}].use", DIAGNOSIS_ROLE_SYSTEM, None, 10317, ctx
             )
     hospitalization = resource.get("hospitalization")
     if isinstance(hospitalization, dict) and "dischargeDisposition" in hospitalization:
-        problems += _coding_systems_problems(
+        problems += _concept_problems(
             hospitalization["dischargeDisposition"],
             "hospitalization.dischargeDisposition",
             DISCHARGE_DISPOSITION_SYSTEM,
+            None,
             10318,
             ctx,
         )
