@@ -63,7 +63,7 @@ def branch_readiness(session: Session, branch_id: int) -> list[ReadinessItem]:
             items.append(ReadinessItem("secret", str(exc), branch_edit_link(branch_id), 1))
 
     if branch.latitude is None or branch.longitude is None:
-        # Rooms with coordinates of their own do not need the branch's.
+        # Only rooms without coordinates of their own need the branch's.
         rooms_without = _count(
             session,
             select(func.count())
@@ -74,15 +74,16 @@ def branch_readiness(session: Session, branch_id: int) -> list[ReadinessItem]:
                 or_(Room.latitude.is_(None), Room.longitude.is_(None)),
             ),
         )
-        items.append(
-            ReadinessItem(
-                "position",
-                "Koordinat cabang (lintang dan bujur) belum diisi; SATUSEHAT menolak ruangan "
-                f"tanpa koordinat ({rooms_without} ruangan aktif memakainya).",
-                branch_edit_link(branch_id),
-                max(rooms_without, 1),
+        if rooms_without:
+            items.append(
+                ReadinessItem(
+                    "position",
+                    "Koordinat cabang (lintang dan bujur) belum diisi; SATUSEHAT menolak "
+                    f"ruangan tanpa koordinat ({rooms_without} ruangan aktif memakainya).",
+                    branch_edit_link(branch_id),
+                    rooms_without,
+                )
             )
-        )
     units = _count(
         session,
         select(func.count())
