@@ -71,6 +71,8 @@ def make_clinic(
         ss_organization_id=org_id,
         ss_client_id=client_id,
         ss_secret_encrypted=encrypt_secret(secret),
+        latitude=-6.2311,
+        longitude=106.8324,
     )
     session.add(branch)
     session.flush()

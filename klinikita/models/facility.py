@@ -35,6 +35,9 @@ class Branch(SQLModel, table=True):
     ss_organization_id: str = Field(default="", sa_type=String(64))
     ss_client_id: str = Field(default="", sa_type=String(200))
     ss_secret_encrypted: str = Field(default="", sa_type=Text)
+    # The facility's position in decimal degrees (WGS84): every Location carries it.
+    latitude: float | None = None
+    longitude: float | None = None
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 
@@ -69,5 +72,8 @@ class Room(SQLModel, table=True):
     ihs_id: str | None = Field(default=None, sa_type=String(64))
     sync_status: str = Field(default=SyncStatus.NOT_SENT, sa_type=String(16))
     sync_error: str | None = Field(default=None, sa_type=Text)
+    # The room's own position (decimal degrees); None takes the branch's.
+    latitude: float | None = None
+    longitude: float | None = None
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

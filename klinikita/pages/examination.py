@@ -335,6 +335,47 @@ def _icd_result(item: rx.Var) -> rx.Component:
     )
 
 
+def _icd_subcode(item: rx.Var) -> rx.Component:
+    return rx.button(
+        item["code"] + " " + item["display"],
+        on_click=S.add_diagnosis(item["code"]),
+        size="2",
+        variant="soft",
+        min_height=styles.TOUCH_HEIGHT,
+        white_space="normal",
+        text_align="left",
+        id="icd-subcode-" + item["code"],
+    )
+
+
+def _icd_category_warning() -> rx.Component:
+    """A category that has subcodes: SATUSEHAT flags it, so the subcodes are offered first."""
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("triangle-alert")),
+        rx.vstack(
+            rx.text(
+                "Kode ", S.icd_category,
+                " adalah kategori; pilih subkode yang lebih spesifik:", size="2",
+            ),
+            rx.flex(rx.foreach(S.icd_subcodes, _icd_subcode), wrap="wrap", spacing="2"),
+            rx.button(
+                "Tetap pakai " + S.icd_category,
+                on_click=S.add_diagnosis(S.icd_category),
+                size="2",
+                variant="outline",
+                color_scheme="orange",
+                min_height=styles.TOUCH_HEIGHT,
+                id="icd-keep-category",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        color_scheme="orange",
+        width="100%",
+        id="icd-category-warning",
+    )  # fmt: skip
+
+
 def _diagnosis_row(d: rx.Var) -> rx.Component:
     primary = d["primary"] == "1"
     return rx.hstack(
@@ -407,6 +448,7 @@ def _diagnoses() -> rx.Component:
                     S.icd_error != "",
                     rx.text(S.icd_error, color="red", size="2", id="error-icd10"),
                 ),
+                rx.cond(S.icd_category != "", _icd_category_warning()),
                 rx.cond(
                     S.icd_results.length() > 0,
                     rx.vstack(

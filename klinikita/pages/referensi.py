@@ -3,6 +3,7 @@
 import reflex as rx
 
 from klinikita import routes
+from klinikita.components.coordinates import coordinate_fields
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.master_rows import (
     active_badge,
@@ -168,6 +169,9 @@ def _room_form() -> rx.Component:
                 columns=rx.breakpoints(initial="1", sm="2"),
                 spacing="3",
                 width="100%",
+            ),
+            coordinate_fields(
+                S, "room", "Koordinat ruangan (kosongkan untuk memakai koordinat cabang)"
             ),
             rx.cond(
                 S.unit_options.length() == 0,

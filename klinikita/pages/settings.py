@@ -3,6 +3,7 @@
 import reflex as rx
 
 from klinikita import routes
+from klinikita.components.coordinates import coordinate_fields
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.shell import app_shell
 from klinikita.components.tables import pager, subnav
@@ -70,6 +71,7 @@ def _general_fields() -> rx.Component:
             _text_input("mrn_format"),
             field_error(S.errors, "mrn_format"),
         ),
+        coordinate_fields(S, "branch", "Koordinat fasilitas (wajib untuk lokasi SATUSEHAT)"),
         spacing="3",
         width="100%",
     )
@@ -310,6 +312,7 @@ def _branch_table() -> rx.Component:
 
 def _readiness_line(line: rx.Var, branch_id: rx.Var) -> rx.Component:
     in_form = (line["key"] == "credentials") | (line["key"] == "secret")
+    in_form = in_form | (line["key"] == "position")
     fix = rx.cond(
         in_form,
         rx.button(

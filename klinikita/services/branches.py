@@ -10,7 +10,8 @@ from sqlmodel import Session, func, select
 from klinikita.models import Branch, UserBranch
 from klinikita.models.base import utcnow
 from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnvironment
-from klinikita.services import audit, mrn
+from klinikita.services import audit, facility, mrn
+from klinikita.services.coordinates import parse_coordinates
 from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.permissions import Action, require
 from klinikita.services.secrets_store import encrypt_secret
@@ -28,6 +29,9 @@ class BranchInput:
     phone: str = ""
     timezone: str = BranchTimeZone.WIB
     mrn_format: str | None = None  # None: unchanged
+    # The facility's coordinates as typed (decimal degrees); None: unchanged.
+    latitude: str | None = None
+    longitude: str | None = None
 
 
 @dataclass
@@ -81,7 +85,19 @@ def validate_branch_input(
         problem = mrn.format_problem(data.mrn_format.strip())
         if problem:
             errors["mrn_format"] = problem
+    if data.latitude is not None or data.longitude is not None:
+        errors |= parse_coordinates(data.latitude or "", data.longitude or "").errors
     return errors
+
+
+def _apply_position(branch: Branch, data: BranchInput) -> bool:
+    """Write the coordinates; returns whether they changed."""
+    if data.latitude is None and data.longitude is None:
+        return False
+    parsed = parse_coordinates(data.latitude or "", data.longitude or "")
+    before = (branch.latitude, branch.longitude)
+    branch.latitude, branch.longitude = parsed.latitude, parsed.longitude
+    return before != (branch.latitude, branch.longitude)
 
 
 def is_http_url(value: str) -> bool:
@@ -180,10 +196,13 @@ def update_branch(
         raise ValidationFailed(errors)
     before = audit.snapshot(branch)
     _apply_general(branch, data)
+    moved = _apply_position(branch, data)
     replaced = _apply_satusehat(branch, satusehat) if satusehat is not None else False
     branch.updated_at = utcnow()
     session.add(branch)
     session.flush()
+    if moved:
+        facility.send_room_positions(session, branch.id)
     audit.record(
         session,
         actor,
@@ -208,6 +227,7 @@ def create_branch(
         raise ValidationFailed(errors)
     branch = Branch(name="")
     _apply_general(branch, data)
+    _apply_position(branch, data)
     replaced = _apply_satusehat(branch, satusehat)
     session.add(branch)
     session.flush()

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from klinikita.models import Room, ServiceUnit
+from klinikita.models import Room, ServiceUnit, SyncJob
 from klinikita.models.base import utcnow
-from klinikita.models.satusehat import JobKind
+from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import audit, outbox
+from klinikita.services.coordinates import parse_coordinates
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.paging import PAGE_SIZE, Page, paginate
 from klinikita.services.permissions import Action, require
@@ -32,6 +33,9 @@ class UnitInput:
 class RoomInput:
     name: str
     unit_id: int | None
+    # The room's own coordinates as typed; both empty: it takes its branch's.
+    latitude: str = ""
+    longitude: str = ""
 
 
 # ----- shared ---------------------------------------------------------------------------
@@ -73,8 +77,40 @@ def _save(
     session.add(row)
     session.flush()
     if send:
-        outbox.enqueue(session, kind, row.branch_id, row.id, client_token=client_token)
+        _queue(session, kind, row, client_token)
     audit.record(session, actor, action, entity, row.id, before=before, after=audit.snapshot(row))
+
+
+def _queue(session: Session, kind: str, row, client_token: str | None) -> None:  # noqa: ANN001
+    """Queue the row's send; when its last send failed, that job goes again (as Kirim
+    ulang would) rather than a second one beside it."""
+    last = session.exec(
+        select(SyncJob)
+        .where(SyncJob.kind == kind, SyncJob.subject_id == row.id)
+        .order_by(SyncJob.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None and last.status in (JobStatus.FAILED, JobStatus.DEAD):
+        outbox.resend(session, last.id, client_token=client_token)
+    else:
+        outbox.enqueue(session, kind, row.branch_id, row.id, client_token=client_token)
+
+
+def send_room_positions(session: Session, branch_id: int) -> int:
+    """The branch's coordinates changed: every room that takes them (none of its own) is
+    sent again, in the caller's transaction. A room SATUSEHAT holds is updated in place
+    (PUT: sent before without a position, or with the old one); an active room not there
+    yet (refused for want of coordinates) is created. Returns how many were queued."""
+    rooms = session.exec(
+        select(Room).where(
+            Room.branch_id == branch_id,
+            or_(Room.latitude.is_(None), Room.longitude.is_(None)),
+            or_(Room.is_active.is_(True), func.coalesce(Room.ihs_id, "") != ""),
+        )
+    ).all()
+    for room in rooms:
+        _queue(session, JobKind.LOCATION_CREATE, room, None)
+    return len(rooms)
 
 
 # ----- service units --------------------------------------------------------------------
@@ -219,6 +255,7 @@ def _room_errors(session: Session, actor: audit.Actor, data: RoomInput, room: Ro
         errors["unit_id"] = "Pilih unit layanan ruangan ini."
     elif not unit.is_active and (room is None or room.unit_id != unit.id):
         errors["unit_id"] = f"Unit '{unit.name}' nonaktif; pilih unit yang aktif."
+    errors |= parse_coordinates(data.latitude, data.longitude).errors
     return errors
 
 
@@ -229,7 +266,14 @@ def create_room(
     errors = _room_errors(session, actor, data, None)
     if errors:
         raise ValidationFailed(errors)
-    room = Room(branch_id=actor.branch_id, unit_id=data.unit_id, name=data.name.strip())
+    position = parse_coordinates(data.latitude, data.longitude)
+    room = Room(
+        branch_id=actor.branch_id,
+        unit_id=data.unit_id,
+        name=data.name.strip(),
+        latitude=position.latitude,
+        longitude=position.longitude,
+    )
     _save(
         session,
         actor,
@@ -259,8 +303,11 @@ def update_room(
         raise ValidationFailed(errors)
     before = audit.snapshot(room)
     name = data.name.strip()
+    position = parse_coordinates(data.latitude, data.longitude)
     changed = room.name != name or room.unit_id != data.unit_id
+    changed |= (room.latitude, room.longitude) != (position.latitude, position.longitude)
     room.name, room.unit_id = name, data.unit_id
+    room.latitude, room.longitude = position.latitude, position.longitude
     _save(
         session,
         actor,

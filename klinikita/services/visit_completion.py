@@ -159,7 +159,8 @@ def _blockers(record: _Record, now: datetime) -> list[Blocker]:
             routes.KONTAK_KARYAWAN,
             "Kontak > Karyawan",
         )
-    add("room", fhir.room_problems(record.room), routes.REFERENSI_RUANGAN, "Referensi > Ruangan")
+    add("room", fhir.room_problems(record.room, branch), routes.REFERENSI_RUANGAN,
+        "Referensi > Ruangan")  # fmt: skip
     missing = missing_settings(branch)
     if missing:
         add(

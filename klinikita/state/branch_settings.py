@@ -18,6 +18,7 @@ from klinikita.models import Branch
 from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnvironment
 from klinikita.satusehat_runtime import simulator_base
 from klinikita.services import branches as branch_service
+from klinikita.services.coordinates import as_text
 from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.mrn import DEFAULT_FORMAT as DEFAULT_MRN_FORMAT
 from klinikita.services.permissions import Action, allows
@@ -31,6 +32,7 @@ log = logging.getLogger("klinikita.settings")
 PAGE_SIZE = 10
 SECRET_FIELD = "ss_secret"  # the form's name for the new secret; never a key of `form`
 _GENERAL_FIELDS = ("name", "facility_type", "address", "phone", "timezone", "mrn_format")
+_POSITION_FIELDS = ("latitude", "longitude")
 _SATUSEHAT_FIELDS = (
     "ss_environment",
     "ss_organization_id",
@@ -38,7 +40,7 @@ _SATUSEHAT_FIELDS = (
     "ss_auth_url",
     "ss_fhir_url",
 )
-_FORM_FIELDS = frozenset(_GENERAL_FIELDS + _SATUSEHAT_FIELDS)
+_FORM_FIELDS = frozenset(_GENERAL_FIELDS + _POSITION_FIELDS + _SATUSEHAT_FIELDS)
 
 
 def _blank_form() -> dict[str, str]:
@@ -49,6 +51,8 @@ def _blank_form() -> dict[str, str]:
         "phone": "",
         "timezone": BranchTimeZone.WIB.value,
         "mrn_format": DEFAULT_MRN_FORMAT,
+        "latitude": "",
+        "longitude": "",
         "ss_environment": SatusehatEnvironment.SIMULATOR.value,
         "ss_organization_id": "",
         "ss_client_id": "",
@@ -66,6 +70,8 @@ def _form_of(branch: Branch) -> dict[str, str]:
         "phone": branch.phone,
         "timezone": branch.timezone,
         "mrn_format": branch.mrn_format,
+        "latitude": as_text(branch.latitude),
+        "longitude": as_text(branch.longitude),
         "ss_environment": view.environment,
         "ss_organization_id": view.organization_id,
         "ss_client_id": view.client_id,
@@ -220,6 +226,8 @@ class BranchSettingsState(AuthState):
             phone=self.form.get("phone", ""),
             timezone=self.form.get("timezone", ""),
             mrn_format=self.form.get("mrn_format"),
+            latitude=self.form.get("latitude"),
+            longitude=self.form.get("longitude"),
         )
         if "ss_environment" not in self.form:
             return general, None  # a form without the SATUSEHAT section leaves it as it is

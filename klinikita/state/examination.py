@@ -91,6 +91,9 @@ class ExaminationState(AuthState):
     icd_query: str = ""
     icd_results: list[dict[str, str]] = []
     icd_error: str = ""
+    # A category picked that has subcodes: offered before it is added (SATUSEHAT flags it).
+    icd_category: str = ""
+    icd_subcodes: list[dict[str, str]] = []
     procedures: list[dict[str, str]] = []
     procedure_form: dict[str, str] = {}
     procedure_errors: dict[str, str] = {}
@@ -404,6 +407,7 @@ class ExaminationState(AuthState):
         """Debounced in the page; search runs in memory (services/icd10)."""
         self.icd_query = query
         self.icd_error = ""
+        self.icd_category, self.icd_subcodes = "", []
         if len(query.strip()) < 2:
             self.icd_results = []
             return
@@ -415,7 +419,13 @@ class ExaminationState(AuthState):
 
     @rx.event
     def add_diagnosis(self, code: str):
+        """A category with subcodes is first offered them; picking it again keeps it."""
         actor = self._authorize(Action.EXAM_MEDICAL)
+        offered = icd10.subcodes(code)
+        if offered and self.icd_category != icd10.normalize(code):
+            self.icd_category = icd10.normalize(code)
+            self.icd_subcodes = [{"code": c, "display": text} for c, text in offered]
+            return
         visit_id, added, token = self.visit_id, [], self._client_token()
         try:
             self._change(
@@ -428,6 +438,7 @@ class ExaminationState(AuthState):
             self.icd_error = failed.errors.get("icd10", failed.message)
             return toasts.error(self.icd_error)
         self.icd_query, self.icd_results, self.icd_error = "", [], ""
+        self.icd_category, self.icd_subcodes = "", []
         label = f"{added[0].icd10_code} ({'utama' if added[0].rank == 1 else 'sekunder'})"
         return toasts.success(f"Diagnosis {label} ditambahkan.")
 

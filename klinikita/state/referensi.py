@@ -12,6 +12,7 @@ from klinikita.db import session_scope
 from klinikita.models import Room, ServiceUnit
 from klinikita.models.satusehat import JobKind
 from klinikita.services import facility
+from klinikita.services.coordinates import as_text
 from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
 from klinikita.state import live, toasts
@@ -104,6 +105,7 @@ class RoomState(MasterListState, AuthState):
                 row = _sync_fields(room)
                 row["unit_id"] = str(room.unit_id or "")
                 row["unit"] = unit.name if unit is not None else "-"
+                row["latitude"], row["longitude"] = as_text(room.latitude), as_text(room.longitude)
                 rows.append(row)
             self.rows = rows
             self.unit_options = [
@@ -117,7 +119,7 @@ class RoomState(MasterListState, AuthState):
         self._authorize(Action.ROOM_CREATE)
         self.form_open, self.editing_id, self.errors = True, 0, {}
         first = self.unit_options[0]["value"] if len(self.unit_options) == 1 else ""
-        self.form = {"name": "", "unit_id": first}
+        self.form = {"name": "", "unit_id": first, "latitude": "", "longitude": ""}
 
     @rx.event
     def start_edit(self, room_id: str):
@@ -126,13 +128,20 @@ class RoomState(MasterListState, AuthState):
         if row is None:
             return toasts.error("Ruangan tidak ditemukan.")
         self.form_open, self.editing_id, self.errors = True, int(room_id), {}
-        self.form = {"name": row["name"], "unit_id": row["unit_id"]}
+        self.form = {
+            "name": row["name"],
+            "unit_id": row["unit_id"],
+            "latitude": row["latitude"],
+            "longitude": row["longitude"],
+        }
 
     def _room_input(self) -> facility.RoomInput:
         unit_text = self.form.get("unit_id", "")
         return facility.RoomInput(
             name=self.form.get("name", ""),
             unit_id=int(unit_text) if unit_text.isdigit() else None,
+            latitude=self.form.get("latitude", ""),
+            longitude=self.form.get("longitude", ""),
         )
 
     @rx.event

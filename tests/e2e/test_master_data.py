@@ -73,9 +73,33 @@ def _add_unit_and_room(page: Page, url: str) -> None:
     pick(page, "room-unit_id", "Poli Anak")
     page.locator("#room-save").click()
     room_row = page.locator(".room-row", has_text="Ruang Anak 1")
+    # The new branch has no coordinates yet: the room is not sent, and the row says where
+    # to fill them in (SATUSEHAT refuses a Location without a position).
+    expect(room_row).to_contain_text("Koordinat ruangan", timeout=LIVE)
+    expect(room_row).to_contain_text("Pengaturan > Cabang")
+    _fill_branch_coordinates(page, url)
+    page.goto(f"{url}/referensi/ruangan")
+    room_row = page.locator(".room-row", has_text="Ruang Anak 1")
     expect(room_row.locator("[id^=room-ihs-]")).to_have_text(
         re.compile(r"^[0-9a-f-]{36}$"), timeout=LIVE
     )
+
+
+def _fill_branch_coordinates(page: Page, url: str) -> None:
+    """The readiness panel names the missing coordinates; the branch form takes them, with
+    the hint on reading them from a map; a swapped pair is refused at its field."""
+    page.goto(f"{url}/pengaturan")
+    expect(page.locator("[id$=-position]", has_text="Koordinat cabang")).to_be_visible()
+    page.locator("tr", has_text=NEW_BRANCH).get_by_role("button", name="Ubah").click()
+    expect(page.locator("#branch-position-hint")).to_contain_text("Google Maps")
+    page.locator("#branch-latitude").fill("106.8324")
+    page.locator("#branch-longitude").fill("-6.2311")
+    page.locator("#branch-save").click()
+    expect(page.locator("#error-latitude")).to_contain_text("tertukar")
+    page.locator("#branch-latitude").fill("-6.2311, 106.8324")  # pasted from the map
+    page.locator("#branch-longitude").fill("")
+    page.locator("#branch-save").click()
+    expect(page.get_by_text("Pengaturan cabang disimpan.")).to_be_visible()
 
 
 def _add_doctor(page: Page, url: str) -> None:

@@ -225,3 +225,24 @@ def test_ganti_tugas_on_the_open_page_loads_it_again_for_the_new_duty(db, root, 
     for handler in events[1:]:
         handler.fn(state)  # what the browser's next events run
     assert state.duty == Duty.DOKTER_UMUM and state.can_medical and state.can_complete
+
+
+def test_a_category_with_subcodes_is_offered_them_before_it_is_kept(db, root, visit):
+    state = _open(db, root, "dokter", visit.id)
+    state.search_icd("a09")
+    state.add_diagnosis("A09")
+    # Not added yet: the warning offers the more specific codes.
+    assert state.diagnoses == []
+    assert state.icd_category == "A09"
+    assert [s["code"] for s in state.icd_subcodes] == ["A09.0", "A09.9"]
+    state.add_diagnosis("A09.9")
+    assert [d["code"] for d in state.diagnoses] == ["A09.9"]
+    assert (state.icd_category, state.icd_subcodes) == ("", [])
+    # Picked again after the warning, the category is kept as the doctor chose.
+    state.add_diagnosis("E11")
+    assert [d["code"] for d in state.diagnoses] == ["A09.9"]
+    state.add_diagnosis("E11")
+    assert [d["code"] for d in state.diagnoses] == ["A09.9", "E11"]
+    # A specific code goes in at once.
+    state.add_diagnosis("J06.9")
+    assert [d["code"] for d in state.diagnoses][-1] == "J06.9"

@@ -39,12 +39,26 @@ VITALS = {
     "temperature": ("8310-5", "Cel", 37.5),
     "height": ("8302-2", "cm", 165.0),
     "weight": ("29463-7", "kg", 61.5),
-    "spo2": ("59408-5", "%", 98),
+    "spo2": ("2708-6", "%", 98),
 }
+# Oxygen saturation: the FHIR R4 vital-signs code first, pulse oximetry beside it.
+SPO2_CODINGS = [
+    {
+        "system": "http://loinc.org",
+        "code": "2708-6",
+        "display": "Oxygen saturation in Arterial blood",
+    },
+    {
+        "system": "http://loinc.org",
+        "code": "59408-5",
+        "display": "Oxygen saturation in Arterial blood by Pulse oximetry",
+    },
+]
 
 
 def make_branch(**changes) -> Branch:
     values = {"id": 1, "name": "Klinik Sehat Sentosa", "ss_organization_id": ORG_ID}
+    values |= {"latitude": -6.2311, "longitude": 106.8324}
     return Branch(**(values | changes))
 
 
@@ -168,7 +182,11 @@ def walk(node):
 
 
 def coding(concept: dict) -> dict:
-    (only,) = concept["coding"]
+    """The coding of a concept with one, or the first of SpO2's two."""
+    codings = concept["coding"]
+    if codings == SPO2_CODINGS:
+        return codings[0]
+    (only,) = codings
     return only
 
 
@@ -274,7 +292,18 @@ def test_location_for_room_is_a_valid_room_managed_by_its_unit():
     }
     assert payload["name"] == "Ruang Periksa 1"
     assert payload["managingOrganization"]["reference"] == "Organization/unit-uuid-3"
+    assert payload["position"] == {"latitude": -6.2311, "longitude": 106.8324}
     assert "id" not in payload
+
+
+def test_a_room_with_its_own_coordinates_overrides_the_branch():
+    room = make_room(latitude=-6.9175, longitude=107.6191)
+    payload = fhir.location_for_room(room, make_unit(), make_branch())
+    assert payload["position"] == {"latitude": -6.9175, "longitude": 107.6191}
+    # Only one of the two set counts as unset: the branch's pair is used.
+    half = make_room(latitude=-6.9175)
+    payload = fhir.location_for_room(half, make_unit(), make_branch())
+    assert payload["position"] == {"latitude": -6.2311, "longitude": 106.8324}
 
 
 def test_location_identifier_value_is_stable_and_unique_per_room():
@@ -308,6 +337,7 @@ def test_an_inactive_room_is_an_inactive_location():
         (make_room(), make_branch(ss_organization_id=""), "Organization ID"),
         (make_room(name=""), make_branch(), "Nama ruangan kosong"),
         (make_room(id=None), make_branch(), "belum disimpan"),
+        (make_room(), make_branch(latitude=None, longitude=None), "Koordinat ruangan"),
     ],
 )
 def test_location_for_room_refuses_what_satusehat_would_reject(room, branch, expected):
@@ -515,6 +545,20 @@ def test_each_vital_sign_becomes_one_loinc_observation_in_ucum(attribute):
     measured = fhir.utc_instant(ARRIVED + timedelta(minutes=10))
     assert observation["effectiveDateTime"] == measured
     assert observation["issued"] == measured
+    assert observation["valueQuantity"]["unit"]
+
+
+def test_oxygen_saturation_is_coded_2708_6_with_pulse_oximetry_beside_it():
+    rows = VisitRows()
+    rows.examination = Examination(id=13, visit_id=11, spo2=97)
+    (observation,) = resources_of(rows.build().bundle, "Observation")
+    assert observation["code"]["coding"] == SPO2_CODINGS
+    assert observation["valueQuantity"] == {
+        "value": 97,
+        "unit": "%",
+        "system": "http://unitsofmeasure.org",
+        "code": "%",
+    }
 
 
 def test_only_the_vitals_that_were_filled_are_sent():
@@ -561,10 +605,11 @@ def test_the_entry_map_says_what_each_bundle_entry_is_by_index():
         else:
             assert kind == "observation"
             assert resource["resourceType"] == "Observation"
-            assert coding(resource["code"])["code"] == ref
+            assert ref in [c["code"] for c in resource["code"]["coding"]]
             seen_loinc.append(ref)
     assert sorted(seen_diagnoses) == sorted(d.id for d in rows.diagnoses)
-    assert sorted(seen_loinc) == sorted([VITALS["systolic"][0], VITALS["spo2"][0]])
+    # The key of a stored SpO2 Observation id stays 59408-5 (ids stored before 2708-6).
+    assert sorted(seen_loinc) == sorted([VITALS["systolic"][0], "59408-5"])
 
 
 def test_a_correction_updates_what_satusehat_holds_and_withdraws_what_went():
@@ -577,7 +622,7 @@ def test_a_correction_updates_what_satusehat_holds_and_withdraws_what_went():
         observations={VITALS["systolic"][0]: "obs-sys"},
         retracted=[
             {"type": "Condition", "id": "cond-old", "code": "R05", "display": "Cough"},
-            {"type": "Observation", "id": "obs-spo2", "code": VITALS["spo2"][0], "value": 98},
+            {"type": "Observation", "id": "obs-spo2", "code": "59408-5", "value": 98},
         ],
     )
     built = fhir.visit_bundle(**rows.kwargs(), held=held)

@@ -159,3 +159,16 @@ def test_the_search_index_is_built_once_and_reused():
     first = icd10._index()
     icd10.search("typhoid")
     assert icd10._index() is first
+
+
+def test_a_category_with_subcodes_offers_them():
+    assert icd10.subcodes("a09") == [
+        ("A09.0", "Other and unspecified gastroenteritis and colitis of infectious origin"),
+        ("A09.9", "Gastroenteritis and colitis of unspecified origin"),
+    ]
+    assert [code for code, _ in icd10.subcodes("E11")][-1] == "E11.9"
+
+
+@pytest.mark.parametrize("code", ["A09.0", "I10", "R05", "A91", "Z99.99", ""])
+def test_specific_codes_and_unknown_ones_offer_nothing(code):
+    assert icd10.subcodes(code) == []

@@ -97,3 +97,27 @@ def test_a_secret_the_server_cannot_open_is_a_blocker(db):
     items = _keys(branch_readiness(db, branch.id))
     assert "masukkan ulang" in items["secret"].message
     assert items["secret"].link == branch_edit_link(branch.id)
+
+
+def test_missing_coordinates_are_listed_with_the_rooms_that_need_them(db):
+    branch, unit, room, doctor, _ = make_clinic(db)
+    unit.ihs_id, room.ihs_id, doctor.ihs_number = "org-1", "loc-1", "N10000001"
+    branch.latitude = branch.longitude = None
+    own = Room(branch_id=branch.id, unit_id=unit.id, name="Ruang 2", ihs_id="loc-2")
+    own.latitude, own.longitude = -6.9, 107.6
+    db.add_all([unit, room, doctor, branch, own])
+    db.commit()
+    item = _keys(branch_readiness(db, branch.id))["position"]
+    assert item.link == branch_edit_link(branch.id)
+    assert item.count == 1  # the room with its own coordinates does not need the branch's
+    assert "Koordinat cabang" in item.message
+    # Once every active room has its own, the branch's are not needed.
+    room.latitude, room.longitude = -6.2, 106.8
+    db.add(room)
+    db.commit()
+    assert branch_readiness(db, branch.id) == []
+    room.latitude = room.longitude = None
+    branch.latitude, branch.longitude = -6.2311, 106.8324
+    db.add_all([room, branch])
+    db.commit()
+    assert branch_readiness(db, branch.id) == []

@@ -19,7 +19,7 @@ from klinikita.models.clinical import Diagnosis, Examination, Visit, VisitStatus
 from klinikita.models.enums import BranchTimeZone
 from klinikita.models.facility import Branch, Room, ServiceUnit
 from klinikita.models.people import Employee, Patient
-from klinikita.services import icd10
+from klinikita.services import coordinates, icd10
 
 JsonDict = dict[str, Any]
 
@@ -192,7 +192,19 @@ def check_room(room: Room, unit: ServiceUnit | None, branch: Branch) -> None:
         problems.append("Ruangan belum disimpan; simpan dulu lalu kirim ulang.")
     if not (room.name or "").strip():
         problems.append("Nama ruangan kosong. Isi nama ruangan di menu Referensi.")
+    problems += position_problems(room, branch)
     _raise_if(problems)
+
+
+def position_problems(room: Room, branch: Branch) -> list[str]:
+    """SATUSEHAT needs a Location's latitude and longitude (API.md 7): the room's own, or
+    its branch's."""
+    if coordinates.position_of(room, branch) is not None:
+        return []
+    return [
+        f'Koordinat ruangan "{room.name}" belum ada. Isi lintang dan bujur cabang di menu '
+        "Pengaturan > Cabang (atau koordinat ruangan sendiri di menu Referensi > Ruangan)."
+    ]
 
 
 def location_for_room(room: Room, unit: ServiceUnit | None, branch: Branch) -> JsonDict:
@@ -201,6 +213,8 @@ def location_for_room(room: Room, unit: ServiceUnit | None, branch: Branch) -> J
     Carries `id` once the room has one, so the same payload serves a PUT update.
     """
     check_room(room, unit, branch)
+    position = coordinates.position_of(room, branch)
+    assert position is not None  # check_room guarantees it
     org_id = _org_id(branch)
     manager = unit.ihs_id if unit is not None and unit.ihs_id else org_id
     name = room.name.strip()
@@ -216,6 +230,7 @@ def location_for_room(room: Room, unit: ServiceUnit | None, branch: Branch) -> J
         "description": description,
         "mode": "instance",
         "physicalType": _concept(LOCATION_PHYSICAL_TYPE_SYSTEM, "ro", "Room"),
+        "position": {"longitude": position.longitude, "latitude": position.latitude},
         "managingOrganization": _reference(f"Organization/{manager}"),
     }
     return resource
@@ -226,10 +241,16 @@ def location_for_room(room: Room, unit: ServiceUnit | None, branch: Branch) -> J
 class VitalSign:
     attribute: str  # on Examination
     label: str  # for staff
-    loinc: str
+    loinc: str  # its LOINC code, also the key of Examination.observation_ids
     display: str
     unit: str  # human label
     ucum: str  # UCUM code
+    # LOINC codings sent in Observation.code, in order; empty: `loinc` with `display` alone.
+    codings: tuple[tuple[str, str], ...] = ()
+
+    def code(self) -> JsonDict:
+        pairs = self.codings or ((self.loinc, self.display),)
+        return {"coding": [_coding(LOINC_SYSTEM, code, text) for code, text in pairs]}
 
 
 VITAL_SIGNS: tuple[VitalSign, ...] = (
@@ -243,8 +264,13 @@ VITAL_SIGNS: tuple[VitalSign, ...] = (
     VitalSign("temperature", "suhu tubuh", "8310-5", "Body temperature", "Cel", "Cel"),
     VitalSign("height", "tinggi badan", "8302-2", "Body height", "cm", "cm"),
     VitalSign("weight", "berat badan", "29463-7", "Body weight", "kg", "kg"),
+    # The FHIR R4 vital-signs profile codes oxygen saturation as 2708-6; pulse oximetry
+    # (how clinics measure it) adds 59408-5 beside it. 59408-5 stays the key of the ids
+    # already stored.
     VitalSign("spo2", "saturasi oksigen (SpO2)", "59408-5",
-              "Oxygen saturation in Arterial blood by Pulse oximetry", "%", "%"),
+              "Oxygen saturation in Arterial blood by Pulse oximetry", "%", "%",
+              (("2708-6", "Oxygen saturation in Arterial blood"),
+               ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"))),
 )  # fmt: skip
 
 
@@ -332,9 +358,11 @@ def doctor_problems(doctor: Employee) -> list[str]:
     return _person_problems(doctor, f"Dokter {doctor.name}", "data karyawan (menu Kontak)")
 
 
-def room_problems(room: Room) -> list[str]:
+def room_problems(room: Room, branch: Branch | None = None) -> list[str]:
     if (room.ihs_id or "").strip():
         return []
+    if branch is not None and coordinates.position_of(room, branch) is None:
+        return position_problems(room, branch)
     return [
         f'Ruangan "{room.name}" belum terdaftar sebagai Location SATUSEHAT. '
         "Kirim data ruangan di menu Referensi."
@@ -494,7 +522,7 @@ def check_visit(
     problems += _branch_problems(branch)
     problems += patient_problems(patient)
     problems += doctor_problems(doctor)
-    problems += room_problems(room)
+    problems += room_problems(room, branch)
     problems += visit_time_problems(visit, examination, branch, now)
     problems += diagnosis_problems(diagnoses)
     problems += vital_value_problems(examination)
@@ -626,7 +654,7 @@ def _observation(
         "resourceType": "Observation",
         "status": "final",
         "category": [_concept(OBSERVATION_CATEGORY_SYSTEM, "vital-signs", "Vital Signs")],
-        "code": _concept(LOINC_SYSTEM, vital.loinc, vital.display),
+        "code": vital.code(),
         "subject": _reference(f"Patient/{patient.ihs_number}", patient.name),
         "encounter": _reference(encounter_url),
         "effectiveDateTime": utc_instant(measured),

@@ -162,6 +162,7 @@ def _location(org_id: str, value: str) -> dict:
                 }
             ]
         },
+        "position": {"longitude": 106.8324, "latitude": -6.2311},
         "managingOrganization": {"reference": f"Organization/{org_id}"},
     }
 

@@ -11,7 +11,7 @@ from sqlmodel import select
 from klinikita.models import Branch, Employee, Room, ServiceUnit, SyncJob
 from klinikita.models.enums import Duty, SatusehatEnvironment, SyncStatus
 from klinikita.models.satusehat import JobKind, JobStatus
-from klinikita.services import employees, facility
+from klinikita.services import branches, employees, facility
 from klinikita.services.audit import Actor
 from klinikita.services.secrets_store import encrypt_secret
 from klinikita.services.sync_requests import resend_subject
@@ -33,6 +33,8 @@ def admin(db) -> Actor:
         ss_organization_id="10000004",
         ss_client_id="demo-klinik",
         ss_secret_encrypted=encrypt_secret("demo-klinik-secret"),
+        latitude=-6.2311,
+        longitude=106.8324,
     )
     db.add(branch)
     db.commit()
@@ -77,6 +79,7 @@ async def test_ids_and_ihs_numbers_arrive_and_the_asking_tab_is_told(db, sim, ad
     assert room.sync_status == SyncStatus.SENT and room.ihs_id
     location = sim.simulator.get_resource("Location", room.ihs_id)
     assert location["managingOrganization"]["reference"] == f"Organization/{unit.ihs_id}"
+    assert location["position"] == {"latitude": -6.2311, "longitude": 106.8324}
     assert sim.simulator.get_resource("Organization", unit.ihs_id)["name"] == "Poli Anak"
     doctor = db.get(Employee, doctor.id)
     assert doctor.sync_status == SyncStatus.SENT and doctor.ihs_number == "10009880728"
@@ -134,3 +137,55 @@ async def test_a_rejected_unit_shows_satusehat_text_then_a_resend_succeeds(db, s
     jobs = db.exec(select(SyncJob).where(SyncJob.subject_id == unit.id)).all()
     assert len(jobs) == 1 and jobs[0].status == JobStatus.DONE
     assert jobs[0].client_token == "tab-2"
+
+
+def _coordinates(db, branch_id: int, lat: str, lon: str) -> branches.BranchInput:
+    branch = db.get(Branch, branch_id)
+    return branches.BranchInput(
+        name=branch.name,
+        facility_type=branch.facility_type,
+        timezone=branch.timezone,
+        latitude=lat,
+        longitude=lon,
+    )
+
+
+async def test_rooms_wait_for_coordinates_and_follow_the_branch_when_they_change(db, sim, admin):
+    branch = db.get(Branch, admin.branch_id)
+    branch.latitude = branch.longitude = None
+    db.add(branch)
+    db.commit()
+    unit = facility.create_unit(db, admin, facility.UnitInput("Poli Umum"))
+    room = facility.create_room(db, admin, facility.RoomInput("Ruang 1", unit.id))
+    db.commit()
+    await fast_worker(sim).drain()
+    db.expire_all()
+    refused = db.get(Room, room.id)
+    assert refused.sync_status == SyncStatus.FAILED and refused.ihs_id is None
+    assert "Koordinat ruangan" in refused.sync_error and "Pengaturan > Cabang" in refused.sync_error
+    assert sim.simulator.count_resources("Location") == 0  # refused here, nothing sent
+
+    # The admin fills in the branch's coordinates: the refused room goes again, with them.
+    branches.update_branch(
+        db, admin, admin.branch_id, _coordinates(db, branch.id, "-6.26", "106.81")
+    )
+    db.commit()
+    await fast_worker(sim).drain()
+    db.expire_all()
+    sent = db.get(Room, room.id)
+    assert sent.sync_status == SyncStatus.SENT and sent.ihs_id
+    location = sim.simulator.get_resource("Location", sent.ihs_id)
+    assert location["position"] == {"latitude": -6.26, "longitude": 106.81}
+
+    # The clinic moves: the Location SATUSEHAT holds is updated in place (PUT, same id).
+    branches.update_branch(db, admin, admin.branch_id, _coordinates(db, branch.id, "-6.9", "107.6"))
+    db.commit()
+    await fast_worker(sim).drain()
+    db.expire_all()
+    assert db.get(Room, room.id).ihs_id == sent.ihs_id
+    assert sim.simulator.get_resource("Location", sent.ihs_id)["position"] == {
+        "latitude": -6.9,
+        "longitude": 107.6,
+    }
+    assert sim.simulator.count_resources("Location") == 1
+    assert sim.simulator.stats.requests_for("Location", "PUT") == 1

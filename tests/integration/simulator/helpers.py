@@ -87,7 +87,10 @@ def encounter_body(
     practitioner: str = "10009880728",
     status: str = "arrived",
     org: str = DEMO_ORG,
+    condition: str | None = None,
 ) -> dict[str, Any]:
+    """An outpatient Encounter; a finished one names `condition` (a Condition id) as its
+    diagnosis."""
     body: dict[str, Any] = {
         "resourceType": "Encounter",
         "identifier": [{"system": f"{SYS}/encounter/{org}", "value": registration}],
@@ -120,6 +123,21 @@ def encounter_body(
         "serviceProvider": {"reference": f"Organization/{org}"},
     }
     if status == "finished":
+        if condition is not None:
+            body["diagnosis"] = [
+                {
+                    "condition": {"reference": f"Condition/{condition}"},
+                    "use": {
+                        "coding": [
+                            {
+                                "system": "http://terminology.hl7.org/CodeSystem/diagnosis-role",
+                                "code": "DD",
+                            }
+                        ]
+                    },
+                    "rank": 1,
+                }
+            ]
         body["period"]["end"] = "2024-03-01T03:00:00+00:00"
         body["statusHistory"] = [
             {

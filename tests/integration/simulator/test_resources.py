@@ -24,6 +24,7 @@ from .helpers import (
     organization_body,
 )
 
+CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 
@@ -180,7 +181,10 @@ def test_condition_and_observation_create_read_search(
         assert fhir.get(f"/{resource_type}", params={"encounter": "nope"}).json()["total"] == 0
     updated = fhir.put(
         f"/Condition/{condition['id']}",
-        json={**condition, "clinicalStatus": {"coding": [{"code": "resolved"}]}},
+        json={
+            **condition,
+            "clinicalStatus": {"coding": [{"system": CLINICAL, "code": "resolved"}]},
+        },
     )
     assert updated.status_code == 200
 

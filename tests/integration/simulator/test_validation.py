@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -289,24 +290,30 @@ def test_missing_structural_field_is_unparseable(
     assert problem["diagnostics"] == f'missing required field "{missing}"'
 
 
-def test_finished_encounter_rules(fhir: httpx.Client, facility: Facility) -> None:
-    good = encounter_body(facility, "REG-F1", status="finished")
+def test_finished_encounter_rules(
+    fhir: httpx.Client, facility: Facility, encounter_id: str
+) -> None:
+    condition = fhir.post("/Condition", json=condition_body(f"Encounter/{encounter_id}"))
+    finished = functools.partial(
+        encounter_body, facility, status="finished", condition=condition.json()["id"]
+    )
+    good = finished("REG-F1")
     assert fhir.post("/Encounter", json=good).status_code == 201
 
-    no_end = encounter_body(facility, "REG-F2", status="finished")
+    no_end = finished("REG-F2")
     del no_end["period"]["end"]
     assert any("period.end" in t for t in texts(fhir.post("/Encounter", json=no_end)))
 
-    reversed_period = encounter_body(facility, "REG-F3", status="finished")
+    reversed_period = finished("REG-F3")
     reversed_period["period"]["end"] = reversed_period["period"]["start"]
     assert any("10121" in t for t in texts(fhir.post("/Encounter", json=reversed_period)))
 
-    future = encounter_body(facility, "REG-F4", status="finished")
+    future = finished("REG-F4")
     tomorrow = datetime.now(UTC) + timedelta(days=1)
     future["period"]["end"] = tomorrow.strftime("%Y-%m-%dT%H:%M:%S+00:00")
     assert any("10173" in t for t in texts(fhir.post("/Encounter", json=future)))
 
-    short_history = encounter_body(facility, "REG-F5", status="finished")
+    short_history = finished("REG-F5")
     short_history["statusHistory"] = short_history["statusHistory"][1:]
     problems = texts(fhir.post("/Encounter", json=short_history))
     assert any("10122" in t and "arrived" in t for t in problems)

@@ -16,6 +16,47 @@ DISCHARGE_DISPOSITION_SYSTEM = "http://terminology.hl7.org/CodeSystem/discharge-
 CONDITION_CLINICAL_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 OBSERVATION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
 
+CONDITION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-category"
+CONDITION_VERIFICATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+ORGANIZATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/organization-type"
+LOCATION_PHYSICAL_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/location-physical-type"
+ACT_CODE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+PARTICIPATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
+ICD9CM_SYSTEM = "http://hl7.org/fhir/sid/icd-9-cm"
+KPTL_SYSTEM = "http://terminology.kemkes.go.id/CodeSystem/kptl"
+
+# HL7 v3 ActEncounterCode: AMB outpatient, EMER IGD, IMP inpatient (API.md 8.1) and the rest.
+ENCOUNTER_CLASS_CODES = frozenset(
+    {"AMB", "EMER", "FLD", "HH", "IMP", "ACUTE", "NONAC", "OBSENC", "PRENC", "SS", "VR"}
+)
+# HL7 location-physical-type (API.md 7).
+LOCATION_PHYSICAL_TYPES = frozenset(
+    {"si", "bu", "wi", "wa", "lvl", "co", "ro", "bd", "ve", "ho", "ca", "rd", "area", "jdn"}
+)
+LOCATION_STATUSES = frozenset({"active", "suspended", "inactive"})
+LOCATION_MODES = frozenset({"instance", "kind"})
+CONDITION_CATEGORIES = frozenset({"encounter-diagnosis", "problem-list-item", "health-concern"})
+OBSERVATION_STATUSES = frozenset(
+    {
+        "registered",
+        "preliminary",
+        "final",
+        "amended",
+        "corrected",
+        "cancelled",
+        "entered-in-error",
+        "unknown",
+    }
+)
+# Rule 10015: code systems allowed for Procedure.code.
+PROCEDURE_CODE_SYSTEMS = frozenset(
+    {ICD9CM_SYSTEM, SNOMED_SYSTEM, KPTL_SYSTEM, CLINICAL_TERM_SYSTEM}
+)
+# FHIR R4 vital-signs profile (observation-oxygensat): oxygen saturation is LOINC 2708-6;
+# pulse oximetry (59408-5) is an extra coding beside it, never the only one.
+OXYGEN_SATURATION = "2708-6"
+PULSE_OXIMETRY = "59408-5"
+
 # Rule 10003: code systems allowed for Condition.code.
 CONDITION_CODE_SYSTEMS = frozenset({ICD10_SYSTEM, CLINICAL_TERM_SYSTEM, SNOMED_SYSTEM})
 

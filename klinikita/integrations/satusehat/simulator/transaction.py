@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from . import errors
 from .resources import REGISTRY_TYPES, SUPPORTED_TYPES, build_stored, check_owner, context
 from .store import StoredResource
-from .validation import unique_identifiers, validate_resource
+from .validation import URN_UUID_PATTERN, unique_identifiers, validate_resource
 
 if TYPE_CHECKING:
     from .simulator import Simulator
@@ -43,6 +43,32 @@ def _rewrite_references(node: Any, refs: dict[str, tuple[str, str]]) -> Any:
     return node
 
 
+def _check_full_url(
+    full_url: Any, method: str, url: str, where: str, seen: dict[str, tuple[str, str]]
+) -> None:
+    """A created entry is named `urn:uuid:<uuid>` (API.md 12), so others can reference it;
+    an updated one may be named by its own `Type/id`. No two entries share a name."""
+
+    def refuse(text: str) -> errors.FhirError:
+        return errors.validation_error(
+            [errors.issue("value", text, expression=[f"{where}.fullUrl"])]
+        )
+
+    if full_url is None and method != "POST":
+        return
+    if not isinstance(full_url, str) or not full_url:
+        raise refuse(f"{where}.fullUrl is required for a POST entry: urn:uuid:<uuid>")
+    if URN_UUID_PATTERN.match(full_url):
+        if full_url in seen:
+            raise refuse(f"{where}.fullUrl {full_url} is used by another entry")
+        return
+    if method == "POST" or not full_url.rstrip("/").endswith("/" + url):
+        raise refuse(
+            f"{where}.fullUrl {full_url!r} must be urn:uuid:<uuid>"
+            + ("" if method == "POST" else f" or the URL of {url}")
+        )
+
+
 def _plan(sim: Simulator, bundle: Any) -> tuple[list[_PlannedEntry], dict[str, tuple[str, str]]]:
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise errors.unparseable('the request body must be a "Bundle" resource')
@@ -73,8 +99,14 @@ def _plan(sim: Simulator, bundle: Any) -> tuple[list[_PlannedEntry], dict[str, t
             )
         if rtype in REGISTRY_TYPES:
             raise errors.not_supported(f"{rtype} cannot be written in a transaction", 400)
+        for name in ("method", "url"):
+            if not request.get(name):
+                raise errors.unparseable(
+                    f'missing required field "{name}"', f"{where}.request.{name}"
+                )
         method = str(request.get("method", "")).upper()
         url = str(request.get("url", "")).strip("/")
+        _check_full_url(entry.get("fullUrl"), method, url, where, refs)
         existing = None
         if method == "POST":
             if url.split("?")[0] != rtype:

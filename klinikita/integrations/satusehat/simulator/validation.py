@@ -21,13 +21,29 @@ from .config import SimulatorConfig
 from .errors import issue
 from .store import ResourceStore, identifiers_of
 from .terminology import (
+    ACT_CODE_SYSTEM,
+    CONDITION_CATEGORIES,
+    CONDITION_CATEGORY_SYSTEM,
     CONDITION_CLINICAL_STATUSES,
+    CONDITION_CLINICAL_SYSTEM,
     CONDITION_CODE_SYSTEMS,
     DIAGNOSIS_ROLE_SYSTEM,
     DISCHARGE_DISPOSITION_SYSTEM,
+    ENCOUNTER_CLASS_CODES,
     ICD10_SYSTEM,
     KFA_SYSTEM,
+    LOCATION_MODES,
+    LOCATION_PHYSICAL_TYPE_SYSTEM,
+    LOCATION_PHYSICAL_TYPES,
+    LOCATION_STATUSES,
     LOINC_SYSTEM,
+    OBSERVATION_CATEGORY_SYSTEM,
+    OBSERVATION_STATUSES,
+    ORGANIZATION_TYPE_SYSTEM,
+    OXYGEN_SATURATION,
+    PARTICIPATION_TYPE_SYSTEM,
+    PROCEDURE_CODE_SYSTEMS,
+    PULSE_OXIMETRY,
     UCUM_SYSTEM,
     VITAL_SIGN_UNITS,
     code_not_found_text,
@@ -40,6 +56,18 @@ Issues = list[JsonDict]
 
 SYS_IDS_PATTERN = re.compile(r"^https?://sys-ids\.kemkes\.go\.id/(?P<kind>[^/]+)/(?P<org>[^/]+)$")
 ENCOUNTER_SYSTEM_PREFIX = "http://sys-ids.kemkes.go.id/encounter/"
+# A literal reference: `Type/id` (optionally absolute, optionally with `_history/<vid>`),
+# `urn:uuid:<uuid>` inside a Bundle, or `#id` of a contained resource (FHIR R4 3.1.3.3).
+_ID = r"[A-Za-z0-9\-.]{1,64}"
+REFERENCE_PATTERN = re.compile(
+    rf"^(?:https?://[^\s/]+(?:/[^\s/]+)*/)?[A-Z][A-Za-z]+/{_ID}(?:/_history/{_ID})?$"
+)
+URN_UUID_PATTERN = re.compile(
+    r"^urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
+# What API.md section 3 asks for every dateTime: `YYYY-MM-DDThh:mm:ss+00:00` (any offset
+# unless `strict_utc`), seconds and a time zone included.
+FULL_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 PRESCRIPTION_ITEM_PREFIX = "http://sys-ids.kemkes.go.id/prescription-item/"
 
 # Types whose sys-ids identifier must be unique (the platform answers 400 `duplicate`).
@@ -197,6 +225,10 @@ def check_structure(resource: JsonDict, ctx: ValidationContext) -> None:
             raise errors.unparseable(
                 f'invalid value for field "{name}": expected an array', ctx.expr(name)
             )
+    if rtype == "Composition" and isinstance(resource.get("identifier"), list):
+        raise errors.unparseable(
+            'invalid value for field "identifier": expected an object', ctx.expr("identifier")
+        )
     position = resource.get("position")
     if rtype == "Location" and isinstance(position, dict):
         for name in ("longitude", "latitude", "altitude"):
@@ -318,6 +350,14 @@ def _check_reference(
         text = ctx.config.reference_error_text.format(reference=reference, element=expression)
         return issue("value", text, expression=[expression])
 
+    if reference.startswith("#"):
+        return None  # a contained resource (the 2024 MedicationRequest rule, API.md 11.4)
+    if not (REFERENCE_PATTERN.match(reference) or URN_UUID_PATTERN.match(reference)):
+        return issue(
+            "value",
+            f"Invalid reference format {reference!r} at {expression}; expected Type/id",
+            expression=[expression],
+        )
     if reference.startswith("urn:uuid:"):
         target = ctx.bundle_refs.get(reference)
         if target is None:
@@ -363,7 +403,7 @@ def _datetime_problem(
     value: Any, element: str, ctx: ValidationContext, rule: int | None = None
 ) -> JsonDict | None:
     suffix = f" (RuleNumber: {rule})" if rule else ""
-    if not is_fhir_datetime(value):
+    if not (is_fhir_datetime(value) and FULL_DATETIME.match(value)):
         return issue(
             "value",
             f"Invalid dateTime format {value!r} at {ctx.expr(element)}; "
@@ -374,6 +414,13 @@ def _datetime_problem(
         return issue(
             "value",
             f"dateTime {value!r} at {ctx.expr(element)} must be sent in UTC (+00:00){suffix}",
+            expression=[ctx.expr(element)],
+        )
+    moment, earliest = parse_fhir_datetime(value), parse_fhir_datetime(ctx.config.earliest_date)
+    if moment and earliest and moment < earliest:
+        return issue(
+            "value",
+            f"{ctx.expr(element)} must not be earlier than {ctx.config.earliest_date}",
             expression=[ctx.expr(element)],
         )
     return None
@@ -391,19 +438,154 @@ def _collect_datetimes(
     return problems
 
 
-def _coding_systems_problems(
-    concept: Any, element: str, system: str, rule: int, ctx: ValidationContext
+def _coding_problem(
+    coding: Any,
+    element: str,
+    system: str,
+    codes: frozenset[str] | None,
+    rule: int | None,
+    ctx: ValidationContext,
+) -> JsonDict | None:
+    """A Coding from `system` (with a code of `codes`, when given)."""
+    if not isinstance(coding, dict) or not coding.get("code"):
+        return _required(ctx, f"{element}.code", rule)
+    bad_system = coding.get("system") != system
+    if bad_system or (codes is not None and coding["code"] not in codes):
+        where = f"{element}.system" if bad_system else f"{element}.code"
+        text = code_not_found_text(coding.get("code"), coding.get("system"), rule or 0)
+        if not rule:
+            text = text.replace(" (RuleNumber: 0)", f"; expected a code of {system}")
+        return issue("value", text, expression=[ctx.expr(where)])
+    return None
+
+
+def _concept_problems(
+    concept: Any,
+    element: str,
+    system: str,
+    codes: frozenset[str] | None,
+    rule: int | None,
+    ctx: ValidationContext,
 ) -> Issues:
-    problems: Issues = []
+    """A required CodeableConcept whose codings all come from `system`."""
     codings = concept.get("coding") if isinstance(concept, dict) else None
-    for index, coding in enumerate(codings if isinstance(codings, list) else []):
-        if isinstance(coding, dict) and coding.get("system") != system:
-            path = ctx.expr(f"{element}.coding[{index}].system")
+    if not isinstance(codings, list) or not codings:
+        return [_required(ctx, element, rule)]
+    found = [
+        _coding_problem(coding, f"{element}.coding[{index}]", system, codes, rule, ctx)
+        for index, coding in enumerate(codings)
+    ]
+    return [problem for problem in found if problem]
+
+
+def _has_identifier(resource: JsonDict) -> bool:
+    return any(system and value for system, value in identifiers_of(resource))
+
+
+def _reference_type(value: Any) -> str | None:
+    reference = value.get("reference") if isinstance(value, dict) else None
+    if not isinstance(reference, str) or reference.startswith(("urn:uuid:", "#")):
+        return None
+    parsed = split_reference(reference)
+    return parsed[0] if parsed else None
+
+
+def _is_reference_to(value: Any, rtype: str, rid: str) -> bool:
+    reference = value.get("reference") if isinstance(value, dict) else None
+    return isinstance(reference, str) and split_reference(reference) == (rtype, rid)
+
+
+def _is_sub_organization(value: Any, ctx: ValidationContext) -> bool:
+    """An existing Organization other than the caller's facility (a missing one, or another
+    facility's, is the reference check's to report)."""
+    reference = value.get("reference") if isinstance(value, dict) else None
+    parsed = split_reference(reference) if isinstance(reference, str) else None
+    return (
+        parsed is not None
+        and parsed[0] == "Organization"
+        and parsed[1] != ctx.org_id
+        and ctx.store.exists(*parsed)
+    )
+
+
+def _organization_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
+    problems: Issues = []
+    if not _has_identifier(resource):
+        problems.append(_required(ctx, "identifier", 10446))
+    # The RME registers sub-organizations only: level 1 under the facility, deeper ones
+    # under another sub-organization (API.md 6); ownership is checked with the reference.
+    if not _has_reference(resource.get("partOf")):
+        problems.append(_required(ctx, "partOf", None))
+    for index, concept in enumerate(resource.get("type") or []):
+        problems += _concept_problems(
+            concept, f"type[{index}]", ORGANIZATION_TYPE_SYSTEM, None, None, ctx
+        )
+    return problems
+
+
+def _location_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
+    problems: Issues = []
+    if not _has_identifier(resource):
+        problems.append(_required(ctx, "identifier", 10447))
+    for name, allowed in (("status", LOCATION_STATUSES), ("mode", LOCATION_MODES)):
+        value = resource.get(name)
+        if value is not None and value not in allowed:
             problems.append(
                 issue(
                     "value",
-                    code_not_found_text(coding.get("code"), coding.get("system"), rule),
-                    expression=[path],
+                    f"Invalid Location.{name} {value!r}; expected one of "
+                    f"{', '.join(sorted(allowed))}",
+                    expression=[ctx.expr(name)],
+                )
+            )
+    problems += _concept_problems(
+        resource.get("physicalType"),
+        "physicalType",
+        LOCATION_PHYSICAL_TYPE_SYSTEM,
+        LOCATION_PHYSICAL_TYPES,
+        None,
+        ctx,
+    )
+    position = resource.get("position")
+    if not isinstance(position, dict):
+        problems.append(_required(ctx, "position", None))
+    else:
+        # Numbers, checked in stage 1; no range check: the ministry's own example swaps them.
+        problems += [
+            _required(ctx, f"position.{name}", None)
+            for name in ("latitude", "longitude")
+            if position.get(name) is None
+        ]
+    if not _has_reference(resource.get("managingOrganization")):
+        problems.append(_required(ctx, "managingOrganization", None))
+    return problems
+
+
+def _status_history_problems(history: list, ctx: ValidationContext) -> Issues:
+    """Each entry a known status with a start; every entry before the current one ended
+    (API.md 8.1: "each earlier entry gets a period.end")."""
+    problems: Issues = []
+    for index, entry in enumerate(history):
+        where = f"statusHistory[{index}]"
+        entry = entry if isinstance(entry, dict) else {}
+        if entry.get("status") not in ENCOUNTER_STATUSES:
+            problems.append(
+                issue(
+                    "value",
+                    f"Invalid Encounter.{where}.status {entry.get('status')!r}",
+                    expression=[ctx.expr(f"{where}.status")],
+                )
+            )
+        period = entry.get("period") if isinstance(entry.get("period"), dict) else {}
+        if not period.get("start"):
+            problems.append(_required(ctx, f"{where}.period.start", 10122))
+        if index < len(history) - 1 and not period.get("end"):
+            problems.append(
+                issue(
+                    "value",
+                    f"{ctx.expr(where + '.period.end')} is required: every status before "
+                    "the current one must have ended (RuleNumber: 10122)",
+                    expression=[ctx.expr(f"{where}.period.end")],
                 )
             )
     return problems
@@ -435,8 +617,37 @@ def _encounter_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
     history = resource.get("statusHistory") or []
     if not history:
         problems.append(_required(ctx, "statusHistory", 10122))
+    problems += _status_history_problems(history, ctx)
     if not _has_reference(resource.get("serviceProvider")):
         problems.append(_required(ctx, "serviceProvider", 10124))
+    elif _is_sub_organization(resource["serviceProvider"], ctx):
+        problems.append(
+            issue(
+                "value",
+                f"Encounter.serviceProvider must be Organization/{ctx.org_id}, the facility "
+                "(RuleNumber: 10124)",
+                expression=[ctx.expr("serviceProvider")],
+            )
+        )
+    encounter_class = _coding_problem(
+        resource.get("class"), "class", ACT_CODE_SYSTEM, ENCOUNTER_CLASS_CODES, None, ctx
+    )
+    if encounter_class:
+        problems.append(encounter_class)
+    for index, participant in enumerate(participants):
+        kinds = participant.get("type") if isinstance(participant, dict) else None
+        if not isinstance(kinds, list) or not kinds:
+            problems.append(_required(ctx, f"participant[{index}].type", None))
+            continue
+        for number, concept in enumerate(kinds):
+            problems += _concept_problems(
+                concept,
+                f"participant[{index}].type[{number}]",
+                PARTICIPATION_TYPE_SYSTEM,
+                None,
+                None,
+                ctx,
+            )
 
     period = resource.get("period")
     if not isinstance(period, dict):
@@ -463,15 +674,6 @@ def _encounter_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
 
     start = parse_fhir_datetime(period["start"]) if period.get("start") else None
     end = parse_fhir_datetime(period["end"]) if period.get("end") else None
-    earliest = parse_fhir_datetime(ctx.config.earliest_date)
-    if start and earliest and start < earliest:
-        problems.append(
-            issue(
-                "value",
-                f"{ctx.expr('period.start')} must not be earlier than {ctx.config.earliest_date}",
-                expression=[ctx.expr("period.start")],
-            )
-        )
     if status == "finished":
         if end is None:
             problems.append(_required(ctx, "period.end", 10121))
@@ -506,17 +708,39 @@ def _encounter_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
                 )
             )
 
-    for index, diagnosis in enumerate(resource.get("diagnosis") or []):
+    diagnoses = resource.get("diagnosis") or []
+    if status == "finished" and not any(
+        isinstance(d, dict) and _has_reference(d.get("condition")) for d in diagnoses
+    ):
+        problems.append(
+            issue(
+                "value",
+                "Encounter.diagnosis is required when status is finished: reference the "
+                "visit's Conditions",
+                expression=[ctx.expr("diagnosis")],
+            )
+        )
+    for index, diagnosis in enumerate(diagnoses):
+        rank = diagnosis.get("rank") if isinstance(diagnosis, dict) else None
+        if rank is not None and (isinstance(rank, bool) or not isinstance(rank, int) or rank < 1):
+            problems.append(
+                issue(
+                    "value",
+                    f"Encounter.diagnosis[{index}].rank must be a positive integer",
+                    expression=[ctx.expr(f"diagnosis[{index}].rank")],
+                )
+            )
         if isinstance(diagnosis, dict) and "use" in diagnosis:
-            problems += _coding_systems_problems(
-                diagnosis["use"], f"diagnosis[{index}].use", DIAGNOSIS_ROLE_SYSTEM, 10317, ctx
+            problems += _concept_problems(
+                diagnosis["use"], f"diagnosis[{index}].use", DIAGNOSIS_ROLE_SYSTEM, None, 10317, ctx
             )
     hospitalization = resource.get("hospitalization")
     if isinstance(hospitalization, dict) and "dischargeDisposition" in hospitalization:
-        problems += _coding_systems_problems(
+        problems += _concept_problems(
             hospitalization["dischargeDisposition"],
             "hospitalization.dischargeDisposition",
             DISCHARGE_DISPOSITION_SYSTEM,
+            None,
             10318,
             ctx,
         )
@@ -550,17 +774,35 @@ def _condition_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
                 )
             )
     clinical = resource.get("clinicalStatus")
-    for index, coding in enumerate(
-        clinical.get("coding", []) if isinstance(clinical, dict) else []
-    ):
-        if isinstance(coding, dict) and coding.get("code") not in CONDITION_CLINICAL_STATUSES:
-            problems.append(
-                issue(
-                    "value",
-                    code_not_found_text(coding.get("code"), coding.get("system"), 10006),
-                    expression=[ctx.expr(f"clinicalStatus.coding[{index}].code")],
-                )
-            )
+    verification = resource.get("verificationStatus")
+    withdrawn = any(
+        isinstance(c, dict) and c.get("code") == "entered-in-error"
+        for c in (verification.get("coding") or [] if isinstance(verification, dict) else [])
+    )
+    # FHIR con-3/con-5: required, except on a Condition entered in error (then absent).
+    if clinical is not None or not withdrawn:
+        problems += _concept_problems(
+            clinical,
+            "clinicalStatus",
+            CONDITION_CLINICAL_SYSTEM,
+            CONDITION_CLINICAL_STATUSES,
+            10006,
+            ctx,
+        )
+    categories = resource.get("category") or []
+    if not categories:
+        problems.append(_required(ctx, "category", None))
+    for index, concept in enumerate(categories):
+        problems += _concept_problems(
+            concept,
+            f"category[{index}]",
+            CONDITION_CATEGORY_SYSTEM,
+            CONDITION_CATEGORIES,
+            None,
+            ctx,
+        )
+    if not _has_reference(resource.get("encounter")):
+        problems.append(_required(ctx, "encounter", None))
     problems += _collect_datetimes(
         resource, [("onsetDateTime", 10402), ("recordedDate", 10403)], ctx
     )
@@ -577,13 +819,35 @@ def _is_vital_sign(resource: JsonDict) -> bool:
 
 def _observation_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
     problems: Issues = []
+    if resource.get("status") not in OBSERVATION_STATUSES:
+        problems.append(
+            issue(
+                "value",
+                f"Invalid Observation.status {resource.get('status')!r}",
+                expression=[ctx.expr("status")],
+            )
+        )
     if not _has_reference(resource.get("subject")):
         problems.append(_required(ctx, "subject", None))
     problems += _collect_datetimes(resource, [("effectiveDateTime", 10295), ("issued", None)], ctx)
-    if not _is_vital_sign(resource):
-        return problems
     codings = resource["code"].get("coding") if isinstance(resource["code"], dict) else None
     codings = codings if isinstance(codings, list) else []
+    loinc_codes = {
+        c.get("code") for c in codings if isinstance(c, dict) and c.get("system") == LOINC_SYSTEM
+    }
+    if not _is_vital_sign(resource):
+        vital_codes = sorted(code for code in loinc_codes if code in VITAL_SIGN_UNITS)
+        if vital_codes:
+            problems.append(
+                issue(
+                    "value",
+                    f"Observation.category must be vital-signs ({OBSERVATION_CATEGORY_SYSTEM}) "
+                    f"for LOINC {vital_codes[0]} (RuleNumber: 10009)",
+                    expression=[ctx.expr("category")],
+                )
+            )
+        return problems
+    problems += _vital_sign_rules(resource, loinc_codes, ctx)
     loinc = next(
         (
             c.get("code")
@@ -631,6 +895,88 @@ def _observation_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
     return problems
 
 
+def _vital_sign_rules(resource: JsonDict, loinc_codes: set, ctx: ValidationContext) -> Issues:
+    """What a vital-sign Observation needs beyond its code and unit (API.md 10)."""
+    problems: Issues = []
+    for index, category in enumerate(resource.get("category") or []):
+        for number, coding in enumerate(
+            category.get("coding") or [] if isinstance(category, dict) else []
+        ):
+            if (
+                isinstance(coding, dict)
+                and coding.get("code") == "vital-signs"
+                and coding.get("system") != OBSERVATION_CATEGORY_SYSTEM
+            ):
+                problems.append(
+                    issue(
+                        "value",
+                        code_not_found_text("vital-signs", coding.get("system"), 10009),
+                        expression=[ctx.expr(f"category[{index}].coding[{number}].system")],
+                    )
+                )
+    if PULSE_OXIMETRY in loinc_codes and OXYGEN_SATURATION not in loinc_codes:
+        problems.append(
+            issue(
+                "value",
+                f"Observation.code: oxygen saturation is LOINC {OXYGEN_SATURATION} (FHIR R4 "
+                f"vital-signs profile); {PULSE_OXIMETRY} goes beside it, not alone",
+                expression=[ctx.expr("code")],
+            )
+        )
+    if not _has_reference(resource.get("encounter")):
+        problems.append(_required(ctx, "encounter", None))
+    if not resource.get("effectiveDateTime"):
+        problems.append(_required(ctx, "effectiveDateTime", 10295))
+    performers = resource.get("performer") or []
+    if not performers:
+        problems.append(_required(ctx, "performer", 10383))
+    for index, performer in enumerate(performers):
+        kind = _reference_type(performer)
+        if kind is not None and kind != "Practitioner":
+            problems.append(
+                issue(
+                    "value",
+                    f"Observation.performer[{index}] must reference a Practitioner, not {kind} "
+                    "(RuleNumber: 10383)",
+                    expression=[ctx.expr(f"performer[{index}]")],
+                )
+            )
+    quantity = resource.get("valueQuantity")
+    if not isinstance(quantity, dict):
+        if "dataAbsentReason" not in resource:
+            problems.append(_required(ctx, "valueQuantity", 10012))
+    elif not isinstance(quantity.get("unit"), str) or not quantity["unit"].strip():
+        problems.append(_required(ctx, "valueQuantity.unit", 10012))
+    return problems
+
+
+def _procedure_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
+    problems: Issues = []
+    code = resource.get("code")
+    for index, coding in enumerate(code.get("coding") or [] if isinstance(code, dict) else []):
+        if isinstance(coding, dict) and coding.get("system") not in PROCEDURE_CODE_SYSTEMS:
+            problems.append(
+                issue(
+                    "value",
+                    code_not_found_text(coding.get("code"), coding.get("system"), 10015),
+                    expression=[_code_expression(ctx, index)],
+                )
+            )
+    for index, performer in enumerate(resource.get("performer") or []):
+        actor = performer.get("actor") if isinstance(performer, dict) else None
+        kind = _reference_type(actor)
+        if kind is not None and kind != "Practitioner":
+            problems.append(
+                issue(
+                    "value",
+                    f"Procedure.performer[{index}].actor must reference a Practitioner "
+                    "(RuleNumber: 10399)",
+                    expression=[ctx.expr(f"performer[{index}].actor")],
+                )
+            )
+    return problems
+
+
 def _medication_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
     code = resource.get("code")
     raw = code.get("coding") if isinstance(code, dict) else None
@@ -651,14 +997,29 @@ def _medication_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
 
 
 def _medication_request_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
-    if any(
+    problems: Issues = []
+    if not any(
         system.startswith(PRESCRIPTION_ITEM_PREFIX) for system, _value in identifiers_of(resource)
     ):
-        return []
-    return [_required(ctx, "identifier (prescription-item)", 10388)]
+        problems.append(_required(ctx, "identifier (prescription-item)", 10388))
+    dispense = resource.get("dispenseRequest")
+    performer = dispense.get("performer") if isinstance(dispense, dict) else None
+    if performer is not None and not _is_reference_to(performer, "Organization", ctx.org_id):
+        problems.append(
+            issue(
+                "value",
+                "MedicationRequest.dispenseRequest.performer must be "
+                f"Organization/{ctx.org_id} (RuleNumber: 10453)",
+                expression=[ctx.expr("dispenseRequest.performer")],
+            )
+        )
+    return problems
 
 
 TYPE_RULES: dict[str, Callable[[JsonDict, ValidationContext], Issues]] = {
+    "Organization": _organization_rules,
+    "Location": _location_rules,
+    "Procedure": _procedure_rules,
     "Encounter": _encounter_rules,
     "Condition": _condition_rules,
     "Observation": _observation_rules,
