@@ -1,6 +1,6 @@
 """facility coordinates: a branch's and a room's latitude and longitude (Location.position)
 
-Revision ID: 0010_location_position
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-07 18:30:00
 """
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_location_position"
+revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
