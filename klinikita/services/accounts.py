@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from klinikita.models import Branch, Employee, LoginSession, User, UserBranch, UserDuty
 from klinikita.models.base import utcnow
 from klinikita.models.enums import Duty
-from klinikita.services import audit
+from klinikita.services import audit, versions
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.passwords import hash_password, password_problems, verify_password
 from klinikita.services.permissions import Action, require
@@ -192,10 +192,19 @@ def create_user(session: Session, data: UserInput, *, actor: audit.Actor | None)
     return user
 
 
-def update_user(session: Session, actor: audit.Actor, user_id: int, data: UserInput) -> User:
-    """Change a user's names, email, employee, duties and branches (not the password)."""
+def update_user(
+    session: Session,
+    actor: audit.Actor,
+    user_id: int,
+    data: UserInput,
+    *,
+    expected_version: int | None = None,
+) -> User:
+    """Change a user's names, email, employee, duties and branches (not the password).
+    `expected_version`: the version the form loaded (services/versions.py)."""
     require(actor.duty, Action.RECORD_EDIT)
     user = _user_in_scope(session, actor, user_id)
+    versions.check(session, user, expected_version, entity="user", branch_id=actor.branch_id)
     if user.id == actor.user_id:
         wanted = {data.main_duty, *data.extra_duties}
         if Duty.ADMIN not in wanted:
@@ -209,7 +218,7 @@ def update_user(session: Session, actor: audit.Actor, user_id: int, data: UserIn
     user.employee_id = data.employee_id
     user.main_duty = data.main_duty
     user.updated_at = utcnow()
-    session.add(user)
+    versions.save(session, user, entity="user", branch_id=actor.branch_id)
     for row in session.exec(select(UserDuty).where(UserDuty.user_id == user.id)).all():
         session.delete(row)
     for row in session.exec(select(UserBranch).where(UserBranch.user_id == user.id)).all():

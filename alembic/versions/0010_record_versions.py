@@ -1,0 +1,42 @@
+"""record versions: optimistic concurrency for every record staff edit
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-07 18:15:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# The tables of models.base.Versioned models.
+TABLES = (
+    "patient",
+    "employee",
+    "app_user",
+    "branch",
+    "service_unit",
+    "room",
+    "visit",
+    "examination",
+)
+
+
+def upgrade() -> None:
+    for table in TABLES:
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(
+                sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False)
+            )
+
+
+def downgrade() -> None:
+    for table in reversed(TABLES):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_column("version")
