@@ -44,6 +44,7 @@ class UserInput:
     email: str = ""
     extra_duties: list[str] = field(default_factory=list)
     employee_id: int | None = None
+    version: int = 0  # `user_form`: the user's version the form starts from
 
 
 def normalize_username(username: str) -> str:
@@ -391,6 +392,7 @@ def user_form(session: Session, actor: audit.Actor, user_id: int) -> UserInput:
         email=user.email or "",
         extra_duties=[d.value for d in user_duties(session, user)[1:]],
         employee_id=user.employee_id,
+        version=user.version,
     )
 
 

@@ -450,6 +450,12 @@ def _already_open(st: Statements, ids: dict[str, int], day: date, unit_name: str
 
 
 # ----- cancelling -------------------------------------------------------------------------
+def cancel_form_version(session: Session, actor: audit.Actor, visit_id: int) -> int:
+    """The visit's version as the cancel dialog opens (0 when not in the actor's branch)."""
+    visit = session.get(Visit, visit_id)
+    return visit.version if visit is not None and visit.branch_id == actor.branch_id else 0
+
+
 def cancel_visit(
     session: Session,
     actor: audit.Actor,

@@ -77,8 +77,3 @@ def save(session: Session, row: Versioned, *, entity: str, branch_id: int) -> No
     except StaleDataError:
         session.rollback()
         raise stale_edit(session, entity, row_id, branch_id) from None
-
-
-def version_of(session: Session, model: type[Versioned], row_id: int) -> int:
-    """The version a form loads with the record (0 when there is no such row)."""
-    return session.scalar(select(model.version).where(model.id == row_id)) or 0
