@@ -29,14 +29,14 @@ TABLES = (
 
 
 def upgrade() -> None:
+    # Plain ALTER TABLE on both databases: SQLite adds a NOT NULL column with a default in
+    # place, and a batch copy of `patient` would drop its name-search triggers.
     for table in TABLES:
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.add_column(
-                sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False)
-            )
+        op.add_column(
+            table, sa.Column("version", sa.Integer(), server_default=sa.text("1"), nullable=False)
+        )
 
 
 def downgrade() -> None:
     for table in reversed(TABLES):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column("version")
+        op.drop_column(table, "version")  # SQLite 3.35+: in place as well
