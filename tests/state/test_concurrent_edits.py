@@ -96,49 +96,53 @@ def _row(db, model, row_id: int):
     return row
 
 
-def test_patient_two_tabs_change_the_phone(db, clinic):
-    patient = clinic[4]
-    a = _tab(db, PatientState, "admin")
-    b = _tab(db, PatientState, "admin2")
-    a.start_edit(str(patient.id))
-    b.start_edit(str(patient.id))
-    a.set_field("phone", "081111111111")
+# The forms of Kontak and Referensi: (state, model, audit entity, the clinic's row, field).
+MASTER_FORMS = [
+    (PatientState, Patient, "patient", 4, "phone"),
+    (EmployeeState, Employee, "employee", 3, "phone"),
+    (UnitState, ServiceUnit, "service_unit", 1, "name"),
+    (RoomState, Room, "room", 2, "name"),
+]
+TYPED = {"phone": ("081111111111", "082222222222"), "name": ("Nama Pagi", "Nama Sore")}
+
+
+@pytest.mark.parametrize(("cls", "model", "entity", "index", "field"), MASTER_FORMS)
+def test_patient_employee_unit_room_two_tabs_change_one_field(
+    db, clinic, cls, model, entity, index, field
+):
+    row = clinic[index]
+    first, second = TYPED[field]
+    a = _tab(db, cls, "admin")
+    b = _tab(db, cls, "admin2")
+    for tab in (a, b):
+        if cls in (UnitState, RoomState):
+            tab.load()  # their forms start from the rows on screen
+        tab.start_edit(str(row.id))
+    a.set_field(field, first)
     a.save()
     assert not a.form_open and a.errors == {}
-    b.set_field("phone", "082222222222")
+    b.set_field(field, second)
     toast = b.save()
-    message = _refusal(db, "patient", patient.id, "admin")
+    message = _refusal(db, entity, row.id, "admin")
     assert b.form_open and b.errors == {STALE: message}
-    assert b.form["phone"] == "082222222222" and b.editing_id == patient.id
+    assert b.form[field] == second and b.editing_id == row.id
     _toast_says(toast, message)
-    assert _row(db, Patient, patient.id).phone == "081111111111"
+    assert getattr(_row(db, model, row.id), field) == first
 
 
-def test_employee_two_tabs_change_the_phone(db, clinic):
-    doctor = clinic[3]
-    a = _tab(db, EmployeeState, "admin")
-    b = _tab(db, EmployeeState, "admin2")
-    a.start_edit(str(doctor.id))
-    b.start_edit(str(doctor.id))
-    a.set_field("phone", "081111111111")
-    a.save()
-    assert not a.form_open and a.errors == {}
-    b.set_field("phone", "082222222222")
-    toast = b.save()
-    message = _refusal(db, "employee", doctor.id, "admin")
-    assert b.form_open and b.errors == {STALE: message}
-    assert b.form["phone"] == "082222222222"
-    _toast_says(toast, message)
-    assert _row(db, Employee, doctor.id).phone == "081111111111"
-
-
-def test_user_two_tabs_change_the_email_and_the_name(db, clinic):
+def _two_user_forms(db) -> tuple[User, UserAdminState, UserAdminState]:
+    """Two admins' tabs with the nurse's user form open."""
     nurse = db.exec(select(User).where(User.username == "perawat")).one()
     db.commit()
     a = _tab(db, UserAdminState, "admin")
     b = _tab(db, UserAdminState, "admin2")
     a.start_edit(str(nurse.id))
     b.start_edit(str(nurse.id))
+    return nurse, a, b
+
+
+def test_user_two_tabs_change_the_email_and_the_name(db, clinic):
+    nurse, a, b = _two_user_forms(db)
     a.set_field("email", "perawat@klinik.id")
     a.save({})
     assert a.mode == "" and a.errors == {}
@@ -154,12 +158,7 @@ def test_user_two_tabs_change_the_email_and_the_name(db, clinic):
 
 def test_a_users_duty_change_alone_conflicts_too(db, clinic):
     """Duties live in rows of their own: a save of only those still moves the version."""
-    nurse = db.exec(select(User).where(User.username == "perawat")).one()
-    db.commit()
-    a = _tab(db, UserAdminState, "admin")
-    b = _tab(db, UserAdminState, "admin2")
-    a.start_edit(str(nurse.id))
-    b.start_edit(str(nurse.id))
+    nurse, a, b = _two_user_forms(db)
     a.toggle_extra_duty(Duty.BIDAN, True)
     a.save({})
     assert a.errors == {}
@@ -167,44 +166,6 @@ def test_a_users_duty_change_alone_conflicts_too(db, clinic):
     b.save({})
     assert b.errors == {STALE: _refusal(db, "user", nurse.id, "admin")}
     assert _row(db, User, nurse.id).email is None
-
-
-def test_unit_two_tabs_rename_it(db, clinic):
-    unit = clinic[1]
-    a = _tab(db, UnitState, "admin")
-    b = _tab(db, UnitState, "admin2")
-    a.load()
-    b.load()
-    a.start_edit(str(unit.id))
-    b.start_edit(str(unit.id))
-    a.set_field("name", "Poli Umum Pagi")
-    a.save()
-    assert not a.form_open
-    b.set_field("name", "Poli Umum Sore")
-    toast = b.save()
-    message = _refusal(db, "service_unit", unit.id, "admin")
-    assert b.form_open and b.errors == {STALE: message} and b.form["name"] == "Poli Umum Sore"
-    _toast_says(toast, message)
-    assert _row(db, ServiceUnit, unit.id).name == "Poli Umum Pagi"
-
-
-def test_room_two_tabs_rename_it(db, clinic):
-    room = clinic[2]
-    a = _tab(db, RoomState, "admin")
-    b = _tab(db, RoomState, "admin2")
-    a.load()
-    b.load()
-    a.start_edit(str(room.id))
-    b.start_edit(str(room.id))
-    a.set_field("name", "Ruang Periksa A")
-    a.save()
-    assert not a.form_open
-    b.set_field("name", "Ruang Periksa B")
-    toast = b.save()
-    message = _refusal(db, "room", room.id, "admin")
-    assert b.form_open and b.errors == {STALE: message} and b.form["name"] == "Ruang Periksa B"
-    _toast_says(toast, message)
-    assert _row(db, Room, room.id).name == "Ruang Periksa A"
 
 
 def test_branch_two_tabs_change_the_phone(db, clinic):
