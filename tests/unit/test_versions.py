@@ -16,10 +16,11 @@ from klinikita.db import statements
 from klinikita.integrations.satusehat.jobs import RowUpdate
 from klinikita.integrations.satusehat.worker import apply_updates
 from klinikita.models import AuditLog, Examination, Patient, User, Visit
+from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import Duty, SyncStatus
-from klinikita.services import auth, registration, versions, visit_completion
 from klinikita.services import examination as exam
+from klinikita.services import registration, versions, visit_completion
 from klinikita.services.audit import Actor
 from klinikita.services.errors import StaleEdit
 from klinikita.services.patient_records import PatientInput, update_patient
@@ -126,9 +127,10 @@ def test_background_and_bookkeeping_writes_keep_the_version(db, clinic):
         [RowUpdate("patient", patient.id, {"ihs_number": "P0001", "sync_status": "sent"})],
     )
     db.commit()
-    # A wrong password counts a failure on the user row.
-    with pytest.raises(auth.LoginRefused):
-        auth.login(db, "admin", "salah-sandi")
+    # Login bookkeeping on the user row (a failure count, a lock), written through the ORM.
+    user = db.get(User, actor.user_id)
+    user.failed_logins, user.locked_until = 1, utcnow()
+    db.add(user)
     db.commit()
     # The outbox marks a row as sending through the ORM.
     row = db.get(Patient, patient.id)
