@@ -7,10 +7,15 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
-from klinikita.models.base import created_at_field, updated_at_field
+from klinikita.models.base import (
+    Versioned,
+    created_at_field,
+    updated_at_field,
+    version_field,
+)
 
 
-class User(SQLModel, table=True):
+class User(Versioned, SQLModel, table=True):
     """A login. Username and email are stored lower-cased, so uniqueness ignores case."""
 
     __tablename__ = "app_user"  # "user" is reserved in PostgreSQL
@@ -26,6 +31,7 @@ class User(SQLModel, table=True):
     failed_logins: int = 0
     locked_until: datetime | None = None
     password_changed_at: datetime | None = None
+    version: int = version_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 

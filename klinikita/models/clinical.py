@@ -10,7 +10,12 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, String, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from klinikita.models.base import created_at_field, updated_at_field
+from klinikita.models.base import (
+    Versioned,
+    created_at_field,
+    updated_at_field,
+    version_field,
+)
 from klinikita.models.enums import SyncStatus
 
 
@@ -35,7 +40,7 @@ def new_visit_uid() -> str:
     return uuid.uuid4().hex
 
 
-class Visit(SQLModel, table=True):
+class Visit(Versioned, SQLModel, table=True):
     """One visit of a patient to a unit. Its `uid` is the SATUSEHAT Encounter identifier:
     random, so it never collides, even across databases of the same organization."""
 
@@ -85,11 +90,12 @@ class Visit(SQLModel, table=True):
     # {"type": "Condition"|"Observation", "id", "code", "display", "value"}.
     retracted: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON))
     sync_error: str | None = Field(default=None, sa_type=Text)
+    version: int = version_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 
 
-class Examination(SQLModel, table=True):
+class Examination(Versioned, SQLModel, table=True):
     """Vitals (nurse) and SOAP (doctor) of one visit."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -112,6 +118,7 @@ class Examination(SQLModel, table=True):
     plan: str = Field(default="", sa_type=Text)
     # SATUSEHAT Observation ids by LOINC code, written back by the worker.
     observation_ids: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    version: int = version_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 

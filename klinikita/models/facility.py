@@ -7,7 +7,12 @@ from datetime import datetime
 from sqlalchemy import String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from klinikita.models.base import created_at_field, updated_at_field
+from klinikita.models.base import (
+    Versioned,
+    created_at_field,
+    updated_at_field,
+    version_field,
+)
 from klinikita.models.enums import (
     BranchTimeZone,
     FacilityType,
@@ -16,7 +21,7 @@ from klinikita.models.enums import (
 )
 
 
-class Branch(SQLModel, table=True):
+class Branch(Versioned, SQLModel, table=True):
     """A branch (cabang): one clinic, practice, pharmacy or lab with its own SATUSEHAT keys."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -38,11 +43,12 @@ class Branch(SQLModel, table=True):
     # The facility's position in decimal degrees (WGS84): every Location carries it.
     latitude: float | None = None
     longitude: float | None = None
+    version: int = version_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 
 
-class ServiceUnit(SQLModel, table=True):
+class ServiceUnit(Versioned, SQLModel, table=True):
     """A service unit (unit layanan, e.g. Poli Umum) -> a SATUSEHAT sub-Organization."""
 
     __tablename__ = "service_unit"
@@ -55,11 +61,12 @@ class ServiceUnit(SQLModel, table=True):
     ihs_id: str | None = Field(default=None, sa_type=String(64))
     sync_status: str = Field(default=SyncStatus.NOT_SENT, sa_type=String(16))
     sync_error: str | None = Field(default=None, sa_type=Text)
+    version: int = version_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 
 
-class Room(SQLModel, table=True):
+class Room(Versioned, SQLModel, table=True):
     """A room (ruangan) of a service unit -> a SATUSEHAT Location."""
 
     __table_args__ = (UniqueConstraint("branch_id", "name", name="uq_room_branch_name"),)
@@ -75,5 +82,6 @@ class Room(SQLModel, table=True):
     # The room's own position (decimal degrees); None takes the branch's.
     latitude: float | None = None
     longitude: float | None = None
+    version: int = version_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

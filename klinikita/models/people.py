@@ -7,7 +7,12 @@ from datetime import date, datetime
 from sqlalchemy import Index, String, Text, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
-from klinikita.models.base import created_at_field, updated_at_field
+from klinikita.models.base import (
+    Versioned,
+    created_at_field,
+    updated_at_field,
+    version_field,
+)
 from klinikita.models.enums import SyncStatus
 
 # Byte order ("C" collation on PostgreSQL, SQLite's default): a prefix is an index range.
@@ -15,7 +20,7 @@ NAME_NORM_TYPE = String(150).with_variant(String(150, collation="C"), "postgresq
 PHONE_TYPE = String(32).with_variant(String(32, collation="C"), "postgresql")
 
 
-class Employee(SQLModel, table=True):
+class Employee(Versioned, SQLModel, table=True):
     """A staff member; doctors and pharmacists are SATUSEHAT Practitioners found by NIK."""
 
     id: int | None = Field(default=None, primary_key=True)
@@ -31,11 +36,12 @@ class Employee(SQLModel, table=True):
     ihs_number: str | None = Field(default=None, sa_type=String(32))
     sync_status: str = Field(default=SyncStatus.NOT_SENT, sa_type=String(16))
     sync_error: str | None = Field(default=None, sa_type=Text)
+    version: int = version_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 
 
-class Patient(SQLModel, table=True):
+class Patient(Versioned, SQLModel, table=True):
     """A patient of a branch, with the medical record number (No. RM) of that branch."""
 
     __table_args__ = (
@@ -77,6 +83,7 @@ class Patient(SQLModel, table=True):
     ihs_number: str | None = Field(default=None, sa_type=String(32))
     sync_status: str = Field(default=SyncStatus.NOT_SENT, sa_type=String(16))
     sync_error: str | None = Field(default=None, sa_type=Text)
+    version: int = version_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()
 

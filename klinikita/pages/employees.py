@@ -20,6 +20,7 @@ from klinikita.services.dates import TYPED_DATE_HINT
 from klinikita.services.employees import EMPLOYEE_DUTIES
 from klinikita.state.auth import AuthState
 from klinikita.state.employees import EmployeeState as S
+from klinikita.state.master_list import STALE_ERROR
 
 _TABS = [("Karyawan", routes.KONTAK_KARYAWAN), ("Pasien", routes.KONTAK_PASIEN)]
 _DUTY_OPTIONS = [(d.value, d.label) for d in EMPLOYEE_DUTIES]
@@ -131,6 +132,7 @@ def _form() -> rx.Component:
                     color=rx.color("gray", 11),
                 ),
             ),
+            field_error(S.errors, STALE_ERROR),
             form_buttons(S.save, S.cancel_form, "employee"),
             spacing="3",
             width="100%",

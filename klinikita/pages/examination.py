@@ -13,6 +13,7 @@ from klinikita.components.forms import field_error, labelled
 from klinikita.components.shell import app_shell
 from klinikita.components.sync_badge import sync_badge
 from klinikita.state.examination import ExaminationState as S
+from klinikita.state.master_list import STALE_ERROR
 
 _MUTED = rx.color("gray", 11)
 _STATUS_COLORS = (
@@ -262,6 +263,7 @@ def _vitals() -> rx.Component:
             spacing="3",
             width="100%",
         ),
+        field_error(S.vitals_errors, STALE_ERROR),
         rx.hstack(
             rx.cond(
                 S.can_vitals & S.can_change,
@@ -305,6 +307,7 @@ def _soap() -> rx.Component:
             spacing="3",
             width="100%",
         ),
+        field_error(S.soap_errors, STALE_ERROR),
         rx.cond(
             S.can_medical & S.can_change,
             rx.button("Simpan SOAP", on_click=S.save_soap, size="3", id="soap-save"),

@@ -12,6 +12,7 @@ from klinikita.components.tables import pager, subnav
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.services.dates import TYPED_DATE_HINT
 from klinikita.services.patients import SEARCH_KIND_LABELS
+from klinikita.state.master_list import STALE_ERROR
 from klinikita.state.patients import PatientState as S
 
 KONTAK_TABS = [("Karyawan", routes.KONTAK_KARYAWAN), ("Pasien", routes.KONTAK_PASIEN)]
@@ -188,6 +189,7 @@ def patient_form() -> rx.Component:
                 width="100%",
             ),
             _similar_callout(),
+            field_error(S.errors, STALE_ERROR),
             rx.hstack(
                 rx.button("Simpan", on_click=S.save, size="3", id="patient-save"),
                 rx.button(

@@ -16,6 +16,7 @@ from klinikita.components.master_rows import (
 )
 from klinikita.components.shell import app_shell
 from klinikita.components.tables import pager, subnav
+from klinikita.state.master_list import STALE_ERROR
 from klinikita.state.referensi import RoomState, UnitState
 
 _TABS = [("Unit layanan", routes.REFERENSI_UNIT), ("Ruangan", routes.REFERENSI_RUANGAN)]
@@ -73,6 +74,7 @@ def _unit_form() -> rx.Component:
                 _name_input(S, "unit-name"),
                 field_error(S.errors, "name"),
             ),
+            field_error(S.errors, STALE_ERROR),
             form_buttons(S.save, S.cancel_form, "unit"),
             spacing="3",
             width="100%",
@@ -182,6 +184,7 @@ def _room_form() -> rx.Component:
                     size="1",
                 ),
             ),
+            field_error(S.errors, STALE_ERROR),
             form_buttons(S.save, S.cancel_form, "room"),
             spacing="3",
             width="100%",

@@ -12,6 +12,7 @@ from klinikita.models.enums import FACILITY_LABELS, BranchTimeZone, SatusehatEnv
 from klinikita.services.branches import SECRET_SAVED_MASK
 from klinikita.state.branch_settings import SECRET_FIELD
 from klinikita.state.branch_settings import BranchSettingsState as S
+from klinikita.state.master_list import STALE_ERROR
 
 _FACILITY_OPTIONS = [(f.value, label) for f, label in FACILITY_LABELS.items()]
 _TZ_OPTIONS = [(z.value, z.name) for z in BranchTimeZone]
@@ -231,6 +232,7 @@ def _edit_form() -> rx.Component:
                 _general_fields(),
                 rx.divider(),
                 _satusehat_fields(),
+                field_error(S.errors, STALE_ERROR),
                 rx.hstack(
                     rx.button("Simpan", type="submit", size="3", id="branch-save"),
                     rx.button(

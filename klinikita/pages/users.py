@@ -7,6 +7,7 @@ from klinikita.components.forms import field_error, labelled
 from klinikita.components.shell import app_shell
 from klinikita.components.tables import pager, subnav
 from klinikita.models.enums import Duty
+from klinikita.state.master_list import STALE_ERROR
 from klinikita.state.user_admin import UserAdminState as S
 
 _DUTIES = [(d.value, d.label) for d in Duty]
@@ -170,6 +171,7 @@ def _edit_form() -> rx.Component:
             rx.form(
                 rx.vstack(
                     rx.cond(S.mode == "create", _password_fields()),
+                    field_error(S.errors, STALE_ERROR),
                     rx.hstack(
                         rx.button("Simpan", type="submit", size="3", id="user-save"),
                         rx.button(

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from klinikita.models import Branch, Employee, LoginSession, User, UserBranch, UserDuty
 from klinikita.models.base import utcnow
 from klinikita.models.enums import Duty
-from klinikita.services import audit, rate_limits
+from klinikita.services import audit, rate_limits, versions
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.passwords import (
     hash_password,
@@ -52,6 +52,7 @@ class UserInput:
     email: str = ""
     extra_duties: list[str] = field(default_factory=list)
     employee_id: int | None = None
+    version: int = 0  # `user_form`: the user's version the form starts from
 
 
 def normalize_username(username: str) -> str:
@@ -224,10 +225,19 @@ def create_user(
     return user
 
 
-def update_user(session: Session, actor: audit.Actor, user_id: int, data: UserInput) -> User:
-    """Change a user's names, email, employee, duties and branches (not the password)."""
+def update_user(
+    session: Session,
+    actor: audit.Actor,
+    user_id: int,
+    data: UserInput,
+    *,
+    expected_version: int | None = None,
+) -> User:
+    """Change a user's names, email, employee, duties and branches (not the password).
+    `expected_version`: the version the form loaded (services/versions.py)."""
     require(actor.duty, Action.RECORD_EDIT)
     user = _user_in_scope(session, actor, user_id)
+    versions.check(session, user, expected_version, entity="user", branch_id=actor.branch_id)
     if user.id == actor.user_id:
         wanted = {data.main_duty, *data.extra_duties}
         if Duty.ADMIN not in wanted:
@@ -241,7 +251,7 @@ def update_user(session: Session, actor: audit.Actor, user_id: int, data: UserIn
     user.employee_id = data.employee_id
     user.main_duty = data.main_duty
     user.updated_at = utcnow()
-    session.add(user)
+    versions.save(session, user, entity="user", branch_id=actor.branch_id)
     for row in session.exec(select(UserDuty).where(UserDuty.user_id == user.id)).all():
         session.delete(row)
     for row in session.exec(select(UserBranch).where(UserBranch.user_id == user.id)).all():
@@ -414,6 +424,7 @@ def user_form(session: Session, actor: audit.Actor, user_id: int) -> UserInput:
         email=user.email or "",
         extra_duties=[d.value for d in user_duties(session, user)[1:]],
         employee_id=user.employee_id,
+        version=user.version,
     )
 
 

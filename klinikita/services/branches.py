@@ -10,7 +10,7 @@ from sqlmodel import Session, func, select
 from klinikita.models import Branch, UserBranch
 from klinikita.models.base import utcnow
 from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnvironment
-from klinikita.services import audit, facility, mrn
+from klinikita.services import audit, facility, mrn, versions
 from klinikita.services.coordinates import parse_coordinates
 from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.permissions import Action, require
@@ -182,13 +182,17 @@ def update_branch(
     branch_id: int,
     data: BranchInput,
     satusehat: SatusehatInput | None = None,
+    *,
+    expected_version: int | None = None,
 ) -> Branch:
-    """Save a branch's settings; `satusehat=None` leaves its SATUSEHAT connection as it is."""
+    """Save a branch's settings; `satusehat=None` leaves its SATUSEHAT connection as it is.
+    `expected_version`: the version the form loaded (services/versions.py)."""
     require(actor.duty, Action.BRANCH_SETTINGS)
     require(actor.duty, Action.RECORD_EDIT)
     branch = session.get(Branch, branch_id)
     if branch is None:
         raise NotFound("Cabang tidak ditemukan.")
+    versions.check(session, branch, expected_version, entity="branch", branch_id=actor.branch_id)
     errors = validate_branch_input(session, data, branch_id=branch_id)
     if satusehat is not None:
         errors |= validate_satusehat_input(satusehat)
@@ -199,8 +203,7 @@ def update_branch(
     moved = _apply_position(branch, data)
     replaced = _apply_satusehat(branch, satusehat) if satusehat is not None else False
     branch.updated_at = utcnow()
-    session.add(branch)
-    session.flush()
+    versions.save(session, branch, entity="branch", branch_id=actor.branch_id)
     if moved:
         facility.send_room_positions(session, branch.id)
     audit.record(

@@ -17,7 +17,7 @@ from klinikita.models import Employee, User
 from klinikita.models.base import utcnow
 from klinikita.models.enums import DOCTOR_DUTIES, Duty, Sex, SyncStatus
 from klinikita.models.satusehat import JobKind
-from klinikita.services import audit, outbox
+from klinikita.services import audit, outbox, versions
 from klinikita.services.accounts import user_branches
 from klinikita.services.dates import BIRTH_DATE_FORMAT, parse_typed_date
 from klinikita.services.errors import NotFound, ValidationFailed
@@ -191,9 +191,14 @@ def update_employee(
     data: EmployeeInput,
     *,
     client_token: str | None = None,
+    expected_version: int | None = None,
 ) -> Employee:
+    """`expected_version`: the version the form loaded (services/versions.py)."""
     require(actor.duty, Action.RECORD_EDIT)
     employee = _get(session, actor, employee_id)
+    versions.check(
+        session, employee, expected_version, entity="employee", branch_id=actor.branch_id
+    )
     errors = validate(session, actor, data, employee_id=employee.id)
     if errors:
         raise ValidationFailed(errors)
@@ -204,8 +209,7 @@ def update_employee(
         # The IHS number belonged to the old NIK.
         employee.ihs_number = None
         employee.sync_status, employee.sync_error = SyncStatus.NOT_SENT, None
-    session.add(employee)
-    session.flush()
+    versions.save(session, employee, entity="employee", branch_id=actor.branch_id)
     # A practitioner without an IHS number is looked up when the NIK or the duty changed,
     # or when no lookup ran or the last one failed; "not found" waits for "Kirim ulang".
     needs_lookup = (

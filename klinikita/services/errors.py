@@ -25,3 +25,8 @@ class ValidationFailed(ServiceError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("Periksa kembali isian yang ditandai.")
         self.errors = errors
+
+
+class StaleEdit(ServiceError):
+    """A save made from a form whose record someone else changed since the form was
+    loaded: nothing was written; the message names who changed it and when."""

@@ -14,14 +14,14 @@ from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam
+from sqlalchemy import Select, Update, bindparam, update
 from sqlmodel import Session, select
 
-from klinikita.db import Statements, insert_new, statements, update_row
+from klinikita.db import SessionStatements, Statements, insert_new, statements
 from klinikita.models import Diagnosis, Examination, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
-from klinikita.services import audit, corrections, icd10
+from klinikita.services import audit, corrections, icd10, versions
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, allows, require
 
@@ -145,6 +145,7 @@ class EditableVisit:
     encounter_id: str | None = None
     sync_status: str = ""
     observation_ids: dict[str, str] | None = None  # of its examination, once sent
+    exam_version: int = 0  # its examination's version (0: none written yet)
     # The fields of the examination asked for, as stored before this change.
     exam_values: dict[str, Any] = dataclass_field(default_factory=dict)
     # Its diagnoses' codes, primary first, when asked for.
@@ -164,6 +165,7 @@ def _visit_for_change(fields: tuple[str, ...], codes: bool = False) -> Select:
             Visit.sync_status,
             Examination.id,
             Examination.observation_ids,
+            Examination.version,
             *(Examination.__table__.c[f] for f in fields),
             *((Diagnosis.icd10_code,) if codes else ()),
         )
@@ -180,6 +182,44 @@ def _visit_for_change(fields: tuple[str, ...], codes: bool = False) -> Select:
 _VISIT_FOR_CHANGE = {f: _visit_for_change(f) for f in ((), VITAL_FIELDS, SOAP_FIELDS)}
 _LOCK_VISIT = select(Visit.id).where(Visit.id == bindparam("visit_id")).with_for_update()
 _VISIT_AND_CODES = _visit_for_change((), codes=True)
+
+# The first examination write starts the visit: a change of its status, so its next version.
+_START_VISIT = (
+    update(Visit)
+    .where(Visit.id == bindparam("row_id"))
+    .values(
+        exam_started_at=bindparam("v_exam_started_at"),
+        status=bindparam("v_status"),
+        updated_at=bindparam("v_updated_at"),
+        version=Visit.version + 1,
+    )
+)
+_EXAM_UPDATES: dict[tuple[str, ...], Update] = {}
+
+
+def _exam_update(columns: tuple[str, ...]) -> Update:
+    """`UPDATE examination SET <columns>, version = version + 1 WHERE id = :row_id AND
+    version = :read_version`, built once per column set."""
+    stmt = _EXAM_UPDATES.get(columns)
+    if stmt is None:
+        table = Examination.__table__
+        stmt = _EXAM_UPDATES[columns] = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"), table.c.version == bindparam("read_version"))
+            .values(
+                {
+                    **{c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns},
+                    "version": table.c.version + 1,
+                }
+            )
+        )
+    return stmt
+
+
+def _expire(st: Statements, model: type, row_id: int, columns: list[str]) -> None:
+    """What a plain UPDATE changed, forgotten by the ORM session the statements run in."""
+    if isinstance(st, SessionStatements):
+        st.changed(model, row_id, columns)
 
 
 def _editable_visit(
@@ -199,7 +239,8 @@ def _editable_visit(
     found = st.rows(stmt, {"visit_id": visit_id})
     if not found or found[0][1] != actor.branch_id:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
-    row_id, branch_id, status, started, encounter_id, sync, exam_id, obs_ids, *values = found[0]
+    row_id, branch_id, status, started, encounter_id, sync, exam_id, obs_ids, *rest = found[0]
+    exam_version, *values = rest
     if status == VisitStatus.CANCELLED:
         raise ServiceError("Kunjungan ini dibatalkan; pemeriksaannya tidak dapat diubah.")
     if status == VisitStatus.COMPLETE:
@@ -213,6 +254,7 @@ def _editable_visit(
         "encounter_id": encounter_id,
         "sync_status": sync,
         "observation_ids": obs_ids,
+        "exam_version": exam_version or 0,
     }
     if codes:
         known = tuple(row[-1] for row in found if row[-1] is not None)
@@ -253,9 +295,11 @@ def _mark_started(st: Statements, actor: audit.Actor, visit: EditableVisit, now:
     status = VisitStatus.IN_EXAMINATION if visit.status == VisitStatus.REGISTERED else visit.status
     if started == visit.exam_started_at and status == visit.status:
         return
-    update_row(
-        st, Visit, visit.id, {"exam_started_at": started, "status": status, "updated_at": now}
+    st.send(
+        _START_VISIT,
+        {"row_id": visit.id, "v_exam_started_at": started, "v_status": status, "v_updated_at": now},
     )
+    _expire(st, Visit, visit.id, ["exam_started_at", "status", "updated_at", "version"])
     audit.write(
         st,
         actor,
@@ -276,12 +320,29 @@ def start_examination(
     )
 
 
-def _write_examination(st: Statements, visit: EditableVisit, values: dict[str, Any]) -> int:
-    """Write `values` into the visit's examination (made on its first write); its id."""
+def _write_examination(
+    st: Statements, actor: audit.Actor, visit: EditableVisit, values: dict[str, Any]
+) -> int:
+    """Write `values` into the visit's examination (made on its first write) with its next
+    version; its id. Refused (StaleEdit) when another save changed the examination since
+    `visit` was read."""
     if visit.exam_id is None:
         return insert_new(st, Examination, {"visit_id": visit.id, **values}).id
-    update_row(st, Examination, visit.exam_id, values)
+    params = {f"v_{c}": v for c, v in values.items()}
+    params.update(row_id=visit.exam_id, read_version=visit.exam_version)
+    if st.execute(_exam_update(tuple(values)), params) != 1:
+        raise versions.stale_edit(st, "examination", visit.exam_id, actor.branch_id)
+    _expire(st, Examination, visit.exam_id, [*values, "version"])
     return visit.exam_id
+
+
+def _check_exam_version(
+    st: Statements, actor: audit.Actor, visit: EditableVisit, expected_version: int | None
+) -> None:
+    """Refuse a form's save when the examination is not at the version the form loaded (0:
+    there was none yet)."""
+    if expected_version is not None and expected_version != visit.exam_version:
+        raise versions.stale_edit(st, "examination", visit.exam_id or 0, actor.branch_id)
 
 
 def save_vitals(
@@ -292,16 +353,19 @@ def save_vitals(
     *,
     now: datetime | None = None,
     client_token: str | None = None,
+    expected_version: int | None = None,
 ) -> int:
     """Tanda vital: all eight optional, each within its plausible range. The examination's
-    id."""
+    id. `expected_version`: the examination's version the form loaded (0: none yet)."""
     st = statements(db)
     visit = _editable_visit(st, actor, visit_id, Action.EXAM_VITALS, VITAL_FIELDS)
+    _check_exam_version(st, actor, visit, expected_version)
     values = parse_vitals(data)
     now = now or utcnow()
     _mark_started(st, actor, visit, now)
     exam_id = _write_examination(
         st,
+        actor,
         visit,
         {**values, "vitals_at": now, "vitals_by_user_id": actor.user_id, "updated_at": now},
     )
@@ -327,11 +391,14 @@ def save_soap(
     data: dict[str, Any],
     *,
     now: datetime | None = None,
+    expected_version: int | None = None,
 ) -> int:
     """SOAP notes of the doctor (subjective, objective, assessment, plan), all free text.
-    The examination's id."""
+    The examination's id. `expected_version`: the examination's version the form loaded
+    (0: none yet)."""
     st = statements(db)
     visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL, SOAP_FIELDS)
+    _check_exam_version(st, actor, visit, expected_version)
     texts = {f: str(data.get(f) or "").strip() for f in SOAP_FIELDS}
     errors = {
         f: f"Terlalu panjang ({len(t)} karakter); paling banyak {SOAP_MAX}."
@@ -343,7 +410,7 @@ def save_soap(
     now = now or utcnow()
     _mark_started(st, actor, visit, now)
     exam_id = _write_examination(
-        st, visit, {**texts, "soap_by_user_id": actor.user_id, "updated_at": now}
+        st, actor, visit, {**texts, "soap_by_user_id": actor.user_id, "updated_at": now}
     )
     audit.write(
         st,

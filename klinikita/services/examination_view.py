@@ -72,6 +72,7 @@ class VisitRecord:
     vitals: dict[str, str] = field(default_factory=dict)
     vitals_time: str = ""
     soap: dict[str, str] = field(default_factory=dict)
+    exam_version: int = 0  # the examination's version the vitals and SOAP were read at
     # None: not read (see `visit_record`'s `lists`).
     diagnoses: list[dict[str, str]] | None = field(default_factory=list)
     procedures: list[dict[str, str]] | None = field(default_factory=list)
@@ -125,6 +126,7 @@ _RECORD = (
         _WAITING_FOR,
         Examination.id,
         Examination.vitals_at,
+        Examination.version,
         *_VITAL_COLS,
         *_SOAP_COLS,
     )
@@ -257,6 +259,7 @@ def visit_record(
         waiting_for,
         exam_id,
         vitals_at,
+        exam_version,
         *rest,
     ) = found[0]
     vitals, soap = rest[:_N_VITALS], rest[_N_VITALS:]
@@ -292,6 +295,7 @@ def visit_record(
     record.vitals = {f: _number(v) for f, v in zip(VITAL_FIELDS, vitals, strict=True)}
     record.vitals_time = zone_time_text(vitals_at, zone) if exam_id else ""
     record.soap = {f: v or "" for f, v in zip(SOAP_FIELDS, soap, strict=True)}
+    record.exam_version = exam_version or 0
     shown = dict(zip(wanted, list_rows, strict=True))
     for name, (_, view) in _LIST_READERS.items():
         setattr(record, name, view(shown[name]) if name in shown else None)

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from klinikita.models import Room, ServiceUnit, SyncJob
 from klinikita.models.base import utcnow
 from klinikita.models.satusehat import JobKind, JobStatus
-from klinikita.services import audit, outbox
+from klinikita.services import audit, outbox, versions
 from klinikita.services.coordinates import parse_coordinates
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.paging import PAGE_SIZE, Page, paginate
@@ -74,8 +74,11 @@ def _save(
     client_token: str | None,
 ) -> None:
     row.updated_at = utcnow()
-    session.add(row)
-    session.flush()
+    if row.id is None:
+        session.add(row)
+        session.flush()
+    else:
+        versions.save(session, row, entity=entity, branch_id=actor.branch_id)
     if send:
         _queue(session, kind, row, client_token)
     audit.record(session, actor, action, entity, row.id, before=before, after=audit.snapshot(row))
@@ -166,9 +169,14 @@ def update_unit(
     data: UnitInput,
     *,
     client_token: str | None = None,
+    expected_version: int | None = None,
 ) -> ServiceUnit:
+    """`expected_version`: the version the form loaded (services/versions.py)."""
     require(actor.duty, Action.RECORD_EDIT)
     unit = _in_branch(session, ServiceUnit, unit_id, actor, "Unit layanan")
+    versions.check(
+        session, unit, expected_version, entity="service_unit", branch_id=actor.branch_id
+    )
     name = data.name.strip()
     problem = _name_problem(session, ServiceUnit, unit.branch_id, name, unit.id, "unit layanan")
     if problem:
@@ -295,9 +303,12 @@ def update_room(
     data: RoomInput,
     *,
     client_token: str | None = None,
+    expected_version: int | None = None,
 ) -> Room:
+    """`expected_version`: the version the form loaded (services/versions.py)."""
     require(actor.duty, Action.RECORD_EDIT)
     room = _in_branch(session, Room, room_id, actor, "Ruangan")
+    versions.check(session, room, expected_version, entity="room", branch_id=actor.branch_id)
     errors = _room_errors(session, actor, data, room)
     if errors:
         raise ValidationFailed(errors)

@@ -12,7 +12,7 @@ from klinikita.models.base import utcnow
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.models.people import normalize_name
 from klinikita.models.satusehat import JobKind, JobStatus
-from klinikita.services import audit, mrn, outbox, regions
+from klinikita.services import audit, mrn, outbox, regions, versions
 from klinikita.services.dates import BIRTH_DATE_FORMAT, parse_typed_date
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.nik import nik_problem, nik_warning
@@ -270,11 +270,13 @@ def update_patient(
     data: PatientInput,
     *,
     client_token: str | None = None,
+    expected_version: int | None = None,
 ) -> Patient:
     """Change a registered patient (admin only). A new NIK clears the IHS number and queues
-    a new lookup."""
+    a new lookup. `expected_version`: the version the form loaded (services/versions.py)."""
     require(actor.duty, Action.RECORD_EDIT)
     patient = _get_in_branch(session, actor, patient_id)
+    versions.check(session, patient, expected_version, entity=ENTITY, branch_id=actor.branch_id)
     clean = validate(session, data)
     values = clean.values
     if values["nik"]:
@@ -290,8 +292,7 @@ def update_patient(
         patient.sync_status = SyncStatus.NOT_SENT
         patient.sync_error = None
     patient.updated_at = utcnow()
-    session.add(patient)
-    session.flush()
+    versions.save(session, patient, entity=ENTITY, branch_id=actor.branch_id)
     if nik_changed and patient.nik:
         _enqueue_lookup(session, patient, client_token)
     audit.record(

@@ -37,7 +37,7 @@ from klinikita.models.clinical import (
     VisitStatus,
 )
 from klinikita.models.enums import DOCTOR_DUTIES
-from klinikita.services import audit
+from klinikita.services import audit, versions
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, require
 from klinikita.services.visit_queue import (
@@ -450,8 +450,22 @@ def _already_open(st: Statements, ids: dict[str, int], day: date, unit_name: str
 
 
 # ----- cancelling -------------------------------------------------------------------------
-def cancel_visit(session: Session, actor: audit.Actor, visit_id: int, reason: str) -> Visit:
-    """Batal: a visit not complete and not already cancelled; the reason is required."""
+def cancel_form_version(session: Session, actor: audit.Actor, visit_id: int) -> int:
+    """The visit's version as the cancel dialog opens (0 when not in the actor's branch)."""
+    visit = session.get(Visit, visit_id)
+    return visit.version if visit is not None and visit.branch_id == actor.branch_id else 0
+
+
+def cancel_visit(
+    session: Session,
+    actor: audit.Actor,
+    visit_id: int,
+    reason: str,
+    *,
+    expected_version: int | None = None,
+) -> Visit:
+    """Batal: a visit not complete and not already cancelled; the reason is required.
+    `expected_version`: the visit's version when the dialog opened (services/versions.py)."""
     require(actor.duty, Action.VISIT_CANCEL)
     reason = " ".join((reason or "").split())
     if not reason:
@@ -462,6 +476,7 @@ def cancel_visit(session: Session, actor: audit.Actor, visit_id: int, reason: st
     visit = session.exec(select(Visit).where(Visit.id == visit_id).with_for_update()).first()
     if visit is None or visit.branch_id != actor.branch_id:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
+    versions.check(session, visit, expected_version, entity=ENTITY, branch_id=actor.branch_id)
     if visit.status == VisitStatus.COMPLETE:
         raise ServiceError(
             f"Kunjungan nomor antrean {visit.queue_number} sudah selesai diperiksa dan tidak "
@@ -475,8 +490,7 @@ def cancel_visit(session: Session, actor: audit.Actor, visit_id: int, reason: st
     visit.cancelled_at = now
     visit.cancel_reason = reason
     visit.updated_at = now
-    session.add(visit)
-    session.flush()
+    versions.save(session, visit, entity=ENTITY, branch_id=actor.branch_id)
     audit.record(
         session, actor, "cancel", ENTITY, visit.id, before=before, after=audit.snapshot(visit)
     )

@@ -222,6 +222,7 @@ def complete_visit(
         "exam_started_at": visit.exam_started_at or now,
         "completed_at": now,
         "updated_at": now,
+        "version": visit.version + 1,  # the row is locked since it was read
     }
     job_id = outbox.enqueue_row(
         st,

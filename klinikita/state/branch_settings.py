@@ -19,13 +19,14 @@ from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnviro
 from klinikita.satusehat_runtime import simulator_base
 from klinikita.services import branches as branch_service
 from klinikita.services.coordinates import as_text
-from klinikita.services.errors import NotFound, ValidationFailed
+from klinikita.services.errors import NotFound, StaleEdit, ValidationFailed
 from klinikita.services.mrn import DEFAULT_FORMAT as DEFAULT_MRN_FORMAT
 from klinikita.services.permissions import Action, allows
 from klinikita.services.readiness import branch_readiness
 from klinikita.services.satusehat_connection import ConnectionResult, check_branch_connection
 from klinikita.state import toasts
 from klinikita.state.auth import AuthState
+from klinikita.state.master_list import STALE_ERROR
 
 log = logging.getLogger("klinikita.settings")
 
@@ -90,6 +91,7 @@ class BranchSettingsState(AuthState):
     readiness_lines: list[dict[str, str]] = []
 
     editing_id: int = 0  # the branch being edited; 0 = none
+    editing_version: int = 0  # its version when the form was filled
     creating: bool = False  # the form adds a new branch
     form: dict[str, str] = {}
     errors: dict[str, str] = {}
@@ -171,7 +173,7 @@ class BranchSettingsState(AuthState):
             branch = session.get(Branch, int(branch_id)) if str(branch_id).isdigit() else None
             if branch is None:
                 return toasts.error("Cabang tidak ditemukan.")
-            self.editing_id = branch.id
+            self.editing_id, self.editing_version = branch.id, branch.version
             self.form = _form_of(branch)
             self.secret_saved = bool(branch.ss_secret_encrypted)
         self.creating = False
@@ -255,11 +257,19 @@ class BranchSettingsState(AuthState):
                     )
                 else:
                     branch_service.update_branch(
-                        session, actor, self.editing_id, general, satusehat
+                        session,
+                        actor,
+                        self.editing_id,
+                        general,
+                        satusehat,
+                        expected_version=self.editing_version,
                     )
         except ValidationFailed as failed:
             self.errors = failed.errors
             return toasts.error(failed.message)
+        except StaleEdit as stale:
+            self.errors = {STALE_ERROR: stale.message}
+            return toasts.error(stale.message)
         except NotFound as missing:
             self._close_form()
             return toasts.error(missing.message)

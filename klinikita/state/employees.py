@@ -123,7 +123,7 @@ class EmployeeState(MasterListState, AuthState):
                 "main_duty": e.main_duty,
                 "branch_id": str(e.branch_id),
             }
-            self.editing_id = e.id
+            self.editing_id, self.editing_version = e.id, e.version
         self.form_open, self.errors = True, {}
         self._refresh_hints()
 

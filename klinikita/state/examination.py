@@ -18,12 +18,13 @@ from klinikita.models.enums import SyncStatus
 from klinikita.services import examination as exam_service
 from klinikita.services import icd10
 from klinikita.services import visit_completion as completion
-from klinikita.services.errors import NotFound, ValidationFailed
+from klinikita.services.errors import NotFound, StaleEdit, ValidationFailed
 from klinikita.services.examination_view import LISTS, VisitRecord, as_completed, visit_record
 from klinikita.services.permissions import Action, allows
 from klinikita.services.visit_queue import ShownQueue, list_key, todays_list
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
+from klinikita.state.master_list import STALE_ERROR
 
 PROCEDURE_FIELDS = ("code", "description", "note")
 PRESCRIPTION_FIELDS = (
@@ -87,6 +88,10 @@ class ExaminationState(AuthState):
     soap: dict[str, str] = {}
     soap_errors: dict[str, str] = {}
     soap_dirty: bool = False
+    # The examination's version each form was filled from (0: none yet): a save passes it,
+    # so a change saved by another tab meanwhile is refused, not overwritten.
+    vitals_version: int = 0
+    soap_version: int = 0
     diagnoses: list[dict[str, str]] = []
     icd_query: str = ""
     icd_results: list[dict[str, str]] = []
@@ -200,8 +205,10 @@ class ExaminationState(AuthState):
                 shown[name] = getattr(record, name)
         if not (keep_forms and self.vitals_dirty):
             shown["vitals"], self.vitals_dirty = record.vitals, False
+            shown["vitals_version"] = record.exam_version
         if not (keep_forms and self.soap_dirty):
             shown["soap"], self.soap_dirty = record.soap, False
+            shown["soap_version"] = record.exam_version
         # Only what differs is assigned: every assigned var travels to the browser again.
         for name, value in shown.items():
             if getattr(self, name) != value:
@@ -368,15 +375,23 @@ class ExaminationState(AuthState):
     def save_vitals(self):
         actor = self._authorize(Action.EXAM_VITALS)
         visit_id, typed, token = self.visit_id, dict(self.vitals), self._client_token()
+        version = self.vitals_version
         try:
             # Reads the saved vitals back; unsaved SOAP typing stays.
             self._change(
-                lambda st: exam_service.save_vitals(st, actor, visit_id, typed, client_token=token),
+                lambda st: exam_service.save_vitals(
+                    st, actor, visit_id, typed, client_token=token, expected_version=version
+                ),
                 saved="vitals",
             )
         except ValidationFailed as failed:
             self.vitals_errors = failed.errors
             return toasts.error(failed.message)
+        except StaleEdit as stale:
+            self.vitals_errors = {STALE_ERROR: stale.message}
+            return toasts.error(stale.message)
+        if self.soap_dirty and self.soap_version == version:
+            self.soap_version = self.vitals_version  # only this save came in between
         return toasts.success("Tanda vital disimpan.")
 
     # ----- SOAP --------------------------------------------------------------------
@@ -390,15 +405,23 @@ class ExaminationState(AuthState):
     @rx.event
     def save_soap(self):
         actor = self._authorize(Action.EXAM_MEDICAL)
-        visit_id, typed = self.visit_id, dict(self.soap)
+        visit_id, typed, version = self.visit_id, dict(self.soap), self.soap_version
         try:
             # Reads the saved SOAP back; unsaved vitals typing stays.
             self._change(
-                lambda st: exam_service.save_soap(st, actor, visit_id, typed), saved="soap"
+                lambda st: exam_service.save_soap(
+                    st, actor, visit_id, typed, expected_version=version
+                ),
+                saved="soap",
             )
         except ValidationFailed as failed:
             self.soap_errors = failed.errors
             return toasts.error(failed.message)
+        except StaleEdit as stale:
+            self.soap_errors = {STALE_ERROR: stale.message}
+            return toasts.error(stale.message)
+        if self.vitals_dirty and self.vitals_version == version:
+            self.vitals_version = self.soap_version  # only this save came in between
         return toasts.success("SOAP disimpan.")
 
     # ----- diagnoses ------------------------------------------------------------------

@@ -9,11 +9,14 @@ import reflex as rx
 from klinikita.db import session_scope
 from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
 from klinikita.services.audit import Actor
-from klinikita.services.errors import ValidationFailed
+from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.permissions import Action, allows
 from klinikita.services.sync_requests import resend_subject
 from klinikita.state import toasts
 from klinikita.state.auth import AuthState
+
+# The key of `errors` under which a form shows a stale edit's refusal (its own error line).
+STALE_ERROR = "stale"
 
 
 class MasterListState(AuthState, mixin=True):
@@ -28,6 +31,7 @@ class MasterListState(AuthState, mixin=True):
 
     form_open: bool = False
     editing_id: int = 0  # 0: a new row
+    editing_version: int = 0  # the edited row's version when the form was filled
     form: dict[str, str] = {}
     errors: dict[str, str] = {}
 
@@ -62,7 +66,8 @@ class MasterListState(AuthState, mixin=True):
     def _save_row(self, create, update, make_input):  # noqa: ANN001
         """Create (or, when editing, update) through the services with this tab's token.
 
-        Returns (the saved row, None), or (None, the error toast) with the field errors set."""
+        Returns (the saved row, None), or (None, the error toast) with the field errors set
+        (a stale edit's message under `STALE_ERROR`; the typed values stay)."""
         editing = self.editing_id
         actor = self._authorize(Action.RECORD_EDIT if editing else self.create_action)
         data = make_input()
@@ -70,12 +75,22 @@ class MasterListState(AuthState, mixin=True):
         try:
             with session_scope() as session:
                 if editing:
-                    row = update(session, actor, editing, data, client_token=token)
+                    row = update(
+                        session,
+                        actor,
+                        editing,
+                        data,
+                        client_token=token,
+                        expected_version=self.editing_version,
+                    )
                 else:
                     row = create(session, actor, data, client_token=token)
         except ValidationFailed as failed:
             self.errors = failed.errors
             return None, toasts.error(failed.message)
+        except StaleEdit as stale:
+            self.errors = {STALE_ERROR: stale.message}
+            return None, toasts.error(stale.message)
         wake_workers()
         self._close_form()
         self._reload()
@@ -142,7 +157,7 @@ class MasterListState(AuthState, mixin=True):
 
     def _close_form(self) -> None:
         self.form_open = False
-        self.editing_id = 0
+        self.editing_id = self.editing_version = 0
         self.errors = {}
 
     @rx.event

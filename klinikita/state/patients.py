@@ -14,12 +14,13 @@ from klinikita.services import patient_records as records
 from klinikita.services import regions as region_service
 from klinikita.services.audit import Actor
 from klinikita.services.dates import parse_typed_date, typed_date
-from klinikita.services.errors import ValidationFailed
+from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.nik import nik_problem, nik_warning
 from klinikita.services.patients import PatientRow, SearchKind, search_patients
 from klinikita.services.permissions import Action, allows
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
+from klinikita.state.master_list import STALE_ERROR
 from klinikita.state.registration import RegistrationState
 
 REGION_FIELDS = ("province_code", "city_code", "district_code", "village_code")
@@ -76,6 +77,7 @@ class PatientState(AuthState):
     # The form.
     form_open: bool = False
     editing_id: int = 0
+    editing_version: int = 0  # the patient's version when the form was filled
     form: dict[str, str] = {}
     flags: dict[str, bool] = {}
     errors: dict[str, str] = {}
@@ -215,7 +217,7 @@ class PatientState(AuthState):
             _options(lists[1]),
             _options(lists[2]),
         )
-        self.editing_id = patient.id
+        self.editing_id, self.editing_version = patient.id, patient.version
         self.mrn_label = patient.mrn
         self.form_open = True
 
@@ -291,7 +293,12 @@ class PatientState(AuthState):
             with session_scope() as session:
                 if editing:
                     patient = records.update_patient(
-                        session, actor, self.editing_id, self._input(), client_token=token
+                        session,
+                        actor,
+                        self.editing_id,
+                        self._input(),
+                        client_token=token,
+                        expected_version=self.editing_version,
                     )
                 else:
                     patient = records.create_patient(
@@ -306,6 +313,9 @@ class PatientState(AuthState):
         except ValidationFailed as failed:
             self.errors = failed.errors
             return toasts.error(failed.message)
+        except StaleEdit as stale:
+            self.errors = {STALE_ERROR: stale.message}
+            return toasts.error(stale.message)
         except records.SimilarPatientsFound as found:
             self.similar = [
                 {"id": str(m.id), "mrn": m.mrn, "name": m.name, "birth_date": m.birth_date}

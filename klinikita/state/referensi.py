@@ -28,6 +28,7 @@ def _sync_fields(row: ServiceUnit | Room) -> dict[str, str]:
         "status": row.sync_status,
         "error": row.sync_error or "",
         "ihs_id": row.ihs_id or "",
+        "version": str(row.version),
     }
 
 
@@ -74,6 +75,7 @@ class UnitState(MasterListState, AuthState):
         if row is None:
             return toasts.error("Unit layanan tidak ditemukan.")
         self.form_open, self.editing_id, self.errors = True, int(unit_id), {}
+        self.editing_version = int(row["version"])
         self.form = {"name": row["name"]}
 
     @rx.event
@@ -128,6 +130,7 @@ class RoomState(MasterListState, AuthState):
         if row is None:
             return toasts.error("Ruangan tidak ditemukan.")
         self.form_open, self.editing_id, self.errors = True, int(room_id), {}
+        self.editing_version = int(row["version"])
         self.form = {
             "name": row["name"],
             "unit_id": row["unit_id"],

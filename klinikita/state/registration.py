@@ -8,7 +8,7 @@ from klinikita.db import Statements, read_connection, session_scope, write_scope
 from klinikita.models.clinical import Payer, VisitStatus
 from klinikita.services import registration as reg
 from klinikita.services.audit import Actor
-from klinikita.services.errors import ValidationFailed
+from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.patients import SearchKind, format_date, search_patients
 from klinikita.services.permissions import Action, allows
 from klinikita.services.visit_queue import QueueRow, ShownQueue, list_key, todays_list
@@ -88,6 +88,7 @@ class RegistrationState(AuthState):
     # The cancel dialog.
     cancel_open: bool = False
     cancel_id: int = 0
+    cancel_version: int = 0  # the visit's version when the dialog opened
     cancel_label: str = ""
     cancel_reason: str = ""
     cancel_error: str = ""
@@ -310,10 +311,12 @@ class RegistrationState(AuthState):
 
     @rx.event
     def open_cancel(self, visit_id: str):
-        self._authorize(Action.VISIT_CANCEL)
+        actor = self._authorize(Action.VISIT_CANCEL)
         row = next((r for r in self.queue if r["id"] == visit_id), None)
         if row is None:
             return toasts.error("Kunjungan tidak ditemukan di antrean hari ini.")
+        with session_scope() as session:
+            self.cancel_version = reg.cancel_form_version(session, actor, int(visit_id))
         self.cancel_id = int(visit_id)
         self.cancel_label = f"{row['unit']} nomor {row['number']}: {row['patient']}"
         self.cancel_reason, self.cancel_error = "", ""
@@ -336,11 +339,20 @@ class RegistrationState(AuthState):
         actor = self._authorize(Action.VISIT_CANCEL)
         try:
             with session_scope() as session:
-                visit = reg.cancel_visit(session, actor, self.cancel_id, self.cancel_reason)
+                visit = reg.cancel_visit(
+                    session,
+                    actor,
+                    self.cancel_id,
+                    self.cancel_reason,
+                    expected_version=self.cancel_version,
+                )
                 number = visit.queue_number
         except ValidationFailed as failed:
             self.cancel_error = failed.errors.get("reason", failed.message)
             return
+        except StaleEdit as stale:
+            self.cancel_error = stale.message
+            return toasts.error(stale.message)
         live.publish(
             live.branch_topic(actor.branch_id),
             exclude=self._client_token(),

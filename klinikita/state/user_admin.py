@@ -10,10 +10,11 @@ import reflex as rx
 
 from klinikita.db import session_scope
 from klinikita.services import accounts
-from klinikita.services.errors import ValidationFailed
+from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.permissions import Action, allows
 from klinikita.state import toasts
 from klinikita.state.auth import AuthState
+from klinikita.state.master_list import STALE_ERROR
 
 NO_EMPLOYEE = "none"
 _EMPTY_FORM = {
@@ -42,6 +43,7 @@ class UserAdminState(AuthState):
 
     mode: str = ""  # "create", "edit" or "" (no form open)
     editing_id: int = 0
+    editing_version: int = 0  # the edited user's version when the form was filled
     form: dict[str, str] = {}
     extra_duties: list[str] = []
     branch_ids: list[str] = []
@@ -137,6 +139,7 @@ class UserAdminState(AuthState):
         if employee not in known:  # linked to someone outside the admin's branches
             self.employee_options.append({"value": employee, "label": "(karyawan cabang lain)"})
         self.mode, self.editing_id, self.errors = "edit", _parse_id(user_id), {}
+        self.editing_version = data.version
         self.form = {
             "username": data.username,
             "email": data.email,
@@ -198,11 +201,20 @@ class UserAdminState(AuthState):
                 if creating:
                     user = accounts.create_user(session, self._input(password), actor=actor)
                 else:
-                    user = accounts.update_user(session, actor, self.editing_id, self._input(""))
+                    user = accounts.update_user(
+                        session,
+                        actor,
+                        self.editing_id,
+                        self._input(""),
+                        expected_version=self.editing_version,
+                    )
                 username = user.username
         except ValidationFailed as failed:
             self.errors = failed.errors
             return toasts.error(failed.message)
+        except StaleEdit as stale:
+            self.errors = {STALE_ERROR: stale.message}
+            return toasts.error(stale.message)
         self.mode, self.editing_id, self.errors = "", 0, {}
         self._reload(actor)
         # The top bar shows the admin's own duties and branches, which may have changed.

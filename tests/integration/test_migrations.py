@@ -31,6 +31,16 @@ def _assert_no_drift(url: str) -> None:
         assert set(SQLModel.metadata.tables) <= tables
         if engine.dialect.name == "sqlite":
             assert FTS_TABLE in tables
+            # A migration that copies `patient` (SQLite's batch mode) would drop these.
+            with engine.connect() as conn:
+                triggers = conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'patient'"
+                ).scalars()
+                assert set(triggers) == {
+                    "patient_name_fts_ai",
+                    "patient_name_fts_ad",
+                    "patient_name_fts_au",
+                }
         else:
             assert TRGM_INDEX in {ix["name"] for ix in inspector.get_indexes("patient")}
     finally:

@@ -155,7 +155,7 @@ def test_doctor_examines_and_completes_then_the_notice_shows_the_encounter(db, r
     assert job.client_token == "tab-doctor"
     db.commit()
     # The worker wrote the encounter back; its notice reaches this tab.
-    row = db.get(Visit, visit.id)
+    row = db.get(Visit, visit.id, populate_existing=True)  # as the worker reads it
     row.encounter_id, row.sync_status = "ENC-123", SyncStatus.SENT
     db.add(row)
     db.commit()
@@ -172,7 +172,7 @@ def test_a_failed_send_shows_satusehat_text_and_resends(db, root, visit):
     state.complete()
     job = db.exec(select(SyncJob)).one()
     job.status = "dead"
-    row = db.get(Visit, visit.id)
+    row = db.get(Visit, visit.id, populate_existing=True)  # as the worker reads it
     row.sync_status, row.sync_error = SyncStatus.FAILED, "Patient tidak valid (SATUSEHAT)"
     db.add_all([job, row])
     db.commit()

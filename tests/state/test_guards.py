@@ -25,7 +25,7 @@ def clinic(db):
 
 
 def _edit(state: BranchSettingsState, branch: Branch, **changes):
-    state.editing_id = branch.id
+    state.editing_id, state.editing_version = branch.id, branch.version  # as start_edit does
     state.form = {
         "name": branch.name,
         "facility_type": branch.facility_type,
