@@ -298,3 +298,20 @@ def test_a_cashier_gets_the_dashboard_but_not_the_log_with_its_diagnoses(db, roo
         with pytest.raises(PermissionDenied):
             refused()
     assert sync.detail == {} and not sync.detail_open
+
+
+def test_the_pharmacy_resume_holds_prescriptions_and_no_soap_or_diagnoses(db, root, clinic):
+    from klinikita.models import Prescription
+
+    branch, patient, visit = clinic
+    db.add(Prescription(visit_id=visit.id, medicine="Amoxicillin 500 mg", quantity=15))
+    db.commit()
+    _in_tab(root, f"{routes.RESUME}?pasien={patient.id}")
+    resume = logged_in(db, root, ResumeState, "apoteker")
+    resume.load()
+    assert resume.show_prescriptions and not resume.show_clinical
+    [card] = resume.cards
+    assert card.prescriptions == ["Amoxicillin 500 mg, jumlah 15"]
+    assert card.diagnoses == card.soap == card.vitals == card.procedures == []
+    sent = str(root.dict())
+    assert "J06.9" not in sent and "Batuk pilek" not in sent
