@@ -182,6 +182,18 @@ def test_register_examine_complete_and_see_the_encounter_everywhere(
     expect(page.locator(f"#resume-encounter-{visit_id}")).to_contain_text(encounter_id)
     expect(page.locator(f"#resume-visit-{visit_id}")).to_contain_text("J06.9")
 
+    # The registration desk's Resume, printed: the visit and its encounter, no diagnosis.
+    desk = browser.new_page(viewport=DESK)
+    login_as(desk, app_url, "pendaftaran", "Daftar#2026")
+    desk.goto(f"{app_url}/resume?pasien={patient_id}")
+    desk.emulate_media(media="print")
+    expect(desk.locator(f"#resume-encounter-{visit_id}")).to_contain_text(encounter_id)
+    expect(desk.locator("#resume-scope-note")).to_be_visible()
+    expect(desk.locator(f"#resume-visit-{visit_id}")).to_contain_text("Poli Umum")
+    expect(desk.locator(f"#resume-visit-{visit_id}")).not_to_contain_text("J06.9")
+    expect(desk.locator(f"#resume-visit-{visit_id}")).not_to_contain_text("Diagnosis")
+    desk.close()
+
     # Log server SATUSEHAT: the doctor sees the transaction, not the FHIR bodies (admin's).
     page.goto(f"{app_url}/laporan/satusehat")
     bundle_row = page.locator("[id^=synclog-row-]", has_text="Bundle").first
