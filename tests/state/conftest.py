@@ -59,10 +59,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN0
     matrix = sys.modules.get("tests.state.test_permission_matrix")
     if matrix is None or not matrix.RESULTS:
         return
-    handlers = len(set(matrix.RESULTS))
-    subjects = len(matrix.SUBJECTS)
+    handlers = set(matrix.RESULTS)
+    setvars = {h for h in handlers if h.endswith(".setvar")}
     terminalreporter.write_line(
-        f"Permission matrix: {handlers} handlers x {subjects} subjects "
+        f"Permission matrix: {len(handlers)} handlers ({len(handlers) - len(setvars)} of the "
+        f"app, {len(setvars)} Reflex setvar) x {len(matrix.SUBJECTS)} subjects "
         f"({len(matrix.SUBJECTS) - 2} duties, a logged-out tab, an admin of another branch) "
         f"= {len(matrix.RESULTS)} cases run"
     )
