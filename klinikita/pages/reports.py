@@ -296,8 +296,19 @@ def _sync_detail() -> rx.Component:
                     d["error"] != "",
                     rx.text(d["error"], size="2", color=rx.color("red", 11)),
                 ),
-                _body_block("Permintaan (request)", d["request_text"], "synclog-request"),
-                _body_block("Jawaban (response)", d["response_text"], "synclog-response"),
+                rx.cond(
+                    d["bodies_shown"] != "",
+                    rx.fragment(
+                        _body_block("Permintaan (request)", d["request_text"], "synclog-request"),
+                        _body_block("Jawaban (response)", d["response_text"], "synclog-response"),
+                    ),
+                    rx.text(
+                        "Isi permintaan dan jawaban (data klinis pasien) hanya untuk admin.",
+                        size="2",
+                        color=_MUTED,
+                        id="synclog-bodies-admin-only",
+                    ),
+                ),
                 rx.hstack(
                     rx.dialog.close(
                         rx.button(

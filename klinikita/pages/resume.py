@@ -99,6 +99,25 @@ def _search() -> rx.Component:
     )
 
 
+def _scope_note() -> rx.Component:
+    """On screen and on paper: what this resume leaves out for the active duty."""
+    return rx.cond(
+        S.show_clinical,
+        rx.fragment(),
+        rx.text(
+            rx.cond(
+                S.show_prescriptions,
+                "Resep saja: SOAP, diagnosis, tanda vital dan tindakan hanya untuk "
+                "tenaga kesehatan.",
+                "Data administrasi saja: isi klinis hanya untuk tenaga kesehatan.",
+            ),
+            size="1",
+            color=_MUTED,
+            id="resume-scope-note",
+        ),
+    )
+
+
 def _patient_header() -> rx.Component:
     p = S.patient
     return rx.card(
@@ -117,6 +136,7 @@ def _patient_header() -> rx.Component:
                     size="2",
                 ),
                 rx.text("IHS: ", p["ihs_number"], " · ", S.total, " kunjungan", size="2"),
+                _scope_note(),
                 spacing="1",
                 min_width="0",
             ),

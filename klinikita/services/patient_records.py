@@ -352,4 +352,6 @@ def resend_lookup(
 
 
 def get_for_edit(session: Session, actor: audit.Actor, patient_id: int) -> Patient:
+    """The patient of the actor's branch, for the admin's edit form."""
+    require(actor.duty, Action.RECORD_EDIT)
     return _get_in_branch(session, actor, patient_id)

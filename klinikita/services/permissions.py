@@ -4,6 +4,12 @@ Every mutating handler asks `require(duty, action)` (through the state's shared 
 and every menu is shown only for the duties whose actions include its `view` action.
 Editing or deleting what has already been recorded is `RECORD_EDIT` / `RECORD_DELETE`,
 which only admin has.
+
+Opening a page is one action; reading the clinical content on it is another, checked by
+the service that builds what the page shows: `VIEW_CLINICAL` (SOAP, diagnoses, vital signs,
+procedures), `VIEW_PRESCRIPTION` (prescriptions, and allergies once they are recorded) and
+`VIEW_SATUSEHAT_BODIES` (the request and response bodies of the SATUSEHAT log). A duty
+without them gets the administrative part only: dates, unit, doctor, payer, status.
 """
 
 from __future__ import annotations
@@ -27,8 +33,16 @@ class Action(StrEnum):
     # Laporan aktivitas (the audit trail: staff logins, password events, every change):
     # admin only, unlike the other reports.
     VIEW_AUDIT = "view_audit"
-    # Log server SATUSEHAT: the exchanges hold diagnoses and vital signs (see PERMISSIONS).
+    # Log server SATUSEHAT: the rows (method, URL, status, time, patient) of each exchange.
     VIEW_SATUSEHAT_LOG = "view_satusehat_log"
+    # Clinical content wherever it is shown (Resume and its print): SOAP, diagnoses,
+    # vital signs, procedures.
+    VIEW_CLINICAL = "view_clinical"
+    # Prescriptions (and allergies): what the pharmacy dispenses against.
+    VIEW_PRESCRIPTION = "view_prescription"
+    # The FHIR request and response bodies of the SATUSEHAT log: they carry diagnoses and
+    # vital signs of every patient sent; admin only.
+    VIEW_SATUSEHAT_BODIES = "view_satusehat_bodies"
     # Creating new records
     PATIENT_CREATE = "patient_create"
     VISIT_REGISTER = "visit_register"
@@ -61,6 +75,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.VIEW_PENGATURAN: "membuka Pengaturan",
     Action.VIEW_AUDIT: "membuka Laporan aktivitas",
     Action.VIEW_SATUSEHAT_LOG: "membuka Log server SATUSEHAT",
+    Action.VIEW_CLINICAL: "membaca SOAP, diagnosis, tanda vital dan tindakan",
+    Action.VIEW_PRESCRIPTION: "membaca resep dan alergi",
+    Action.VIEW_SATUSEHAT_BODIES: "membaca isi pertukaran dengan SATUSEHAT",
     Action.PATIENT_CREATE: "menambah pasien",
     Action.VISIT_REGISTER: "mendaftarkan kunjungan",
     Action.VISIT_CANCEL: "membatalkan kunjungan",
@@ -86,11 +103,14 @@ _CASHIER = {_A.VIEW_BERANDA, _A.VIEW_PENDAFTARAN, _A.VIEW_KONTAK, _A.VIEW_LAPORA
 # The cashier's desk registers visits too (the issue's Pendaftaran: pendaftaran, kasir, admin).
 _CASHIER |= {_A.PAYMENT_RECORD, _A.PATIENT_CREATE, _A.VISIT_REGISTER, _A.VISIT_CANCEL}
 _NURSE = {_A.VIEW_BERANDA, _A.VIEW_PENDAFTARAN, _A.VIEW_PEMERIKSAAN, _A.VIEW_RESUME}
-_NURSE |= {_A.VIEW_KONTAK, _A.EXAM_VITALS}
+_NURSE |= {_A.VIEW_KONTAK, _A.EXAM_VITALS, _A.VIEW_CLINICAL, _A.VIEW_PRESCRIPTION}
 _DOCTOR = {_A.VIEW_BERANDA, _A.VIEW_PEMERIKSAAN, _A.VIEW_RESUME, _A.VIEW_KONTAK}
+_DOCTOR |= {_A.VIEW_CLINICAL, _A.VIEW_PRESCRIPTION}
 _DOCTOR |= {_A.VIEW_REFERENSI, _A.VIEW_LAPORAN, _A.EXAM_VITALS, _A.EXAM_MEDICAL}
 _DOCTOR |= {_A.EXAM_COMPLETE, _A.SATUSEHAT_RESEND}
+# The pharmacy reads the prescriptions it dispenses against, not the SOAP or diagnoses.
 _PHARMACY = {_A.VIEW_BERANDA, _A.VIEW_RESUME, _A.VIEW_KONTAK, _A.DISPENSE_RECORD}
+_PHARMACY |= {_A.VIEW_PRESCRIPTION}
 # The shared desk account does the day's work of a small practice but never changes
 # or removes what is recorded.
 _SHARED_DESK = _REGISTRATION | _NURSE | _DOCTOR | _CASHIER
@@ -113,8 +133,9 @@ PERMISSIONS: dict[Duty, frozenset[Action]] = {
 }
 
 
-# The SATUSEHAT log holds diagnoses and vital signs: a duty with the Laporan menu gets it
-# only if it reads the medical record (Resume) anyway. A cashier keeps the dashboard's counts.
+# The SATUSEHAT log's rows name patients and what was sent for them: a duty with the Laporan
+# menu gets them only if it opens the Resume anyway. A cashier keeps the dashboard's counts.
+# The bodies (VIEW_SATUSEHAT_BODIES) stay with admin.
 for _duty, _actions in PERMISSIONS.items():
     if {_A.VIEW_LAPORAN, _A.VIEW_RESUME} <= _actions:
         PERMISSIONS[_duty] = _actions | {_A.VIEW_SATUSEHAT_LOG}

@@ -35,7 +35,7 @@ from klinikita.services import audit, outbox
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.paging import Page
 from klinikita.services.patients import format_date, search_patients
-from klinikita.services.permissions import Action, require
+from klinikita.services.permissions import Action, allows, require
 from klinikita.services.report_csv import EXPORT_LIMIT, to_csv
 from klinikita.services.visit_queue import branch_zone, local_today
 
@@ -329,8 +329,9 @@ class SyncLogDetail:
     resource_type: str
     patient_name: str
     error: str
-    request_text: str
+    request_text: str  # "" unless bodies_shown
     response_text: str
+    bodies_shown: bool  # the reader may see the FHIR bodies (VIEW_SATUSEHAT_BODIES)
 
 
 def pretty_body(body: str) -> str:
@@ -425,8 +426,14 @@ def sync_log_page(
     return Page([_sync_row(log, n, m, branch) for log, n, m in rows], page, page_size, total)
 
 
-def sync_log_detail(session: Session, branch_id: int, log_id: int) -> SyncLogDetail | None:
-    """One exchange with its request and response pretty-printed; None outside the branch."""
+def sync_log_detail(
+    session: Session, branch_id: int, log_id: int, *, duty: str
+) -> SyncLogDetail | None:
+    """One exchange of the branch (None outside it), for a duty with the log. Its request
+    and response, pretty-printed, only for a duty with VIEW_SATUSEHAT_BODIES: they hold
+    the diagnoses and vital signs sent."""
+    require(duty, Action.VIEW_SATUSEHAT_LOG)
+    bodies = allows(duty, Action.VIEW_SATUSEHAT_BODIES)
     log = session.get(SyncLog, log_id)
     if log is None or log.branch_id != branch_id:
         return None
@@ -443,8 +450,9 @@ def sync_log_detail(session: Session, branch_id: int, log_id: int) -> SyncLogDet
         resource_type=log.resource_type,
         patient_name=f"{patient.name} (No. RM {patient.mrn})" if patient else "",
         error=log.error,
-        request_text=pretty_body(log.request_body),
-        response_text=pretty_body(log.response_body),
+        request_text=pretty_body(log.request_body) if bodies else "",
+        response_text=pretty_body(log.response_body) if bodies else "",
+        bodies_shown=bodies,
     )
 
 

@@ -5,6 +5,11 @@ A page costs a fixed number of queries whatever the patient's history: the page 
 and prescriptions of exactly those visits, one query each. Visits are read by
 `visit.patient_id` (indexed), so a patient with hundreds of visits pages as fast as one
 with three.
+
+What a card holds follows the reader's duty (services/permissions.py): the administrative
+part (dates, unit, doctor, payer, queue, status, encounter) for whoever may open the Resume;
+diagnoses, vital signs, SOAP and procedures only with VIEW_CLINICAL; prescriptions only
+with VIEW_PRESCRIPTION. Content a duty may not read is not queried at all.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.clinical import Diagnosis, Examination, Prescription, Procedure, VisitStatus
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.services.patients import format_date
+from klinikita.services.permissions import Action, allows, require
 from klinikita.services.visit_queue import STATUS_LABELS, local_time_text
 
 PAGE_SIZE = 10
@@ -88,6 +94,9 @@ class ResumePage:
     page: int
     page_size: int
     total: int
+    # What the cards may hold for this reader (False: that part is left out, not empty).
+    clinical: bool = False
+    prescriptions: bool = False
 
     @property
     def page_count(self) -> int:
@@ -187,12 +196,18 @@ def patient_visits(
     patient_id: int,
     page: int = 1,
     page_size: int = PAGE_SIZE,
+    *,
+    duty: str,
 ) -> ResumePage:
-    """One page of the patient's visits in the branch, newest first. A patient of another
-    branch (or none) gives an empty page with no header."""
+    """One page of the patient's visits in the branch, newest first, holding what `duty`
+    may read (PermissionDenied without VIEW_RESUME). A patient of another branch (or none)
+    gives an empty page with no header."""
+    require(duty, Action.VIEW_RESUME)
+    clinical = allows(duty, Action.VIEW_CLINICAL)
+    with_prescriptions = allows(duty, Action.VIEW_PRESCRIPTION)
     header = patient_header(session, branch_id, patient_id)
     if header is None:
-        return ResumePage(None, [], 1, page_size, 0)
+        return ResumePage(None, [], 1, page_size, 0, clinical, with_prescriptions)
     where = (Visit.branch_id == branch_id, Visit.patient_id == patient_id)
     total = session.exec(select(func.count()).select_from(Visit).where(*where)).one()
     page_count = max(1, -(-total // page_size))
@@ -213,7 +228,7 @@ def patient_visits(
     diagnoses: dict[int, list[Diagnosis]] = defaultdict(list)
     procedures: dict[int, list[Procedure]] = defaultdict(list)
     prescriptions: dict[int, list[Prescription]] = defaultdict(list)
-    if ids:
+    if ids and clinical:
         for exam in session.exec(select(Examination).where(Examination.visit_id.in_(ids))):
             exams[exam.visit_id] = exam
         for dx in session.exec(
@@ -226,6 +241,7 @@ def patient_visits(
             select(Procedure).where(Procedure.visit_id.in_(ids)).order_by(Procedure.id)
         ):
             procedures[proc.visit_id].append(proc)
+    if ids and with_prescriptions:
         for line in session.exec(
             select(Prescription).where(Prescription.visit_id.in_(ids)).order_by(Prescription.id)
         ):
@@ -269,4 +285,4 @@ def patient_visits(
                 prescriptions=[prescription_text(p) for p in prescriptions[visit.id]],
             )
         )
-    return ResumePage(header, cards, page, page_size, total)
+    return ResumePage(header, cards, page, page_size, total, clinical, with_prescriptions)

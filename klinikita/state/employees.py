@@ -90,7 +90,7 @@ class EmployeeState(MasterListState, AuthState):
     def set_search(self, value: str):
         self.search = value
         self.page = 1
-        self._reload()
+        self._reload_for_viewer()
 
     @rx.event
     def set_field(self, field: str, value: str):

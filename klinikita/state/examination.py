@@ -153,6 +153,7 @@ class ExaminationState(AuthState):
 
     @rx.event
     def toggle_rows_all(self):
+        self._branch_id = self._authorize(Action.VIEW_PEMERIKSAAN).branch_id
         self.rows_all = not self.rows_all
         self._load_rows()
 
@@ -338,6 +339,7 @@ class ExaminationState(AuthState):
     @rx.event
     def close_visit(self):
         self._close()
+        self._branch_id = self._authorize(Action.VIEW_PEMERIKSAAN).branch_id
         self._load_rows()
 
     def _on_board_change(self, topic: str, changed: live.Changed) -> None:

@@ -160,17 +160,23 @@ class MasterListState(AuthState, mixin=True):
         self.editing_id = self.editing_version = 0
         self.errors = {}
 
+    def _reload_for_viewer(self) -> None:
+        """The list again, for whoever is behind this tab now: a tab whose login ended, or
+        whose duty or branch changed elsewhere, gets nothing of the branch it showed."""
+        if self._start(self._current_actor()):
+            self._reload()
+
     @rx.event
     def next_page(self):
         if self.page < self.page_count:
             self.page += 1
-            self._reload()
+            self._reload_for_viewer()
 
     @rx.event
     def prev_page(self):
         if self.page > 1:
             self.page -= 1
-            self._reload()
+            self._reload_for_viewer()
 
     @rx.event
     def cancel_form(self):

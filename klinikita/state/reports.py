@@ -272,10 +272,11 @@ class SyncLogState(_PagedReport, LaporanState):
         if not str(log_id).isdigit():
             return
         with session_scope() as session:
-            found = reports.sync_log_detail(session, actor.branch_id, int(log_id))
+            found = reports.sync_log_detail(session, actor.branch_id, int(log_id), duty=actor.duty)
         if found is None:
             return toasts.error("Log tidak ditemukan di cabang aktif.")
         self.detail = _strings(found)
+        self.detail["bodies_shown"] = "1" if found.bodies_shown else ""
         self.detail_open = True
 
     @rx.event

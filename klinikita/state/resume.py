@@ -29,6 +29,9 @@ class ResumeState(AuthState):
     page: int = 1
     page_count: int = 1
     total: int = 0
+    # Which parts of a card the active duty reads (the server leaves the others out).
+    show_clinical: bool = False
+    show_prescriptions: bool = False
 
     def _viewer(self) -> Actor | None:
         actor = self._current_actor()
@@ -43,13 +46,16 @@ class ResumeState(AuthState):
         self.patient = {}
         self.cards = []
         self.page, self.page_count, self.total = 1, 1, 0
+        self.show_clinical = self.show_prescriptions = False
 
     def _load_visits(self) -> None:
         actor = self._viewer()
         if actor is None or not self.patient_id:
             return
         with read_scope() as session:
-            found = patient_visits(session, actor.branch_id, self.patient_id, self.page)
+            found = patient_visits(
+                session, actor.branch_id, self.patient_id, self.page, duty=actor.duty
+            )
         if found.patient is None:  # not a patient of the active branch
             self._clear_patient()
             return
@@ -64,6 +70,7 @@ class ResumeState(AuthState):
             "ihs_number": p.ihs_number or "-",
         }
         self.cards = found.cards
+        self.show_clinical, self.show_prescriptions = found.clinical, found.prescriptions
         self.page, self.page_count, self.total = found.page, found.page_count, found.total
 
     @rx.event

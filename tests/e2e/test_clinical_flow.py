@@ -182,21 +182,41 @@ def test_register_examine_complete_and_see_the_encounter_everywhere(
     expect(page.locator(f"#resume-encounter-{visit_id}")).to_contain_text(encounter_id)
     expect(page.locator(f"#resume-visit-{visit_id}")).to_contain_text("J06.9")
 
-    # Log server SATUSEHAT: the transaction and SATUSEHAT's answer with the encounter id.
+    # The registration desk's Resume, printed: the visit and its encounter, no diagnosis.
+    desk = browser.new_page(viewport=DESK)
+    login_as(desk, app_url, "pendaftaran", "Daftar#2026")
+    desk.goto(f"{app_url}/resume?pasien={patient_id}")
+    desk.emulate_media(media="print")
+    expect(desk.locator(f"#resume-encounter-{visit_id}")).to_contain_text(encounter_id)
+    expect(desk.locator("#resume-scope-note")).to_be_visible()
+    expect(desk.locator(f"#resume-visit-{visit_id}")).to_contain_text("Poli Umum")
+    expect(desk.locator(f"#resume-visit-{visit_id}")).not_to_contain_text("J06.9")
+    expect(desk.locator(f"#resume-visit-{visit_id}")).not_to_contain_text("Diagnosis")
+    desk.close()
+
+    # Log server SATUSEHAT: the doctor sees the transaction, not the FHIR bodies (admin's).
     page.goto(f"{app_url}/laporan/satusehat")
     bundle_row = page.locator("[id^=synclog-row-]", has_text="Bundle").first
     expect(bundle_row).to_contain_text("200")
     bundle_row.click()
     expect(page.locator("#synclog-detail")).to_be_visible()
-    expect(page.locator("#synclog-response")).to_contain_text(encounter_id)
-    expect(page.locator("#synclog-request")).not_to_contain_text("demo-klinik-secret")
-
-    # The admin corrects the completed visit: SATUSEHAT gets the new diagnosis as an update
-    # of the same Encounter, and the page follows it live.
+    expect(page.locator("#synclog-bodies-admin-only")).to_be_visible()
+    expect(page.locator("#synclog-response")).to_have_count(0)
     page.keyboard.press("Escape")
     expect(page.locator("#synclog-detail")).to_have_count(0)
     page.locator("#logout").click()
+
+    # The admin reads SATUSEHAT's answer with the encounter id, and no secret in the request.
     login_as(page, app_url, "admin", "Admin#2026")
+    page.goto(f"{app_url}/laporan/satusehat")
+    page.locator("[id^=synclog-row-]", has_text="Bundle").first.click()
+    expect(page.locator("#synclog-response")).to_contain_text(encounter_id)
+    expect(page.locator("#synclog-request")).not_to_contain_text("demo-klinik-secret")
+    page.keyboard.press("Escape")
+    expect(page.locator("#synclog-detail")).to_have_count(0)
+
+    # The admin corrects the completed visit: SATUSEHAT gets the new diagnosis as an update
+    # of the same Encounter, and the page follows it live.
     page.goto(f"{app_url}/pemeriksaan?kunjungan={visit_id}")
     expect(page.locator("#exam-admin-edit")).to_contain_text("koreksi")
     expect(page.locator("#exam-encounter-id")).to_have_text(encounter_id)

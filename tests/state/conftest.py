@@ -50,3 +50,20 @@ def tab_at(root: rx.State, token: str, path: str) -> None:
             constants.RouteVar.ORIGIN: path,
         }
     )
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN001, ARG001
+    """The size of the permission matrix, when it ran (tests/state/test_permission_matrix.py)."""
+    import sys
+
+    matrix = sys.modules.get("tests.state.test_permission_matrix")
+    if matrix is None or not matrix.RESULTS:
+        return
+    handlers = set(matrix.RESULTS)
+    setvars = {h for h in handlers if h.endswith(".setvar")}
+    terminalreporter.write_line(
+        f"Permission matrix: {len(handlers)} handlers ({len(handlers) - len(setvars)} of the "
+        f"app, {len(setvars)} Reflex setvar) x {len(matrix.SUBJECTS)} subjects "
+        f"({len(matrix.SUBJECTS) - 2} duties, a logged-out tab, an admin of another branch) "
+        f"= {len(matrix.RESULTS)} cases run"
+    )

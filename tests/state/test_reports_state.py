@@ -147,7 +147,7 @@ def test_laporan_aktivitas_is_the_admins(db, root, clinic):
 def test_sync_log_rows_detail_and_csv(db, root, clinic):
     branch, patient, visit = clinic
     _in_tab(root, routes.LAPORAN_SATUSEHAT)
-    sync = logged_in(db, root, SyncLogState, "dokter")
+    sync = logged_in(db, root, SyncLogState, "admin")
     sync.load()
     assert sync.page_allowed and sync.can_log
     [row] = sync.rows
@@ -171,6 +171,19 @@ def test_sync_log_rows_detail_and_csv(db, root, clinic):
     sync.set_filter("result", "semua")
     text = _download_text(sync.export_csv()).lstrip("\ufeff")
     assert len(text.splitlines()) == 2 and "Ardianto Putra" in text
+
+
+def test_a_doctor_reads_the_log_rows_but_not_the_fhir_bodies(db, root, clinic):
+    _in_tab(root, routes.LAPORAN_SATUSEHAT)
+    sync = logged_in(db, root, SyncLogState, "dokter")
+    sync.load()
+    [row] = sync.rows
+    assert row["method"] == "POST" and row["status_code"] == "201"
+    sync.open_detail(row["id"])
+    assert sync.detail_open and sync.detail["status_code"] == "201"
+    assert sync.detail["bodies_shown"] == ""
+    assert sync.detail["request_text"] == sync.detail["response_text"] == ""
+    assert "enc-123" not in str(sync.detail) and "resourceType" not in str(sync.detail)
 
 
 def test_sync_log_of_one_patient_from_a_link(db, root, clinic):
@@ -285,3 +298,20 @@ def test_a_cashier_gets_the_dashboard_but_not_the_log_with_its_diagnoses(db, roo
         with pytest.raises(PermissionDenied):
             refused()
     assert sync.detail == {} and not sync.detail_open
+
+
+def test_the_pharmacy_resume_holds_prescriptions_and_no_soap_or_diagnoses(db, root, clinic):
+    from klinikita.models import Prescription
+
+    branch, patient, visit = clinic
+    db.add(Prescription(visit_id=visit.id, medicine="Amoxicillin 500 mg", quantity=15))
+    db.commit()
+    _in_tab(root, f"{routes.RESUME}?pasien={patient.id}")
+    resume = logged_in(db, root, ResumeState, "apoteker")
+    resume.load()
+    assert resume.show_prescriptions and not resume.show_clinical
+    [card] = resume.cards
+    assert card.prescriptions == ["Amoxicillin 500 mg, jumlah 15"]
+    assert card.diagnoses == card.soap == card.vitals == card.procedures == []
+    sent = str(root.dict())
+    assert "J06.9" not in sent and "Batuk pilek" not in sent

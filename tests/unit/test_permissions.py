@@ -84,3 +84,16 @@ def test_the_satusehat_log_goes_only_to_duties_that_read_the_medical_record():
     for duty in Duty:
         if allows(duty, Action.VIEW_SATUSEHAT_LOG):
             assert allows(duty, Action.VIEW_RESUME) and allows(duty, Action.VIEW_LAPORAN), duty
+
+
+def test_clinical_content_is_read_by_clinicians_prescriptions_by_the_pharmacy_too():
+    desk = (Duty.PENDAFTARAN, Duty.KASIR, Duty.PENDAFTARAN_KASIR)
+    pharmacy = (Duty.APOTEKER, Duty.ASISTEN_APOTEKER)
+    for duty in desk:
+        assert not allows(duty, Action.VIEW_CLINICAL), duty
+        assert not allows(duty, Action.VIEW_PRESCRIPTION), duty
+    for duty in pharmacy:
+        assert allows(duty, Action.VIEW_PRESCRIPTION) and not allows(duty, Action.VIEW_CLINICAL)
+    for duty in (*DOCTOR_DUTIES, Duty.PERAWAT, Duty.BIDAN, Duty.LOGIN_KLINIK, Duty.ADMIN):
+        assert allows(duty, Action.VIEW_CLINICAL) and allows(duty, Action.VIEW_PRESCRIPTION)
+    assert [d for d in Duty if allows(d, Action.VIEW_SATUSEHAT_BODIES)] == [Duty.ADMIN]

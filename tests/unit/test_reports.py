@@ -216,7 +216,7 @@ def test_sync_log_pages(db, exchanges):
 
 def test_sync_log_detail_pretty_json_or_raw_text(db, exchanges):
     branch, patient, siti, logs = exchanges
-    detail = reports.sync_log_detail(db, branch.id, logs[1].id)
+    detail = reports.sync_log_detail(db, branch.id, logs[1].id, duty=Duty.ADMIN)
     assert detail.request_text == json.dumps(
         {"resourceType": "Encounter", "status": "finished"}, indent=2
     )
@@ -225,7 +225,20 @@ def test_sync_log_detail_pretty_json_or_raw_text(db, exchanges):
     assert detail.method == "POST" and detail.url == "https://x/Encounter"
     assert detail.patient_name == "Siti Aminah (No. RM 000002)"
     # Another branch's exchange is not shown.
-    assert reports.sync_log_detail(db, branch.id, logs[3].id) is None
+    assert reports.sync_log_detail(db, branch.id, logs[3].id, duty=Duty.ADMIN) is None
+
+
+@pytest.mark.parametrize("duty", [Duty.PENDAFTARAN_KASIR, Duty.DOKTER_UMUM, Duty.LOGIN_KLINIK])
+def test_the_log_bodies_are_the_admins(db, exchanges, duty):
+    """The rows stay for whoever has the log; the FHIR bodies do not leave the server."""
+    branch, patient, siti, logs = exchanges
+    detail = reports.sync_log_detail(db, branch.id, logs[1].id, duty=duty)
+    assert (detail.method, detail.status_code, detail.error) == ("POST", "400", "Ditolak")
+    assert detail.request_text == detail.response_text == "" and not detail.bodies_shown
+    assert "finished" not in repr(detail) and "Bad Gateway" not in repr(detail)
+    assert reports.sync_log_detail(db, branch.id, logs[1].id, duty=Duty.ADMIN).bodies_shown
+    with pytest.raises(PermissionDenied):
+        reports.sync_log_detail(db, branch.id, logs[1].id, duty=Duty.KASIR)
 
 
 def test_sync_log_csv(db, exchanges):
@@ -235,6 +248,8 @@ def test_sync_log_csv(db, exchanges):
     assert rows[0] == list(reports.SYNC_CSV_HEADERS)
     assert count == 2 and [r[2] for r in rows[1:]] == ["Organization", "Encounter"]
     assert rows[2][5] == "400" and rows[2][6] == "340" and rows[2][7] == "Siti Aminah"
+    # Rows only: no request or response body is exported.
+    assert "finished" not in text and "Bad Gateway" not in text
 
 
 # ----- CSV ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from klinikita.models import Patient, Visit
 from klinikita.models.clinical import Diagnosis, Prescription, Procedure, VisitStatus
-from klinikita.models.enums import Sex, SyncStatus
+from klinikita.models.enums import Duty, Sex, SyncStatus
 from klinikita.services.resume import patient_visits
 from tests.factories import make_branch, make_clinic, make_completed_visit
 from tests.pg import sqlite_and_postgresql
@@ -57,7 +57,7 @@ def test_visits_come_newest_first_with_everything_recorded(db, clinic):
     )
     db.commit()
 
-    found = patient_visits(db, branch.id, patient.id)
+    found = patient_visits(db, branch.id, patient.id, duty=Duty.ADMIN)
 
     assert found.total == 2 and found.page_count == 1
     assert found.patient.name == "Ardianto Putra" and found.patient.mrn == "000001"
@@ -94,14 +94,14 @@ def test_times_are_the_branch_local_time(db, clinic):
         arrived_at=datetime(2026, 11, 25, 1, 30, tzinfo=UTC),
         completed_at=datetime(2026, 11, 25, 2, 15, tzinfo=UTC),
     )
-    [card] = patient_visits(db, branch.id, patient.id).cards
+    [card] = patient_visits(db, branch.id, patient.id, duty=Duty.ADMIN).cards
     assert card.visit_id == visit.id
     assert card.date_text == "25 Nov 2026"
     assert card.time_text == "08:30-09:15"  # WIB
     branch.timezone = "Asia/Jayapura"
     db.add(branch)
     db.commit()
-    [card] = patient_visits(db, branch.id, patient.id).cards
+    [card] = patient_visits(db, branch.id, patient.id, duty=Duty.ADMIN).cards
     assert card.time_text == "10:30-11:15"  # WIT
 
 
@@ -112,12 +112,12 @@ def test_pages_of_a_long_history(db, clinic):
 
     seen = []
     for page in (1, 2, 3):
-        found = patient_visits(db, branch.id, patient.id, page=page, page_size=3)
+        found = patient_visits(db, branch.id, patient.id, page=page, page_size=3, duty=Duty.ADMIN)
         assert found.total == 7 and found.page_count == 3 and found.page == page
         seen += [c.visit_id for c in found.cards]
     assert seen == newest_first
     # A page past the end shows the last page.
-    assert patient_visits(db, branch.id, patient.id, page=9, page_size=3).page == 3
+    assert patient_visits(db, branch.id, patient.id, page=9, page_size=3, duty=Duty.ADMIN).page == 3
 
 
 def test_a_page_costs_the_same_queries_whatever_its_size(db, clinic):
@@ -135,11 +135,11 @@ def test_a_page_costs_the_same_queries_whatever_its_size(db, clinic):
     try:
         # Fresh sessions: nothing comes from an earlier call's identity map.
         with Session(engine) as session:
-            patient_visits(session, branch.id, patient.id, page_size=2)
+            patient_visits(session, branch.id, patient.id, page_size=2, duty=Duty.ADMIN)
         small = len(statements)
         statements.clear()
         with Session(engine) as session:
-            found = patient_visits(session, branch.id, patient.id, page_size=12)
+            found = patient_visits(session, branch.id, patient.id, page_size=12, duty=Duty.ADMIN)
         large = len(statements)
     finally:
         event.remove(engine, "before_cursor_execute", count)
@@ -160,7 +160,64 @@ def test_a_patient_of_another_branch_is_not_shown(db, clinic):
     )
     db.add(stranger)
     db.commit()
-    assert patient_visits(db, other.id, patient.id).patient is None
-    assert patient_visits(db, other.id, patient.id).cards == []
-    empty = patient_visits(db, other.id, stranger.id)
+    assert patient_visits(db, other.id, patient.id, duty=Duty.ADMIN).patient is None
+    assert patient_visits(db, other.id, patient.id, duty=Duty.ADMIN).cards == []
+    empty = patient_visits(db, other.id, stranger.id, duty=Duty.ADMIN)
     assert empty.patient.name == "Orang Lain" and empty.cards == [] and empty.total == 0
+
+
+def _full_visit(db, clinic) -> Visit:
+    visit = _visit(db, clinic, 1, 10, encounter_id="enc-1", payer="bpjs")
+    db.add(Procedure(visit_id=visit.id, code="96.04", description="Nebulisasi"))
+    db.add(Prescription(visit_id=visit.id, medicine="Amoxicillin 500 mg", quantity=15))
+    db.commit()
+    return visit
+
+
+@pytest.mark.parametrize("duty", [Duty.PENDAFTARAN, Duty.PENDAFTARAN_KASIR])
+def test_the_registration_desk_reads_the_visits_without_clinical_content(db, clinic, duty):
+    branch, unit, room, doctor, patient = clinic
+    visit = _full_visit(db, clinic)
+    found = patient_visits(db, branch.id, patient.id, duty=duty)
+    [card] = found.cards
+    assert not found.clinical and not found.prescriptions
+    # The administrative part of the visit stays.
+    assert (card.visit_id, card.unit, card.doctor, card.payer) == (
+        visit.id,
+        "Poli Umum",
+        "dr. Alexander",
+        "BPJS",
+    )
+    assert card.encounter_id == "enc-1" and card.status_label == "selesai" and card.date_text
+    # Nothing clinical left the server.
+    assert card.diagnoses == [] and card.vitals == [] and card.soap == []
+    assert card.procedures == [] and card.prescriptions == []
+    assert "ISPA" not in repr(found) and "J06.9" not in repr(found)
+
+
+@pytest.mark.parametrize("duty", [Duty.APOTEKER, Duty.ASISTEN_APOTEKER])
+def test_the_pharmacy_reads_prescriptions_but_not_soap_or_diagnoses(db, clinic, duty):
+    branch, unit, room, doctor, patient = clinic
+    _full_visit(db, clinic)
+    found = patient_visits(db, branch.id, patient.id, duty=duty)
+    [card] = found.cards
+    assert found.prescriptions and not found.clinical
+    assert card.prescriptions == ["Amoxicillin 500 mg, jumlah 15"]
+    assert card.diagnoses == [] and card.vitals == [] and card.soap == [] and card.procedures == []
+
+
+@pytest.mark.parametrize("duty", [Duty.DOKTER_UMUM, Duty.PERAWAT, Duty.LOGIN_KLINIK])
+def test_clinicians_read_everything(db, clinic, duty):
+    branch, unit, room, doctor, patient = clinic
+    _full_visit(db, clinic)
+    [card] = patient_visits(db, branch.id, patient.id, duty=duty).cards
+    assert card.diagnoses and card.vitals and card.soap and card.procedures and card.prescriptions
+
+
+def test_a_duty_without_the_resume_is_refused(db, clinic):
+    from klinikita.services.errors import PermissionDenied
+
+    branch, unit, room, doctor, patient = clinic
+    _full_visit(db, clinic)
+    with pytest.raises(PermissionDenied):
+        patient_visits(db, branch.id, patient.id, duty=Duty.KASIR)
