@@ -34,13 +34,15 @@ $(TOOLS)/.installed:
 	$(BIN)/reflex compile
 	touch $@
 
+# The demo: demo data on first start; the simulator's control endpoints for an admin.
 run: setup
 	$(BIN)/python -m klinikita prestart --demo
-	$(BIN)/reflex run
+	KLINIKITA_DEMO=1 $(BIN)/reflex run
 
+# Production without systemd: the server starts again whenever it dies (deploy/ has units).
 run-prod: setup
 	$(BIN)/python -m klinikita prestart
-	$(BIN)/reflex run --env prod
+	$(BIN)/python -m klinikita.supervisor -- $(BIN)/reflex run --env prod
 
 test: setup
 	$(BIN)/pytest

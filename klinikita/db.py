@@ -23,13 +23,17 @@ from sqlalchemy.sql.base import Executable
 from sqlmodel import Session, SQLModel, create_engine
 
 from klinikita import pg_exec
+from klinikita.private_files import private_file, private_folder
 from klinikita.settings import get_settings
 
 
 def _ensure_sqlite_folder(url: str) -> None:
+    """The database's folder (0700) and file (0600) exist, the owner's only: SQLite gives
+    the -wal and -shm files it makes beside the database the database file's mode."""
     path = url.split("///", 1)[1] if "///" in url else ""
     if path and path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_folder(Path(path).parent)
+        private_file(Path(path))
 
 
 def make_engine(url: str) -> Engine:

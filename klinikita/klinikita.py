@@ -41,6 +41,7 @@ from klinikita.state.registration import RegistrationState
 from klinikita.state.reports import AuditReportState, DashboardState, LaporanState, SyncLogState
 from klinikita.state.resume import ResumeState
 from klinikita.state.user_admin import UserAdminState
+from klinikita.web_security import with_security_headers
 
 log = logging.getLogger("klinikita")
 
@@ -57,7 +58,8 @@ def handle_backend_exception(exception: Exception) -> list[EventSpec]:
 
 app = rx.App(
     backend_exception_handler=handle_backend_exception,
-    api_transformer=backend_api(),
+    # The simulator's routes (when mounted), then the security headers around everything.
+    api_transformer=[*backend_api(), with_security_headers],
     stylesheets=["/print.css"],
     head_components=[
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),

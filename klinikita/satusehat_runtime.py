@@ -12,6 +12,8 @@ from reflex_base.config import get_config
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 
 from klinikita.db import get_engine, read_connection
@@ -21,7 +23,9 @@ from klinikita.integrations.satusehat.tokens import shared_token_cache
 from klinikita.integrations.satusehat.worker import JobNotice, Notifier, OutboxWorker
 from klinikita.models import SyncJob
 from klinikita.models.base import utcnow
+from klinikita.models.enums import Duty
 from klinikita.models.satusehat import JobStatus
+from klinikita.services.auth import actor_for
 from klinikita.settings import get_settings
 from klinikita.state.live import make_notifier
 
@@ -38,13 +42,32 @@ def simulator_base() -> str:
     return f"{get_config().api_url.rstrip('/')}{SIMULATOR_MOUNT}"
 
 
-def backend_api() -> Starlette | None:
-    """Extra routes on the backend: the simulator, unless turned off."""
+def backend_api() -> list[Starlette]:
+    """Extra routes on the backend: the simulator, unless turned off. Its control endpoints
+    (faults, reset, clock) exist only with KLINIKITA_SIMULATOR_CONTROL (the demo), and then
+    answer only an admin's session."""
     settings = get_settings()
     if not settings.mount_simulator:
-        return None
+        return []
     simulator = Simulator(data_file=settings.simulator_data_file)
-    return Starlette(routes=[Mount(SIMULATOR_MOUNT, app=simulator.create_app())])
+    control = admin_session_only if settings.simulator_control else False
+    return [Starlette(routes=[Mount(SIMULATOR_MOUNT, app=simulator.create_app(control))])]
+
+
+async def admin_session_only(request: Request) -> Response | None:
+    """None for a request that carries the session token of a login whose active duty is
+    Admin (`Authorization: Bearer <token>`, the token a logged-in tab keeps); else the
+    refusal: 401 without a live session, 403 for another duty."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return JSONResponse({"error": "admin session required"}, 401)
+    actor = await asyncio.to_thread(actor_for, token)
+    if actor is None:
+        return JSONResponse({"error": "admin session required"}, 401)
+    if actor.duty != Duty.ADMIN:
+        return JSONResponse({"error": "only an admin may control the simulator"}, 403)
+    return None
 
 
 async def run_outbox_worker(app: rx.App) -> None:

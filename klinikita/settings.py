@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Local data (SQLite files, the key file) lives in a hidden folder: `reflex run` reloads the
@@ -67,6 +68,20 @@ class Settings:
     password_reset_minutes: int = 30
     # A login ends this many days after it began, however active it is.
     session_max_days: int = 7
+    # The simulator's control endpoints (faults, reset, clock) on the app's backend: only for
+    # the demo and the tests, and even then only for an admin's session.
+    simulator_control: bool = False
+
+    @property
+    def public_origin(self) -> str:
+        """scheme://host[:port] of `public_url`: the one origin whose pages may call the
+        backend (CORS) and open its websocket."""
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def public_https(self) -> bool:
+        return self.public_url.startswith("https://")
 
     @property
     def is_sqlite(self) -> bool:
@@ -103,6 +118,9 @@ def get_settings() -> Settings:
         public_url=(os.environ.get("KLINIKITA_PUBLIC_URL") or "http://localhost:3000").rstrip("/"),
         password_reset_minutes=_env_int("KLINIKITA_PASSWORD_RESET_MINUTES", 30),
         session_max_days=_env_int("KLINIKITA_SESSION_MAX_DAYS", 7),
+        simulator_control=_env_bool(
+            "KLINIKITA_SIMULATOR_CONTROL", _env_bool("KLINIKITA_DEMO", False)
+        ),
     )
 
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 
+from klinikita.private_files import private_folder
 from klinikita.settings import get_settings
 
 
@@ -17,7 +18,7 @@ def _fernet() -> Fernet:
         return Fernet(settings.secret_key.encode())
     path = settings.secret_key_file
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         # Created once, readable by the owner only; losing it means re-entering the secrets.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:

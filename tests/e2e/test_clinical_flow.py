@@ -21,7 +21,7 @@ from klinikita.models.enums import DOCTOR_DUTIES
 from klinikita.models.satusehat import JobKind
 from klinikita.services import outbox
 from klinikita.services.seed import DEMO_CLINIC
-from tests.e2e.conftest import DESK, TABLET_LANDSCAPE, TABLET_PORTRAIT
+from tests.e2e.conftest import DESK, TABLET_LANDSCAPE, TABLET_PORTRAIT, admin_session_headers
 from tests.e2e.test_master_data import backend_url, pick
 from tests.e2e.test_shell import login
 
@@ -163,7 +163,9 @@ def _expect_corrected(visit_id: int, code: str) -> None:
 
 def _fault(app_harness, **rule) -> None:  # noqa: ANN001
     httpx.post(
-        f"{backend_url(app_harness)}/satusehat-sim/_sim/faults", json=rule
+        f"{backend_url(app_harness)}/satusehat-sim/_sim/faults",
+        json=rule,
+        headers=admin_session_headers(),
     ).raise_for_status()
 
 

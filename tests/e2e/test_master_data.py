@@ -10,7 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import DESK, TABLET_LANDSCAPE
+from tests.e2e.conftest import DESK, TABLET_LANDSCAPE, admin_session_headers
 from tests.e2e.test_shell import login
 
 pytestmark = pytest.mark.e2e
@@ -181,6 +181,7 @@ def test_a_simulator_failure_shows_on_the_row_and_is_resent(page: Page, app_url:
             "body": json.dumps(outcome),
             "content_type": "application/json",
         },
+        headers=admin_session_headers(),
     ).raise_for_status()
     page.set_viewport_size(TABLET_LANDSCAPE)
     login(page, app_url, "admin", "Admin#2026")

@@ -93,7 +93,15 @@ def start_simulator(
     app = sim.create_app()
     if mount_prefix:
         app = Starlette(routes=[Mount(mount_prefix, app=app)])
+    origin, server, thread = serve_app(app, host=host, startup_timeout=startup_timeout)
+    return RunningSimulator(sim, origin, mount_prefix, server, thread)
 
+
+def serve_app(
+    app: Any, *, host: str = "127.0.0.1", startup_timeout: float = 10.0
+) -> tuple[str, uvicorn.Server, threading.Thread]:
+    """Serve the ASGI `app` with uvicorn on a free port of `host`, in a background thread:
+    (its origin, the server, the thread); stop it with `server.should_exit = True`."""
     # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on sockets that declare it,
     # and without it every small response waits ~40 ms for a delayed ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -112,6 +120,6 @@ def start_simulator(
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             server.should_exit = True
-            raise RuntimeError("SATUSEHAT simulator did not start")
+            raise RuntimeError("the server did not start")
         time.sleep(0.01)
-    return RunningSimulator(sim, f"http://{host}:{port}", mount_prefix, server, thread)
+    return f"http://{host}:{port}", server, thread

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
@@ -24,6 +25,10 @@ logger = logging.getLogger("klinikita.satusehat.simulator")
 
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
+# Decides whether a request may use the control endpoints: None lets it through, a Response
+# is the refusal sent instead.
+ControlGuard = Callable[[Request], Awaitable[Response | None]]
+
 
 def _below(path: str, prefix: str) -> str | None:
     if path == prefix or path.startswith(prefix + "/"):
@@ -31,11 +36,17 @@ def _below(path: str, prefix: str) -> str | None:
     return None
 
 
-def create_app(simulator: Simulator) -> Starlette:
+def create_app(simulator: Simulator, control: bool | ControlGuard = True) -> Starlette:
+    """`control`: True serves the control endpoints (`/_sim/`) to anyone (a standalone
+    simulator for tests and training), False leaves them out (404, like any unknown path),
+    a guard serves them only to the requests it lets through."""
+
     async def dispatch(request: Request) -> Response:
         path = route_path(request.scope)
         try:
-            if (rest := _below(path, CONTROL_PREFIX)) is not None:
+            if control and (rest := _below(path, CONTROL_PREFIX)) is not None:
+                if callable(control) and (refusal := await control(request)) is not None:
+                    return refusal
                 return await api_control.handle(simulator, request, rest)
             if path == AUTH_TOKEN_PATH:
                 return await api_oauth.access_token(simulator, request)

@@ -25,6 +25,8 @@ from .tokens import TokenService
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
+    from .app import ControlGuard
+
 JsonDict = dict[str, Any]
 
 # Seeded registry rows carry the sandbox's "last updated" of the Postman captures.
@@ -176,10 +178,11 @@ class Simulator:
         return item.resource if item else None
 
     # -- serving ------------------------------------------------------------------------
-    def create_app(self) -> Starlette:
+    def create_app(self, control: bool | ControlGuard = True) -> Starlette:
+        """The simulator as a Starlette app; `control` as in `app.create_app`."""
         from .app import create_app
 
-        return create_app(self)
+        return create_app(self, control)
 
     def close(self) -> None:
         self.store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -87,7 +88,10 @@ class ResourceStore:
         self.data_file = Path(data_file) if data_file else None
         self._db: sqlite3.Connection | None = None
         if self.data_file:
-            self.data_file.parent.mkdir(parents=True, exist_ok=True)
+            # The owner's only, like the app's own database (folder 0700, file 0600).
+            self.data_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not self.data_file.exists():
+                os.close(os.open(self.data_file, os.O_WRONLY | os.O_CREAT, 0o600))
             self._db = sqlite3.connect(str(self.data_file), check_same_thread=False)
             self._db.executescript(_SCHEMA)
             self._db.commit()
