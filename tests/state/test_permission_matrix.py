@@ -163,14 +163,26 @@ def _const(*values) -> Callable[[World, str], tuple]:
     return lambda w, s: values
 
 
-_OPEN = {"visit_id": lambda w: w.open_visit, "_branch_id": lambda w: w.branch_a}
-_UNIT_FORM = {"editing_id": lambda w: w.unit, "form": {"name": "Unit Diganti"}}
+# Every edited record of the world is at version 1: the forms were filled from it.
+_OPEN = {
+    "visit_id": lambda w: w.open_visit,
+    "_branch_id": lambda w: w.branch_a,
+    "vitals_version": 1,
+    "soap_version": 1,
+}
+_UNIT_FORM = {
+    "editing_id": lambda w: w.unit,
+    "editing_version": 1,
+    "form": {"name": "Unit Diganti"},
+}
 _ROOM_FORM = {
     "editing_id": lambda w: w.room,
+    "editing_version": 1,
     "form": lambda w: {"name": "Ruang Diganti", "unit_id": str(w.unit)},
 }
 _EMPLOYEE_FORM = {
     "editing_id": lambda w: w.employee,
+    "editing_version": 1,
     "form": lambda w: {
         "name": "Karyawan Diganti",
         "nik": "",
@@ -184,6 +196,7 @@ _EMPLOYEE_FORM = {
 }
 _PATIENT_FORM = {
     "editing_id": lambda w: w.patient,
+    "editing_version": 1,
     "form": {
         "name": "Pasien Diganti",
         "birth_date": "01/01/1990",
@@ -276,7 +289,11 @@ HANDLERS: dict[str, Spec] = {
     "RegistrationState.open_cancel": Spec(_A.VISIT_CANCEL, _id("open_visit")),
     "RegistrationState.confirm_cancel": Spec(
         _A.VISIT_CANCEL,
-        preset=_set(cancel_id=lambda w: w.open_visit, cancel_reason="Pasien pulang lebih dulu"),
+        preset=_set(
+            cancel_id=lambda w: w.open_visit,
+            cancel_version=1,
+            cancel_reason="Pasien pulang lebih dulu",
+        ),
         writes=True,
     ),
     "RegistrationState.clear_patient": Spec(LOCAL),
@@ -309,7 +326,7 @@ HANDLERS: dict[str, Spec] = {
         writes=True,
     ),
     "ExaminationState.add_diagnosis": Spec(
-        _A.EXAM_MEDICAL, _const("A09"), preset=_set(**_OPEN), writes=True
+        _A.EXAM_MEDICAL, _const("A09.0"), preset=_set(**_OPEN), writes=True
     ),
     "ExaminationState.set_primary": Spec(
         _A.EXAM_MEDICAL, _id("second_diagnosis"), preset=_set(**_OPEN), writes=True
@@ -411,6 +428,7 @@ HANDLERS: dict[str, Spec] = {
         preset=_set(
             mode="edit",
             editing_id=lambda w: w.user,
+            editing_version=1,
             form={"username": "diganti", "full_name": "Diganti", "main_duty": "kasir"},
             branch_ids=lambda w: [str(w.branch_a)],
         ),
@@ -452,6 +470,7 @@ HANDLERS: dict[str, Spec] = {
         _const({}),
         preset=_set(
             editing_id=lambda w: w.branch_a,
+            editing_version=1,
             form={"name": "Cabang Diganti", "facility_type": "klinik", "timezone": "Asia/Jakarta"},
         ),
         branch_settings=True,
