@@ -60,6 +60,24 @@ def resolve_urls(branch: Branch, simulator_base: str) -> tuple[str, str]:
     return OFFICIAL_URLS[env]
 
 
+def destination_of(environment: str, auth_url: str, fhir_url: str) -> str:
+    """Where a branch's secret goes, as stored: the environment and, for custom URLs, the
+    two addresses (trimmed, without a trailing slash). The secret is sealed to this."""
+    if environment != SatusehatEnvironment.CUSTOM:
+        return environment
+    return "\n".join((environment, auth_url.strip().rstrip("/"), fhir_url.strip().rstrip("/")))
+
+
+def branch_destination(branch: Branch) -> str:
+    return destination_of(branch.ss_environment, branch.ss_auth_url, branch.ss_fhir_url)
+
+
+def open_secret(branch: Branch) -> str:
+    """The branch's plain secret, only for the destination it was saved with (ValueError in
+    words for the admin otherwise, or when this server's key cannot open it)."""
+    return decrypt_secret(branch.ss_secret_encrypted, bound_to=branch_destination(branch))
+
+
 def missing_settings(branch: Branch) -> list[str]:
     """What a branch lacks before anything can be sent, in words for the admin."""
     missing = []
@@ -82,7 +100,7 @@ def credentials_for(branch: Branch, simulator_base: str) -> Credentials:
         branch_id=branch.id,
         organization_id=branch.ss_organization_id.strip(),
         client_id=branch.ss_client_id.strip(),
-        secret=decrypt_secret(branch.ss_secret_encrypted),
+        secret=open_secret(branch),
         auth_url=auth_url,
         fhir_url=fhir_url,
     )
