@@ -3,9 +3,12 @@ and the branches an admin may see and change."""
 
 from __future__ import annotations
 
-import pytest
-from sqlmodel import select
+import threading
 
+import pytest
+from sqlmodel import Session, SQLModel, select
+
+from klinikita.db import make_engine
 from klinikita.integrations.satusehat.config import open_secret
 from klinikita.integrations.satusehat.tokens import TokenCache
 from klinikita.models import AuditLog, Branch, UserBranch
@@ -24,6 +27,7 @@ from klinikita.services.secrets_store import (
     encrypt_secret,
 )
 from tests.factories import make_branch, make_user
+from tests.pg import require_pg, temporary_pg_database
 from tests.support.listener import recording_listener
 
 SECRET = "rahasia-cabang-XYZ123"
@@ -387,3 +391,46 @@ async def test_a_stored_secret_moved_to_a_strangers_listener_is_never_sent(db, a
         assert not result.ok and result.message == SECRET_BOUND_ELSEWHERE
         assert [item.key for item in branch_readiness(db, branch_id)][:1] == ["secret"]
         assert listener.received == []
+
+
+@pytest.mark.postgres
+def test_addresses_moved_while_a_secret_is_being_saved_wait_and_are_refused_postgresql():
+    """PostgreSQL: a save that moves the addresses while another admin's save of a new
+    secret is still open waits for it (the row is locked when read), then sees the stored
+    secret and is refused: the secret never ends up with addresses it was not typed for."""
+    require_pg()
+    with temporary_pg_database() as url:
+        engine = make_engine(url)
+        SQLModel.metadata.create_all(engine)
+        with Session(engine, expire_on_commit=False) as setup:
+            branch = make_branch(setup, "Klinik PG")
+            user = make_user(setup, "admin", branches=[branch], main_duty=Duty.ADMIN)
+            actor = Actor(user.id, "admin", "Admin", Duty.ADMIN, branch.id)
+            general = _general(branch)
+        refused: list[ValidationFailed] = []
+
+        def move_addresses() -> None:
+            with Session(engine) as other:
+                try:
+                    svc.update_branch(
+                        other, actor, branch.id, general, _custom(LEGIT_AUTH, "https://x.id/f")
+                    )
+                    other.commit()
+                except ValidationFailed as failed:
+                    refused.append(failed)
+
+        with Session(engine) as first:
+            svc.update_branch(
+                first, actor, branch.id, general, _custom(LEGIT_AUTH, LEGIT_FHIR, new_secret=SECRET)
+            )
+            mover = threading.Thread(target=move_addresses)
+            mover.start()
+            mover.join(timeout=0.5)
+            assert mover.is_alive()  # waits for the open save
+            first.commit()
+        mover.join(timeout=10)
+        assert [r.errors for r in refused] == [{"ss_secret": svc.DESTINATION_CHANGED}]
+        with Session(engine) as check:
+            saved = check.get(Branch, branch.id)
+            assert saved.ss_fhir_url == LEGIT_FHIR and open_secret(saved) == SECRET
+        engine.dispose()
