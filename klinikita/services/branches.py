@@ -7,7 +7,11 @@ from urllib.parse import urlparse
 
 from sqlmodel import Session, func, select
 
-from klinikita.integrations.satusehat.config import branch_destination, destination_of
+from klinikita.integrations.satusehat.config import (
+    branch_destination,
+    destination_of,
+    is_safe_server_url,
+)
 from klinikita.models import Branch, UserBranch
 from klinikita.models.base import utcnow
 from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnvironment
@@ -26,8 +30,6 @@ DESTINATION_NOT_SAVED = (
     "Alamat server berubah tetapi belum disimpan: ketik ulang Secret Key untuk alamat yang "
     "baru dan simpan dulu, lalu tes lagi."
 )
-# Plain http only to this machine (the simulator, tests); anywhere else the secret needs TLS.
-_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 @dataclass
@@ -98,18 +100,6 @@ def validate_branch_input(
 def is_http_url(value: str) -> bool:
     parsed = urlparse(value.strip())
     return parsed.scheme in {"http", "https"} and bool(parsed.netloc) and " " not in value.strip()
-
-
-def is_safe_server_url(value: str) -> bool:
-    """https anywhere; plain http only to this machine (127.0.0.1, localhost)."""
-    parsed = urlparse(value.strip())
-    if parsed.scheme == "https":
-        return True
-    try:
-        host = parsed.hostname
-    except ValueError:
-        return False
-    return parsed.scheme == "http" and host in _LOCAL_HOSTS
 
 
 def validate_satusehat_input(data: SatusehatInput) -> dict[str, str]:

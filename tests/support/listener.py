@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 @dataclass
 class Listener:
-    url: str  # http://127.0.0.1:<port>
+    url: str  # http://<host>:<port>
     received: list[str] = field(default_factory=list)  # request line, headers and body
 
     @property
@@ -28,7 +28,8 @@ class Listener:
 
 
 @contextmanager
-def recording_listener() -> Iterator[Listener]:
+def recording_listener(host: str = "127.0.0.1") -> Iterator[Listener]:
+    """Listen on `host` (any 127.x.y.z is this machine under another name)."""
     received: list[str] = []
 
     class Record(BaseHTTPRequestHandler):
@@ -46,11 +47,11 @@ def recording_listener() -> Iterator[Listener]:
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Record)
+    server = ThreadingHTTPServer((host, 0), Record)
     thread = threading.Thread(target=server.serve_forever, name="stranger-listener", daemon=True)
     thread.start()
     try:
-        yield Listener(f"http://127.0.0.1:{server.server_address[1]}", received)
+        yield Listener(f"http://{host}:{server.server_address[1]}", received)
     finally:
         server.shutdown()
         server.server_close()

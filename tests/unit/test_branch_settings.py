@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, SQLModel, select
 
 from klinikita.db import make_engine
-from klinikita.integrations.satusehat.config import open_secret
+from klinikita.integrations.satusehat.config import PLAIN_HTTP_REFUSED, open_secret
 from klinikita.integrations.satusehat.tokens import TokenCache
 from klinikita.models import AuditLog, Branch, UserBranch
 from klinikita.models.enums import Duty, SatusehatEnvironment
@@ -390,6 +390,24 @@ async def test_a_stored_secret_moved_to_a_strangers_listener_is_never_sent(db, a
         result = await check_branch_connection(branch_id, "", tokens=TokenCache())
         assert not result.ok and result.message == SECRET_BOUND_ELSEWHERE
         assert [item.key for item in branch_readiness(db, branch_id)][:1] == ["secret"]
+        assert listener.received == []
+
+
+async def test_custom_urls_in_plain_http_to_another_machine_never_get_the_secret(db, admin):
+    """Addresses saved before https was required (written here by hand) are refused when
+    used: the sending, the connection test and the readiness panel all say why."""
+    branch = _saved_with_secret(db, admin)
+    with recording_listener("127.0.0.2") as listener:  # another name than 127.0.0.1
+        auth_url, fhir_url = listener.auth_url, listener.fhir_url
+        data = _custom(auth_url, fhir_url, new_secret=SECRET)
+        assert set(svc.validate_satusehat_input(data)) == {"ss_auth_url", "ss_fhir_url"}
+        branch.ss_auth_url, branch.ss_fhir_url = auth_url, fhir_url
+        branch.ss_secret_encrypted = encrypt_secret(SECRET, bound_to=svc.input_destination(data))
+        db.add(branch)
+        db.commit()
+        result = await check_branch_connection(branch.id, "", tokens=TokenCache())
+        assert not result.ok and result.message == PLAIN_HTTP_REFUSED
+        assert [item.key for item in branch_readiness(db, branch.id)][:1] == ["secret"]
         assert listener.received == []
 
 

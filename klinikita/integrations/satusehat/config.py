@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 from klinikita.models import Branch
 from klinikita.models.enums import SatusehatEnvironment
@@ -72,9 +73,34 @@ def branch_destination(branch: Branch) -> str:
     return destination_of(branch.ss_environment, branch.ss_auth_url, branch.ss_fhir_url)
 
 
+# Plain http only to this machine (the simulator, tests); anywhere else the secret needs TLS.
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+PLAIN_HTTP_REFUSED = (
+    "URL khusus harus memakai https:// (http:// hanya untuk 127.0.0.1 atau localhost); "
+    "perbaiki di Pengaturan > Cabang."
+)
+
+
+def is_safe_server_url(value: str) -> bool:
+    """https anywhere; plain http only to this machine (127.0.0.1, localhost)."""
+    parsed = urlparse(value.strip())
+    if parsed.scheme == "https":
+        return True
+    try:
+        host = parsed.hostname
+    except ValueError:
+        return False
+    return parsed.scheme == "http" and host in _LOCAL_HOSTS
+
+
 def open_secret(branch: Branch) -> str:
-    """The branch's plain secret, only for the destination it was saved with (ValueError in
-    words for the admin otherwise, or when this server's key cannot open it)."""
+    """The branch's plain secret, only for the destination it was saved with and never for
+    custom URLs in plain http to another machine (ValueError in words for the admin
+    otherwise, or when this server's key cannot open it)."""
+    if branch.ss_environment == SatusehatEnvironment.CUSTOM and not (
+        is_safe_server_url(branch.ss_auth_url) and is_safe_server_url(branch.ss_fhir_url)
+    ):
+        raise ValueError(PLAIN_HTTP_REFUSED)
     return decrypt_secret(branch.ss_secret_encrypted, bound_to=branch_destination(branch))
 
 
