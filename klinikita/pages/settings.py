@@ -78,8 +78,41 @@ def _general_fields() -> rx.Component:
     )
 
 
+def _secret_hint() -> rx.Component:
+    """Under the new-secret input: what happens to the stored secret when this is saved."""
+    keeps = rx.hstack(
+        rx.text(
+            "Secret Key lama tetap dipakai sampai yang baru disimpan.",
+            size="2",
+            color=rx.color("gray", 11),
+        ),
+        rx.button(
+            "Batal ganti",
+            type="button",
+            on_click=S.cancel_replace_secret,
+            variant="ghost",
+            size="3",
+            id="branch-secret-cancel",
+        ),
+        align="center",
+        wrap="wrap",
+        spacing="3",
+    )
+    moved = rx.callout(
+        "Lingkungan atau alamat server berubah: Secret Key yang tersimpan tidak akan dikirim "
+        "ke alamat yang baru. Ketik Secret Key untuk alamat yang baru sebelum menyimpan.",
+        icon="key-round",
+        color_scheme="amber",
+        size="1",
+        width="100%",
+        id="branch-secret-moved",
+    )
+    return rx.cond(S.destination_changed, moved, keeps)
+
+
 def _secret_field() -> rx.Component:
-    """Write-only: a stored secret shows as a mask; a new one goes only in the submit payload."""
+    """Write-only: a stored secret shows as a mask; a new one goes only in the submit payload.
+    New server addresses ask for the secret again (the stored one never follows them)."""
     new_secret = rx.vstack(
         rx.input(
             type="password",
@@ -90,27 +123,7 @@ def _secret_field() -> rx.Component:
             size="3",
             width="100%",
         ),
-        rx.cond(
-            S.secret_saved,
-            rx.hstack(
-                rx.text(
-                    "Secret Key lama tetap dipakai sampai yang baru disimpan.",
-                    size="2",
-                    color=rx.color("gray", 11),
-                ),
-                rx.button(
-                    "Batal ganti",
-                    type="button",
-                    on_click=S.cancel_replace_secret,
-                    variant="ghost",
-                    size="3",
-                    id="branch-secret-cancel",
-                ),
-                align="center",
-                wrap="wrap",
-                spacing="3",
-            ),
-        ),
+        rx.cond(S.secret_saved, _secret_hint()),
         spacing="2",
         width="100%",
     )
@@ -130,7 +143,7 @@ def _secret_field() -> rx.Component:
     )
     return labelled(
         "Secret Key",
-        rx.cond(S.secret_saved & ~S.replacing_secret, saved, new_secret),
+        rx.cond(S.secret_saved & ~S.replacing_secret & ~S.destination_changed, saved, new_secret),
         field_error(S.errors, SECRET_FIELD),
     )
 

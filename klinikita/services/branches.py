@@ -7,10 +7,16 @@ from urllib.parse import urlparse
 
 from sqlmodel import Session, func, select
 
+from klinikita.integrations.satusehat.config import (
+    branch_destination,
+    destination_of,
+    is_safe_server_url,
+)
 from klinikita.models import Branch, UserBranch
 from klinikita.models.base import utcnow
 from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnvironment
 from klinikita.services import audit, facility, mrn, versions
+from klinikita.services.accounts import actor_branch_ids
 from klinikita.services.coordinates import parse_coordinates
 from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.permissions import Action, require
@@ -19,6 +25,12 @@ from klinikita.services.secrets_store import encrypt_secret
 # Shown instead of a stored secret; the secret itself never leaves the server.
 SECRET_SAVED_MASK = "•••••• tersimpan"
 _SECRET_MAX = 500
+# A stored secret goes only where it was saved for: new server addresses need it typed again.
+DESTINATION_CHANGED = "Alamat server berubah: ketik ulang Secret Key untuk alamat yang baru."
+DESTINATION_NOT_SAVED = (
+    "Alamat server berubah tetapi belum disimpan: ketik ulang Secret Key untuk alamat yang "
+    "baru dan simpan dulu, lalu tes lagi."
+)
 
 
 @dataclass
@@ -57,6 +69,7 @@ class SatusehatView:
     auth_url: str
     fhir_url: str
     secret_saved: bool
+    destination: str  # where a kept secret may go (compare with `input_destination`)
 
 
 def validate_branch_input(
@@ -135,12 +148,38 @@ def validate_satusehat_input(data: SatusehatInput) -> dict[str, str]:
             elif len(value.strip()) > 300:
                 errors[key] = f"{label} maksimal 300 karakter."
             elif not is_http_url(value):
-                errors[key] = f"{label} harus diawali http:// atau https://, misalnya " + (
+                errors[key] = f"{label} harus diawali https://, misalnya " + (
                     "https://contoh.id/oauth2/v1"
                     if key == "ss_auth_url"
                     else "https://contoh.id/fhir-r4/v1"
                 )
+            elif not is_safe_server_url(value):
+                errors[key] = (
+                    f"{label} harus memakai https:// (http:// hanya untuk 127.0.0.1 atau "
+                    "localhost), agar Secret Key tidak terkirim tanpa enkripsi."
+                )
     return errors
+
+
+def input_destination(data: SatusehatInput) -> str:
+    """Where the form's settings would send a branch's data (and its secret)."""
+    return destination_of(data.environment, data.auth_url, data.fhir_url)
+
+
+def destination_changed(branch: Branch, data: SatusehatInput) -> bool:
+    """Whether `data` names another environment or other URLs than the saved ones."""
+    return input_destination(data) != branch_destination(branch)
+
+
+def _secret_errors(branch: Branch, data: SatusehatInput) -> dict[str, str]:
+    """A stored secret never follows new server addresses: they need it typed again."""
+    if (
+        branch.ss_secret_encrypted
+        and not data.new_secret.strip()
+        and destination_changed(branch, data)
+    ):
+        return {"ss_secret": DESTINATION_CHANGED}
+    return {}
 
 
 def _apply_satusehat(branch: Branch, data: SatusehatInput) -> bool:
@@ -153,8 +192,8 @@ def _apply_satusehat(branch: Branch, data: SatusehatInput) -> bool:
     branch.ss_fhir_url = data.fhir_url.strip().rstrip("/") if custom else ""
     secret = data.new_secret.strip()
     if not secret:
-        return False  # an empty field keeps the stored secret
-    branch.ss_secret_encrypted = encrypt_secret(secret)
+        return False  # an empty field keeps the stored secret (same destination only)
+    branch.ss_secret_encrypted = encrypt_secret(secret, bound_to=branch_destination(branch))
     return True
 
 
@@ -185,17 +224,17 @@ def update_branch(
     *,
     expected_version: int | None = None,
 ) -> Branch:
-    """Save a branch's settings; `satusehat=None` leaves its SATUSEHAT connection as it is.
+    """Save a branch granted to `actor`; `satusehat=None` leaves its SATUSEHAT connection
+    as it is. New server addresses are saved only with a newly typed secret.
     `expected_version`: the version the form loaded (services/versions.py)."""
     require(actor.duty, Action.BRANCH_SETTINGS)
     require(actor.duty, Action.RECORD_EDIT)
-    branch = session.get(Branch, branch_id)
-    if branch is None:
-        raise NotFound("Cabang tidak ditemukan.")
+    # Locked: the addresses compared here are the ones the kept secret stays with.
+    branch = managed_branch(session, actor, branch_id, lock=True)
     versions.check(session, branch, expected_version, entity="branch", branch_id=actor.branch_id)
     errors = validate_branch_input(session, data, branch_id=branch_id)
     if satusehat is not None:
-        errors |= validate_satusehat_input(satusehat)
+        errors |= validate_satusehat_input(satusehat) | _secret_errors(branch, satusehat)
     if errors:
         raise ValidationFailed(errors)
     before = audit.snapshot(branch)
@@ -222,7 +261,7 @@ def update_branch(
 def create_branch(
     session: Session, actor: audit.Actor, data: BranchInput, satusehat: SatusehatInput
 ) -> Branch:
-    """Tambah cabang. The creating admin may work in the new branch at once."""
+    """Tambah cabang. It is granted to the creating admin, who may work in it at once."""
     require(actor.duty, Action.BRANCH_SETTINGS)
     errors = validate_branch_input(session, data, branch_id=None)
     errors |= validate_satusehat_input(satusehat)
@@ -255,17 +294,33 @@ def satusehat_view(branch: Branch) -> SatusehatView:
         auth_url=branch.ss_auth_url,
         fhir_url=branch.ss_fhir_url,
         secret_saved=bool(branch.ss_secret_encrypted),
+        destination=branch_destination(branch),
     )
 
 
-def list_branches(session: Session) -> list[Branch]:
-    return list(session.exec(select(Branch).order_by(Branch.id)).all())
+def managed_branch(
+    session: Session, actor: audit.Actor, branch_id: int, *, lock: bool = False
+) -> Branch:
+    """A branch granted to `actor`; any other reads as missing (NotFound)."""
+    branch = None
+    if branch_id in actor_branch_ids(session, actor):
+        branch = session.get(Branch, branch_id, with_for_update=lock)
+    if branch is None:
+        raise NotFound("Cabang tidak ditemukan.")
+    return branch
 
 
-def page_of_branches(session: Session, page: int, size: int) -> tuple[list[Branch], int]:
-    """One page of branches (1-based) and the total count."""
-    total = session.exec(select(func.count()).select_from(Branch)).one()
+def page_of_branches(
+    session: Session, actor: audit.Actor, page: int, size: int
+) -> tuple[list[Branch], int]:
+    """One page (1-based) of the branches granted to `actor`, and their count."""
+    granted = Branch.id.in_(actor_branch_ids(session, actor))
+    total = session.exec(select(func.count()).select_from(Branch).where(granted)).one()
     rows = session.exec(
-        select(Branch).order_by(Branch.id).offset(max(0, page - 1) * size).limit(size)
+        select(Branch)
+        .where(granted)
+        .order_by(Branch.id)
+        .offset(max(0, page - 1) * size)
+        .limit(size)
     ).all()
     return list(rows), int(total)

@@ -11,12 +11,11 @@ from sqlalchemy import or_
 from sqlmodel import Session, func, select
 
 from klinikita import routes
-from klinikita.integrations.satusehat.config import missing_settings
+from klinikita.integrations.satusehat.config import missing_settings, open_secret
 from klinikita.models import Branch, Employee, Room, ServiceUnit, SyncJob
 from klinikita.models.enums import DOCTOR_DUTIES
 from klinikita.models.satusehat import JobStatus
 from klinikita.services.errors import NotFound
-from klinikita.services.secrets_store import decrypt_secret
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def branch_readiness(session: Session, branch_id: int) -> list[ReadinessItem]:
         )
     elif branch.ss_secret_encrypted:
         try:
-            decrypt_secret(branch.ss_secret_encrypted)
+            open_secret(branch)
         except ValueError as exc:
             items.append(ReadinessItem("secret", str(exc), branch_edit_link(branch_id), 1))
 

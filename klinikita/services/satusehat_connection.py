@@ -21,6 +21,10 @@ from klinikita.integrations.satusehat.outcomes import Ok
 from klinikita.integrations.satusehat.sync_log import sync_log_sink
 from klinikita.integrations.satusehat.tokens import TokenCache, shared_token_cache
 from klinikita.models import Branch
+from klinikita.services import branches
+from klinikita.services.audit import Actor
+from klinikita.services.errors import ValidationFailed
+from klinikita.services.permissions import Action, require
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,29 @@ def _saved_credentials(branch_id: int, simulator_base: str) -> tuple[Credentials
             return credentials_for(branch, simulator_base), label
         except ValueError as exc:  # secret encrypted with another server key
             return None, str(exc)
+
+
+def _admin_may_test(actor: Actor, branch_id: int, shown: branches.SatusehatInput | None) -> None:
+    with session_scope() as session:
+        require(actor.duty, Action.BRANCH_SETTINGS)
+        branch = branches.managed_branch(session, actor, branch_id)
+        if shown is not None and branches.destination_changed(branch, shown):
+            raise ValidationFailed({"ss_secret": branches.DESTINATION_NOT_SAVED})
+
+
+async def check_connection_for_admin(
+    actor: Actor,
+    branch_id: int,
+    simulator_base: str,
+    *,
+    shown: branches.SatusehatInput | None = None,
+    tokens: TokenCache | None = None,
+) -> ConnectionResult:
+    """Tes koneksi from Pengaturan: only for a branch granted to `actor`, and only with the
+    settings as saved. `shown` is what the open form shows for that branch: when its server
+    addresses differ from the saved ones, nothing is sent (ValidationFailed at the secret)."""
+    await asyncio.to_thread(_admin_may_test, actor, branch_id, shown)
+    return await check_branch_connection(branch_id, simulator_base, tokens=tokens)
 
 
 async def check_branch_connection(

@@ -1,7 +1,13 @@
-"""Encryption at rest for SATUSEHAT secrets (Fernet from `cryptography`)."""
+"""Encryption at rest for SATUSEHAT secrets (Fernet from `cryptography`).
+
+A secret may be sealed together with where it may be sent (`bound_to`, e.g. a branch's
+server addresses): opening it for any other destination is refused, so changing where a
+branch sends its data can never carry the stored secret along.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 
@@ -26,16 +32,49 @@ def _fernet() -> Fernet:
     return Fernet(path.read_bytes().strip())
 
 
-def encrypt_secret(plain: str) -> str:
-    return _fernet().encrypt(plain.encode()).decode() if plain else ""
+SECRET_BOUND_ELSEWHERE = (
+    "Secret Key ini disimpan untuk alamat server yang lain; ketik ulang Secret Key untuk "
+    "alamat yang sekarang."
+)
 
 
-def decrypt_secret(token: str) -> str:
+def encrypt_secret(plain: str, *, bound_to: str = "") -> str:
+    """The encrypted secret; with `bound_to`, it opens only for that same destination."""
+    if not plain:
+        return ""
+    payload = json.dumps({"secret": plain, "bound_to": bound_to}) if bound_to else plain
+    return _fernet().encrypt(payload.encode()).decode()
+
+
+def decrypt_secret(token: str, *, bound_to: str | None = None) -> str:
+    """The plain secret. A secret sealed for a destination other than `bound_to` raises
+    ValueError (in words for the admin); `bound_to=None` only checks that it opens. A
+    secret stored without a destination opens for any."""
     if not token:
         return ""
     try:
-        return _fernet().decrypt(token.encode()).decode()
+        text = _fernet().decrypt(token.encode()).decode()
     except InvalidToken as exc:
         raise ValueError(
             "Secret Key tidak dapat dibuka dengan kunci enkripsi server ini; masukkan ulang."
         ) from exc
+    sealed = _sealed(text)
+    if sealed is None:
+        return text
+    secret, destination = sealed
+    if bound_to is not None and destination != bound_to:
+        raise ValueError(SECRET_BOUND_ELSEWHERE)
+    return secret
+
+
+def _sealed(text: str) -> tuple[str, str] | None:
+    """(secret, destination) of a sealed payload; None for a plain secret."""
+    if not text.startswith("{"):
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or set(data) != {"secret", "bound_to"}:
+        return None
+    return str(data["secret"]), str(data["bound_to"])

@@ -18,12 +18,13 @@ from klinikita.models import Branch
 from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnvironment
 from klinikita.satusehat_runtime import simulator_base
 from klinikita.services import branches as branch_service
+from klinikita.services.audit import Actor
 from klinikita.services.coordinates import as_text
-from klinikita.services.errors import NotFound, StaleEdit, ValidationFailed
+from klinikita.services.errors import NotFound, ServiceError, StaleEdit, ValidationFailed
 from klinikita.services.mrn import DEFAULT_FORMAT as DEFAULT_MRN_FORMAT
 from klinikita.services.permissions import Action, allows
 from klinikita.services.readiness import branch_readiness
-from klinikita.services.satusehat_connection import ConnectionResult, check_branch_connection
+from klinikita.services.satusehat_connection import ConnectionResult, check_connection_for_admin
 from klinikita.state import toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
@@ -42,6 +43,7 @@ _SATUSEHAT_FIELDS = (
     "ss_fhir_url",
 )
 _FORM_FIELDS = frozenset(_GENERAL_FIELDS + _POSITION_FIELDS + _SATUSEHAT_FIELDS)
+_DESTINATION_FIELDS = frozenset({"ss_environment", "ss_auth_url", "ss_fhir_url"})
 
 
 def _blank_form() -> dict[str, str]:
@@ -97,6 +99,10 @@ class BranchSettingsState(AuthState):
     errors: dict[str, str] = {}
     secret_saved: bool = False  # whether the edited branch has a secret; never the secret
     replacing_secret: bool = False
+    # The form names another environment or other URLs than the saved ones: the stored
+    # secret will not follow them, a new one must be typed (the page says so).
+    destination_changed: bool = False
+    _saved_destination: str = ""
 
     conn_branch_id: str = ""  # the branch whose connection test is shown
     conn_testing: bool = False
@@ -104,12 +110,13 @@ class BranchSettingsState(AuthState):
     conn_message: str = ""
 
     # ----- list and readiness ---------------------------------------------------------
-    def _reload(self) -> None:
+    def _reload(self, actor: Actor) -> None:
+        """The page of branches granted to `actor`, with their readiness."""
         with session_scope() as session:
-            rows, total = branch_service.page_of_branches(session, self.page, PAGE_SIZE)
+            rows, total = branch_service.page_of_branches(session, actor, self.page, PAGE_SIZE)
             if not rows and self.page > 1:
                 self.page = 1
-                rows, total = branch_service.page_of_branches(session, 1, PAGE_SIZE)
+                rows, total = branch_service.page_of_branches(session, actor, 1, PAGE_SIZE)
             readiness = {b.id: branch_readiness(session, b.id) for b in rows}
         self.total = total
         self.page_count = max(1, math.ceil(total / PAGE_SIZE))
@@ -147,7 +154,7 @@ class BranchSettingsState(AuthState):
         )
         if not allows(actor.duty, Action.VIEW_PENGATURAN):
             return
-        self._reload()
+        self._reload(actor)
         # A readiness line links here with ?cabang=<id>: open that branch's form.
         wanted = str(self.router.url.query_parameters.get("cabang", "") or "")
         if self.can_edit and wanted.isdigit():
@@ -155,30 +162,39 @@ class BranchSettingsState(AuthState):
 
     @rx.event
     def next_page(self):
+        actor = self._authorize(Action.VIEW_PENGATURAN)
         if self.page < self.page_count:
             self.page += 1
-            self._reload()
+            self._reload(actor)
 
     @rx.event
     def prev_page(self):
+        actor = self._authorize(Action.VIEW_PENGATURAN)
         if self.page > 1:
             self.page -= 1
-            self._reload()
+            self._reload(actor)
 
     # ----- the form ---------------------------------------------------------------------
     @rx.event
     def start_edit(self, branch_id: str):
-        self._authorize(Action.BRANCH_SETTINGS)
-        with session_scope() as session:
-            branch = session.get(Branch, int(branch_id)) if str(branch_id).isdigit() else None
-            if branch is None:
-                return toasts.error("Cabang tidak ditemukan.")
-            self.editing_id, self.editing_version = branch.id, branch.version
-            self.form = _form_of(branch)
-            self.secret_saved = bool(branch.ss_secret_encrypted)
+        """Open the form of a branch granted to this admin."""
+        actor = self._authorize(Action.BRANCH_SETTINGS)
+        if not str(branch_id).isdigit():
+            return toasts.error("Cabang tidak ditemukan.")
+        try:
+            with session_scope() as session:
+                branch = branch_service.managed_branch(session, actor, int(branch_id))
+                self.editing_id, self.editing_version = branch.id, branch.version
+                self.form = _form_of(branch)
+                view = branch_service.satusehat_view(branch)
+        except NotFound as missing:
+            return toasts.error(missing.message)
+        self.secret_saved = view.secret_saved
+        self._saved_destination = view.destination
         self.creating = False
         self.errors = {}
         self.replacing_secret = False
+        self.destination_changed = False
 
     @rx.event
     def start_create(self):
@@ -189,6 +205,8 @@ class BranchSettingsState(AuthState):
         self.errors = {}
         self.secret_saved = False
         self.replacing_secret = False
+        self.destination_changed = False
+        self._saved_destination = ""
 
     def _close_form(self) -> None:
         self.editing_id = 0
@@ -196,6 +214,8 @@ class BranchSettingsState(AuthState):
         self.errors = {}
         self.secret_saved = False
         self.replacing_secret = False
+        self.destination_changed = False
+        self._saved_destination = ""
 
     @rx.event
     def cancel_edit(self):
@@ -207,6 +227,10 @@ class BranchSettingsState(AuthState):
             return
         self.form[field] = value
         self.errors.pop(field, None)
+        if field in _DESTINATION_FIELDS and self.editing_id:
+            _, shown = self._inputs(None)
+            moved = branch_service.input_destination(shown) != self._saved_destination
+            self.destination_changed = moved
 
     @rx.event
     def start_replace_secret(self):
@@ -276,7 +300,7 @@ class BranchSettingsState(AuthState):
         created = self.creating
         self._close_form()
         self.conn_branch_id, self.conn_message = "", ""  # a test of the old settings is stale
-        self._reload()
+        self._reload(actor)
         # The top bar shows the branch name (and the branch switcher) too.
         self._show(self._current_actor())
         return toasts.success("Cabang ditambahkan." if created else "Pengaturan cabang disimpan.")
@@ -285,20 +309,32 @@ class BranchSettingsState(AuthState):
     @rx.event(background=True)
     async def check_connection(self, branch_id: str):
         """Ask SATUSEHAT for a token with the branch's saved settings (background: the HTTP
-        call runs outside the state lock)."""
+        call runs outside the state lock). Refused while the open form of that branch shows
+        other server addresses than the saved ones."""
         async with self:
-            self._authorize(Action.BRANCH_SETTINGS)
+            actor = self._authorize(Action.BRANCH_SETTINGS)
             if not str(branch_id).isdigit():
                 raise NotFound("Cabang tidak ditemukan.")
             if self.conn_testing:
                 return
             wanted = int(branch_id)
+            shown = None
+            if self.editing_id == wanted and not self.creating:
+                _, shown = self._inputs(None)
             self.conn_branch_id = str(wanted)
             self.conn_testing = True
             self.conn_ok = False
             self.conn_message = ""
         try:
-            result = await check_branch_connection(wanted, simulator_base())
+            result = await check_connection_for_admin(actor, wanted, simulator_base(), shown=shown)
+        except ValidationFailed as failed:
+            async with self:
+                self.errors = self.errors | failed.errors
+                self.conn_testing = False
+                self.conn_message = "Tes koneksi tidak dijalankan: lihat isian Secret Key."
+            return toasts.error(failed.message)
+        except ServiceError as refused:
+            result = ConnectionResult(False, refused.message)
         except Exception as exc:  # the spinner must stop and say why
             log.exception("Connection test for branch %s failed", wanted)
             result = ConnectionResult(False, f"Kesalahan internal: {type(exc).__name__}")

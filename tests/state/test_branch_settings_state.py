@@ -11,12 +11,14 @@ from sqlmodel import select
 
 from klinikita.models import AuditLog, Branch, SyncLog
 from klinikita.models.enums import Duty, SatusehatEnvironment
+from klinikita.services.branches import DESTINATION_CHANGED, DESTINATION_NOT_SAVED
 from klinikita.services.errors import PermissionDenied
 from klinikita.services.secrets_store import decrypt_secret, encrypt_secret
 from klinikita.settings import get_settings
 from klinikita.state.branch_settings import BranchSettingsState
 from tests.factories import make_branch, make_clinic, make_user
-from tests.state.conftest import logged_in
+from tests.state.conftest import logged_in, tab_at
+from tests.support.listener import Listener, recording_listener
 from tests.support.simulator import start_simulator
 
 SECRET = "sangat-rahasia-9f8e7d"
@@ -251,3 +253,187 @@ async def test_connection_test_of_an_incomplete_branch_says_what_is_missing(
     await _check_connection(state, other.id)
     assert state.conn_ok is False and "Organization ID" in state.conn_message
     assert simulator_env.simulator.stats.token_requests == 0
+
+
+# ----- the stored secret never follows new server addresses ----------------------------------
+def _point_at(state: BranchSettingsState, branch: Branch, listener: Listener) -> None:
+    """Open the branch's form and set custom URLs on `listener`."""
+    _open_and_fill(
+        state,
+        branch,
+        ss_environment=SatusehatEnvironment.CUSTOM,
+        ss_auth_url=listener.auth_url,
+        ss_fhir_url=listener.fhir_url,
+    )
+
+
+async def test_urls_moved_to_a_strangers_listener_never_receive_the_stored_secret(
+    db, root, clinic, simulator_env
+):
+    """The issue's scenario: the admin points the branch at a listener of their own, keeps
+    the stored secret and presses Simpan, then Tes koneksi. Both are refused at the secret
+    field and the listener receives nothing."""
+    branch, _ = clinic
+    stored = branch.ss_secret_encrypted
+    state = logged_in(db, root, BranchSettingsState, "admin")
+    state.load()
+    with recording_listener() as listener:
+        _point_at(state, branch, listener)
+        assert state.destination_changed is True  # the page asks for the secret again
+        state.save({"ss_secret": ""})
+        assert state.errors == {"ss_secret": DESTINATION_CHANGED}
+        assert state.editing_id == branch.id
+        await _check_connection(state, branch.id)
+        assert state.errors["ss_secret"] == DESTINATION_NOT_SAVED
+        assert state.conn_ok is False and state.conn_testing is False
+        assert "Secret Key" in state.conn_message
+        # The readiness card's button of the same branch is the same handler: refused too.
+        state.errors = {}
+        await _check_connection(state, branch.id)
+        assert state.errors["ss_secret"] == DESTINATION_NOT_SAVED
+        assert listener.received == []
+    assert simulator_env.simulator.stats.token_requests == 0
+    db.expire_all()
+    saved = db.get(Branch, branch.id)
+    assert (saved.ss_environment, saved.ss_auth_url, saved.ss_secret_encrypted) == (
+        SatusehatEnvironment.SIMULATOR,
+        "",
+        stored,
+    )
+    assert db.exec(select(AuditLog).where(AuditLog.entity == "branch")).first() is None
+    assert db.exec(select(SyncLog)).first() is None
+
+
+async def test_moved_urls_saved_with_a_newly_typed_secret_send_only_that_secret(
+    db, root, clinic, simulator_env
+):
+    branch, _ = clinic
+    state = logged_in(db, root, BranchSettingsState, "admin")
+    with recording_listener() as listener:
+        _point_at(state, branch, listener)
+        state.save({"ss_secret": "secret-untuk-alamat-baru"})
+        assert state.errors == {} and state.editing_id == 0
+        db.commit()
+        await _check_connection(state, branch.id)
+        assert len(listener.received) == 1
+        assert "secret-untuk-alamat-baru" in listener.received[0]
+        assert "demo-klinik-secret" not in listener.received[0]
+    assert "secret-untuk-alamat-baru" not in _browser_state(root)
+
+
+def test_the_hint_follows_the_form_and_other_fields_keep_the_secret(db, root, clinic):
+    branch, _ = clinic
+    stored = branch.ss_secret_encrypted
+    state = logged_in(db, root, BranchSettingsState, "admin")
+    _open_and_fill(state, branch, ss_environment=SatusehatEnvironment.SANDBOX)
+    assert state.destination_changed is True
+    state.set_field("ss_environment", SatusehatEnvironment.SIMULATOR)
+    assert state.destination_changed is False
+    _open_and_fill(state, branch, name="Klinik A Pusat", ss_organization_id="10000077")
+    assert state.destination_changed is False
+    state.save({"ss_secret": ""})
+    assert state.errors == {}
+    db.expire_all()
+    saved = db.get(Branch, branch.id)
+    assert (saved.name, saved.ss_organization_id) == ("Klinik A Pusat", "10000077")
+    assert saved.ss_secret_encrypted == stored
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("http://satusehat.contoh.id/oauth2/v1", False),
+        ("https://satusehat.contoh.id/oauth2/v1", True),
+        ("http://127.0.0.1:9000/oauth2/v1", True),
+        ("http://localhost:9000/oauth2/v1", True),
+    ],
+)
+def test_custom_urls_need_https_except_to_this_machine(db, root, clinic, url, accepted):
+    branch, _ = clinic
+    state = logged_in(db, root, BranchSettingsState, "admin")
+    _open_and_fill(
+        state,
+        branch,
+        ss_environment=SatusehatEnvironment.CUSTOM,
+        ss_auth_url=url,
+        ss_fhir_url="https://satusehat.contoh.id/fhir-r4/v1",
+    )
+    state.save({"ss_secret": "secret-baru"})
+    db.expire_all()
+    saved = db.get(Branch, branch.id)
+    if accepted:
+        assert state.errors == {} and saved.ss_auth_url == url
+    else:
+        assert set(state.errors) == {"ss_auth_url"} and "https://" in state.errors["ss_auth_url"]
+        assert saved.ss_environment == SatusehatEnvironment.SIMULATOR
+
+
+# ----- an admin sees and changes only the branches granted to them --------------------------
+@pytest.fixture
+def admin_of_b(db, clinic):
+    """An admin of Klinik B only."""
+    _, other = clinic
+    make_user(db, "admin_b", branches=[other], main_duty=Duty.ADMIN)
+    return other
+
+
+async def test_another_branchs_admin_is_refused_every_handler_and_sees_only_their_branch(
+    db, root, clinic, admin_of_b, simulator_env
+):
+    branch, other = clinic
+    stored = branch.ss_secret_encrypted
+    state = logged_in(db, root, BranchSettingsState, "admin_b")
+    state.load()
+    assert [b["id"] for b in state.branches] == [str(other.id)] and state.total == 1
+    assert {line["branch_id"] for line in state.readiness_lines} == {str(other.id)}
+    state.start_edit(str(branch.id))
+    assert state.editing_id == 0 and state.form == {}
+    # Handlers called directly with Klinik A's id, as a forged browser would.
+    state.editing_id = branch.id
+    state.form = {
+        "name": "Diambil alih",
+        "facility_type": "klinik",
+        "address": "",
+        "phone": "",
+        "timezone": "Asia/Jakarta",
+        "ss_environment": SatusehatEnvironment.SIMULATOR,
+        "ss_organization_id": "1",
+        "ss_client_id": "x",
+        "ss_auth_url": "",
+        "ss_fhir_url": "",
+    }
+    state.save({"ss_secret": "secret-penyusup"})
+    assert state.editing_id == 0  # refused: "Cabang tidak ditemukan."
+    await _check_connection(state, branch.id)
+    assert state.conn_ok is False and state.conn_message == "Cabang tidak ditemukan."
+    assert simulator_env.simulator.stats.token_requests == 0
+    assert db.exec(select(SyncLog)).first() is None
+    db.expire_all()
+    saved = db.get(Branch, branch.id)
+    assert (saved.name, saved.ss_client_id, saved.ss_secret_encrypted) == (
+        "Klinik A",
+        "demo-klinik",
+        stored,
+    )
+    assert db.exec(select(AuditLog).where(AuditLog.entity == "branch")).first() is None
+    db.commit()  # every SQLite transaction holds the write lock: end ours first
+    # A readiness link with Klinik A's id opens nothing either.
+    tab_at(root, state.auth_token, f"/pengaturan?cabang={branch.id}")
+    state.load()
+    assert state.editing_id == 0
+
+
+def test_a_branch_added_by_an_admin_is_granted_to_them_only(db, root, clinic, admin_of_b):
+    state = logged_in(db, root, BranchSettingsState, "admin_b")
+    state.start_create()
+    state.set_field("name", "Klinik C")
+    state.save({"ss_secret": ""})
+    assert state.errors == {}
+    assert [b["name"] for b in state.branches] == ["Klinik B", "Klinik C"]
+    created = db.exec(select(Branch).where(Branch.name == "Klinik C")).one()
+    db.commit()  # every SQLite transaction holds the write lock: end ours first
+    state.start_edit(str(created.id))
+    assert state.editing_id == created.id
+    first = logged_in(db, root, BranchSettingsState, "admin")
+    first.load()
+    assert "Klinik C" not in [b["name"] for b in first.branches]

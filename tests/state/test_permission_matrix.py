@@ -94,7 +94,6 @@ CONTENT_ACTION = {
     PRESCRIPTION: Action.VIEW_PRESCRIPTION,
     BODY: Action.VIEW_SATUSEHAT_BODIES,
 }
-BRANCH_SETTINGS_XFAIL = "branch settings scoping lands with sec-branch"
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,6 @@ class Spec:
     # An allowed call with this payload writes: so "nothing written" on refusal means
     # something. (Left False where an allowed call may find nothing to do.)
     writes: bool = False
-    branch_settings: bool = False  # scoped by another helper's branch (see module doc)
 
 
 @dataclass
@@ -452,18 +450,12 @@ HANDLERS: dict[str, Spec] = {
     "UserAdminState.set_field": Spec(LOCAL, _const("full_name", "Budi")),
     "UserAdminState.toggle_branch": Spec(LOCAL, lambda w, s: (str(w.branch_a), True)),
     "UserAdminState.toggle_extra_duty": Spec(LOCAL, _const("kasir", True)),
-    "BranchSettingsState.load": Spec(
-        _A.VIEW_PENGATURAN, shows=frozenset({HOME}), branch_settings=True
-    ),
-    "BranchSettingsState.next_page": Spec(
-        _A.VIEW_PENGATURAN, preset=_paged(), branch_settings=True
-    ),
-    "BranchSettingsState.prev_page": Spec(
-        _A.VIEW_PENGATURAN, preset=_set(page=2, page_count=2), branch_settings=True
-    ),
+    "BranchSettingsState.load": Spec(_A.VIEW_PENGATURAN, shows=frozenset({HOME})),
+    "BranchSettingsState.next_page": Spec(_A.VIEW_PENGATURAN, preset=_paged()),
+    "BranchSettingsState.prev_page": Spec(_A.VIEW_PENGATURAN, preset=_set(page=2, page_count=2)),
     "BranchSettingsState.start_create": Spec(_A.BRANCH_SETTINGS),
     "BranchSettingsState.start_edit": Spec(
-        _A.BRANCH_SETTINGS, _id("branch_a"), shows=frozenset({HOME}), branch_settings=True
+        _A.BRANCH_SETTINGS, _id("branch_a"), shows=frozenset({HOME})
     ),
     "BranchSettingsState.save": Spec(
         _A.BRANCH_SETTINGS,
@@ -473,12 +465,9 @@ HANDLERS: dict[str, Spec] = {
             editing_version=1,
             form={"name": "Cabang Diganti", "facility_type": "klinik", "timezone": "Asia/Jakarta"},
         ),
-        branch_settings=True,
         writes=True,
     ),
-    "BranchSettingsState.check_connection": Spec(
-        _A.BRANCH_SETTINGS, _id("branch_a"), branch_settings=True
-    ),
+    "BranchSettingsState.check_connection": Spec(_A.BRANCH_SETTINGS, _id("branch_a")),
     "BranchSettingsState.cancel_edit": Spec(LOCAL),
     "BranchSettingsState.cancel_replace_secret": Spec(LOCAL),
     "BranchSettingsState.start_replace_secret": Spec(LOCAL),
@@ -821,16 +810,7 @@ def _may_see(spec: Spec, subject: str) -> set[str]:
 
 
 CASES = [
-    pytest.param(
-        key,
-        subject,
-        id=f"{key}-{subject}",
-        marks=[pytest.mark.xfail(reason=BRANCH_SETTINGS_XFAIL, strict=False)]
-        if key in HANDLERS
-        and HANDLERS[key].branch_settings
-        and not _may_see(HANDLERS[key], subject)
-        else [],
-    )
+    pytest.param(key, subject, id=f"{key}-{subject}")
     for key in APP_HANDLERS
     for subject in SUBJECTS
 ]

@@ -1,17 +1,34 @@
-"""Branch settings: validation, the write-only SATUSEHAT secret, adding a branch, audit."""
+"""Branch settings: validation, the write-only SATUSEHAT secret, adding a branch, audit,
+and the branches an admin may see and change."""
 
 from __future__ import annotations
 
-import pytest
-from sqlmodel import select
+import threading
 
+import pytest
+from sqlmodel import Session, SQLModel, select
+
+from klinikita.db import make_engine
+from klinikita.integrations.satusehat.config import PLAIN_HTTP_REFUSED, open_secret
+from klinikita.integrations.satusehat.tokens import TokenCache
 from klinikita.models import AuditLog, Branch, UserBranch
 from klinikita.models.enums import Duty, SatusehatEnvironment
 from klinikita.services import branches as svc
 from klinikita.services.audit import Actor
-from klinikita.services.errors import PermissionDenied, ValidationFailed
-from klinikita.services.secrets_store import decrypt_secret, encrypt_secret
+from klinikita.services.errors import NotFound, PermissionDenied, ValidationFailed
+from klinikita.services.readiness import branch_readiness
+from klinikita.services.satusehat_connection import (
+    check_branch_connection,
+    check_connection_for_admin,
+)
+from klinikita.services.secrets_store import (
+    SECRET_BOUND_ELSEWHERE,
+    decrypt_secret,
+    encrypt_secret,
+)
 from tests.factories import make_branch, make_user
+from tests.pg import require_pg, temporary_pg_database
+from tests.support.listener import recording_listener
 
 SECRET = "rahasia-cabang-XYZ123"
 
@@ -175,8 +192,263 @@ def test_only_admin_changes_branch_settings(db, admin):
         )
 
 
-def test_branches_are_paged_in_sql(db, admin):
+def _grant(db, actor: Actor, branch: Branch) -> None:
+    db.add(UserBranch(user_id=actor.user_id, branch_id=branch.id))
+    db.commit()
+
+
+def test_branches_granted_to_the_admin_are_paged_in_sql(db, admin):
     for i in range(11):
-        make_branch(db, f"Cabang {i:02d}")
-    rows, total = svc.page_of_branches(db, 2, 5)
+        _grant(db, admin, make_branch(db, f"Cabang {i:02d}"))
+    make_branch(db, "Cabang orang lain")
+    rows, total = svc.page_of_branches(db, admin, 2, 5)
     assert total == 12 and [b.name for b in rows] == [f"Cabang {i:02d}" for i in range(4, 9)]
+    rows, _ = svc.page_of_branches(db, admin, 3, 5)
+    assert [b.name for b in rows] == ["Cabang 09", "Cabang 10"]
+
+
+# ----- an admin sees and changes only the branches granted to them --------------------------
+@pytest.fixture
+def stranger(db, admin):
+    """The admin of another branch only (Klinik B)."""
+    other = make_branch(db, "Klinik B")
+    user = make_user(db, "admin_b", branches=[other], main_duty=Duty.ADMIN)
+    return Actor(user.id, "admin_b", "Admin B", Duty.ADMIN, other.id)
+
+
+async def test_another_branchs_admin_can_neither_see_nor_change_nor_test_it(db, admin, stranger):
+    branch = _branch(db)
+    data = svc.SatusehatInput(organization_id="10000004", client_id="demo", new_secret=SECRET)
+    svc.update_branch(db, admin, branch.id, _general(branch), data)
+    db.commit()
+    branch_id = branch.id  # read before a rollback expires it (SQLite: no open transaction)
+    rows, total = svc.page_of_branches(db, stranger, 1, 10)
+    assert [b.name for b in rows] == ["Klinik B"] and total == 1
+    with pytest.raises(NotFound):
+        svc.managed_branch(db, stranger, branch.id)
+    with pytest.raises(NotFound):
+        svc.update_branch(db, stranger, branch.id, _general(branch, name="Diambil"), data)
+    db.rollback()
+    # The listener stands in for the simulator: a test that ran would reach it.
+    with recording_listener() as listener:
+        with pytest.raises(NotFound):
+            await check_connection_for_admin(stranger, branch_id, listener.url)
+        assert listener.received == []
+        await check_connection_for_admin(admin, branch_id, listener.url, tokens=TokenCache())
+        assert len(listener.received) == 1  # its own admin may
+    db.expire_all()
+    assert _branch(db).ss_client_id == "demo" and _branch(db).name == "Klinik A"
+
+
+def test_a_new_branch_is_granted_to_its_creator_only(db, admin, stranger):
+    created = svc.create_branch(
+        db, stranger, svc.BranchInput(name="Klinik C", facility_type="klinik"), svc.SatusehatInput()
+    )
+    db.commit()
+    assert [b.name for b in svc.page_of_branches(db, stranger, 1, 10)[0]] == [
+        "Klinik B",
+        "Klinik C",
+    ]
+    assert "Klinik C" not in [b.name for b in svc.page_of_branches(db, admin, 1, 10)[0]]
+    assert svc.managed_branch(db, stranger, created.id).name == "Klinik C"
+    with pytest.raises(NotFound):
+        svc.managed_branch(db, admin, created.id)
+
+
+# ----- the stored secret never follows new server addresses ----------------------------------
+LEGIT_AUTH = "https://satusehat.contoh.id/oauth2/v1"
+LEGIT_FHIR = "https://satusehat.contoh.id/fhir-r4/v1"
+
+
+def _custom(auth_url: str = "", fhir_url: str = "", **changes) -> svc.SatusehatInput:
+    values = {
+        "environment": SatusehatEnvironment.CUSTOM,
+        "organization_id": "10000004",
+        "client_id": "cid",
+        "auth_url": auth_url,
+        "fhir_url": fhir_url,
+    }
+    return svc.SatusehatInput(**(values | changes))
+
+
+def _saved_with_secret(db, admin) -> Branch:
+    branch = _branch(db)
+    svc.update_branch(
+        db, admin, branch.id, _general(branch), _custom(LEGIT_AUTH, LEGIT_FHIR, new_secret=SECRET)
+    )
+    db.commit()
+    return branch
+
+
+@pytest.mark.parametrize(
+    ("auth_url", "fhir_url", "bad"),
+    [
+        ("http://satusehat.contoh.id/oauth2/v1", LEGIT_FHIR, {"ss_auth_url"}),
+        (LEGIT_AUTH, "http://10.0.0.5/fhir-r4/v1", {"ss_fhir_url"}),
+        (
+            "http://localhost.contoh.id/oauth2/v1",
+            "http://127.0.0.1.nip.io/fhir",
+            {
+                "ss_auth_url",
+                "ss_fhir_url",
+            },
+        ),
+        (LEGIT_AUTH, LEGIT_FHIR, set()),
+        ("http://127.0.0.1:8099/oauth2/v1", "http://localhost:8099/fhir-r4/v1", set()),
+        ("http://[::1]:8099/oauth2/v1", "HTTPS://SATUSEHAT.CONTOH.ID/fhir-r4/v1", set()),
+    ],
+)
+def test_custom_urls_need_https_except_to_this_machine(auth_url, fhir_url, bad):
+    errors = svc.validate_satusehat_input(_custom(auth_url, fhir_url))
+    assert {k for k in errors if k in {"ss_auth_url", "ss_fhir_url"}} == bad
+    for key in bad:
+        assert "https://" in errors[key] and "127.0.0.1" in errors[key]
+
+
+@pytest.mark.parametrize(
+    "moved",
+    [
+        {"environment": SatusehatEnvironment.SANDBOX},
+        {"auth_url": "https://penyadap.contoh.id/oauth2/v1"},
+        {"fhir_url": "https://penyadap.contoh.id/fhir-r4/v1"},
+    ],
+)
+def test_new_addresses_without_a_new_secret_are_refused_and_nothing_changes(db, admin, moved):
+    branch = _saved_with_secret(db, admin)
+    stored = branch.ss_secret_encrypted
+    data = _custom(**({"auth_url": LEGIT_AUTH, "fhir_url": LEGIT_FHIR} | moved))
+    with pytest.raises(ValidationFailed) as failed:
+        svc.update_branch(db, admin, branch.id, _general(branch, phone="0211"), data)
+    db.rollback()
+    assert failed.value.errors == {"ss_secret": svc.DESTINATION_CHANGED}
+    db.expire_all()
+    fresh = _branch(db)
+    assert (fresh.ss_environment, fresh.ss_auth_url, fresh.ss_fhir_url, fresh.phone) == (
+        SatusehatEnvironment.CUSTOM,
+        LEGIT_AUTH,
+        LEGIT_FHIR,
+        "",
+    )
+    assert fresh.ss_secret_encrypted == stored
+    assert (
+        db.exec(select(AuditLog).where(AuditLog.action == "update")).all()[-1].after["ss_auth_url"]
+        == LEGIT_AUTH
+    )  # only the first save was recorded
+
+
+def test_new_addresses_saved_with_a_newly_typed_secret(db, admin):
+    branch = _saved_with_secret(db, admin)
+    moved = _custom(
+        "https://baru.contoh.id/oauth2/v1/", "https://baru.contoh.id/fhir-r4/v1", new_secret="baru"
+    )
+    svc.update_branch(db, admin, branch.id, _general(branch), moved)
+    db.commit()
+    db.refresh(branch)
+    assert branch.ss_auth_url == "https://baru.contoh.id/oauth2/v1"
+    assert open_secret(branch) == "baru"
+
+
+def test_other_fields_and_the_same_addresses_keep_the_secret(db, admin):
+    branch = _saved_with_secret(db, admin)
+    stored = branch.ss_secret_encrypted
+    # The same addresses, written with spaces and a trailing slash, are no move.
+    same = _custom(f" {LEGIT_AUTH}/ ", LEGIT_FHIR + "/", organization_id="10000009", client_id="c2")
+    svc.update_branch(db, admin, branch.id, _general(branch, name="Klinik A Baru"), same)
+    db.commit()
+    db.refresh(branch)
+    assert branch.name == "Klinik A Baru" and branch.ss_client_id == "c2"
+    assert branch.ss_secret_encrypted == stored and open_secret(branch) == SECRET
+    # Without a stored secret, new addresses need none.
+    branch.ss_secret_encrypted = ""
+    db.add(branch)
+    db.commit()
+    svc.update_branch(db, admin, branch.id, _general(branch), _custom(LEGIT_AUTH, "https://x.id/f"))
+    db.commit()
+    assert branch.ss_fhir_url == "https://x.id/f"
+
+
+async def test_a_stored_secret_moved_to_a_strangers_listener_is_never_sent(db, admin):
+    """The issue's scenario through the service: new addresses with the stored secret kept
+    are refused, and a secret whose addresses change behind the service does not open."""
+    branch = _saved_with_secret(db, admin)
+    branch_id = branch.id  # read before a rollback expires it (SQLite: no open transaction)
+    with recording_listener() as listener:
+        to_listener = _custom(listener.auth_url, listener.fhir_url)
+        with pytest.raises(ValidationFailed) as failed:
+            svc.update_branch(db, admin, branch.id, _general(branch), to_listener)
+        db.rollback()
+        assert "ketik ulang Secret Key" in failed.value.errors["ss_secret"]
+        with pytest.raises(ValidationFailed) as failed:
+            await check_connection_for_admin(admin, branch_id, "", shown=to_listener)
+        assert "ss_secret" in failed.value.errors
+        # Moved by hand in the database: the sealed secret refuses to open for the listener.
+        db.expire_all()
+        moved = _branch(db)
+        moved.ss_auth_url, moved.ss_fhir_url = listener.auth_url, listener.fhir_url
+        db.add(moved)
+        db.commit()
+        result = await check_branch_connection(branch_id, "", tokens=TokenCache())
+        assert not result.ok and result.message == SECRET_BOUND_ELSEWHERE
+        assert [item.key for item in branch_readiness(db, branch_id)][:1] == ["secret"]
+        assert listener.received == []
+
+
+async def test_custom_urls_in_plain_http_to_another_machine_never_get_the_secret(db, admin):
+    """Addresses saved before https was required (written here by hand) are refused when
+    used: the sending, the connection test and the readiness panel all say why."""
+    branch = _saved_with_secret(db, admin)
+    with recording_listener("127.0.0.2") as listener:  # another name than 127.0.0.1
+        auth_url, fhir_url = listener.auth_url, listener.fhir_url
+        data = _custom(auth_url, fhir_url, new_secret=SECRET)
+        assert set(svc.validate_satusehat_input(data)) == {"ss_auth_url", "ss_fhir_url"}
+        branch.ss_auth_url, branch.ss_fhir_url = auth_url, fhir_url
+        branch.ss_secret_encrypted = encrypt_secret(SECRET, bound_to=svc.input_destination(data))
+        db.add(branch)
+        db.commit()
+        result = await check_branch_connection(branch.id, "", tokens=TokenCache())
+        assert not result.ok and result.message == PLAIN_HTTP_REFUSED
+        assert [item.key for item in branch_readiness(db, branch.id)][:1] == ["secret"]
+        assert listener.received == []
+
+
+@pytest.mark.postgres
+def test_addresses_moved_while_a_secret_is_being_saved_wait_and_are_refused_postgresql():
+    """PostgreSQL: a save that moves the addresses while another admin's save of a new
+    secret is still open waits for it (the row is locked when read), then sees the stored
+    secret and is refused: the secret never ends up with addresses it was not typed for."""
+    require_pg()
+    with temporary_pg_database() as url:
+        engine = make_engine(url)
+        SQLModel.metadata.create_all(engine)
+        with Session(engine, expire_on_commit=False) as setup:
+            branch = make_branch(setup, "Klinik PG")
+            user = make_user(setup, "admin", branches=[branch], main_duty=Duty.ADMIN)
+            actor = Actor(user.id, "admin", "Admin", Duty.ADMIN, branch.id)
+            general = _general(branch)
+        refused: list[ValidationFailed] = []
+
+        def move_addresses() -> None:
+            with Session(engine) as other:
+                try:
+                    svc.update_branch(
+                        other, actor, branch.id, general, _custom(LEGIT_AUTH, "https://x.id/f")
+                    )
+                    other.commit()
+                except ValidationFailed as failed:
+                    refused.append(failed)
+
+        with Session(engine) as first:
+            svc.update_branch(
+                first, actor, branch.id, general, _custom(LEGIT_AUTH, LEGIT_FHIR, new_secret=SECRET)
+            )
+            mover = threading.Thread(target=move_addresses)
+            mover.start()
+            mover.join(timeout=0.5)
+            assert mover.is_alive()  # waits for the open save
+            first.commit()
+        mover.join(timeout=10)
+        assert [r.errors for r in refused] == [{"ss_secret": svc.DESTINATION_CHANGED}]
+        with Session(engine) as check:
+            saved = check.get(Branch, branch.id)
+            assert saved.ss_fhir_url == LEGIT_FHIR and open_secret(saved) == SECRET
+        engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 from klinikita.models import Branch
 from klinikita.models.enums import SatusehatEnvironment
@@ -60,6 +61,49 @@ def resolve_urls(branch: Branch, simulator_base: str) -> tuple[str, str]:
     return OFFICIAL_URLS[env]
 
 
+def destination_of(environment: str, auth_url: str, fhir_url: str) -> str:
+    """Where a branch's secret goes, as stored: the environment and, for custom URLs, the
+    two addresses (trimmed, without a trailing slash). The secret is sealed to this."""
+    if environment != SatusehatEnvironment.CUSTOM:
+        return environment
+    return "\n".join((environment, auth_url.strip().rstrip("/"), fhir_url.strip().rstrip("/")))
+
+
+def branch_destination(branch: Branch) -> str:
+    return destination_of(branch.ss_environment, branch.ss_auth_url, branch.ss_fhir_url)
+
+
+# Plain http only to this machine (the simulator, tests); anywhere else the secret needs TLS.
+_LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+PLAIN_HTTP_REFUSED = (
+    "URL khusus harus memakai https:// (http:// hanya untuk 127.0.0.1 atau localhost); "
+    "perbaiki di Pengaturan > Cabang."
+)
+
+
+def is_safe_server_url(value: str) -> bool:
+    """https anywhere; plain http only to this machine (127.0.0.1, localhost)."""
+    parsed = urlparse(value.strip())
+    if parsed.scheme == "https":
+        return True
+    try:
+        host = parsed.hostname
+    except ValueError:
+        return False
+    return parsed.scheme == "http" and host in _LOCAL_HOSTS
+
+
+def open_secret(branch: Branch) -> str:
+    """The branch's plain secret, only for the destination it was saved with and never for
+    custom URLs in plain http to another machine (ValueError in words for the admin
+    otherwise, or when this server's key cannot open it)."""
+    if branch.ss_environment == SatusehatEnvironment.CUSTOM and not (
+        is_safe_server_url(branch.ss_auth_url) and is_safe_server_url(branch.ss_fhir_url)
+    ):
+        raise ValueError(PLAIN_HTTP_REFUSED)
+    return decrypt_secret(branch.ss_secret_encrypted, bound_to=branch_destination(branch))
+
+
 def missing_settings(branch: Branch) -> list[str]:
     """What a branch lacks before anything can be sent, in words for the admin."""
     missing = []
@@ -82,7 +126,7 @@ def credentials_for(branch: Branch, simulator_base: str) -> Credentials:
         branch_id=branch.id,
         organization_id=branch.ss_organization_id.strip(),
         client_id=branch.ss_client_id.strip(),
-        secret=decrypt_secret(branch.ss_secret_encrypted),
+        secret=open_secret(branch),
         auth_url=auth_url,
         fhir_url=fhir_url,
     )
