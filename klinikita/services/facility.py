@@ -19,6 +19,7 @@ from klinikita.services import audit, outbox
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.paging import PAGE_SIZE, Page, paginate
 from klinikita.services.permissions import Action, require
+from klinikita.services.text_input import invisible_problem, normalize_text
 
 NAME_MAX = 120
 
@@ -38,6 +39,8 @@ class RoomInput:
 def _name_problem(
     session: Session, model, branch_id: int, name: str, own_id: int | None, what: str
 ):  # noqa: ANN001, ANN202
+    if invisible_problem(name, f"Nama {what}"):
+        return invisible_problem(name, f"Nama {what}")
     if not name:
         return f"Nama {what} wajib diisi."
     if len(name) > NAME_MAX:
@@ -104,7 +107,7 @@ def create_unit(
     session: Session, actor: audit.Actor, data: UnitInput, *, client_token: str | None = None
 ) -> ServiceUnit:
     require(actor.duty, Action.UNIT_CREATE)
-    name = data.name.strip()
+    name = normalize_text(data.name)
     problem = _name_problem(session, ServiceUnit, actor.branch_id, name, None, "unit layanan")
     if problem:
         raise ValidationFailed({"name": problem})
@@ -133,7 +136,7 @@ def update_unit(
 ) -> ServiceUnit:
     require(actor.duty, Action.RECORD_EDIT)
     unit = _in_branch(session, ServiceUnit, unit_id, actor, "Unit layanan")
-    name = data.name.strip()
+    name = normalize_text(data.name)
     problem = _name_problem(session, ServiceUnit, unit.branch_id, name, unit.id, "unit layanan")
     if problem:
         raise ValidationFailed({"name": problem})
@@ -209,7 +212,7 @@ def list_rooms(
 
 def _room_errors(session: Session, actor: audit.Actor, data: RoomInput, room: Room | None):
     errors: dict[str, str] = {}
-    name = data.name.strip()
+    name = normalize_text(data.name)
     own_id = room.id if room else None
     problem = _name_problem(session, Room, actor.branch_id, name, own_id, "ruangan")
     if problem:
@@ -229,7 +232,7 @@ def create_room(
     errors = _room_errors(session, actor, data, None)
     if errors:
         raise ValidationFailed(errors)
-    room = Room(branch_id=actor.branch_id, unit_id=data.unit_id, name=data.name.strip())
+    room = Room(branch_id=actor.branch_id, unit_id=data.unit_id, name=normalize_text(data.name))
     _save(
         session,
         actor,
@@ -258,7 +261,7 @@ def update_room(
     if errors:
         raise ValidationFailed(errors)
     before = audit.snapshot(room)
-    name = data.name.strip()
+    name = normalize_text(data.name)
     changed = room.name != name or room.unit_id != data.unit_id
     room.name, room.unit_id = name, data.unit_id
     _save(

@@ -25,6 +25,7 @@ from klinikita.models.enums import Sex
 from klinikita.models.patient_search import FTS_TABLE
 from klinikita.models.people import normalize_name
 from klinikita.services.dates import parse_typed_date
+from klinikita.services.text_input import invisible_problem
 
 PAGE_SIZE = 20
 COUNT_CAP = 1000
@@ -309,6 +310,16 @@ def search_patients(
     it counts: the term is stripped and classified once, its parameters go into one dict,
     and module constants stand in for `SearchKind.X` (see _TERMS)."""
     term = term.strip()
+    if not term.isprintable() and invisible_problem(term, "Kata pencarian"):
+        return PatientPage(
+            [],
+            1,
+            page_size,
+            0,
+            False,
+            str(kind),
+            "Kata pencarian berisi karakter kendali atau karakter tak terlihat.",
+        )
     wanted = _KINDS.get(kind, _AUTO)
     if wanted is _AUTO:
         wanted = resolve_kind(term) if term else _NAME

@@ -40,6 +40,7 @@ from klinikita.models.enums import DOCTOR_DUTIES
 from klinikita.services import audit
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, require
+from klinikita.services.text_input import take_text
 from klinikita.services.visit_queue import (
     STATUS_LABELS,
     branch_zone_name,
@@ -453,11 +454,19 @@ def _already_open(st: Statements, ids: dict[str, int], day: date, unit_name: str
 def cancel_visit(session: Session, actor: audit.Actor, visit_id: int, reason: str) -> Visit:
     """Batal: a visit not complete and not already cancelled; the reason is required."""
     require(actor.duty, Action.VISIT_CANCEL)
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationFailed({"reason": "Alasan pembatalan wajib diisi."})
-    if len(reason) > CANCEL_REASON_MAX:
-        raise ValidationFailed({"reason": f"Alasan maksimal {CANCEL_REASON_MAX} karakter."})
+    errors: dict[str, str] = {}
+    reason = take_text(
+        errors,
+        "reason",
+        reason,
+        label="Alasan pembatalan",
+        max_length=CANCEL_REASON_MAX,
+        required=True,
+        multiline=True,  # typed in a text area; its line breaks become spaces
+        collapse_spaces=True,
+    )
+    if errors:
+        raise ValidationFailed(errors)
     # Locked (PostgreSQL) so a doctor completing the same visit at this moment waits.
     visit = session.exec(select(Visit).where(Visit.id == visit_id).with_for_update()).first()
     if visit is None or visit.branch_id != actor.branch_id:
