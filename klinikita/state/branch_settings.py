@@ -23,6 +23,7 @@ from klinikita.services.mrn import DEFAULT_FORMAT as DEFAULT_MRN_FORMAT
 from klinikita.services.permissions import Action, allows
 from klinikita.services.readiness import branch_readiness
 from klinikita.services.satusehat_connection import ConnectionResult, check_branch_connection
+from klinikita.services.text_input import parse_id, payload_form, payload_id, payload_text
 from klinikita.state import toasts
 from klinikita.state.auth import AuthState
 
@@ -162,7 +163,8 @@ class BranchSettingsState(AuthState):
     def start_edit(self, branch_id: str):
         self._authorize(Action.BRANCH_SETTINGS)
         with session_scope() as session:
-            branch = session.get(Branch, int(branch_id)) if str(branch_id).isdigit() else None
+            wanted = parse_id(branch_id)
+            branch = session.get(Branch, wanted) if wanted is not None else None
             if branch is None:
                 return toasts.error("Cabang tidak ditemukan.")
             self.editing_id = branch.id
@@ -195,9 +197,9 @@ class BranchSettingsState(AuthState):
 
     @rx.event
     def set_field(self, field: str, value: str):
-        if field not in _FORM_FIELDS:  # the secret (or anything else) is never kept here
+        if not isinstance(field, str) or field not in _FORM_FIELDS:  # never the secret
             return
-        self.form[field] = value
+        self.form[field] = payload_text(value)
         self.errors.pop(field, None)
 
     @rx.event
@@ -229,7 +231,7 @@ class BranchSettingsState(AuthState):
             client_id=self.form.get("ss_client_id", ""),
             auth_url=self.form.get("ss_auth_url", ""),
             fhir_url=self.form.get("ss_fhir_url", ""),
-            new_secret=str((form_data or {}).get(SECRET_FIELD, "") or ""),
+            new_secret=payload_form(form_data or {}, SECRET_FIELD, max_length=1000),
         )
         return general, satusehat
 
@@ -270,11 +272,9 @@ class BranchSettingsState(AuthState):
         call runs outside the state lock)."""
         async with self:
             self._authorize(Action.BRANCH_SETTINGS)
-            if not str(branch_id).isdigit():
-                raise NotFound("Cabang tidak ditemukan.")
+            wanted = payload_id(branch_id, "Cabang")
             if self.conn_testing:
                 return
-            wanted = int(branch_id)
             self.conn_branch_id = str(wanted)
             self.conn_testing = True
             self.conn_ok = False

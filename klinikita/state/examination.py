@@ -21,6 +21,7 @@ from klinikita.services import visit_completion as completion
 from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.examination_view import LISTS, VisitRecord, as_completed, visit_record
 from klinikita.services.permissions import Action, allows
+from klinikita.services.text_input import payload_id, payload_search, payload_text
 from klinikita.services.visit_queue import ShownQueue, list_key, todays_list
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
@@ -317,11 +318,10 @@ class ExaminationState(AuthState):
 
     @rx.event
     def open_visit(self, visit_id: str):
-        if not str(visit_id).isdigit():
-            return
+        wanted = payload_id(visit_id, "Kunjungan")
         actor = self._authorize(Action.VIEW_PEMERIKSAAN)
         self._branch_id = actor.branch_id
-        self._open(int(visit_id))
+        self._open(wanted)
         if not self.visit_id:
             return toasts.error("Kunjungan tidak ditemukan di cabang aktif.")
 
@@ -357,7 +357,7 @@ class ExaminationState(AuthState):
     @rx.event
     def set_vital(self, field: str, value: str):
         if field in exam_service.VITAL_FIELDS:
-            self.vitals[field] = value
+            self.vitals[field] = payload_text(value, max_length=100)
             self.vitals_errors.pop(field, None)
             self.vitals_dirty = True
 
@@ -380,7 +380,7 @@ class ExaminationState(AuthState):
     @rx.event
     def set_soap(self, field: str, value: str):
         if field in exam_service.SOAP_FIELDS:
-            self.soap[field] = value
+            self.soap[field] = payload_text(value)
             self.soap_errors.pop(field, None)
             self.soap_dirty = True
 
@@ -402,6 +402,7 @@ class ExaminationState(AuthState):
     @rx.event
     def search_icd(self, query: str):
         """Debounced in the page; search runs in memory (services/icd10)."""
+        query = payload_search(query)
         self.icd_query = query
         self.icd_error = ""
         if len(query.strip()) < 2:
@@ -416,6 +417,7 @@ class ExaminationState(AuthState):
     @rx.event
     def add_diagnosis(self, code: str):
         actor = self._authorize(Action.EXAM_MEDICAL)
+        code = payload_search(code, max_length=16)
         visit_id, added, token = self.visit_id, [], self._client_token()
         try:
             self._change(
@@ -436,7 +438,11 @@ class ExaminationState(AuthState):
         actor = self._authorize(Action.EXAM_MEDICAL)
         with session_scope() as session:
             exam_service.set_primary(
-                session, actor, self.visit_id, int(diagnosis_id), client_token=self._client_token()
+                session,
+                actor,
+                self.visit_id,
+                payload_id(diagnosis_id, "Diagnosis"),
+                client_token=self._client_token(),
             )
         self._after_change()
 
@@ -445,7 +451,11 @@ class ExaminationState(AuthState):
         actor = self._authorize(Action.EXAM_MEDICAL)
         with session_scope() as session:
             exam_service.remove_diagnosis(
-                session, actor, self.visit_id, int(diagnosis_id), client_token=self._client_token()
+                session,
+                actor,
+                self.visit_id,
+                payload_id(diagnosis_id, "Diagnosis"),
+                client_token=self._client_token(),
             )
         self._after_change()
 
@@ -453,7 +463,7 @@ class ExaminationState(AuthState):
     @rx.event
     def set_procedure_field(self, field: str, value: str):
         if field in PROCEDURE_FIELDS:
-            self.procedure_form[field] = value
+            self.procedure_form[field] = payload_text(value, max_length=1000)
             self.procedure_errors.pop(field, None)
 
     @rx.event
@@ -473,13 +483,15 @@ class ExaminationState(AuthState):
     def remove_procedure(self, procedure_id: str):
         actor = self._authorize(Action.EXAM_MEDICAL)
         with session_scope() as session:
-            exam_service.remove_procedure(session, actor, self.visit_id, int(procedure_id))
+            exam_service.remove_procedure(
+                session, actor, self.visit_id, payload_id(procedure_id, "Tindakan")
+            )
         self._after_change()
 
     @rx.event
     def set_prescription_field(self, field: str, value: str):
         if field in PRESCRIPTION_FIELDS:
-            self.prescription_form[field] = value
+            self.prescription_form[field] = payload_text(value, max_length=1000)
             self.prescription_errors.pop(field, None)
 
     @rx.event
@@ -501,7 +513,9 @@ class ExaminationState(AuthState):
     def remove_prescription(self, prescription_id: str):
         actor = self._authorize(Action.EXAM_MEDICAL)
         with session_scope() as session:
-            exam_service.remove_prescription(session, actor, self.visit_id, int(prescription_id))
+            exam_service.remove_prescription(
+                session, actor, self.visit_id, payload_id(prescription_id, "Resep")
+            )
         self._after_change()
 
     # ----- Selesai and SATUSEHAT -----------------------------------------------------
