@@ -6,13 +6,19 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlmodel import func, select
 
+from klinikita.db import read_connection
+from klinikita.models import Patient
+from klinikita.models.enums import Duty
 from klinikita.services import examination as exam
-from klinikita.services import mrn, reports
+from klinikita.services import facility, mrn, reports
+from klinikita.services import patient_records as records
 from klinikita.services.dates import parse_typed_date
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.nik import nik_problem
 from klinikita.services.patient_records import PatientInput, validate
+from klinikita.services.patients import search_patients
 from klinikita.services.text_input import (
     payload_form,
     payload_id,
@@ -21,6 +27,9 @@ from klinikita.services.text_input import (
     take_digits,
     take_text,
 )
+from tests.factories import make_branch
+from tests.patients_support import actor_for, add_regions, patient_form
+from tests.pg import sqlite_and_postgresql
 
 FULL_WIDTH_NIK = "３１７１０１２５１１９００００１"
 ARABIC_INDIC_NIK = "٣١٧١٠١٢٥١١٩٠٠٠٠١"
@@ -202,3 +211,39 @@ def test_payload_forms_and_search_terms():
         payload_form(["password"], "password")
     with pytest.raises(ServiceError, match="tak terlihat"):
         payload_search("Budi\x00")
+
+
+# ----- on the databases: nothing reaches a statement that PostgreSQL would refuse -----------
+both = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
+
+
+@pytest.mark.parametrize(
+    "changes, field",
+    [
+        ({"name": "Budi\x00"}, "name"),
+        ({"street": "Jl. Mawar\x00"}, "street"),
+        ({"province_code": "31\x00"}, "province_code"),
+        ({"nik": "3171012511900001\x00"}, "nik"),
+    ],
+)
+def test_a_nul_in_a_patient_form_is_a_field_error_on_both_databases(both, changes, field):
+    branch = make_branch(both)
+    add_regions(both)
+    actor = actor_for(both, branch, Duty.ADMIN)
+    with pytest.raises(ValidationFailed) as failed:
+        records.create_patient(both, actor, patient_form(**changes))
+    assert field in failed.value.errors
+    both.rollback()
+    assert both.exec(select(func.count()).select_from(Patient)).one() == 0
+
+
+def test_a_nul_in_a_search_or_a_unit_name_is_refused_on_both_databases(both):
+    branch = make_branch(both)
+    actor = actor_for(both, branch, Duty.ADMIN)
+    both.commit()
+    with read_connection(both.get_bind()) as conn:
+        found = search_patients(conn, branch.id, "Budi\x00")
+    assert found.rows == [] and "tak terlihat" in found.problem
+    with pytest.raises(ValidationFailed) as failed:
+        facility.create_unit(both, actor, facility.UnitInput(name="Poli\x00Umum"))
+    assert "tak terlihat" in failed.value.errors["name"]
