@@ -41,7 +41,9 @@ from tests.patients_support import add_regions
 from tests.state.conftest import logged_in
 
 EXAMPLES = 60
-NO_NUMBER = re.compile(r"\b(inf|nan)\b", re.IGNORECASE)  # a float shown to staff as a word
+OTHER_EXAMPLES = 20
+# A number shown to staff as a float's word ("Suhu tubuh inf °C").
+NO_NUMBER = re.compile(r"\b(inf|nan) (°C|mmHg|/menit|kg|cm|%)", re.IGNORECASE)
 
 # ----- what a browser can send -------------------------------------------------------------
 NASTY = [
@@ -160,7 +162,7 @@ def _open_visit(state) -> None:  # noqa: ANN001
 USER_FIELDS = ("username", "email", "full_name", "employee_id", "main_duty")
 BRANCH_FIELDS = ("name", "facility_type", "address", "phone", "timezone", "mrn_format")
 
-CASES = [
+FORM_CASES = [
     Case(
         "PatientState.save",
         PatientState,
@@ -363,7 +365,7 @@ ID_HANDLERS = [
     (RegistrationState, lambda s: s.load(), ("pick_patient", "pick_unit", "open_cancel")),
     (SyncLogState, lambda s: s.load(), ("open_detail",)),
 ]
-CASES += [
+ROW_CASES = [
     Case(
         f"{cls.__name__}.{name}",
         cls,
@@ -374,6 +376,52 @@ CASES += [
     )
     for cls, setup, names in ID_HANDLERS
     for name in names
+]
+
+# Every other handler of these pages that takes arguments, each fed any JSON (fewer examples:
+# most only keep what is typed).
+PAGE_STATES = {
+    PatientState: lambda s: (s.load(), s.open_create()),
+    EmployeeState: lambda s: (s.load(), s.start_create()),
+    UnitState: lambda s: (s.load(), s.start_create()),
+    RoomState: lambda s: (s.load(), s.start_create()),
+    UserAdminState: lambda s: (s.load(), s.start_create()),
+    BranchSettingsState: lambda s: (s.load(), s.start_create()),
+    ExaminationState: _open_visit,
+    RegistrationState: lambda s: s.load(),
+    AuditReportState: lambda s: s.load(),
+    SyncLogState: lambda s: s.load(),
+}
+NOT_FED = {
+    "check_connection",  # a background task; its id is read like start_edit's
+    "setvar",  # Reflex's own: it calls the set_<name> handler, each of which is fed here
+}
+_covered = {c.name for c in FORM_CASES + ROW_CASES}
+
+
+def _arguments(handler) -> list[str]:  # noqa: ANN001
+    return [p for p in inspect.signature(handler.fn).parameters if p != "self"]
+
+
+def _call_with(name: str):  # noqa: ANN202
+    return lambda s, args: getattr(s, name)(*args)
+
+
+OTHER_CASES = [
+    Case(
+        f"{cls.__name__}.{name}",
+        cls,
+        setup,
+        st.tuples(*[values for _ in _arguments(handler)]),
+        _call_with(name),
+        ("errors",) if "errors" in cls.vars else (),
+    )
+    for cls, setup in PAGE_STATES.items()
+    for name, handler in sorted(cls.event_handlers.items())
+    if _arguments(handler)
+    and name not in NOT_FED
+    and not name.startswith("_")
+    and f"{cls.__name__}.{name}" not in _covered
 ]
 
 # Handlers that take a submitted form (a dict) and are exercised above, or owned elsewhere:
@@ -474,7 +522,8 @@ def world(db):
 
 
 def test_every_dict_handler_is_covered():
-    """A new handler taking a submitted form must be added to CASES (or named elsewhere)."""
+    """A new handler taking a submitted form must be added to FORM_CASES (or named
+    elsewhere)."""
     import klinikita.klinikita  # noqa: F401  (registers every state)
     from klinikita.state.auth import AuthState
 
@@ -491,23 +540,21 @@ def test_every_dict_handler_is_covered():
     assert taking_dict <= DICT_HANDLERS_COVERED | DICT_HANDLERS_ELSEWHERE, taking_dict - (
         DICT_HANDLERS_COVERED | DICT_HANDLERS_ELSEWHERE
     )
-    assert {c.name for c in CASES} >= DICT_HANDLERS_COVERED
+    assert {c.name for c in FORM_CASES} >= DICT_HANDLERS_COVERED
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_a_handler_refuses_with_a_message_and_writes_nothing(db, root, world, case):  # noqa: ARG001
-    root.router = RouterData.from_router_data({constants.RouteVar.CLIENT_TOKEN: "tab-prop"})
-    state = logged_in(db, root, case.state, "admin")
+def _exercise(db, state: rx.State, case: Case, examples: int) -> None:  # noqa: ANN001
+    """Feed `case` its examples on `state`; see the module's docstring for what must hold."""
     case.setup(state)
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=examples,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         database=None,
     )
     @given(example=case.example)
-    def run(example: Any) -> None:  # noqa: C901
+    def run(example: Any) -> None:
         for var in case.error_vars:
             setattr(state, var, "" if isinstance(getattr(state, var), str) else {})
         before = _counts(db)
@@ -537,3 +584,28 @@ def test_a_handler_refuses_with_a_message_and_writes_nothing(db, root, world, ca
     for explicit in case.examples:
         run = example(example=explicit)(run)
     run()
+
+
+def _tab(db, root, cls: type[rx.State]) -> rx.State:  # noqa: ANN001
+    root.router = RouterData.from_router_data({constants.RouteVar.CLIENT_TOKEN: "tab-prop"})
+    return logged_in(db, root, cls, "admin")
+
+
+@pytest.mark.parametrize("case", FORM_CASES, ids=[c.name for c in FORM_CASES])
+def test_a_form_handler_refuses_with_a_message_and_writes_nothing(db, root, world, case):  # noqa: ARG001
+    _exercise(db, _tab(db, root, case.state), case, EXAMPLES)
+
+
+FED_STATES = [cls for cls in PAGE_STATES if any(c.state is cls for c in ROW_CASES + OTHER_CASES)]
+
+
+@pytest.mark.parametrize("cls", FED_STATES, ids=[c.__name__ for c in FED_STATES])
+def test_every_other_handler_of_a_page_takes_any_payload(db, root, world, cls):  # noqa: ARG001
+    """Row actions by id, setters and searches: each handler of the page on its own."""
+    state = _tab(db, root, cls)
+    for case in [c for c in ROW_CASES + OTHER_CASES if c.state is cls]:
+        try:
+            _exercise(db, state, case, OTHER_EXAMPLES)
+        except BaseException as failed:
+            failed.add_note(f"handler: {case.name}")
+            raise
