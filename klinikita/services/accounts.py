@@ -90,6 +90,7 @@ def validate_user_input(
         )
     elif username_taken(session, username, except_id=user_id):
         errors["username"] = f"Nama pengguna '{username}' sudah dipakai."
+    take_text(errors, "full_name", data.full_name, label="Nama lengkap", max_length=150)
     email = normalize_email(data.email)
     if email and invisible_problem(email, "Email"):
         errors["email"] = invisible_problem(email, "Email")
@@ -97,9 +98,8 @@ def validate_user_input(
         errors["email"] = "Format email tidak valid."
     elif email and email_taken(session, email, except_id=user_id):
         errors["email"] = f"Email '{email}' sudah dipakai pengguna lain."
-    take_text(
-        errors, "full_name", data.full_name, label="Nama lengkap", max_length=150, required=True
-    )
+    if not data.full_name.strip():
+        errors["full_name"] = "Nama lengkap wajib diisi."
     problems = password_problems(data.password) if check_password else []
     if problems:
         errors["password"] = " ".join(problems)
