@@ -310,16 +310,10 @@ def search_patients(
     it counts: the term is stripped and classified once, its parameters go into one dict,
     and module constants stand in for `SearchKind.X` (see _TERMS)."""
     term = term.strip()
-    if not term.isprintable() and invisible_problem(term, "Kata pencarian"):
-        return PatientPage(
-            [],
-            1,
-            page_size,
-            0,
-            False,
-            str(kind),
-            "Kata pencarian berisi karakter kendali atau karakter tak terlihat.",
-        )
+    # isprintable() is one C call; only a term it questions is looked at character by character.
+    invisible = None if term.isprintable() else invisible_problem(term, "Kata pencarian")
+    if invisible:
+        return PatientPage([], 1, page_size, 0, False, str(kind), invisible)
     wanted = _KINDS.get(kind, _AUTO)
     if wanted is _AUTO:
         wanted = resolve_kind(term) if term else _NAME
