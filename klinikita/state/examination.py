@@ -21,7 +21,7 @@ from klinikita.services import visit_completion as completion
 from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.examination_view import LISTS, VisitRecord, as_completed, visit_record
 from klinikita.services.permissions import Action, allows
-from klinikita.services.text_input import payload_id, payload_search, payload_text
+from klinikita.services.text_input import parse_id, payload_id, payload_search, payload_text
 from klinikita.services.visit_queue import ShownQueue, list_key, todays_list
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
@@ -301,11 +301,11 @@ class ExaminationState(AuthState):
         self._branch_id = actor.branch_id
         live.watch(live.branch_topic(actor.branch_id), self._client_token(), type(self))
         self._load_rows()
-        wanted = str(self.router.url.query_parameters.get("kunjungan", "") or "")
-        if not wanted.isdigit():
+        wanted = parse_id(self.router.url.query_parameters.get("kunjungan", ""))
+        if wanted is None:
             self._close()  # the plain menu link shows today's list
-        elif int(wanted) != self.visit_id:
-            self._open(int(wanted))
+        elif wanted != self.visit_id:
+            self._open(wanted)
         else:
             live.focus(self._client_token(), self.visit_id)  # `watch` above forgot it
             self._load_record()

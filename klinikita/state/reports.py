@@ -230,8 +230,7 @@ class SyncLogState(_PagedReport, LaporanState):
         self.page_allowed = self.can_log and allows(actor.duty, Action.VIEW_LAPORAN)
         if not self.page_allowed:
             return
-        wanted = str(self.router.url.query_parameters.get("pasien", "") or "")
-        self.patient_id = int(wanted) if wanted.isdigit() else 0
+        self.patient_id = parse_id(self.router.url.query_parameters.get("pasien", "")) or 0
         self._reload()
 
     @rx.event

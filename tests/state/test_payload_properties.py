@@ -609,3 +609,23 @@ def test_every_other_handler_of_a_page_takes_any_payload(db, root, world, cls): 
         except BaseException as failed:
             failed.add_note(f"handler: {case.name}")
             raise
+
+
+@pytest.mark.parametrize("odd", ["²", "٣", "9" * 400, "-1", "1.0", "%00"])
+@pytest.mark.parametrize(
+    "cls, path, shown",
+    [
+        (ExaminationState, "/pemeriksaan?kunjungan=", "visit_id"),
+        (SyncLogState, "/laporan/satusehat?pasien=", "patient_id"),
+        (BranchSettingsState, "/pengaturan/cabang?cabang=", "editing_id"),
+    ],
+    ids=["kunjungan", "pasien", "cabang"],
+)
+def test_an_odd_id_in_the_address_opens_the_plain_page(db, root, world, cls, path, shown, odd):  # noqa: ARG001
+    state = _tab(db, root, cls)
+    root.router = RouterData.from_router_data(
+        {constants.RouteVar.CLIENT_TOKEN: "tab-prop", constants.RouteVar.ORIGIN: path + odd}
+    )
+    state.load()
+    assert state.router.url.query_parameters  # the id did reach the page
+    assert getattr(state, shown) == 0
