@@ -23,6 +23,7 @@ from klinikita.services.passwords import (
     verify_password,
 )
 from klinikita.services.permissions import Action, require
+from klinikita.services.text_input import invisible_problem, normalize_text, take_text
 from klinikita.settings import get_settings
 
 PAGE_SIZE = 20
@@ -100,8 +101,11 @@ def validate_user_input(
         )
     elif username_taken(session, username, except_id=user_id):
         errors["username"] = f"Nama pengguna '{username}' sudah dipakai."
+    take_text(errors, "full_name", data.full_name, label="Nama lengkap", max_length=150)
     email = normalize_email(data.email)
-    if email and not _EMAIL_RE.match(email):
+    if email and invisible_problem(email, "Email"):
+        errors["email"] = invisible_problem(email, "Email")
+    elif email and (len(email) > 254 or not _EMAIL_RE.match(email)):
         errors["email"] = "Format email tidak valid."
     elif email and email_taken(session, email, except_id=user_id):
         errors["email"] = f"Email '{email}' sudah dipakai pengguna lain."
@@ -208,7 +212,7 @@ def create_user(
     user = User(
         username=normalize_username(data.username),
         email=normalize_email(data.email),
-        full_name=data.full_name.strip(),
+        full_name=normalize_text(data.full_name),
         password_hash=hash_password(data.password),
         main_duty=data.main_duty,
         employee_id=data.employee_id,
@@ -247,7 +251,7 @@ def update_user(
     before = _user_after(session, user)
     user.username = normalize_username(data.username)
     user.email = normalize_email(data.email)
-    user.full_name = data.full_name.strip()
+    user.full_name = normalize_text(data.full_name)
     user.employee_id = data.employee_id
     user.main_duty = data.main_duty
     user.updated_at = utcnow()

@@ -21,6 +21,7 @@ from klinikita.services.coordinates import parse_coordinates
 from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.permissions import Action, require
 from klinikita.services.secrets_store import encrypt_secret
+from klinikita.services.text_input import ascii_digits, normalize_text, take_text
 
 # Shown instead of a stored secret; the secret itself never leaves the server.
 SECRET_SAVED_MASK = "•••••• tersimpan"
@@ -76,12 +77,8 @@ def validate_branch_input(
     session: Session, data: BranchInput, *, branch_id: int | None
 ) -> dict[str, str]:
     errors: dict[str, str] = {}
-    name = data.name.strip()
-    if not name:
-        errors["name"] = "Nama cabang wajib diisi."
-    elif len(name) > 120:
-        errors["name"] = "Nama cabang maksimal 120 karakter."
-    else:
+    name = take_text(errors, "name", data.name, label="Nama cabang", max_length=120, required=True)
+    if name:
         clash = session.exec(select(Branch).where(Branch.name == name)).first()
         if clash is not None and clash.id != branch_id:
             errors["name"] = f"Nama cabang '{name}' sudah dipakai."
@@ -90,10 +87,11 @@ def validate_branch_input(
     if data.timezone not in {z.value for z in BranchTimeZone}:
         errors["timezone"] = "Pilih zona waktu WIB, WITA atau WIT."
     phone = data.phone.strip()
-    if phone and not all(c.isdigit() or c in "+-() " for c in phone):
+    if phone and not all(ascii_digits(c) or c in "+-() " for c in phone):
         errors["phone"] = "Nomor telepon hanya boleh berisi angka, spasi, +, -, ( dan )."
-    if len(data.address) > 300:
-        errors["address"] = "Alamat maksimal 300 karakter."
+    elif len(phone) > 32:
+        errors["phone"] = "Nomor telepon terlalu panjang."
+    take_text(errors, "address", data.address, label="Alamat", max_length=300, multiline=True)
     if data.mrn_format is not None:
         problem = mrn.format_problem(data.mrn_format.strip())
         if problem:
@@ -198,9 +196,9 @@ def _apply_satusehat(branch: Branch, data: SatusehatInput) -> bool:
 
 
 def _apply_general(branch: Branch, data: BranchInput) -> None:
-    branch.name = data.name.strip()
+    branch.name = normalize_text(data.name)
     branch.facility_type = data.facility_type
-    branch.address = data.address.strip()
+    branch.address = normalize_text(data.address, multiline=True)
     branch.phone = data.phone.strip()
     branch.timezone = data.timezone
     if data.mrn_format is not None:

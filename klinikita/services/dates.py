@@ -16,18 +16,18 @@ BIRTH_DATE_FORMAT = (
 )
 
 _PATTERNS = (
-    (re.compile(r"^(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{4})$"), (3, 2, 1)),  # 17/08/1990
-    (re.compile(r"^(\d{2})(\d{2})(\d{4})$"), (3, 2, 1)),  # 17081990, on a number pad
-    (re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"), (1, 2, 3)),  # 1990-08-17 (ISO)
+    (re.compile(r"(\d{1,2})[-/. ](\d{1,2})[-/. ](\d{4})", re.ASCII), (3, 2, 1)),  # 17/08/1990
+    (re.compile(r"(\d{2})(\d{2})(\d{4})", re.ASCII), (3, 2, 1)),  # 17081990, on a number pad
+    (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII), (1, 2, 3)),  # 1990-08-17 (ISO)
 )
 
 
 def parse_typed_date(text: str) -> date | None:
     """The date in `text` (day/month/year with / - . or a space, eight digits, or ISO), or
     None when it is not one (31/02/1990 included)."""
-    text = (text or "").strip()
+    text = text.strip() if isinstance(text, str) else ""
     for pattern, (y, m, d) in _PATTERNS:
-        match = pattern.match(text)
+        match = pattern.fullmatch(text)
         if match:
             try:
                 return date(int(match[y]), int(match[m]), int(match[d]))

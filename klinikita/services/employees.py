@@ -24,6 +24,7 @@ from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.nik import nik_problem, nik_warning
 from klinikita.services.paging import PAGE_SIZE, Page, paginate
 from klinikita.services.permissions import Action, require
+from klinikita.services.text_input import normalize_text, take_digits, take_text
 
 # The main duties an employee can have, in the order the form lists them.
 EMPLOYEE_DUTIES: tuple[Duty, ...] = (
@@ -93,11 +94,7 @@ def validate(
     session: Session, actor: audit.Actor, data: EmployeeInput, *, employee_id: int | None
 ) -> dict[str, str]:
     errors: dict[str, str] = {}
-    name = data.name.strip()
-    if not name:
-        errors["name"] = "Nama karyawan wajib diisi."
-    elif len(name) > 150:
-        errors["name"] = "Nama maksimal 150 karakter."
+    take_text(errors, "name", data.name, label="Nama karyawan", max_length=150, required=True)
     if data.main_duty not in {d.value for d in EMPLOYEE_DUTIES}:
         errors["main_duty"] = "Pilih tugas utama."
     nik = data.nik.strip()
@@ -119,13 +116,11 @@ def validate(
     else:
         if born is not None and (born > date.today() or born.year < 1900):
             errors["birth_date"] = "Tanggal lahir tidak mungkin."
-    phone = data.phone.strip()
-    if phone and not all(c.isdigit() or c in "+-() " for c in phone):
-        errors["phone"] = "Nomor telepon hanya boleh berisi angka, spasi, +, -, ( dan )."
-    elif len(phone) > 32:
+    take_digits(errors, "phone", data.phone, label="Nomor telepon", allowed="+-()")
+    if len(data.phone.strip()) > 32:
         errors["phone"] = "Nomor telepon terlalu panjang."
-    email = data.email.strip()
-    if email and (len(email) > 254 or not _EMAIL.match(email)):
+    email = take_text(errors, "email", data.email, label="Email", max_length=254)
+    if email and not _EMAIL.match(email):
         errors["email"] = "Alamat email tidak valid (contoh: nama@klinik.id)."
     if data.branch_id is None or data.branch_id not in allowed_branch_ids(session, actor):
         errors["branch_id"] = "Pilih cabang yang boleh Anda kelola."
@@ -139,12 +134,12 @@ def validate(
 
 
 def _apply(employee: Employee, data: EmployeeInput) -> None:
-    employee.name = data.name.strip()
+    employee.name = normalize_text(data.name)
     employee.nik = data.nik.strip() or None
     employee.sex = data.sex or None
     employee.birth_date = parse_birth_date(data.birth_date)
     employee.phone = data.phone.strip()
-    employee.email = data.email.strip()
+    employee.email = normalize_text(data.email)
     employee.main_duty = data.main_duty
     employee.branch_id = data.branch_id
     employee.updated_at = utcnow()

@@ -8,6 +8,7 @@ Completion itself lives in `visit_completion.py`.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
@@ -24,6 +25,7 @@ from klinikita.models.clinical import Prescription, Procedure, VisitStatus
 from klinikita.services import audit, corrections, icd10, versions
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, allows, require
+from klinikita.services.text_input import take_text
 
 
 # ----- vital signs ---------------------------------------------------------------------------
@@ -49,9 +51,17 @@ VITAL_RANGES: tuple[VitalRange, ...] = (
 )
 VITAL_FIELDS = tuple(v.field for v in VITAL_RANGES)
 SOAP_FIELDS = ("subjective", "objective", "assessment", "plan")
+SOAP_LABELS = ("Subjektif", "Objektif", "Asesmen", "Rencana")
 SOAP_MAX = 4000
 
-_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+_NUMBER = re.compile(r"\d+(\.\d+)?", re.ASCII)
+# More characters than any plausible value has ("12345.67"): refused before it is read, so
+# a pasted run of digits is never turned into a float (which ends at "inf").
+NUMBER_MAX_LENGTH = 12
+
+
+class NumberTooLong(ValueError):
+    """A number with more digits than any plausible value (shown as out of range)."""
 
 
 def _number_text(value: float) -> str:
@@ -65,16 +75,23 @@ def range_text(vital: VitalRange) -> str:
 
 
 def parse_number(raw: Any) -> float | None:
-    """`36,5`, `36.5`, ` 120 ` -> a float; "" -> None; anything else raises ValueError."""
+    """`36,5`, `36.5`, ` 120 ` -> a float; "" -> None; anything else raises ValueError
+    (NumberTooLong for a number longer than NUMBER_MAX_LENGTH)."""
     if raw is None:
         return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float | str):
+        raise ValueError(raw)
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise ValueError(raw)
     if isinstance(raw, int | float):
-        return float(raw)
-    text = str(raw).strip().replace(" ", "").replace(",", ".")
+        raw = str(raw)
+    text = raw.strip().replace(" ", "").replace(",", ".")
     if not text:
         return None
-    if not _NUMBER.match(text):
+    if not _NUMBER.fullmatch(text):
         raise ValueError(text)
+    if len(text) > NUMBER_MAX_LENGTH:
+        raise NumberTooLong(text)
     return float(text)
 
 
@@ -87,6 +104,9 @@ def parse_vitals(data: dict[str, Any]) -> dict[str, int | float | None]:
     for vital in VITAL_RANGES:
         try:
             number = parse_number(data.get(vital.field))
+        except NumberTooLong:
+            errors[vital.field] = f"{vital.label} di luar rentang wajar ({range_text(vital)})."
+            continue
         except ValueError:
             errors[vital.field] = f"{vital.label} harus berupa angka dalam {vital.unit}."
             continue
@@ -399,11 +419,10 @@ def save_soap(
     st = statements(db)
     visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL, SOAP_FIELDS)
     _check_exam_version(st, actor, visit, expected_version)
-    texts = {f: str(data.get(f) or "").strip() for f in SOAP_FIELDS}
-    errors = {
-        f: f"Terlalu panjang ({len(t)} karakter); paling banyak {SOAP_MAX}."
-        for f, t in texts.items()
-        if len(t) > SOAP_MAX
+    errors: dict[str, str] = {}
+    texts = {
+        f: take_text(errors, f, data.get(f), label=label, max_length=SOAP_MAX, multiline=True)
+        for f, label in zip(SOAP_FIELDS, SOAP_LABELS, strict=True)
     }
     if errors:
         raise ValidationFailed(errors)
@@ -561,16 +580,24 @@ def remove_diagnosis(
 
 
 # ----- procedures and prescriptions ----------------------------------------------------------
-_ICD9CM = re.compile(r"^\d{2}(\.\d{1,2})?$")
+_ICD9CM = re.compile(r"\d{2}(\.\d{1,2})?", re.ASCII)
+LINE_FIELDS = {  # a procedure's or prescription's text: (label, longest)
+    "code": ("Kode ICD-9-CM", 16),
+    "description": ("Nama tindakan", 300),
+    "note": ("Catatan", 500),
+    "medicine": ("Nama obat", 200),
+    "form": ("Bentuk sediaan", 40),
+    "dose": ("Dosis", 100),
+    "frequency": ("Frekuensi", 100),
+    "instructions": ("Aturan pakai", 300),
+}
 
 
-def _text(data: dict[str, Any], field: str) -> str:
-    return " ".join(str(data.get(field) or "").split())
-
-
-def _too_long(errors: dict[str, str], field: str, text: str, limit: int) -> None:
-    if len(text) > limit and field not in errors:
-        errors[field] = f"Terlalu panjang; paling banyak {limit} karakter."
+def _text(errors: dict[str, str], data: dict[str, Any], field: str) -> str:
+    label, limit = LINE_FIELDS[field]
+    return take_text(
+        errors, field, data.get(field), label=label, max_length=limit, collapse_spaces=True
+    )
 
 
 def add_procedure(
@@ -584,18 +611,16 @@ def add_procedure(
     """Tindakan: description required; an ICD-9-CM code (e.g. 96.59) when known."""
     st = statements(session)
     visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
-    code = _text(data, "code").replace(" ", "")
-    description, note = _text(data, "description"), _text(data, "note")
     errors: dict[str, str] = {}
-    if code and not _ICD9CM.match(code):
+    code = _text(errors, data, "code").replace(" ", "")
+    description, note = _text(errors, data, "description"), _text(errors, data, "note")
+    if code and not _ICD9CM.fullmatch(code):
         errors["code"] = (
             "Kode ICD-9-CM ditulis 2 angka, titik, lalu 1-2 angka (mis. 96.59). "
             "Kosongkan bila kodenya tidak diketahui."
         )
     if not description:
-        errors["description"] = "Nama tindakan wajib diisi."
-    _too_long(errors, "description", description, 300)
-    _too_long(errors, "note", note, 500)
+        errors.setdefault("description", "Nama tindakan wajib diisi.")
     if errors:
         raise ValidationFailed(errors)
     _mark_started(st, actor, visit, now or utcnow())
@@ -653,18 +678,11 @@ def add_prescription(
     """Resep: the medicine is required; form, quantity, dose, frequency, days, instructions."""
     st = statements(session)
     visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
-    texts = {f: _text(data, f) for f in ("medicine", "form", "dose", "frequency", "instructions")}
     errors: dict[str, str] = {}
+    fields = ("medicine", "form", "dose", "frequency", "instructions")
+    texts = {f: _text(errors, data, f) for f in fields}
     if not texts["medicine"]:
-        errors["medicine"] = "Nama obat wajib diisi (mis. Paracetamol 500 mg)."
-    for field, limit in (
-        ("medicine", 200),
-        ("form", 40),
-        ("dose", 100),
-        ("frequency", 100),
-        ("instructions", 300),
-    ):
-        _too_long(errors, field, texts[field], limit)
+        errors.setdefault("medicine", "Nama obat wajib diisi (mis. Paracetamol 500 mg).")
     quantity = duration = None
     try:
         quantity = parse_number(data.get("quantity"))

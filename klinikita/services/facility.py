@@ -20,6 +20,7 @@ from klinikita.services.coordinates import parse_coordinates
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.paging import PAGE_SIZE, Page, paginate
 from klinikita.services.permissions import Action, require
+from klinikita.services.text_input import invisible_problem, normalize_text
 
 NAME_MAX = 120
 
@@ -42,6 +43,8 @@ class RoomInput:
 def _name_problem(
     session: Session, model, branch_id: int, name: str, own_id: int | None, what: str
 ):  # noqa: ANN001, ANN202
+    if invisible_problem(name, f"Nama {what}"):
+        return invisible_problem(name, f"Nama {what}")
     if not name:
         return f"Nama {what} wajib diisi."
     if len(name) > NAME_MAX:
@@ -143,7 +146,7 @@ def create_unit(
     session: Session, actor: audit.Actor, data: UnitInput, *, client_token: str | None = None
 ) -> ServiceUnit:
     require(actor.duty, Action.UNIT_CREATE)
-    name = data.name.strip()
+    name = normalize_text(data.name)
     problem = _name_problem(session, ServiceUnit, actor.branch_id, name, None, "unit layanan")
     if problem:
         raise ValidationFailed({"name": problem})
@@ -177,7 +180,7 @@ def update_unit(
     versions.check(
         session, unit, expected_version, entity="service_unit", branch_id=actor.branch_id
     )
-    name = data.name.strip()
+    name = normalize_text(data.name)
     problem = _name_problem(session, ServiceUnit, unit.branch_id, name, unit.id, "unit layanan")
     if problem:
         raise ValidationFailed({"name": problem})
@@ -253,7 +256,7 @@ def list_rooms(
 
 def _room_errors(session: Session, actor: audit.Actor, data: RoomInput, room: Room | None):
     errors: dict[str, str] = {}
-    name = data.name.strip()
+    name = normalize_text(data.name)
     own_id = room.id if room else None
     problem = _name_problem(session, Room, actor.branch_id, name, own_id, "ruangan")
     if problem:
@@ -278,7 +281,7 @@ def create_room(
     room = Room(
         branch_id=actor.branch_id,
         unit_id=data.unit_id,
-        name=data.name.strip(),
+        name=normalize_text(data.name),
         latitude=position.latitude,
         longitude=position.longitude,
     )
@@ -313,7 +316,7 @@ def update_room(
     if errors:
         raise ValidationFailed(errors)
     before = audit.snapshot(room)
-    name = data.name.strip()
+    name = normalize_text(data.name)
     position = parse_coordinates(data.latitude, data.longitude)
     changed = room.name != name or room.unit_id != data.unit_id
     changed |= (room.latitude, room.longitude) != (position.latitude, position.longitude)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import datetime
 
@@ -10,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from klinikita.models import Branch, MrnCounter, Patient
+from klinikita.services.text_input import invisible_problem
 from klinikita.services.visit_queue import branch_zone
 
 DEFAULT_FORMAT = "{seq:06d}"
@@ -20,10 +22,16 @@ MAX_MRN_LENGTH = 32
 def format_problem(fmt: str) -> str | None:
     """What is wrong with a No. RM format, in words for staff, or None."""
     fmt = fmt or ""
+    if len(fmt) > MAX_MRN_LENGTH or invisible_problem(fmt, "Format"):
+        return invisible_problem(fmt, "Format") or "Format terlalu panjang."
     try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(fmt) if name is not None]
+        parts = list(string.Formatter().parse(fmt))
     except ValueError:
         return "Format tidak valid: periksa tanda kurung kurawal { }."
+    fields = [name for _, name, _, _ in parts if name is not None]
+    # A width of three digits or more would build a huge number before the length check.
+    if any(re.search(r"\d{3}", spec or "") for _, _, spec, _ in parts):
+        return f"No. RM hasil format terlalu panjang (maksimal {MAX_MRN_LENGTH} karakter)."
     if "seq" not in fields:
         return "Format harus memuat {seq} (nomor urut), misalnya {seq:06d}."
     unknown = set(fields) - _PLACEHOLDERS

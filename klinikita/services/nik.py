@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from klinikita.services.text_input import ascii_digits
+
 
 def _birth_part(nik: str) -> tuple[int, int, int, bool]:
     day, month, year = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
@@ -19,7 +21,9 @@ def nik_problem(nik: str) -> str | None:
     nik = (nik or "").strip()
     if not nik:
         return "NIK wajib diisi."
-    if len(nik) != 16 or not nik.isdigit():
+    if not ascii_digits(nik):
+        return "NIK hanya boleh berisi angka 0-9 (tepat 16 digit)."
+    if len(nik) != 16:
         return "NIK harus tepat 16 digit angka."
     day, month, _, _ = _birth_part(nik)
     if not (1 <= day <= 31 and 1 <= month <= 12):

@@ -24,6 +24,10 @@ COMMON_WORDS = (
     "jakarta", "bandung", "surabaya", "selamat", "sukses", "semangat",
 )  # fmt: skip
 BCRYPT_MAX_BYTES = 72  # bcrypt silently ignores (bcrypt 5: refuses) anything longer
+# The longest text a password or username field hands on to the rules, which then say what
+# is wrong with it; anything longer is refused at the handler as an invalid payload.
+PASSWORD_FIELD_MAX = 1024
+USERNAME_FIELD_MAX = 254
 
 # A hash of a random password, checked when the username is unknown so that the answer
 # takes as long as for a real user and timing does not tell which usernames exist.

@@ -17,6 +17,7 @@ from klinikita.services.dates import BIRTH_DATE_FORMAT, parse_typed_date
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.nik import nik_problem, nik_warning
 from klinikita.services.permissions import Action, require
+from klinikita.services.text_input import ascii_digits, take_digits, take_text
 
 ENTITY = "patient"
 NO_NIK_HELP = (
@@ -75,10 +76,6 @@ class SimilarPatientsFound(ServiceError):
         self.matches = matches
 
 
-def _digits_only(value: str) -> str:
-    return "".join(value.split())
-
-
 def normalize_phone(phone: str) -> str:
     """Digits only, with a leading + kept: what search compares."""
     phone = (phone or "").strip()
@@ -91,15 +88,19 @@ def validate(session: Session, data: PatientInput) -> Clean:
     """Check the form; raises ValidationFailed with a message per wrong field."""
     errors: dict[str, str] = {}
     warnings: dict[str, str] = {}
-    name = " ".join(data.name.split())
-    if not name:
-        errors["name"] = "Nama pasien wajib diisi."
-    elif len(name) > 150:
-        errors["name"] = "Nama maksimal 150 karakter."
+    name = take_text(
+        errors,
+        "name",
+        data.name,
+        label="Nama pasien",
+        max_length=150,
+        required=True,
+        collapse_spaces=True,
+    )
 
     born = parse_typed_date(data.birth_date)
-    if not (data.birth_date or "").strip():
-        errors["birth_date"] = "Tanggal lahir wajib diisi."
+    if not take_text(errors, "birth_date", data.birth_date, label="Tanggal lahir", max_length=40):
+        errors.setdefault("birth_date", "Tanggal lahir wajib diisi.")
     elif born is None:
         errors["birth_date"] = BIRTH_DATE_FORMAT
     elif born > date.today():
@@ -110,9 +111,16 @@ def validate(session: Session, data: PatientInput) -> Clean:
     if data.sex not in {s.value for s in Sex}:
         errors["sex"] = "Pilih jenis kelamin."
 
-    nik = _digits_only(data.nik)
+    nik = take_digits(errors, "nik", data.nik, label="NIK")
     exempt = data.is_newborn or data.is_foreigner or data.no_nik
-    reason = " ".join(data.no_nik_reason.split())
+    reason = take_text(
+        errors,
+        "no_nik_reason",
+        data.no_nik_reason,
+        label="Alasan",
+        max_length=200,
+        collapse_spaces=True,
+    )
     if nik:
         problem = nik_problem(nik)
         if problem:
@@ -122,31 +130,28 @@ def validate(session: Session, data: PatientInput) -> Clean:
             if warning:
                 warnings["nik"] = warning
     elif not exempt:
-        errors["nik"] = NO_NIK_HELP
+        errors.setdefault("nik", NO_NIK_HELP)
     elif not reason:
-        errors["no_nik_reason"] = "Tulis alasan pasien belum/tidak memiliki NIK."
-    if len(reason) > 200:
-        errors["no_nik_reason"] = "Alasan maksimal 200 karakter."
+        errors.setdefault("no_nik_reason", "Tulis alasan pasien belum/tidak memiliki NIK.")
 
-    kk = _digits_only(data.kk_number)
-    if kk and (len(kk) != 16 or not kk.isdigit()):
+    kk = take_digits(errors, "kk_number", data.kk_number, label="No. KK")
+    if kk and len(kk) != 16:
         errors["kk_number"] = "No. KK harus tepat 16 digit angka."
 
-    phone = normalize_phone(data.phone)
-    if data.phone.strip() and not all(c.isdigit() or c in "+-() ." for c in data.phone.strip()):
-        errors["phone"] = "Nomor telepon hanya boleh berisi angka, spasi, +, -, ( dan )."
-    elif data.phone.strip() and not 8 <= len(phone.lstrip("+")) <= 15:
+    phone_typed = take_digits(errors, "phone", data.phone, label="Nomor telepon", allowed="+-().")
+    phone = normalize_phone(phone_typed)
+    if phone_typed and not 8 <= len(phone.lstrip("+")) <= 15:
         errors["phone"] = "Nomor telepon 8 sampai 15 digit."
 
     rt_rw: dict[str, str] = {}
     for key, label in (("rt", "RT"), ("rw", "RW")):
-        raw = getattr(data, key).strip()
-        if raw and (not raw.isdigit() or len(raw) > 3):
+        raw = getattr(data, key).strip() if isinstance(getattr(data, key), str) else ""
+        if raw and (not ascii_digits(raw) or len(raw) > 3):
             errors[key] = f"{label} berupa angka, paling banyak 3 digit (misalnya 003)."
-        rt_rw[key] = raw.zfill(3) if raw else ""
-    street = " ".join(data.street.split())
-    if len(street) > 300:
-        errors["street"] = "Alamat jalan maksimal 300 karakter."
+        rt_rw[key] = raw.zfill(3) if raw and key not in errors else ""
+    street = take_text(
+        errors, "street", data.street, label="Alamat jalan", max_length=300, collapse_spaces=True
+    )
 
     codes = [data.province_code, data.city_code, data.district_code, data.village_code]
     chain = regions.chain_problem(session, codes)

@@ -25,6 +25,7 @@ from klinikita.models.enums import Sex
 from klinikita.models.patient_search import FTS_TABLE
 from klinikita.models.people import normalize_name
 from klinikita.services.dates import parse_typed_date
+from klinikita.services.text_input import invisible_problem
 
 PAGE_SIZE = 20
 COUNT_CAP = 1000
@@ -309,6 +310,10 @@ def search_patients(
     it counts: the term is stripped and classified once, its parameters go into one dict,
     and module constants stand in for `SearchKind.X` (see _TERMS)."""
     term = term.strip()
+    # isprintable() is one C call; only a term it questions is looked at character by character.
+    invisible = None if term.isprintable() else invisible_problem(term, "Kata pencarian")
+    if invisible:
+        return PatientPage([], 1, page_size, 0, False, str(kind), invisible)
     wanted = _KINDS.get(kind, _AUTO)
     if wanted is _AUTO:
         wanted = resolve_kind(term) if term else _NAME

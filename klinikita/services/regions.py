@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from klinikita.models import Region
 REGIONS_CSV = Path(__file__).resolve().parent.parent / "data" / "wilayah_kemendagri_2025.csv"
 LEVEL_NAMES = {1: "province", 2: "city", 3: "district", 4: "village"}
 _BATCH = 5000
+
+_CODE = re.compile(r"[0-9.]{1,13}", re.ASCII)  # 31, 31.71, 31.71.01, 31.71.01.1002
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,9 @@ def chain_problem(session: Session, codes: list[str | None]) -> tuple[str, str] 
     `codes` is [province, city, district, village]; trailing ones may be empty, but a lower
     level needs the one above it."""
     fields = ("province_code", "city_code", "district_code", "village_code")
-    chosen = [c or "" for c in codes]
-    known = names_for(session, chosen)
+    chosen = [c if isinstance(c, str) else "" for c in codes]
+    # Only what can be a code is looked up (PostgreSQL refuses a NUL in a parameter).
+    known = names_for(session, [c for c in chosen if _CODE.fullmatch(c)])
     for level, code in enumerate(chosen):
         if not code:
             if any(chosen[level + 1 :]):

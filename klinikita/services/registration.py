@@ -40,6 +40,7 @@ from klinikita.models.enums import DOCTOR_DUTIES
 from klinikita.services import audit, versions
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, require
+from klinikita.services.text_input import take_text
 from klinikita.services.visit_queue import (
     STATUS_LABELS,
     branch_zone_name,
@@ -467,11 +468,19 @@ def cancel_visit(
     """Batal: a visit not complete and not already cancelled; the reason is required.
     `expected_version`: the visit's version when the dialog opened (services/versions.py)."""
     require(actor.duty, Action.VISIT_CANCEL)
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationFailed({"reason": "Alasan pembatalan wajib diisi."})
-    if len(reason) > CANCEL_REASON_MAX:
-        raise ValidationFailed({"reason": f"Alasan maksimal {CANCEL_REASON_MAX} karakter."})
+    errors: dict[str, str] = {}
+    reason = take_text(
+        errors,
+        "reason",
+        reason,
+        label="Alasan pembatalan",
+        max_length=CANCEL_REASON_MAX,
+        required=True,
+        multiline=True,  # typed in a text area; its line breaks become spaces
+        collapse_spaces=True,
+    )
+    if errors:
+        raise ValidationFailed(errors)
     # Locked (PostgreSQL) so a doctor completing the same visit at this moment waits.
     visit = session.exec(select(Visit).where(Visit.id == visit_id).with_for_update()).first()
     if visit is None or visit.branch_id != actor.branch_id:

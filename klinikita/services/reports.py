@@ -104,15 +104,26 @@ JOB_STATUS_LABELS = {JobStatus.FAILED: "gagal", JobStatus.DEAD: "berhenti dicoba
 
 
 # ----- dates -------------------------------------------------------------------------
+# The days a filter may name: every day the branch's zone and a day's end can be computed
+# for (year 1 or 9999 would overflow), with centuries to spare either side.
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)
+
+
 def parse_day(text: str, field: str) -> date | None:
-    """A date from an <input type=date> ('2026-11-25'); '' is no bound."""
-    text = (text or "").strip()
+    """A date from an <input type=date> ('2026-11-25'); '' is no bound. Raises
+    ValidationFailed for a text that is no date or one outside FIRST_DAY..LAST_DAY."""
+    text = text.strip() if isinstance(text, str) else ""
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise ValidationFailed({field: "Tanggal tidak valid."}) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationFailed(
+            {field: f"Tanggal di luar rentang (tahun {FIRST_DAY.year} sampai {LAST_DAY.year})."}
+        )
+    return day
 
 
 def check_range(date_from: date | None, date_to: date | None) -> None:

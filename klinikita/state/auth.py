@@ -22,7 +22,9 @@ from klinikita.services.accounts import user_branches, user_duties
 from klinikita.services.actor_cache import cached_actor
 from klinikita.services.audit import Actor
 from klinikita.services.errors import PermissionDenied
+from klinikita.services.passwords import PASSWORD_FIELD_MAX, USERNAME_FIELD_MAX
 from klinikita.services.permissions import Action, allows, require
+from klinikita.services.text_input import InputRefused, payload_form, payload_text
 from klinikita.state import live, page_loads, toasts
 
 
@@ -123,7 +125,7 @@ class AuthState(rx.State):
     def switch_duty(self, duty: str):
         """Ganti tugas, only among the user's own duties (checked on the server)."""
         with session_scope() as session:
-            actor = auth_service.switch_duty(session, self.auth_token, duty)
+            actor = auth_service.switch_duty(session, self.auth_token, payload_text(duty))
         self._show(actor)
         item = item_for_route(self.router.url.path or routes.BERANDA)
         self.page_allowed = item is None or allows(actor.duty, item.action)
@@ -172,8 +174,11 @@ class LoginState(AuthState):
     async def submit(self, form_data: dict):
         """A background event: checking the password (bcrypt) takes a quarter second, which
         must not hold up the other tabs' events on the same server."""
-        username = str(form_data.get("username", ""))
-        password = str(form_data.get("password", ""))
+        try:
+            username = payload_form(form_data, "username", max_length=USERNAME_FIELD_MAX)
+            password = payload_form(form_data, "password", max_length=PASSWORD_FIELD_MAX)
+        except InputRefused:
+            username = password = ""
         async with self:
             if not username.strip() or not password:
                 self.login_error = "Isi nama pengguna dan kata sandi."

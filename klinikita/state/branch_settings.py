@@ -25,6 +25,7 @@ from klinikita.services.mrn import DEFAULT_FORMAT as DEFAULT_MRN_FORMAT
 from klinikita.services.permissions import Action, allows
 from klinikita.services.readiness import branch_readiness
 from klinikita.services.satusehat_connection import ConnectionResult, check_connection_for_admin
+from klinikita.services.text_input import parse_id, payload_form, payload_id, payload_text
 from klinikita.state import toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
@@ -179,11 +180,12 @@ class BranchSettingsState(AuthState):
     def start_edit(self, branch_id: str):
         """Open the form of a branch granted to this admin."""
         actor = self._authorize(Action.BRANCH_SETTINGS)
-        if not str(branch_id).isdigit():
+        wanted = parse_id(branch_id)
+        if wanted is None:
             return toasts.error("Cabang tidak ditemukan.")
         try:
             with session_scope() as session:
-                branch = branch_service.managed_branch(session, actor, int(branch_id))
+                branch = branch_service.managed_branch(session, actor, wanted)
                 self.editing_id, self.editing_version = branch.id, branch.version
                 self.form = _form_of(branch)
                 view = branch_service.satusehat_view(branch)
@@ -223,9 +225,9 @@ class BranchSettingsState(AuthState):
 
     @rx.event
     def set_field(self, field: str, value: str):
-        if field not in _FORM_FIELDS:  # the secret (or anything else) is never kept here
+        if not isinstance(field, str) or field not in _FORM_FIELDS:  # never the secret
             return
-        self.form[field] = value
+        self.form[field] = payload_text(value)
         self.errors.pop(field, None)
         if field in _DESTINATION_FIELDS and self.editing_id:
             _, shown = self._inputs(None)
@@ -263,7 +265,7 @@ class BranchSettingsState(AuthState):
             client_id=self.form.get("ss_client_id", ""),
             auth_url=self.form.get("ss_auth_url", ""),
             fhir_url=self.form.get("ss_fhir_url", ""),
-            new_secret=str((form_data or {}).get(SECRET_FIELD, "") or ""),
+            new_secret=payload_form(form_data or {}, SECRET_FIELD, max_length=1000),
         )
         return general, satusehat
 
@@ -313,11 +315,9 @@ class BranchSettingsState(AuthState):
         other server addresses than the saved ones."""
         async with self:
             actor = self._authorize(Action.BRANCH_SETTINGS)
-            if not str(branch_id).isdigit():
-                raise NotFound("Cabang tidak ditemukan.")
+            wanted = payload_id(branch_id, "Cabang")
             if self.conn_testing:
                 return
-            wanted = int(branch_id)
             shown = None
             if self.editing_id == wanted and not self.creating:
                 _, shown = self._inputs(None)

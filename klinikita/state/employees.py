@@ -14,6 +14,7 @@ from klinikita.services import employees as employee_service
 from klinikita.services.dates import typed_date
 from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
+from klinikita.services.text_input import parse_id, payload_id, payload_search, payload_text
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import MasterListState
@@ -78,7 +79,7 @@ class EmployeeState(MasterListState, AuthState):
             phone=f.get("phone", ""),
             email=f.get("email", ""),
             main_duty=f.get("main_duty", ""),
-            branch_id=int(branch) if branch.isdigit() else None,
+            branch_id=parse_id(branch),
         )
 
     def _refresh_hints(self) -> None:
@@ -88,7 +89,7 @@ class EmployeeState(MasterListState, AuthState):
 
     @rx.event(supersedes=True)
     def set_search(self, value: str):
-        self.search = value
+        self.search = payload_search(value)
         self.page = 1
         self._reload_for_viewer()
 
@@ -96,7 +97,7 @@ class EmployeeState(MasterListState, AuthState):
     def set_field(self, field: str, value: str):
         if field not in FORM_FIELDS:
             return
-        self.form[field] = value
+        self.form[field] = payload_text(value)
         self.errors.pop(field, None)
         self._refresh_hints()
 
@@ -112,7 +113,7 @@ class EmployeeState(MasterListState, AuthState):
     def start_edit(self, employee_id: str):
         actor = self._authorize(Action.RECORD_EDIT)
         with session_scope() as session:
-            e = employee_service.get_employee(session, actor, int(employee_id))
+            e = employee_service.get_employee(session, actor, payload_id(employee_id, "Karyawan"))
             self.form = {
                 "name": e.name,
                 "nik": e.nik or "",

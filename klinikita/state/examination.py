@@ -21,6 +21,7 @@ from klinikita.services import visit_completion as completion
 from klinikita.services.errors import NotFound, StaleEdit, ValidationFailed
 from klinikita.services.examination_view import LISTS, VisitRecord, as_completed, visit_record
 from klinikita.services.permissions import Action, allows
+from klinikita.services.text_input import parse_id, payload_id, payload_search, payload_text
 from klinikita.services.visit_queue import ShownQueue, list_key, todays_list
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
@@ -311,11 +312,11 @@ class ExaminationState(AuthState):
         self._branch_id = actor.branch_id
         live.watch(live.branch_topic(actor.branch_id), self._client_token(), type(self))
         self._load_rows()
-        wanted = str(self.router.url.query_parameters.get("kunjungan", "") or "")
-        if not wanted.isdigit():
+        wanted = parse_id(self.router.url.query_parameters.get("kunjungan", ""))
+        if wanted is None:
             self._close()  # the plain menu link shows today's list
-        elif int(wanted) != self.visit_id:
-            self._open(int(wanted))
+        elif wanted != self.visit_id:
+            self._open(wanted)
         else:
             live.focus(self._client_token(), self.visit_id)  # `watch` above forgot it
             self._load_record()
@@ -328,11 +329,10 @@ class ExaminationState(AuthState):
 
     @rx.event
     def open_visit(self, visit_id: str):
-        if not str(visit_id).isdigit():
-            return
+        wanted = payload_id(visit_id, "Kunjungan")
         actor = self._authorize(Action.VIEW_PEMERIKSAAN)
         self._branch_id = actor.branch_id
-        self._open(int(visit_id))
+        self._open(wanted)
         if not self.visit_id:
             return toasts.error("Kunjungan tidak ditemukan di cabang aktif.")
 
@@ -369,7 +369,7 @@ class ExaminationState(AuthState):
     @rx.event
     def set_vital(self, field: str, value: str):
         if field in exam_service.VITAL_FIELDS:
-            self.vitals[field] = value
+            self.vitals[field] = payload_text(value, max_length=100)
             self.vitals_errors.pop(field, None)
             self.vitals_dirty = True
 
@@ -400,7 +400,7 @@ class ExaminationState(AuthState):
     @rx.event
     def set_soap(self, field: str, value: str):
         if field in exam_service.SOAP_FIELDS:
-            self.soap[field] = value
+            self.soap[field] = payload_text(value)
             self.soap_errors.pop(field, None)
             self.soap_dirty = True
 
@@ -430,6 +430,7 @@ class ExaminationState(AuthState):
     @rx.event
     def search_icd(self, query: str):
         """Debounced in the page; search runs in memory (services/icd10)."""
+        query = payload_search(query)
         self.icd_query = query
         self.icd_error = ""
         self.icd_category, self.icd_subcodes = "", []
@@ -446,6 +447,7 @@ class ExaminationState(AuthState):
     def add_diagnosis(self, code: str):
         """A category with subcodes is first offered them; picking it again keeps it."""
         actor = self._authorize(Action.EXAM_MEDICAL)
+        code = payload_search(code, max_length=16)
         offered = icd10.subcodes(code)
         if offered and self.icd_category != icd10.normalize(code):
             self.icd_category = icd10.normalize(code)
@@ -472,7 +474,11 @@ class ExaminationState(AuthState):
         actor = self._authorize(Action.EXAM_MEDICAL)
         with session_scope() as session:
             exam_service.set_primary(
-                session, actor, self.visit_id, int(diagnosis_id), client_token=self._client_token()
+                session,
+                actor,
+                self.visit_id,
+                payload_id(diagnosis_id, "Diagnosis"),
+                client_token=self._client_token(),
             )
         self._after_change()
 
@@ -481,7 +487,11 @@ class ExaminationState(AuthState):
         actor = self._authorize(Action.EXAM_MEDICAL)
         with session_scope() as session:
             exam_service.remove_diagnosis(
-                session, actor, self.visit_id, int(diagnosis_id), client_token=self._client_token()
+                session,
+                actor,
+                self.visit_id,
+                payload_id(diagnosis_id, "Diagnosis"),
+                client_token=self._client_token(),
             )
         self._after_change()
 
@@ -489,7 +499,7 @@ class ExaminationState(AuthState):
     @rx.event
     def set_procedure_field(self, field: str, value: str):
         if field in PROCEDURE_FIELDS:
-            self.procedure_form[field] = value
+            self.procedure_form[field] = payload_text(value, max_length=1000)
             self.procedure_errors.pop(field, None)
 
     @rx.event
@@ -509,13 +519,15 @@ class ExaminationState(AuthState):
     def remove_procedure(self, procedure_id: str):
         actor = self._authorize(Action.EXAM_MEDICAL)
         with session_scope() as session:
-            exam_service.remove_procedure(session, actor, self.visit_id, int(procedure_id))
+            exam_service.remove_procedure(
+                session, actor, self.visit_id, payload_id(procedure_id, "Tindakan")
+            )
         self._after_change()
 
     @rx.event
     def set_prescription_field(self, field: str, value: str):
         if field in PRESCRIPTION_FIELDS:
-            self.prescription_form[field] = value
+            self.prescription_form[field] = payload_text(value, max_length=1000)
             self.prescription_errors.pop(field, None)
 
     @rx.event
@@ -537,7 +549,9 @@ class ExaminationState(AuthState):
     def remove_prescription(self, prescription_id: str):
         actor = self._authorize(Action.EXAM_MEDICAL)
         with session_scope() as session:
-            exam_service.remove_prescription(session, actor, self.visit_id, int(prescription_id))
+            exam_service.remove_prescription(
+                session, actor, self.visit_id, payload_id(prescription_id, "Resep")
+            )
         self._after_change()
 
     # ----- Selesai and SATUSEHAT -----------------------------------------------------

@@ -12,6 +12,7 @@ from klinikita.services.audit import Actor
 from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.permissions import Action, allows
 from klinikita.services.sync_requests import resend_subject
+from klinikita.services.text_input import payload_id, payload_text
 from klinikita.state import toasts
 from klinikita.state.auth import AuthState
 
@@ -101,7 +102,11 @@ class MasterListState(AuthState, mixin=True):
         actor = self._authorize(Action.RECORD_DELETE)
         with session_scope() as session:
             name = type(self)._set_row_active(
-                session, actor, int(row_id), active, client_token=self._client_token()
+                session,
+                actor,
+                payload_id(row_id, "Data"),
+                active,
+                client_token=self._client_token(),
             )
         wake_workers()
         self._reload()
@@ -121,7 +126,11 @@ class MasterListState(AuthState, mixin=True):
         actor = self._authorize(Action.SATUSEHAT_RESEND)
         with session_scope() as session:
             resend_subject(
-                session, actor, self.resend_kind, int(row_id), client_token=self._client_token()
+                session,
+                actor,
+                self.resend_kind,
+                payload_id(row_id, "Data"),
+                client_token=self._client_token(),
             )
         wake_workers()
         self._reload()
@@ -184,5 +193,7 @@ class MasterListState(AuthState, mixin=True):
 
     @rx.event
     def set_field(self, field: str, value: str):
-        self.form[field] = value
+        if not isinstance(field, str) or field not in self.form:  # the open form's fields only
+            return
+        self.form[field] = payload_text(value)
         self.errors.pop(field, None)

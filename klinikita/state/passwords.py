@@ -13,6 +13,8 @@ from klinikita.db import session_scope
 from klinikita.integrations import mail
 from klinikita.services import accounts, password_reset
 from klinikita.services.errors import ValidationFailed
+from klinikita.services.passwords import PASSWORD_FIELD_MAX
+from klinikita.services.text_input import payload_form
 from klinikita.state import toasts
 from klinikita.state.auth import AuthState, SessionExpired, client_address
 
@@ -34,9 +36,9 @@ class ChangePasswordState(AuthState):
         actor = self._current_actor()
         if actor is None:
             raise SessionExpired()
-        current = str(form_data.get("current_password", ""))
-        new = str(form_data.get("new_password", ""))
-        if new != str(form_data.get("new_password_confirm", "")):
+        current = payload_form(form_data, "current_password", max_length=PASSWORD_FIELD_MAX)
+        new = payload_form(form_data, "new_password", max_length=PASSWORD_FIELD_MAX)
+        if new != payload_form(form_data, "new_password_confirm", max_length=PASSWORD_FIELD_MAX):
             self.errors = {"new_password_confirm": _CONFIRM_MISMATCH}
             return
         try:
@@ -68,7 +70,7 @@ class ForgotPasswordState(rx.State):
     @rx.event
     def submit(self, form_data: dict):
         """Ask for a reset link. The reply is the same whether or not the account exists."""
-        identifier = str(form_data.get("identifier", "")).strip()[:254]
+        identifier = payload_form(form_data, "identifier", max_length=254).strip()
         if not identifier:
             self.error = "Isi nama pengguna atau email."
             return
@@ -103,8 +105,8 @@ class ResetPasswordState(rx.State):
 
     @rx.event
     def submit(self, form_data: dict):
-        new = str(form_data.get("new_password", ""))
-        if new != str(form_data.get("new_password_confirm", "")):
+        new = payload_form(form_data, "new_password", max_length=PASSWORD_FIELD_MAX)
+        if new != payload_form(form_data, "new_password_confirm", max_length=PASSWORD_FIELD_MAX):
             self.errors = {"new_password_confirm": _CONFIRM_MISMATCH}
             return
         try:

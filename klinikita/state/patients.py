@@ -18,6 +18,7 @@ from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.nik import nik_problem, nik_warning
 from klinikita.services.patients import PatientRow, SearchKind, search_patients
 from klinikita.services.permissions import Action, allows
+from klinikita.services.text_input import payload_id, payload_search, payload_text
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
@@ -132,11 +133,11 @@ class PatientState(AuthState):
 
     @rx.event
     def set_search_term(self, value: str):
-        self.search_term = value
+        self.search_term = payload_text(value, max_length=200)
 
     @rx.event
     def set_search_kind(self, value: str):
-        self.search_kind = value
+        self.search_kind = payload_text(value, max_length=20)
         self.page = 1
         self._load_page()
 
@@ -199,7 +200,7 @@ class PatientState(AuthState):
         actor = self._authorize(Action.RECORD_EDIT)
         self._reset_form()
         with session_scope() as session:
-            patient = records.get_for_edit(session, actor, int(patient_id))
+            patient = records.get_for_edit(session, actor, payload_id(patient_id, "Pasien"))
             for key in TEXT_FIELDS:
                 value = getattr(patient, key, "")
                 self.form[key] = "" if value is None else str(value)
@@ -248,7 +249,7 @@ class PatientState(AuthState):
     def set_field(self, field: str, value: str):
         if field not in TEXT_FIELDS:
             return
-        self.form[field] = value
+        self.form[field] = payload_text(value)
         self.errors.pop(field, None)
         self.similar = []
         if field in ("nik", "birth_date", "sex"):
@@ -267,6 +268,7 @@ class PatientState(AuthState):
         if field not in REGION_FIELDS:
             return
         level = REGION_FIELDS.index(field)
+        code = payload_search(code, max_length=13)
         self.form[field] = code
         for lower in REGION_FIELDS[level + 1 :]:
             self.form[lower] = ""
@@ -352,7 +354,7 @@ class PatientState(AuthState):
     def deactivate(self, patient_id: str):
         actor = self._authorize(Action.RECORD_DELETE)
         with session_scope() as session:
-            patient = records.deactivate_patient(session, actor, int(patient_id))
+            patient = records.deactivate_patient(session, actor, payload_id(patient_id, "Pasien"))
             name = patient.name
         self._load_page()
         return toasts.success(f"Pasien {name} dinonaktifkan.")
@@ -363,7 +365,10 @@ class PatientState(AuthState):
         actor = self._authorize(Action.SATUSEHAT_RESEND)
         with session_scope() as session:
             records.resend_lookup(
-                session, actor, int(patient_id), client_token=self._client_token()
+                session,
+                actor,
+                payload_id(patient_id, "Pasien"),
+                client_token=self._client_token(),
             )
         wake_workers()
         self._load_page()

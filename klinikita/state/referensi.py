@@ -15,6 +15,7 @@ from klinikita.services import facility
 from klinikita.services.coordinates import as_text
 from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
+from klinikita.services.text_input import parse_id
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import MasterListState
@@ -142,7 +143,7 @@ class RoomState(MasterListState, AuthState):
         unit_text = self.form.get("unit_id", "")
         return facility.RoomInput(
             name=self.form.get("name", ""),
-            unit_id=int(unit_text) if unit_text.isdigit() else None,
+            unit_id=parse_id(unit_text),
             latitude=self.form.get("latitude", ""),
             longitude=self.form.get("longitude", ""),
         )

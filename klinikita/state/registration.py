@@ -11,6 +11,7 @@ from klinikita.services.audit import Actor
 from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.patients import SearchKind, format_date, search_patients
 from klinikita.services.permissions import Action, allows
+from klinikita.services.text_input import parse_id, payload_text
 from klinikita.services.visit_queue import QueueRow, ShownQueue, list_key, todays_list
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
@@ -51,10 +52,7 @@ def _queue_view(row: QueueRow) -> dict[str, str]:
 
 
 def _int(value: str) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+    return parse_id(value)
 
 
 class RegistrationState(AuthState):
@@ -175,7 +173,7 @@ class RegistrationState(AuthState):
     # ----- the patient --------------------------------------------------------------------
     @rx.event
     def set_search_term(self, value: str):
-        self.search_term = value
+        self.search_term = payload_text(value, max_length=200)
 
     @rx.event
     def search(self):
@@ -249,7 +247,7 @@ class RegistrationState(AuthState):
         actor = self._viewer()
         if actor is None:
             return
-        self.choice["unit_id"] = unit_id
+        self.choice["unit_id"] = payload_text(unit_id, max_length=20)
         self.choice["room_id"] = ""
         self.errors.pop("unit_id", None)
         self.errors.pop("room_id", None)
@@ -258,7 +256,7 @@ class RegistrationState(AuthState):
     @rx.event
     def set_choice(self, field: str, value: str):
         if field in CHOICES and field != "unit_id":
-            self.choice[field] = value
+            self.choice[field] = payload_text(value, max_length=20)
             self.errors.pop(field, None)
 
     @rx.event
@@ -301,7 +299,7 @@ class RegistrationState(AuthState):
     # ----- today's queue ------------------------------------------------------------------
     @rx.event
     def set_queue_unit(self, value: str):
-        self.queue_unit = value or ALL_UNITS
+        self.queue_unit = payload_text(value, max_length=20) or ALL_UNITS
         self._reload_queue()
 
     @rx.event
@@ -324,12 +322,12 @@ class RegistrationState(AuthState):
 
     @rx.event
     def set_cancel_reason(self, value: str):
-        self.cancel_reason = value
+        self.cancel_reason = payload_text(value)
         self.cancel_error = ""
 
     @rx.event
     def set_cancel_open(self, open_: bool):
-        self.cancel_open = open_
+        self.cancel_open = bool(open_)
         if not open_:
             self.cancel_id, self.cancel_error = 0, ""
 

@@ -20,6 +20,7 @@ from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.permissions import Action, allows
 from klinikita.services.report_csv import EXPORT_LIMIT, csv_filename
+from klinikita.services.text_input import parse_id, payload_search, payload_text
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 
@@ -113,7 +114,7 @@ class AuditReportState(_PagedReport, LaporanState):
         return reports.AuditFilter(
             date_from=reports.parse_day(self.date_from, "date_from"),
             date_to=reports.parse_day(self.date_to, "date_to"),
-            user_id=int(self.user_id) if self.user_id.isdigit() else None,
+            user_id=parse_id(self.user_id),
             action="" if self.action == ALL else self.action,
         )
 
@@ -153,7 +154,7 @@ class AuditReportState(_PagedReport, LaporanState):
     def set_filter(self, field: str, value: str):
         if field not in ("date_from", "date_to", "user_id", "action"):
             return
-        setattr(self, field, value)
+        setattr(self, field, payload_search(value, max_length=64))
         self.page = 1
         self._reload()
 
@@ -229,21 +230,20 @@ class SyncLogState(_PagedReport, LaporanState):
         self.page_allowed = self.can_log and allows(actor.duty, Action.VIEW_LAPORAN)
         if not self.page_allowed:
             return
-        wanted = str(self.router.url.query_parameters.get("pasien", "") or "")
-        self.patient_id = int(wanted) if wanted.isdigit() else 0
+        self.patient_id = parse_id(self.router.url.query_parameters.get("pasien", "")) or 0
         self._reload()
 
     @rx.event
     def set_filter(self, field: str, value: str):
         if field not in ("date_from", "date_to", "result", "resource_type"):
             return
-        setattr(self, field, value)
+        setattr(self, field, payload_search(value, max_length=64))
         self.page = 1
         self._reload()
 
     @rx.event
     def set_patient_text(self, value: str):
-        self.patient_text = value
+        self.patient_text = payload_text(value, max_length=200)
 
     @rx.event
     def search_patient(self):
@@ -269,10 +269,11 @@ class SyncLogState(_PagedReport, LaporanState):
     @rx.event
     def open_detail(self, log_id: str):
         actor = self._authorize(Action.VIEW_SATUSEHAT_LOG)
-        if not str(log_id).isdigit():
-            return
+        wanted = parse_id(log_id)
+        if wanted is None:
+            return toasts.error("Log tidak ditemukan di cabang aktif.")
         with session_scope() as session:
-            found = reports.sync_log_detail(session, actor.branch_id, int(log_id), duty=actor.duty)
+            found = reports.sync_log_detail(session, actor.branch_id, wanted, duty=actor.duty)
         if found is None:
             return toasts.error("Log tidak ditemukan di cabang aktif.")
         self.detail = _strings(found)
@@ -281,7 +282,7 @@ class SyncLogState(_PagedReport, LaporanState):
 
     @rx.event
     def set_detail_open(self, value: bool):
-        self.detail_open = value
+        self.detail_open = bool(value)
         if not value:
             self.detail = {}
 

@@ -10,6 +10,7 @@ from klinikita.services.audit import Actor
 from klinikita.services.patients import search_patients
 from klinikita.services.permissions import Action, allows
 from klinikita.services.resume import VisitCard, patient_visits
+from klinikita.services.text_input import parse_id, payload_text
 from klinikita.state import live
 from klinikita.state.auth import AuthState
 
@@ -81,16 +82,16 @@ class ResumeState(AuthState):
         actor = self._viewer()
         if actor is None:
             return
-        wanted = str(self.router.url.query_parameters.get("pasien", "") or "")
-        if wanted.isdigit():
-            self.patient_id = int(wanted)
+        wanted = parse_id(self.router.url.query_parameters.get("pasien", ""))
+        if wanted is not None:
+            self.patient_id = wanted
             self._load_visits()
             if self.patient_id:
                 live.watch(live.branch_topic(actor.branch_id), self._client_token(), type(self))
 
     @rx.event
     def set_search_term(self, value: str):
-        self.search_term = value
+        self.search_term = payload_text(value, max_length=200)
 
     def _search(self) -> None:
         actor = self._viewer()
@@ -126,9 +127,10 @@ class ResumeState(AuthState):
     @rx.event
     def pick_patient(self, patient_id: str):
         actor = self._viewer()
-        if actor is None or not str(patient_id).isdigit():
+        wanted = parse_id(patient_id)
+        if actor is None or wanted is None:
             return
-        self.patient_id = int(patient_id)
+        self.patient_id = wanted
         self.page = 1
         self.results, self.searched = [], False
         self._load_visits()

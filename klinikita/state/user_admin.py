@@ -12,6 +12,7 @@ from klinikita.db import session_scope
 from klinikita.services import accounts
 from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.permissions import Action, allows
+from klinikita.services.text_input import parse_id, payload_form, payload_search, payload_text
 from klinikita.state import toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
@@ -28,10 +29,7 @@ _CONFIRM_MISMATCH = "Konfirmasi kata sandi tidak sama."
 
 
 def _parse_id(raw: str) -> int:
-    try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return 0
+    return parse_id(raw) or 0
 
 
 class UserAdminState(AuthState):
@@ -93,7 +91,7 @@ class UserAdminState(AuthState):
     @rx.event
     def search_users(self, value: str):
         actor = self._authorize(Action.VIEW_PENGATURAN)
-        self.search = value[:100]
+        self.search = payload_search(value, max_length=100)
         self.page = 1
         self._reload(actor)
 
@@ -156,11 +154,14 @@ class UserAdminState(AuthState):
 
     @rx.event
     def set_field(self, field: str, value: str):
-        self.form[field] = value
+        if not isinstance(field, str) or field not in _EMPTY_FORM:
+            return
+        self.form[field] = payload_text(value)
         self.errors.pop(field, None)
 
     @rx.event
     def toggle_extra_duty(self, duty: str, checked: bool):
+        duty = payload_text(duty, max_length=32)
         self.extra_duties = [d for d in self.extra_duties if d != duty] + (
             [duty] if checked else []
         )
@@ -168,6 +169,7 @@ class UserAdminState(AuthState):
 
     @rx.event
     def toggle_branch(self, branch_id: str, checked: bool):
+        branch_id = payload_text(branch_id, max_length=20)
         kept = [b for b in self.branch_ids if b != branch_id]
         self.branch_ids = kept + ([branch_id] if checked else [])
         self.errors.pop("branch_ids", None)
@@ -192,8 +194,8 @@ class UserAdminState(AuthState):
         actor = self._authorize(Action.USER_CREATE if creating else Action.RECORD_EDIT)
         if self.mode not in ("create", "edit"):
             return
-        password = str(form_data.get("password", "")) if creating else ""
-        if creating and password != str(form_data.get("password_confirm", "")):
+        password = payload_form(form_data, "password", max_length=1000) if creating else ""
+        if creating and password != payload_form(form_data, "password_confirm", max_length=1000):
             self.errors = {"password_confirm": _CONFIRM_MISMATCH}
             return toasts.error("Periksa kembali isian yang ditandai.")
         try:
@@ -226,7 +228,8 @@ class UserAdminState(AuthState):
     @rx.event
     def ask_deactivate(self, user_id: str, username: str):
         self._authorize(Action.RECORD_DELETE)
-        self.confirm_user_id, self.confirm_username = _parse_id(user_id), username
+        self.confirm_user_id = _parse_id(user_id)
+        self.confirm_username = payload_text(username, max_length=64)
 
     @rx.event
     def close_confirm(self):
@@ -263,7 +266,7 @@ class UserAdminState(AuthState):
         self._authorize(Action.RECORD_EDIT)
         self.reset_user_id, self.reset_username, self.reset_errors = (
             _parse_id(user_id),
-            username,
+            payload_text(username, max_length=64),
             {},
         )
 
@@ -279,8 +282,8 @@ class UserAdminState(AuthState):
     @rx.event
     def save_reset(self, form_data: dict):
         actor = self._authorize(Action.RECORD_EDIT)
-        password = str(form_data.get("password", ""))
-        if password != str(form_data.get("password_confirm", "")):
+        password = payload_form(form_data, "password", max_length=1000)
+        if password != payload_form(form_data, "password_confirm", max_length=1000):
             self.reset_errors = {"password_confirm": _CONFIRM_MISMATCH}
             return
         try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from reflex import constants
 from reflex.istate.data import RouterData
 from sqlmodel import select
@@ -14,6 +16,7 @@ from klinikita.integrations import mail
 from klinikita.models import AuditLog, LoginSession, User
 from klinikita.models.enums import Duty
 from klinikita.services import auth, password_reset, rate_limits
+from klinikita.services.errors import ServiceError
 from klinikita.settings import get_settings
 from klinikita.state.auth import SessionExpired, client_address
 from klinikita.state.passwords import (
@@ -228,3 +231,47 @@ def test_ganti_kata_sandi_refuses_an_easy_new_password(db, root, clinic):
     )
     assert "terlalu mudah ditebak" in state.errors["new_password"]
     assert _can_log_in(db, "sari", GOOD_PASSWORD)
+
+
+# Any JSON the browser could send in place of these forms: only a refusal with a message.
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=2000),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=20), inner),
+    max_leaves=8,
+)
+_FORMS = st.one_of(
+    _JSON,
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "identifier": _JSON,
+            "current_password": _JSON,
+            "new_password": _JSON,
+            "new_password_confirm": _JSON,
+        },
+    ),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(form=_FORMS, duty=_JSON)
+def test_login_and_password_forms_take_any_payload_without_a_server_error(
+    db, root, clinic, form, duty
+):
+    rate_limits.reset()
+    for state in (
+        logged_in(db, root, ChangePasswordState, "sari"),
+        substate(root, ForgotPasswordState),
+        substate(root, ResetPasswordState),
+    ):
+        try:
+            state.submit(form)
+        except ServiceError as refused:
+            assert refused.message
+    switcher = logged_in(db, root, ChangePasswordState, "sari")
+    try:
+        switcher.switch_duty(duty)
+    except ServiceError as refused:
+        assert refused.message
