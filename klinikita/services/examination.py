@@ -357,12 +357,34 @@ def _write_examination(
 
 
 def _check_exam_version(
-    st: Statements, actor: audit.Actor, visit: EditableVisit, expected_version: int | None
+    st: Statements,
+    actor: audit.Actor,
+    visit: EditableVisit,
+    expected_version: int | None,
+    filled_from: dict[str, Any] | None = None,
 ) -> None:
-    """Refuse a form's save when the examination is not at the version the form loaded (0:
-    there was none yet)."""
-    if expected_version is not None and expected_version != visit.exam_version:
-        raise versions.stale_edit(st, "examination", visit.exam_id or 0, actor.branch_id)
+    """Refuse a form's save when another save changed the examination since the form was
+    filled: it is not at `expected_version` (0: there was none yet). `filled_from`, the
+    stored values of the section this form saves as the form was filled with them, lets a
+    save through when only the other section (vitals or SOAP) was saved in between."""
+    if expected_version is None or expected_version == visit.exam_version:
+        return
+    if filled_from is not None and all(
+        visit.exam_values.get(f) == value for f, value in filled_from.items()
+    ):
+        return
+    raise versions.stale_edit(st, "examination", visit.exam_id or 0, actor.branch_id)
+
+
+def _shown_vitals(filled_from: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The vitals a form was filled with, as stored values (None when unknown or unreadable,
+    which leaves the plain version check)."""
+    if filled_from is None:
+        return None
+    try:
+        return parse_vitals(filled_from)
+    except ValidationFailed:
+        return None
 
 
 def save_vitals(
@@ -374,12 +396,14 @@ def save_vitals(
     now: datetime | None = None,
     client_token: str | None = None,
     expected_version: int | None = None,
+    filled_from: dict[str, Any] | None = None,
 ) -> int:
     """Tanda vital: all eight optional, each within its plausible range. The examination's
-    id. `expected_version`: the examination's version the form loaded (0: none yet)."""
+    id. `expected_version`: the examination's version the form loaded (0: none yet);
+    `filled_from`: the vitals as the form showed them then (see `_check_exam_version`)."""
     st = statements(db)
     visit = _editable_visit(st, actor, visit_id, Action.EXAM_VITALS, VITAL_FIELDS)
-    _check_exam_version(st, actor, visit, expected_version)
+    _check_exam_version(st, actor, visit, expected_version, _shown_vitals(filled_from))
     values = parse_vitals(data)
     now = now or utcnow()
     _mark_started(st, actor, visit, now)
@@ -412,13 +436,16 @@ def save_soap(
     *,
     now: datetime | None = None,
     expected_version: int | None = None,
+    filled_from: dict[str, str] | None = None,
 ) -> int:
     """SOAP notes of the doctor (subjective, objective, assessment, plan), all free text.
     The examination's id. `expected_version`: the examination's version the form loaded
-    (0: none yet)."""
+    (0: none yet); `filled_from`: the notes as the form showed them then (see
+    `_check_exam_version`)."""
     st = statements(db)
     visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL, SOAP_FIELDS)
-    _check_exam_version(st, actor, visit, expected_version)
+    shown = None if filled_from is None else {f: filled_from.get(f, "") for f in SOAP_FIELDS}
+    _check_exam_version(st, actor, visit, expected_version, shown)
     errors: dict[str, str] = {}
     texts = {
         f: take_text(errors, f, data.get(f), label=label, max_length=SOAP_MAX, multiline=True)

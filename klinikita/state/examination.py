@@ -93,6 +93,10 @@ class ExaminationState(AuthState):
     # so a change saved by another tab meanwhile is refused, not overwritten.
     vitals_version: int = 0
     soap_version: int = 0
+    # What each form was filled with (server only): a save of the other section in between
+    # is then no conflict.
+    _vitals_filled_from: dict[str, str] = {}
+    _soap_filled_from: dict[str, str] = {}
     diagnoses: list[dict[str, str]] = []
     icd_query: str = ""
     icd_results: list[dict[str, str]] = []
@@ -208,9 +212,11 @@ class ExaminationState(AuthState):
         if not (keep_forms and self.vitals_dirty):
             shown["vitals"], self.vitals_dirty = record.vitals, False
             shown["vitals_version"] = record.exam_version
+            self._vitals_filled_from = dict(record.vitals)
         if not (keep_forms and self.soap_dirty):
             shown["soap"], self.soap_dirty = record.soap, False
             shown["soap_version"] = record.exam_version
+            self._soap_filled_from = dict(record.soap)
         # Only what differs is assigned: every assigned var travels to the browser again.
         for name, value in shown.items():
             if getattr(self, name) != value:
@@ -377,12 +383,18 @@ class ExaminationState(AuthState):
     def save_vitals(self):
         actor = self._authorize(Action.EXAM_VITALS)
         visit_id, typed, token = self.visit_id, dict(self.vitals), self._client_token()
-        version = self.vitals_version
+        version, filled_from = self.vitals_version, dict(self._vitals_filled_from)
         try:
             # Reads the saved vitals back; unsaved SOAP typing stays.
             self._change(
                 lambda st: exam_service.save_vitals(
-                    st, actor, visit_id, typed, client_token=token, expected_version=version
+                    st,
+                    actor,
+                    visit_id,
+                    typed,
+                    client_token=token,
+                    expected_version=version,
+                    filled_from=filled_from,
                 ),
                 saved="vitals",
             )
@@ -408,11 +420,12 @@ class ExaminationState(AuthState):
     def save_soap(self):
         actor = self._authorize(Action.EXAM_MEDICAL)
         visit_id, typed, version = self.visit_id, dict(self.soap), self.soap_version
+        filled_from = dict(self._soap_filled_from)
         try:
             # Reads the saved SOAP back; unsaved vitals typing stays.
             self._change(
                 lambda st: exam_service.save_soap(
-                    st, actor, visit_id, typed, expected_version=version
+                    st, actor, visit_id, typed, expected_version=version, filled_from=filled_from
                 ),
                 saved="soap",
             )

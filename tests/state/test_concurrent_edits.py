@@ -287,3 +287,44 @@ def test_a_tabs_own_vitals_save_does_not_refuse_its_unsaved_soap(db, clinic):
     assert tab.soap_errors == {}
     exam = _examination(db, visit.id)
     assert (exam.pulse, exam.plan, exam.version) == (88, "Kontrol 3 hari", 2)
+
+
+def test_the_nurses_vitals_and_the_doctors_soap_typed_at_once_both_save(db, clinic):
+    """A save of the other section in between is no conflict: the doctor's SOAP was typed
+    from an examination whose notes nobody has changed since."""
+    visit = make_visit(db, *clinic)
+    first = _exam_tab(db, "perawat", visit.id)
+    first.set_vital("pulse", "80")
+    first.save_vitals()  # the examination exists before both tabs open it
+    nurse = _exam_tab(db, "perawat", visit.id)
+    doctor = _exam_tab(db, "dokter", visit.id)
+    doctor.set_soap("plan", "Kontrol 3 hari")
+    nurse.set_vital("pulse", "92")
+    nurse.save_vitals()
+    doctor._on_board_change("", frozenset({visit.id}))  # the nurse's save, told live
+    doctor.save_soap()
+    assert doctor.soap_errors == {}
+    nurse.set_vital("spo2", "97")  # the nurse's form now follows the doctor's save
+    nurse._on_board_change("", frozenset({visit.id}))
+    nurse.save_vitals()
+    assert nurse.vitals_errors == {}
+    exam = _examination(db, visit.id)
+    assert (exam.pulse, exam.spo2, exam.plan, exam.version) == (92, 97, "Kontrol 3 hari", 4)
+
+
+def test_a_soap_changed_in_between_still_refuses_after_a_vitals_save(db, clinic):
+    visit = make_visit(db, *clinic)
+    first = _exam_tab(db, "dokter", visit.id)
+    first.set_soap("plan", "Awal")
+    first.save_soap()
+    a = _exam_tab(db, "dokter", visit.id)
+    b = _exam_tab(db, "dokter2", visit.id)
+    nurse = _exam_tab(db, "perawat", visit.id)
+    a.set_soap("plan", "Paracetamol")
+    a.save_soap()
+    nurse.set_vital("pulse", "90")
+    nurse.save_vitals()
+    b.set_soap("plan", "Istirahat")
+    b.save_soap()
+    assert STALE in b.soap_errors
+    assert _examination(db, visit.id).plan == "Paracetamol"
