@@ -33,9 +33,12 @@ def _seed_demo_if_empty() -> None:
 
 
 def _prestart(args: argparse.Namespace) -> int:
-    """Before the app starts: migrate, then seed the demo data on a first start."""
+    """Before the app starts: the key file private, migrate, then seed the demo data on a
+    first start."""
+    from klinikita.services.secrets_store import protect_key_file
     from klinikita.settings import get_settings
 
+    protect_key_file()
     _migrate(args)
     if args.demo or get_settings().seed_demo:
         _seed_demo_if_empty()

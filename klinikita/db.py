@@ -23,7 +23,7 @@ from sqlalchemy.sql.base import Executable
 from sqlmodel import Session, SQLModel, create_engine
 
 from klinikita import pg_exec
-from klinikita.private_files import private_file, private_folder
+from klinikita.private_files import private_file, private_folder, restrict
 from klinikita.settings import get_settings
 
 
@@ -34,6 +34,9 @@ def _ensure_sqlite_folder(url: str) -> None:
     if path and path != ":memory:":
         private_folder(Path(path).parent)
         private_file(Path(path))
+        for leftover in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if leftover.exists():
+                restrict(leftover)
 
 
 def make_engine(url: str) -> Engine:

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from klinikita.private_files import private_folder
+from klinikita.private_files import private_folder, restrict
 from klinikita.settings import get_settings
 
 
@@ -30,6 +30,14 @@ def _fernet() -> Fernet:
         with os.fdopen(fd, "wb") as f:
             f.write(Fernet.generate_key())
     return Fernet(path.read_bytes().strip())
+
+
+def protect_key_file() -> None:
+    """The key file, when the key comes from one, readable by the app's own user only (an
+    older install may have left it open to others)."""
+    settings = get_settings()
+    if not settings.secret_key and settings.secret_key_file.exists():
+        restrict(settings.secret_key_file)
 
 
 SECRET_BOUND_ELSEWHERE = (

@@ -52,3 +52,25 @@ def test_the_simulators_data_file_is_the_owners_only(tmp_path: Path):
         os.umask(old)
     assert _mode(folder) == 0o700
     assert _mode(folder / "satusehat-simulator.db") == 0o600
+
+
+def test_a_start_takes_other_users_permissions_off_an_older_installs_files(tmp_path: Path):
+    data = tmp_path / "old"
+    data.mkdir()
+    database, key = data / "klinikita.db", data / "secret.key"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT_ROOT),
+        "REFLEX_DB_URL": f"sqlite:///{database}",
+        "KLINIKITA_SECRET_KEY_FILE": str(key),
+    }
+    env.pop("KLINIKITA_SECRET_KEY", None)
+    start = [sys.executable, "-m", "klinikita", "prestart", "--demo"]
+    subprocess.run(start, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
+    wal = data / "klinikita.db-wal"
+    wal.touch()
+    for path in (database, key, wal):
+        path.chmod(0o644)  # as an install made before the app restricted them
+    subprocess.run(start, cwd=PROJECT_ROOT, env=env, check=True, capture_output=True)
+    for path in (database, key, wal):
+        assert _mode(path) == 0o600, path.name
