@@ -6,6 +6,7 @@ import logging
 
 import reflex as rx
 from reflex.event import EventSpec
+from sqlalchemy.orm.exc import StaleDataError
 
 import klinikita.models  # noqa: F401  (registers the tables)
 from klinikita import db, routes
@@ -44,6 +45,7 @@ from klinikita.state.user_admin import UserAdminState
 from klinikita.web_security import with_security_headers
 
 log = logging.getLogger("klinikita")
+CHANGED_MEANWHILE = "Data ini baru saja diubah oleh pengguna lain. Muat ulang, lalu coba lagi."
 
 
 def handle_backend_exception(exception: Exception) -> list[EventSpec]:
@@ -52,6 +54,9 @@ def handle_backend_exception(exception: Exception) -> list[EventSpec]:
         return [rx.toast.warning(exception.message), rx.redirect(routes.LOGIN)]
     if isinstance(exception, ServiceError):
         return [rx.toast.error(exception.message, id="service-error")]
+    if isinstance(exception, StaleDataError):
+        # A write raced a form's save of the same record and was rolled back whole.
+        return [rx.toast.error(CHANGED_MEANWHILE, id="service-error")]
     log.exception("Unhandled error in an event handler", exc_info=exception)
     return [rx.toast.error("Terjadi kesalahan di server. Coba lagi; bila berulang, hubungi admin.")]
 
