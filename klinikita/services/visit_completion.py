@@ -76,9 +76,8 @@ def _identity_known(person: Patient | Employee) -> bool:
 # The diagnoses come joined: one row per diagnosis (a visit has a few), the rest repeated.
 # Who measured the vitals (an employee, and the user who saved them) come before them.
 _SIX = (Visit, Branch, Patient, Employee, Room, Examination)
-_PEOPLE_WIDTH = sum(len(model.__table__.c) for model in _SIX)
 _PERFORMER_COLUMNS = (*vitals_by.PERFORMER.c, *vitals_by.RECORDER_COLUMNS)
-_WIDTH = _PEOPLE_WIDTH + len(_PERFORMER_COLUMNS)
+_WIDTH = sum(len(model.__table__.c) for model in _SIX) + len(_PERFORMER_COLUMNS)
 _VISIT_AND_PEOPLE = (
     vitals_by.join_performer(
         select(

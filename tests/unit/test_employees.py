@@ -207,7 +207,7 @@ def test_only_admin_edits_and_deactivates(db, setup):
     with pytest.raises(PermissionDenied):
         svc.create_employee(db, nurse, _data(a, name="Baru"))
     db.rollback()
-    assert db.get(Employee, e.id).name == "Sari Perawat"
+    assert db.get(Employee, e.id).name == "Sari Kasir"
     svc.set_employee_active(db, admin, e.id, False)
     db.commit()
     assert db.get(Employee, e.id).is_active is False
