@@ -78,14 +78,20 @@ from klinikita.integrations.satusehat.simulator.seed import (  # noqa: E402
     SANDBOX_PRACTITIONERS,
 )
 from klinikita.migrations import upgrade_to_head  # noqa: E402
-from klinikita.models import Room, ServiceUnit, SyncJob, Visit  # noqa: E402
+from klinikita.models import Employee, Room, ServiceUnit, SyncJob, Visit  # noqa: E402
 from klinikita.models.clinical import VisitStatus  # noqa: E402
 from klinikita.models.enums import Duty, SyncStatus  # noqa: E402
 from klinikita.models.satusehat import JobKind  # noqa: E402
 from klinikita.services import outbox  # noqa: E402
 from klinikita.services.visit_queue import local_today  # noqa: E402
 from klinikita.state.patients import PatientState  # noqa: E402
-from tests.factories import GOOD_PASSWORD, make_clinic, make_user, sandbox_patient  # noqa: E402
+from tests.factories import (  # noqa: E402
+    GOOD_PASSWORD,
+    NURSE_NIK,
+    make_clinic,
+    make_user,
+    sandbox_patient,
+)
 
 
 def start_worker(simulator: str) -> subprocess.Popen:
@@ -151,7 +157,8 @@ def seed_earlier_visits(db: Session, branch, doctor, patients: list, count: int)
 
 def seed(sessions: int, earlier_visits: int = 0) -> dict:
     """A simulator branch with one unit and room per session, the sandbox people with their
-    IHS numbers, and one desk user per session. Units and rooms are queued for the worker.
+    IHS numbers, and one desk user per session, each linked to a nurse (the sandbox nurse's
+    IHS number) who is named as measuring the vitals. Units and rooms are queued for the worker.
     `earlier_visits`: see `seed_earlier_visits`."""
     with Session(get_engine(), expire_on_commit=False) as db:
         branch, unit, room, doctor, _ = make_clinic(db)
@@ -182,9 +189,24 @@ def seed(sessions: int, earlier_visits: int = 0) -> dict:
             outbox.enqueue(db, JobKind.LOCATION_CREATE, branch.id, r.id)
         db.add(doctor)
         db.commit()
-        users = [
-            make_user(db, f"meja{n}", branches=[branch], main_duty=Duty.LOGIN_KLINIK).username
+        [nurse_ihs] = [p.ihs for p in SANDBOX_PRACTITIONERS if p.nik == NURSE_NIK]
+        nurses = [
+            Employee(
+                branch_id=branch.id,
+                name=f"Perawat {n}",
+                main_duty=Duty.PERAWAT,
+                ihs_number=nurse_ihs,
+                sync_status=SyncStatus.SENT,
+            )
             for n in range(sessions)
+        ]
+        db.add_all(nurses)
+        db.commit()
+        users = [
+            make_user(
+                db, f"meja{n}", branches=[branch], main_duty=Duty.LOGIN_KLINIK, employee_id=e.id
+            ).username
+            for n, e in enumerate(nurses)
         ]
         return {
             "branch": branch.id,

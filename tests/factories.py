@@ -32,6 +32,7 @@ def make_user(
     extra_duties: tuple[str, ...] = (),
     email: str = "",
     password: str = GOOD_PASSWORD,
+    employee_id: int | None = None,
 ):
     user = create_user(
         session,
@@ -43,6 +44,7 @@ def make_user(
             extra_duties=list(extra_duties),
             branch_ids=[b.id for b in branches],
             email=email,
+            employee_id=employee_id,
         ),
         actor=None,
     )
@@ -97,6 +99,25 @@ def make_clinic(
     session.add_all([room, doctor, patient])
     session.commit()
     return branch, unit, room, doctor, patient
+
+
+NURSE_NIK = "3313096403900009"  # in SATUSEHAT's published sandbox table of practitioners
+
+
+def make_nurse(session: Session, branch, *, username: str | None = None):
+    """A nurse employee whose NIK the simulator knows; with `username`, also her login
+    (linked to her), returned as (employee, user)."""
+    from klinikita.models import Employee
+
+    nurse = Employee(
+        branch_id=branch.id, name="Sheila Annisa S.Kep", nik=NURSE_NIK, main_duty=Duty.PERAWAT
+    )
+    session.add(nurse)
+    session.commit()
+    if username is None:
+        return nurse, None
+    user = make_user(session, username, branches=[branch], employee_id=nurse.id)
+    return nurse, user
 
 
 def make_completed_visit(

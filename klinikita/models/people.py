@@ -21,7 +21,8 @@ PHONE_TYPE = String(32).with_variant(String(32, collation="C"), "postgresql")
 
 
 class Employee(Versioned, SQLModel, table=True):
-    """A staff member; doctors and pharmacists are SATUSEHAT Practitioners found by NIK."""
+    """A staff member; doctors, nurses, midwives and pharmacists are SATUSEHAT
+    Practitioners found by NIK."""
 
     id: int | None = Field(default=None, primary_key=True)
     branch_id: int = Field(foreign_key="branch.id", index=True)

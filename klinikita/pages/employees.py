@@ -87,7 +87,7 @@ def _form() -> rx.Component:
                     field_error(S.errors, "main_duty"),
                 ),
                 labelled(
-                    rx.cond(S.nik_required, "NIK (wajib untuk dokter dan apoteker)", "NIK"),
+                    rx.cond(S.nik_required, "NIK (wajib untuk tenaga kesehatan)", "NIK"),
                     rx.vstack(
                         _input("nik", max_length=16, input_mode="numeric"),
                         rx.cond(

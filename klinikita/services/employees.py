@@ -1,7 +1,7 @@
 """Kontak -> Karyawan: the staff of a branch.
 
-Doctors and pharmacists are SATUSEHAT Practitioners: they need a NIK, and saving one queues
-the lookup of their IHS number (in the same transaction as the change).
+Doctors, nurses, midwives and pharmacists are SATUSEHAT Practitioners: they need a NIK, and
+saving one queues the lookup of their IHS number (in the same transaction as the change).
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ EMPLOYEE_DUTIES: tuple[Duty, ...] = (
     Duty.ADMIN,
 )
 PHARMACY_DUTIES = frozenset({Duty.APOTEKER, Duty.ASISTEN_APOTEKER})
-# SATUSEHAT Practitioners: their NIK is required and looked up.
-PRACTITIONER_DUTIES = DOCTOR_DUTIES | PHARMACY_DUTIES
+# SATUSEHAT Practitioners: their NIK is required and looked up. Nurses and midwives measure
+# vital signs, which name them as performer.
+PRACTITIONER_DUTIES = DOCTOR_DUTIES | PHARMACY_DUTIES | {Duty.PERAWAT, Duty.BIDAN}
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -102,8 +103,8 @@ def validate(
         problem = nik_problem(nik)
         if problem and not nik and is_practitioner(data.main_duty):
             problem = (
-                "NIK wajib diisi untuk dokter dan apoteker (dipakai mencari nomor IHS "
-                "di SATUSEHAT)."
+                "NIK wajib diisi untuk tenaga kesehatan (dokter, perawat, bidan, apoteker): "
+                "dipakai mencari nomor IHS di SATUSEHAT."
             )
         if problem:
             errors["nik"] = problem

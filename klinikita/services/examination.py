@@ -19,7 +19,7 @@ from sqlalchemy import Select, Update, bindparam, update
 from sqlmodel import Session, select
 
 from klinikita.db import SessionStatements, Statements, insert_new, statements
-from klinikita.models import Diagnosis, Examination, Visit
+from klinikita.models import Diagnosis, Examination, User, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
 from klinikita.services import audit, corrections, icd10, versions
@@ -387,6 +387,10 @@ def _shown_vitals(filled_from: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
 
 
+# Who measured: the employee of the user saving the vitals (services/vitals_by.py).
+_EMPLOYEE_OF_USER = select(User.employee_id).where(User.id == bindparam("user_id"))
+
+
 def save_vitals(
     db: Session | Statements,
     actor: audit.Actor,
@@ -398,21 +402,25 @@ def save_vitals(
     expected_version: int | None = None,
     filled_from: dict[str, Any] | None = None,
 ) -> int:
-    """Tanda vital: all eight optional, each within its plausible range. The examination's
-    id. `expected_version`: the examination's version the form loaded (0: none yet);
-    `filled_from`: the vitals as the form showed them then (see `_check_exam_version`)."""
+    """Tanda vital: all eight optional, each within its plausible range, recorded as measured
+    by the actor's linked employee (none when the user has no employee: Selesai then says so);
+    an admin's correction of a completed visit's vitals keeps who measured them. The
+    examination's id. `expected_version`: the examination's version the form loaded (0:
+    none yet); `filled_from`: the vitals as the form showed them then (see
+    `_check_exam_version`)."""
     st = statements(db)
     visit = _editable_visit(st, actor, visit_id, Action.EXAM_VITALS, VITAL_FIELDS)
     _check_exam_version(st, actor, visit, expected_version, _shown_vitals(filled_from))
     values = parse_vitals(data)
     now = now or utcnow()
     _mark_started(st, actor, visit, now)
-    exam_id = _write_examination(
-        st,
-        actor,
-        visit,
-        {**values, "vitals_at": now, "vitals_by_user_id": actor.user_id, "updated_at": now},
-    )
+    measured = {"vitals_at": now}
+    if visit.status != VisitStatus.COMPLETE or not any(
+        visit.exam_values.get(f) is not None for f in VITAL_FIELDS
+    ):
+        measured["vitals_by_id"] = st.scalar(_EMPLOYEE_OF_USER, {"user_id": actor.user_id})
+        measured["vitals_by_user_id"] = actor.user_id
+    exam_id = _write_examination(st, actor, visit, {**values, **measured, "updated_at": now})
     audit.write(
         st,
         actor,

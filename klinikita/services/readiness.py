@@ -13,14 +13,14 @@ from sqlmodel import Session, func, select
 from klinikita import routes
 from klinikita.integrations.satusehat.config import missing_settings, open_secret
 from klinikita.models import Branch, Employee, Room, ServiceUnit, SyncJob
-from klinikita.models.enums import DOCTOR_DUTIES
 from klinikita.models.satusehat import JobStatus
+from klinikita.services.employees import PRACTITIONER_DUTIES
 from klinikita.services.errors import NotFound
 
 
 @dataclass(frozen=True)
 class ReadinessItem:
-    key: str  # credentials, secret, position, units, rooms, doctors, jobs
+    key: str  # credentials, secret, position, units, rooms, doctors (practitioners), jobs
     message: str  # for the admin, Bahasa Indonesia
     link: str  # where to fix it
     count: int = 0
@@ -124,7 +124,7 @@ def branch_readiness(session: Session, branch_id: int) -> list[ReadinessItem]:
         .where(
             Employee.branch_id == branch_id,
             Employee.is_active.is_(True),
-            Employee.main_duty.in_([d.value for d in DOCTOR_DUTIES]),
+            Employee.main_duty.in_([d.value for d in PRACTITIONER_DUTIES]),
             _no_id(Employee.ihs_number),
         ),
     )
@@ -132,7 +132,8 @@ def branch_readiness(session: Session, branch_id: int) -> list[ReadinessItem]:
         items.append(
             ReadinessItem(
                 "doctors",
-                f"{doctors} dokter belum punya nomor IHS (cari lewat NIK).",
+                f"{doctors} tenaga kesehatan (dokter, perawat, bidan, apoteker) belum punya "
+                "nomor IHS: cari lewat NIK (Kirim ulang di Kontak > Karyawan).",
                 routes.KONTAK_KARYAWAN,
                 doctors,
             )

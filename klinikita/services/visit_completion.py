@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import bindparam
 from sqlmodel import Session, select
@@ -31,7 +32,7 @@ from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind
-from klinikita.services import audit, outbox, sync_requests
+from klinikita.services import audit, outbox, sync_requests, vitals_by
 from klinikita.services.errors import NotFound, ServiceError
 from klinikita.services.examination import visit_in_branch
 from klinikita.services.nik import nik_problem
@@ -41,7 +42,7 @@ from klinikita.services.readiness import branch_edit_link
 
 @dataclass(frozen=True)
 class Blocker:
-    key: str  # patient, doctor, room, credentials, diagnosis, times, vitals, status
+    key: str  # patient, doctor, vitals_by, room, credentials, diagnosis, times, vitals, status
     message: str  # for staff, Bahasa Indonesia
     link: str  # the page where it is fixed
     link_label: str
@@ -73,15 +74,24 @@ def _identity_known(person: Patient | Employee) -> bool:
 # What the check and Selesai need, in one statement on the session's connection (Selesai
 # is a click: each statement is a round trip, and the ORM's loads cost more than the check).
 # The diagnoses come joined: one row per diagnosis (a visit has a few), the rest repeated.
+# Who measured the vitals (an employee, and the user who saved them) come before them.
 _SIX = (Visit, Branch, Patient, Employee, Room, Examination)
-_WIDTH = sum(len(model.__table__.c) for model in _SIX)
+_PERFORMER_COLUMNS = (*vitals_by.PERFORMER.c, *vitals_by.RECORDER_COLUMNS)
+_WIDTH = sum(len(model.__table__.c) for model in _SIX) + len(_PERFORMER_COLUMNS)
 _VISIT_AND_PEOPLE = (
-    select(*(c for model in (*_SIX, Diagnosis) for c in model.__table__.c))
-    .join(Branch, Branch.id == Visit.branch_id)
-    .join(Patient, Patient.id == Visit.patient_id)
-    .join(Employee, Employee.id == Visit.doctor_id)
-    .join(Room, Room.id == Visit.room_id)
-    .outerjoin(Examination, Examination.visit_id == Visit.id)
+    vitals_by.join_performer(
+        select(
+            *(c for model in _SIX for c in model.__table__.c),
+            *_PERFORMER_COLUMNS,
+            *Diagnosis.__table__.c,
+        )
+        .join(Branch, Branch.id == Visit.branch_id)
+        .join(Patient, Patient.id == Visit.patient_id)
+        .join(Employee, Employee.id == Visit.doctor_id)
+        .join(Room, Room.id == Visit.room_id)
+        .outerjoin(Examination, Examination.visit_id == Visit.id),
+        Examination.__table__,
+    )
     .outerjoin(Diagnosis, Diagnosis.visit_id == Visit.id)
     .where(Visit.id == bindparam("visit_id"))
     .order_by(Diagnosis.rank, Diagnosis.id)
@@ -97,6 +107,8 @@ class _Record:
     room: Room
     exam: Examination | None
     diagnoses: list[Diagnosis]
+    vitals_by: Employee | None = None  # who measured the vitals, when known
+    vitals_user: SimpleNamespace | None = None  # the user who saved them (username, full_name)
 
 
 # Selesai's read: the same, with the visit's row locked until the commit. A second Selesai
@@ -118,8 +130,15 @@ def _record_of(found: list[tuple]) -> _Record | None:
         rows.append(as_model(model, [next(values) for _ in model.__table__.c]))
     if rows[-1].id is None:
         rows[-1] = None  # no examination yet (the outer join found none)
+    performer = as_model(Employee, [next(values) for _ in vitals_by.PERFORMER.c])
+    user_id, username, full_name = (next(values) for _ in vitals_by.RECORDER_COLUMNS)
     diagnoses = [as_model(Diagnosis, row[_WIDTH:]) for row in found if row[_WIDTH] is not None]
-    return _Record(*rows, diagnoses)
+    return _Record(
+        *rows,
+        diagnoses,
+        vitals_by=performer if performer.id is not None else None,
+        vitals_user=SimpleNamespace(username=username, full_name=full_name) if user_id else None,
+    )
 
 
 def completion_blockers(
@@ -159,6 +178,7 @@ def _blockers(record: _Record, now: datetime) -> list[Blocker]:
             routes.KONTAK_KARYAWAN,
             "Kontak > Karyawan",
         )
+    _add_vitals_by(record, add)
     add("room", fhir.room_problems(record.room, branch), routes.REFERENSI_RUANGAN,
         "Referensi > Ruangan")  # fmt: skip
     missing = missing_settings(branch)
@@ -185,6 +205,23 @@ def _blockers(record: _Record, now: datetime) -> list[Blocker]:
     add("times", fhir.visit_time_problems(probe, exam, branch, now), here, "Pemeriksaan")
     add("vitals", fhir.vital_value_problems(exam), exam_link(visit.id, "vitals"), "Tanda vital")
     return blockers
+
+
+def _add_vitals_by(record: _Record, add) -> None:  # noqa: ANN001
+    """Blockers of the vitals' performer: the saving user has no employee, or the employee
+    who measured them (not the doctor, checked already) has no IHS number to be found."""
+    add("vitals_by", vitals_by.unlinked_problems(record.exam, record.vitals_by, record.vitals_user),
+        routes.PENGATURAN_PENGGUNA, "Pengaturan > Pengguna")  # fmt: skip
+    performer = record.vitals_by
+    if (
+        performer is None
+        or performer.id == record.doctor.id
+        or not fhir.filled_vitals(record.exam)
+        or _identity_known(performer)
+    ):
+        return
+    add("vitals_by", fhir.vitals_by_problems(performer), routes.KONTAK_KARYAWAN,
+        "Kontak > Karyawan")  # fmt: skip
 
 
 def complete_visit(

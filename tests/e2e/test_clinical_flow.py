@@ -17,9 +17,9 @@ from sqlmodel import Session, select
 from klinikita.db import get_engine
 from klinikita.integrations.satusehat.worker import wake_workers
 from klinikita.models import Branch, Diagnosis, Employee, Room, ServiceUnit, Visit
-from klinikita.models.enums import DOCTOR_DUTIES
 from klinikita.models.satusehat import JobKind
 from klinikita.services import outbox
+from klinikita.services.employees import PRACTITIONER_DUTIES
 from klinikita.services.seed import DEMO_CLINIC
 from tests.e2e.conftest import DESK, TABLET_LANDSCAPE, TABLET_PORTRAIT, admin_session_headers
 from tests.e2e.test_master_data import backend_url, pick
@@ -28,13 +28,15 @@ from tests.e2e.test_shell import login
 pytestmark = pytest.mark.e2e
 
 PATIENT_NIK = "9271060312000001"  # Ardianto Putra, SATUSEHAT's published sandbox patient
+NURSE_NIK = "3313096403900009"  # the demo nurse, in SATUSEHAT's published practitioner table
 UUID = re.compile(r"^[0-9a-f-]{36}$")
 LIVE = 45_000  # ms for the worker's answer to reach the page
 
 
 def _sync_clinic_master_data() -> None:
-    """The demo clinic's units and rooms sent and its doctors looked up, as an admin does
-    once (covered in test_master_data); the worker in the app does the sending."""
+    """The demo clinic's units and rooms sent and its doctors, nurse and pharmacist looked
+    up, as an admin does once (covered in test_master_data); the worker in the app does the
+    sending."""
     engine = get_engine()
     with Session(engine) as db:
         branch = db.exec(select(Branch).where(Branch.name == DEMO_CLINIC)).one()
@@ -46,7 +48,7 @@ def _sync_clinic_master_data() -> None:
         doctors = [
             e
             for e in db.exec(select(Employee).where(Employee.branch_id == branch.id))
-            if e.main_duty in DOCTOR_DUTIES
+            if e.main_duty in PRACTITIONER_DUTIES
         ]
         for doctor in doctors:
             outbox.enqueue(db, JobKind.PRACTITIONER_LOOKUP, branch.id, doctor.id)
@@ -61,7 +63,7 @@ def _sync_clinic_master_data() -> None:
         if rooms_done and doctors_done:
             return
         time.sleep(0.2)
-    raise AssertionError("the demo clinic's rooms and doctors were not sent in time")
+    raise AssertionError("the demo clinic's rooms and practitioners were not sent in time")
 
 
 def login_as(page: Page, url: str, username: str, password: str) -> None:
@@ -161,6 +163,21 @@ def _expect_corrected(visit_id: int, code: str) -> None:
     raise AssertionError("the correction did not reach SATUSEHAT in time")
 
 
+def _performers(app_harness, encounter_id: str) -> set[str]:  # noqa: ANN001
+    """The Practitioners the simulator's stored Observations of the encounter name."""
+    got = httpx.get(
+        f"{backend_url(app_harness)}/satusehat-sim/_sim/resources/Observation",
+        headers=admin_session_headers(),
+    )
+    got.raise_for_status()
+    return {
+        performer["reference"]
+        for observation in got.json()["resources"]
+        if observation["encounter"]["reference"] == f"Encounter/{encounter_id}"
+        for performer in observation["performer"]
+    }
+
+
 def _fault(app_harness, **rule) -> None:  # noqa: ANN001
     httpx.post(
         f"{backend_url(app_harness)}/satusehat-sim/_sim/faults",
@@ -170,7 +187,7 @@ def _fault(app_harness, **rule) -> None:  # noqa: ANN001
 
 
 def test_register_examine_complete_and_see_the_encounter_everywhere(
-    page: Page, browser: Browser, app_url: str
+    page: Page, browser: Browser, app_url: str, app_harness
 ):
     _sync_clinic_master_data()
     patient_id, visit_id = _register(browser, app_url)
@@ -178,6 +195,12 @@ def test_register_examine_complete_and_see_the_encounter_everywhere(
     _doctor_examines_and_completes(page, app_url, visit_id, "J06.9")
     encounter_id = _expect_encounter_live(page)
     expect(page.locator("#exam-sync-status")).to_contain_text("Terkirim ke SATUSEHAT")
+    # The nurse who took the vitals is their performer in SATUSEHAT, not the doctor.
+    with Session(get_engine()) as db:
+        nurse = db.exec(select(Employee).where(Employee.nik == NURSE_NIK)).one()
+    assert nurse.ihs_number and _performers(app_harness, encounter_id) == {
+        f"Practitioner/{nurse.ihs_number}"
+    }
 
     # Resume: the encounter code under the visit's date.
     page.goto(f"{app_url}/resume?pasien={patient_id}")

@@ -15,7 +15,7 @@ from klinikita.models.satusehat import JobKind
 from klinikita.services.errors import PermissionDenied
 from klinikita.state import live
 from klinikita.state.examination import ExaminationState
-from tests.factories import make_clinic, make_patient, make_user, make_visit
+from tests.factories import make_clinic, make_nurse, make_patient, make_user, make_visit
 from tests.state.conftest import logged_in, tab_at
 
 VITALS = {"systolic": "118", "diastolic": "76", "pulse": "80", "temperature": "36,7"}
@@ -27,8 +27,8 @@ def clinic(db):
     room.ihs_id = "LOC-1"
     db.add(room)
     db.commit()
-    make_user(db, "perawat", branches=[branch], main_duty=Duty.PERAWAT)
-    make_user(db, "dokter", branches=[branch], main_duty=Duty.DOKTER_UMUM)
+    make_nurse(db, branch, username="perawat")
+    make_user(db, "dokter", branches=[branch], main_duty=Duty.DOKTER_UMUM, employee_id=doctor.id)
     return branch, unit, room, doctor, patient
 
 

@@ -188,6 +188,22 @@ def test_admin_adds_a_doctor_and_the_lookup_carries_this_tabs_token(db, root, cl
     assert row["practitioner"] == "1" and row["status"] == SyncStatus.SENDING
 
 
+def test_a_nurse_saved_before_nurses_were_practitioners_can_be_looked_up(db, root, clinic):
+    """An existing nurse with a NIK and no IHS number shows "Kirim", which looks her up."""
+    *_, nurse = clinic
+    nurse = db.get(Employee, nurse.id)
+    nurse.nik = "3313096403900009"
+    db.add(nurse)
+    db.commit()
+    state = _open(db, root, EmployeeState, "admin")
+    [row] = [r for r in state.rows if r["name"] == "Sari"]
+    assert row["practitioner"] == "1" and row["status"] == SyncStatus.NOT_SENT
+    state.resend(str(nurse.id))
+    db.expire_all()
+    job = db.exec(select(SyncJob).where(SyncJob.kind == JobKind.PRACTITIONER_LOOKUP)).one()
+    assert job.subject_id == nurse.id and job.client_token == TAB
+
+
 def test_a_doctor_without_nik_gets_the_message_at_the_nik_field(db, root, clinic):
     state = _open(db, root, EmployeeState, "admin")
     state.start_create()

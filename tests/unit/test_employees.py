@@ -27,7 +27,7 @@ def setup(db):
 
 
 def _data(branch, **kw) -> svc.EmployeeInput:
-    base = dict(name="Sari Perawat", main_duty=Duty.PERAWAT, branch_id=branch.id)
+    base = dict(name="Sari Kasir", main_duty=Duty.KASIR, branch_id=branch.id)
     base.update(kw)
     return svc.EmployeeInput(**base)
 
@@ -42,7 +42,7 @@ def _lookups(db, employee_id) -> list[SyncJob]:
     )
 
 
-def test_a_nurse_without_nik_is_saved_without_any_lookup(db, setup):
+def test_a_cashier_without_nik_is_saved_without_any_lookup(db, setup):
     a, _, _, admin = setup
     e = svc.create_employee(db, admin, _data(a, phone="0812-3456", email="sari@klinik.id"))
     db.commit()
@@ -56,7 +56,7 @@ def test_a_doctor_needs_a_nik_and_saving_queues_the_lookup_with_the_token(db, se
     a, _, _, admin = setup
     with pytest.raises(ValidationFailed) as err:
         svc.create_employee(db, admin, _data(a, name="dr. Tanpa NIK", main_duty=Duty.DOKTER_UMUM))
-    assert "wajib diisi untuk dokter dan apoteker" in err.value.errors["nik"]
+    assert "wajib diisi untuk tenaga kesehatan" in err.value.errors["nik"]
     e = svc.create_employee(
         db,
         admin,
@@ -68,12 +68,37 @@ def test_a_doctor_needs_a_nik_and_saving_queues_the_lookup_with_the_token(db, se
     assert job.client_token == "tab-5" and e.sync_status == SyncStatus.SENDING
 
 
-@pytest.mark.parametrize("duty", [Duty.APOTEKER, Duty.ASISTEN_APOTEKER, Duty.DOKTER_GIGI])
-def test_pharmacists_and_every_doctor_duty_are_practitioners(db, setup, duty):
+@pytest.mark.parametrize(
+    "duty",
+    [Duty.APOTEKER, Duty.ASISTEN_APOTEKER, Duty.DOKTER_GIGI, Duty.PERAWAT, Duty.BIDAN],
+)
+def test_pharmacists_nurses_midwives_and_every_doctor_duty_are_practitioners(db, setup, duty):
     a, _, _, admin = setup
     with pytest.raises(ValidationFailed) as err:
         svc.create_employee(db, admin, _data(a, main_duty=duty))
     assert "nik" in err.value.errors
+
+
+NURSE_NIK = "3313096403900009"
+
+
+@pytest.mark.parametrize("duty", [Duty.PERAWAT, Duty.BIDAN])
+def test_saving_a_nurse_or_midwife_queues_the_practitioner_lookup(db, setup, duty):
+    a, _, _, admin = setup
+    e = svc.create_employee(db, admin, _data(a, name="Sheila", main_duty=duty, nik=NURSE_NIK))
+    db.commit()
+    [job] = _lookups(db, e.id)
+    assert job.kind == JobKind.PRACTITIONER_LOOKUP and e.sync_status == SyncStatus.SENDING
+
+
+def test_a_cashier_who_becomes_a_nurse_is_looked_up(db, setup):
+    a, _, _, admin = setup
+    e = svc.create_employee(db, admin, _data(a, nik=NURSE_NIK))
+    db.commit()
+    assert _lookups(db, e.id) == []
+    svc.update_employee(db, admin, e.id, _data(a, nik=NURSE_NIK, main_duty=Duty.PERAWAT))
+    db.commit()
+    assert len(_lookups(db, e.id)) == 1
 
 
 def test_field_errors_are_specific_and_nothing_is_written(db, setup):
@@ -182,7 +207,7 @@ def test_only_admin_edits_and_deactivates(db, setup):
     with pytest.raises(PermissionDenied):
         svc.create_employee(db, nurse, _data(a, name="Baru"))
     db.rollback()
-    assert db.get(Employee, e.id).name == "Sari Perawat"
+    assert db.get(Employee, e.id).name == "Sari Kasir"
     svc.set_employee_active(db, admin, e.id, False)
     db.commit()
     assert db.get(Employee, e.id).is_active is False

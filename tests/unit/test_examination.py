@@ -15,7 +15,7 @@ from klinikita.models.enums import Duty
 from klinikita.services import examination as exam
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound, PermissionDenied, ValidationFailed
-from tests.factories import make_clinic, make_patient, make_user, make_visit
+from tests.factories import make_clinic, make_nurse, make_patient, make_user, make_visit
 from tests.pg import sqlite_and_postgresql
 
 # Clicks write with plain statements on the driver, whose conversions differ per database.
@@ -323,6 +323,34 @@ def test_after_completion_only_admin_changes_the_examination(db, visit, nurse, d
     db.commit()
     assert _codes(db, visit.id) == [(1, "J06.9"), (2, "E11.9")]
     assert db.get(Visit, visit.id).status == VisitStatus.COMPLETE
+
+
+def test_vitals_record_the_employee_of_the_user_who_measured(db, clinic, visit, doctor):
+    nurse, user = make_nurse(db, clinic[0], username="sheila")
+    sheila = Actor(user.id, user.username, user.full_name, Duty.PERAWAT, clinic[0].id)
+    exam.save_vitals(db, sheila, visit.id, {"pulse": "80"})
+    db.commit()
+    row = db.exec(select(Examination).where(Examination.visit_id == visit.id)).one()
+    assert (row.vitals_by_id, row.vitals_by_user_id) == (nurse.id, user.id)
+    # A user without an employee is recorded as the one who saved them, with nobody measuring.
+    exam.save_vitals(db, doctor, visit.id, {"pulse": "82"})
+    db.commit()
+    db.refresh(row)
+    assert (row.vitals_by_id, row.vitals_by_user_id) == (None, doctor.user_id)
+
+
+def test_an_admins_correction_keeps_who_measured_the_vitals(db, clinic, visit, admin):
+    nurse, user = make_nurse(db, clinic[0], username="sheila")
+    sheila = Actor(user.id, user.username, user.full_name, Duty.PERAWAT, clinic[0].id)
+    exam.save_vitals(db, sheila, visit.id, {"pulse": "80"})
+    row = db.get(Visit, visit.id)
+    row.status, row.completed_at = VisitStatus.COMPLETE, utcnow()
+    db.add(row)
+    db.commit()
+    exam.save_vitals(db, admin, visit.id, {"pulse": "88"})
+    db.commit()
+    saved = db.exec(select(Examination).where(Examination.visit_id == visit.id)).one()
+    assert (saved.pulse, saved.vitals_by_id, saved.vitals_by_user_id) == (88, nurse.id, user.id)
 
 
 def test_a_cancelled_visit_cannot_be_examined(db, visit, doctor):

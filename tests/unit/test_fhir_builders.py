@@ -585,6 +585,49 @@ def test_vitals_without_their_own_time_take_the_start_of_the_examination():
         assert observation["effectiveDateTime"] == fhir.utc_instant(rows.visit.exam_started_at)
 
 
+def _nurse(**changes) -> Employee:
+    values = {"id": 15, "branch_id": 1, "name": "Sheila Annisa S.Kep", "main_duty": "perawat"}
+    values |= {"nik": "3313096403900009", "ihs_number": "10014058550"}
+    return Employee(**(values | changes))
+
+
+def test_the_nurse_who_measured_performs_every_vital_sign_the_doctor_attends():
+    rows = VisitRows()
+    bundle = fhir.visit_bundle(**rows.kwargs(), vitals_by=_nurse()).bundle
+    observations = resources_of(bundle, "Observation")
+    assert len(observations) == 4
+    for observation in observations:
+        assert observation["performer"] == [
+            {"reference": "Practitioner/10014058550", "display": "Sheila Annisa S.Kep"}
+        ]
+    [participant] = encounter_of(bundle)["participant"]
+    assert participant["individual"]["reference"] == "Practitioner/10009880728"
+
+
+def test_a_withdrawn_vital_names_the_nurse_too():
+    rows = VisitRows()
+    held = fhir.HeldIds(
+        encounter_id="enc-1",
+        retracted=[{"type": "Observation", "id": "obs-spo2", "code": "59408-5", "value": 98}],
+    )
+    built = fhir.visit_bundle(**rows.kwargs(), held=held, vitals_by=_nurse())
+    withdrawn = built.bundle["entry"][-1]["resource"]
+    assert withdrawn["status"] == "entered-in-error"
+    assert withdrawn["performer"][0]["reference"] == "Practitioner/10014058550"
+
+
+def test_a_nurse_without_an_ihs_number_is_named_before_sending():
+    rows = VisitRows()
+    with pytest.raises(PayloadError) as caught:
+        fhir.check_visit(**rows.kwargs(), vitals_by=_nurse(ihs_number=None))
+    [problem] = caught.value.problems
+    assert "Perawat Sheila Annisa S.Kep (yang mengukur tanda vital)" in problem
+    assert "nomor IHS" in problem and "Kontak" in problem
+    # Without vitals she performs nothing, so nothing is missing.
+    rows.examination = Examination(id=13, visit_id=11, subjective="batuk")
+    fhir.check_visit(**rows.kwargs(), vitals_by=_nurse(ihs_number=None))
+
+
 # ----- the entry map ----------------------------------------------------------------------
 def test_the_entry_map_says_what_each_bundle_entry_is_by_index():
     rows = VisitRows()

@@ -35,7 +35,7 @@ def test_missing_credentials_link_to_the_branch_form(db):
     assert "URL" in _keys(branch_readiness(db, branch.id))["credentials"].message
 
 
-def test_units_rooms_and_doctors_without_ids_are_counted(db):
+def test_units_rooms_and_practitioners_without_ids_are_counted(db):
     branch, unit, room, doctor, _ = make_clinic(db)
     other, *_ = make_clinic(db, name="Klinik Lain")
     db.add_all(
@@ -46,6 +46,8 @@ def test_units_rooms_and_doctors_without_ids_are_counted(db):
             Room(branch_id=branch.id, unit_id=unit.id, name="Ruang 2"),
             Employee(branch_id=branch.id, name="drg. Gita", main_duty=Duty.DOKTER_GIGI),
             Employee(branch_id=branch.id, name="Perawat", main_duty=Duty.PERAWAT),
+            Employee(branch_id=branch.id, name="Bidan", main_duty=Duty.BIDAN, ihs_number=""),
+            Employee(branch_id=branch.id, name="Kasir", main_duty=Duty.KASIR),
             Employee(
                 branch_id=branch.id,
                 name="dr. Ada",
@@ -59,8 +61,9 @@ def test_units_rooms_and_doctors_without_ids_are_counted(db):
     assert "credentials" not in items
     assert (items["units"].count, items["units"].link) == (2, routes.REFERENSI_UNIT)
     assert (items["rooms"].count, items["rooms"].link) == (2, routes.REFERENSI_RUANGAN)
-    assert (items["doctors"].count, items["doctors"].link) == (2, routes.KONTAK_KARYAWAN)
-    assert "2 dokter" in items["doctors"].message
+    # The doctor and the dentist, the nurse and the midwife; not the cashier.
+    assert (items["doctors"].count, items["doctors"].link) == (4, routes.KONTAK_KARYAWAN)
+    assert "4 tenaga kesehatan" in items["doctors"].message
     # The other branch's rows are its own business.
     assert _keys(branch_readiness(db, other.id))["units"].count == 1
 

@@ -187,7 +187,10 @@ def test_vitals_and_soap_saves_check_and_move_the_examinations_version(db, clini
 def test_the_visits_version_moves_with_its_status_not_with_its_sending(db, clinic):
     branch = clinic[0]
     visit = make_visit(db, *clinic)
-    doctor = _actor(db, branch, "dokter", Duty.DOKTER_UMUM)
+    user = make_user(
+        db, "dokter", branches=[branch], main_duty=Duty.DOKTER_UMUM, employee_id=clinic[3].id
+    )
+    doctor = Actor(user.id, user.username, user.full_name, Duty.DOKTER_UMUM, branch.id)
     exam.start_examination(db, doctor, visit.id)
     db.commit()
     assert _fresh(db, Visit, visit.id).version == 2  # registered -> in examination

@@ -11,7 +11,7 @@ from sqlmodel import func, select
 
 from klinikita import routes
 from klinikita.db import write_scope
-from klinikita.models import AuditLog, Branch, Employee, Patient, Room, SyncJob, Visit
+from klinikita.models import AuditLog, Branch, Employee, Patient, Room, SyncJob, User, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import Duty, SyncStatus
@@ -21,7 +21,7 @@ from klinikita.services import visit_completion as completion
 from klinikita.services.audit import Actor
 from klinikita.services.errors import PermissionDenied
 from klinikita.services.examination_view import as_completed, visit_record
-from tests.factories import committed_read, make_clinic, make_user, make_visit
+from tests.factories import committed_read, make_clinic, make_nurse, make_user, make_visit
 from tests.pg import round_trips, sqlite_and_postgresql
 
 # Clicks write with plain statements on the driver, whose conversions differ per database.
@@ -42,14 +42,21 @@ def visit(db, clinic):
     return make_visit(db, *clinic)
 
 
-def _actor(db, branch, duty) -> Actor:
-    user = make_user(db, duty.replace("_", ""), branches=[branch], main_duty=duty)
+def _actor(db, branch, duty, employee=None) -> Actor:
+    user = make_user(
+        db,
+        duty.replace("_", ""),
+        branches=[branch],
+        main_duty=duty,
+        employee_id=employee.id if employee is not None else None,
+    )
     return Actor(user.id, user.username, user.full_name, duty, branch.id)
 
 
 @pytest.fixture
 def doctor(db, clinic):
-    return _actor(db, clinic[0], Duty.DOKTER_UMUM)
+    """The visit's doctor, logged in."""
+    return _actor(db, clinic[0], Duty.DOKTER_UMUM, clinic[3])
 
 
 def _ready(db, visit, doctor):
@@ -110,6 +117,66 @@ def test_doctor_without_nik_or_ihs_is_a_blocker(db, clinic, visit, doctor):
     [blocker] = completion.completion_blockers(db, visit.id)
     assert blocker.key == "doctor" and blocker.link == routes.KONTAK_KARYAWAN
     assert "tidak valid" in blocker.message
+
+
+def _nurse_actor(db, branch, *, linked: bool = True):
+    """A nurse's login; with `linked`, tied to her employee (the simulator knows her NIK)."""
+    nurse, user = make_nurse(db, branch, username="sheila")
+    if not linked:
+        user.employee_id = None
+        db.add(user)
+        db.commit()
+    return nurse, Actor(user.id, user.username, user.full_name, Duty.PERAWAT, branch.id)
+
+
+@pytest.mark.parametrize(
+    ("unknown", "says"),
+    [({"nik": None}, "belum punya NIK"), ({"sync_status": SyncStatus.NOT_FOUND}, "nomor IHS")],
+)
+def test_the_nurse_who_measured_without_an_ihs_number_refuses_selesai(
+    db, clinic, visit, doctor, unknown, says
+):
+    nurse, sheila = _nurse_actor(db, clinic[0])
+    exam.save_vitals(db, sheila, visit.id, {"pulse": "80"})
+    exam.add_diagnosis(db, doctor, visit.id, "J06.9")
+    db.commit()
+    assert _keys(db, visit) == []  # her NIK is valid: the worker looks her up first
+    nurse = db.get(Employee, nurse.id)
+    for key, value in unknown.items():
+        setattr(nurse, key, value)
+    db.add(nurse)
+    db.commit()
+    with pytest.raises(completion.VisitNotReady) as refused:
+        completion.complete_visit(db, doctor, visit.id)
+    [blocker] = refused.value.blockers
+    assert (blocker.key, blocker.link) == ("vitals_by", routes.KONTAK_KARYAWAN)
+    assert blocker.link_label == "Kontak > Karyawan"
+    assert "Perawat Sheila Annisa S.Kep (yang mengukur tanda vital)" in blocker.message
+    assert says in blocker.message
+    db.rollback()
+    assert db.get(Visit, visit.id).status == VisitStatus.IN_EXAMINATION
+    nurse = db.get(Employee, nurse.id)
+    nurse.ihs_number = "10014058550"
+    db.add(nurse)
+    db.commit()
+    assert _keys(db, visit) == []
+
+
+def test_vitals_saved_by_a_user_without_an_employee_refuse_selesai(db, clinic, visit, doctor):
+    nurse, sheila = _nurse_actor(db, clinic[0], linked=False)
+    exam.save_vitals(db, sheila, visit.id, {"pulse": "80"})
+    exam.add_diagnosis(db, doctor, visit.id, "J06.9")
+    db.commit()
+    [blocker] = completion.completion_blockers(db, visit.id)
+    assert (blocker.key, blocker.link) == ("vitals_by", routes.PENGATURAN_PENGGUNA)
+    assert "Tanda vital diukur oleh Sheila (pengguna sheila)" in blocker.message
+    assert "tidak terhubung ke data karyawan" in blocker.message
+    # Linking her login to her employee afterwards names her as the one who measured.
+    user = db.get(User, sheila.user_id)
+    user.employee_id = nurse.id
+    db.add(user)
+    db.commit()
+    assert _keys(db, visit) == []
 
 
 def test_room_without_location_is_a_blocker(db, clinic, visit, doctor):

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from klinikita.models.clinical import Diagnosis, Examination, Visit, VisitStatus
-from klinikita.models.enums import BranchTimeZone
+from klinikita.models.enums import BranchTimeZone, Duty
 from klinikita.models.facility import Branch, Room, ServiceUnit
 from klinikita.models.people import Employee, Patient
 from klinikita.services import coordinates, icd10
@@ -358,6 +358,23 @@ def doctor_problems(doctor: Employee) -> list[str]:
     return _person_problems(doctor, f"Dokter {doctor.name}", "data karyawan (menu Kontak)")
 
 
+def vitals_by_problems(performer: Employee) -> list[str]:
+    """What keeps the employee who measured the vitals from being named as their performer."""
+    try:
+        duty = Duty(performer.main_duty).label
+    except ValueError:
+        duty = "Karyawan"
+    who = f"{duty} {performer.name} (yang mengukur tanda vital)"
+    return _person_problems(performer, who, "data karyawan (menu Kontak)")
+
+
+def _other_performer(doctor: Employee, vitals_by: Employee | None) -> Employee | None:
+    """The vitals' performer when it is someone other than the visit's doctor."""
+    if vitals_by is None or vitals_by.id == doctor.id:
+        return None
+    return vitals_by
+
+
 def room_problems(room: Room, branch: Branch | None = None) -> list[str]:
     if (room.ihs_id or "").strip():
         return []
@@ -508,8 +525,10 @@ def check_visit(
     diagnoses: Sequence[Diagnosis],
     branch: Branch,
     now: datetime,
+    vitals_by: Employee | None = None,
 ) -> None:
     """Raise `PayloadError` listing every problem SATUSEHAT would reject the visit for.
+    `vitals_by`: who measured the vitals (None: the visit's doctor).
 
     Raises ValueError when the rows do not belong together or `now` has no time zone:
     those are bugs in the caller, not something staff can fix.
@@ -522,6 +541,9 @@ def check_visit(
     problems += _branch_problems(branch)
     problems += patient_problems(patient)
     problems += doctor_problems(doctor)
+    performer = _other_performer(doctor, vitals_by)
+    if performer is not None and filled_vitals(examination):
+        problems += vitals_by_problems(performer)
     problems += room_problems(room, branch)
     problems += visit_time_problems(visit, examination, branch, now)
     problems += diagnosis_problems(diagnoses)
@@ -545,7 +567,12 @@ def _entry(full_url: str, resource: JsonDict) -> JsonDict:
 
 
 def _withdrawn(
-    held: Mapping[str, Any], *, patient: Patient, doctor: Employee, encounter_url: str, at: datetime
+    held: Mapping[str, Any],
+    *,
+    patient: Patient,
+    performer: Employee,
+    encounter_url: str,
+    at: datetime,
 ) -> JsonDict | None:
     """A resource the visit no longer has, as entered-in-error (a Condition's clinical status
     must then be absent: FHIR con-5)."""
@@ -569,7 +596,7 @@ def _withdrawn(
             vital=vital,
             value=held.get("value") or 0,
             patient=patient,
-            doctor=doctor,
+            performer=performer,
             encounter_url=encounter_url,
             measured=at,
         )
@@ -646,7 +673,7 @@ def _observation(
     vital: VitalSign,
     value: float | int,
     patient: Patient,
-    doctor: Employee,
+    performer: Employee,
     encounter_url: str,
     measured: datetime,
 ) -> JsonDict:
@@ -659,7 +686,7 @@ def _observation(
         "encounter": _reference(encounter_url),
         "effectiveDateTime": utc_instant(measured),
         "issued": utc_instant(measured),
-        "performer": [_reference(f"Practitioner/{doctor.ihs_number}", doctor.name)],
+        "performer": [_reference(f"Practitioner/{performer.ihs_number}", performer.name)],
         "valueQuantity": {
             "value": value,
             "unit": vital.unit,
@@ -684,9 +711,11 @@ def visit_bundle(
     branch: Branch,
     now: datetime,
     held: HeldIds | None = None,
+    vitals_by: Employee | None = None,
 ) -> VisitBundle:
     """One transaction Bundle for a finished outpatient visit (API.md 12): the Encounter with
-    its full statusHistory, a Condition per diagnosis and an Observation per recorded vital.
+    its full statusHistory, a Condition per diagnosis and an Observation per recorded vital,
+    performed by `vitals_by`, who measured them (None: the visit's doctor).
 
     With `held` (the visit was sent before, and changed since), what SATUSEHAT holds is
     replaced in place (PUT, same ids), what is new is created, and what the visit no longer
@@ -702,7 +731,9 @@ def visit_bundle(
         diagnoses=diagnoses,
         branch=branch,
         now=now,
+        vitals_by=vitals_by,
     )
+    performer = vitals_by or doctor
     arrived = _stored_utc(visit.arrived_at)
     exam_started = _stored_utc(visit.exam_started_at)
     completed = _stored_utc(visit.completed_at)
@@ -740,7 +771,7 @@ def visit_bundle(
             vital=vital,
             value=value,
             patient=patient,
-            doctor=doctor,
+            performer=performer,
             encounter_url=encounter_url,
             measured=times.vitals,
         )
@@ -750,7 +781,11 @@ def visit_bundle(
 
     for withdrawn in held.retracted if held else ():
         resource = _withdrawn(
-            withdrawn, patient=patient, doctor=doctor, encounter_url=encounter_url, at=completed
+            withdrawn,
+            patient=patient,
+            performer=performer,
+            encounter_url=encounter_url,
+            at=completed,
         )
         if resource is not None and withdrawn.get("id"):
             entries[len(resources) + 1] = EntryRef(EntryKind.WITHDRAWN, str(withdrawn["id"]))

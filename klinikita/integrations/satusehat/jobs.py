@@ -45,7 +45,7 @@ from klinikita.models import (
 from klinikita.models.base import utcnow
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind
-from klinikita.services import outbox
+from klinikita.services import outbox, vitals_by
 
 log = logging.getLogger("klinikita.satusehat")
 
@@ -277,9 +277,15 @@ def _need_lookup(session: Session, row, kind: str, label: str) -> Fail | Wait | 
 # per visit); diagnoses, many per visit, in a second one.
 _PARTS = (("visit", Visit), ("patient", Patient), ("doctor", Employee), ("room", Room))
 _PARTS += (("exam", Examination),)
+# With who measured the vitals, and the user who saved them (services/vitals_by.py).
+_PERFORMER_PARTS = (
+    ("vitals_by", tuple(vitals_by.PERFORMER.c)),
+    ("vitals_user", vitals_by.RECORDER_COLUMNS),
+)
 
 
 _PART_COLUMNS = [(name, c.name) for name, model in _PARTS for c in model.__table__.c]
+_PART_COLUMNS += [(name, c.name) for name, columns in _PERFORMER_PARTS for c in columns]
 
 
 def _visits_with(ids: list) -> Select:  # noqa: ANN001
@@ -290,7 +296,9 @@ def _visits_with(ids: list) -> Select:  # noqa: ANN001
         .outerjoin(r, r.c.id == v.c.room_id)
         .outerjoin(e, e.c.visit_id == v.c.id)
     )
+    source = vitals_by.join_performer(source, e)
     columns = [c for _, model in _PARTS for c in model.__table__.c]
+    columns += [c for _, part in _PERFORMER_PARTS for c in part]
     return core_select(*columns).select_from(source).where(v.c.id.in_(ids))
 
 
@@ -303,12 +311,14 @@ def _diagnoses_of(ids: list) -> Select:  # noqa: ANN001
 
 
 def _visit_parts(st: Statements, visit_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Per visit id: its visit, patient, doctor, room and examination as plain rows
-    (attribute access like the models; None when missing)."""
+    """Per visit id: its visit, patient, doctor, room, examination, the employee who measured
+    its vitals and the user who saved them, as plain rows (attribute access like the models;
+    None when missing)."""
     found: dict[int, dict[str, Any]] = {}
     stmt = for_ids(_visits_with, len(visit_ids))
+    names = [name for name, _ in (*_PARTS, *_PERFORMER_PARTS)]
     for row in st.rows(stmt, ids_params(visit_ids)):
-        values: dict[str, dict[str, Any]] = {name: {} for name, _ in _PARTS}
+        values: dict[str, dict[str, Any]] = {name: {} for name in names}
         for (name, column), value in zip(_PART_COLUMNS, row, strict=True):
             values[name][column] = value
         parts = {
@@ -357,6 +367,8 @@ def prepare_visits(
                 exam=parts["exam"],
                 diagnoses=diagnoses.get(visit.id, []),
                 now=now,
+                performer=parts["vitals_by"],
+                recorder=parts["vitals_user"],
             )
         except Exception as exc:  # a bug in one visit spoils only that job
             log.exception("Preparing SATUSEHAT job %s failed", job.id)
@@ -376,14 +388,25 @@ def _prepare_visit(  # noqa: C901
     exam,  # noqa: ANN001
     diagnoses: list,
     now,  # noqa: ANN001
+    performer=None,  # noqa: ANN001
+    recorder=None,  # noqa: ANN001
 ) -> Prepared:
+    """`performer`: the employee who measured the vitals; `recorder`: the user who saved
+    them (services/vitals_by.py)."""
     missing = missing_settings(branch)
     if missing:
         return Fail(f"Pengaturan SATUSEHAT cabang belum lengkap: {', '.join(missing)}.")
-    for blocker in (
-        _need_lookup(session, patient, JobKind.PATIENT_LOOKUP, "Pasien"),
-        _need_lookup(session, doctor, JobKind.PRACTITIONER_LOOKUP, "Dokter"),
-    ):
+    unlinked = vitals_by.unlinked_problems(exam, performer, recorder)
+    if unlinked:
+        return Fail(" ".join(unlinked))
+    if performer is not None and (performer.id == doctor.id or not fhir.filled_vitals(exam)):
+        performer = None  # the doctor, or nobody to name
+    people = [(patient, JobKind.PATIENT_LOOKUP, "Pasien")]
+    people.append((doctor, JobKind.PRACTITIONER_LOOKUP, "Dokter"))
+    if performer is not None:
+        people.append((performer, JobKind.PRACTITIONER_LOOKUP, "Pengukur tanda vital"))
+    for row, kind, label in people:
+        blocker = _need_lookup(session, row, kind, label)
         if blocker is not None:
             return blocker
     if not room.ihs_id:
@@ -409,6 +432,7 @@ def _prepare_visit(  # noqa: C901
             branch=branch,
             now=now,
             held=held,
+            vitals_by=performer,
         )
     except fhir.PayloadError as bad:
         return Fail(" ".join(bad.problems))

@@ -1,21 +1,23 @@
 """Everything the app sends passes every rule of API.md the simulator checks, with its
 optional strict-UTC switch on: the master data (Organization, Location, lookups), a visit
-with every vital sign and a category diagnosis, then an admin's correction (updates in place,
-a withdrawn Condition and Observation, a renamed unit, a room given its own coordinates)."""
+with every vital sign (measured by a nurse) and a category diagnosis, then an admin's
+correction (updates in place, a withdrawn Condition and Observation, a renamed unit, a room
+given its own coordinates)."""
 
 from __future__ import annotations
 
 from sqlmodel import select
 
+from klinikita.integrations.satusehat.simulator.seed import SANDBOX_PRACTITIONERS
 from klinikita.integrations.satusehat.worker import OutboxWorker
-from klinikita.models import Diagnosis, Room, SyncJob, SyncLog, Visit
+from klinikita.models import Diagnosis, Employee, Room, SyncJob, SyncLog, Visit
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import examination as exam
 from klinikita.services import facility, outbox
 from klinikita.services import visit_completion as completion
 from klinikita.services.audit import Actor
-from tests.factories import make_clinic, make_user, make_visit
+from tests.factories import NURSE_NIK, make_clinic, make_nurse, make_user, make_visit
 
 ALL_VITALS = {
     "systolic": "120",
@@ -36,15 +38,27 @@ def _worker(sim, db) -> OutboxWorker:
     )  # fmt: skip
 
 
-def _actor(db, branch, username: str, duty: Duty) -> Actor:
-    user = make_user(db, username, branches=[branch], main_duty=duty)
+def _actor(db, branch, username: str, duty: Duty, employee_id: int | None = None) -> Actor:
+    user = make_user(db, username, branches=[branch], main_duty=duty, employee_id=employee_id)
     return Actor(user.id, user.username, user.full_name, duty, branch.id)
+
+
+def _performers(sim, encounter_id: str) -> set[tuple[str, str]]:
+    """(status, performer reference) of the visit's Observations the simulator holds."""
+    return {
+        (o["status"], p["reference"])
+        for o in sim.simulator.list_resources("Observation")
+        if o["encounter"]["reference"] == f"Encounter/{encounter_id}"
+        for p in o["performer"]
+    }
 
 
 async def test_every_payload_the_app_sends_is_accepted_by_the_strict_simulator(db, sim):
     sim.simulator.config.strict_utc = True
     branch, unit, room, doctor, patient = make_clinic(db)
-    doctor_actor = _actor(db, branch, "dokter", Duty.DOKTER_UMUM)
+    doctor_actor = _actor(db, branch, "dokter", Duty.DOKTER_UMUM, doctor.id)
+    nurse, nurse_user = make_nurse(db, branch, username="perawat")
+    nurse_actor = Actor(nurse_user.id, "perawat", nurse_user.full_name, Duty.PERAWAT, branch.id)
     admin = _actor(db, branch, "admin1", Duty.ADMIN)
     outbox.enqueue(db, JobKind.ORGANIZATION_CREATE, branch.id, unit.id)
     outbox.enqueue(db, JobKind.LOCATION_CREATE, branch.id, room.id)
@@ -53,7 +67,7 @@ async def test_every_payload_the_app_sends_is_accepted_by_the_strict_simulator(d
     worker = _worker(sim, db)
     await worker.drain()
 
-    exam.save_vitals(db, doctor_actor, visit.id, ALL_VITALS)
+    exam.save_vitals(db, nurse_actor, visit.id, ALL_VITALS)
     for code in ("J06.9", "R05", "E11"):  # E11: a category, kept after the picker's warning
         exam.add_diagnosis(db, doctor_actor, visit.id, code)
     db.commit()
@@ -61,7 +75,12 @@ async def test_every_payload_the_app_sends_is_accepted_by_the_strict_simulator(d
     db.commit()
     await worker.drain()
     db.expire_all()
-    assert db.get(Visit, visit.id).sync_status == SyncStatus.SENT
+    sent_visit = db.get(Visit, visit.id)
+    assert sent_visit.sync_status == SyncStatus.SENT
+    # The nurse, looked up by her NIK as the visit was sent, performed every vital sign.
+    [known] = [p.ihs for p in SANDBOX_PRACTITIONERS if p.nik == NURSE_NIK]
+    assert db.get(Employee, nurse.id).ihs_number == known
+    assert _performers(sim, sent_visit.encounter_id) == {("final", f"Practitioner/{known}")}
     db.rollback()
 
     # The admin corrects the visit and the master data.
@@ -96,3 +115,8 @@ async def test_every_payload_the_app_sends_is_accepted_by_the_strict_simulator(d
     assert sum(1 for w in writes if w.url.rstrip("/").endswith("/fhir-r4/v1")) == 2  # bundles
     location = sim.simulator.get_resource("Location", db.get(Room, room.id).ihs_id)
     assert location["position"] == {"latitude": -6.9175, "longitude": 107.6191}
+    # The admin corrected the nurse's measurement: she is still its performer, withdrawn too.
+    assert _performers(sim, sent_visit.encounter_id) == {
+        ("final", f"Practitioner/{known}"),
+        ("entered-in-error", f"Practitioner/{known}"),
+    }

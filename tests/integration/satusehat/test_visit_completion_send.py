@@ -18,7 +18,9 @@ from tests.factories import make_clinic, make_user, make_visit
 
 async def test_a_completed_visit_is_sent_and_its_ids_written_back(db, sim):
     branch, unit, room, doctor, patient = make_clinic(db)
-    user = make_user(db, "dokter", branches=[branch], main_duty=Duty.DOKTER_UMUM)
+    user = make_user(
+        db, "dokter", branches=[branch], main_duty=Duty.DOKTER_UMUM, employee_id=doctor.id
+    )
     actor = Actor(user.id, user.username, user.full_name, Duty.DOKTER_UMUM, branch.id)
     visit = make_visit(db, branch, unit, room, doctor, patient)
     # The readiness check wants the room's Location first: send it like Referensi would.

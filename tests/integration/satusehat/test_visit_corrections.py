@@ -36,7 +36,9 @@ def _worker(sim, db) -> OutboxWorker:
 async def _sent_visit(db, sim):
     """A visit completed by the doctor and sent: vitals (3), J06.9 primary and R05."""
     branch, unit, room, doctor, patient = make_clinic(db)
-    user = make_user(db, "dokter", branches=[branch], main_duty=Duty.DOKTER_UMUM)
+    user = make_user(
+        db, "dokter", branches=[branch], main_duty=Duty.DOKTER_UMUM, employee_id=doctor.id
+    )
     doctor_actor = Actor(user.id, user.username, user.full_name, Duty.DOKTER_UMUM, branch.id)
     admin = make_user(db, "admin1", branches=[branch], main_duty=Duty.ADMIN)
     admin_actor = Actor(admin.id, admin.username, admin.full_name, Duty.ADMIN, branch.id)
