@@ -669,6 +669,19 @@ def _observation(
     }
 
 
+def condition_identifier(org_id: str, visit_uid: str, diagnosis_id: int) -> JsonDict:
+    """Our identifier of a diagnosis' Condition (API.md 9, rule 10444): stable for as long
+    as the diagnosis exists, so a Condition whose creation was not confirmed can be found
+    again among the Encounter's Conditions instead of being created twice."""
+    return {"system": f"{SYS_IDS}/condition/{org_id}", "value": f"{visit_uid}-D{diagnosis_id}"}
+
+
+def observation_identifier(org_id: str, visit_uid: str, loinc: str) -> JsonDict:
+    """Our identifier of a vital's Observation (API.md 10): the visit and the LOINC code, as
+    a visit has one Observation per measurement."""
+    return {"system": f"{SYS_IDS}/observation/{org_id}", "value": f"{visit_uid}-{loinc}"}
+
+
 def _diagnosis_display(diagnosis: Diagnosis, code: str) -> str:
     return (diagnosis.display or "").strip() or icd10.describe(code) or code
 
@@ -686,7 +699,8 @@ def visit_bundle(
     held: HeldIds | None = None,
 ) -> VisitBundle:
     """One transaction Bundle for a finished outpatient visit (API.md 12): the Encounter with
-    its full statusHistory, a Condition per diagnosis and an Observation per recorded vital.
+    its full statusHistory, a Condition per diagnosis and an Observation per recorded vital,
+    each with our own identifier (`condition_identifier`, `observation_identifier`).
 
     With `held` (the visit was sent before, and changed since), what SATUSEHAT holds is
     replaced in place (PUT, same ids), what is new is created, and what the visit no longer
@@ -731,6 +745,7 @@ def visit_bundle(
             encounter_url=encounter_url,
             recorded=completed,
         )
+        condition["identifier"] = [condition_identifier(_org_id(branch), visit.uid, diagnosis.id)]
         resources.append((url, condition))
 
     for vital, value in filled_vitals(examination):
@@ -744,6 +759,9 @@ def visit_bundle(
             encounter_url=encounter_url,
             measured=times.vitals,
         )
+        observation["identifier"] = [
+            observation_identifier(_org_id(branch), visit.uid, vital.loinc)
+        ]
         known = held_observations.get(vital.loinc)
         url = f"Observation/{known}" if known else _full_url(visit, index)
         resources.append((url, observation))
