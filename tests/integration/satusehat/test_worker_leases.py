@@ -17,7 +17,7 @@ from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import outbox
 from tests.factories import make_clinic, make_completed_visit
 from tests.support.simulator import start_simulator
-from tests.support.worker import start_worker_process
+from tests.support.worker import start_worker_process, wait_for
 
 ENCOUNTER_SYSTEM = "http://sys-ids.kemkes.go.id/encounter/10000004"
 BUNDLE = "/fhir-r4/v1"
@@ -41,15 +41,6 @@ def _visit_job(url: str) -> SyncJob:
         job = session.exec(select(SyncJob).where(SyncJob.kind == JobKind.VISIT_SEND)).one()
     engine.dispose()
     return job
-
-
-def _wait_for(predicate, timeout: float, what: str) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _assert_sent_once(sim, url: str, visit_id: int, uid: str) -> None:
@@ -81,8 +72,8 @@ def test_a_killed_workers_job_is_sent_by_another_within_15_seconds(tmp_path):
         )
         first = start_worker_process(url, sim.base_url)  # the production lease
         try:
-            _wait_for(lambda: slow.hits >= 1, 60, "the visit's bundle on the wire")
-            _wait_for(lambda: sim.simulator.count_resources("Encounter") == 1, 10, "stored")
+            wait_for(lambda: slow.hits >= 1, 60, "the visit's bundle on the wire")
+            wait_for(lambda: sim.simulator.count_resources("Encounter") == 1, 10, "stored")
             assert _visit_job(url).status == JobStatus.IN_PROGRESS
             first.send_signal(signal.SIGKILL)
             killed_at = time.monotonic()
@@ -93,7 +84,7 @@ def test_a_killed_workers_job_is_sent_by_another_within_15_seconds(tmp_path):
         second = start_worker_process(url, sim.base_url)
         try:
             # The other worker sends the job (finding what is stored) within the bound.
-            _wait_for(
+            wait_for(
                 lambda: _visit_job(url).status == JobStatus.DONE,
                 RECOVERY_BOUND + 15,
                 "the job sent again",
