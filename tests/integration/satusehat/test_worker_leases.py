@@ -7,6 +7,7 @@ import asyncio
 import signal
 import time
 
+import pytest
 from sqlmodel import Session, select
 
 from klinikita.db import make_engine
@@ -16,12 +17,16 @@ from klinikita.models import Diagnosis, Examination, SyncJob, SyncLog, Visit
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import outbox
 from tests.factories import make_clinic, make_completed_visit
+from tests.pg import sqlite_and_postgresql
 from tests.support.simulator import start_simulator
 from tests.support.worker import start_worker_process, wait_for
 
 ENCOUNTER_SYSTEM = "http://sys-ids.kemkes.go.id/encounter/10000004"
 BUNDLE = "/fhir-r4/v1"
 RECOVERY_BOUND = 15.0  # seconds from a worker's death until another has sent its job
+
+# PostgreSQL too: there several workers claim side by side (FOR UPDATE SKIP LOCKED).
+db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
 
 
 def _seed_visit(url: str) -> tuple[int, str]:
@@ -108,6 +113,7 @@ async def test_a_send_slower_than_the_lease_keeps_its_job(db, sim):
     outbox.enqueue(db, JobKind.PRACTITIONER_LOOKUP, branch.id, doctor.id)
     db.commit()
     options = dict(backoff_base=0.01, backoff_cap=0.05, poll_interval=0.02, wait_delay=0.0)
+    options["db_url"] = db.get_bind().url.render_as_string(hide_password=False)
     holder = OutboxWorker(simulator_base=sim.base_url, lease_seconds=0.6, **options)
     other = OutboxWorker(simulator_base=sim.base_url, lease_seconds=0.6, **options)
     await holder.drain()  # what the visit needs first
