@@ -44,6 +44,15 @@ def test_each_condition_and_observation_carries_a_stable_identifier_of_our_own()
         model = {"Condition": Condition, "Observation": Observation}.get(resource["resourceType"])
         if model is not None:
             model.model_validate(resource)
+    # What reconciliation looks for is what the Bundle carries.
+    own = fhir.own_identifiers(
+        visit=rows.visit, diagnoses=rows.diagnoses, examination=rows.examination, branch=rows.branch
+    )
+    assert (own.condition_system, own.observation_system) == (CONDITION_SYSTEM, OBSERVATION_SYSTEM)
+    assert sorted(value for value, _ in own.conditions.values()) == sorted(
+        i["value"] for i in conditions
+    )
+    assert sorted(own.observations.values()) == sorted(i["value"] for i in observations)
 
 
 def _condition(rid: str, code: str, value: str | None = None, **extra) -> dict:
@@ -70,15 +79,8 @@ WITHDRAWN_CONDITION = {"verificationStatus": {"coding": [{"code": "entered-in-er
 
 
 def _reconcile(held, conditions=(), observations=(), diagnoses=None, vitals=None):
-    return reconcile(
-        held,
-        conditions=conditions,
-        observations=observations,
-        wanted_conditions=diagnoses or {},
-        wanted_observations=vitals or {},
-        condition_system=CONDITION_SYSTEM,
-        observation_system=OBSERVATION_SYSTEM,
-    )
+    own = fhir.OwnIdentifiers(CONDITION_SYSTEM, OBSERVATION_SYSTEM, diagnoses or {}, vitals or {})
+    return reconcile(held, conditions=conditions, observations=observations, own=own)
 
 
 def test_found_resources_are_matched_by_our_identifier_before_their_code():

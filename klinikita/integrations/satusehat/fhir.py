@@ -682,6 +682,41 @@ def observation_identifier(org_id: str, visit_uid: str, loinc: str) -> JsonDict:
     return {"system": f"{SYS_IDS}/observation/{org_id}", "value": f"{visit_uid}-{loinc}"}
 
 
+@dataclass(frozen=True)
+class OwnIdentifiers:
+    """Our identifiers of what a visit's Bundle creates besides the Encounter: their two
+    systems, each diagnosis' Condition (by Diagnosis id: identifier value, ICD-10 code) and
+    each recorded vital's Observation (by LOINC code: identifier value)."""
+
+    condition_system: str
+    observation_system: str
+    conditions: Mapping[int, tuple[str, str]]
+    observations: Mapping[str, str]
+
+
+def own_identifiers(
+    *,
+    visit: Visit,
+    diagnoses: Sequence[Diagnosis],
+    examination: Examination | None,
+    branch: Branch,
+) -> OwnIdentifiers:
+    """The identifiers `visit_bundle` gives the visit's Conditions and Observations."""
+    org_id, uid = _org_id(branch), visit.uid
+    return OwnIdentifiers(
+        condition_system=condition_identifier(org_id, uid, 0)["system"],
+        observation_system=observation_identifier(org_id, uid, "")["system"],
+        conditions={
+            d.id: (condition_identifier(org_id, uid, d.id)["value"], icd10.normalize(d.icd10_code))
+            for d in diagnoses
+        },
+        observations={
+            v.loinc: observation_identifier(org_id, uid, v.loinc)["value"]
+            for v, _ in filled_vitals(examination)
+        },
+    )
+
+
 def _diagnosis_display(diagnosis: Diagnosis, code: str) -> str:
     return (diagnosis.display or "").strip() or icd10.describe(code) or code
 
@@ -699,12 +734,14 @@ def visit_bundle(
     held: HeldIds | None = None,
 ) -> VisitBundle:
     """One transaction Bundle for a finished outpatient visit (API.md 12): the Encounter with
-    its full statusHistory, a Condition per diagnosis and an Observation per recorded vital,
-    each with our own identifier (`condition_identifier`, `observation_identifier`).
+    its full statusHistory, a Condition per diagnosis and an Observation per recorded vital.
 
     With `held` (the visit was sent before, and changed since), what SATUSEHAT holds is
     replaced in place (PUT, same ids), what is new is created, and what the visit no longer
-    has is withdrawn as entered-in-error."""
+    has is withdrawn as entered-in-error.
+
+    Each Condition and Observation carries our own identifier (`own_identifiers`), by which
+    it is found again when the answer to its creation was lost."""
     held_conditions = held.conditions if held else {}
     held_observations = held.observations if held else {}
     check_visit(

@@ -45,7 +45,7 @@ from klinikita.models import (
 from klinikita.models.base import utcnow
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind
-from klinikita.services import icd10, outbox
+from klinikita.services import outbox
 
 log = logging.getLogger("klinikita.satusehat")
 
@@ -476,27 +476,13 @@ class _VisitSender:
         observations = await self._on_encounter(client, "Observation", held.encounter_id)
         if not isinstance(observations, list):
             return observations
-        org, uid = self.rows["branch"].ss_organization_id, self.rows["visit"].uid
-        wanted_conditions = {
-            d.id: (
-                fhir.condition_identifier(org, uid, d.id)["value"],
-                icd10.normalize(d.icd10_code),
-            )
-            for d in self.rows["diagnoses"]
-        }
-        wanted_observations = {
-            v.loinc: fhir.observation_identifier(org, uid, v.loinc)["value"]
-            for v, _ in fhir.filled_vitals(self.rows["examination"])
-        }
-        return reconcile.reconcile(
-            held,
-            conditions=conditions,
-            observations=observations,
-            wanted_conditions=wanted_conditions,
-            wanted_observations=wanted_observations,
-            condition_system=fhir.condition_identifier(org, uid, 0)["system"],
-            observation_system=fhir.observation_identifier(org, uid, "")["system"],
+        own = fhir.own_identifiers(
+            visit=self.rows["visit"],
+            diagnoses=self.rows["diagnoses"],
+            examination=self.rows["examination"],
+            branch=self.rows["branch"],
         )
+        return reconcile.reconcile(held, conditions=conditions, observations=observations, own=own)
 
     # ----- sending -------------------------------------------------------------------------
     async def run(self, client: SatusehatClient) -> Done | Fail | Retry:

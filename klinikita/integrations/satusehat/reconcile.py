@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from klinikita.integrations.satusehat.fhir import VITAL_SIGNS, HeldIds
+from klinikita.integrations.satusehat.fhir import VITAL_SIGNS, HeldIds, OwnIdentifiers
 
 JsonDict = dict[str, Any]
 ENTERED_IN_ERROR = "entered-in-error"
@@ -107,31 +107,27 @@ def reconcile(
     *,
     conditions: Iterable[JsonDict],
     observations: Iterable[JsonDict],
-    wanted_conditions: Mapping[int, tuple[str, str]],
-    wanted_observations: Mapping[str, str],
-    condition_system: str,
-    observation_system: str,
+    own: OwnIdentifiers,
 ) -> HeldIds:
     """`held` completed with the ids of what SATUSEHAT was found to hold.
 
-    `conditions` and `observations` are the Encounter's, as searched; `wanted_conditions`
-    maps each diagnosis id to (our identifier's value, ICD-10 code), `wanted_observations`
-    each recorded vital's LOINC code to our identifier's value, in the two systems given.
-    Ids `held` already has are kept. Resources carrying our identifier that belong to
-    nothing the visit still has (a diagnosis removed, a vital cleared before their creation
-    was confirmed) are added to the resources to withdraw, so no active copy is left."""
+    `conditions` and `observations` are the Encounter's, as searched; `own` names what the
+    visit has now (its diagnoses and recorded vitals) by our identifiers. Ids `held` already
+    has are kept. Resources carrying our identifier that belong to nothing the visit still
+    has (a diagnosis removed, a vital cleared before their creation was confirmed) are added
+    to the resources to withdraw, so no active copy is left."""
     retracted = {str(r.get("id")) for r in held.retracted}
     condition_ids, condition_strays = _match(
-        wanted_conditions,
+        own.conditions,
         held.conditions,
         _live(conditions, retracted),
-        condition_system,
+        own.condition_system,
     )
     observation_ids, observation_strays = _match(
-        {loinc: (value, loinc) for loinc, value in wanted_observations.items()},
+        {loinc: (value, loinc) for loinc, value in own.observations.items()},
         held.observations,
         _live(observations, retracted),
-        observation_system,
+        own.observation_system,
     )
     withdraw = [_withdrawal(r) for r in condition_strays + observation_strays]
     return replace(
