@@ -120,6 +120,9 @@ def _assert_held_once(db, sim, visit_id: int) -> dict:
 def people(db):
     branch, unit, room, doctor, patient = make_clinic(db)
     user = make_user(db, "dokter", branches=[branch], main_duty=Duty.DOKTER_UMUM)
+    user.employee_id = doctor.id  # the doctor's login, so the vitals name who measured them
+    db.add(user)
+    db.commit()
     admin = make_user(db, "admin1", branches=[branch], main_duty=Duty.ADMIN)
     return {
         "clinic": (branch, unit, room, doctor, patient),
