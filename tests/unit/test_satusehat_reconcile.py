@@ -109,6 +109,16 @@ def test_resources_sent_before_they_carried_our_identifier_are_matched_by_code()
     assert known.observations == {"8480-6": "o1"}  # 8462-4 was never stored: sent as new
 
 
+def test_an_observation_held_under_another_code_of_it_is_found_not_sent_again():
+    """An earlier version stored the SpO2 Observation's id under 2708-6, its first coding;
+    the visit's key is 59408-5."""
+    held = fhir.HeldIds("enc", observations={"2708-6": "o-spo2"})
+    spo2 = _observation("o-spo2", "2708-6")
+    spo2["code"]["coding"].append({"code": "59408-5"})
+    known = _reconcile(held, observations=[spo2], vitals={"59408-5": "uid-59408-5"})
+    assert known.observations == {"59408-5": "o-spo2"} and known.retracted == []
+
+
 def test_withdrawn_and_retracted_resources_are_never_taken_again():
     retracted = [{"type": "Observation", "id": "o-old", "code": "8480-6", "value": 120}]
     held = fhir.HeldIds("enc", retracted=retracted)

@@ -54,7 +54,9 @@ def _match(
     """Ids for what is `wanted` (key -> (our identifier's value, code)) beyond the `held`
     ones, and the live resources of ours that belong to nothing the visit still has."""
     ids = {key: held[key] for key in wanted if held.get(key)}
-    taken = set(held.values())
+    # Only the ids kept: one held under a key the visit no longer has (an SpO2 Observation
+    # an earlier version stored under 2708-6) may still be the one a key wants.
+    taken = set(ids.values())
     free = [r for r in found if r["id"] not in taken]
     for key, (value, code) in wanted.items():
         if key in ids:
