@@ -89,7 +89,7 @@ def _worker(args: argparse.Namespace) -> int:
     import logging
     import signal
 
-    from klinikita.integrations.satusehat.worker import OutboxWorker
+    from klinikita.integrations.satusehat.worker import LEASE_SECONDS, OutboxWorker
     from klinikita.settings import get_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -99,7 +99,7 @@ def _worker(args: argparse.Namespace) -> int:
     worker = OutboxWorker(
         simulator_base=base,
         concurrency=args.concurrency,
-        lease_seconds=args.lease_seconds,
+        lease_seconds=args.lease_seconds or LEASE_SECONDS,
         poll_interval=args.poll_seconds,
     )
 
@@ -139,8 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--lease-seconds",
         type=float,
-        default=120.0,
-        help="a job left in progress this long by a dead worker is taken again",
+        default=None,
+        help="a job left in progress this long by a dead worker is taken again; the worker "
+        "renews the leases of the jobs it holds three times per lease (default: 10)",
     )
     p.add_argument(
         "--simulator-url",

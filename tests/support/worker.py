@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 
 from klinikita.settings import PROJECT_ROOT
 
@@ -20,3 +22,18 @@ def start_worker_process(url: str, sim_url: str, *extra: str) -> subprocess.Pope
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def wait_for(
+    predicate: Callable[[], bool],
+    timeout: float,
+    what: str,
+    describe: Callable[[], object] | None = None,
+) -> None:
+    """Poll `predicate` until it holds; fail naming `what` (and `describe()`) after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}: {describe() if describe else ''}")

@@ -696,6 +696,54 @@ def _observation(
     }
 
 
+def condition_identifier(org_id: str, visit_uid: str, diagnosis_id: int) -> JsonDict:
+    """Our identifier of a diagnosis' Condition (API.md 9, rule 10444): stable for as long
+    as the diagnosis exists, so a Condition whose creation was not confirmed can be found
+    again among the Encounter's Conditions instead of being created twice."""
+    return {"system": f"{SYS_IDS}/condition/{org_id}", "value": f"{visit_uid}-D{diagnosis_id}"}
+
+
+def observation_identifier(org_id: str, visit_uid: str, loinc: str) -> JsonDict:
+    """Our identifier of a vital's Observation (API.md 10): the visit and the LOINC code, as
+    a visit has one Observation per measurement."""
+    return {"system": f"{SYS_IDS}/observation/{org_id}", "value": f"{visit_uid}-{loinc}"}
+
+
+@dataclass(frozen=True)
+class OwnIdentifiers:
+    """Our identifiers of what a visit's Bundle creates besides the Encounter: their two
+    systems, each diagnosis' Condition (by Diagnosis id: identifier value, ICD-10 code) and
+    each recorded vital's Observation (by LOINC code: identifier value)."""
+
+    condition_system: str
+    observation_system: str
+    conditions: Mapping[int, tuple[str, str]]
+    observations: Mapping[str, str]
+
+
+def own_identifiers(
+    *,
+    visit: Visit,
+    diagnoses: Sequence[Diagnosis],
+    examination: Examination | None,
+    branch: Branch,
+) -> OwnIdentifiers:
+    """The identifiers `visit_bundle` gives the visit's Conditions and Observations."""
+    org_id, uid = _org_id(branch), visit.uid
+    return OwnIdentifiers(
+        condition_system=condition_identifier(org_id, uid, 0)["system"],
+        observation_system=observation_identifier(org_id, uid, "")["system"],
+        conditions={
+            d.id: (condition_identifier(org_id, uid, d.id)["value"], icd10.normalize(d.icd10_code))
+            for d in diagnoses
+        },
+        observations={
+            v.loinc: observation_identifier(org_id, uid, v.loinc)["value"]
+            for v, _ in filled_vitals(examination)
+        },
+    )
+
+
 def _diagnosis_display(diagnosis: Diagnosis, code: str) -> str:
     return (diagnosis.display or "").strip() or icd10.describe(code) or code
 
@@ -719,7 +767,10 @@ def visit_bundle(
 
     With `held` (the visit was sent before, and changed since), what SATUSEHAT holds is
     replaced in place (PUT, same ids), what is new is created, and what the visit no longer
-    has is withdrawn as entered-in-error."""
+    has is withdrawn as entered-in-error.
+
+    Each Condition and Observation carries our own identifier (`own_identifiers`), by which
+    it is found again when the answer to its creation was lost."""
     held_conditions = held.conditions if held else {}
     held_observations = held.observations if held else {}
     check_visit(
@@ -762,6 +813,7 @@ def visit_bundle(
             encounter_url=encounter_url,
             recorded=completed,
         )
+        condition["identifier"] = [condition_identifier(_org_id(branch), visit.uid, diagnosis.id)]
         resources.append((url, condition))
 
     for vital, value in filled_vitals(examination):
@@ -775,6 +827,9 @@ def visit_bundle(
             encounter_url=encounter_url,
             measured=times.vitals,
         )
+        observation["identifier"] = [
+            observation_identifier(_org_id(branch), visit.uid, vital.loinc)
+        ]
         known = held_observations.get(vital.loinc)
         url = f"Observation/{known}" if known else _full_url(visit, index)
         resources.append((url, observation))

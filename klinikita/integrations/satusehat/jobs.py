@@ -20,7 +20,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Session
 
 from klinikita.db import Statements, for_ids, ids_params, statements
-from klinikita.integrations.satusehat import fhir
+from klinikita.integrations.satusehat import fhir, reconcile
 from klinikita.integrations.satusehat.client import Lookup, SatusehatClient, entry_ids
 from klinikita.integrations.satusehat.config import missing_settings
 from klinikita.integrations.satusehat.outcomes import (
@@ -421,39 +421,174 @@ def _prepare_visit(  # noqa: C901
             observations=dict((exam.observation_ids or {}) if exam else {}),
             retracted=list(visit.retracted or []),
         )
+    sender = _VisitSender(
+        rows={
+            "visit": visit,
+            "patient": patient,
+            "doctor": doctor,
+            "room": room,
+            "examination": exam,
+            "diagnoses": diagnoses,
+            "branch": branch,
+            "now": now,
+            "vitals_by": performer,
+        },
+        held=held,
+        # An earlier attempt may have reached SATUSEHAT, its answer lost.
+        may_exist=job.attempts > 0,
+    )
     try:
-        built = fhir.visit_bundle(
-            visit=visit,
-            patient=patient,
-            doctor=doctor,
-            room=room,
-            examination=exam,
-            diagnoses=diagnoses,
-            branch=branch,
-            now=now,
-            held=held,
-            vitals_by=performer,
-        )
+        sender.first = sender.build(held)
     except fhir.PayloadError as bad:
         return Fail(" ".join(bad.problems))
-    system = f"{fhir.SYS_IDS}/encounter/{branch.ss_organization_id}"
-    # An earlier attempt of a first send may have reached SATUSEHAT (an update has the ids).
-    recover = job.attempts > 0 and held is None
-    visit_id, visit_uid, exam_id = visit.id, visit.uid, exam.id if exam else None
-    revision = visit.sync_revision  # what this send carries (the worker re-queues if stale)
-    patient_ihs = patient.ihs_number
-    diagnosis_codes = {d.id: d.icd10_code for d in diagnoses}
+    return Send(sender.run, patient_id=patient.id)
 
-    def write_back(encounter_id: str, conditions: dict[int, str], observations: dict[str, str]):
-        sent = {"encounter_id": encounter_id, "sent_revision": revision}
-        updates = [_set_sync("visit", visit_id, SyncStatus.SENT, None, **sent)]
+
+def _unsettled(kind: str, outcome: Outcome) -> Fail | Retry:
+    """A search that was to tell what SATUSEHAT holds did not answer: nothing is marked
+    sent; the job goes again later (or stops, when SATUSEHAT refused the search)."""
+    fate = from_outcome(outcome)
+    fate.message = f"Memastikan {kind} yang sudah tersimpan di SATUSEHAT: {fate.message}"
+    return fate
+
+
+@dataclass
+class _VisitSender:
+    """One send of a visit: the first Bundle (POST of everything), or an update in place
+    once the Encounter is known (PUT of what SATUSEHAT holds, POST of the rest).
+
+    Before an update (a correction, or a first send whose Encounter turned out to be
+    stored: an earlier answer was lost, or a `duplicate` answer), the Encounter's Conditions
+    and Observations are searched and matched to the visit (`reconcile.reconcile`), so
+    nothing is created twice and nothing the visit no longer has stays active. A search
+    that fails leaves the job to retry; a visit is marked sent only when every resource's
+    id is known."""
+
+    rows: dict[str, Any]  # what fhir.visit_bundle is built from
+    held: fhir.HeldIds | None
+    may_exist: bool
+    first: fhir.VisitBundle | None = None
+
+    def build(self, held: fhir.HeldIds | None) -> fhir.VisitBundle:
+        return fhir.visit_bundle(**self.rows, held=held)
+
+    # ----- what SATUSEHAT holds ----------------------------------------------------------
+    async def find_encounter(self, client: SatusehatClient) -> str | None | Fail | Retry:
+        visit, branch = self.rows["visit"], self.rows["branch"]
+        system = f"{fhir.SYS_IDS}/encounter/{branch.ss_organization_id}"
+        subject = self.rows["patient"].ihs_number
+        found = await client.find_by_identifier("Encounter", system, visit.uid, subject=subject)
+        if found is None or isinstance(found, dict):
+            return found["id"] if found else None
+        return _unsettled("Encounter", found)
+
+    async def _on_encounter(
+        self, client: SatusehatClient, kind: str, encounter_id: str
+    ) -> list[dict[str, Any]] | Fail | Retry:
+        got = await client.search(kind, encounter=encounter_id)
+        if not isinstance(got, Ok):
+            return _unsettled(kind, got)
+        body = got.body if isinstance(got.body, dict) else {}
+        return [e.get("resource") or {} for e in body.get("entry") or []]
+
+    async def reconciled(
+        self, client: SatusehatClient, held: fhir.HeldIds
+    ) -> fhir.HeldIds | Fail | Retry:
+        conditions = await self._on_encounter(client, "Condition", held.encounter_id)
+        if not isinstance(conditions, list):
+            return conditions
+        observations = await self._on_encounter(client, "Observation", held.encounter_id)
+        if not isinstance(observations, list):
+            return observations
+        own = fhir.own_identifiers(
+            visit=self.rows["visit"],
+            diagnoses=self.rows["diagnoses"],
+            examination=self.rows["examination"],
+            branch=self.rows["branch"],
+        )
+        return reconcile.reconcile(held, conditions=conditions, observations=observations, own=own)
+
+    # ----- sending -------------------------------------------------------------------------
+    async def run(self, client: SatusehatClient) -> Done | Fail | Retry:
+        if self.held is not None:
+            return await self.update(client, self.held)
+        encounter_id = None
+        if self.may_exist:
+            found = await self.find_encounter(client)
+            if isinstance(found, Fail | Retry):
+                return found
+            encounter_id = found
+        if encounter_id is None:
+            outcome = await client.send_transaction(self.first.bundle)
+            if isinstance(outcome, Ok):
+                return self.written(self.first, outcome)
+            if not isinstance(outcome, Duplicate):
+                return from_outcome(outcome)
+            found = await self.find_encounter(client)
+            if isinstance(found, Fail | Retry):
+                return found
+            if found is None:
+                return Fail(outcome.message)
+            encounter_id = found
+        retracted = list(self.rows["visit"].retracted or [])
+        return await self.update(client, fhir.HeldIds(encounter_id, retracted=retracted))
+
+    async def update(self, client: SatusehatClient, held: fhir.HeldIds) -> Done | Fail | Retry:
+        """Update the Encounter in place, after matching what it already has: what the
+        Bundle would create may be there (an answer lost), and what the visit no longer has
+        may be there too (removed before its creation was confirmed)."""
+        known = await self.reconciled(client, held)
+        if isinstance(known, Fail | Retry):
+            return known
+        built = self.build(known)
+        outcome = await client.send_transaction(built.bundle)
+        if not isinstance(outcome, Ok):
+            return from_outcome(outcome)
+        return self.written(built, outcome, update=True)
+
+    def written(self, built: fhir.VisitBundle, outcome: Ok, update: bool = False) -> Done | Retry:
+        """The ids of an accepted Bundle to write back, or a retry when its answer does not
+        name every resource (the next attempt finds them)."""
+        ids = entry_ids(outcome.body)
+        encounter_id, conditions, observations = None, {}, {}
+        missing = 0
+        for index, (what, ref) in built.entries.items():
+            request = built.bundle["entry"][index]["request"]
+            rid = ids[index] if index < len(ids) else None
+            if not rid and request["method"] == "PUT":
+                rid = request["url"].partition("/")[2]
+            missing += not rid
+            if what == fhir.EntryKind.ENCOUNTER:
+                encounter_id = rid
+            elif what == fhir.EntryKind.CONDITION:
+                conditions[ref] = rid
+            elif what == fhir.EntryKind.OBSERVATION:
+                observations[ref] = rid
+        if missing:
+            return Retry(
+                f"Jawaban SATUSEHAT tidak memuat id untuk {missing} data kunjungan; "
+                "dicocokkan lagi pada percobaan berikutnya."
+            )
+        return self.write_back(encounter_id, conditions, observations, update)
+
+    def write_back(
+        self,
+        encounter_id: str,
+        conditions: dict[int, str],
+        observations: dict[str, str],
+        update: bool,
+    ) -> Done:
+        visit, exam = self.rows["visit"], self.rows["examination"]
+        # What this send carries (the worker re-queues the job if the visit changed since).
+        sent = {"encounter_id": encounter_id, "sent_revision": visit.sync_revision}
+        updates = [_set_sync("visit", visit.id, SyncStatus.SENT, None, **sent)]
         updates += [
             RowUpdate("diagnosis", diag_id, {"condition_id": cond_id})
             for diag_id, cond_id in conditions.items()
         ]
-        if exam_id is not None and (observations or held is not None):
+        if exam is not None and (observations or update):
             # After an update this is the whole set: a cleared vital's Observation is gone.
-            updates.append(RowUpdate("examination", exam_id, {"observation_ids": observations}))
+            updates.append(RowUpdate("examination", exam.id, {"observation_ids": observations}))
         return Done(
             {
                 "encounter_id": encounter_id,
@@ -462,59 +597,6 @@ def _prepare_visit(  # noqa: C901
             },
             tuple(updates),
         )
-
-    async def recover_existing(client: SatusehatClient) -> Done | Fail | Retry | None:
-        found = await client.find_by_identifier("Encounter", system, visit_uid, subject=patient_ihs)
-        if found is None:
-            return None
-        if not isinstance(found, dict):
-            return from_outcome(found)
-        encounter_id = found["id"]
-        conditions: dict[int, str] = {}
-        observations: dict[str, str] = {}
-        got = await client.search("Condition", encounter=encounter_id)
-        if isinstance(got, Ok):
-            by_code = {}
-            for entry in got.body.get("entry") or []:
-                res = entry.get("resource") or {}
-                code = ((res.get("code") or {}).get("coding") or [{}])[0].get("code")
-                by_code[code] = res.get("id")
-            conditions = {d: by_code[c] for d, c in diagnosis_codes.items() if c in by_code}
-        got = await client.search("Observation", encounter=encounter_id)
-        if isinstance(got, Ok):
-            for entry in got.body.get("entry") or []:
-                res = entry.get("resource") or {}
-                code = ((res.get("code") or {}).get("coding") or [{}])[0].get("code")
-                observations[code] = res.get("id")
-        return write_back(encounter_id, conditions, observations)
-
-    async def run(client: SatusehatClient) -> Done | Fail | Retry:
-        if recover:
-            # The last attempt may have reached SATUSEHAT: look before creating again.
-            recovered = await recover_existing(client)
-            if recovered is not None:
-                return recovered
-        outcome = await client.send_transaction(built.bundle)
-        if isinstance(outcome, Duplicate):
-            recovered = await recover_existing(client)
-            return recovered or Fail(outcome.message)
-        if not isinstance(outcome, Ok):
-            return from_outcome(outcome)
-        ids = entry_ids(outcome.body)
-        encounter_id, conditions, observations = None, {}, {}
-        for index, (what, ref) in built.entries.items():
-            rid = ids[index] if index < len(ids) else None
-            if what == "encounter":
-                encounter_id = rid
-            elif what == "condition":
-                conditions[ref] = rid
-            elif what == "observation":
-                observations[ref] = rid
-        if not encounter_id:
-            return Retry("Jawaban transaksi SATUSEHAT tidak memuat id Encounter.")
-        return write_back(encounter_id, conditions, observations)
-
-    return Send(run, patient_id=patient.id)
 
 
 def prepare(session: Session, job: SyncJob) -> Prepared:

@@ -1,9 +1,9 @@
 """The outbox worker: claims due jobs, sends them, writes the outcome back. Nothing lost,
 nothing twice.
 
-- Claiming marks a job in progress with a lease; on PostgreSQL `FOR UPDATE SKIP LOCKED` lets
-  several workers claim side by side. A job whose lease ran out (its worker died) is claimed
-  again.
+- Claiming marks a job in progress with a short lease (`LEASE_SECONDS`), renewed while the
+  worker holds the job; on PostgreSQL `FOR UPDATE SKIP LOCKED` lets several workers claim
+  side by side. A job whose lease ran out (its worker died) is claimed again.
 - `attempts` counts sends. It is committed before the HTTP call, so after a crash the next
   worker knows a send may have reached SATUSEHAT and looks the resource up before creating it.
 - Transient failures retry with exponential backoff and jitter up to `max_attempts`, then the
@@ -21,7 +21,7 @@ import random
 import socket
 import sys
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,6 +62,12 @@ GIL_SWITCH_INTERVAL = 0.001  # seconds, while a worker runs (see run())
 # whose backoff (2 s and more) ran out and leases that expired, and once a second does for
 # those, instead of twenty reads a second from an idle worker.
 LISTENING_POLL_SECONDS = 1.0
+# A claimed job's lease, renewed LEASE_RENEWALS times per lease while the worker holds it
+# (waiting for a slot, on the wire, its outcome unwritten): a job of a worker that died is
+# taken again within LEASE_SECONDS and one look, whatever its sends take. Two renewals may
+# be late (a busy database) before the lease runs out under a live worker.
+LEASE_SECONDS = 10.0
+LEASE_RENEWALS = 3
 
 _JOB = SyncJob.__table__
 _JOB_COLUMNS = (
@@ -164,6 +170,9 @@ _TAKE_OWN = (
     .where(_JOB.c.id.in_(_IDS), _OURS)  # else another worker took it
     .values(updated_at=bindparam("now"))
     .returning(*_JOB_COLUMNS)
+)
+_RENEW_LEASES = (
+    update(_JOB).where(_JOB.c.id.in_(_IDS), _OURS).values(lease_until=bindparam("lease_to"))
 )
 _LOG_INSERT = insert_statement(SyncLog.__table__)
 
@@ -270,7 +279,7 @@ class OutboxWorker:
         notifier: Notifier | None = None,
         concurrency: int = 16,
         poll_interval: float = 0.25,
-        lease_seconds: float = 120.0,
+        lease_seconds: float = LEASE_SECONDS,
         max_attempts: int = 8,
         backoff_base: float = 2.0,
         backoff_cap: float = 600.0,
@@ -295,6 +304,8 @@ class OutboxWorker:
         self.tokens = tokens or TokenCache()
         self._http = http
         self._own_http = http is None
+        # Jobs claimed to be sent whose outcome is not written yet: their leases are renewed.
+        self._held: set[int] = set()
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         # SQLite has one writer at a time, and its busy handler waits in coarse sleeps when
@@ -338,6 +349,39 @@ class OutboxWorker:
             params = {"now": now, "me": self.worker_id, "ids": only}
             taken = session.connection().execute(_TAKE_OWN, params).all()
         return sorted((_Job(*r) for r in taken), key=lambda r: r.id)
+
+    # ----- leases ---------------------------------------------------------------------
+    def _renew_leases(self, ids: list[int]) -> None:
+        """Extend the leases of these jobs, as far as they are still ours."""
+        params = {"ids": ids, "me": self.worker_id, "lease_to": utcnow() + self.lease}
+        with session_scope(self.db_url) as session:
+            session.connection().execute(_RENEW_LEASES, params)
+
+    async def _keep_leases(self) -> None:
+        """Renew the leases of the held jobs, LEASE_RENEWALS times per lease, until
+        cancelled."""
+        every = self.lease.total_seconds() / LEASE_RENEWALS
+        while True:
+            await asyncio.sleep(every)
+            if not self._held:
+                continue
+            try:
+                await self._db(self._renew_leases, sorted(self._held))
+            except Exception:  # the next renewal tries again; the lease has room for it
+                log.exception("Renewing the leases of SATUSEHAT jobs failed")
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, begun: list[_Begun]) -> AsyncIterator[None]:
+        """The jobs about to be sent are held (their leases renewed) until the block ends."""
+        ids = [b.claimed.id for b in begun if b.notice is None]
+        self._held.update(ids)
+        keeper = asyncio.create_task(self._keep_leases())
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+            self._held.difference_update(ids)
 
     # ----- one batch ----------------------------------------------------------------
     # The database side works per batch with Core statements (no ORM objects for the jobs
@@ -573,7 +617,8 @@ class OutboxWorker:
         if item.notice is not None:
             notices = [item.notice]
         else:
-            notices = await self._db(self._complete_many, [await self._send(item)])
+            async with self._holding(begun):
+                notices = await self._db(self._complete_many, [await self._send(item)])
         await self._notify(notices)
         return notices[0] if notices else None
 
@@ -587,9 +632,10 @@ class OutboxWorker:
         """Claim what is due now and process it all; returns how many jobs were taken."""
         begun = await self._db(self._claim_and_begin, self.concurrency)
         await self._notify([b.notice for b in begun if b.notice is not None])
-        sent = await asyncio.gather(*(self._send(b) for b in begun if b.notice is None))
-        if sent:
-            await self._notify(await self._db(self._complete_many, list(sent)))
+        async with self._holding(begun):
+            sent = await asyncio.gather(*(self._send(b) for b in begun if b.notice is None))
+            notices = await self._db(self._complete_many, list(sent)) if sent else []
+        await self._notify(notices)
         return len(begun)
 
     async def drain(self, *, timeout: float = 30.0) -> None:
@@ -689,11 +735,13 @@ class OutboxWorker:
                     # The jobs stay in progress; their lease runs out and they are retried.
                     log.exception("Writing SATUSEHAT outcomes failed")
                     notices = []
+                self._held.difference_update(sent.claimed.id for sent in batch)
                 unwritten -= len(batch)
                 self._wake.set()  # the outcomes may have released waiting jobs: look again
                 await self._notify(notices)
 
         completer = asyncio.create_task(complete())
+        keeper = asyncio.create_task(self._keep_leases())
         listening = get_engine(self.db_url).dialect.name == "postgresql"
         listener = asyncio.create_task(self._wake_when_jobs_queued()) if listening else None
         # Were the listening connection down, the listener wakes it every poll_interval.
@@ -726,6 +774,7 @@ class OutboxWorker:
                         log.exception("Claiming SATUSEHAT jobs failed; trying again")
                 await self._notify([b.notice for b in begun if b.notice is not None])
                 ready.extend(b for b in begun if b.notice is None)
+                self._held.update(b.claimed.id for b in begun if b.notice is None)
                 start_sends()
                 polled = False
                 if begun and len(begun) == want:
@@ -741,9 +790,10 @@ class OutboxWorker:
         finally:
             sys.setswitchinterval(switch_interval)
             _running_workers.discard(self)
+            self._held.clear()
             for task in senders:
                 task.cancel()
-            helpers = [completer, stopper] + ([listener] if listener is not None else [])
+            helpers = [completer, stopper, keeper] + ([listener] if listener is not None else [])
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*senders, *helpers, return_exceptions=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 from collections import Counter
 
 import pytest
@@ -17,7 +16,7 @@ from klinikita.services import outbox
 from tests.factories import make_clinic, make_completed_visit
 from tests.pg import require_pg, temporary_pg_database
 from tests.support.simulator import start_simulator
-from tests.support.worker import start_worker_process
+from tests.support.worker import start_worker_process, wait_for
 
 ENCOUNTER_SYSTEM = "http://sys-ids.kemkes.go.id/encounter/10000004"
 
@@ -53,15 +52,6 @@ def _all_jobs(url: str) -> Counter:
     return Counter((k, s, (e or "")[:80]) for k, s, e in rows)
 
 
-def _wait_for(predicate, timeout: float, what: str, describe=None) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}: {describe() if describe else ''}")
-
-
 def _assert_each_encounter_once(sim, url: str, uids: list[str]) -> None:
     for uid in uids:
         assert sim.simulator.count_resources("Encounter", (ENCOUNTER_SYSTEM, uid)) == 1, uid
@@ -85,8 +75,8 @@ def test_worker_killed_mid_send_and_restarted_sends_every_visit_exactly_once(tmp
             url, sim.base_url, "--concurrency", "4", "--lease-seconds", "2"
         )
         try:
-            _wait_for(lambda: _visit_jobs(url)[JobStatus.DONE] >= 4, 60, "the first visits")
-            _wait_for(lambda: _visit_jobs(url)[JobStatus.IN_PROGRESS] >= 1, 30, "sends in flight")
+            wait_for(lambda: _visit_jobs(url)[JobStatus.DONE] >= 4, 60, "the first visits")
+            wait_for(lambda: _visit_jobs(url)[JobStatus.IN_PROGRESS] >= 1, 30, "sends in flight")
             first.send_signal(signal.SIGKILL)
             first.wait(10)
         finally:
@@ -98,7 +88,7 @@ def test_worker_killed_mid_send_and_restarted_sends_every_visit_exactly_once(tmp
             url, sim.base_url, "--concurrency", "4", "--lease-seconds", "2"
         )
         try:
-            _wait_for(lambda: _visit_jobs(url)[JobStatus.DONE] == 20, 90, "all visits done")
+            wait_for(lambda: _visit_jobs(url)[JobStatus.DONE] == 20, 90, "all visits done")
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(15)
@@ -114,7 +104,7 @@ def test_two_workers_on_postgresql_send_every_job_exactly_once():
         sim.simulator.faults.add_latency(30, path="/fhir-r4/v1", method="POST")
         workers = [start_worker_process(url, sim.base_url, "--concurrency", "6") for _ in range(2)]
         try:
-            _wait_for(
+            wait_for(
                 lambda: _visit_jobs(url)[JobStatus.DONE] == 40,
                 120,
                 "all visits done",

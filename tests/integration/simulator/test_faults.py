@@ -91,6 +91,24 @@ def test_drop_after_processing_stores_the_resource(
     assert sim.count_resources("Encounter", identifier) == 1
 
 
+def test_delay_after_stores_at_once_and_answers_late(
+    fhir: httpx.Client, sim: Simulator, facility: Facility
+) -> None:
+    sim.faults.fail_next("delay_after", method="POST", path="/fhir-r4/v1/Encounter", latency_ms=800)
+    identifier = (f"{SYS}/encounter/{DEMO_ORG}", "REG-LATE")
+    with pytest.raises(httpx.ReadTimeout):  # the client gives up before the answer comes
+        fhir.post("/Encounter", json=encounter_body(facility, "REG-LATE"), timeout=0.3)
+    assert sim.count_resources("Encounter", identifier) == 1
+    started = time.perf_counter()
+    answer = fhir.post("/Encounter", json=encounter_body(facility, "REG-LATER"))
+    assert answer.status_code == 201 and time.perf_counter() - started < 0.5  # used up
+    sim.faults.fail_next("delay_after", method="POST", latency_ms=300)
+    started = time.perf_counter()
+    late = fhir.post("/Encounter", json=encounter_body(facility, "REG-SLOW"))
+    assert late.status_code == 201 and late.json()["id"]
+    assert time.perf_counter() - started >= 0.3
+
+
 def test_drop_before_processing_stores_nothing(
     fhir: httpx.Client, sim: Simulator, facility: Facility
 ) -> None:

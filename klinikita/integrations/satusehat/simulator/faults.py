@@ -18,6 +18,7 @@ FAULT_KINDS = frozenset(
         "http_error",  # any `status` / `body` / `content_type`
         "drop_before",  # connection breaks before the request is processed
         "drop_after",  # request processed and stored, then the connection breaks
+        "delay_after",  # request processed and stored, its answer held back `latency_ms`
         "no_api_product",  # 401 keymanagement.service.InvalidAPICallAsNoApiProductMatchFound
         "forbidden_html",  # 403 text/html page from the edge
     }

@@ -92,10 +92,18 @@ class SimulatorGateway:
             await _drain(receive)
             await _truncated(send, 200, [(b"content-type", b"application/json")], b"{")
         elif rule.kind == "drop_after":
-            await self._process_then_drop(scope, receive, send)
+            status, headers, body = await self._process(scope, receive)
+            await _truncated(send, status, headers, body)
+        elif rule.kind == "delay_after":
+            status, headers, body = await self._process(scope, receive)
+            await asyncio.sleep(rule.latency_ms / 1000)
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
 
-    async def _process_then_drop(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Run the request for real (it is stored), then break the answer mid-body."""
+    async def _process(
+        self, scope: Scope, receive: Receive
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Run the request for real (it is stored): its answer's status, headers and body."""
         status = 500
         headers: list[tuple[bytes, bytes]] = []
         body = bytearray()
@@ -109,7 +117,7 @@ class SimulatorGateway:
                 body.extend(message.get("body", b""))
 
         await self.app(scope, receive, capture)
-        await _truncated(send, status, headers, bytes(body))
+        return status, headers, bytes(body)
 
 
 async def _drain(receive: Receive) -> None:
