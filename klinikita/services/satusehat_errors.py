@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from klinikita import routes
+from klinikita.models.enums import SyncStatus
 
 
 class Target(StrEnum):
@@ -277,7 +278,7 @@ def explain(
     return Explained(rule.message, rule.target, link, label, text)
 
 
-def key_refused(subject: Subject, *, may_fix: bool) -> Explained:
+def key_refused_message(subject: Subject, *, may_fix: bool) -> Explained:
     """The message for a branch whose keys SATUSEHAT refused: the admin gets the link to the
     branch's keys, everyone else is told to call the admin."""
     if may_fix:
@@ -286,3 +287,15 @@ def key_refused(subject: Subject, *, may_fix: bool) -> Explained:
             KEY_REFUSED_MESSAGE, Target.BRANCH_KEYS, link, TARGET_LABELS[Target.BRANCH_KEYS], ""
         )
     return Explained(KEY_REFUSED_STAFF, Target.NONE, "", "", "")
+
+
+def visit_sync_message(
+    *, sync_status: str, sync_error: str, key_refused: bool, subject: Subject, may_fix: bool
+) -> Explained:
+    """What the examination page says of a visit's send: the refused keys while it is held
+    by them, the explained refusal when it failed, nothing otherwise."""
+    if sync_status == SyncStatus.SENDING and key_refused:
+        return key_refused_message(subject, may_fix=may_fix)
+    if sync_status == SyncStatus.FAILED:
+        return explain(sync_error, subject, what="data kunjungan ini")
+    return Explained("", Target.NONE, "", "", "")
