@@ -299,3 +299,10 @@ def visit_sync_message(
     if sync_status == SyncStatus.FAILED:
         return explain(sync_error, subject, what="data kunjungan ini")
     return Explained("", Target.NONE, "", "", "")
+
+
+def row_hint(raw: str | None, subject: Subject | None = None) -> dict[str, str]:
+    """A list row's SATUSEHAT message as the page shows it: the sentence (`error`) and
+    SATUSEHAT's own text for Detail (`error_detail`)."""
+    shown = explain(raw, subject)
+    return {"error": shown.message, "error_detail": shown.detail}

@@ -12,6 +12,7 @@ from klinikita.models.enums import SyncStatus
 from klinikita.services import mrn as mrn_service
 from klinikita.services import patient_records as records
 from klinikita.services import regions as region_service
+from klinikita.services import satusehat_errors
 from klinikita.services.audit import Actor
 from klinikita.services.dates import parse_typed_date, typed_date
 from klinikita.services.errors import StaleEdit, ValidationFailed
@@ -41,6 +42,12 @@ FLAGS = ("is_newborn", "is_foreigner", "no_nik")
 RESENDABLE = (SyncStatus.FAILED, SyncStatus.NOT_FOUND)
 
 
+def _sync_message(patient_id: int, raw: str) -> dict[str, str]:
+    """SATUSEHAT's answer in words (`sync_error`) and as it came (`sync_detail`)."""
+    hint = satusehat_errors.row_hint(raw, satusehat_errors.Subject(patient_id=patient_id))
+    return {"sync_error": hint["error"], "sync_detail": hint["error_detail"]}
+
+
 def _row_view(row: PatientRow) -> dict[str, str]:
     return {
         "id": str(row.id),
@@ -52,7 +59,7 @@ def _row_view(row: PatientRow) -> dict[str, str]:
         "phone": row.phone or "-",
         "ihs_number": row.ihs_number,
         "sync_status": row.sync_status,
-        "sync_error": row.sync_error,
+        **_sync_message(row.id, row.sync_error),
         "resendable": "1" if row.sync_status in RESENDABLE else "",
     }
 

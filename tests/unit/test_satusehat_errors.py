@@ -105,3 +105,12 @@ def test_a_visit_held_by_refused_keys_says_so_instead_of_waiting_for_a_lookup():
         may_fix=False,
     )
     assert failed.message.startswith("Koordinat ruangan") and failed.link == "/referensi/ruangan"
+
+
+def test_a_list_row_gets_the_sentence_and_keeps_the_raw_text_for_detail():
+    raw = "HTTP 400: Location.position is required (Location.position)"
+    assert errs.row_hint(raw) == {
+        "error": errs.explain(raw).message,
+        "error_detail": raw,
+    }
+    assert errs.row_hint(None) == {"error": "", "error_detail": ""}
