@@ -115,6 +115,16 @@ def _queue() -> rx.Component:
     return rx.vstack(
         rx.text(S.duty_hint, size="2", color=_MUTED, id="exam-duty-hint"),
         rx.cond(
+            S.branch_key_refused.contains("message"),
+            rx.callout.root(
+                rx.callout.icon(rx.icon("key-round")),
+                rx.callout.text(S.branch_key_refused["message"], id="exam-list-key-refused"),
+                fix_link(S.branch_key_refused["link"], S.branch_key_refused["link_label"]),
+                color_scheme="red",
+                width="100%",
+            ),
+        ),
+        rx.cond(
             S.rows.length() > 0,
             rx.vstack(
                 rx.foreach(S.rows, _queue_card),

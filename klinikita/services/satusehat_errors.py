@@ -17,7 +17,10 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlmodel import Session
+
 from klinikita import routes
+from klinikita.models import Branch
 from klinikita.models.enums import SyncStatus
 
 
@@ -60,6 +63,15 @@ class Explained:
     link: str  # route with query; "" when there is nowhere to go
     link_label: str
     detail: str  # SATUSEHAT's own text; "" for the app's own messages
+
+    def shown(self) -> dict[str, str]:
+        """As a page var holds it."""
+        return {
+            "message": self.message,
+            "link": self.link,
+            "link_label": self.link_label,
+            "detail": self.detail,
+        }
 
 
 @dataclass(frozen=True)
@@ -306,3 +318,11 @@ def row_hint(raw: str | None, subject: Subject | None = None) -> dict[str, str]:
     SATUSEHAT's own text for Detail (`error_detail`)."""
     shown = explain(raw, subject)
     return {"error": shown.message, "error_detail": shown.detail}
+
+
+def branch_key_notice(session: Session, branch_id: int, *, may_fix: bool) -> Explained | None:
+    """The refused-keys message for a page of the branch, or None while its keys are fine."""
+    branch = session.get(Branch, branch_id)
+    if branch is None or branch.ss_key_refused_at is None:
+        return None
+    return key_refused_message(Subject(branch_id=branch_id), may_fix=may_fix)

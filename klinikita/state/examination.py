@@ -84,6 +84,8 @@ class ExaminationState(AuthState):
     sync_waiting: str = ""
     # What staff can do about a failed or held send (services/satusehat_errors.py).
     key_refused: bool = False
+    # The branch's keys refused (shown above today's list): message and link, or empty.
+    branch_key_refused: dict[str, str] = {}
     sync_hint: str = ""
     sync_link: str = ""
     sync_link_label: str = ""
@@ -338,6 +340,11 @@ class ExaminationState(AuthState):
         self._branch_id = actor.branch_id
         live.watch(live.branch_topic(actor.branch_id), self._client_token(), type(self))
         self._load_rows()
+        with session_scope() as session:
+            notice = satusehat_errors.branch_key_notice(
+                session, actor.branch_id, may_fix=allows(actor.duty, Action.BRANCH_SETTINGS)
+            )
+        self.branch_key_refused = notice.shown() if notice else {}
         wanted = parse_id(self.router.url.query_parameters.get("kunjungan", ""))
         if wanted is None:
             self._close()  # the plain menu link shows today's list

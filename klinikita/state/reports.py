@@ -326,11 +326,7 @@ class DashboardState(LaporanState):
             satusehat_errors.Subject(branch_id=actor.branch_id),
             may_fix=allows(actor.duty, Action.BRANCH_SETTINGS),
         )
-        self.key_refused = (
-            {"message": shown.message, "link": shown.link, "link_label": shown.link_label}
-            if board.key_refused
-            else {}
-        )
+        self.key_refused = shown.shown() if board.key_refused else {}
         self.weeks = [
             {
                 "number": str(w.number),
