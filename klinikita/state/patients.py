@@ -19,7 +19,7 @@ from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.nik import nik_problem, nik_warning
 from klinikita.services.patients import PatientRow, SearchKind, search_patients
 from klinikita.services.permissions import Action, allows
-from klinikita.services.text_input import payload_id, payload_search, payload_text
+from klinikita.services.text_input import parse_id, payload_id, payload_search, payload_text
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
@@ -137,6 +137,11 @@ class PatientState(AuthState):
         self.form_open = False
         self.page = 1
         self._load_page()
+        # A message's "Perbaiki di Kontak > Pasien" opens that patient (?pasien=<id>) for
+        # a duty that may change it.
+        wanted = parse_id(self.router.url.query_parameters.get("pasien", ""))
+        if wanted is not None and self.can_edit:
+            self.start_edit(str(wanted))
 
     @rx.event
     def set_search_term(self, value: str):
