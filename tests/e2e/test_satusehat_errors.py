@@ -5,6 +5,8 @@ Pengaturan > Cabang, and the waiting visit goes out by itself."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -12,12 +14,13 @@ from sqlmodel import Session, select
 
 from klinikita.db import get_engine
 from klinikita.integrations.satusehat.config import branch_destination
-from klinikita.models import Branch
+from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit
 from klinikita.services.secrets_store import encrypt_secret
 from klinikita.services.seed import DEMO_CLINIC
 from tests.e2e.conftest import DESK, admin_session_headers
 from tests.e2e.test_clinical_flow import (
     LIVE,
+    PATIENT_NIK,
     _doctor_examines_and_completes,
     _expect_encounter_live,
     _nurse_takes_vitals,
@@ -26,6 +29,7 @@ from tests.e2e.test_clinical_flow import (
     login_as,
 )
 from tests.e2e.test_master_data import backend_url
+from tests.factories import make_completed_visit
 
 pytestmark = pytest.mark.e2e
 
@@ -95,3 +99,39 @@ def test_a_refused_secret_reaches_the_doctor_and_the_fixed_key_sends_the_visit(
     # The doctor's page, left open, follows the send to its encounter id.
     _expect_encounter_live(page)
     expect(page.locator("#exam-key-refused")).to_have_count(0)
+
+
+def _completed_visit_never_sent() -> None:
+    """A visit completed before the clinic started sending: no job, no Encounter id."""
+    with Session(get_engine()) as db:
+        branch = db.exec(select(Branch).where(Branch.name == DEMO_CLINIC)).one()
+        unit = db.exec(select(ServiceUnit).where(ServiceUnit.branch_id == branch.id)).first()
+        room = db.exec(
+            select(Room).where(Room.branch_id == branch.id, Room.ihs_id.is_not(None))
+        ).first()
+        doctor = db.exec(
+            select(Employee).where(
+                Employee.branch_id == branch.id, Employee.ihs_number.is_not(None)
+            )
+        ).first()
+        patient = db.exec(
+            select(Patient).where(Patient.branch_id == branch.id, Patient.nik == PATIENT_NIK)
+        ).one()
+        make_completed_visit(db, branch, unit, room, doctor, patient, queue_number=50)
+
+
+def test_the_admin_sends_the_unsent_visits_of_a_range_and_watches_them_go(page: Page, app_url: str):
+    _sync_clinic_master_data()
+    _completed_visit_never_sent()
+    page.set_viewport_size(DESK)
+    login_as(page, app_url, "admin", "Admin#2026")
+    page.goto(f"{app_url}/laporan/dashboard-satusehat")
+    expect(page.locator("#dashboard-week-4")).to_contain_text("0 (0%)")
+    today = datetime.now(UTC).date()
+    page.locator("#backfill-date_from").fill((today - timedelta(days=2)).isoformat())
+    page.locator("#backfill-date_to").fill((today + timedelta(days=1)).isoformat())
+    page.evaluate("window.__sameLoad = true")
+    page.locator("#backfill-send").click()
+    expect(page.locator("#backfill-progress")).to_contain_text("1 dari 1 terkirim", timeout=LIVE)
+    expect(page.locator("#dashboard-week-4")).to_contain_text("1 (100%)")
+    assert page.evaluate("window.__sameLoad") is True  # live, without a reload
