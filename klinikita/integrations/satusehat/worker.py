@@ -236,16 +236,21 @@ _running_workers: set[OutboxWorker] = set()
 _BRANCHES = Branch.__table__
 
 
+def _token_granted(item: _Sent) -> bool:
+    return any(x.exchange.resource_type == "token" and x.exchange.ok for x in item.exchanges)
+
+
 def record_key_state(conn, sent: list[_Sent], now: datetime) -> None:  # noqa: ANN001
     """Mark in the branch row that SATUSEHAT refused its keys (when, and its answer), so every
-    process and page sees it; a send that succeeded clears the mark. Plain UPDATEs: the
-    branch's version stays (an admin's open form is not made stale)."""
+    process and page sees it; a token SATUSEHAT granted clears the mark. Only those sends
+    write (a token is fetched about once an hour), so the outcome's usual batch gains no
+    statement. Plain UPDATEs: the branch's version stays (an admin's open form stays valid)."""
     refused: dict[int, str] = {}
     accepted: set[int] = set()
     for item in sent:
         if isinstance(item.result, jobs.Retry) and item.result.key_refused:
             refused[item.claimed.branch_id] = item.result.message
-        elif isinstance(item.result, jobs.Done):
+        elif _token_granted(item):
             accepted.add(item.claimed.branch_id)
     accepted -= refused.keys()
     if accepted:
