@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import httpx
 
+from klinikita.integrations.satusehat.tokens import TokenCache
 from klinikita.integrations.satusehat.worker import OutboxWorker
 from klinikita.models import Branch, Patient, SyncJob
 from klinikita.models.base import utcnow
@@ -16,6 +17,7 @@ from klinikita.services import branches
 from klinikita.services import patient_records as records
 from klinikita.services.audit import Actor
 from klinikita.services.readiness import branch_readiness
+from klinikita.services.satusehat_connection import check_branch_connection
 from klinikita.services.secrets_store import encrypt_secret
 from tests.factories import make_user
 from tests.patients_support import actor_for, patient_form
@@ -112,3 +114,22 @@ async def test_a_granted_token_clears_an_earlier_refusal(db, sim):
     assert db.get(Patient, patient.id).sync_status == SyncStatus.SENT
     cleared = db.get(Branch, branch.id)
     assert cleared.ss_key_refused_at is None and cleared.ss_key_refusal is None
+
+
+async def test_tes_koneksi_records_a_refusal_and_clears_it_when_the_key_is_right(db, sim):
+    branch = _branch(db, "salah-secret")
+    branch_id = branch.id
+    db.commit()
+    refused = await check_branch_connection(branch_id, sim.base_url, tokens=TokenCache())
+    assert not refused.ok
+    db.expire_all()
+    marked = db.get(Branch, branch_id)
+    assert marked.ss_key_refused_at is not None and "ditolak" in marked.ss_key_refusal
+    marked.ss_secret_encrypted = encrypt_secret("demo-klinik-secret")
+    db.add(marked)
+    db.commit()
+    httpx.post(f"{sim.control_url}/clock", json={"advance_seconds": 61}).raise_for_status()
+    granted = await check_branch_connection(branch_id, sim.base_url, tokens=TokenCache())
+    assert granted.ok
+    db.expire_all()
+    assert db.get(Branch, branch_id).ss_key_refused_at is None
