@@ -23,6 +23,7 @@ def satusehat_cell(row: rx.Var, prefix: str, id_key: str) -> rx.Component:
             row["status"],
             rx.cond(row["status"] == SyncStatus.FAILED.value, row["error"], ""),
             element_id=f"{prefix}-sync-" + row["id"],
+            detail=rx.cond(row["status"] == SyncStatus.FAILED.value, row["error_detail"], ""),
         ),
         rx.cond(
             row[id_key] != "",

@@ -53,6 +53,8 @@ UNVERSIONED_COLUMNS = frozenset(
         "locked_until",
         "password_hash",
         "password_changed_at",
+        "ss_key_refused_at",
+        "ss_key_refusal",
     }
 )
 

@@ -40,6 +40,10 @@ class Branch(Versioned, SQLModel, table=True):
     ss_organization_id: str = Field(default="", sa_type=String(64))
     ss_client_id: str = Field(default="", sa_type=String(200))
     ss_secret_encrypted: str = Field(default="", sa_type=Text)
+    # When SATUSEHAT last refused the branch's keys, and its answer (no secret in it); cleared
+    # by the next token it grants and when an admin saves new keys.
+    ss_key_refused_at: datetime | None = None
+    ss_key_refusal: str | None = Field(default=None, sa_type=Text)
     # The facility's position in decimal degrees (WGS84): every Location carries it.
     latitude: float | None = None
     longitude: float | None = None

@@ -11,7 +11,7 @@ from klinikita import styles
 from klinikita.components.finished_toggle import finished_toggle
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.shell import app_shell
-from klinikita.components.sync_badge import sync_badge
+from klinikita.components.sync_badge import error_detail, fix_link, sync_badge
 from klinikita.state.examination import ExaminationState as S
 from klinikita.state.master_list import STALE_ERROR
 
@@ -114,6 +114,16 @@ def _queue_card(row: rx.Var) -> rx.Component:
 def _queue() -> rx.Component:
     return rx.vstack(
         rx.text(S.duty_hint, size="2", color=_MUTED, id="exam-duty-hint"),
+        rx.cond(
+            S.branch_key_refused.contains("message"),
+            rx.callout.root(
+                rx.callout.icon(rx.icon("key-round")),
+                rx.callout.text(S.branch_key_refused["message"], id="exam-list-key-refused"),
+                fix_link(S.branch_key_refused["link"], S.branch_key_refused["link_label"]),
+                color_scheme="red",
+                width="100%",
+            ),
+        ),
         rx.cond(
             S.rows.length() > 0,
             rx.vstack(
@@ -680,9 +690,26 @@ def _sync_status() -> rx.Component:
                         align="center",
                     ),
                     rx.cond(
-                        S.sync_waiting != "",
-                        rx.text(
-                            S.sync_waiting, "...", size="2", color=_MUTED, id="exam-sync-waiting"
+                        S.key_refused,
+                        rx.vstack(
+                            rx.text(
+                                S.sync_hint,
+                                size="2",
+                                color=rx.color("red", 11),
+                                id="exam-key-refused",
+                            ),
+                            fix_link(S.sync_link, S.sync_link_label, "exam-sync-fix"),
+                            spacing="1",
+                        ),
+                        rx.cond(
+                            S.sync_waiting != "",
+                            rx.text(
+                                S.sync_waiting,
+                                "...",
+                                size="2",
+                                color=_MUTED,
+                                id="exam-sync-waiting",
+                            ),
                         ),
                     ),
                     rx.text(
@@ -707,9 +734,9 @@ def _sync_status() -> rx.Component:
                 "failed",
                 rx.vstack(
                     rx.text("Gagal dikirim ke SATUSEHAT:", size="3", weight="medium"),
-                    rx.text(
-                        S.sync_error, size="2", color=rx.color("red", 11), id="exam-sync-error"
-                    ),
+                    rx.text(S.sync_hint, size="2", color=rx.color("red", 11), id="exam-sync-error"),
+                    fix_link(S.sync_link, S.sync_link_label, "exam-sync-fix"),
+                    error_detail(S.sync_detail, "exam-sync-detail"),
                     rx.cond(
                         S.can_resend,
                         rx.button(

@@ -262,7 +262,10 @@ def _ihs_cell(row: rx.Var) -> rx.Component:
         ),
         # Not found is a state with guidance, not an error: shown in neutral text.
         sync_badge(
-            row["sync_status"], rx.cond(not_found, "", row["sync_error"]), "sync-" + row["id"]
+            row["sync_status"],
+            rx.cond(not_found, "", row["sync_error"]),
+            "sync-" + row["id"],
+            detail=rx.cond(not_found, "", row["sync_detail"]),
         ),
         rx.cond(
             not_found,

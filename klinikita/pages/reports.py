@@ -7,6 +7,7 @@ import reflex as rx
 from klinikita import routes
 from klinikita.components.forms import field_error
 from klinikita.components.shell import app_shell
+from klinikita.components.sync_badge import error_detail, fix_link
 from klinikita.components.tables import pager, subnav
 from klinikita.services import reports
 from klinikita.state.reports import (
@@ -483,14 +484,107 @@ def _job_row(job: rx.Var) -> rx.Component:
         ),
         rx.table.cell(rx.text(job["subject"], size="2")),
         rx.table.cell(
-            rx.text(
-                job["last_error"], size="1", color=rx.color("red", 11), word_break="break-word"
+            rx.vstack(
+                rx.text(job["hint"], size="1", color=rx.color("red", 11), word_break="break-word"),
+                fix_link(
+                    job["hint_link"], job["hint_link_label"], "dashboard-job-fix-" + job["id"]
+                ),
+                error_detail(job["last_error"], "dashboard-job-detail-" + job["id"]),
+                spacing="1",
+                align="start",
             ),
             max_width="300px",
         ),
         rx.table.cell(rx.text(job["attempts"], size="2"), display=_WIDE),
         rx.table.cell(rx.text(job["updated_text"], size="2"), display=_WIDE),
         id="dashboard-job-" + job["id"],
+    )
+
+
+def _key_refused_callout() -> rx.Component:
+    S = DashboardState  # noqa: N806
+    return rx.cond(
+        S.key_refused.contains("message"),
+        rx.callout.root(
+            rx.callout.icon(rx.icon("key-round")),
+            rx.callout.text(S.key_refused["message"], id="dashboard-key-refused"),
+            fix_link(S.key_refused["link"], S.key_refused["link_label"], "dashboard-key-fix"),
+            color_scheme="red",
+            width="100%",
+        ),
+    )
+
+
+def _backfill_date(field: str, label: str) -> rx.Component:
+    S = DashboardState  # noqa: N806
+    return _field(
+        label,
+        rx.input(
+            type="date",
+            value=getattr(S, f"backfill_{field.removeprefix('date_')}"),
+            on_change=lambda v: S.set_backfill_day(f"backfill_{field.removeprefix('date_')}", v),
+            size="3",
+            id=f"backfill-{field}",
+        ),
+        field_error(S.backfill_errors, field),
+    )
+
+
+def _backfill_card() -> rx.Component:
+    """Kirim kunjungan yang belum terkirim (admin), with its live progress."""
+    S = DashboardState  # noqa: N806
+    return rx.cond(
+        S.can_backfill,
+        rx.card(
+            rx.vstack(
+                rx.text("Kirim kunjungan yang belum terkirim", weight="bold", size="3"),
+                rx.text(
+                    "Semua kunjungan selesai pada rentang tanggal ini yang belum punya ID "
+                    "Encounter (dan tidak sedang dikirim) dimasukkan ke antrean.",
+                    size="2",
+                    color=_MUTED,
+                ),
+                rx.flex(
+                    _backfill_date("date_from", "Dari tanggal"),
+                    _backfill_date("date_to", "Sampai tanggal"),
+                    rx.button(
+                        rx.icon("send", size=16),
+                        "Kirim kunjungan yang belum terkirim",
+                        on_click=S.send_unsent,
+                        size="3",
+                        id="backfill-send",
+                    ),
+                    spacing="3",
+                    wrap="wrap",
+                    align="end",
+                ),
+                rx.cond(
+                    S.backfill_total > 0,
+                    rx.hstack(
+                        rx.cond(S.backfill_running, rx.spinner(size="2")),
+                        rx.text(
+                            S.backfill_sent,
+                            " dari ",
+                            S.backfill_total,
+                            " terkirim",
+                            rx.cond(
+                                S.backfill_failed > 0,
+                                rx.text.span(
+                                    ", ", S.backfill_failed, " gagal (lihat daftar di bawah)"
+                                ),
+                            ),
+                            size="3",
+                            id="backfill-progress",
+                        ),
+                        align="center",
+                    ),
+                ),
+                spacing="2",
+                width="100%",
+            ),
+            width="100%",
+            id="backfill-card",
+        ),
     )
 
 
@@ -501,6 +595,7 @@ def dashboard_page() -> rx.Component:
         "Laporan",
         rx.vstack(
             _tabs(),
+            _key_refused_callout(),
             rx.flex(
                 rx.text(
                     "Per minggu (Senin-Minggu, waktu cabang): kunjungan yang selesai dibandingkan "
@@ -550,6 +645,7 @@ def dashboard_page() -> rx.Component:
                     id="dashboard-weeks",
                 )
             ),
+            _backfill_card(),
             rx.flex(
                 _count_card("Kiriman gagal", S.failed_count, "red", "dashboard-failed"),
                 _count_card("Berhenti dicoba", S.dead_count, "orange", "dashboard-dead"),

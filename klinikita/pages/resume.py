@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from klinikita.components.shell import app_shell
+from klinikita.components.sync_badge import error_detail
 from klinikita.components.tables import pager
 from klinikita.models.clinical import VisitStatus
 from klinikita.state.auth import AuthState
@@ -196,6 +197,7 @@ def _encounter(card: rx.Var) -> rx.Component:
                     card.sync_error != "",
                     rx.text(card.sync_error, size="1", color=rx.color("red", 11)),
                 ),
+                error_detail(card.sync_detail),
                 spacing="0",
             ),
         ),

@@ -5,16 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, func, select, update
 
 from klinikita.integrations.satusehat.config import (
     branch_destination,
     destination_of,
     is_safe_server_url,
 )
-from klinikita.models import Branch, UserBranch
+from klinikita.models import Branch, SyncJob, UserBranch
 from klinikita.models.base import utcnow
 from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnvironment
+from klinikita.models.satusehat import JobStatus
 from klinikita.services import audit, facility, mrn, versions
 from klinikita.services.accounts import actor_branch_ids
 from klinikita.services.coordinates import parse_coordinates
@@ -238,8 +239,12 @@ def update_branch(
     before = audit.snapshot(branch)
     _apply_general(branch, data)
     moved = _apply_position(branch, data)
+    keys_before = (branch.ss_client_id, branch.ss_organization_id, branch_destination(branch))
     replaced = _apply_satusehat(branch, satusehat) if satusehat is not None else False
+    keys_after = (branch.ss_client_id, branch.ss_organization_id, branch_destination(branch))
     branch.updated_at = utcnow()
+    if replaced or keys_after != keys_before:
+        retry_with_new_keys(session, branch)
     versions.save(session, branch, entity="branch", branch_id=actor.branch_id)
     if moved:
         facility.send_room_positions(session, branch.id)
@@ -254,6 +259,18 @@ def update_branch(
         branch_id=branch.id,
     )
     return branch
+
+
+def retry_with_new_keys(session: Session, branch: Branch) -> None:
+    """New keys were saved: forget SATUSEHAT's last refusal and make the branch's waiting
+    sends due now instead of after their refusal delay (in the caller's transaction)."""
+    branch.ss_key_refused_at = None
+    branch.ss_key_refusal = None
+    session.connection().execute(
+        update(SyncJob)
+        .where(SyncJob.branch_id == branch.id, SyncJob.status == JobStatus.PENDING)
+        .values(next_attempt_at=utcnow())
+    )
 
 
 def create_branch(

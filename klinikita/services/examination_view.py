@@ -68,6 +68,8 @@ class VisitRecord:
     sync_error: str
     encounter_id: str
     sync_waiting: str = ""  # why the SATUSEHAT job waits (e.g. an IHS lookup), if it does
+    patient_id: int | None = None
+    key_refused: bool = False  # SATUSEHAT refused the branch's keys (sending is held)
     timezone: str | None = None  # the branch's, as stored (the times above are in it)
     vitals: dict[str, str] = field(default_factory=dict)
     vitals_time: str = ""
@@ -124,6 +126,8 @@ _RECORD = (
         Room.name,
         Employee.name,
         _WAITING_FOR,
+        Visit.patient_id,
+        Branch.ss_key_refused_at,
         Examination.id,
         Examination.vitals_at,
         Examination.version,
@@ -257,6 +261,8 @@ def visit_record(
         room_name,
         doctor_name,
         waiting_for,
+        patient_id,
+        key_refused_at,
         exam_id,
         vitals_at,
         exam_version,
@@ -289,6 +295,8 @@ def visit_record(
         sync_error=sync_error or "",
         encounter_id=encounter_id or "",
         timezone=timezone,
+        patient_id=patient_id,
+        key_refused=key_refused_at is not None,
     )
     if sync_status == SyncStatus.SENDING:
         record.sync_waiting = waiting_for or ""

@@ -53,6 +53,8 @@ class Action(StrEnum):
     PAYMENT_RECORD = "payment_record"
     DISPENSE_RECORD = "dispense_record"
     SATUSEHAT_RESEND = "satusehat_resend"
+    # Sending every completed visit of a date range that SATUSEHAT does not have yet (admin)
+    SATUSEHAT_BACKFILL = "satusehat_backfill"
     # Master data and settings (admin)
     EMPLOYEE_CREATE = "employee_create"
     UNIT_CREATE = "unit_create"
@@ -87,6 +89,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.PAYMENT_RECORD: "mencatat pembayaran",
     Action.DISPENSE_RECORD: "mencatat penyerahan obat",
     Action.SATUSEHAT_RESEND: "mengirim ulang ke SATUSEHAT",
+    Action.SATUSEHAT_BACKFILL: "mengirim kunjungan yang belum terkirim ke SATUSEHAT",
     Action.EMPLOYEE_CREATE: "menambah karyawan",
     Action.UNIT_CREATE: "menambah unit layanan",
     Action.ROOM_CREATE: "menambah ruangan",

@@ -16,6 +16,7 @@ from klinikita.models import Branch, Employee, Room, ServiceUnit, SyncJob
 from klinikita.models.satusehat import JobStatus
 from klinikita.services.employees import PRACTITIONER_DUTIES
 from klinikita.services.errors import NotFound
+from klinikita.services.satusehat_errors import KEY_REFUSED_MESSAGE
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ def branch_readiness(session: Session, branch_id: int) -> list[ReadinessItem]:
     if branch is None:
         raise NotFound("Cabang tidak ditemukan.")
     items: list[ReadinessItem] = []
+    if branch.ss_key_refused_at is not None:
+        items.append(
+            ReadinessItem("key_refused", KEY_REFUSED_MESSAGE, branch_edit_link(branch_id), 1)
+        )
     missing = missing_settings(branch)
     if missing:
         items.append(

@@ -31,7 +31,7 @@ from klinikita.models.accounts import User, UserBranch
 from klinikita.models.clinical import Diagnosis, VisitStatus
 from klinikita.models.enums import Duty
 from klinikita.models.satusehat import JobKind, JobStatus
-from klinikita.services import audit, outbox
+from klinikita.services import audit, outbox, satusehat_errors
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.paging import Page
 from klinikita.services.patients import format_date, search_patients
@@ -533,6 +533,10 @@ class JobRow:
     last_error: str
     attempts: int
     updated_text: str
+    # `last_error` in words staff can act on (services/satusehat_errors.py)
+    hint: str = ""
+    hint_link: str = ""
+    hint_link_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -541,6 +545,7 @@ class Dashboard:
     failed_count: int
     dead_count: int
     jobs: list[JobRow]  # newest JOB_ROWS of the failed and dead jobs
+    key_refused: bool = False  # SATUSEHAT refused the branch's keys (see readiness)
 
 
 def week_starts(branch: Branch | None, now: datetime | None = None) -> list[date]:
@@ -648,6 +653,7 @@ def problem_jobs(session: Session, branch_id: int, limit: int | None = JOB_ROWS)
         stmt = stmt.limit(limit)
     jobs = list(session.exec(stmt).all())
     labels = _subject_labels(session, jobs)
+    hints = {job.id: _hint(job) for job in jobs}
     return [
         JobRow(
             id=job.id,
@@ -659,12 +665,26 @@ def problem_jobs(session: Session, branch_id: int, limit: int | None = JOB_ROWS)
             last_error=job.last_error or "",
             attempts=job.attempts,
             updated_text=local_datetime_text(job.updated_at, branch),
+            hint=hints[job.id].message,
+            hint_link=hints[job.id].link,
+            hint_link_label=hints[job.id].link_label,
         )
         for job in jobs
     ]
 
 
+def _hint(job: SyncJob) -> satusehat_errors.Explained:
+    subject = satusehat_errors.Subject(
+        branch_id=job.branch_id,
+        patient_id=job.subject_id if job.kind == JobKind.PATIENT_LOOKUP else None,
+        visit_id=job.subject_id if job.kind == JobKind.VISIT_SEND else None,
+    )
+    what = "data kunjungan ini" if job.kind == JobKind.VISIT_SEND else "data ini"
+    return satusehat_errors.explain(job.last_error, subject, what=what)
+
+
 def dashboard(session: Session, branch_id: int, now: datetime | None = None) -> Dashboard:
+    branch = session.get(Branch, branch_id)
     counts = dict(
         session.exec(
             select(SyncJob.status, func.count())
@@ -680,6 +700,7 @@ def dashboard(session: Session, branch_id: int, now: datetime | None = None) -> 
         failed_count=int(counts.get(JobStatus.FAILED, 0)),
         dead_count=int(counts.get(JobStatus.DEAD, 0)),
         jobs=problem_jobs(session, branch_id),
+        key_refused=branch is not None and branch.ss_key_refused_at is not None,
     )
 
 

@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.clinical import Diagnosis, Examination, Prescription, Procedure, VisitStatus
 from klinikita.models.enums import Sex, SyncStatus
+from klinikita.services import satusehat_errors
 from klinikita.services.patients import format_date
 from klinikita.services.permissions import Action, allows, require
 from klinikita.services.visit_queue import STATUS_LABELS, local_time_text
@@ -67,13 +68,14 @@ class VisitCard:
     encounter_id: str
     sync_status: str
     sync_label: str  # the sync state in words, shown when there is no encounter id
-    sync_error: str
+    sync_error: str  # in words staff can act on (services/satusehat_errors.py)
     cancel_reason: str
     diagnoses: list[DiagnosisLine] = field(default_factory=list)
     vitals: list[LabelValue] = field(default_factory=list)
     soap: list[LabelValue] = field(default_factory=list)  # only the parts written
     procedures: list[str] = field(default_factory=list)
     prescriptions: list[str] = field(default_factory=list)
+    sync_detail: str = ""  # SATUSEHAT's own text, for Detail
 
 
 @dataclass(frozen=True)
@@ -273,7 +275,8 @@ def patient_visits(
                 encounter_id=visit.encounter_id or "",
                 sync_status=visit.sync_status,
                 sync_label=sync_label,
-                sync_error=visit.sync_error or "",
+                sync_error=_explained(visit).message,
+                sync_detail=_explained(visit).detail,
                 cancel_reason=visit.cancel_reason,
                 diagnoses=[
                     DiagnosisLine(d.icd10_code, d.display, d.rank == 1, d.condition_id or "")
@@ -286,3 +289,8 @@ def patient_visits(
             )
         )
     return ResumePage(header, cards, page, page_size, total, clinical, with_prescriptions)
+
+
+def _explained(visit: Visit) -> satusehat_errors.Explained:
+    subject = satusehat_errors.Subject(visit.branch_id, visit.patient_id, visit.id)
+    return satusehat_errors.explain(visit.sync_error, subject, what="data kunjungan ini")

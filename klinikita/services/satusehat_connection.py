@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from sqlalchemy import update
+
 from klinikita.db import session_scope
 from klinikita.integrations.satusehat.client import SatusehatClient, new_http_client
 from klinikita.integrations.satusehat.config import (
@@ -17,10 +19,11 @@ from klinikita.integrations.satusehat.config import (
     credentials_for,
     missing_settings,
 )
-from klinikita.integrations.satusehat.outcomes import Ok
+from klinikita.integrations.satusehat.outcomes import AuthFailed, Ok
 from klinikita.integrations.satusehat.sync_log import sync_log_sink
 from klinikita.integrations.satusehat.tokens import TokenCache, shared_token_cache
 from klinikita.models import Branch
+from klinikita.models.base import utcnow
 from klinikita.services import branches
 from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
@@ -86,5 +89,16 @@ async def check_branch_connection(
         client = SatusehatClient(creds, http, cache, sync_log_sink(branch_id))
         outcome = await client.check_connection()
     if isinstance(outcome, Ok):
+        await asyncio.to_thread(_record_key_answer, branch_id, None)
         return ConnectionResult(True, f"Koneksi berhasil: token diterima dari {note}.")
+    if isinstance(outcome, AuthFailed):
+        await asyncio.to_thread(_record_key_answer, branch_id, outcome.message)
     return ConnectionResult(False, outcome.message)
+
+
+def _record_key_answer(branch_id: int, refusal: str | None) -> None:
+    """What the test learnt of the keys, kept on the branch like the worker keeps it
+    (a plain UPDATE: the branch's version stays)."""
+    values = {"ss_key_refused_at": utcnow() if refusal else None, "ss_key_refusal": refusal}
+    with session_scope() as session:
+        session.connection().execute(update(Branch).where(Branch.id == branch_id).values(values))

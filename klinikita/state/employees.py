@@ -11,6 +11,7 @@ from klinikita.models import Employee
 from klinikita.models.enums import Duty, Sex
 from klinikita.models.satusehat import JobKind
 from klinikita.services import employees as employee_service
+from klinikita.services import satusehat_errors
 from klinikita.services.dates import typed_date
 from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
@@ -36,7 +37,7 @@ def _row(e: Employee) -> dict[str, str]:
         "active": "1" if e.is_active else "0",
         "practitioner": "1" if employee_service.is_practitioner(e.main_duty) else "0",
         "status": e.sync_status,
-        "error": e.sync_error or "",
+        **satusehat_errors.row_hint(e.sync_error),
         "ihs_number": e.ihs_number or "",
     }
 

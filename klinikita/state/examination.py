@@ -16,7 +16,7 @@ from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
 from klinikita.services import examination as exam_service
-from klinikita.services import icd10
+from klinikita.services import icd10, satusehat_errors
 from klinikita.services import visit_completion as completion
 from klinikita.services.errors import NotFound, StaleEdit, ValidationFailed
 from klinikita.services.examination_view import LISTS, VisitRecord, as_completed, visit_record
@@ -82,6 +82,14 @@ class ExaminationState(AuthState):
     sync_error: str = ""
     encounter_id: str = ""
     sync_waiting: str = ""
+    # What staff can do about a failed or held send (services/satusehat_errors.py).
+    key_refused: bool = False
+    # The branch's keys refused (shown above today's list): message and link, or empty.
+    branch_key_refused: dict[str, str] = {}
+    sync_hint: str = ""
+    sync_link: str = ""
+    sync_link_label: str = ""
+    sync_detail: str = ""
     vitals: dict[str, str] = {}
     vitals_time: str = ""
     vitals_errors: dict[str, str] = {}
@@ -206,6 +214,20 @@ class ExaminationState(AuthState):
             "sync_waiting": record.sync_waiting,
             "vitals_time": record.vitals_time,
         }
+        hint = satusehat_errors.visit_sync_message(
+            sync_status=record.sync_status,
+            sync_error=record.sync_error,
+            key_refused=record.key_refused,
+            subject=satusehat_errors.Subject(self._branch_id, record.patient_id, record.visit_id),
+            may_fix=allows(self.duty, Action.BRANCH_SETTINGS),
+        )
+        shown |= {
+            "key_refused": record.key_refused and record.sync_status == SyncStatus.SENDING,
+            "sync_hint": hint.message,
+            "sync_link": hint.link,
+            "sync_link_label": hint.link_label,
+            "sync_detail": hint.detail,
+        }
         for name in LISTS:
             if getattr(record, name) is not None:  # None: not read this time
                 shown[name] = getattr(record, name)
@@ -318,6 +340,11 @@ class ExaminationState(AuthState):
         self._branch_id = actor.branch_id
         live.watch(live.branch_topic(actor.branch_id), self._client_token(), type(self))
         self._load_rows()
+        with session_scope() as session:
+            notice = satusehat_errors.branch_key_notice(
+                session, actor.branch_id, may_fix=allows(actor.duty, Action.BRANCH_SETTINGS)
+            )
+        self.branch_key_refused = notice.shown() if notice else {}
         wanted = parse_id(self.router.url.query_parameters.get("kunjungan", ""))
         if wanted is None:
             self._close()  # the plain menu link shows today's list

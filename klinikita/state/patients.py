@@ -12,13 +12,14 @@ from klinikita.models.enums import SyncStatus
 from klinikita.services import mrn as mrn_service
 from klinikita.services import patient_records as records
 from klinikita.services import regions as region_service
+from klinikita.services import satusehat_errors
 from klinikita.services.audit import Actor
 from klinikita.services.dates import parse_typed_date, typed_date
 from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.nik import nik_problem, nik_warning
 from klinikita.services.patients import PatientRow, SearchKind, search_patients
 from klinikita.services.permissions import Action, allows
-from klinikita.services.text_input import payload_id, payload_search, payload_text
+from klinikita.services.text_input import parse_id, payload_id, payload_search, payload_text
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
@@ -41,6 +42,12 @@ FLAGS = ("is_newborn", "is_foreigner", "no_nik")
 RESENDABLE = (SyncStatus.FAILED, SyncStatus.NOT_FOUND)
 
 
+def _sync_message(patient_id: int, raw: str) -> dict[str, str]:
+    """SATUSEHAT's answer in words (`sync_error`) and as it came (`sync_detail`)."""
+    hint = satusehat_errors.row_hint(raw, satusehat_errors.Subject(patient_id=patient_id))
+    return {"sync_error": hint["error"], "sync_detail": hint["error_detail"]}
+
+
 def _row_view(row: PatientRow) -> dict[str, str]:
     return {
         "id": str(row.id),
@@ -52,7 +59,7 @@ def _row_view(row: PatientRow) -> dict[str, str]:
         "phone": row.phone or "-",
         "ihs_number": row.ihs_number,
         "sync_status": row.sync_status,
-        "sync_error": row.sync_error,
+        **_sync_message(row.id, row.sync_error),
         "resendable": "1" if row.sync_status in RESENDABLE else "",
     }
 
@@ -130,6 +137,11 @@ class PatientState(AuthState):
         self.form_open = False
         self.page = 1
         self._load_page()
+        # A message's "Perbaiki di Kontak > Pasien" opens that patient (?pasien=<id>) for
+        # a duty that may change it.
+        wanted = parse_id(self.router.url.query_parameters.get("pasien", ""))
+        if wanted is not None and self.can_edit:
+            self.start_edit(str(wanted))
 
     @rx.event
     def set_search_term(self, value: str):

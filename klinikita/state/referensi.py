@@ -11,7 +11,7 @@ from klinikita import routes
 from klinikita.db import session_scope
 from klinikita.models import Room, ServiceUnit
 from klinikita.models.satusehat import JobKind
-from klinikita.services import facility
+from klinikita.services import facility, satusehat_errors
 from klinikita.services.coordinates import as_text
 from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
@@ -27,7 +27,7 @@ def _sync_fields(row: ServiceUnit | Room) -> dict[str, str]:
         "name": row.name,
         "active": "1" if row.is_active else "0",
         "status": row.sync_status,
-        "error": row.sync_error or "",
+        **satusehat_errors.row_hint(row.sync_error),
         "ihs_id": row.ihs_id or "",
         "version": str(row.version),
     }

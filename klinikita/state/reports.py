@@ -14,8 +14,8 @@ import reflex as rx
 
 from klinikita import routes
 from klinikita.db import session_scope
-from klinikita.integrations.satusehat.worker import wake_workers
-from klinikita.services import reports
+from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
+from klinikita.services import backfill, reports, satusehat_errors
 from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.permissions import Action, allows
@@ -301,17 +301,32 @@ class SyncLogState(_PagedReport, LaporanState):
 
 
 class DashboardState(LaporanState):
-    """Dashboard SATUSEHAT: the last four weeks' sending, and what failed."""
+    """Dashboard SATUSEHAT: the last four weeks' sending, what failed, refused keys, and
+    sending the completed visits SATUSEHAT does not have yet (backfill)."""
 
     weeks: list[dict[str, str]] = []
     failed_count: int = 0
     dead_count: int = 0
     jobs: list[dict[str, str]] = []
+    key_refused: dict[str, str] = {}  # message and link when SATUSEHAT refused the keys
+    can_backfill: bool = False
+    backfill_from: str = ""
+    backfill_to: str = ""
+    backfill_errors: dict[str, str] = {}
+    backfill_total: int = 0
+    backfill_sent: int = 0
+    backfill_failed: int = 0
+    _backfill_jobs: list[int] = []
 
     def _reload(self) -> None:
         actor = self._authorize(Action.VIEW_LAPORAN)
         with session_scope() as session:
             board = reports.dashboard(session, actor.branch_id)
+        shown = satusehat_errors.key_refused_message(
+            satusehat_errors.Subject(branch_id=actor.branch_id),
+            may_fix=allows(actor.duty, Action.BRANCH_SETTINGS),
+        )
+        self.key_refused = shown.shown() if board.key_refused else {}
         self.weeks = [
             {
                 "number": str(w.number),
@@ -335,6 +350,10 @@ class DashboardState(LaporanState):
     def load(self):
         actor = self._access()
         self.weeks, self.jobs, self.failed_count, self.dead_count = [], [], 0, 0
+        self.key_refused, self.backfill_errors = {}, {}
+        self.backfill_total = self.backfill_sent = self.backfill_failed = 0
+        self._backfill_jobs = []
+        self.can_backfill = actor is not None and allows(actor.duty, Action.SATUSEHAT_BACKFILL)
         if actor is None or not allows(actor.duty, Action.VIEW_LAPORAN):
             return
         self._reload()
@@ -360,6 +379,61 @@ class DashboardState(LaporanState):
             return toasts.info("Tidak ada kiriman yang gagal.")
         return toasts.success(f"{count} kiriman dimasukkan lagi ke antrean.")
 
+    # ----- Kirim kunjungan yang belum terkirim ------------------------------------------
+    @rx.event
+    def set_backfill_day(self, field: str, value: str):
+        self._authorize(Action.SATUSEHAT_BACKFILL)
+        if field not in ("backfill_from", "backfill_to"):
+            return
+        setattr(self, field, payload_search(value, max_length=10))
+        self.backfill_errors = {}
+
+    @rx.event
+    def send_unsent(self):
+        """Queue every unsent completed visit of the chosen range; progress comes back live
+        as each of them ends (`_on_sync_notice`)."""
+        actor = self._authorize(Action.SATUSEHAT_BACKFILL)
+        try:
+            days = (
+                reports.parse_day(self.backfill_from, "date_from"),
+                reports.parse_day(self.backfill_to, "date_to"),
+            )
+            with session_scope() as session:
+                queued = backfill.send_unsent_visits(
+                    session, actor, *days, client_token=self._client_token()
+                )
+        except ValidationFailed as bad:
+            self.backfill_errors = bad.errors
+            return None
+        self.backfill_errors = {}
+        self._backfill_jobs = queued.job_ids
+        self.backfill_total, self.backfill_sent, self.backfill_failed = len(queued.job_ids), 0, 0
+        if not queued.job_ids:
+            return toasts.info("Semua kunjungan selesai pada rentang itu sudah terkirim.")
+        wake_workers()
+        self._reload()
+        events = [toasts.success(f"{len(queued.job_ids)} kunjungan dimasukkan ke antrean.")]
+        if queued.capped:
+            events.append(toasts.warning("Sebagian kunjungan lain menyusul: tekan lagi nanti."))
+        return events
+
+    def _on_sync_notice(self, notice: JobNotice) -> None:
+        """A job of this tab ended: count the batch again (one query)."""
+        if notice.job_id not in self._backfill_jobs:
+            return
+        actor = self._current_actor()
+        if actor is None:
+            return
+        with session_scope() as session:
+            progress = backfill.backfill_progress(session, actor.branch_id, self._backfill_jobs)
+        self.backfill_sent, self.backfill_failed = progress.sent, progress.failed
+        if progress.finished:
+            self._reload()
+
+    @rx.var
+    def backfill_running(self) -> bool:
+        return self.backfill_sent + self.backfill_failed < self.backfill_total
+
     @rx.event
     def export_csv(self):
         actor = self._authorize(Action.VIEW_LAPORAN)
@@ -375,3 +449,6 @@ class DashboardState(LaporanState):
             text = reports.problem_jobs_csv(session, actor.branch_id)
             day = reports.export_day(session, actor.branch_id)
         return _download(text, "kiriman-gagal-satusehat", day)
+
+
+live.register("visit", DashboardState)

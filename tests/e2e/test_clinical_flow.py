@@ -71,7 +71,7 @@ def login_as(page: Page, url: str, username: str, password: str) -> None:
     expect(page).not_to_have_url(re.compile(r"/login"))  # signed in and sent on
 
 
-def _register(browser: Browser, url: str) -> tuple[str, str]:
+def _register(browser: Browser, url: str, queue_number: str = "1") -> tuple[str, str]:
     """At the desk: find the sandbox patient by NIK and register to Poli Umum.
     Returns (patient id, visit id)."""
     desk = browser.new_page(viewport=DESK)
@@ -87,8 +87,8 @@ def _register(browser: Browser, url: str) -> tuple[str, str]:
     pick(desk, "reg-doctor", "dr. Alexander")
     pick(desk, "reg-payer", "Umum")
     desk.locator("#reg-submit").click()
-    expect(desk.locator("#reg-queue-number")).to_have_text("1")
-    row = desk.locator("[id^=queue-row-]").first
+    expect(desk.locator("#reg-queue-number")).to_have_text(queue_number)
+    row = desk.locator("[id^=queue-row-]", has_text="menunggu").first
     expect(row).to_contain_text("menunggu")
     visit_id = row.get_attribute("id").removeprefix("queue-row-")
     desk.close()
@@ -295,6 +295,10 @@ def test_a_rejection_shows_satusehat_message_and_the_fixed_visit_is_resent(
     expect(page.locator("#exam-sync-error")).to_contain_text(
         "diagnosis J06.8 tidak sesuai", timeout=LIVE
     )
+    # In words: no bare status line; SATUSEHAT's own answer is kept under Detail.
+    expect(page.locator("#exam-sync-error")).to_contain_text("SATUSEHAT menolak")
+    expect(page.locator("#exam-sync-error")).not_to_contain_text("HTTP 400")
+    expect(page.locator("#exam-sync-detail")).to_contain_text("HTTP 400")
     expect(page.locator("#exam-resend")).to_be_visible()
 
     # The doctor cannot change a completed examination; the admin (also a doctor) fixes the

@@ -9,6 +9,7 @@ from sqlmodel import select
 
 from klinikita.integrations.satusehat.worker import JobNotice
 from klinikita.models import Diagnosis, Examination, Room, SyncJob, Visit
+from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind
@@ -184,6 +185,41 @@ def test_a_failed_send_shows_satusehat_text_and_resends(db, root, visit):
     assert state.sync_status == SyncStatus.SENDING
     db.expire_all()
     assert db.get(SyncJob, job.id).status == "pending"
+
+
+def test_a_visit_held_by_refused_keys_says_so_and_satusehat_text_goes_under_detail(
+    db, root, clinic, visit
+):
+    state = _open(db, root, "dokter", visit.id, token="tab-doctor")
+    state.add_diagnosis("J06.9")
+    state.complete()
+    assert state.sync_sending and not state.key_refused
+    branch = db.get(type(clinic[0]), clinic[0].id, populate_existing=True)
+    branch.ss_key_refused_at, branch.ss_key_refusal = utcnow(), "ditolak"
+    job = db.exec(select(SyncJob)).one()
+    job.waiting_for = "Nomor IHS pasien sedang dicari"
+    db.add_all([branch, job])
+    db.commit()
+    state._on_sync_notice(
+        JobNotice(job.id, JobKind.VISIT_SEND, branch.id, "visit", visit.id, "pending", "", "t")
+    )
+    assert state.key_refused and state.sync_hint.startswith("Kunci SATUSEHAT ditolak")
+    assert "admin" in state.sync_hint and state.sync_link == ""  # a doctor calls the admin
+
+    raw = "HTTP 400: Encounter.period.start is required (RuleNumber: 10120)"
+    row = db.get(Visit, visit.id, populate_existing=True)
+    row.sync_status, row.sync_error = SyncStatus.FAILED, raw
+    db.add(row)
+    db.commit()
+    state._on_sync_notice(
+        JobNotice(job.id, JobKind.VISIT_SEND, branch.id, "visit", visit.id, "failed", "", "t")
+    )
+    assert state.sync_hint.startswith("Waktu kunjungan") and state.sync_detail == raw
+    assert state.sync_link == f"/pemeriksaan?kunjungan={visit.id}"
+    assert state.sync_error == raw  # stored as it came
+
+    state.load()  # today's list says it too
+    assert state.branch_key_refused["message"].startswith("Kunci SATUSEHAT ditolak")
 
 
 def test_unsaved_forms_survive_a_board_reload_and_block_selesai(db, root, clinic, visit):

@@ -153,11 +153,14 @@ def test_resend_of_a_failed_unit_requeues_with_the_tab_token(db, root, clinic):
         client_token="old-tab",
     )
     unit = db.get(ServiceUnit, unit.id)
-    unit.sync_status, unit.sync_error = SyncStatus.FAILED, "Nama wajib diisi"
+    raw = "HTTP 400: Organization.partOf is required (Organization.partOf)"
+    unit.sync_status, unit.sync_error = SyncStatus.FAILED, raw
     db.add_all([job, unit])
     db.commit()
     state = _open(db, root, UnitState, "admin")
-    assert state.rows[0]["error"] == "Nama wajib diisi"
+    # In words, with SATUSEHAT's own text kept for Detail.
+    assert state.rows[0]["error"].startswith("Organization ID cabang tidak diterima")
+    assert state.rows[0]["error_detail"] == raw
     state.resend(str(unit.id))
     db.expire_all()
     job = db.get(SyncJob, job.id)

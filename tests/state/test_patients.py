@@ -15,7 +15,7 @@ from klinikita.state import live
 from klinikita.state.patients import PatientState
 from tests.factories import make_branch, make_user
 from tests.patients_support import add_regions
-from tests.state.conftest import logged_in
+from tests.state.conftest import logged_in, tab_at
 
 FORM = {
     "name": "Budi Santoso",
@@ -169,6 +169,21 @@ def test_admin_edits_and_deactivates(db, root, clinic):
     assert _patients(db)[0].name == "Budi Santoso Putra"
     state.deactivate(str(patient.id))
     assert _patients(db)[0].is_active is False and state.rows == []
+
+
+def test_the_link_of_a_satusehat_message_opens_the_patient_for_the_admin(db, root, clinic):
+    desk = logged_in(db, root, PatientState, "daftar")
+    _register(desk)
+    [patient] = _patients(db)
+    tab_at(root, "tab-admin", f"/kontak/pasien?pasien={patient.id}")
+    admin = logged_in(db, root, PatientState, "admin")
+    admin.load()
+    assert admin.form_open and admin.editing_id == patient.id
+    assert admin.form["nik"] == "3171012511900001"
+    tab_at(root, "tab-desk", f"/kontak/pasien?pasien={patient.id}")
+    desk = logged_in(db, root, PatientState, "daftar")
+    desk.load()  # may not change it: the list only
+    assert not desk.form_open
 
 
 def test_search_pages_on_the_server(db, root, clinic):

@@ -511,6 +511,17 @@ HANDLERS: dict[str, Spec] = {
     "DashboardState.export_csv": Spec(_A.VIEW_LAPORAN),
     "DashboardState.export_jobs_csv": Spec(_A.VIEW_LAPORAN, shows=frozenset({RECORD})),
     "DashboardState.resend_all_failed": Spec(_A.SATUSEHAT_RESEND, writes=True),
+    "DashboardState.set_backfill_day": Spec(
+        _A.SATUSEHAT_BACKFILL, _const("backfill_from", "2026-01-01")
+    ),
+    "DashboardState.send_unsent": Spec(
+        _A.SATUSEHAT_BACKFILL,
+        preset=_set(
+            backfill_from=lambda w: (datetime.now(UTC) - timedelta(days=30)).date().isoformat(),
+            backfill_to=lambda w: (datetime.now(UTC) + timedelta(days=1)).date().isoformat(),
+        ),
+        writes=True,
+    ),
 }
 # Reflex gives every state `setvar(name, value)`, which only calls the state's own
 # `set_<name>` handler (listed above where one exists): a var without one, such as the row

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from reflex import constants
@@ -11,6 +11,7 @@ from reflex.istate.data import RouterData
 from sqlmodel import select
 
 from klinikita import routes
+from klinikita.integrations.satusehat.worker import JobNotice
 from klinikita.models import AuditLog, SyncJob, SyncLog
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind, JobStatus
@@ -315,3 +316,79 @@ def test_the_pharmacy_resume_holds_prescriptions_and_no_soap_or_diagnoses(db, ro
     assert card.diagnoses == card.soap == card.vitals == card.procedures == []
     sent = str(root.dict())
     assert "J06.9" not in sent and "Batuk pilek" not in sent
+
+
+def _unsent_visit(db, branch, days_ago: int = 2):
+    from klinikita.models import Employee, Patient, Room, ServiceUnit
+
+    unit = db.exec(select(ServiceUnit).where(ServiceUnit.branch_id == branch.id)).first()
+    room = db.exec(select(Room).where(Room.branch_id == branch.id)).first()
+    doctor = db.exec(select(Employee).where(Employee.branch_id == branch.id)).first()
+    patient = db.exec(select(Patient).where(Patient.branch_id == branch.id)).first()
+    return make_completed_visit(
+        db, branch, unit, room, doctor, patient, queue_number=7, minutes_ago=days_ago * 24 * 60
+    )
+
+
+def test_admin_sends_the_unsent_visits_of_a_range_and_sees_the_progress_live(db, root, clinic):
+    branch, _, sent = clinic
+    unsent_id, sent_id, branch_id = _unsent_visit(db, branch).id, sent.id, branch.id
+    db.commit()  # the test's reads end (SQLite: the handler writes)
+    _in_tab(root, routes.LAPORAN_DASHBOARD)
+    board = logged_in(db, root, DashboardState, "admin")
+    board.load()
+    assert board.can_backfill and board.key_refused == {}
+    today = datetime.now(UTC).date()
+    board.set_backfill_day("backfill_from", (today - timedelta(days=7)).isoformat())
+    board.set_backfill_day("backfill_to", today.isoformat())
+    board.send_unsent()
+    assert board.backfill_errors == {}
+    [job] = [j for j in _jobs(db) if j.kind == JobKind.VISIT_SEND]
+    assert job.subject_id == unsent_id and job.client_token == "tab-1"  # not the sent one
+    assert (board.backfill_total, board.backfill_sent, board.backfill_running) == (1, 0, True)
+
+    job.status = JobStatus.DONE
+    db.add(job)
+    notice = JobNotice(job.id, job.kind, branch_id, "visit", unsent_id, "done", "", "tab-1")
+    db.commit()
+    board._on_sync_notice(notice)
+    assert (board.backfill_sent, board.backfill_failed, board.backfill_running) == (1, 0, False)
+    assert sent_id != unsent_id
+
+
+def test_backfill_range_errors_show_at_the_fields_and_only_admin_may_send(db, root, clinic):
+    _in_tab(root, routes.LAPORAN_DASHBOARD)
+    board = logged_in(db, root, DashboardState, "admin")
+    board.load()
+    board.set_backfill_day("backfill_from", "2026-12-07")
+    board.set_backfill_day("backfill_to", "2026-12-01")
+    board.send_unsent()
+    assert "date_to" in board.backfill_errors and board.backfill_total == 0
+    board.set_backfill_day("backfill_to", "")
+    board.send_unsent()
+    assert "date_to" in board.backfill_errors
+
+    doctor = logged_in(db, root, DashboardState, "dokter")
+    doctor.load()
+    assert not doctor.can_backfill
+    with pytest.raises(PermissionDenied):
+        doctor.send_unsent()
+
+
+def test_refused_keys_are_shown_on_the_dashboard_with_the_link_for_the_admin(db, root, clinic):
+    branch = clinic[0]
+    branch.ss_key_refused_at, branch.ss_key_refusal = datetime.now(UTC), "ditolak"
+    db.add(branch)
+    db.commit()
+    _in_tab(root, routes.LAPORAN_DASHBOARD)
+    board = logged_in(db, root, DashboardState, "admin")
+    board.load()
+    assert board.key_refused["message"].startswith("Kunci SATUSEHAT ditolak")
+    assert board.key_refused["link"] == f"{routes.PENGATURAN}?cabang={branch.id}"
+    cashier = logged_in(db, root, DashboardState, "kasir")
+    cashier.load()
+    assert "admin" in cashier.key_refused["message"] and cashier.key_refused["link"] == ""
+    [job_row] = cashier.jobs
+    assert (
+        job_row["hint"] == "NIK tidak ditemukan" and job_row["last_error"] == "NIK tidak ditemukan"
+    )

@@ -77,6 +77,7 @@ class Retry:
     message: str
     retry_after: float | None = None
     min_delay: float = 0.0
+    key_refused: bool = False  # SATUSEHAT refused the branch's keys (the worker records it)
 
 
 @dataclass
@@ -102,7 +103,7 @@ def from_outcome(outcome: Outcome) -> Fail | Retry:
         return Retry(outcome.message, outcome.retry_after)
     if isinstance(outcome, AuthFailed):
         # Wrong keys fix themselves only when the admin corrects them; wait out the block.
-        return Retry(outcome.message, min_delay=60.0)
+        return Retry(outcome.message, min_delay=60.0, key_refused=True)
     if isinstance(outcome, Rejected | Duplicate):
         return Fail(outcome.message)
     return Retry(f"Jawaban tak terduga: {outcome!r}")

@@ -242,6 +242,40 @@ Notifier = Callable[[JobNotice], Awaitable[None]]
 _running_workers: set[OutboxWorker] = set()
 
 
+_BRANCHES = Branch.__table__
+
+
+def _token_granted(item: _Sent) -> bool:
+    return any(x.exchange.resource_type == "token" and x.exchange.ok for x in item.exchanges)
+
+
+def record_key_state(conn, sent: list[_Sent], now: datetime) -> None:  # noqa: ANN001
+    """Mark in the branch row that SATUSEHAT refused its keys (when, and its answer), so every
+    process and page sees it; a token SATUSEHAT granted clears the mark. Only those sends
+    write (a token is fetched about once an hour), so the outcome's usual batch gains no
+    statement. Plain UPDATEs: the branch's version stays (an admin's open form stays valid)."""
+    refused: dict[int, str] = {}
+    accepted: set[int] = set()
+    for item in sent:
+        if isinstance(item.result, jobs.Retry) and item.result.key_refused:
+            refused[item.claimed.branch_id] = item.result.message
+        elif _token_granted(item):
+            accepted.add(item.claimed.branch_id)
+    accepted -= refused.keys()
+    if accepted:
+        conn.execute(
+            update(_BRANCHES)
+            .where(_BRANCHES.c.id.in_(sorted(accepted)), _BRANCHES.c.ss_key_refused_at.is_not(None))
+            .values(ss_key_refused_at=None, ss_key_refusal=None)
+        )
+    for branch_id, message in sorted(refused.items()):
+        conn.execute(
+            update(_BRANCHES)
+            .where(_BRANCHES.c.id == branch_id)
+            .values(ss_key_refused_at=now, ss_key_refusal=message)
+        )
+
+
 def wake_workers() -> None:
     """Tell the in-process workers that a job was just committed (they also poll)."""
     for worker in list(_running_workers):
@@ -579,9 +613,11 @@ class OutboxWorker:
             ids = [d.claimed.id for d in done]
             mine = st.rows(for_ids(_mine, len(ids)), {**ids_params(ids), "me": self.worker_id})
             owned = {job_id for (job_id,) in mine}
-            return self._write_outcomes(
+            notices = self._write_outcomes(
                 session, [(d.claimed, d.result) for d in done if d.claimed.id in owned]
             )
+            record_key_state(session.connection(), done, utcnow())
+            return notices
 
     async def _send(self, begun: _Begun) -> _Sent:
         """The HTTP part of one job; never raises (a bug becomes a retry with its reason)."""
