@@ -43,8 +43,9 @@ def test_simulator_control_follows_the_demo_unless_set(settings_from):
 def test_hsts_only_over_https_and_the_backend_in_connect_src():
     plain = dict(security_headers(api_url="http://10.0.0.5:8000", https=False))
     assert "Strict-Transport-Security" not in plain
-    assert "connect-src 'self' http://10.0.0.5:8000 ws://10.0.0.5:8000;" in (
-        plain["Content-Security-Policy"]
+    assert (
+        "connect-src 'self' http://10.0.0.5:8000 ws://10.0.0.5:8000;"
+        in (plain["Content-Security-Policy"])
     )
     secure = dict(security_headers(api_url="https://rme.klinik.id", https=True))
     assert secure["Strict-Transport-Security"] == "max-age=31536000"
