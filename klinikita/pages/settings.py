@@ -6,6 +6,7 @@ from klinikita import routes
 from klinikita.components.coordinates import coordinate_fields
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.shell import app_shell
+from klinikita.components.sync_badge import error_detail
 from klinikita.components.tables import pager, subnav
 from klinikita.integrations.satusehat.config import ENVIRONMENT_LABELS
 from klinikita.models.enums import FACILITY_LABELS, BranchTimeZone, SatusehatEnvironment
@@ -152,7 +153,7 @@ def _connection_result(branch_id: rx.Var) -> rx.Component:
     return rx.cond(
         (S.conn_branch_id == branch_id) & (S.conn_message != "") & ~S.conn_testing,
         rx.callout(
-            S.conn_message,
+            rx.vstack(rx.text(S.conn_message), error_detail(S.conn_detail), spacing="1"),
             icon=rx.cond(S.conn_ok, "circle-check", "circle-alert"),
             color_scheme=rx.cond(S.conn_ok, "green", "red"),
             width="100%",
@@ -273,9 +274,13 @@ def _edit_form() -> rx.Component:
 
 def _readiness_badge(row: rx.Var) -> rx.Component:
     return rx.cond(
-        row["blockers"] == "0",
-        rx.badge("Siap", color_scheme="green", size="2"),
-        rx.badge(row["blockers"], " kendala", color_scheme="orange", size="2"),
+        row["key_refused"] == "1",
+        rx.badge("Kunci SATUSEHAT ditolak", color_scheme="red", size="2", id="key-refused-badge"),
+        rx.cond(
+            row["blockers"] == "0",
+            rx.badge("Siap", color_scheme="green", size="2"),
+            rx.badge(row["blockers"], " kendala", color_scheme="orange", size="2"),
+        ),
     )
 
 

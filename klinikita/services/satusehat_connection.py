@@ -24,7 +24,7 @@ from klinikita.integrations.satusehat.sync_log import sync_log_sink
 from klinikita.integrations.satusehat.tokens import TokenCache, shared_token_cache
 from klinikita.models import Branch
 from klinikita.models.base import utcnow
-from klinikita.services import branches
+from klinikita.services import branches, satusehat_errors
 from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.permissions import Action, require
@@ -33,7 +33,8 @@ from klinikita.services.permissions import Action, require
 @dataclass(frozen=True)
 class ConnectionResult:
     ok: bool
-    message: str
+    message: str  # Indonesian
+    detail: str = ""  # SATUSEHAT's own text, when it answered with a refusal
 
 
 def _saved_credentials(branch_id: int, simulator_base: str) -> tuple[Credentials | None, str]:
@@ -93,7 +94,8 @@ async def check_branch_connection(
         return ConnectionResult(True, f"Koneksi berhasil: token diterima dari {note}.")
     if isinstance(outcome, AuthFailed):
         await asyncio.to_thread(_record_key_answer, branch_id, outcome.message)
-    return ConnectionResult(False, outcome.message)
+    said = satusehat_errors.explain(outcome.message, satusehat_errors.Subject(branch_id=branch_id))
+    return ConnectionResult(False, said.message, said.detail)
 
 
 def _record_key_answer(branch_id: int, refusal: str | None) -> None:

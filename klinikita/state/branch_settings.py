@@ -109,6 +109,7 @@ class BranchSettingsState(AuthState):
     conn_testing: bool = False
     conn_ok: bool = False
     conn_message: str = ""
+    conn_detail: str = ""  # SATUSEHAT's own words, under "Detail"
 
     # ----- list and readiness ---------------------------------------------------------
     def _reload(self, actor: Actor) -> None:
@@ -130,6 +131,7 @@ class BranchSettingsState(AuthState):
                 "address": b.address,
                 "phone": b.phone,
                 "blockers": str(len(readiness[b.id])),
+                "key_refused": "1" if any(i.key == "key_refused" for i in readiness[b.id]) else "",
             }
             for b in rows
         ]
@@ -301,7 +303,8 @@ class BranchSettingsState(AuthState):
             return toasts.error(missing.message)
         created = self.creating
         self._close_form()
-        self.conn_branch_id, self.conn_message = "", ""  # a test of the old settings is stale
+        # A test of the old settings is stale.
+        self.conn_branch_id, self.conn_message, self.conn_detail = "", "", ""
         self._reload(actor)
         # The top bar shows the branch name (and the branch switcher) too.
         self._show(self._current_actor())
@@ -324,7 +327,7 @@ class BranchSettingsState(AuthState):
             self.conn_branch_id = str(wanted)
             self.conn_testing = True
             self.conn_ok = False
-            self.conn_message = ""
+            self.conn_message, self.conn_detail = "", ""
         try:
             result = await check_connection_for_admin(actor, wanted, simulator_base(), shown=shown)
         except ValidationFailed as failed:
@@ -341,4 +344,4 @@ class BranchSettingsState(AuthState):
         async with self:
             self.conn_testing = False
             self.conn_ok = result.ok
-            self.conn_message = result.message
+            self.conn_message, self.conn_detail = result.message, result.detail

@@ -10,6 +10,7 @@ import pytest
 from sqlmodel import select
 
 from klinikita.models import AuditLog, Branch, SyncLog
+from klinikita.models.base import utcnow
 from klinikita.models.enums import Duty, SatusehatEnvironment
 from klinikita.services.branches import DESTINATION_CHANGED, DESTINATION_NOT_SAVED
 from klinikita.services.errors import PermissionDenied
@@ -210,6 +211,18 @@ def test_load_lists_readiness_per_branch(db, root, clinic):
     assert {(str(branch.id), k) for k in ("units", "rooms", "doctors")} <= lines
 
 
+def test_the_branch_list_says_when_satusehat_refused_the_keys(db, root, clinic):
+    branch, other = clinic
+    branch.ss_key_refused_at, branch.ss_key_refusal = utcnow(), "invalid_client"
+    db.add(branch)
+    db.commit()
+    state = logged_in(db, root, BranchSettingsState, "admin")
+    state.load()
+    by_id = {b["id"]: b for b in state.branches}
+    assert by_id[str(branch.id)]["key_refused"] == "1"
+    assert by_id[str(other.id)]["key_refused"] == ""
+
+
 async def test_connection_test_succeeds_against_the_simulator_and_is_logged(
     db, root, clinic, simulator_env, caplog
 ):
@@ -239,8 +252,11 @@ async def test_connection_test_shows_the_simulator_error_for_a_wrong_secret(
     state = logged_in(db, root, BranchSettingsState, "admin")
     await _check_connection(state, branch.id)
     assert state.conn_ok is False and state.conn_testing is False
-    # SATUSEHAT's (the simulator's) own words reach the admin.
-    assert "client_id or client_secret combination is unacceptable" in state.conn_message
+    # The admin reads what to fix in Indonesian; SATUSEHAT's (the simulator's) own words
+    # are kept under "Detail".
+    assert state.conn_message.startswith("Kunci SATUSEHAT ditolak")
+    assert "unacceptable" not in state.conn_message
+    assert "client_id or client_secret combination is unacceptable" in state.conn_detail
     log_row = db.exec(select(SyncLog).where(SyncLog.branch_id == branch.id)).one()
     assert log_row.status_code == 401 and "secret-yang-salah" not in log_row.request_body
 
