@@ -7,6 +7,7 @@ directly against the simulator. The exchange is written to the SyncLog like ever
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import update
@@ -28,6 +29,9 @@ from klinikita.services import branches, satusehat_errors
 from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.permissions import Action, require
+
+# The token cache's own note after a refusal: it holds token requests back for a minute.
+_HELD = re.compile(r"Permintaan token ditahan .*$")
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,9 @@ async def check_branch_connection(
     if isinstance(outcome, AuthFailed):
         await asyncio.to_thread(_record_key_answer, branch_id, outcome.message)
     said = satusehat_errors.explain(outcome.message, satusehat_errors.Subject(branch_id=branch_id))
-    return ConnectionResult(False, said.message, said.detail)
+    held = _HELD.search(outcome.message)
+    message = f"{said.message} {held.group(0)}" if held else said.message
+    return ConnectionResult(False, message, said.detail)
 
 
 def _record_key_answer(branch_id: int, refusal: str | None) -> None:

@@ -28,7 +28,8 @@ async def test_a_refused_secret_is_not_retried_within_satusehats_minute(db, sim)
     tokens = TokenCache()
     first = await check_branch_connection(branch.id, sim.base_url, tokens=tokens)
     second = await check_branch_connection(branch.id, sim.base_url, tokens=tokens)
-    assert not first.ok and "unacceptable" in first.message
+    assert not first.ok and first.message.startswith("Kunci SATUSEHAT ditolak")
+    assert "unacceptable" in first.detail
     assert not second.ok and "ditahan" in second.message
     assert sim.simulator.stats.token_requests == 1
 
