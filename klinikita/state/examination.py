@@ -431,8 +431,6 @@ class ExaminationState(AuthState):
         except StaleEdit as stale:
             self.vitals_errors = {STALE_ERROR: stale.message}
             return toasts.error(stale.message)
-        if self.soap_dirty and self.soap_version == version:
-            self.soap_version = self.vitals_version  # only this save came in between
         return toasts.success("Tanda vital disimpan.")
 
     # ----- SOAP --------------------------------------------------------------------
@@ -462,8 +460,6 @@ class ExaminationState(AuthState):
         except StaleEdit as stale:
             self.soap_errors = {STALE_ERROR: stale.message}
             return toasts.error(stale.message)
-        if self.vitals_dirty and self.vitals_version == version:
-            self.vitals_version = self.soap_version  # only this save came in between
         return toasts.success("SOAP disimpan.")
 
     # ----- diagnoses ------------------------------------------------------------------
