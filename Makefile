@@ -45,6 +45,7 @@ run-prod: setup
 	$(BIN)/python -m klinikita.supervisor -- $(BIN)/reflex run --env prod
 
 test: setup
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 test-fast: setup
@@ -52,6 +53,7 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check klinikita tests bench
+	$(BIN)/lint-imports
 
 lock:
 	uv pip compile pyproject.toml --extra dev --python-version 3.11 \

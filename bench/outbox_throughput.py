@@ -34,14 +34,14 @@ from sqlmodel import Session, select  # noqa: E402
 
 from bench.processes import add_db_option, percentile, rerun_if_postgresql, start_simulator  # noqa: E402
 from klinikita.db import get_engine, read_connection  # noqa: E402
-from klinikita.integrations.satusehat import fhir  # noqa: E402
 from klinikita.integrations.satusehat.client import new_http_client  # noqa: E402
-from klinikita.integrations.satusehat.worker import OutboxWorker, wake_workers  # noqa: E402
 from klinikita.migrations import upgrade_to_head  # noqa: E402
 from klinikita.models import Branch, Diagnosis, Employee, Examination, Patient, Room, SyncJob, Visit  # noqa: E402  # noqa: E402
 from klinikita.models.base import utcnow  # noqa: E402
 from klinikita.models.satusehat import JobKind, JobStatus  # noqa: E402
-from klinikita.services import outbox  # noqa: E402
+from klinikita.outbox_worker.worker import OutboxWorker  # noqa: E402
+from klinikita.services import outbox, satusehat_rules  # noqa: E402
+from klinikita.services.job_notices import wake_workers  # noqa: E402
 from tests.factories import make_clinic, make_completed_visit  # noqa: E402
 
 CONCURRENCY = 16
@@ -65,7 +65,7 @@ def build_bundles(visit_ids: list[int]) -> list[dict]:
         for visit_id in visit_ids:
             visit = session.get(Visit, visit_id)
             copy = Visit.model_validate(visit.model_dump(exclude={"uid"}))
-            built = fhir.visit_bundle(
+            built = satusehat_rules.checked_visit_bundle(
                 visit=copy,
                 patient=session.get(Patient, visit.patient_id),
                 doctor=session.get(Employee, visit.doctor_id),

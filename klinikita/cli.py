@@ -89,7 +89,7 @@ def _worker(args: argparse.Namespace) -> int:
     import logging
     import signal
 
-    from klinikita.integrations.satusehat.worker import LEASE_SECONDS, OutboxWorker
+    from klinikita.outbox_worker.worker import LEASE_SECONDS, OutboxWorker
     from klinikita.settings import get_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -17,15 +17,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 
 from klinikita.db import get_engine, read_connection
-from klinikita.integrations.satusehat import job_signal
 from klinikita.integrations.satusehat.simulator import Simulator
 from klinikita.integrations.satusehat.tokens import shared_token_cache
-from klinikita.integrations.satusehat.worker import JobNotice, Notifier, OutboxWorker
 from klinikita.models import SyncJob
 from klinikita.models.base import utcnow
 from klinikita.models.enums import Duty
 from klinikita.models.satusehat import JobStatus
+from klinikita.outbox_worker import job_signal
+from klinikita.outbox_worker.worker import OutboxWorker
 from klinikita.services.auth import actor_for
+from klinikita.services.job_notices import JobNotice, Notifier
 from klinikita.settings import get_settings
 from klinikita.state.live import make_notifier
 

@@ -11,11 +11,12 @@ from sqlalchemy import or_
 from sqlmodel import Session, func, select
 
 from klinikita import routes
-from klinikita.integrations.satusehat.config import missing_settings, open_secret
+from klinikita.integrations.satusehat.config import missing_settings
 from klinikita.models import Branch, Employee, Room, ServiceUnit, SyncJob
 from klinikita.models.satusehat import JobStatus
 from klinikita.services.employees import PRACTITIONER_DUTIES
 from klinikita.services.errors import NotFound
+from klinikita.services.satusehat_credentials import open_secret
 from klinikita.services.satusehat_errors import KEY_REFUSED_MESSAGE
 
 

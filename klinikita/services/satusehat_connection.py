@@ -17,11 +17,9 @@ from klinikita.integrations.satusehat.client import SatusehatClient, new_http_cl
 from klinikita.integrations.satusehat.config import (
     ENVIRONMENT_LABELS,
     Credentials,
-    credentials_for,
     missing_settings,
 )
 from klinikita.integrations.satusehat.outcomes import AuthFailed, Ok
-from klinikita.integrations.satusehat.sync_log import sync_log_sink
 from klinikita.integrations.satusehat.tokens import TokenCache, shared_token_cache
 from klinikita.models import Branch
 from klinikita.models.base import utcnow
@@ -29,6 +27,8 @@ from klinikita.services import branches, satusehat_errors
 from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.permissions import Action, require
+from klinikita.services.satusehat_credentials import credentials_for
+from klinikita.services.sync_log import sync_log_sink
 
 # The token cache's own note after a refusal: it holds token requests back for a minute.
 _HELD = re.compile(r"Permintaan token ditahan .*$")

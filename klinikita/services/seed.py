@@ -7,7 +7,7 @@ from datetime import date
 
 from sqlmodel import Session, func, select
 
-from klinikita.integrations.satusehat.simulator.seed import DEMO_CLIENTS
+from klinikita.demo_keys import DEMO_KEYS
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, User
 from klinikita.models.enums import Duty, FacilityType, SatusehatEnvironment, Sex
 from klinikita.services import audit
@@ -74,7 +74,7 @@ DEMO_USERS: tuple[DemoUser, ...] = (
 )
 
 # Simulator credentials of the two demo branches: the simulator's own demo clients.
-_DEMO_SATUSEHAT = dict(zip((DEMO_CLINIC, DEMO_PRACTICE), DEMO_CLIENTS, strict=True))
+_DEMO_SATUSEHAT = dict(zip((DEMO_CLINIC, DEMO_PRACTICE), DEMO_KEYS, strict=True))
 
 # Patients from SATUSEHAT's published sandbox table (NIK, name, sex, birth date).
 _DEMO_PATIENTS = (

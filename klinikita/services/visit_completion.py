@@ -1,6 +1,6 @@
 """Selesai: the readiness check of one visit, completing it, and sending it again.
 
-The readiness check reuses the SATUSEHAT payload checks (`integrations/satusehat/fhir.py`) so
+The readiness check reuses the SATUSEHAT payload rules (`services/satusehat_rules.py`) so
 the page and the worker say the same thing; each blocker carries a link to where it is fixed.
 Completing writes the status, the completion time and the VISIT_SEND job in one transaction.
 """
@@ -16,7 +16,6 @@ from sqlmodel import Session, select
 
 from klinikita import routes
 from klinikita.db import Statements, as_model, statements
-from klinikita.integrations.satusehat import fhir
 from klinikita.integrations.satusehat.config import missing_settings
 from klinikita.models import (
     Branch,
@@ -33,6 +32,7 @@ from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services import audit, outbox, sync_requests, vitals_by
+from klinikita.services import satusehat_rules as rules
 from klinikita.services.errors import NotFound, ServiceError
 from klinikita.services.examination import visit_in_branch
 from klinikita.services.nik import nik_problem
@@ -167,19 +167,19 @@ def _blockers(record: _Record, now: datetime) -> list[Blocker]:
     if not _identity_known(record.patient):
         add(
             "patient",
-            fhir.patient_problems(record.patient),
+            rules.patient_problems(record.patient),
             routes.KONTAK_PASIEN,
             "Kontak > Pasien",
         )
     if not _identity_known(record.doctor):
         add(
             "doctor",
-            fhir.doctor_problems(record.doctor),
+            rules.doctor_problems(record.doctor),
             routes.KONTAK_KARYAWAN,
             "Kontak > Karyawan",
         )
     _add_vitals_by(record, add)
-    add("room", fhir.room_problems(record.room, branch), routes.REFERENSI_RUANGAN,
+    add("room", rules.room_problems(record.room, branch), routes.REFERENSI_RUANGAN,
         "Referensi > Ruangan")  # fmt: skip
     missing = missing_settings(branch)
     if missing:
@@ -192,7 +192,7 @@ def _blockers(record: _Record, now: datetime) -> list[Blocker]:
             branch_edit_link(branch.id),
             "Pengaturan > Cabang",
         )
-    add("diagnosis", fhir.diagnosis_problems(record.diagnoses), exam_link(visit.id, "diagnosis"),
+    add("diagnosis", rules.diagnosis_problems(record.diagnoses), exam_link(visit.id, "diagnosis"),
         "Diagnosis")  # fmt: skip
     # The times as they would be sent if Selesai were pressed now (Selesai also starts an
     # examination nobody started; a diagnosis, required above, already has).
@@ -202,8 +202,8 @@ def _blockers(record: _Record, now: datetime) -> list[Blocker]:
             "completed_at": visit.completed_at or now,
         }
     )
-    add("times", fhir.visit_time_problems(probe, exam, branch, now), here, "Pemeriksaan")
-    add("vitals", fhir.vital_value_problems(exam), exam_link(visit.id, "vitals"), "Tanda vital")
+    add("times", rules.visit_time_problems(probe, exam, branch, now), here, "Pemeriksaan")
+    add("vitals", rules.vital_value_problems(exam), exam_link(visit.id, "vitals"), "Tanda vital")
     return blockers
 
 
@@ -216,11 +216,11 @@ def _add_vitals_by(record: _Record, add) -> None:  # noqa: ANN001
     if (
         performer is None
         or performer.id == record.doctor.id
-        or not fhir.filled_vitals(record.exam)
+        or not rules.filled_vitals(record.exam)
         or _identity_known(performer)
     ):
         return
-    add("vitals_by", fhir.vitals_by_problems(performer), routes.KONTAK_KARYAWAN,
+    add("vitals_by", rules.vitals_by_problems(performer), routes.KONTAK_KARYAWAN,
         "Kontak > Karyawan")  # fmt: skip
 
 

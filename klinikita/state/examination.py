@@ -12,7 +12,6 @@ from collections.abc import Callable
 import reflex as rx
 
 from klinikita.db import Statements, read_connection, session_scope, write_scope
-from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
 from klinikita.services import examination as exam_service
@@ -20,6 +19,7 @@ from klinikita.services import icd10, satusehat_errors
 from klinikita.services import visit_completion as completion
 from klinikita.services.errors import NotFound, StaleEdit, ValidationFailed
 from klinikita.services.examination_view import LISTS, VisitRecord, as_completed, visit_record
+from klinikita.services.job_notices import JobNotice, wake_workers
 from klinikita.services.permissions import Action, allows
 from klinikita.services.text_input import parse_id, payload_id, payload_search, payload_text
 from klinikita.services.visit_queue import ShownQueue, list_key, todays_list

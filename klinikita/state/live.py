@@ -21,8 +21,8 @@ from typing import Any
 
 import reflex as rx
 
-from klinikita.integrations.satusehat.worker import JobNotice
 from klinikita.services import actor_cache
+from klinikita.services.job_notices import JobNotice
 
 log = logging.getLogger("klinikita.live")
 

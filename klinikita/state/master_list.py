@@ -7,9 +7,9 @@ from typing import ClassVar
 import reflex as rx
 
 from klinikita.db import session_scope
-from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
 from klinikita.services.audit import Actor
 from klinikita.services.errors import StaleEdit, ValidationFailed
+from klinikita.services.job_notices import JobNotice, wake_workers
 from klinikita.services.permissions import Action, allows
 from klinikita.services.sync_requests import resend_subject
 from klinikita.services.text_input import payload_id, payload_text

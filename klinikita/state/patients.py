@@ -6,7 +6,6 @@ import reflex as rx
 
 from klinikita import routes
 from klinikita.db import read_connection, session_scope
-from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
 from klinikita.models import Branch
 from klinikita.models.enums import SyncStatus
 from klinikita.services import mrn as mrn_service
@@ -16,6 +15,7 @@ from klinikita.services import satusehat_errors
 from klinikita.services.audit import Actor
 from klinikita.services.dates import parse_typed_date, typed_date
 from klinikita.services.errors import StaleEdit, ValidationFailed
+from klinikita.services.job_notices import JobNotice, wake_workers
 from klinikita.services.nik import nik_problem, nik_warning
 from klinikita.services.patients import PatientRow, SearchKind, search_patients
 from klinikita.services.permissions import Action, allows

@@ -14,10 +14,10 @@ import reflex as rx
 
 from klinikita import routes
 from klinikita.db import session_scope
-from klinikita.integrations.satusehat.worker import JobNotice, wake_workers
 from klinikita.services import backfill, reports, satusehat_errors
 from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
+from klinikita.services.job_notices import JobNotice, wake_workers
 from klinikita.services.permissions import Action, allows
 from klinikita.services.report_csv import EXPORT_LIMIT, csv_filename
 from klinikita.services.text_input import parse_id, payload_search, payload_text

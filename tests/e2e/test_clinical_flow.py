@@ -15,11 +15,11 @@ from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
 from klinikita.db import get_engine
-from klinikita.integrations.satusehat.worker import wake_workers
 from klinikita.models import Branch, Diagnosis, Employee, Room, ServiceUnit, Visit
 from klinikita.models.satusehat import JobKind
 from klinikita.services import outbox
 from klinikita.services.employees import PRACTITIONER_DUTIES
+from klinikita.services.job_notices import wake_workers
 from klinikita.services.seed import DEMO_CLINIC
 from tests.e2e.conftest import DESK, TABLET_LANDSCAPE, TABLET_PORTRAIT, admin_session_headers
 from tests.e2e.test_master_data import backend_url, pick

@@ -7,13 +7,13 @@ from reflex import constants
 from reflex.istate.data import RouterData
 from sqlmodel import select
 
-from klinikita.integrations.satusehat.worker import JobNotice
 from klinikita.models import Diagnosis, Examination, Room, SyncJob, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services.errors import PermissionDenied
+from klinikita.services.job_notices import JobNotice
 from klinikita.state import live
 from klinikita.state.examination import ExaminationState
 from tests.factories import make_clinic, make_nurse, make_patient, make_user, make_visit

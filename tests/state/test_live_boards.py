@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import json
 
-from klinikita.integrations.satusehat.worker import JobNotice
+from klinikita.services.job_notices import JobNotice
 from klinikita.state import live
 from klinikita.state.examination import ExaminationState
 from klinikita.state.registration import RegistrationState

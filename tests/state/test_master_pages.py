@@ -6,11 +6,11 @@ import pytest
 from reflex.istate.data import RouterData, SessionData
 from sqlmodel import select
 
-from klinikita.integrations.satusehat.worker import JobNotice
 from klinikita.models import AuditLog, Employee, Room, ServiceUnit, SyncJob
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services.errors import PermissionDenied
+from klinikita.services.job_notices import JobNotice
 from klinikita.state import live
 from klinikita.state.employees import EmployeeState
 from klinikita.state.referensi import RoomState, UnitState

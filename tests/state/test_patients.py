@@ -212,7 +212,7 @@ def test_the_page_follows_a_finished_job_without_a_reload(db, root, clinic):
     [patient] = _patients(db)
     patient.ihs_number, patient.sync_status = "P02478375538", SyncStatus.SENT
     db.commit()
-    from klinikita.integrations.satusehat.worker import JobNotice
+    from klinikita.services.job_notices import JobNotice
 
     state._on_sync_notice(
         JobNotice(

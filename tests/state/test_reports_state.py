@@ -11,11 +11,11 @@ from reflex.istate.data import RouterData
 from sqlmodel import select
 
 from klinikita import routes
-from klinikita.integrations.satusehat.worker import JobNotice
 from klinikita.models import AuditLog, SyncJob, SyncLog
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services.errors import PermissionDenied
+from klinikita.services.job_notices import JobNotice
 from klinikita.state.reports import AuditReportState, DashboardState, LaporanState, SyncLogState
 from klinikita.state.resume import ResumeState
 from tests.factories import make_clinic, make_completed_visit, make_user

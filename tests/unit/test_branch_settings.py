@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import Session, SQLModel, select
 
 from klinikita.db import make_engine
-from klinikita.integrations.satusehat.config import PLAIN_HTTP_REFUSED, open_secret
+from klinikita.integrations.satusehat.config import PLAIN_HTTP_REFUSED
 from klinikita.integrations.satusehat.tokens import TokenCache
 from klinikita.models import AuditLog, Branch, UserBranch
 from klinikita.models.enums import Duty, SatusehatEnvironment
@@ -21,6 +21,7 @@ from klinikita.services.satusehat_connection import (
     check_branch_connection,
     check_connection_for_admin,
 )
+from klinikita.services.satusehat_credentials import open_secret
 from klinikita.services.secrets_store import (
     SECRET_BOUND_ELSEWHERE,
     decrypt_secret,

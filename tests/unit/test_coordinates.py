@@ -108,7 +108,7 @@ def test_new_branch_coordinates_send_the_rooms_that_take_them_again(db, clinic):
         106.8106,
     )
     [job] = _location_jobs(db, room.id)
-    assert job.status == JobStatus.PENDING  # the room SATUSEHAT holds: a PUT (jobs.py)
+    assert job.status == JobStatus.PENDING  # the room SATUSEHAT holds: a PUT (job_preparation.py)
     assert db.get(Room, room.id).sync_status == SyncStatus.SENDING
     # The refused room's failed job goes again instead of a second one beside it.
     [again] = _location_jobs(db, refused.id)

@@ -1,6 +1,8 @@
-"""SATUSEHAT payload builders: FHIR-valid (fhir.resources R4B) and true to API.md's rules.
+"""SATUSEHAT payloads: FHIR-valid (fhir.resources R4B) and true to API.md's rules.
 
-Rows are built in memory with ids set by hand; no database is involved.
+The builders (`integrations/satusehat/fhir.py`) are reached through the payload rules'
+`checked_*` functions (`services/satusehat_rules.py`), as the outbox builds them. Rows are
+built in memory with ids set by hand; no database is involved.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.organization import Organization
 
 from klinikita.integrations.satusehat import fhir
-from klinikita.integrations.satusehat.fhir import PayloadError
 from klinikita.models.clinical import Diagnosis, Examination, Visit, VisitStatus
 from klinikita.models.facility import Branch, Room, ServiceUnit
 from klinikita.models.people import Employee, Patient
+from klinikita.services import icd10
+from klinikita.services import satusehat_rules as rules
+from klinikita.services.satusehat_rules import PayloadError
 
 ORG_ID = "10000004"
 WIB = timezone(timedelta(hours=7))
@@ -149,11 +153,11 @@ class VisitRows:
         }
 
     def build(self) -> fhir.VisitBundle:
-        return fhir.visit_bundle(**self.kwargs())
+        return rules.checked_visit_bundle(**self.kwargs())
 
     def problems(self) -> list[str]:
         with pytest.raises(PayloadError) as caught:
-            fhir.check_visit(**self.kwargs())
+            rules.check_visit(**self.kwargs())
         return caught.value.problems
 
 
@@ -217,7 +221,7 @@ def test_utc_instant_refuses_a_naive_datetime():
 
 # ----- Organization -----------------------------------------------------------------------
 def test_organization_for_unit_is_a_valid_sub_organization_of_the_facility():
-    payload = fhir.organization_for_unit(make_unit(ihs_id=None), make_branch())
+    payload = rules.checked_organization(make_unit(ihs_id=None), make_branch())
     Organization.model_validate(payload)
     (identifier,) = payload["identifier"]
     assert identifier["system"] == f"http://sys-ids.kemkes.go.id/organization/{ORG_ID}"
@@ -235,22 +239,22 @@ def test_organization_for_unit_is_a_valid_sub_organization_of_the_facility():
 
 def test_organization_identifier_value_is_stable_and_unique_per_unit():
     branch = make_branch()
-    first = fhir.organization_for_unit(make_unit(id=3, name="Poli Umum"), branch)
-    renamed = fhir.organization_for_unit(make_unit(id=3, name="Poli Umum Baru"), branch)
-    other = fhir.organization_for_unit(make_unit(id=4, name="Poli Gigi"), branch)
+    first = rules.checked_organization(make_unit(id=3, name="Poli Umum"), branch)
+    renamed = rules.checked_organization(make_unit(id=3, name="Poli Umum Baru"), branch)
+    other = rules.checked_organization(make_unit(id=4, name="Poli Gigi"), branch)
     value = first["identifier"][0]["value"]
     assert renamed["identifier"][0]["value"] == value
     assert other["identifier"][0]["value"] != value
 
 
 def test_an_inactive_unit_is_an_inactive_organization():
-    payload = fhir.organization_for_unit(make_unit(is_active=False), make_branch())
+    payload = rules.checked_organization(make_unit(is_active=False), make_branch())
     Organization.model_validate(payload)
     assert payload["active"] is False
 
 
 def test_a_unit_already_in_satusehat_carries_its_id_for_an_update():
-    payload = fhir.organization_for_unit(make_unit(ihs_id="abc-123"), make_branch())
+    payload = rules.checked_organization(make_unit(ihs_id="abc-123"), make_branch())
     Organization.model_validate(payload)
     assert payload["id"] == "abc-123"
 
@@ -266,19 +270,19 @@ def test_a_unit_already_in_satusehat_carries_its_id_for_an_update():
 )
 def test_organization_for_unit_refuses_what_satusehat_would_reject(unit, branch, expected):
     with pytest.raises(PayloadError) as caught:
-        fhir.organization_for_unit(unit, branch)
+        rules.checked_organization(unit, branch)
     assert any(expected in problem for problem in caught.value.problems)
 
 
 def test_organization_problems_are_all_reported_together():
     with pytest.raises(PayloadError) as caught:
-        fhir.organization_for_unit(make_unit(name=""), make_branch(ss_organization_id=""))
+        rules.checked_organization(make_unit(name=""), make_branch(ss_organization_id=""))
     assert len(caught.value.problems) == 2
 
 
 # ----- Location ---------------------------------------------------------------------------
 def test_location_for_room_is_a_valid_room_managed_by_its_unit():
-    payload = fhir.location_for_room(make_room(ihs_id=None), make_unit(), make_branch())
+    payload = rules.checked_location(make_room(ihs_id=None), make_unit(), make_branch())
     Location.model_validate(payload)
     (identifier,) = payload["identifier"]
     assert identifier["system"] == f"http://sys-ids.kemkes.go.id/location/{ORG_ID}"
@@ -298,19 +302,19 @@ def test_location_for_room_is_a_valid_room_managed_by_its_unit():
 
 def test_a_room_with_its_own_coordinates_overrides_the_branch():
     room = make_room(latitude=-6.9175, longitude=107.6191)
-    payload = fhir.location_for_room(room, make_unit(), make_branch())
+    payload = rules.checked_location(room, make_unit(), make_branch())
     assert payload["position"] == {"latitude": -6.9175, "longitude": 107.6191}
     # Only one of the two set counts as unset: the branch's pair is used.
     half = make_room(latitude=-6.9175)
-    payload = fhir.location_for_room(half, make_unit(), make_branch())
+    payload = rules.checked_location(half, make_unit(), make_branch())
     assert payload["position"] == {"latitude": -6.2311, "longitude": 106.8324}
 
 
 def test_location_identifier_value_is_stable_and_unique_per_room():
     unit, branch = make_unit(), make_branch()
-    first = fhir.location_for_room(make_room(id=5), unit, branch)["identifier"][0]["value"]
-    again = fhir.location_for_room(make_room(id=5, name="X"), unit, branch)["identifier"][0]
-    other = fhir.location_for_room(make_room(id=6), unit, branch)["identifier"][0]["value"]
+    first = rules.checked_location(make_room(id=5), unit, branch)["identifier"][0]["value"]
+    again = rules.checked_location(make_room(id=5, name="X"), unit, branch)["identifier"][0]
+    other = rules.checked_location(make_room(id=6), unit, branch)["identifier"][0]["value"]
     assert again["value"] == first
     assert other != first
 
@@ -320,13 +324,13 @@ def test_location_identifier_value_is_stable_and_unique_per_room():
 )
 def test_a_room_without_a_sent_unit_is_managed_by_the_facility(unit):
     room = make_room(unit_id=None) if unit is None else make_room()
-    payload = fhir.location_for_room(room, unit, make_branch())
+    payload = rules.checked_location(room, unit, make_branch())
     Location.model_validate(payload)
     assert payload["managingOrganization"]["reference"] == f"Organization/{ORG_ID}"
 
 
 def test_an_inactive_room_is_an_inactive_location():
-    payload = fhir.location_for_room(make_room(is_active=False), make_unit(), make_branch())
+    payload = rules.checked_location(make_room(is_active=False), make_unit(), make_branch())
     Location.model_validate(payload)
     assert payload["status"] == "inactive"
 
@@ -342,13 +346,16 @@ def test_an_inactive_room_is_an_inactive_location():
 )
 def test_location_for_room_refuses_what_satusehat_would_reject(room, branch, expected):
     with pytest.raises(PayloadError) as caught:
-        fhir.location_for_room(room, make_unit(), branch)
+        rules.checked_location(room, make_unit(), branch)
     assert any(expected in problem for problem in caught.value.problems)
 
 
 def test_a_room_of_another_unit_is_a_programming_error():
-    with pytest.raises(ValueError):
-        fhir.location_for_room(make_room(unit_id=99), make_unit(id=3), make_branch())
+    with pytest.raises(ValueError) as caught:
+        fhir.location_for_room(
+            make_room(unit_id=99), make_unit(id=3), make_branch(), latitude=-6.2, longitude=106.8
+        )
+    assert not isinstance(caught.value, PayloadError)
 
 
 # ----- the visit bundle: FHIR validity and structure --------------------------------------
@@ -593,7 +600,7 @@ def _nurse(**changes) -> Employee:
 
 def test_the_nurse_who_measured_performs_every_vital_sign_the_doctor_attends():
     rows = VisitRows()
-    bundle = fhir.visit_bundle(**rows.kwargs(), vitals_by=_nurse()).bundle
+    bundle = rules.checked_visit_bundle(**rows.kwargs(), vitals_by=_nurse()).bundle
     observations = resources_of(bundle, "Observation")
     assert len(observations) == 4
     for observation in observations:
@@ -610,7 +617,7 @@ def test_a_withdrawn_vital_names_the_nurse_too():
         encounter_id="enc-1",
         retracted=[{"type": "Observation", "id": "obs-spo2", "code": "59408-5", "value": 98}],
     )
-    built = fhir.visit_bundle(**rows.kwargs(), held=held, vitals_by=_nurse())
+    built = rules.checked_visit_bundle(**rows.kwargs(), held=held, vitals_by=_nurse())
     withdrawn = built.bundle["entry"][-1]["resource"]
     assert withdrawn["status"] == "entered-in-error"
     assert withdrawn["performer"][0]["reference"] == "Practitioner/10014058550"
@@ -619,13 +626,13 @@ def test_a_withdrawn_vital_names_the_nurse_too():
 def test_a_nurse_without_an_ihs_number_is_named_before_sending():
     rows = VisitRows()
     with pytest.raises(PayloadError) as caught:
-        fhir.check_visit(**rows.kwargs(), vitals_by=_nurse(ihs_number=None))
+        rules.check_visit(**rows.kwargs(), vitals_by=_nurse(ihs_number=None))
     [problem] = caught.value.problems
     assert "Perawat Sheila Annisa S.Kep (yang mengukur tanda vital)" in problem
     assert "nomor IHS" in problem and "Kontak" in problem
     # Without vitals she performs nothing, so nothing is missing.
     rows.examination = Examination(id=13, visit_id=11, subjective="batuk")
-    fhir.check_visit(**rows.kwargs(), vitals_by=_nurse(ihs_number=None))
+    rules.check_visit(**rows.kwargs(), vitals_by=_nurse(ihs_number=None))
 
 
 # ----- the entry map ----------------------------------------------------------------------
@@ -643,7 +650,7 @@ def test_the_entry_map_says_what_each_bundle_entry_is_by_index():
         elif kind == "condition":
             assert resource["resourceType"] == "Condition"
             diagnosis = next(d for d in rows.diagnoses if d.id == ref)
-            assert coding(resource["code"])["code"] == fhir.icd10.normalize(diagnosis.icd10_code)
+            assert coding(resource["code"])["code"] == icd10.normalize(diagnosis.icd10_code)
             seen_diagnoses.append(ref)
         else:
             assert kind == "observation"
@@ -668,7 +675,7 @@ def test_a_correction_updates_what_satusehat_holds_and_withdraws_what_went():
             {"type": "Observation", "id": "obs-spo2", "code": "59408-5", "value": 98},
         ],
     )
-    built = fhir.visit_bundle(**rows.kwargs(), held=held)
+    built = rules.checked_visit_bundle(**rows.kwargs(), held=held)
     Bundle.model_validate(built.bundle)
     requests = [(e["request"]["method"], e["request"]["url"]) for e in built.bundle["entry"]]
     assert requests[0] == ("PUT", "Encounter/enc-1")

@@ -12,9 +12,6 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, func, select
 
-from klinikita.db import statements
-from klinikita.integrations.satusehat.jobs import RowUpdate
-from klinikita.integrations.satusehat.worker import apply_updates
 from klinikita.models import AuditLog, Examination, Patient, User, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
@@ -23,6 +20,8 @@ from klinikita.services import examination as exam
 from klinikita.services import registration, versions, visit_completion
 from klinikita.services.audit import Actor
 from klinikita.services.errors import StaleEdit
+from klinikita.services.job_outcomes import apply_updates
+from klinikita.services.job_results import RowUpdate
 from klinikita.services.patient_records import PatientInput, update_patient
 from tests.factories import make_clinic, make_user, make_visit
 from tests.pg import require_pg, sqlite_and_postgresql
@@ -123,7 +122,7 @@ def test_background_and_bookkeeping_writes_keep_the_version(db, clinic):
     actor = _actor(db, branch, "admin")
     # The SATUSEHAT worker writes the IHS number it found (plain UPDATEs, as it does).
     apply_updates(
-        statements(db),
+        db,
         [RowUpdate("patient", patient.id, {"ihs_number": "P0001", "sync_status": "sent"})],
     )
     db.commit()
@@ -211,7 +210,7 @@ def test_the_visits_version_moves_with_its_status_not_with_its_sending(db, clini
         3,
     )
     apply_updates(
-        statements(db),
+        db,
         [RowUpdate("visit", visit.id, {"encounter_id": "ENC-1", "sync_status": "sent"})],
     )
     db.commit()

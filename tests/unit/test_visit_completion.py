@@ -283,13 +283,13 @@ def test_status_history_order_arrived_started_completed(db, visit, doctor):
     row = db.get(Visit, visit.id)
     assert row.arrived_at <= row.exam_started_at <= row.completed_at
     # And the bundle the worker will build carries them in that order.
-    from klinikita.integrations.satusehat import fhir
+    from klinikita.services.satusehat_rules import checked_visit_bundle
 
     patient = db.get(Patient, row.patient_id)
     patient.ihs_number = "P1"
     employee = db.get(Employee, row.doctor_id)
     employee.ihs_number = "N1"
-    built = fhir.visit_bundle(
+    built = checked_visit_bundle(
         visit=row,
         patient=patient,
         doctor=employee,

@@ -1,4 +1,5 @@
-"""Where a branch sends its data: environment URLs and its credentials."""
+"""Where a branch sends its data: environment URLs, what its settings lack, and the
+credentials a client is given (opening the stored secret is `services.satusehat_credentials`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from urllib.parse import urlparse
 
 from klinikita.models import Branch
 from klinikita.models.enums import SatusehatEnvironment
-from klinikita.services.secrets_store import decrypt_secret
 
 # Official hosts (API.md section 1).
 OFFICIAL_URLS: dict[str, tuple[str, str]] = {
@@ -93,17 +93,6 @@ def is_safe_server_url(value: str) -> bool:
     return parsed.scheme == "http" and host in _LOCAL_HOSTS
 
 
-def open_secret(branch: Branch) -> str:
-    """The branch's plain secret, only for the destination it was saved with and never for
-    custom URLs in plain http to another machine (ValueError in words for the admin
-    otherwise, or when this server's key cannot open it)."""
-    if branch.ss_environment == SatusehatEnvironment.CUSTOM and not (
-        is_safe_server_url(branch.ss_auth_url) and is_safe_server_url(branch.ss_fhir_url)
-    ):
-        raise ValueError(PLAIN_HTTP_REFUSED)
-    return decrypt_secret(branch.ss_secret_encrypted, bound_to=branch_destination(branch))
-
-
 def missing_settings(branch: Branch) -> list[str]:
     """What a branch lacks before anything can be sent, in words for the admin."""
     missing = []
@@ -118,15 +107,3 @@ def missing_settings(branch: Branch) -> list[str]:
     ):
         missing.append("URL autentikasi dan URL FHIR")
     return missing
-
-
-def credentials_for(branch: Branch, simulator_base: str) -> Credentials:
-    auth_url, fhir_url = resolve_urls(branch, simulator_base)
-    return Credentials(
-        branch_id=branch.id,
-        organization_id=branch.ss_organization_id.strip(),
-        client_id=branch.ss_client_id.strip(),
-        secret=open_secret(branch),
-        auth_url=auth_url,
-        fhir_url=fhir_url,
-    )

@@ -1,8 +1,10 @@
 """SATUSEHAT (FHIR R4) payloads built from our tables.
 
-Plain functions: no I/O, no database, no Reflex. Everything SATUSEHAT would reject for a reason
-staff can fix is caught here first and raised as a `PayloadError` whose messages, in Bahasa
-Indonesia, say what is missing and where to fix it. Rules: /work/shared/satusehat/API.md.
+Plain functions: no I/O, no database, no Reflex. The builders assume rows SATUSEHAT would
+accept: what staff can fix is checked before them by `klinikita.services.satusehat_rules`
+(whose `checked_*` functions check, then build). Rows that do not belong together, or a
+time without a zone, raise ValueError here: a bug in the caller. Rules:
+/work/shared/satusehat/API.md.
 """
 
 from __future__ import annotations
@@ -10,16 +12,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from klinikita.models.clinical import Diagnosis, Examination, Visit, VisitStatus
-from klinikita.models.enums import BranchTimeZone, Duty
+from klinikita.models.clinical import Diagnosis, Examination, Visit
 from klinikita.models.facility import Branch, Room, ServiceUnit
 from klinikita.models.people import Employee, Patient
-from klinikita.services import coordinates, icd10
+from klinikita.terminology import icd10_codes as icd10
 
 JsonDict = dict[str, Any]
 
@@ -37,59 +37,25 @@ OBSERVATION_CATEGORY_SYSTEM = "http://terminology.hl7.org/CodeSystem/observation
 ORGANIZATION_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/organization-type"
 LOCATION_PHYSICAL_TYPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/location-physical-type"
 
-# SATUSEHAT refuses earlier dates; a small lead over `now` absorbs clocks that run fast.
-EARLIEST_ACCEPTED = datetime(2014, 6, 3, tzinfo=UTC)
-CLOCK_SKEW = timedelta(minutes=5)
-
-_ZONE_LABELS = {zone.value: zone.label for zone in BranchTimeZone}
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
-
-
-class PayloadError(ValueError):
-    """Local data SATUSEHAT would reject. `problems` are messages for clinic staff."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__(" ".join(self.problems))
-
-
-def _raise_if(problems: list[str]) -> None:
-    if problems:
-        raise PayloadError(problems)
-
 
 # ----- small helpers ----------------------------------------------------------------------
 def utc_instant(dt: datetime) -> str:
     """`YYYY-MM-DDThh:mm:ss+00:00` in UTC, the only format SATUSEHAT accepts everywhere."""
-    return _aware_utc(dt).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    return aware_utc(dt).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-def _aware_utc(dt: datetime) -> datetime:
+def aware_utc(dt: datetime) -> datetime:
+    """`dt` in UTC; ValueError for a time without a zone."""
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError(f"naive datetime {dt!r}: SATUSEHAT times need a time zone")
     return dt.astimezone(UTC)
 
 
-def _stored_utc(dt: datetime | None) -> datetime | None:
+def stored_utc(dt: datetime | None) -> datetime | None:
     """A time read from our tables. They store UTC, but SQLite hands it back without a zone."""
     if dt is None:
         return None
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def _whole_second(dt: datetime) -> datetime:
-    # Payloads carry whole seconds, so compare what SATUSEHAT will see.
-    return dt.replace(microsecond=0)
-
-
-def _local_text(dt: datetime, branch: Branch) -> str:
-    """A time as staff read it: `31 Agu 2023 08:10 WIB` in the branch's zone."""
-    try:
-        zone, label = ZoneInfo(branch.timezone), _ZONE_LABELS.get(branch.timezone, branch.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone, label = UTC, "UTC"
-    local = dt.astimezone(zone)
-    return f"{local.day} {_MONTHS[local.month - 1]} {local.year} {local:%H:%M} {label}"
 
 
 def _coding(system: str, code: str, display: str | None = None) -> JsonDict:
@@ -121,15 +87,6 @@ def _org_id(branch: Branch) -> str:
     return (branch.ss_organization_id or "").strip()
 
 
-def _branch_problems(branch: Branch) -> list[str]:
-    if _org_id(branch):
-        return []
-    return [
-        f'Cabang "{branch.name}" belum punya Organization ID SATUSEHAT. '
-        "Isi Organization ID di menu Pengaturan > Cabang."
-    ]
-
-
 def _ensure_same(what: str, expected: int | None, actual: int | None) -> None:
     """Rows handed in must belong together; a mismatch is a bug in the caller, not in data."""
     if expected is not None and actual is not None and expected != actual:
@@ -147,22 +104,13 @@ def room_code(room: Room) -> str:
     return f"ROOM-{room.id}"
 
 
-def check_unit(unit: ServiceUnit, branch: Branch) -> None:
-    _ensure_same("unit branch", branch.id, unit.branch_id)
-    problems = _branch_problems(branch)
-    if unit.id is None:
-        problems.append("Unit layanan belum disimpan; simpan dulu lalu kirim ulang.")
-    if not (unit.name or "").strip():
-        problems.append("Nama unit layanan kosong. Isi nama unit di menu Referensi.")
-    _raise_if(problems)
-
-
 def organization_for_unit(unit: ServiceUnit, branch: Branch) -> JsonDict:
     """The unit as a sub-Organization of the branch's facility Organization (API.md 6).
 
-    Carries `id` once the unit has one, so the same payload serves a PUT update.
+    Carries `id` once the unit has one, so the same payload serves a PUT update. The unit
+    must belong to the branch (ValueError otherwise).
     """
-    check_unit(unit, branch)
+    _ensure_same("unit branch", branch.id, unit.branch_id)
     org_id = _org_id(branch)
     resource: JsonDict = {"resourceType": "Organization"}
     if unit.ihs_id:
@@ -183,38 +131,18 @@ def organization_for_unit(unit: ServiceUnit, branch: Branch) -> JsonDict:
     return resource
 
 
-def check_room(room: Room, unit: ServiceUnit | None, branch: Branch) -> None:
+def location_for_room(
+    room: Room, unit: ServiceUnit | None, branch: Branch, *, latitude: float, longitude: float
+) -> JsonDict:
+    """The room as a Location managed by its unit's Organization, or the facility's (API.md 7),
+    at the given position (the room's own coordinates, or its branch's).
+
+    Carries `id` once the room has one, so the same payload serves a PUT update. The room
+    must belong to the branch and the unit (ValueError otherwise).
+    """
     _ensure_same("room branch", branch.id, room.branch_id)
     if unit is not None:
         _ensure_same("room unit", room.unit_id, unit.id)
-    problems = _branch_problems(branch)
-    if room.id is None:
-        problems.append("Ruangan belum disimpan; simpan dulu lalu kirim ulang.")
-    if not (room.name or "").strip():
-        problems.append("Nama ruangan kosong. Isi nama ruangan di menu Referensi.")
-    problems += position_problems(room, branch)
-    _raise_if(problems)
-
-
-def position_problems(room: Room, branch: Branch) -> list[str]:
-    """SATUSEHAT needs a Location's latitude and longitude (API.md 7): the room's own, or
-    its branch's."""
-    if coordinates.position_of(room, branch) is not None:
-        return []
-    return [
-        f'Koordinat ruangan "{room.name}" belum ada. Isi lintang dan bujur cabang di menu '
-        "Pengaturan > Cabang (atau koordinat ruangan sendiri di menu Referensi > Ruangan)."
-    ]
-
-
-def location_for_room(room: Room, unit: ServiceUnit | None, branch: Branch) -> JsonDict:
-    """The room as a Location managed by its unit's Organization, or the facility's (API.md 7).
-
-    Carries `id` once the room has one, so the same payload serves a PUT update.
-    """
-    check_room(room, unit, branch)
-    position = coordinates.position_of(room, branch)
-    assert position is not None  # check_room guarantees it
     org_id = _org_id(branch)
     manager = unit.ihs_id if unit is not None and unit.ihs_id else org_id
     name = room.name.strip()
@@ -230,7 +158,7 @@ def location_for_room(room: Room, unit: ServiceUnit | None, branch: Branch) -> J
         "description": description,
         "mode": "instance",
         "physicalType": _concept(LOCATION_PHYSICAL_TYPE_SYSTEM, "ro", "Room"),
-        "position": {"longitude": position.longitude, "latitude": position.latitude},
+        "position": {"longitude": longitude, "latitude": latitude},
         "managingOrganization": _reference(f"Organization/{manager}"),
     }
     return resource
@@ -331,172 +259,7 @@ class _VisitTimes:
     vitals: datetime
 
 
-def _person_problems(person: Patient | Employee, who: str, where: str) -> list[str]:
-    """Encounter needs the IHS number; the NIK is how it is looked up, so say which is missing."""
-    if (person.ihs_number or "").strip():
-        return []
-    nik = (person.nik or "").strip()
-    if not nik:
-        return [
-            f"{who} belum punya NIK, jadi nomor IHS-nya tidak bisa dicari di SATUSEHAT. "
-            f"Isi NIK di {where}."
-        ]
-    if len(nik) != 16 or not nik.isdigit():
-        return [f"NIK {who.lower()} tidak valid (harus 16 angka). Perbaiki di {where}."]
-    return [
-        f"{who} belum punya nomor IHS SATUSEHAT. Cari nomor IHS dari {where}; "
-        "jika tidak ditemukan, pastikan NIK sudah benar."
-    ]
-
-
-def patient_problems(patient: Patient) -> list[str]:
-    who = f"Pasien {patient.name} (No. RM {patient.mrn})"
-    return _person_problems(patient, who, "data pasien (menu Kontak)")
-
-
-def doctor_problems(doctor: Employee) -> list[str]:
-    return _person_problems(doctor, f"Dokter {doctor.name}", "data karyawan (menu Kontak)")
-
-
-def vitals_by_problems(performer: Employee) -> list[str]:
-    """What keeps the employee who measured the vitals from being named as their performer."""
-    try:
-        duty = Duty(performer.main_duty).label
-    except ValueError:
-        duty = "Karyawan"
-    who = f"{duty} {performer.name} (yang mengukur tanda vital)"
-    return _person_problems(performer, who, "data karyawan (menu Kontak)")
-
-
-def _other_performer(doctor: Employee, vitals_by: Employee | None) -> Employee | None:
-    """The vitals' performer when it is someone other than the visit's doctor."""
-    if vitals_by is None or vitals_by.id == doctor.id:
-        return None
-    return vitals_by
-
-
-def room_problems(room: Room, branch: Branch | None = None) -> list[str]:
-    if (room.ihs_id or "").strip():
-        return []
-    if branch is not None and coordinates.position_of(room, branch) is None:
-        return position_problems(room, branch)
-    return [
-        f'Ruangan "{room.name}" belum terdaftar sebagai Location SATUSEHAT. '
-        "Kirim data ruangan di menu Referensi."
-    ]
-
-
-# What to do when a visit time is missing, by the name staff know the moment by.
-_MISSING_TIME_HINTS = {
-    "datang": "Periksa data pendaftaran kunjungan.",
-    "mulai diperiksa": "Mulai pemeriksaan pasien di menu Pemeriksaan.",
-    "selesai": "Selesaikan pemeriksaan di menu Pemeriksaan.",
-}
-
-
-def _time_problems(label: str, moment: datetime | None, branch: Branch, now: datetime) -> list[str]:
-    """A missing time, or one SATUSEHAT refuses: before 2014-06-03 or in the future."""
-    if moment is None:
-        hint = _MISSING_TIME_HINTS.get(label, "")
-        return [f"Waktu {label} belum tercatat. {hint}".strip()]
-    if moment < EARLIEST_ACCEPTED:
-        return [
-            f"Waktu {label} ({_local_text(moment, branch)}) lebih awal dari 3 Jun 2014; "
-            "SATUSEHAT tidak menerima tanggal ini. Perbaiki waktu kunjungan."
-        ]
-    if moment > now + CLOCK_SKEW:
-        return [
-            f"Waktu {label} ({_local_text(moment, branch)}) ada di masa depan. "
-            "Periksa tanggal dan jam komputer, lalu perbaiki waktu kunjungan."
-        ]
-    return []
-
-
-def _order_problems(steps: list[tuple[str, datetime | None]], branch: Branch) -> list[str]:
-    """No recorded step may come before an earlier one; one message per misplaced step,
-    naming the first step it precedes (`selesai` before `datang` says more than before
-    `mulai diperiksa`)."""
-    problems: list[str] = []
-    recorded = [(label, _whole_second(t)) for label, t in steps if t is not None]
-    for position, (label, moment) in enumerate(recorded):
-        earlier = [(lbl, t) for lbl, t in recorded[:position] if moment < t]
-        if earlier:
-            before_label, before = earlier[0]
-            problems.append(
-                f"Waktu {label} ({_local_text(moment, branch)}) lebih awal dari waktu "
-                f"{before_label} ({_local_text(before, branch)}). Perbaiki waktu kunjungan."
-            )
-    return problems
-
-
-def visit_time_problems(
-    visit: Visit, examination: Examination | None, branch: Branch, now: datetime
-) -> list[str]:
-    steps = [
-        ("datang", _stored_utc(visit.arrived_at)),
-        ("mulai diperiksa", _stored_utc(visit.exam_started_at)),
-        ("selesai", _stored_utc(visit.completed_at)),
-    ]
-    problems: list[str] = []
-    for label, moment in steps:
-        problems += _time_problems(label, moment, branch, now)
-    order = _order_problems(steps, branch)
-    problems += order
-    arrived, completed = steps[0][1], steps[2][1]
-    # Rule 10121: a finished Encounter must end strictly after it starts.
-    if not order and arrived and completed and _whole_second(completed) <= _whole_second(arrived):
-        problems.append(
-            f"Waktu selesai ({_local_text(completed, branch)}) harus setelah waktu datang "
-            f"({_local_text(arrived, branch)}). Perbaiki waktu kunjungan."
-        )
-    # Without their own time, vitals take the start of the examination, checked above.
-    vitals_at = _stored_utc(examination.vitals_at) if examination is not None else None
-    if vitals_at is not None and filled_vitals(examination):
-        label = "pemeriksaan tanda vital"
-        problems += _time_problems(label, vitals_at, branch, now)
-        problems += _order_problems([("datang", arrived), (label, vitals_at)], branch)
-    return problems
-
-
-def diagnosis_problems(diagnoses: Sequence[Diagnosis]) -> list[str]:
-    if not diagnoses:
-        return ["Belum ada diagnosis. Isi minimal satu diagnosis ICD-10 di menu Pemeriksaan."]
-    problems: list[str] = []
-    seen_codes: set[str] = set()
-    seen_ranks: set[int] = set()
-    for diagnosis in diagnoses:
-        code = icd10.normalize(diagnosis.icd10_code)
-        if not icd10.is_valid(code):
-            problems.append(
-                f'Kode ICD-10 "{diagnosis.icd10_code}" tidak dikenal. '
-                "Pilih kode dari daftar ICD-10 di menu Pemeriksaan."
-            )
-        elif code in seen_codes:
-            problems.append(f"Diagnosis {code} tercatat lebih dari sekali. Hapus salah satunya.")
-        seen_codes.add(code)
-        if diagnosis.rank < 1:
-            problems.append(f"Urutan diagnosis {code} harus 1 atau lebih.")
-        elif diagnosis.rank in seen_ranks:
-            problems.append(
-                f"Ada lebih dari satu diagnosis dengan urutan {diagnosis.rank}. "
-                "Perbaiki urutan diagnosis di menu Pemeriksaan."
-            )
-        seen_ranks.add(diagnosis.rank)
-    if 1 not in seen_ranks:
-        problems.append("Belum ada diagnosis utama (urutan 1). Tetapkan di menu Pemeriksaan.")
-    return problems
-
-
-def vital_value_problems(examination: Examination | None) -> list[str]:
-    return [
-        f"Nilai {vital.label} ({value}) harus lebih dari 0. Perbaiki tanda vital di menu "
-        "Pemeriksaan."
-        for vital, value in filled_vitals(examination)
-        if value <= 0
-    ]
-
-
-def _ensure_rows_match(
+def ensure_rows_match(
     visit: Visit,
     patient: Patient,
     doctor: Employee,
@@ -505,6 +268,8 @@ def _ensure_rows_match(
     diagnoses: Iterable[Diagnosis],
     branch: Branch,
 ) -> None:
+    """Rows handed in must belong to the one visit (ValueError otherwise: a bug in the
+    caller, not something staff can fix)."""
     _ensure_same("visit patient", visit.patient_id, patient.id)
     _ensure_same("visit doctor", visit.doctor_id, doctor.id)
     _ensure_same("visit room", visit.room_id, room.id)
@@ -513,42 +278,6 @@ def _ensure_rows_match(
         _ensure_same("examination visit", visit.id, examination.visit_id)
     for diagnosis in diagnoses:
         _ensure_same("diagnosis visit", visit.id, diagnosis.visit_id)
-
-
-def check_visit(
-    *,
-    visit: Visit,
-    patient: Patient,
-    doctor: Employee,
-    room: Room,
-    examination: Examination | None,
-    diagnoses: Sequence[Diagnosis],
-    branch: Branch,
-    now: datetime,
-    vitals_by: Employee | None = None,
-) -> None:
-    """Raise `PayloadError` listing every problem SATUSEHAT would reject the visit for.
-    `vitals_by`: who measured the vitals (None: the visit's doctor).
-
-    Raises ValueError when the rows do not belong together or `now` has no time zone:
-    those are bugs in the caller, not something staff can fix.
-    """
-    now = _aware_utc(now)
-    _ensure_rows_match(visit, patient, doctor, room, examination, diagnoses, branch)
-    problems: list[str] = []
-    if visit.status == VisitStatus.CANCELLED:
-        problems.append("Kunjungan ini dibatalkan; kunjungan batal tidak dikirim ke SATUSEHAT.")
-    problems += _branch_problems(branch)
-    problems += patient_problems(patient)
-    problems += doctor_problems(doctor)
-    performer = _other_performer(doctor, vitals_by)
-    if performer is not None and filled_vitals(examination):
-        problems += vitals_by_problems(performer)
-    problems += room_problems(room, branch)
-    problems += visit_time_problems(visit, examination, branch, now)
-    problems += diagnosis_problems(diagnoses)
-    problems += vital_value_problems(examination)
-    _raise_if(problems)
 
 
 def _full_url(visit: Visit, index: int) -> str:
@@ -757,7 +486,6 @@ def visit_bundle(
     examination: Examination | None,
     diagnoses: Sequence[Diagnosis],
     branch: Branch,
-    now: datetime,
     held: HeldIds | None = None,
     vitals_by: Employee | None = None,
 ) -> VisitBundle:
@@ -770,26 +498,20 @@ def visit_bundle(
     has is withdrawn as entered-in-error.
 
     Each Condition and Observation carries our own identifier (`own_identifiers`), by which
-    it is found again when the answer to its creation was lost."""
+    it is found again when the answer to its creation was lost.
+
+    Expects a visit `satusehat_rules.check_visit` accepted; raises ValueError when the rows
+    do not belong together or a time of the visit is missing."""
     held_conditions = held.conditions if held else {}
     held_observations = held.observations if held else {}
-    check_visit(
-        visit=visit,
-        patient=patient,
-        doctor=doctor,
-        room=room,
-        examination=examination,
-        diagnoses=diagnoses,
-        branch=branch,
-        now=now,
-        vitals_by=vitals_by,
-    )
+    ensure_rows_match(visit, patient, doctor, room, examination, diagnoses, branch)
     performer = vitals_by or doctor
-    arrived = _stored_utc(visit.arrived_at)
-    exam_started = _stored_utc(visit.exam_started_at)
-    completed = _stored_utc(visit.completed_at)
-    assert arrived and exam_started and completed  # check_visit guarantees them
-    vitals_at = _stored_utc(examination.vitals_at) if examination is not None else None
+    arrived = stored_utc(visit.arrived_at)
+    exam_started = stored_utc(visit.exam_started_at)
+    completed = stored_utc(visit.completed_at)
+    if not (arrived and exam_started and completed):
+        raise ValueError(f"visit {visit.id}: arrival, examination start and end are needed")
+    vitals_at = stored_utc(examination.vitals_at) if examination is not None else None
     times = _VisitTimes(arrived, exam_started, completed, vitals_at or exam_started)
 
     encounter_url = f"Encounter/{held.encounter_id}" if held else _full_url(visit, 0)

@@ -6,17 +6,16 @@ import asyncio
 
 from sqlmodel import select
 
-from klinikita.integrations.satusehat import fhir, jobs
 from klinikita.models import Branch, Diagnosis, Employee, Examination, Patient, Room, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.satusehat import JobKind
-from klinikita.services import outbox
+from klinikita.services import job_preparation, job_results, outbox, satusehat_rules
 from tests.factories import make_clinic, make_completed_visit
 
 
 def _orm_bundle(db, visit_id: int, now) -> dict:  # noqa: ANN001
     visit = db.get(Visit, visit_id)
-    return fhir.visit_bundle(
+    return satusehat_rules.checked_visit_bundle(
         visit=visit,
         patient=db.get(Patient, visit.patient_id),
         doctor=db.get(Employee, visit.doctor_id),
@@ -47,7 +46,7 @@ def test_a_batch_of_visits_is_prepared_from_rows_into_the_orm_bundles(db, monkey
     job_rows = [outbox.enqueue(db, JobKind.VISIT_SEND, branch.id, v.id) for v in visits]
     db.commit()
     now = utcnow()
-    monkeypatch.setattr(jobs, "utcnow", lambda: now)
+    monkeypatch.setattr(job_preparation, "utcnow", lambda: now)
     sent_bundles = []
 
     class Recorder:
@@ -55,10 +54,10 @@ def test_a_batch_of_visits_is_prepared_from_rows_into_the_orm_bundles(db, monkey
             sent_bundles.append(bundle)
             return object()  # not Ok: the job would retry; only the bundle matters here
 
-    prepared = jobs.prepare_visits(db, job_rows)
+    prepared = job_preparation.prepare_visits(db, job_rows)
     assert set(prepared) == {j.id for j in job_rows}
     for job in job_rows:
-        assert isinstance(prepared[job.id], jobs.Send)
+        assert isinstance(prepared[job.id], job_results.Send)
         asyncio.run(prepared[job.id].run(Recorder()))
     db.rollback()
     assert sent_bundles == [_orm_bundle(db, v.id, now) for v in visits]
@@ -67,8 +66,8 @@ def test_a_batch_of_visits_is_prepared_from_rows_into_the_orm_bundles(db, monkey
 async def test_a_first_send_posts_the_bundle_without_looking_first(db, sim):
     """attempts is counted before the send, but only a job that was sent before looks for
     an existing Encounter: the first send is one exchange."""
-    from klinikita.integrations.satusehat.worker import OutboxWorker
     from klinikita.models import SyncJob, SyncLog
+    from klinikita.outbox_worker.worker import OutboxWorker
 
     clinic = make_clinic(db)
     visit = make_completed_visit(db, *clinic)

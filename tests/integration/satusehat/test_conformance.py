@@ -9,10 +9,10 @@ from __future__ import annotations
 from sqlmodel import select
 
 from klinikita.integrations.satusehat.simulator.seed import SANDBOX_PRACTITIONERS
-from klinikita.integrations.satusehat.worker import OutboxWorker
 from klinikita.models import Diagnosis, Employee, Room, SyncJob, SyncLog, Visit
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind, JobStatus
+from klinikita.outbox_worker.worker import OutboxWorker
 from klinikita.services import examination as exam
 from klinikita.services import facility, outbox
 from klinikita.services import visit_completion as completion

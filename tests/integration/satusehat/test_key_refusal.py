@@ -8,11 +8,11 @@ from datetime import timedelta
 import httpx
 
 from klinikita.integrations.satusehat.tokens import TokenCache
-from klinikita.integrations.satusehat.worker import OutboxWorker
 from klinikita.models import Branch, Patient, SyncJob
 from klinikita.models.base import utcnow
 from klinikita.models.enums import Duty, SatusehatEnvironment, SyncStatus
 from klinikita.models.satusehat import JobStatus
+from klinikita.outbox_worker.worker import OutboxWorker
 from klinikita.services import branches
 from klinikita.services import patient_records as records
 from klinikita.services.audit import Actor

@@ -10,13 +10,13 @@ import pytest
 from sqlmodel import Session
 
 from klinikita.db import make_engine
-from klinikita.integrations.satusehat.job_signal import signal_jobs_ended
 from klinikita.migrations import upgrade_to_head
 from klinikita.models import SyncJob
 from klinikita.models.base import utcnow
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.satusehat_runtime import follow_finished_jobs
 from klinikita.services import outbox
+from klinikita.services.job_notices import signal_jobs_ended
 from tests.factories import make_clinic, make_completed_visit
 from tests.pg import require_pg, sqlite_and_postgresql, temporary_pg_database
 from tests.support.simulator import start_simulator
@@ -35,7 +35,7 @@ def _finish(db, job_id: int, status: str, *, signal_it: bool = True) -> None:
     db.add(job)
     db.flush()
     if signal_it:
-        signal_jobs_ended(db.connection())
+        signal_jobs_ended(db)
     db.commit()
 
 
@@ -120,7 +120,7 @@ async def test_a_job_committed_late_with_an_earlier_time_is_still_told(db):
         job.status, job.updated_at = JobStatus.DONE, stamped_earlier
         db.add(job)
         db.flush()
-        signal_jobs_ended(db.connection())
+        signal_jobs_ended(db)
         db.commit()
         await asyncio.sleep(0.1)
     finally:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from klinikita.integrations.satusehat.worker import OutboxWorker
 from klinikita.models import Branch, Patient, SyncJob
 from klinikita.models.enums import Duty, SatusehatEnvironment, SyncStatus
 from klinikita.models.satusehat import JobStatus
+from klinikita.outbox_worker.worker import OutboxWorker
 from klinikita.services import patient_records as records
 from klinikita.services.secrets_store import encrypt_secret
 from tests.patients_support import actor_for, patient_form

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from sqlmodel import select
 
-from klinikita.integrations.satusehat.worker import OutboxWorker
 from klinikita.models import Diagnosis, Examination, Room, Visit
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind
+from klinikita.outbox_worker.worker import OutboxWorker
 from klinikita.services import examination as exam
 from klinikita.services import outbox
 from klinikita.services import visit_completion as completion

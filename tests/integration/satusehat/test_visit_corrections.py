@@ -10,10 +10,10 @@ import asyncio
 import pytest
 from sqlmodel import select
 
-from klinikita.integrations.satusehat.worker import OutboxWorker
 from klinikita.models import Diagnosis, Examination, Room, SyncJob, Visit
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind, JobStatus
+from klinikita.outbox_worker.worker import OutboxWorker
 from klinikita.services import examination as exam
 from klinikita.services import outbox
 from klinikita.services import visit_completion as completion

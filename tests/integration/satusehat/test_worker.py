@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from klinikita.integrations.satusehat.worker import OutboxWorker
 from klinikita.models import (
     Diagnosis,
     Examination,
@@ -21,6 +20,7 @@ from klinikita.models import (
 from klinikita.models.base import utcnow
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind, JobStatus
+from klinikita.outbox_worker.worker import OutboxWorker
 from klinikita.services import outbox
 from tests.factories import make_clinic, make_completed_visit
 

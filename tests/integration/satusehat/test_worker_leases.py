@@ -11,10 +11,10 @@ import pytest
 from sqlmodel import Session, select
 
 from klinikita.db import make_engine
-from klinikita.integrations.satusehat.worker import LEASE_SECONDS, OutboxWorker
 from klinikita.migrations import upgrade_to_head
 from klinikita.models import Diagnosis, Examination, SyncJob, SyncLog, Visit
 from klinikita.models.satusehat import JobKind, JobStatus
+from klinikita.outbox_worker.worker import LEASE_SECONDS, OutboxWorker
 from klinikita.services import outbox
 from tests.factories import make_clinic, make_completed_visit
 from tests.pg import sqlite_and_postgresql

@@ -11,13 +11,13 @@ import pytest
 from sqlmodel import Session, SQLModel
 
 from klinikita.db import make_engine
-from klinikita.integrations.satusehat.job_signal import JOBS_QUEUED
-from klinikita.integrations.satusehat.worker import OutboxWorker
 from klinikita.migrations import upgrade_to_head
 from klinikita.models import Visit
 from klinikita.models.base import utcnow
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind, JobStatus
+from klinikita.outbox_worker.job_signal import JOBS_QUEUED
+from klinikita.outbox_worker.worker import OutboxWorker
 from klinikita.services import outbox
 from tests.factories import make_clinic, make_completed_visit
 from tests.pg import require_pg, temporary_pg_database

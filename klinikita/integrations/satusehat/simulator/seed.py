@@ -10,6 +10,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from klinikita.demo_keys import DEMO_KEYS
+
 from .clients import SimClient
 
 JsonDict = dict[str, Any]
@@ -39,10 +41,7 @@ class SeedPerson:
     mother_nik: str | None = None
 
 
-DEMO_CLIENTS: tuple[SimClient, ...] = (
-    SimClient("demo-klinik", "demo-klinik-secret", "10000004", "Klinik Kita Demo"),
-    SimClient("demo-pmd", "demo-pmd-secret", "10000005", "Praktik dr. Demo"),
-)
+DEMO_CLIENTS: tuple[SimClient, ...] = tuple(SimClient(*key) for key in DEMO_KEYS)
 
 # --- MPI ---------------------------------------------------------------------------------
 

@@ -2,9 +2,9 @@
 
 - Jobs ended: the app's backend must learn of a worker's outcomes to push the encounter id
   to the tab. On PostgreSQL the worker sends a NOTIFY in the transaction that writes the
-  outcomes (delivered at its commit, dropped with a rollback) and the backend LISTENs: it
-  reads the jobs when told, instead of twenty times a second, and the tab hears of the
-  result as soon as it is committed.
+  outcomes (`services.job_notices.signal_jobs_ended`: delivered at its commit, dropped with
+  a rollback) and the backend LISTENs: it reads the jobs when told, instead of twenty times
+  a second, and the tab hears of the result as soon as it is committed.
 - Jobs queued: a job that becomes due (Selesai, Kirim ulang) wakes the listening workers at
   once; a trigger on sync_job sends it (models/satusehat.py), so the click pays nothing.
 
@@ -18,30 +18,21 @@ import logging
 from collections.abc import AsyncIterator
 
 import psycopg
-from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from klinikita.models.satusehat import JOBS_QUEUED_CHANNEL
+from klinikita.services.job_notices import JOBS_ENDED
 
 log = logging.getLogger("klinikita.satusehat")
 
-# NOTIFY channels belong to one database: no prefix needed.
-JOBS_ENDED = "klinikita_jobs_ended"
 JOBS_QUEUED = JOBS_QUEUED_CHANNEL
+__all__ = ["JOBS_ENDED", "JOBS_QUEUED", "RELISTEN_SECONDS", "SAFETY_SECONDS", "times_to_look"]
 # While listening, look anyway after this long without a signal: a worker of an older
 # version sends none.
 SAFETY_SECONDS = 2.0
 # After the listening connection failed, look every `interval` for this long, then listen
 # again.
 RELISTEN_SECONDS = 5.0
-
-_NOTIFY = text("SELECT pg_notify(:channel, '')")
-
-
-def signal_jobs_ended(conn: Connection) -> None:
-    """Tell the listening backends, at this transaction's commit, that jobs ended."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(_NOTIFY, {"channel": JOBS_ENDED})
 
 
 def _conninfo(engine: Engine) -> str:

@@ -1,0 +1,174 @@
+"""Sending one visit: the first Bundle, or an update in place of what SATUSEHAT holds.
+
+Built by `job_preparation` from the visit's rows; its `run` is what the worker calls with a
+client. It never writes the database: it returns the ids to write back (`Done`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from klinikita.integrations.satusehat import fhir, reconcile
+from klinikita.integrations.satusehat.client import SatusehatClient, entry_ids
+from klinikita.integrations.satusehat.outcomes import Duplicate, Ok, Outcome
+from klinikita.models.enums import SyncStatus
+from klinikita.services import satusehat_rules
+from klinikita.services.job_results import Done, Fail, Retry, RowUpdate, from_outcome, set_sync
+
+
+def _unsettled(kind: str, outcome: Outcome) -> Fail | Retry:
+    """A search that was to tell what SATUSEHAT holds did not answer: nothing is marked
+    sent; the job goes again later (or stops, when SATUSEHAT refused the search)."""
+    fate = from_outcome(outcome)
+    fate.message = f"Memastikan {kind} yang sudah tersimpan di SATUSEHAT: {fate.message}"
+    return fate
+
+
+@dataclass
+class VisitSender:
+    """One send of a visit: the first Bundle (POST of everything), or an update in place
+    once the Encounter is known (PUT of what SATUSEHAT holds, POST of the rest).
+
+    Before an update (a correction, or a first send whose Encounter turned out to be
+    stored: an earlier answer was lost, or a `duplicate` answer), the Encounter's Conditions
+    and Observations are searched and matched to the visit (`reconcile.reconcile`), so
+    nothing is created twice and nothing the visit no longer has stays active. A search
+    that fails leaves the job to retry; a visit is marked sent only when every resource's
+    id is known."""
+
+    rows: dict[str, Any]  # what satusehat_rules.checked_visit_bundle takes, `now` included
+    held: fhir.HeldIds | None
+    may_exist: bool
+    first: fhir.VisitBundle | None = None
+
+    def build(self, held: fhir.HeldIds | None) -> fhir.VisitBundle:
+        """The Bundle for what SATUSEHAT holds (`held`); PayloadError when the rows break a
+        payload rule."""
+        return satusehat_rules.checked_visit_bundle(**self.rows, held=held)
+
+    # ----- what SATUSEHAT holds ----------------------------------------------------------
+    async def find_encounter(self, client: SatusehatClient) -> str | None | Fail | Retry:
+        visit, branch = self.rows["visit"], self.rows["branch"]
+        system = f"{fhir.SYS_IDS}/encounter/{branch.ss_organization_id}"
+        subject = self.rows["patient"].ihs_number
+        found = await client.find_by_identifier("Encounter", system, visit.uid, subject=subject)
+        if found is None or isinstance(found, dict):
+            return found["id"] if found else None
+        return _unsettled("Encounter", found)
+
+    async def _on_encounter(
+        self, client: SatusehatClient, kind: str, encounter_id: str
+    ) -> list[dict[str, Any]] | Fail | Retry:
+        got = await client.search(kind, encounter=encounter_id)
+        if not isinstance(got, Ok):
+            return _unsettled(kind, got)
+        body = got.body if isinstance(got.body, dict) else {}
+        return [e.get("resource") or {} for e in body.get("entry") or []]
+
+    async def reconciled(
+        self, client: SatusehatClient, held: fhir.HeldIds
+    ) -> fhir.HeldIds | Fail | Retry:
+        conditions = await self._on_encounter(client, "Condition", held.encounter_id)
+        if not isinstance(conditions, list):
+            return conditions
+        observations = await self._on_encounter(client, "Observation", held.encounter_id)
+        if not isinstance(observations, list):
+            return observations
+        own = fhir.own_identifiers(
+            visit=self.rows["visit"],
+            diagnoses=self.rows["diagnoses"],
+            examination=self.rows["examination"],
+            branch=self.rows["branch"],
+        )
+        return reconcile.reconcile(held, conditions=conditions, observations=observations, own=own)
+
+    # ----- sending -------------------------------------------------------------------------
+    async def run(self, client: SatusehatClient) -> Done | Fail | Retry:
+        if self.held is not None:
+            return await self.update(client, self.held)
+        encounter_id = None
+        if self.may_exist:
+            found = await self.find_encounter(client)
+            if isinstance(found, Fail | Retry):
+                return found
+            encounter_id = found
+        if encounter_id is None:
+            outcome = await client.send_transaction(self.first.bundle)
+            if isinstance(outcome, Ok):
+                return self.written(self.first, outcome)
+            if not isinstance(outcome, Duplicate):
+                return from_outcome(outcome)
+            found = await self.find_encounter(client)
+            if isinstance(found, Fail | Retry):
+                return found
+            if found is None:
+                return Fail(outcome.message)
+            encounter_id = found
+        retracted = list(self.rows["visit"].retracted or [])
+        return await self.update(client, fhir.HeldIds(encounter_id, retracted=retracted))
+
+    async def update(self, client: SatusehatClient, held: fhir.HeldIds) -> Done | Fail | Retry:
+        """Update the Encounter in place, after matching what it already has: what the
+        Bundle would create may be there (an answer lost), and what the visit no longer has
+        may be there too (removed before its creation was confirmed)."""
+        known = await self.reconciled(client, held)
+        if isinstance(known, Fail | Retry):
+            return known
+        built = self.build(known)
+        outcome = await client.send_transaction(built.bundle)
+        if not isinstance(outcome, Ok):
+            return from_outcome(outcome)
+        return self.written(built, outcome, update=True)
+
+    def written(self, built: fhir.VisitBundle, outcome: Ok, update: bool = False) -> Done | Retry:
+        """The ids of an accepted Bundle to write back, or a retry when its answer does not
+        name every resource (the next attempt finds them)."""
+        ids = entry_ids(outcome.body)
+        encounter_id, conditions, observations = None, {}, {}
+        missing = 0
+        for index, (what, ref) in built.entries.items():
+            request = built.bundle["entry"][index]["request"]
+            rid = ids[index] if index < len(ids) else None
+            if not rid and request["method"] == "PUT":
+                rid = request["url"].partition("/")[2]
+            missing += not rid
+            if what == fhir.EntryKind.ENCOUNTER:
+                encounter_id = rid
+            elif what == fhir.EntryKind.CONDITION:
+                conditions[ref] = rid
+            elif what == fhir.EntryKind.OBSERVATION:
+                observations[ref] = rid
+        if missing:
+            return Retry(
+                f"Jawaban SATUSEHAT tidak memuat id untuk {missing} data kunjungan; "
+                "dicocokkan lagi pada percobaan berikutnya."
+            )
+        return self.write_back(encounter_id, conditions, observations, update)
+
+    def write_back(
+        self,
+        encounter_id: str,
+        conditions: dict[int, str],
+        observations: dict[str, str],
+        update: bool,
+    ) -> Done:
+        visit, exam = self.rows["visit"], self.rows["examination"]
+        # What this send carries (the worker re-queues the job if the visit changed since).
+        sent = {"encounter_id": encounter_id, "sent_revision": visit.sync_revision}
+        updates = [set_sync("visit", visit.id, SyncStatus.SENT, None, **sent)]
+        updates += [
+            RowUpdate("diagnosis", diag_id, {"condition_id": cond_id})
+            for diag_id, cond_id in conditions.items()
+        ]
+        if exam is not None and (observations or update):
+            # After an update this is the whole set: a cleared vital's Observation is gone.
+            updates.append(RowUpdate("examination", exam.id, {"observation_ids": observations}))
+        return Done(
+            {
+                "encounter_id": encounter_id,
+                "conditions": len(conditions),
+                "observations": len(observations),
+            },
+            tuple(updates),
+        )
