@@ -49,7 +49,7 @@ test: setup
 	$(BIN)/pytest
 
 test-fast: setup
-	$(BIN)/pytest -m "not e2e"
+	$(BIN)/pytest -m "not e2e and not processes"
 
 lint: setup
 	$(BIN)/ruff check klinikita tests bench

@@ -1,12 +1,13 @@
 """Concurrent staff sessions over the app's own websocket: register -> examine -> Selesai.
 
-    .venv/bin/python bench/clinic_flow_ws.py [--sessions 30] [--rounds 2] [--think-ms 500]
-        [--latency-ms 50] [--in-app-worker] [--server granian|uvicorn]
-        [--workers N --redis-url redis://...] [--earlier-visits 300] [--runs N]
+    .venv/bin/python bench/clinic_flow_ws.py [--db sqlite|postgresql] [--sessions 30]
+        [--rounds 2] [--think-ms 500] [--latency-ms 50] [--in-app-worker]
+        [--server granian|uvicorn] [--workers N --redis-url redis://...] [--earlier-visits 300]
+        [--runs N]
 
 1. The SATUSEHAT simulator runs as its own process with `--latency-ms` added to every FHIR
    call; the app's backend runs as its own process (served by granian, as `reflex run` does;
-   `--server uvicorn` for the server of earlier sessions' figures), on a fresh database, and the
+   `--server uvicorn` to compare), on a fresh database, and the
    SATUSEHAT worker as a third process as in production (`--in-app-worker`: inside the app).
    `--workers N --redis-url URL`: N backend processes sharing the tabs' states in Redis, as
    `reflex run --env prod` starts them when Redis is set (2 x CPUs + 1 of them).
@@ -22,8 +23,8 @@
    events a session pauses like a person (`--think-ms` on average; 0: as fast as it can).
    Each event's round trip (send -> the update that answers it) is recorded; after Selesai,
    the time until the encounter id is pushed to the page (click-to-encounter-id).
-It prints p50 and p95 of each, and the ratios against the targets:
-event round trip p95 <= 3 x the bare event's p95; click-to-encounter-id p95 <= 2 x latency + 250.
+It prints p50 and p95 of each, the ratios and PASS/FAIL against the targets:
+event round trip p95 <= 5 x the bare event's p95; click-to-encounter-id p95 <= 2 x latency + 250.
 `--runs N` makes N whole runs one after the other (each on a fresh database, with its own
 limit) and then prints each run's ratios with their range and median: on a shared virtual
 machine two runs of the same code differ by up to a fifth.
@@ -70,9 +71,10 @@ from bench.processes import (  # noqa: E402
     rerun_if_postgresql,
     start_backend,
     start_simulator,
+    verdict,
 )
 from bench.ws_client import WsSession  # noqa: E402
-from klinikita.db import get_engine  # noqa: E402
+from klinikita.db import get_engine, read_scope, session_scope  # noqa: E402
 from klinikita.integrations.satusehat.simulator.seed import (  # noqa: E402
     SANDBOX_PATIENTS,
     SANDBOX_PRACTITIONERS,
@@ -160,7 +162,7 @@ def seed(sessions: int, earlier_visits: int = 0) -> dict:
     IHS numbers, and one desk user per session, each linked to a nurse (the sandbox nurse's
     IHS number) who is named as measuring the vitals. Units and rooms are queued for the worker.
     `earlier_visits`: see `seed_earlier_visits`."""
-    with Session(get_engine(), expire_on_commit=False) as db:
+    with session_scope() as db:
         branch, unit, room, doctor, _ = make_clinic(db)
         doctor.ihs_number = SANDBOX_PRACTITIONERS[0].ihs
         doctor.nik = SANDBOX_PRACTITIONERS[0].nik
@@ -220,13 +222,13 @@ def seed(sessions: int, earlier_visits: int = 0) -> dict:
 
 def visit_job_latencies() -> list[float]:
     """Enqueue -> done of every visit job, in ms (where the click-to-encounter time goes)."""
-    with Session(get_engine()) as db:
+    with read_scope() as db:
         jobs = db.exec(select(SyncJob).where(SyncJob.kind == JobKind.VISIT_SEND)).all()
         return [(j.done_at - j.created_at).total_seconds() * 1000 for j in jobs if j.done_at]
 
 
 def rooms_sent(room_ids: list[int]) -> bool:
-    with Session(get_engine()) as db:
+    with read_scope() as db:
         sent = db.exec(select(Room.id).where(Room.id.in_(room_ids), Room.ihs_id.is_not(None)))
         return len(sent.all()) == len(room_ids)
 
@@ -268,7 +270,10 @@ async def flow_phase(sessions: list[WsSession], ids: dict, rounds: int):
     return event_times, to_encounter
 
 
-async def run(args: argparse.Namespace) -> None:
+EVENT_RATIO_TARGET = 5.0
+
+
+async def run(args: argparse.Namespace) -> bool:
     upgrade_to_head()
     ids = seed(args.sessions, args.earlier_visits)
     sim, sim_base = start_simulator(args.latency_ms)
@@ -325,9 +330,12 @@ async def run(args: argparse.Namespace) -> None:
             f"  {name:<18} {len(times):>4} events: p50 {percentile(times, 50):6.1f} ms, "
             f"p95 {percentile(times, 95):6.1f} ms, in the tail {sum(t > ev_p95 for t in times):>3}"
         )
+    event_ratio = ev_p95 / bare_p95
+    event_met = event_ratio <= EVENT_RATIO_TARGET
     print(
         f"flow events, {len(all_events)} events: p50 {ev_p50:.1f} ms, p95 {ev_p95:.1f} ms; "
-        f"ratio p95/bare p95 {ev_p95 / bare_p95:.2f} (target <= 3)"
+        f"ratio p95/bare p95 {event_ratio:.2f} (target <= {EVENT_RATIO_TARGET:g}) "
+        f"{verdict(event_met)}"
     )
     jobs = visit_job_latencies()
     print(
@@ -336,8 +344,10 @@ async def run(args: argparse.Namespace) -> None:
     )
     print(
         f"click-to-encounter-id, {len(to_encounter)} visits: p50 {enc_p50:.0f} ms, "
-        f"p95 {enc_p95:.0f} ms (target <= {enc_limit} ms; ratio {enc_p95 / enc_limit:.2f})"
+        f"p95 {enc_p95:.0f} ms (target <= {enc_limit} ms; ratio {enc_p95 / enc_limit:.2f}) "
+        f"{verdict(enc_p95 <= enc_limit)}"
     )
+    return event_met and enc_p95 <= enc_limit
 
 
 _EVENT_RATIO = re.compile(r"ratio p95/bare p95 ([0-9.]+)")
@@ -364,11 +374,12 @@ def repeat(runs: int) -> int:
         )
         print(done.stdout, end="", flush=True)
         event, encounter = _EVENT_RATIO.search(done.stdout), _ENCOUNTER_RATIO.search(done.stdout)
-        if done.returncode or event is None or encounter is None:
+        if event is None or encounter is None:  # a run that ended before its figures
             print(done.stderr[-3000:], file=sys.stderr)
             return done.returncode or 1
         ratios.append((float(event.group(1)), float(encounter.group(1))))
-    for name, index, limit in (("event round trip", 0, 3.0), ("click-to-encounter-id", 1, 1.0)):
+    targets = (("event round trip", 0, EVENT_RATIO_TARGET), ("click-to-encounter-id", 1, 1.0))
+    for name, index, limit in targets:
         values = [r[index] for r in ratios]
         met = sum(v <= limit for v in values)
         print(
@@ -435,7 +446,7 @@ def main() -> None:
     if args.workers > 1 and not args.redis_url:
         parser.error("--workers above 1 needs --redis-url: the processes share the tabs' states")
     rerun_if_postgresql(args, __file__)
-    asyncio.run(run(args))
+    raise SystemExit(0 if asyncio.run(run(args)) else 1)
 
 
 if __name__ == "__main__":

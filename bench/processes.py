@@ -124,3 +124,8 @@ def percentile(values: list[float], p: float) -> float:
     """The p-th percentile (0-100), nearest rank."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def verdict(met: bool) -> str:
+    """What a figure says about its target."""
+    return "PASS" if met else "FAIL"

@@ -73,8 +73,8 @@ class SyncJob(SQLModel, table=True):
 # On PostgreSQL a job that becomes due (enqueued, sent again, or released because what it
 # waited for is done) wakes the workers listening on this channel (outbox_worker/) at
 # its commit: without it a worker in its own process finds it only at its next look. In the
-# database, not in the app, so the click that enqueues pays no extra round trip. Also in
-# migration 0007, for existing databases.
+# database, not in the app, so every write that makes a job due signals it, in its own
+# transaction. Also in migration 0007, for existing databases.
 JOBS_QUEUED_CHANNEL = "klinikita_jobs_queued"
 _JOB_QUEUED_FUNCTION = DDL(
     "CREATE OR REPLACE FUNCTION klinikita_job_queued() RETURNS trigger LANGUAGE plpgsql AS "

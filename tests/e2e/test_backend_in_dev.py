@@ -13,7 +13,7 @@ from klinikita.services import auth as auth_service
 from tests.e2e.conftest import admin_session_headers
 from tests.e2e.test_master_data import backend_url
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.processes]
 
 
 def test_simulator_control_answers_an_admin_session_only(app_harness, app_url):  # noqa: ANN001, ARG001

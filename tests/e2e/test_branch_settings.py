@@ -13,7 +13,7 @@ from tests.e2e.test_master_data import pick
 from tests.e2e.test_shell import login
 from tests.support.listener import recording_listener
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.processes]
 
 
 def test_moved_addresses_need_the_secret_again_and_get_only_the_new_one(page: Page, app_url: str):

@@ -25,7 +25,7 @@ from tests.e2e.conftest import DESK, TABLET_LANDSCAPE, TABLET_PORTRAIT, admin_se
 from tests.e2e.test_master_data import backend_url, pick
 from tests.e2e.test_shell import login
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.processes]
 
 PATIENT_NIK = "9271060312000001"  # Ardianto Putra, SATUSEHAT's published sandbox patient
 NURSE_NIK = "3313096403900009"  # the demo nurse, in SATUSEHAT's published practitioner table

@@ -9,7 +9,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.conftest import TABLET_LANDSCAPE
 from tests.e2e.test_clinical_flow import _register, login_as
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.processes]
 
 
 def test_a_category_with_subcodes_is_offered_them(page: Page, browser: Browser, app_url: str):

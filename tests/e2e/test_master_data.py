@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from tests.e2e.conftest import DESK, TABLET_LANDSCAPE, admin_session_headers
 from tests.e2e.test_shell import login
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.processes]
 
 NEW_BRANCH = "Klinik Uji Kosong"
 # SATUSEHAT's published sandbox data, seeded in the simulator.

@@ -10,7 +10,7 @@ from tests.e2e.conftest import DESK, TABLET_LANDSCAPE
 from tests.e2e.test_master_data import pick
 from tests.e2e.test_shell import login
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.processes]
 
 LIVE = 10_000  # ms for the other tab's queue to follow
 

@@ -31,7 +31,7 @@ from tests.e2e.test_clinical_flow import (
 from tests.e2e.test_master_data import backend_url
 from tests.factories import make_completed_visit
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.processes]
 
 
 def _break_the_secret() -> int:

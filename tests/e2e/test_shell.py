@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import DESK, TABLET_LANDSCAPE, TABLET_PORTRAIT
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.processes]
 
 
 def login(page: Page, url: str, username: str, password: str) -> None:

@@ -30,7 +30,7 @@ from klinikita.settings import PROJECT_ROOT
 from tests.e2e.conftest import DESK
 from tests.e2e.test_shell import login
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.processes]
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 300  # s: prestart, compile and the production build on a busy 2-core machine

@@ -19,6 +19,8 @@ from klinikita.state.registration import RegistrationState as Reg
 from tests.factories import GOOD_PASSWORD, make_clinic, make_user
 from tests.support.redis_server import redis_or_skip
 
+pytestmark = pytest.mark.processes
+
 REDIS_URL = "redis://127.0.0.1:6379/9"  # a database of its own, emptied afterwards
 
 

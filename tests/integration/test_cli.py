@@ -7,11 +7,14 @@ import subprocess
 import sys
 from collections import Counter
 
+import pytest
 from sqlmodel import Session, select
 
 from klinikita.db import make_engine
 from klinikita.models import Branch, SyncJob, User
 from klinikita.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.processes
 
 
 def _cli(url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:

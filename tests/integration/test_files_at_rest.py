@@ -9,8 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from klinikita.integrations.satusehat.simulator import Simulator
 from klinikita.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.processes
 
 
 def _mode(path: Path) -> int:

@@ -16,6 +16,8 @@ import pytest
 
 from klinikita.settings import PROJECT_ROOT
 
+pytestmark = pytest.mark.processes
+
 # The supervised command: starts a helper process of its own (as Reflex starts its server
 # workers), notes both pids, then waits.
 COMMAND = """

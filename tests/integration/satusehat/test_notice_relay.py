@@ -189,6 +189,7 @@ async def test_on_postgresql_the_relay_looks_when_signalled_not_by_polling(pg_db
 
 
 @pytest.mark.postgres
+@pytest.mark.processes
 async def test_a_worker_process_on_postgresql_wakes_the_relay_when_it_sends_a_visit():
     """The whole path: the worker's outcome commit carries the signal to the app."""
     require_pg()

@@ -65,6 +65,7 @@ def _assert_sent_once(sim, url: str, visit_id: int, uid: str) -> None:
     assert set(exam.observation_ids.values()) == {o["id"] for o in observations}
 
 
+@pytest.mark.processes
 def test_a_killed_workers_job_is_sent_by_another_within_15_seconds(tmp_path):
     assert LEASE_SECONDS + 1.0 < RECOVERY_BOUND  # a lease and one look fit in the bound
     url = f"sqlite:///{tmp_path / 'killed.db'}"

@@ -18,6 +18,8 @@ from tests.pg import require_pg, temporary_pg_database
 from tests.support.simulator import start_simulator
 from tests.support.worker import start_worker_process, wait_for
 
+pytestmark = pytest.mark.processes
+
 ENCOUNTER_SYSTEM = "http://sys-ids.kemkes.go.id/encounter/10000004"
 
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from klinikita.integrations.satusehat.simulator import Simulator
 from tests.support.simulator import start_simulator
@@ -106,6 +107,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.processes
 def test_command_line_server(tmp_path: Path) -> None:
     port = _free_port()
     command = [
