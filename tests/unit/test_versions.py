@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import update
 from sqlmodel import Session, func, select
 
-from klinikita.db import statements
 from klinikita.integrations.satusehat.jobs import RowUpdate
 from klinikita.integrations.satusehat.worker import apply_updates
 from klinikita.models import AuditLog, Examination, Patient, User, Visit
@@ -123,7 +122,7 @@ def test_background_and_bookkeeping_writes_keep_the_version(db, clinic):
     actor = _actor(db, branch, "admin")
     # The SATUSEHAT worker writes the IHS number it found (plain UPDATEs, as it does).
     apply_updates(
-        statements(db),
+        db,
         [RowUpdate("patient", patient.id, {"ihs_number": "P0001", "sync_status": "sent"})],
     )
     db.commit()
@@ -153,7 +152,7 @@ def test_a_stale_save_without_an_audit_trail_still_says_to_reload(db, clinic):
     assert refusal.message == versions.STALE_UNKNOWN
 
 
-# ----- the visit and its examination, written with plain statements ------------------------
+# ----- the visit and its examination --------------------------------------------------------
 def _exam_row(db, visit_id: int) -> Examination:
     db.expire_all()
     row = db.exec(select(Examination).where(Examination.visit_id == visit_id)).one()
@@ -211,7 +210,7 @@ def test_the_visits_version_moves_with_its_status_not_with_its_sending(db, clini
         3,
     )
     apply_updates(
-        statements(db),
+        db,
         [RowUpdate("visit", visit.id, {"encounter_id": "ENC-1", "sync_status": "sent"})],
     )
     db.commit()
