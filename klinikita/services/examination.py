@@ -152,19 +152,17 @@ def visit_in_branch(session: Session, actor: audit.Actor, visit_id: int) -> Visi
 
 def _editable_visit(session: Session, actor: audit.Actor, visit_id: int, action: Action) -> Visit:
     """The visit as stored now, if `actor` may change its examination now (permission,
-    branch, status). A completed visit (an admin's correction) comes locked until the
-    commit, as the worker writing a send's outcome takes it first too (no deadlock between
-    the two, and two corrections at once see each other's withdrawals)."""
+    branch, status). Its row stays locked until the commit: writes to one visit take turns
+    (each then reads what the one before committed), and the worker writing a send's
+    outcome takes it first too, so the two never deadlock."""
     require(actor.duty, action)
-    visit = session.get(Visit, visit_id, populate_existing=True)
+    visit = session.get(Visit, visit_id, populate_existing=True, with_for_update=True)
     if visit is None or visit.branch_id != actor.branch_id:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
     if visit.status == VisitStatus.CANCELLED:
         raise ServiceError("Kunjungan ini dibatalkan; pemeriksaannya tidak dapat diubah.")
-    if visit.status == VisitStatus.COMPLETE:
-        if not allows(actor.duty, Action.RECORD_EDIT):
-            raise PermissionDenied(COMPLETED_REFUSAL)
-        session.refresh(visit, with_for_update=True)
+    if visit.status == VisitStatus.COMPLETE and not allows(actor.duty, Action.RECORD_EDIT):
+        raise PermissionDenied(COMPLETED_REFUSAL)
     return visit
 
 
@@ -193,15 +191,13 @@ def examination_of(session: Session, visit_id: int) -> Examination | None:
 
 def _mark_started(session: Session, actor: audit.Actor, visit: Visit, now: datetime) -> None:
     """The first examination write starts the examination (a change of the visit's status,
-    so its next version); its time never moves later. Refused (StaleEdit) when the visit
-    was changed by another save since it was read."""
+    so its next version); its time never moves later."""
     started = visit.exam_started_at or now
     status = VisitStatus.IN_EXAMINATION if visit.status == VisitStatus.REGISTERED else visit.status
     if started == visit.exam_started_at and status == visit.status:
         return
     visit.exam_started_at, visit.status, visit.updated_at = started, status, now
     session.add(visit)
-    versions.flush(session, visit, entity="visit", branch_id=actor.branch_id)
     audit.record(
         session,
         actor,

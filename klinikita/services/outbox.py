@@ -38,7 +38,7 @@ def active_job(session: Session, kind: str, subject_id: int) -> SyncJob | None:
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
-def _insert_unless_open(session: Session, job: SyncJob) -> int | None:
+def _insert_job(session: Session, job: SyncJob) -> int | None:
     """Insert `job` unless its subject already has an open job of its kind (the partial
     unique index uq_sync_job_open refuses it: ON CONFLICT DO NOTHING); the new job's id, or
     None. A job queued by another transaction that has not committed yet is waited for."""
@@ -78,7 +78,7 @@ def queue_job(
             subject_id=subject_id,
             client_token=client_token or None,
         )
-        job_id = _insert_unless_open(session, job)
+        job_id = _insert_job(session, job)
         if job_id is not None:
             return job_id
         job_id = session.scalar(

@@ -61,17 +61,9 @@ def save(session: Session, row: Versioned, *, entity: str, branch_id: int) -> No
     off it changed, such as a user's duties). Its UPDATE checks the version read: when a save
     was committed in between, the transaction is rolled back and this save refused as
     `check` refuses it."""
+    row_id = row.id
     row.version += 1
     session.add(row)
-    flush(session, row, entity=entity, branch_id=branch_id)
-
-
-def flush(session: Session, row: Versioned, *, entity: str, branch_id: int) -> None:
-    """Write what the session holds unwritten, `row`'s changes among them (its version
-    raised when an edited column changed, `Versioned`). When `row` was changed by a save
-    committed since it was read, the transaction is rolled back and this save refused as
-    `check` refuses it."""
-    row_id = row.id
     try:
         session.flush()
     except StaleDataError:
