@@ -13,25 +13,14 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, update
-from sqlmodel import select
+from sqlmodel import Session
 
-from klinikita.db import Statements
 from klinikita.integrations.satusehat.fhir import VITAL_SIGNS
 from klinikita.models import Visit
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services import outbox
-
-_BUMP_REVISION = (
-    update(Visit)
-    .where(Visit.id == bindparam("visit_id"))
-    .values(sync_revision=Visit.sync_revision + 1, updated_at=bindparam("now"))
-)
-# Read under the visit row's lock, which the caller took first (services/examination.py;
-# on SQLite the write transaction holds the database): two withdrawals at once both stay.
-_RETRACTED = select(Visit.retracted).where(Visit.id == bindparam("visit_id"))
 
 
 def held_by_satusehat(status: str, encounter_id: str | None, sync_status: str) -> bool:
@@ -43,40 +32,36 @@ def held_by_satusehat(status: str, encounter_id: str | None, sync_status: str) -
 
 
 def send_correction(
-    st: Statements,
+    session: Session,
+    visit: Visit,
     *,
-    visit_id: int,
-    branch_id: int,
-    status: str,
-    encounter_id: str | None,
-    sync_status: str,
     now: datetime,
     withdrawn: list[dict[str, Any]] | None = None,
     client_token: str | None = None,
 ) -> None:
     """After a change SATUSEHAT must hear of, in the change's transaction: the visit's send
     queued again (or the queued one kept), its revision raised; `withdrawn` are resources
-    SATUSEHAT holds that the visit no longer has. Nothing when SATUSEHAT does not hold it."""
-    if not held_by_satusehat(status, encounter_id, sync_status):
+    SATUSEHAT holds that the visit no longer has. Nothing when SATUSEHAT does not hold it.
+    `visit` is read under its row's lock (services/examination.py takes it), so two
+    corrections at once both keep what they withdraw. Its version stays: all of this is
+    bookkeeping."""
+    if not held_by_satusehat(visit.status, visit.encounter_id, visit.sync_status):
         return
-    st.execute(_BUMP_REVISION, {"visit_id": visit_id, "now": now})
-    if sync_status == SyncStatus.FAILED:
+    if visit.sync_status == SyncStatus.FAILED:
         # The refused correction goes out as that same job again, as "Kirim ulang" does, so
         # the failed-jobs report does not keep a job the visit is past.
-        outbox.resend_last_failed(st, JobKind.VISIT_SEND, visit_id, now)
-    changes: dict[str, object] = {}
-    if withdrawn:
-        held = st.scalar(_RETRACTED, {"visit_id": visit_id}) or []
-        known = {(r["type"], r["id"]) for r in held}
-        changes["retracted"] = held + [r for r in withdrawn if (r["type"], r["id"]) not in known]
-    outbox.enqueue_row(
-        st,
-        JobKind.VISIT_SEND,
-        branch_id,
-        visit_id,
-        client_token=client_token,
-        subject_changes=changes,
+        outbox.resend_last_failed(session, JobKind.VISIT_SEND, visit.id, now)
+    outbox.queue_job(
+        session, JobKind.VISIT_SEND, visit.branch_id, visit.id, client_token=client_token
     )
+    if withdrawn:
+        held = list(visit.retracted or [])
+        known = {(r["type"], r["id"]) for r in held}
+        visit.retracted = held + [r for r in withdrawn if (r["type"], r["id"]) not in known]
+    visit.sync_revision += 1
+    visit.sync_status, visit.sync_error = SyncStatus.SENDING, None
+    visit.updated_at = now
+    session.add(visit)
 
 
 def withdrawn_vitals(

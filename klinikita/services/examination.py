@@ -11,14 +11,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Update, bindparam, update
 from sqlmodel import Session, select
 
-from klinikita.db import SessionStatements, Statements, insert_new, statements
 from klinikita.models import Diagnosis, Examination, User, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
@@ -153,139 +150,25 @@ def visit_in_branch(session: Session, actor: audit.Actor, visit_id: int) -> Visi
     return visit
 
 
-# The writes of the examination page (a click each) run as plain statements on the session's
-# connection (`db.statements`): the ORM's loads and flushes cost more than the work itself.
-@dataclass(frozen=True)
-class EditableVisit:
-    id: int
-    status: str
-    exam_started_at: datetime | None
-    exam_id: int | None = None  # its examination, once written
-    branch_id: int = 0
-    encounter_id: str | None = None
-    sync_status: str = ""
-    observation_ids: dict[str, str] | None = None  # of its examination, once sent
-    exam_version: int = 0  # its examination's version (0: none written yet)
-    # The fields of the examination asked for, as stored before this change.
-    exam_values: dict[str, Any] = dataclass_field(default_factory=dict)
-    # Its diagnoses' codes, primary first, when asked for.
-    codes: tuple[str, ...] = ()
-
-
-def _visit_for_change(fields: tuple[str, ...], codes: bool = False) -> Select:
-    """The visit and, in the same statement, those fields of its examination (if any) and,
-    with `codes`, its diagnoses' codes (a row per diagnosis, the rest repeated)."""
-    stmt = (
-        select(
-            Visit.id,
-            Visit.branch_id,
-            Visit.status,
-            Visit.exam_started_at,
-            Visit.encounter_id,
-            Visit.sync_status,
-            Examination.id,
-            Examination.observation_ids,
-            Examination.version,
-            *(Examination.__table__.c[f] for f in fields),
-            *((Diagnosis.icd10_code,) if codes else ()),
-        )
-        .outerjoin(Examination, Examination.visit_id == Visit.id)
-        .where(Visit.id == bindparam("visit_id"))
-    )
-    if codes:
-        stmt = stmt.outerjoin(Diagnosis, Diagnosis.visit_id == Visit.id).order_by(
-            Diagnosis.rank, Diagnosis.id
-        )
-    return stmt
-
-
-_VISIT_FOR_CHANGE = {f: _visit_for_change(f) for f in ((), VITAL_FIELDS, SOAP_FIELDS)}
-_LOCK_VISIT = select(Visit.id).where(Visit.id == bindparam("visit_id")).with_for_update()
-_VISIT_AND_CODES = _visit_for_change((), codes=True)
-
-# The first examination write starts the visit: a change of its status, so its next version.
-_START_VISIT = (
-    update(Visit)
-    .where(Visit.id == bindparam("row_id"))
-    .values(
-        exam_started_at=bindparam("v_exam_started_at"),
-        status=bindparam("v_status"),
-        updated_at=bindparam("v_updated_at"),
-        version=Visit.version + 1,
-    )
-)
-_EXAM_UPDATES: dict[tuple[str, ...], Update] = {}
-
-
-def _exam_update(columns: tuple[str, ...]) -> Update:
-    """`UPDATE examination SET <columns>, version = version + 1 WHERE id = :row_id AND
-    version = :read_version`, built once per column set."""
-    stmt = _EXAM_UPDATES.get(columns)
-    if stmt is None:
-        table = Examination.__table__
-        stmt = _EXAM_UPDATES[columns] = (
-            update(table)
-            .where(table.c.id == bindparam("row_id"), table.c.version == bindparam("read_version"))
-            .values(
-                {
-                    **{c: bindparam(f"v_{c}", type_=table.c[c].type) for c in columns},
-                    "version": table.c.version + 1,
-                }
-            )
-        )
-    return stmt
-
-
-def _expire(st: Statements, model: type, row_id: int, columns: list[str]) -> None:
-    """What a plain UPDATE changed, forgotten by the ORM session the statements run in."""
-    if isinstance(st, SessionStatements):
-        st.changed(model, row_id, columns)
-
-
-def _editable_visit(
-    st: Statements,
-    actor: audit.Actor,
-    visit_id: int,
-    action: Action,
-    exam_fields: tuple[str, ...] = (),
-    *,
-    codes: bool = False,
-) -> EditableVisit:
-    """The visit, if `actor` may change its examination now (permission, branch, status),
-    with the `exam_fields` its examination holds (VITAL_FIELDS, SOAP_FIELDS or none) and,
-    with `codes`, its diagnoses' codes."""
+def _editable_visit(session: Session, actor: audit.Actor, visit_id: int, action: Action) -> Visit:
+    """The visit as stored now, if `actor` may change its examination now (permission,
+    branch, status). Its row stays locked until the commit: writes to one visit take turns
+    (each then reads what the one before committed), and the worker writing a send's
+    outcome takes it first too, so the two never deadlock."""
     require(actor.duty, action)
-    stmt = _VISIT_AND_CODES if codes else _VISIT_FOR_CHANGE[exam_fields]
-    found = st.rows(stmt, {"visit_id": visit_id})
-    if not found or found[0][1] != actor.branch_id:
+    visit = session.get(Visit, visit_id, populate_existing=True, with_for_update=True)
+    if visit is None or visit.branch_id != actor.branch_id:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
-    row_id, branch_id, status, started, encounter_id, sync, exam_id, obs_ids, *rest = found[0]
-    exam_version, *values = rest
-    if status == VisitStatus.CANCELLED:
+    if visit.status == VisitStatus.CANCELLED:
         raise ServiceError("Kunjungan ini dibatalkan; pemeriksaannya tidak dapat diubah.")
-    if status == VisitStatus.COMPLETE:
-        if not allows(actor.duty, Action.RECORD_EDIT):
-            raise PermissionDenied(COMPLETED_REFUSAL)
-        # A correction: the visit's row first, as the worker writing a send's outcome
-        # takes it first too (no deadlock between the two).
-        st.rows(_LOCK_VISIT, {"visit_id": row_id})
-    sent = {
-        "branch_id": branch_id,
-        "encounter_id": encounter_id,
-        "sync_status": sync,
-        "observation_ids": obs_ids,
-        "exam_version": exam_version or 0,
-    }
-    if codes:
-        known = tuple(row[-1] for row in found if row[-1] is not None)
-        return EditableVisit(row_id, status, started, exam_id, codes=known, **sent)
-    stored = dict(zip(exam_fields, values, strict=True))
-    return EditableVisit(row_id, status, started, exam_id, exam_values=stored, **sent)
+    if visit.status == VisitStatus.COMPLETE and not allows(actor.duty, Action.RECORD_EDIT):
+        raise PermissionDenied(COMPLETED_REFUSAL)
+    return visit
 
 
 def _send_correction(
-    st: Statements,
-    visit: EditableVisit,
+    session: Session,
+    visit: Visit,
     now: datetime,
     *,
     withdrawn: list[dict[str, Any]] | None = None,
@@ -293,35 +176,30 @@ def _send_correction(
 ) -> None:
     """After a change SATUSEHAT must hear of (services/corrections.py)."""
     corrections.send_correction(
-        st,
-        visit_id=visit.id,
-        branch_id=visit.branch_id,
-        status=visit.status,
-        encounter_id=visit.encounter_id,
-        sync_status=visit.sync_status,
-        now=now,
-        withdrawn=withdrawn,
-        client_token=client_token,
+        session, visit, now=now, withdrawn=withdrawn, client_token=client_token
     )
 
 
 def examination_of(session: Session, visit_id: int) -> Examination | None:
-    return session.exec(select(Examination).where(Examination.visit_id == visit_id)).first()
+    """The visit's examination as stored now, if one was written."""
+    return session.exec(
+        select(Examination)
+        .where(Examination.visit_id == visit_id)
+        .execution_options(populate_existing=True)
+    ).first()
 
 
-def _mark_started(st: Statements, actor: audit.Actor, visit: EditableVisit, now: datetime) -> None:
-    """The first examination write starts the examination; its time never moves later."""
+def _mark_started(session: Session, actor: audit.Actor, visit: Visit, now: datetime) -> None:
+    """The first examination write starts the examination (a change of the visit's status,
+    so its next version); its time never moves later."""
     started = visit.exam_started_at or now
     status = VisitStatus.IN_EXAMINATION if visit.status == VisitStatus.REGISTERED else visit.status
     if started == visit.exam_started_at and status == visit.status:
         return
-    st.send(
-        _START_VISIT,
-        {"row_id": visit.id, "v_exam_started_at": started, "v_status": status, "v_updated_at": now},
-    )
-    _expire(st, Visit, visit.id, ["exam_started_at", "status", "updated_at", "version"])
-    audit.write(
-        st,
+    visit.exam_started_at, visit.status, visit.updated_at = started, status, now
+    session.add(visit)
+    audit.record(
+        session,
         actor,
         "exam_start",
         "visit",
@@ -331,35 +209,43 @@ def _mark_started(st: Statements, actor: audit.Actor, visit: EditableVisit, now:
 
 
 def start_examination(
-    db: Session | Statements, actor: audit.Actor, visit_id: int, *, now: datetime | None = None
+    session: Session, actor: audit.Actor, visit_id: int, *, now: datetime | None = None
 ) -> None:
     """Mulai periksa: the patient is called in. Repeating it changes nothing."""
-    st = statements(db)
-    _mark_started(
-        st, actor, _editable_visit(st, actor, visit_id, Action.EXAM_VITALS), now or utcnow()
-    )
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_VITALS)
+    _mark_started(session, actor, visit, now or utcnow())
 
 
 def _write_examination(
-    st: Statements, actor: audit.Actor, visit: EditableVisit, values: dict[str, Any]
-) -> int:
-    """Write `values` into the visit's examination (made on its first write) with its next
-    version; its id. Refused (StaleEdit) when another save changed the examination since
-    `visit` was read."""
-    if visit.exam_id is None:
-        return insert_new(st, Examination, {"visit_id": visit.id, **values}).id
-    params = {f"v_{c}": v for c, v in values.items()}
-    params.update(row_id=visit.exam_id, read_version=visit.exam_version)
-    if st.execute(_exam_update(tuple(values)), params) != 1:
-        raise versions.stale_edit(st, "examination", visit.exam_id, actor.branch_id)
-    _expire(st, Examination, visit.exam_id, [*values, "version"])
-    return visit.exam_id
+    session: Session,
+    actor: audit.Actor,
+    visit: Visit,
+    exam: Examination | None,
+    values: dict[str, Any],
+) -> Examination:
+    """Write `values` into the visit's examination `exam` (made on its first write) with its
+    next version. Refused (StaleEdit) when another save changed the examination since
+    `exam` was read."""
+    if exam is None:
+        exam = Examination(visit_id=visit.id, **values)
+        session.add(exam)
+        session.flush()
+        return exam
+    for name, value in values.items():
+        setattr(exam, name, value)
+    versions.save(session, exam, entity="examination", branch_id=actor.branch_id)
+    return exam
+
+
+def _section(exam: Examination | None, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The stored values of `fields` (vitals or SOAP; all None before the first write)."""
+    return {f: getattr(exam, f) if exam is not None else None for f in fields}
 
 
 def _check_exam_version(
-    st: Statements,
+    session: Session,
     actor: audit.Actor,
-    visit: EditableVisit,
+    exam: Examination | None,
     expected_version: int | None,
     filled_from: dict[str, Any] | None = None,
 ) -> None:
@@ -367,13 +253,16 @@ def _check_exam_version(
     filled: it is not at `expected_version` (0: there was none yet). `filled_from`, the
     stored values of the section this form saves as the form was filled with them, lets a
     save through when only the other section (vitals or SOAP) was saved in between."""
-    if expected_version is None or expected_version == visit.exam_version:
+    current = exam.version if exam is not None else 0
+    if expected_version is None or expected_version == current:
         return
-    if filled_from is not None and all(
-        visit.exam_values.get(f) == value for f, value in filled_from.items()
-    ):
-        return
-    raise versions.stale_edit(st, "examination", visit.exam_id or 0, actor.branch_id)
+    if filled_from is not None:
+        stored = _section(exam, tuple(filled_from))
+        if all(stored[f] == value for f, value in filled_from.items()):
+            return
+    raise versions.stale_edit(
+        session, "examination", exam.id if exam is not None else 0, actor.branch_id
+    )
 
 
 def _shown_vitals(filled_from: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -387,12 +276,8 @@ def _shown_vitals(filled_from: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
 
 
-# Who measured: the employee of the user saving the vitals (services/vitals_by.py).
-_EMPLOYEE_OF_USER = select(User.employee_id).where(User.id == bindparam("user_id"))
-
-
 def save_vitals(
-    db: Session | Statements,
+    session: Session,
     actor: audit.Actor,
     visit_id: int,
     data: dict[str, Any],
@@ -408,36 +293,41 @@ def save_vitals(
     examination's id. `expected_version`: the examination's version the form loaded (0:
     none yet); `filled_from`: the vitals as the form showed them then (see
     `_check_exam_version`)."""
-    st = statements(db)
-    visit = _editable_visit(st, actor, visit_id, Action.EXAM_VITALS, VITAL_FIELDS)
-    _check_exam_version(st, actor, visit, expected_version, _shown_vitals(filled_from))
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_VITALS)
+    exam = examination_of(session, visit.id)
+    _check_exam_version(session, actor, exam, expected_version, _shown_vitals(filled_from))
     values = parse_vitals(data)
     now = now or utcnow()
-    _mark_started(st, actor, visit, now)
-    measured = {"vitals_at": now}
-    if visit.status != VisitStatus.COMPLETE or not any(
-        visit.exam_values.get(f) is not None for f in VITAL_FIELDS
-    ):
-        measured["vitals_by_id"] = st.scalar(_EMPLOYEE_OF_USER, {"user_id": actor.user_id})
+    _mark_started(session, actor, visit, now)
+    before = _section(exam, VITAL_FIELDS)
+    observation_ids = exam.observation_ids if exam is not None else None
+    measured: dict[str, Any] = {"vitals_at": now}
+    if visit.status != VisitStatus.COMPLETE or not any(v is not None for v in before.values()):
+        # Who measured: the employee of the user saving the vitals (services/vitals_by.py).
+        measured["vitals_by_id"] = session.scalar(
+            select(User.employee_id).where(User.id == actor.user_id)
+        )
         measured["vitals_by_user_id"] = actor.user_id
-    exam_id = _write_examination(st, actor, visit, {**values, **measured, "updated_at": now})
-    audit.write(
-        st,
+    exam = _write_examination(
+        session, actor, visit, exam, {**values, **measured, "updated_at": now}
+    )
+    audit.record(
+        session,
         actor,
         "exam_vitals",
         "examination",
-        exam_id,
-        before={f: visit.exam_values.get(f) for f in VITAL_FIELDS},
+        exam.id,
+        before=before,
         after={**values, "visit_id": visit.id},
     )
-    if any(values.get(f) != visit.exam_values.get(f) for f in VITAL_FIELDS):
-        withdrawn = corrections.withdrawn_vitals(visit.observation_ids, visit.exam_values, values)
-        _send_correction(st, visit, now, withdrawn=withdrawn, client_token=client_token)
-    return exam_id
+    if any(values.get(f) != before[f] for f in VITAL_FIELDS):
+        withdrawn = corrections.withdrawn_vitals(observation_ids, before, values)
+        _send_correction(session, visit, now, withdrawn=withdrawn, client_token=client_token)
+    return exam.id
 
 
 def save_soap(
-    db: Session | Statements,
+    session: Session,
     actor: audit.Actor,
     visit_id: int,
     data: dict[str, Any],
@@ -450,10 +340,10 @@ def save_soap(
     The examination's id. `expected_version`: the examination's version the form loaded
     (0: none yet); `filled_from`: the notes as the form showed them then (see
     `_check_exam_version`)."""
-    st = statements(db)
-    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL, SOAP_FIELDS)
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
+    exam = examination_of(session, visit.id)
     shown = None if filled_from is None else {f: filled_from.get(f, "") for f in SOAP_FIELDS}
-    _check_exam_version(st, actor, visit, expected_version, shown)
+    _check_exam_version(session, actor, exam, expected_version, shown)
     errors: dict[str, str] = {}
     texts = {
         f: take_text(errors, f, data.get(f), label=label, max_length=SOAP_MAX, multiline=True)
@@ -462,20 +352,21 @@ def save_soap(
     if errors:
         raise ValidationFailed(errors)
     now = now or utcnow()
-    _mark_started(st, actor, visit, now)
-    exam_id = _write_examination(
-        st, actor, visit, {**texts, "soap_by_user_id": actor.user_id, "updated_at": now}
+    _mark_started(session, actor, visit, now)
+    before = {f: v or "" for f, v in _section(exam, SOAP_FIELDS).items()}
+    exam = _write_examination(
+        session, actor, visit, exam, {**texts, "soap_by_user_id": actor.user_id, "updated_at": now}
     )
-    audit.write(
-        st,
+    audit.record(
+        session,
         actor,
         "exam_soap",
         "examination",
-        exam_id,
-        before={f: visit.exam_values.get(f) or "" for f in SOAP_FIELDS},
+        exam.id,
+        before=before,
         after={**texts, "visit_id": visit.id},
     )
-    return exam_id
+    return exam.id
 
 
 # ----- diagnoses -----------------------------------------------------------------------------
@@ -498,7 +389,7 @@ def _renumber(session: Session, diagnoses: list[Diagnosis]) -> None:
 
 
 def add_diagnosis(
-    db: Session | Statements,
+    session: Session,
     actor: audit.Actor,
     visit_id: int,
     code: str,
@@ -507,8 +398,7 @@ def add_diagnosis(
     client_token: str | None = None,
 ) -> Diagnosis:
     """The first diagnosis becomes the primary one (rank 1); later ones are secondary."""
-    st = statements(db)
-    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL, codes=True)
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
     normalized = icd10.normalize(code)
     if not normalized:
         raise ValidationFailed({"icd10": "Pilih kode ICD-10 dari hasil pencarian."})
@@ -517,30 +407,27 @@ def add_diagnosis(
         raise ValidationFailed(
             {"icd10": f'Kode ICD-10 "{normalized}" tidak dikenal. Pilih dari hasil pencarian.'}
         )
-    existing = visit.codes
+    existing = session.exec(
+        select(Diagnosis.icd10_code).where(Diagnosis.visit_id == visit.id)
+    ).all()
     if any(icd10.normalize(c) == normalized for c in existing):
         raise ValidationFailed({"icd10": f"Diagnosis {normalized} sudah tercatat."})
     now = now or utcnow()
-    _mark_started(st, actor, visit, now)
-    diagnosis = insert_new(
-        st,
-        Diagnosis,
-        {
-            "visit_id": visit.id,
-            "rank": len(existing) + 1,
-            "icd10_code": normalized,
-            "display": description,
-        },
+    _mark_started(session, actor, visit, now)
+    diagnosis = Diagnosis(
+        visit_id=visit.id, rank=len(existing) + 1, icd10_code=normalized, display=description
     )
-    audit.write(
-        st,
+    session.add(diagnosis)
+    session.flush()
+    audit.record(
+        session,
         actor,
         "diagnosis_add",
         "diagnosis",
         diagnosis.id,
         after={"visit_id": visit.id, "code": normalized, "rank": diagnosis.rank},
     )
-    _send_correction(st, visit, now, client_token=client_token)
+    _send_correction(session, visit, now, client_token=client_token)
     return diagnosis
 
 
@@ -560,8 +447,7 @@ def set_primary(
     client_token: str | None = None,
 ) -> Diagnosis:
     """Make one diagnosis the primary; the others keep their order after it."""
-    st = statements(session)
-    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
     chosen = _diagnosis_of_visit(session, visit, diagnosis_id)
     ordered = diagnoses_of(session, visit.id)
     before = [d.icd10_code for d in ordered]
@@ -578,7 +464,7 @@ def set_primary(
     )
     session.flush()
     if before != [d.icd10_code for d in ordered]:
-        _send_correction(st, visit, utcnow(), client_token=client_token)
+        _send_correction(session, visit, utcnow(), client_token=client_token)
     return chosen
 
 
@@ -597,8 +483,7 @@ def remove_diagnosis(
     client_token: str | None = None,
 ) -> None:
     """Remove one; the rest close ranks (removing the primary promotes the next)."""
-    st = statements(session)
-    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
     diagnosis = _diagnosis_of_visit(session, visit, diagnosis_id)
     if visit.status == VisitStatus.COMPLETE and len(diagnoses_of(session, visit.id)) == 1:
         raise ServiceError(LAST_DIAGNOSIS_REFUSAL)
@@ -611,7 +496,7 @@ def remove_diagnosis(
     withdrawn = corrections.withdrawn_diagnosis(
         diagnosis.condition_id, diagnosis.icd10_code, diagnosis.display
     )
-    _send_correction(st, visit, utcnow(), withdrawn=withdrawn, client_token=client_token)
+    _send_correction(session, visit, utcnow(), withdrawn=withdrawn, client_token=client_token)
 
 
 # ----- procedures and prescriptions ----------------------------------------------------------
@@ -644,8 +529,7 @@ def add_procedure(
     now: datetime | None = None,
 ) -> Procedure:
     """Tindakan: description required; an ICD-9-CM code (e.g. 96.59) when known."""
-    st = statements(session)
-    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
     errors: dict[str, str] = {}
     code = _text(errors, data, "code").replace(" ", "")
     description, note = _text(errors, data, "description"), _text(errors, data, "note")
@@ -658,7 +542,7 @@ def add_procedure(
         errors.setdefault("description", "Nama tindakan wajib diisi.")
     if errors:
         raise ValidationFailed(errors)
-    _mark_started(st, actor, visit, now or utcnow())
+    _mark_started(session, actor, visit, now or utcnow())
     procedure = Procedure(visit_id=visit.id, code=code, description=description, note=note)
     session.add(procedure)
     session.flush()
@@ -677,8 +561,7 @@ def _remove_line(
     missing: str,
 ) -> None:
     """Remove one procedure or prescription line of an editable visit, with its audit row."""
-    st = statements(session)
-    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
     line = session.get(model, line_id)
     if line is None or line.visit_id != visit.id:
         raise NotFound(missing)
@@ -711,8 +594,7 @@ def add_prescription(
     now: datetime | None = None,
 ) -> Prescription:
     """Resep: the medicine is required; form, quantity, dose, frequency, days, instructions."""
-    st = statements(session)
-    visit = _editable_visit(st, actor, visit_id, Action.EXAM_MEDICAL)
+    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
     errors: dict[str, str] = {}
     fields = ("medicine", "form", "dose", "frequency", "instructions")
     texts = {f: _text(errors, data, f) for f in fields}
@@ -736,7 +618,7 @@ def add_prescription(
         errors["duration_days"] = "Lama pemakaian ditulis dalam hari, 1 sampai 365."
     if errors:
         raise ValidationFailed(errors)
-    _mark_started(st, actor, visit, now or utcnow())
+    _mark_started(session, actor, visit, now or utcnow())
     line = Prescription(visit_id=visit.id, quantity=quantity, duration_days=duration, **texts)
     session.add(line)
     session.flush()

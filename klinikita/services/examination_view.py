@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date
 
-from sqlalchemy import bindparam, case, literal_column
-from sqlmodel import select
+from sqlalchemy import case, literal_column
+from sqlmodel import Session, select
 
-from klinikita.db import Statements
 from klinikita.models import (
     Branch,
     Diagnosis,
@@ -81,9 +80,8 @@ class VisitRecord:
     prescriptions: list[dict[str, str]] | None = field(default_factory=list)
 
 
-# The visit with everything its header shows, in one statement (the page reads it after
-# every change and on every live update). Plain columns on the read connection: no ORM
-# objects are built, which on a busy loop costs more than the query itself.
+# The visit with everything its header shows, in one statement of plain columns (the page
+# reads it after every change and on every live update).
 _VITAL_COLS = tuple(getattr(Examination, f) for f in VITAL_FIELDS)
 _SOAP_COLS = tuple(getattr(Examination, f) for f in SOAP_FIELDS)
 # Why the visit's SATUSEHAT job waits (an IHS lookup, say), read only while it is being sent:
@@ -140,38 +138,27 @@ _RECORD = (
     .outerjoin(Room, Room.id == Visit.room_id)
     .outerjoin(Employee, Employee.id == Visit.doctor_id)
     .outerjoin(Examination, Examination.visit_id == Visit.id)
-    .where(Visit.id == bindparam("visit_id"), Visit.branch_id == bindparam("branch_id"))
 )
-_DIAGNOSES = (
-    select(
-        Diagnosis.id,
-        Diagnosis.icd10_code,
-        Diagnosis.display,
-        Diagnosis.rank,
-        Diagnosis.condition_id,
-    )
-    .where(Diagnosis.visit_id == bindparam("visit_id"))
-    .order_by(Diagnosis.rank, Diagnosis.id)
+_DIAGNOSES = select(
+    Diagnosis.id,
+    Diagnosis.icd10_code,
+    Diagnosis.display,
+    Diagnosis.rank,
+    Diagnosis.condition_id,
+).order_by(Diagnosis.rank, Diagnosis.id)
+_PROCEDURES = select(Procedure.id, Procedure.code, Procedure.description, Procedure.note).order_by(
+    Procedure.id
 )
-_PROCEDURES = (
-    select(Procedure.id, Procedure.code, Procedure.description, Procedure.note)
-    .where(Procedure.visit_id == bindparam("visit_id"))
-    .order_by(Procedure.id)
-)
-_PRESCRIPTIONS = (
-    select(
-        Prescription.id,
-        Prescription.medicine,
-        Prescription.form,
-        Prescription.quantity,
-        Prescription.dose,
-        Prescription.frequency,
-        Prescription.duration_days,
-        Prescription.instructions,
-    )
-    .where(Prescription.visit_id == bindparam("visit_id"))
-    .order_by(Prescription.id)
-)
+_PRESCRIPTIONS = select(
+    Prescription.id,
+    Prescription.medicine,
+    Prescription.form,
+    Prescription.quantity,
+    Prescription.dose,
+    Prescription.frequency,
+    Prescription.duration_days,
+    Prescription.instructions,
+).order_by(Prescription.id)
 _N_VITALS = len(VITAL_FIELDS)
 
 
@@ -214,30 +201,21 @@ def _prescriptions(rows: list[tuple]) -> list[dict[str, str]]:
 
 # What `visit_record` reads for each of the visit's lists, and how it shows the rows.
 _LIST_READERS = {
-    "diagnoses": (_DIAGNOSES, _diagnoses),
-    "procedures": (_PROCEDURES, _procedures),
-    "prescriptions": (_PRESCRIPTIONS, _prescriptions),
+    "diagnoses": (_DIAGNOSES, Diagnosis.visit_id, _diagnoses),
+    "procedures": (_PROCEDURES, Procedure.visit_id, _procedures),
+    "prescriptions": (_PRESCRIPTIONS, Prescription.visit_id, _prescriptions),
 }
 LISTS = tuple(_LIST_READERS)
 
 
 def visit_record(
-    conn: Statements, branch_id: int, visit_id: int, *, lists: tuple[str, ...] = LISTS
+    session: Session, branch_id: int, visit_id: int, *, lists: tuple[str, ...] = LISTS
 ) -> VisitRecord:
-    """The open visit as the page shows it; `conn` from `db.read_connection()` (or the
-    click's write scope). Of its three lists, only those named in `lists` are read (a click
-    that saved vitals changed none); the others are None."""
-    # The lists are read with the visit, in one round trip: the visit's branch is checked
-    # on its own row, so those of a visit of another branch are read but never shown.
-    wanted = [name for name in _LIST_READERS if name in lists]
-    params = {"visit_id": visit_id}
-    found, *list_rows = conn.rows_each(
-        [
-            (_RECORD, {"visit_id": visit_id, "branch_id": branch_id}),
-            *((_LIST_READERS[name][0], params) for name in wanted),
-        ]
-    )
-    if not found:
+    """The open visit of the branch as the page shows it (NotFound for a visit of another
+    branch). Of its three lists, only those named in `lists` are read (a click that saved
+    vitals changed none); the others are None."""
+    found = session.exec(_RECORD.where(Visit.id == visit_id, Visit.branch_id == branch_id)).first()
+    if found is None:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
     (
         vid,
@@ -267,7 +245,7 @@ def visit_record(
         vitals_at,
         exam_version,
         *rest,
-    ) = found[0]
+    ) = found
     vitals, soap = rest[:_N_VITALS], rest[_N_VITALS:]
     zone = zone_named(timezone)
     try:
@@ -304,9 +282,9 @@ def visit_record(
     record.vitals_time = zone_time_text(vitals_at, zone) if exam_id else ""
     record.soap = {f: v or "" for f, v in zip(SOAP_FIELDS, soap, strict=True)}
     record.exam_version = exam_version or 0
-    shown = dict(zip(wanted, list_rows, strict=True))
-    for name, (_, view) in _LIST_READERS.items():
-        setattr(record, name, view(shown[name]) if name in shown else None)
+    for name, (read, of_visit, view) in _LIST_READERS.items():
+        rows = session.exec(read.where(of_visit == visit_id)).all() if name in lists else None
+        setattr(record, name, None if rows is None else view(rows))
     return record
 
 

@@ -8,11 +8,10 @@ save's read and its write is refused the same way (`flush`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session
 
-from klinikita.db import Statements, statements
 from klinikita.models import AuditLog, Branch, User
 from klinikita.models.base import Versioned
 from klinikita.services.errors import StaleEdit
@@ -23,28 +22,21 @@ STALE_MESSAGE = (
 )
 STALE_UNKNOWN = "Data ini sudah diubah oleh pengguna lain. Muat ulang untuk melihat perubahan."
 
-# The newest audit row of one record: who changed it last, and when.
-_LAST_CHANGE = (
-    select(AuditLog.at, AuditLog.username, User.full_name)
-    .outerjoin(User, User.id == AuditLog.user_id)
-    .where(AuditLog.entity == bindparam("entity"), AuditLog.entity_id == bindparam("entity_id"))
-    .order_by(AuditLog.id.desc())
-    .limit(1)
-)
-_ZONE = select(Branch.timezone).where(Branch.id == bindparam("branch_id"))
 
-
-def stale_edit(
-    db: Session | Statements, entity: str, entity_id: object, branch_id: int
-) -> StaleEdit:
+def stale_edit(session: Session, entity: str, entity_id: object, branch_id: int) -> StaleEdit:
     """The refusal of a stale save of the `entity` record `entity_id`, naming its last change
     from the audit trail, its time in the branch's zone (HH:MM)."""
-    st = statements(db)
-    found = st.rows(_LAST_CHANGE, {"entity": entity, "entity_id": str(entity_id)})
-    if not found:
+    last_change = session.execute(
+        select(AuditLog.at, AuditLog.username, User.full_name)
+        .outerjoin(User, User.id == AuditLog.user_id)
+        .where(AuditLog.entity == entity, AuditLog.entity_id == str(entity_id))
+        .order_by(AuditLog.id.desc())
+        .limit(1)
+    ).first()
+    if last_change is None:
         return StaleEdit(STALE_UNKNOWN)
-    at, username, full_name = found[0]
-    zone = zone_named(st.scalar(_ZONE, {"branch_id": branch_id}))
+    at, username, full_name = last_change
+    zone = zone_named(session.scalar(select(Branch.timezone).where(Branch.id == branch_id)))
     user = full_name or username or "sistem"
     return StaleEdit(STALE_MESSAGE.format(user=user, time=zone_time_text(at, zone)))
 

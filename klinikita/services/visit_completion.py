@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam
+from sqlalchemy import Select
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from klinikita import routes
-from klinikita.db import Statements, as_model, statements
 from klinikita.integrations.satusehat.config import missing_settings
 from klinikita.models import (
     Branch,
@@ -71,33 +71,6 @@ def _identity_known(person: Patient | Employee) -> bool:
     return bool(nik) and nik_problem(nik) is None and person.sync_status != SyncStatus.NOT_FOUND
 
 
-# What the check and Selesai need, in one statement on the session's connection (Selesai
-# is a click: each statement is a round trip, and the ORM's loads cost more than the check).
-# The diagnoses come joined: one row per diagnosis (a visit has a few), the rest repeated.
-# Who measured the vitals (an employee, and the user who saved them) come before them.
-_SIX = (Visit, Branch, Patient, Employee, Room, Examination)
-_PERFORMER_COLUMNS = (*vitals_by.PERFORMER.c, *vitals_by.RECORDER_COLUMNS)
-_WIDTH = sum(len(model.__table__.c) for model in _SIX) + len(_PERFORMER_COLUMNS)
-_VISIT_AND_PEOPLE = (
-    vitals_by.join_performer(
-        select(
-            *(c for model in _SIX for c in model.__table__.c),
-            *_PERFORMER_COLUMNS,
-            *Diagnosis.__table__.c,
-        )
-        .join(Branch, Branch.id == Visit.branch_id)
-        .join(Patient, Patient.id == Visit.patient_id)
-        .join(Employee, Employee.id == Visit.doctor_id)
-        .join(Room, Room.id == Visit.room_id)
-        .outerjoin(Examination, Examination.visit_id == Visit.id),
-        Examination.__table__,
-    )
-    .outerjoin(Diagnosis, Diagnosis.visit_id == Visit.id)
-    .where(Visit.id == bindparam("visit_id"))
-    .order_by(Diagnosis.rank, Diagnosis.id)
-)
-
-
 @dataclass(frozen=True)
 class _Record:
     visit: Visit
@@ -111,42 +84,72 @@ class _Record:
     vitals_user: SimpleNamespace | None = None  # the user who saved them (username, full_name)
 
 
-# Selesai's read: the same, with the visit's row locked until the commit. A second Selesai
-# of the visit (another tab) waits for the first, then reads it complete and is refused.
-_VISIT_TO_COMPLETE = _VISIT_AND_PEOPLE.with_for_update(of=Visit)
+# Who measured the vitals, as an Employee read from vitals_by.PERFORMER.
+_PERFORMER = aliased(Employee, vitals_by.PERFORMER)
 
 
-def _record(st: Statements, visit_id: int) -> _Record | None:
-    """The visit with its branch, patient, doctor, room, examination and diagnoses, as
-    model instances outside any session (read only)."""
-    return _record_of(st.rows(_VISIT_AND_PEOPLE, {"visit_id": visit_id}))
+def _record_read(visit_id: int) -> Select:
+    """The visit with everything the check needs, in one statement: its branch, patient,
+    doctor, room, examination, who measured its vitals and who saved them, and its
+    diagnoses (joined: a row per diagnosis, the rest repeated), as stored now."""
+    return (
+        vitals_by.join_performer(
+            select(
+                Visit,
+                Branch,
+                Patient,
+                Employee,
+                Room,
+                Examination,
+                _PERFORMER,
+                *vitals_by.RECORDER_COLUMNS,
+                Diagnosis,
+            )
+            .join(Branch, Branch.id == Visit.branch_id)
+            .join(Patient, Patient.id == Visit.patient_id)
+            .join(Employee, Employee.id == Visit.doctor_id)
+            .join(Room, Room.id == Visit.room_id)
+            .outerjoin(Examination, Examination.visit_id == Visit.id),
+            Examination.__table__,
+        )
+        .outerjoin(Diagnosis, Diagnosis.visit_id == Visit.id)
+        .where(Visit.id == visit_id)
+        .order_by(Diagnosis.rank, Diagnosis.id)
+        .execution_options(populate_existing=True)
+    )
 
 
-def _record_of(found: list[tuple]) -> _Record | None:
+def _record(session: Session, visit_id: int, *, lock: bool = False) -> _Record | None:
+    """The visit with its branch, patient, doctor, room, examination and diagnoses. With
+    `lock`, the visit's row stays locked until the commit: a second Selesai of the visit
+    (another tab) waits for the first, then reads it complete and is refused."""
+    stmt = _record_read(visit_id)
+    if lock:
+        stmt = stmt.with_for_update(of=Visit)
+    found = session.exec(stmt).all()
     if not found:
         return None
-    values, rows = iter(found[0]), []
-    for model in _SIX:
-        rows.append(as_model(model, [next(values) for _ in model.__table__.c]))
-    if rows[-1].id is None:
-        rows[-1] = None  # no examination yet (the outer join found none)
-    performer = as_model(Employee, [next(values) for _ in vitals_by.PERFORMER.c])
-    user_id, username, full_name = (next(values) for _ in vitals_by.RECORDER_COLUMNS)
-    diagnoses = [as_model(Diagnosis, row[_WIDTH:]) for row in found if row[_WIDTH] is not None]
+    visit, branch, patient, doctor, room, exam, performer, user_id, username, full_name, _ = found[
+        0
+    ]
     return _Record(
-        *rows,
-        diagnoses,
-        vitals_by=performer if performer.id is not None else None,
+        visit,
+        branch,
+        patient,
+        doctor,
+        room,
+        exam,
+        [row[-1] for row in found if row[-1] is not None],
+        vitals_by=performer,
         vitals_user=SimpleNamespace(username=username, full_name=full_name) if user_id else None,
     )
 
 
 def completion_blockers(
-    db: Session | Statements, visit_id: int, *, now: datetime | None = None
+    session: Session, visit_id: int, *, now: datetime | None = None
 ) -> list[Blocker]:
-    """Everything that keeps this visit from being completed and sent; empty = ready (`db`
-    may be a read connection)."""
-    record = _record(statements(db), visit_id)
+    """Everything that keeps this visit from being completed and sent; empty = ready."""
+    record = _record(session, visit_id)
     if record is None:
         raise NotFound("Kunjungan tidak ditemukan.")
     return _blockers(record, now or utcnow())
@@ -225,27 +228,19 @@ def _add_vitals_by(record: _Record, add) -> None:  # noqa: ANN001
 
 
 def complete_visit(
-    db: Session | Statements,
+    session: Session,
     actor: audit.Actor,
     visit_id: int,
     *,
     client_token: str | None = None,
     now: datetime | None = None,
 ) -> Visit:
-    """Selesai: when ready, the visit is complete and its SATUSEHAT job is queued in the
-    same transaction (sync_status becomes "sending"). When not ready, nothing is written and
-    `VisitNotReady` lists the blockers. The visit returned is outside the session."""
+    """Selesai: when ready, the visit is complete (its next version) and its SATUSEHAT job
+    is queued in the same transaction (sync_status becomes "sending"); a visit's open job is
+    reused, never doubled. When not ready, nothing is written and `VisitNotReady` lists the
+    blockers. The visit returned holds what was written."""
     require(actor.duty, Action.EXAM_COMPLETE)
-    st = statements(db)
-    # The visit and its job's slot in one round trip; the job's insert, the visit's update,
-    # the audit row and the COMMIT then go in one more.
-    found, slot = st.rows_each(
-        [
-            (_VISIT_TO_COMPLETE, {"visit_id": visit_id}),
-            outbox.job_slot_read(st, JobKind.VISIT_SEND, visit_id),
-        ]
-    )
-    record = _record_of(found)
+    record = _record(session, visit_id, lock=True)
     if record is None or record.visit.branch_id != actor.branch_id:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
     now = now or utcnow()
@@ -254,24 +249,16 @@ def complete_visit(
         raise VisitNotReady(blockers)
     visit = record.visit
     before = {"status": visit.status, "completed_at": None}
-    changes = {
-        "status": VisitStatus.COMPLETE,
-        "exam_started_at": visit.exam_started_at or now,
-        "completed_at": now,
-        "updated_at": now,
-        "version": visit.version + 1,  # the row is locked since it was read
-    }
-    job_id = outbox.enqueue_row(
-        st,
-        JobKind.VISIT_SEND,
-        visit.branch_id,
-        visit.id,
-        client_token=client_token,
-        subject_changes=changes,
-        slot=outbox.job_slot(slot),
+    job_id = outbox.queue_job(
+        session, JobKind.VISIT_SEND, visit.branch_id, visit.id, client_token=client_token
     )
-    audit.write(
-        st,
+    visit.status = VisitStatus.COMPLETE
+    visit.exam_started_at = visit.exam_started_at or now
+    visit.completed_at = visit.updated_at = now
+    visit.sync_status, visit.sync_error = SyncStatus.SENDING, None
+    session.add(visit)
+    audit.record(
+        session,
         actor,
         "exam_complete",
         "visit",
@@ -279,9 +266,8 @@ def complete_visit(
         before=before,
         after={"status": VisitStatus.COMPLETE, "completed_at": now.isoformat(), "job": job_id},
     )
-    return visit.model_copy(
-        update={**changes, "sync_status": SyncStatus.SENDING, "sync_error": None}
-    )
+    session.flush()  # the row is locked since it was read: its version check cannot fail
+    return visit
 
 
 def resend_visit(

@@ -7,11 +7,10 @@ SATUSEHAT job (the encounter id or the error appears without a reload).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import reflex as rx
+from sqlmodel import Session
 
-from klinikita.db import Statements, read_connection, session_scope, write_scope
+from klinikita.db import read_connection, read_scope, session_scope
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
 from klinikita.services import examination as exam_service
@@ -170,18 +169,19 @@ class ExaminationState(AuthState):
         self.rows_all = not self.rows_all
         self._load_rows()
 
-    def _read_record(self, conn: Statements, lists: tuple[str, ...] = LISTS) -> VisitRecord | None:
+    def _read_record(self, session: Session, lists: tuple[str, ...]) -> VisitRecord | None:
         try:
-            return visit_record(conn, self._branch_id, self.visit_id, lists=lists)
+            return visit_record(session, self._branch_id, self.visit_id, lists=lists)
         except NotFound:
             return None
 
-    def _load_record(self, *, keep_forms: bool = False) -> None:
-        """Read the open visit; `keep_forms` leaves what the user is typing alone."""
+    def _load_record(self, *, keep_forms: bool = False, lists: tuple[str, ...] = LISTS) -> None:
+        """Read the open visit (of its lists, only `lists`); `keep_forms` leaves what the
+        user is typing alone."""
         if not self.visit_id or not self._branch_id:
             return
-        with read_connection() as conn:
-            record = self._read_record(conn)
+        with read_scope() as session:
+            record = self._read_record(session, lists)
         self._show_record(record, keep_forms=keep_forms)
 
     def _show_record(self, record: VisitRecord | None, *, keep_forms: bool) -> None:
@@ -260,54 +260,33 @@ class ExaminationState(AuthState):
         self.procedure_errors, self.prescription_errors = {}, {}
         self.blockers = []
 
-    def _shown_blockers(self, conn: Statements) -> list[dict[str, str]] | None:
-        """A shown blocker list shrinks as things are fixed (it appears on Selesai); None
-        when none is shown."""
-        if not self.blockers or not self.visit_id:
-            return None
-        try:
-            return _blocker_views(completion.completion_blockers(conn, self.visit_id))
-        except NotFound:
-            return []
-
     def _refresh_blockers(self) -> None:
-        if self.blockers:
-            with read_connection() as conn:
-                self.blockers = self._shown_blockers(conn) or []
+        """A shown blocker list shrinks as things are fixed (it appears on Selesai)."""
+        if not self.blockers or not self.visit_id:
+            return
+        try:
+            with read_scope() as session:
+                blockers = completion.completion_blockers(session, self.visit_id)
+        except NotFound:
+            blockers = []
+        self.blockers = _blocker_views(blockers)
 
-    def _after_change(self) -> None:
-        """This tab changed the open visit: reload it and tell the other tabs (the list is
-        hidden while a visit is open; closing the visit reloads it)."""
-        self._load_record(keep_forms=True)
-        self._refresh_blockers()
-        self._tell_others()
-
-    def _change(
-        self,
-        write: Callable[[Statements], object],
-        *,
-        saved: str = "",
-        lists: tuple[str, ...] = (),
-        recheck_blockers: bool = True,
+    def _after_change(
+        self, *, saved: str = "", lists: tuple[str, ...] = LISTS, recheck_blockers: bool = True
     ) -> None:
-        """A click's write and, in the same transaction, the read-back of what the page
-        shows (one connection, no ORM); then the other tabs are told. `saved` names the
-        form ("vitals", "soap") whose typing is now what is stored; of the visit's lists
-        only `lists`, those the write changes, are read back (another tab's changes to
-        them come as a live update). A shown blocker list is checked again unless
+        """This tab changed the open visit (committed): reload it and tell the other tabs
+        (the list is hidden while a visit is open; closing the visit reloads it). `saved`
+        names the form ("vitals", "soap") whose typing is now what is stored; of the visit's
+        lists only `lists`, those the change touched, are read again (another tab's changes
+        to them come as a live update). A shown blocker list is checked again unless
         `recheck_blockers` is off."""
-        with write_scope() as st:
-            write(st)
-            st.commit_with_next_read()  # the read-back carries the commit (one round trip)
-            record = self._read_record(st, lists)
-            blockers = self._shown_blockers(st) if recheck_blockers else None
         if saved == "vitals":
             self.vitals_errors, self.vitals_dirty = {}, False
         elif saved == "soap":
             self.soap_errors, self.soap_dirty = {}, False
-        self._show_record(record, keep_forms=True)
-        if blockers is not None:
-            self.blockers = blockers
+        self._load_record(keep_forms=True, lists=lists)
+        if recheck_blockers:
+            self._refresh_blockers()
         self._tell_others()
 
     def _tell_others(self) -> None:
@@ -340,7 +319,7 @@ class ExaminationState(AuthState):
         self._branch_id = actor.branch_id
         live.watch(live.branch_topic(actor.branch_id), self._client_token(), type(self))
         self._load_rows()
-        with session_scope() as session:
+        with read_scope() as session:
             notice = satusehat_errors.branch_key_notice(
                 session, actor.branch_id, may_fix=allows(actor.duty, Action.BRANCH_SETTINGS)
             )
@@ -396,8 +375,9 @@ class ExaminationState(AuthState):
     @rx.event
     def start_exam(self):
         actor = self._authorize(Action.EXAM_VITALS)
-        visit_id = self.visit_id
-        self._change(lambda st: exam_service.start_examination(st, actor, visit_id))
+        with session_scope() as session:
+            exam_service.start_examination(session, actor, self.visit_id)
+        self._after_change(lists=())
 
     @rx.event
     def set_vital(self, field: str, value: str):
@@ -409,28 +389,24 @@ class ExaminationState(AuthState):
     @rx.event
     def save_vitals(self):
         actor = self._authorize(Action.EXAM_VITALS)
-        visit_id, typed, token = self.visit_id, dict(self.vitals), self._client_token()
-        version, filled_from = self.vitals_version, dict(self._vitals_filled_from)
         try:
-            # Reads the saved vitals back; unsaved SOAP typing stays.
-            self._change(
-                lambda st: exam_service.save_vitals(
-                    st,
+            with session_scope() as session:
+                exam_service.save_vitals(
+                    session,
                     actor,
-                    visit_id,
-                    typed,
-                    client_token=token,
-                    expected_version=version,
-                    filled_from=filled_from,
-                ),
-                saved="vitals",
-            )
+                    self.visit_id,
+                    dict(self.vitals),
+                    client_token=self._client_token(),
+                    expected_version=self.vitals_version,
+                    filled_from=dict(self._vitals_filled_from),
+                )
         except ValidationFailed as failed:
             self.vitals_errors = failed.errors
             return toasts.error(failed.message)
         except StaleEdit as stale:
             self.vitals_errors = {STALE_ERROR: stale.message}
             return toasts.error(stale.message)
+        self._after_change(saved="vitals", lists=())  # unsaved SOAP typing stays
         return toasts.success("Tanda vital disimpan.")
 
     # ----- SOAP --------------------------------------------------------------------
@@ -444,22 +420,23 @@ class ExaminationState(AuthState):
     @rx.event
     def save_soap(self):
         actor = self._authorize(Action.EXAM_MEDICAL)
-        visit_id, typed, version = self.visit_id, dict(self.soap), self.soap_version
-        filled_from = dict(self._soap_filled_from)
         try:
-            # Reads the saved SOAP back; unsaved vitals typing stays.
-            self._change(
-                lambda st: exam_service.save_soap(
-                    st, actor, visit_id, typed, expected_version=version, filled_from=filled_from
-                ),
-                saved="soap",
-            )
+            with session_scope() as session:
+                exam_service.save_soap(
+                    session,
+                    actor,
+                    self.visit_id,
+                    dict(self.soap),
+                    expected_version=self.soap_version,
+                    filled_from=dict(self._soap_filled_from),
+                )
         except ValidationFailed as failed:
             self.soap_errors = failed.errors
             return toasts.error(failed.message)
         except StaleEdit as stale:
             self.soap_errors = {STALE_ERROR: stale.message}
             return toasts.error(stale.message)
+        self._after_change(saved="soap", lists=())  # unsaved vitals typing stays
         return toasts.success("SOAP disimpan.")
 
     # ----- diagnoses ------------------------------------------------------------------
@@ -489,20 +466,18 @@ class ExaminationState(AuthState):
             self.icd_category = icd10.normalize(code)
             self.icd_subcodes = [{"code": c, "display": text} for c, text in offered]
             return
-        visit_id, added, token = self.visit_id, [], self._client_token()
         try:
-            self._change(
-                lambda st: added.append(
-                    exam_service.add_diagnosis(st, actor, visit_id, code, client_token=token)
-                ),
-                lists=("diagnoses",),
-            )
+            with session_scope() as session:
+                added = exam_service.add_diagnosis(
+                    session, actor, self.visit_id, code, client_token=self._client_token()
+                )
         except ValidationFailed as failed:
             self.icd_error = failed.errors.get("icd10", failed.message)
             return toasts.error(self.icd_error)
         self.icd_query, self.icd_results, self.icd_error = "", [], ""
         self.icd_category, self.icd_subcodes = "", []
-        label = f"{added[0].icd10_code} ({'utama' if added[0].rank == 1 else 'sekunder'})"
+        self._after_change(lists=("diagnoses",))
+        label = f"{added.icd10_code} ({'utama' if added.rank == 1 else 'sekunder'})"
         return toasts.success(f"Diagnosis {label} ditambahkan.")
 
     @rx.event
@@ -599,23 +574,22 @@ class ExaminationState(AuthState):
             return toasts.warning(
                 "Ada tanda vital atau SOAP yang belum disimpan. Simpan dulu, lalu tekan Selesai."
             )
-        visit_id, token, shown = self.visit_id, self._client_token(), self._shown
+        visit_id, shown = self.visit_id, self._shown
         try:
-            if shown is not None and shown.visit_id == visit_id:
-                # What Selesai changes is known: the visit is not read back (one statement
-                # fewer on the busiest click); another tab's changes come as live updates.
-                with write_scope() as st:
-                    visit = completion.complete_visit(st, actor, visit_id, client_token=token)
-                self._show_record(as_completed(shown, visit), keep_forms=True)
-                self._tell_others()
-            else:
-                self._change(
-                    lambda st: completion.complete_visit(st, actor, visit_id, client_token=token),
-                    recheck_blockers=False,  # a completed visit has none left to show
+            with session_scope() as session:
+                visit = completion.complete_visit(
+                    session, actor, visit_id, client_token=self._client_token()
                 )
         except completion.VisitNotReady as refused:
             self.blockers = _blocker_views(refused.blockers)
             return toasts.error("Belum bisa diselesaikan. Lihat daftar yang harus dilengkapi.")
+        if shown is not None and shown.visit_id == visit_id:
+            # What Selesai changes is known: the visit is not read again; another tab's
+            # changes come as live updates.
+            self._show_record(as_completed(shown, visit), keep_forms=True)
+            self._tell_others()
+        else:
+            self._after_change(lists=(), recheck_blockers=False)  # none left to show
         self.blockers = []
         wake_workers()
         return toasts.success("Pemeriksaan selesai. Mengirim ke SATUSEHAT...")

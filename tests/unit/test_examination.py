@@ -18,7 +18,6 @@ from klinikita.services.errors import NotFound, PermissionDenied, ValidationFail
 from tests.factories import make_clinic, make_nurse, make_patient, make_user, make_visit
 from tests.pg import sqlite_and_postgresql
 
-# Clicks write with plain statements on the driver, whose conversions differ per database.
 db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sqlmodel import Session
 
 from klinikita.models import SyncJob, Visit
 from klinikita.models.enums import Duty, SyncStatus
@@ -11,11 +12,18 @@ from klinikita.services import examination as exam
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound
 from klinikita.services.examination_view import visit_record
-from tests.factories import committed_read, make_branch, make_clinic, make_user, make_visit
+from tests.factories import make_branch, make_clinic, make_user, make_visit
 from tests.pg import sqlite_and_postgresql
 
-# The read connection runs raw driver SQL: each database is checked.
 db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
+
+
+def committed_read(db, read, *args, **kwargs):  # noqa: ANN001, ANN201
+    """`read(session, *args, **kwargs)` in a session of its own once `db`'s work is
+    committed, as the page reads."""
+    db.commit()
+    with Session(db.get_bind()) as session:
+        return read(session, *args, **kwargs)
 
 
 def test_the_record_shows_values_as_staff_type_them(db):

@@ -152,7 +152,7 @@ def test_a_stale_save_without_an_audit_trail_still_says_to_reload(db, clinic):
     assert refusal.message == versions.STALE_UNKNOWN
 
 
-# ----- the visit and its examination, written with plain statements ------------------------
+# ----- the visit and its examination --------------------------------------------------------
 def _exam_row(db, visit_id: int) -> Examination:
     db.expire_all()
     row = db.exec(select(Examination).where(Examination.visit_id == visit_id)).one()
@@ -302,3 +302,22 @@ def test_two_soap_saves_at_once_on_postgresql(db, clinic):
     assert isinstance(got, StaleEdit) and "oleh Dokter pukul" in got.message
     row = _exam_row(db, visit.id)
     assert (row.plan, row.version) == ("A", 2)
+
+
+def test_a_nurse_and_a_doctor_starting_one_visit_at_once_both_save_on_postgresql(db, clinic):
+    """Both first writes would start the visit: the second waits for the first (the visit's
+    row is locked by each examination write), then finds it started and saves."""
+    branch = clinic[0]
+    visit = make_visit(db, *clinic)
+    nurse = _actor(db, branch, "perawat", Duty.PERAWAT)
+    doctor = _actor(db, branch, "dokter", Duty.DOKTER_UMUM)
+    got = _race(
+        db,
+        lambda s: exam.save_vitals(s, nurse, visit.id, {"pulse": "80"}, expected_version=0),
+        lambda s: (exam.add_diagnosis(s, doctor, visit.id, "J06.9"), s.commit())[0],
+    )
+    assert not isinstance(got, Exception), got
+    started = _fresh(db, Visit, visit.id)
+    assert (started.status, started.version) == (VisitStatus.IN_EXAMINATION, 2)
+    assert _exam_row(db, visit.id).pulse == 80
+    assert [d.icd10_code for d in exam.diagnoses_of(db, visit.id)] == ["J06.9"]

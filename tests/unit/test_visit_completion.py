@@ -7,10 +7,9 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlmodel import func, select
+from sqlmodel import Session, func, select
 
 from klinikita import routes
-from klinikita.db import write_scope
 from klinikita.models import AuditLog, Branch, Employee, Patient, Room, SyncJob, User, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
@@ -21,10 +20,9 @@ from klinikita.services import visit_completion as completion
 from klinikita.services.audit import Actor
 from klinikita.services.errors import PermissionDenied
 from klinikita.services.examination_view import as_completed, visit_record
-from tests.factories import committed_read, make_clinic, make_nurse, make_user, make_visit
-from tests.pg import round_trips, sqlite_and_postgresql
+from tests.factories import make_clinic, make_nurse, make_user, make_visit
+from tests.pg import sqlite_and_postgresql
 
-# Clicks write with plain statements on the driver, whose conversions differ per database.
 db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
 
 
@@ -63,6 +61,14 @@ def _ready(db, visit, doctor):
     exam.save_vitals(db, doctor, visit.id, {"systolic": "120", "diastolic": "80"})
     exam.add_diagnosis(db, doctor, visit.id, "J06.9")
     db.commit()
+
+
+def _committed_read(db, read, *args, **kwargs):  # noqa: ANN001, ANN201
+    """`read(session, *args, **kwargs)` in a session of its own once `db`'s work is
+    committed, as the page reads."""
+    db.commit()
+    with Session(db.get_bind()) as session:
+        return read(session, *args, **kwargs)
 
 
 def _keys(db, visit) -> list[str]:
@@ -329,26 +335,35 @@ def test_the_page_after_selesai_is_what_reading_the_visit_again_shows(db, clinic
     branch.timezone = "Asia/Jayapura"
     db.add(branch)
     _ready(db, visit, doctor)
-    before = committed_read(db, visit_record, branch.id, visit.id, lists=())
+    before = _committed_read(db, visit_record, branch.id, visit.id, lists=())
     done = completion.complete_visit(db, doctor, visit.id)
     db.commit()
     shown = as_completed(before, done)
-    again = committed_read(db, visit_record, branch.id, visit.id, lists=())
+    again = _committed_read(db, visit_record, branch.id, visit.id, lists=())
     assert shown == again
     assert shown.status_label == "selesai" and shown.completed_time
     assert shown.sync_status == SyncStatus.SENDING
 
 
-# ----- Selesai as the page runs it: plain statements in a click's write scope ----------------
+# ----- Selesai as the page runs it: a click's own session --------------------------------------
 def _exam_completes(db) -> list[AuditLog]:
     db.expire_all()
     return db.exec(select(AuditLog).where(AuditLog.action == "exam_complete")).all()
 
 
-def test_selesai_in_a_write_scope_names_its_new_job_in_the_audit(db, visit, doctor):
+def _click(db, work):  # noqa: ANN001, ANN201
+    """`work(session)` in a session of its own (a click's), committed at its end."""
+    with Session(db.get_bind(), expire_on_commit=False) as session:
+        done = work(session)
+        session.commit()
+    return done
+
+
+def test_selesai_names_its_new_job_in_the_audit(db, visit, doctor):
     _ready(db, visit, doctor)
-    with write_scope(db.get_bind()) as st:
-        done = completion.complete_visit(st, doctor, visit.id, client_token="tab-1")
+    done = _click(
+        db, lambda s: completion.complete_visit(s, doctor, visit.id, client_token="tab-1")
+    )
     assert done.status == VisitStatus.COMPLETE
     job = db.exec(select(SyncJob).where(SyncJob.subject_id == visit.id)).one()
     assert (job.kind, job.status, job.client_token) == (
@@ -370,8 +385,7 @@ def test_an_open_job_of_the_visit_is_reused_not_doubled(db, clinic, visit, docto
     )  # fmt: skip
     db.add(waiting)
     db.commit()
-    with write_scope(db.get_bind()) as st:
-        completion.complete_visit(st, doctor, visit.id, client_token="tab-2")
+    _click(db, lambda s: completion.complete_visit(s, doctor, visit.id, client_token="tab-2"))
     db.expire_all()
     [job] = db.exec(select(SyncJob).where(SyncJob.subject_id == visit.id)).all()
     assert (job.id, job.client_token) == (waiting.id, "tab-2")
@@ -391,16 +405,18 @@ def test_two_tabs_pressing_selesai_at_once_complete_the_visit_once(db, visit, do
     second: list[str] = []
 
     def first_tab() -> None:
-        with write_scope(engine) as st:
-            completion.complete_visit(st, doctor, visit.id, client_token="tab-1")
+        with Session(engine) as session:
+            completion.complete_visit(session, doctor, visit.id, client_token="tab-1")
             first_read.set()
-            commit_first.wait(10)  # its writes and COMMIT go when the scope ends
+            commit_first.wait(10)
+            session.commit()
 
     def second_tab() -> None:
         try:
-            with write_scope(engine) as st:
-                completion.complete_visit(st, doctor, visit.id, client_token="tab-2")
+            with Session(engine) as session:
+                completion.complete_visit(session, doctor, visit.id, client_token="tab-2")
                 second.append("read the visit")
+                session.commit()
         except completion.VisitNotReady as refused:
             second.append(refused.message)
 
@@ -416,24 +432,3 @@ def test_two_tabs_pressing_selesai_at_once_complete_the_visit_once(db, visit, do
     assert len(second) == 1 and "sudah selesai" in second[0], second
     assert len(db.exec(select(SyncJob).where(SyncJob.subject_id == visit.id)).all()) == 1
     assert len(_exam_completes(db)) == 1
-
-
-@pytest.mark.postgres
-def test_selesai_takes_two_round_trips(db, clinic, doctor):
-    """The visit with its job's slot (and the BEGIN); then the job, the visit's update,
-    the audit row and the COMMIT together."""
-    if db.get_bind().dialect.name != "postgresql":
-        pytest.skip("round trips are PostgreSQL's")
-    engine = db.get_bind()
-    first = make_visit(db, *clinic)
-    _ready(db, first, doctor)
-    with write_scope(engine) as st:  # each statement prepared on its first run
-        completion.complete_visit(st, doctor, first.id)
-        driver = st._driver
-    second = make_visit(db, *clinic, queue_number=2)  # the patient's next visit
-    _ready(db, second, doctor)
-    with round_trips(driver) as trips, write_scope(engine) as st:
-        completion.complete_visit(st, doctor, second.id)
-    assert len(trips) == 2, trips
-    assert trips[1].count("Execute") == 4, trips  # job, visit, audit row, COMMIT
-    assert db.get(Visit, second.id).status == VisitStatus.COMPLETE
