@@ -1,6 +1,42 @@
-"""Table helpers: server-side paging controls."""
+"""Table helpers: server-side paging controls, tabs between the pages of one menu."""
 
 import reflex as rx
+
+
+def pager_controls(
+    label: rx.Var,
+    at_first: rx.Var,
+    at_last: rx.Var,
+    on_prev,  # noqa: ANN001
+    on_next,  # noqa: ANN001
+    element_id: str = "pager",
+) -> rx.Component:
+    """The page's label with previous/next buttons; the state loads the page."""
+    return rx.hstack(
+        rx.text(label, size="2", color=rx.color("gray", 11)),
+        rx.spacer(),
+        rx.button(
+            rx.icon("chevron-left", size=16),
+            "Sebelumnya",
+            on_click=on_prev,
+            disabled=at_first,
+            variant="soft",
+            size="3",
+            id=f"{element_id}-prev",
+        ),
+        rx.button(
+            "Berikutnya",
+            rx.icon("chevron-right", size=16),
+            on_click=on_next,
+            disabled=at_last,
+            variant="soft",
+            size="3",
+            id=f"{element_id}-next",
+        ),
+        width="100%",
+        align="center",
+        id=element_id,
+    )
 
 
 def pager(
@@ -11,42 +47,10 @@ def pager(
     on_next,  # noqa: ANN001
     element_id: str = "pager",
 ) -> rx.Component:
-    """'Halaman x dari y (n data)' with previous/next buttons; the state loads the page."""
-    return rx.hstack(
-        rx.text(
-            "Halaman ",
-            page,
-            " dari ",
-            page_count,
-            " (",
-            total,
-            " data)",
-            size="2",
-            color=rx.color("gray", 11),
-        ),
-        rx.spacer(),
-        rx.button(
-            rx.icon("chevron-left", size=16),
-            "Sebelumnya",
-            on_click=on_prev,
-            disabled=page <= 1,
-            variant="soft",
-            size="3",
-            id=f"{element_id}-prev",
-        ),
-        rx.button(
-            "Berikutnya",
-            rx.icon("chevron-right", size=16),
-            on_click=on_next,
-            disabled=page >= page_count,
-            variant="soft",
-            size="3",
-            id=f"{element_id}-next",
-        ),
-        width="100%",
-        align="center",
-        id=element_id,
-    )
+    """'Halaman x dari y (n data)' with previous/next buttons, for a state without the
+    PagedList mixin (those use `data_table.list_pager`)."""
+    label = rx.text.span("Halaman ", page, " dari ", page_count, " (", total, " data)")
+    return pager_controls(label, page <= 1, page >= page_count, on_prev, on_next, element_id)
 
 
 def subnav(items: list[tuple[str, str]]) -> rx.Component:

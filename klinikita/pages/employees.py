@@ -3,18 +3,18 @@
 import reflex as rx
 
 from klinikita import routes
+from klinikita.components.data_table import Column, data_table
+from klinikita.components.filter_bar import filter_bar, search_input
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.master_rows import (
     active_badge,
     form_buttons,
-    header,
     read_only_note,
     row_actions,
     satusehat_cell,
-    scrolling_table,
 )
-from klinikita.components.shell import app_shell
-from klinikita.components.tables import pager, subnav
+from klinikita.components.page import page
+from klinikita.components.tables import subnav
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.services.dates import TYPED_DATE_HINT
 from klinikita.services.employees import EMPLOYEE_DUTIES
@@ -166,54 +166,46 @@ def _satusehat(row: rx.Var) -> rx.Component:
     )
 
 
-def _row(row: rx.Var) -> rx.Component:
+def _person(row: rx.Var) -> rx.Component:
     muted = rx.color("gray", 11)
-    return rx.table.row(
-        rx.table.cell(
-            rx.vstack(
-                rx.text(row["name"], weight="medium"),
-                rx.text(row["duty"], size="2", color=muted),
-                rx.cond(row["nik"] != "", rx.code("NIK ", row["nik"], variant="ghost", size="2")),
-                rx.text(row["phone"], " ", row["email"], size="1", color=muted),
-                spacing="1",
-            )
-        ),
-        rx.table.cell(active_badge(row)),
-        rx.table.cell(_satusehat(row)),
-        rx.table.cell(
-            row_actions(
-                row,
-                "employee",
-                can_edit=S.can_edit,
-                can_deactivate=S.can_deactivate,
-                can_resend=S.can_resend & (row["practitioner"] == "1"),
-                on_edit=S.start_edit,
-                on_deactivate=S.deactivate,
-                on_reactivate=S.reactivate,
-                on_resend=S.resend,
-            )
-        ),
-        id="employee-row-" + row["id"],
-        class_name="employee-row",
+    return rx.vstack(
+        rx.text(row["name"], weight="medium"),
+        rx.text(row["duty"], size="2", color=muted),
+        rx.cond(row["nik"] != "", rx.code("NIK ", row["nik"], variant="ghost", size="2")),
+        rx.text(row["phone"], " ", row["email"], size="1", color=muted),
+        spacing="1",
     )
 
 
+def _actions(row: rx.Var) -> rx.Component:
+    return row_actions(
+        row,
+        "employee",
+        can_edit=S.can_edit,
+        can_deactivate=S.can_deactivate,
+        can_resend=S.can_resend & (row["practitioner"] == "1"),
+        on_edit=S.start_edit,
+        on_deactivate=S.deactivate,
+        on_reactivate=S.reactivate,
+        on_resend=S.resend,
+    )
+
+
+_COLUMNS = [
+    Column("Karyawan", _person),
+    Column("Status", active_badge),
+    Column("SATUSEHAT (nomor IHS)", _satusehat),
+    Column("", _actions),
+]
+
+
+@page(route=routes.KONTAK_KARYAWAN, title="Karyawan", shell="Kontak", on_load=S.load)
 def employees_page() -> rx.Component:
-    return app_shell(
-        "Kontak",
-        rx.vstack(
-            subnav(_TABS),
-            rx.hstack(
-                rx.input(
-                    rx.input.slot(rx.icon("search", size=16)),
-                    placeholder="Cari nama atau NIK",
-                    value=S.search,
-                    on_change=S.set_search,
-                    size="3",
-                    flex="1",
-                    min_width="0",
-                    id="employee-search",
-                ),
+    return rx.vstack(
+        subnav(_TABS),
+        filter_bar(
+            search_input(S.search, S.set_search, "Cari nama atau NIK", "employee-search"),
+            actions=(
                 rx.cond(
                     S.can_create & ~S.form_open,
                     rx.button(
@@ -224,27 +216,15 @@ def employees_page() -> rx.Component:
                         id="employee-add",
                     ),
                 ),
-                width="100%",
-                spacing="3",
-                align="center",
             ),
-            read_only_note(
-                ~S.can_edit,
-                "Anda melihat data karyawan tanpa bisa mengubahnya; hanya admin yang "
-                "mengubah atau menonaktifkan karyawan.",
-            ),
-            rx.cond(S.form_open, _form()),
-            scrolling_table(
-                header("Karyawan", "Status", "SATUSEHAT (nomor IHS)", ""),
-                rx.table.body(rx.foreach(S.rows, _row)),
-                element_id="employee-table",
-            ),
-            rx.cond(
-                S.total == 0,
-                rx.text("Tidak ada karyawan.", color=rx.color("gray", 11), id="employee-empty"),
-            ),
-            pager(S.page, S.page_count, S.total, S.prev_page, S.next_page, "employee-pager"),
-            spacing="4",
-            width="100%",
         ),
+        read_only_note(
+            ~S.can_edit,
+            "Anda melihat data karyawan tanpa bisa mengubahnya; hanya admin yang "
+            "mengubah atau menonaktifkan karyawan.",
+        ),
+        rx.cond(S.form_open, _form()),
+        data_table(S.rows, _COLUMNS, prefix="employee", empty="Tidak ada karyawan.", paged=S),
+        spacing="4",
+        width="100%",
     )

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import reflex as rx
 
-from klinikita import styles
+from klinikita import routes, styles
 from klinikita.components.finished_toggle import finished_toggle
 from klinikita.components.forms import field_error, labelled
-from klinikita.components.shell import app_shell
+from klinikita.components.page import page
 from klinikita.components.sync_badge import error_detail, fix_link, sync_badge
 from klinikita.state.examination import ExaminationState as S
 from klinikita.state.master_list import STALE_ERROR
@@ -824,5 +824,6 @@ def _visit() -> rx.Component:
     )
 
 
+@page(route=routes.PEMERIKSAAN, title="Pemeriksaan", shell="Pemeriksaan", on_load=S.load)
 def examination_page() -> rx.Component:
-    return app_shell("Pemeriksaan", rx.cond(S.visit_id != 0, _visit(), _queue()))
+    return rx.cond(S.visit_id != 0, _visit(), _queue())

@@ -2,7 +2,8 @@
 
 import reflex as rx
 
-from klinikita.components.shell import app_shell
+from klinikita import routes
+from klinikita.components.page import page
 from klinikita.state.auth import AuthState
 
 
@@ -23,27 +24,25 @@ def _tile(item: rx.Var) -> rx.Component:
     )
 
 
+@page(route=routes.BERANDA, title="Beranda", shell="Beranda")
 def home_page() -> rx.Component:
-    return app_shell(
-        "Beranda",
-        rx.vstack(
-            rx.text(
-                "Selamat datang, ",
-                rx.text.strong(AuthState.full_name),
-                ". Anda bertugas sebagai ",
-                rx.text.strong(AuthState.duty_label),
-                " di ",
-                rx.text.strong(AuthState.branch_name),
-                ".",
-                size="3",
-            ),
-            rx.grid(
-                rx.foreach(AuthState.menu, _tile),
-                columns=rx.breakpoints(initial="1", sm="2", md="3"),
-                spacing="3",
-                width="100%",
-            ),
-            spacing="4",
+    return rx.vstack(
+        rx.text(
+            "Selamat datang, ",
+            rx.text.strong(AuthState.full_name),
+            ". Anda bertugas sebagai ",
+            rx.text.strong(AuthState.duty_label),
+            " di ",
+            rx.text.strong(AuthState.branch_name),
+            ".",
+            size="3",
+        ),
+        rx.grid(
+            rx.foreach(AuthState.menu, _tile),
+            columns=rx.breakpoints(initial="1", sm="2", md="3"),
+            spacing="3",
             width="100%",
         ),
+        spacing="4",
+        width="100%",
     )

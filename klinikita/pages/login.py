@@ -3,9 +3,11 @@
 import reflex as rx
 
 from klinikita import routes
+from klinikita.components.page import page
 from klinikita.state.auth import LoginState
 
 
+@page(route=routes.LOGIN, title="Masuk", on_load=LoginState.check_already_logged_in, public=True)
 def login_page() -> rx.Component:
     return rx.center(
         rx.card(

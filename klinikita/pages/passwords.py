@@ -4,7 +4,7 @@ import reflex as rx
 
 from klinikita import routes
 from klinikita.components.forms import field_error, labelled
-from klinikita.components.shell import app_shell
+from klinikita.components.page import page
 from klinikita.state.passwords import (
     ChangePasswordState,
     ForgotPasswordState,
@@ -43,35 +43,38 @@ def _new_password_fields(errors: rx.Var) -> list[rx.Component]:
     ]
 
 
+@page(
+    route=routes.GANTI_SANDI,
+    title="Ganti kata sandi",
+    shell="Ganti kata sandi",
+    on_load=ChangePasswordState.open,
+)
 def change_password_page() -> rx.Component:
     s = ChangePasswordState
-    return app_shell(
-        "Ganti kata sandi",
-        rx.card(
-            rx.form(
-                rx.vstack(
-                    labelled(
-                        "Kata sandi saat ini",
-                        _password_input("current_password", "current-password"),
-                        field_error(s.errors, "current_password"),
-                    ),
-                    *_new_password_fields(s.errors),
-                    rx.text(
-                        "Setelah diganti, sesi login akun ini di perangkat lain diakhiri.",
-                        size="2",
-                        color=rx.color("gray", 11),
-                    ),
-                    rx.button("Simpan kata sandi", type="submit", size="3", id="change-save"),
-                    spacing="3",
-                    width="100%",
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                labelled(
+                    "Kata sandi saat ini",
+                    _password_input("current_password", "current-password"),
+                    field_error(s.errors, "current_password"),
                 ),
-                on_submit=s.submit,
-                reset_on_submit=False,
-                key=s.form_key,
+                *_new_password_fields(s.errors),
+                rx.text(
+                    "Setelah diganti, sesi login akun ini di perangkat lain diakhiri.",
+                    size="2",
+                    color=rx.color("gray", 11),
+                ),
+                rx.button("Simpan kata sandi", type="submit", size="3", id="change-save"),
+                spacing="3",
+                width="100%",
             ),
-            width="100%",
-            max_width="480px",
+            on_submit=s.submit,
+            reset_on_submit=False,
+            key=s.form_key,
         ),
+        width="100%",
+        max_width="480px",
     )
 
 
@@ -100,6 +103,9 @@ def _back_to_login() -> rx.Component:
     return rx.link("Kembali ke halaman masuk", href=routes.LOGIN, size="2", id="back-to-login")
 
 
+@page(
+    route=routes.LUPA_SANDI, title="Lupa kata sandi", on_load=ForgotPasswordState.open, public=True
+)
 def forgot_password_page() -> rx.Component:
     s = ForgotPasswordState
     return _public_card(
@@ -143,6 +149,12 @@ def forgot_password_page() -> rx.Component:
     )
 
 
+@page(
+    route=routes.RESET_SANDI,
+    title="Atur ulang kata sandi",
+    on_load=ResetPasswordState.load,
+    public=True,
+)
 def reset_password_page() -> rx.Component:
     s = ResetPasswordState
     form = rx.form(

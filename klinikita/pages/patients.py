@@ -6,13 +6,14 @@ import reflex as rx
 
 from klinikita import routes
 from klinikita.components.forms import field_error, labelled
-from klinikita.components.shell import app_shell
+from klinikita.components.page import page
 from klinikita.components.sync_badge import sync_badge
 from klinikita.components.tables import pager, subnav
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.services.dates import TYPED_DATE_HINT
 from klinikita.services.patients import SEARCH_KIND_LABELS
 from klinikita.state.master_list import STALE_ERROR
+from klinikita.state.patients import KontakState
 from klinikita.state.patients import PatientState as S
 
 KONTAK_TABS = [("Karyawan", routes.KONTAK_KARYAWAN), ("Pasien", routes.KONTAK_PASIEN)]
@@ -389,46 +390,45 @@ def _table() -> rx.Component:
     )
 
 
+@page(route=routes.KONTAK_PASIEN, title="Pasien", shell="Kontak", on_load=S.load)
 def patients_page() -> rx.Component:
-    return app_shell(
-        "Kontak",
-        rx.vstack(
-            subnav(KONTAK_TABS),
-            _search_bar(),
-            rx.cond(
-                S.search_problem != "",
-                rx.text(
-                    S.search_problem,
-                    color=rx.color("amber", 11),
-                    size="2",
-                    id="patient-search-problem",
-                ),
+    return rx.vstack(
+        subnav(KONTAK_TABS),
+        _search_bar(),
+        rx.cond(
+            S.search_problem != "",
+            rx.text(
+                S.search_problem,
+                color=rx.color("amber", 11),
+                size="2",
+                id="patient-search-problem",
             ),
-            rx.cond(S.form_open, patient_form()),
-            rx.cond(
-                S.rows.length() > 0,
-                _table(),
-                rx.callout(
-                    "Tidak ada pasien yang cocok.",
-                    icon="search-x",
-                    color_scheme="gray",
-                    id="patient-empty",
-                ),
-            ),
-            pager(
-                S.page,
-                S.page_count,
-                S.total_label,
-                S.prev_page,
-                S.next_page,
-                element_id="patient-pager",
-            ),
-            spacing="4",
-            width="100%",
         ),
+        rx.cond(S.form_open, patient_form()),
+        rx.cond(
+            S.rows.length() > 0,
+            _table(),
+            rx.callout(
+                "Tidak ada pasien yang cocok.",
+                icon="search-x",
+                color_scheme="gray",
+                id="patient-empty",
+            ),
+        ),
+        pager(
+            S.page,
+            S.page_count,
+            S.total_label,
+            S.prev_page,
+            S.next_page,
+            element_id="patient-pager",
+        ),
+        spacing="4",
+        width="100%",
     )
 
 
+@page(route=routes.KONTAK, title="Kontak", shell="Kontak", on_load=KontakState.open_default)
 def kontak_page() -> rx.Component:
     """/kontak: the sub-navigation while the browser moves on to Pasien."""
-    return app_shell("Kontak", rx.vstack(subnav(KONTAK_TABS), rx.spinner(size="3")))
+    return rx.vstack(subnav(KONTAK_TABS), rx.spinner(size="3"))

@@ -4,18 +4,17 @@ import reflex as rx
 
 from klinikita import routes
 from klinikita.components.coordinates import coordinate_fields
+from klinikita.components.data_table import Column, data_table
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.master_rows import (
     active_badge,
     form_buttons,
-    header,
     read_only_note,
     row_actions,
     satusehat_cell,
-    scrolling_table,
 )
-from klinikita.components.shell import app_shell
-from klinikita.components.tables import pager, subnav
+from klinikita.components.page import page
+from klinikita.components.tables import subnav
 from klinikita.state.master_list import STALE_ERROR
 from klinikita.state.referensi import RoomState, UnitState
 
@@ -84,57 +83,47 @@ def _unit_form() -> rx.Component:
     )
 
 
-def _unit_row(row: rx.Var) -> rx.Component:
-    S = UnitState
-    return rx.table.row(
-        rx.table.cell(rx.text(row["name"], weight="medium")),
-        rx.table.cell(active_badge(row)),
-        rx.table.cell(satusehat_cell(row, "unit", "ihs_id")),
-        rx.table.cell(
-            row_actions(
-                row,
-                "unit",
-                can_edit=S.can_edit,
-                can_deactivate=S.can_deactivate,
-                can_resend=S.can_resend,
-                on_edit=S.start_edit,
-                on_deactivate=S.deactivate,
-                on_reactivate=S.reactivate,
-                on_resend=S.resend,
-            )
-        ),
-        id="unit-row-" + row["id"],
-        class_name="unit-row",
+def _actions(S, prefix: str):  # noqa: ANN001, N803, ANN202
+    return lambda row: row_actions(
+        row,
+        prefix,
+        can_edit=S.can_edit,
+        can_deactivate=S.can_deactivate,
+        can_resend=S.can_resend,
+        on_edit=S.start_edit,
+        on_deactivate=S.deactivate,
+        on_reactivate=S.reactivate,
+        on_resend=S.resend,
     )
 
 
+def _name(row: rx.Var) -> rx.Component:
+    return rx.text(row["name"], weight="medium")
+
+
+_UNIT_COLUMNS = [
+    Column("Nama unit", _name),
+    Column("Status", active_badge),
+    Column("SATUSEHAT (Organization)", lambda row: satusehat_cell(row, "unit", "ihs_id")),
+    Column("", _actions(UnitState, "unit")),
+]
+
+
+@page(route=routes.REFERENSI_UNIT, title="Unit layanan", shell="Referensi", on_load=UnitState.load)
 def units_page() -> rx.Component:
     S = UnitState
-    return app_shell(
-        "Referensi",
-        rx.vstack(
-            subnav(_TABS),
-            _toolbar(
-                S,
-                "Tambah unit",
-                "unit-add",
-                "Unit layanan dikirim ke SATUSEHAT sebagai Organization (sub-organisasi "
-                "fasilitas).",
-            ),
-            rx.cond(S.form_open, _unit_form()),
-            scrolling_table(
-                header("Nama unit", "Status", "SATUSEHAT (Organization)", ""),
-                rx.table.body(rx.foreach(S.rows, _unit_row)),
-                element_id="unit-table",
-            ),
-            rx.cond(
-                S.total == 0,
-                rx.text("Belum ada unit layanan.", color=rx.color("gray", 11), id="unit-empty"),
-            ),
-            pager(S.page, S.page_count, S.total, S.prev_page, S.next_page, "unit-pager"),
-            spacing="4",
-            width="100%",
+    return rx.vstack(
+        subnav(_TABS),
+        _toolbar(
+            S,
+            "Tambah unit",
+            "unit-add",
+            "Unit layanan dikirim ke SATUSEHAT sebagai Organization (sub-organisasi fasilitas).",
         ),
+        rx.cond(S.form_open, _unit_form()),
+        data_table(S.rows, _UNIT_COLUMNS, prefix="unit", empty="Belum ada unit layanan.", paged=S),
+        spacing="4",
+        width="100%",
     )
 
 
@@ -194,61 +183,42 @@ def _room_form() -> rx.Component:
     )
 
 
-def _room_row(row: rx.Var) -> rx.Component:
-    S = RoomState
-    return rx.table.row(
-        rx.table.cell(rx.text(row["name"], weight="medium")),
-        rx.table.cell(row["unit"]),
-        rx.table.cell(active_badge(row)),
-        rx.table.cell(satusehat_cell(row, "room", "ihs_id")),
-        rx.table.cell(
-            row_actions(
-                row,
-                "room",
-                can_edit=S.can_edit,
-                can_deactivate=S.can_deactivate,
-                can_resend=S.can_resend,
-                on_edit=S.start_edit,
-                on_deactivate=S.deactivate,
-                on_reactivate=S.reactivate,
-                on_resend=S.resend,
-            )
-        ),
-        id="room-row-" + row["id"],
-        class_name="room-row",
-    )
+_ROOM_COLUMNS = [
+    Column("Nama ruangan", _name),
+    Column("Unit", lambda row: row["unit"]),
+    Column("Status", active_badge),
+    Column("SATUSEHAT (Location)", lambda row: satusehat_cell(row, "room", "ihs_id")),
+    Column("", _actions(RoomState, "room")),
+]
 
 
+@page(route=routes.REFERENSI_RUANGAN, title="Ruangan", shell="Referensi", on_load=RoomState.load)
 def rooms_page() -> rx.Component:
     S = RoomState
-    return app_shell(
-        "Referensi",
-        rx.vstack(
-            subnav(_TABS),
-            _toolbar(
-                S,
-                "Tambah ruangan",
-                "room-add",
-                "Ruangan dikirim ke SATUSEHAT sebagai Location, di bawah unit layanannya "
-                "(unit dikirim lebih dulu bila belum).",
-            ),
-            rx.cond(S.form_open, _room_form()),
-            scrolling_table(
-                header("Nama ruangan", "Unit", "Status", "SATUSEHAT (Location)", ""),
-                rx.table.body(rx.foreach(S.rows, _room_row)),
-                element_id="room-table",
-            ),
-            rx.cond(
-                S.total == 0,
-                rx.text("Belum ada ruangan.", color=rx.color("gray", 11), id="room-empty"),
-            ),
-            pager(S.page, S.page_count, S.total, S.prev_page, S.next_page, "room-pager"),
-            spacing="4",
-            width="100%",
+    return rx.vstack(
+        subnav(_TABS),
+        _toolbar(
+            S,
+            "Tambah ruangan",
+            "room-add",
+            "Ruangan dikirim ke SATUSEHAT sebagai Location, di bawah unit layanannya "
+            "(unit dikirim lebih dulu bila belum).",
         ),
+        rx.cond(S.form_open, _room_form()),
+        data_table(S.rows, _ROOM_COLUMNS, prefix="room", empty="Belum ada ruangan.", paged=S),
+        spacing="4",
+        width="100%",
     )
 
 
+@page(
+    route=routes.REFERENSI,
+    title="Referensi",
+    shell="Referensi",
+    # Logged out: the redirect goes to the login page with ?next= (no login check first).
+    on_load=UnitState.open_referensi,
+    public=True,
+)
 def referensi_page() -> rx.Component:
     """/referensi: the tabs while the redirect to the first one happens."""
-    return app_shell("Referensi", rx.vstack(subnav(_TABS), rx.spinner(size="3"), width="100%"))
+    return rx.vstack(subnav(_TABS), rx.spinner(size="3"), width="100%")

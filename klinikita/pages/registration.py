@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from klinikita import routes
 from klinikita.components.finished_toggle import finished_toggle
 from klinikita.components.forms import field_error, labelled
-from klinikita.components.shell import app_shell
+from klinikita.components.page import page
 from klinikita.models.clinical import VisitStatus
 from klinikita.pages.patients import patient_form
 from klinikita.state.patients import PatientState
@@ -481,15 +482,18 @@ def _cancel_dialog() -> rx.Component:
     )
 
 
+@page(
+    route=routes.PENDAFTARAN,
+    title="Pendaftaran",
+    shell="Pendaftaran",
+    on_load=[PatientState.cancel, S.load],
+)
 def registration_page() -> rx.Component:
-    return app_shell(
-        "Pendaftaran",
-        rx.vstack(
-            rx.grid(_patient_card(), _visit_card(), **_TWO_COLUMNS),
-            _queue(),
-            _new_patient_dialog(),
-            _cancel_dialog(),
-            spacing="5",
-            width="100%",
-        ),
+    return rx.vstack(
+        rx.grid(_patient_card(), _visit_card(), **_TWO_COLUMNS),
+        _queue(),
+        _new_patient_dialog(),
+        _cancel_dialog(),
+        spacing="5",
+        width="100%",
     )

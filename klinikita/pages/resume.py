@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from klinikita.components.shell import app_shell
+from klinikita import routes
+from klinikita.components.page import page
 from klinikita.components.sync_badge import error_detail
 from klinikita.components.tables import pager
 from klinikita.models.clinical import VisitStatus
@@ -368,8 +369,6 @@ def _history() -> rx.Component:
     )
 
 
+@page(route=routes.RESUME, title="Resume", shell="Resume", on_load=S.load)
 def resume_page() -> rx.Component:
-    return app_shell(
-        "Resume",
-        rx.cond(S.patient_id != 0, _history(), _search()),
-    )
+    return rx.cond(S.patient_id != 0, _history(), _search())

@@ -4,10 +4,11 @@ import reflex as rx
 
 from klinikita import routes
 from klinikita.components.coordinates import coordinate_fields
+from klinikita.components.data_table import Column, data_table
 from klinikita.components.forms import field_error, labelled
-from klinikita.components.shell import app_shell
+from klinikita.components.page import page
 from klinikita.components.sync_badge import error_detail
-from klinikita.components.tables import pager, subnav
+from klinikita.components.tables import subnav
 from klinikita.integrations.satusehat.config import ENVIRONMENT_LABELS
 from klinikita.models.enums import FACILITY_LABELS, BranchTimeZone, SatusehatEnvironment
 from klinikita.services.branches import SECRET_SAVED_MASK
@@ -284,50 +285,31 @@ def _readiness_badge(row: rx.Var) -> rx.Component:
     )
 
 
-def _branch_row(row: rx.Var) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row["name"]),
-        rx.table.cell(row["facility"]),
-        rx.table.cell(row["timezone"]),
-        rx.table.cell(row["phone"]),
-        rx.table.cell(_readiness_badge(row)),
-        rx.table.cell(
-            rx.cond(
-                S.can_edit,
-                rx.button(
-                    "Ubah",
-                    on_click=S.start_edit(row["id"]),
-                    variant="soft",
-                    size="3",
-                    id="edit-branch-" + row["id"],
-                ),
-            ),
+def _edit_button(row: rx.Var) -> rx.Component:
+    return rx.cond(
+        S.can_edit,
+        rx.button(
+            "Ubah",
+            on_click=S.start_edit(row["id"]),
+            variant="soft",
+            size="3",
+            id="edit-branch-" + row["id"],
         ),
     )
+
+
+_COLUMNS = [
+    Column("Nama", lambda row: row["name"]),
+    Column("Jenis", lambda row: row["facility"]),
+    Column("Zona", lambda row: row["timezone"]),
+    Column("Telepon", lambda row: row["phone"]),
+    Column("SATUSEHAT", _readiness_badge),
+    Column("", _edit_button),
+]
 
 
 def _branch_table() -> rx.Component:
-    return rx.vstack(
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    rx.table.column_header_cell("Nama"),
-                    rx.table.column_header_cell("Jenis"),
-                    rx.table.column_header_cell("Zona"),
-                    rx.table.column_header_cell("Telepon"),
-                    rx.table.column_header_cell("SATUSEHAT"),
-                    rx.table.column_header_cell(""),
-                )
-            ),
-            rx.table.body(rx.foreach(S.branches, _branch_row)),
-            width="100%",
-            variant="surface",
-            id="branch-table",
-        ),
-        pager(S.page, S.page_count, S.total, S.prev_page, S.next_page, "branch-pager"),
-        spacing="2",
-        width="100%",
-    )
+    return data_table(S.branches, _COLUMNS, prefix="branch", empty="Belum ada cabang.", paged=S)
 
 
 def _readiness_line(line: rx.Var, branch_id: rx.Var) -> rx.Component:
@@ -417,17 +399,15 @@ def _toolbar() -> rx.Component:
     )
 
 
+@page(route=routes.PENGATURAN, title="Pengaturan", shell="Pengaturan", on_load=S.load)
 def settings_page() -> rx.Component:
-    return app_shell(
-        "Pengaturan",
-        rx.vstack(
-            subnav([("Cabang", routes.PENGATURAN), ("Pengguna", routes.PENGATURAN_PENGGUNA)]),
-            rx.heading("Cabang", size="4"),
-            _toolbar(),
-            rx.cond((S.editing_id != 0) | S.creating, _edit_form()),
-            _branch_table(),
-            _readiness_panels(),
-            spacing="4",
-            width="100%",
-        ),
+    return rx.vstack(
+        subnav([("Cabang", routes.PENGATURAN), ("Pengguna", routes.PENGATURAN_PENGGUNA)]),
+        rx.heading("Cabang", size="4"),
+        _toolbar(),
+        rx.cond((S.editing_id != 0) | S.creating, _edit_form()),
+        _branch_table(),
+        _readiness_panels(),
+        spacing="4",
+        width="100%",
     )

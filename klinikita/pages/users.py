@@ -3,9 +3,11 @@
 import reflex as rx
 
 from klinikita import routes, styles
+from klinikita.components.data_table import Column, data_table
+from klinikita.components.filter_bar import filter_bar, search_input
 from klinikita.components.forms import field_error, labelled
-from klinikita.components.shell import app_shell
-from klinikita.components.tables import pager, subnav
+from klinikita.components.page import page
+from klinikita.components.tables import subnav
 from klinikita.models.enums import Duty
 from klinikita.state.master_list import STALE_ERROR
 from klinikita.state.user_admin import UserAdminState as S
@@ -277,42 +279,21 @@ def _actions(row: rx.Var) -> rx.Component:
     )
 
 
-def _user_row(row: rx.Var) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(
-            rx.text(row["username"], weight="bold", size="2"),
-            rx.text(row["full_name"], size="2", color=rx.color("gray", 11)),
-        ),
-        rx.table.cell(row["main_duty"]),
-        rx.table.cell(row["extra_duties"]),
-        rx.table.cell(row["branches"]),
-        rx.table.cell(_status(row)),
-        rx.table.cell(_actions(row), white_space="nowrap"),
-        id="user-row-" + row["username"],
+def _names(row: rx.Var) -> rx.Component:
+    return rx.fragment(
+        rx.text(row["username"], weight="bold", size="2"),
+        rx.text(row["full_name"], size="2", color=rx.color("gray", 11)),
     )
 
 
-def _user_table() -> rx.Component:
-    return rx.box(
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    rx.table.column_header_cell("Nama pengguna / nama lengkap"),
-                    rx.table.column_header_cell("Tugas utama"),
-                    rx.table.column_header_cell("Tugas tambahan"),
-                    rx.table.column_header_cell("Cabang"),
-                    rx.table.column_header_cell("Status"),
-                    rx.table.column_header_cell(""),
-                )
-            ),
-            rx.table.body(rx.foreach(S.rows, _user_row)),
-            width="100%",
-            variant="surface",
-            id="user-table",
-        ),
-        width="100%",
-        overflow_x="auto",
-    )
+_COLUMNS = [
+    Column("Nama pengguna / nama lengkap", _names),
+    Column("Tugas utama", lambda row: row["main_duty"]),
+    Column("Tugas tambahan", lambda row: row["extra_duties"]),
+    Column("Cabang", lambda row: row["branches"]),
+    Column("Status", _status),
+    Column("", _actions, props={"white_space": "nowrap"}),
+]
 
 
 def _reset_dialog() -> rx.Component:
@@ -415,23 +396,19 @@ def _deactivate_dialog() -> rx.Component:
     )
 
 
+@page(route=routes.PENGATURAN_PENGGUNA, title="Pengguna", shell="Pengaturan", on_load=S.load)
 def users_page() -> rx.Component:
-    return app_shell(
-        "Pengaturan",
-        rx.vstack(
-            settings_subnav(),
-            rx.flex(
-                rx.input(
-                    rx.input.slot(rx.icon("search", size=16)),
-                    placeholder="Cari nama atau nama pengguna",
-                    value=S.search,
-                    on_change=S.search_users,
-                    debounce_timeout=300,
-                    size="3",
-                    id="user-search",
-                    flex="1",
-                    min_width="220px",
-                ),
+    return rx.vstack(
+        settings_subnav(),
+        filter_bar(
+            search_input(
+                S.search,
+                S.search_users,
+                "Cari nama atau nama pengguna",
+                "user-search",
+                debounce_timeout=300,
+            ),
+            actions=(
                 rx.button(
                     rx.icon("user-plus", size=16),
                     "Tambah pengguna",
@@ -439,16 +416,19 @@ def users_page() -> rx.Component:
                     size="3",
                     id="user-add",
                 ),
-                spacing="3",
-                width="100%",
-                wrap="wrap",
             ),
-            rx.cond(S.mode != "", _edit_form()),
-            _user_table(),
-            pager(S.page, S.page_count, S.total, S.prev_page, S.next_page, "user-pager"),
-            _reset_dialog(),
-            _deactivate_dialog(),
-            spacing="4",
-            width="100%",
         ),
+        rx.cond(S.mode != "", _edit_form()),
+        data_table(
+            S.rows,
+            _COLUMNS,
+            prefix="user",
+            empty="Tidak ada pengguna yang cocok.",
+            paged=S,
+            row_id=lambda row: "user-row-" + row["username"],
+        ),
+        _reset_dialog(),
+        _deactivate_dialog(),
+        spacing="4",
+        width="100%",
     )

@@ -20,7 +20,7 @@ from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import audit, outbox
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.permissions import Action, require
-from klinikita.services.reports import check_range, day_start_utc
+from klinikita.services.reports.days import check_range, day_start_utc
 
 # One press queues at most this many visits (a year of a busy clinic); the rest go with
 # the next press.

@@ -14,8 +14,11 @@ from klinikita import routes
 from klinikita.integrations.satusehat.config import missing_settings
 from klinikita.models import Branch, Employee, Room, ServiceUnit, SyncJob
 from klinikita.models.satusehat import JobStatus
+from klinikita.services.audit import Actor
+from klinikita.services.branches import page_of_branches
 from klinikita.services.employees import PRACTITIONER_DUTIES
 from klinikita.services.errors import NotFound
+from klinikita.services.paging import Page
 from klinikita.services.satusehat_credentials import open_secret
 from klinikita.services.satusehat_errors import KEY_REFUSED_MESSAGE
 
@@ -163,3 +166,23 @@ def branch_readiness(session: Session, branch_id: int) -> list[ReadinessItem]:
             )
         )
     return items
+
+
+@dataclass(frozen=True)
+class BranchWithReadiness:
+    branch: Branch
+    blockers: list[ReadinessItem]
+
+
+def branches_page(
+    session: Session, actor: Actor, page: int, page_size: int
+) -> Page[BranchWithReadiness]:
+    """One page (1-based, clamped) of the branches granted to `actor`, each with what
+    blocks it from sending (the Pengaturan list)."""
+    rows, total = page_of_branches(session, actor, page, page_size)
+    page_count = max(1, -(-total // page_size))
+    if page > page_count or page < 1:
+        page = min(max(1, page), page_count)
+        rows, total = page_of_branches(session, actor, page, page_size)
+    shown = [BranchWithReadiness(b, branch_readiness(session, b.id)) for b in rows]
+    return Page(shown, page, page_size, total)

@@ -9,11 +9,11 @@ learns whether a secret is stored (`secret_saved`).
 from __future__ import annotations
 
 import logging
-import math
+from typing import ClassVar
 
 import reflex as rx
 
-from klinikita.db import session_scope
+from klinikita.db import read_scope, session_scope
 from klinikita.models import Branch
 from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnvironment
 from klinikita.satusehat_runtime import simulator_base
@@ -23,16 +23,16 @@ from klinikita.services.coordinates import as_text
 from klinikita.services.errors import NotFound, ServiceError, StaleEdit, ValidationFailed
 from klinikita.services.mrn import DEFAULT_FORMAT as DEFAULT_MRN_FORMAT
 from klinikita.services.permissions import Action, allows
-from klinikita.services.readiness import branch_readiness
+from klinikita.services.readiness import branches_page
 from klinikita.services.satusehat_connection import ConnectionResult, check_connection_for_admin
 from klinikita.services.text_input import parse_id, payload_form, payload_id, payload_text
 from klinikita.state import toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
+from klinikita.state.paging import PagedList
 
 log = logging.getLogger("klinikita.settings")
 
-PAGE_SIZE = 10
 SECRET_FIELD = "ss_secret"  # the form's name for the new secret; never a key of `form`
 _GENERAL_FIELDS = ("name", "facility_type", "address", "phone", "timezone", "mrn_format")
 _POSITION_FIELDS = ("latitude", "longitude")
@@ -84,11 +84,10 @@ def _form_of(branch: Branch) -> dict[str, str]:
     }
 
 
-class BranchSettingsState(AuthState):
+class BranchSettingsState(PagedList, AuthState):
+    page_size: ClassVar[int] = 10
+
     branches: list[dict[str, str]] = []
-    page: int = 1
-    page_count: int = 1
-    total: int = 0
     can_edit: bool = False
     # One line per blocker of the branches on this page (branch_id, key, message, link, count).
     readiness_lines: list[dict[str, str]] = []
@@ -114,38 +113,33 @@ class BranchSettingsState(AuthState):
     # ----- list and readiness ---------------------------------------------------------
     def _reload(self, actor: Actor) -> None:
         """The page of branches granted to `actor`, with their readiness."""
-        with session_scope() as session:
-            rows, total = branch_service.page_of_branches(session, actor, self.page, PAGE_SIZE)
-            if not rows and self.page > 1:
-                self.page = 1
-                rows, total = branch_service.page_of_branches(session, actor, 1, PAGE_SIZE)
-            readiness = {b.id: branch_readiness(session, b.id) for b in rows}
-        self.total = total
-        self.page_count = max(1, math.ceil(total / PAGE_SIZE))
-        self.branches = [
-            {
-                "id": str(b.id),
-                "name": b.name,
-                "facility": FacilityType(b.facility_type).label,
-                "timezone": BranchTimeZone(b.timezone).label,
-                "address": b.address,
-                "phone": b.phone,
-                "blockers": str(len(readiness[b.id])),
-                "key_refused": "1" if any(i.key == "key_refused" for i in readiness[b.id]) else "",
-            }
-            for b in rows
-        ]
-        self.readiness_lines = [
-            {
-                "branch_id": str(branch_id),
-                "key": item.key,
-                "message": item.message,
-                "link": item.link,
-                "count": str(item.count),
-            }
-            for branch_id, items in readiness.items()
-            for item in items
-        ]
+        with read_scope() as session:  # the rows are read before the session ends
+            got = branches_page(session, actor, self.page, self.page_size)
+            self._show_page(got)
+            self.branches = [
+                {
+                    "id": str(row.branch.id),
+                    "name": row.branch.name,
+                    "facility": FacilityType(row.branch.facility_type).label,
+                    "timezone": BranchTimeZone(row.branch.timezone).label,
+                    "address": row.branch.address,
+                    "phone": row.branch.phone,
+                    "blockers": str(len(row.blockers)),
+                    "key_refused": "1" if any(i.key == "key_refused" for i in row.blockers) else "",
+                }
+                for row in got.rows
+            ]
+            self.readiness_lines = [
+                {
+                    "branch_id": str(row.branch.id),
+                    "key": item.key,
+                    "message": item.message,
+                    "link": item.link,
+                    "count": str(item.count),
+                }
+                for row in got.rows
+                for item in row.blockers
+            ]
 
     @rx.event
     def load(self):
@@ -163,19 +157,8 @@ class BranchSettingsState(AuthState):
         if self.can_edit and wanted.isdigit():
             return BranchSettingsState.start_edit(wanted)
 
-    @rx.event
-    def next_page(self):
-        actor = self._authorize(Action.VIEW_PENGATURAN)
-        if self.page < self.page_count:
-            self.page += 1
-            self._reload(actor)
-
-    @rx.event
-    def prev_page(self):
-        actor = self._authorize(Action.VIEW_PENGATURAN)
-        if self.page > 1:
-            self.page -= 1
-            self._reload(actor)
+    def _load_page(self) -> None:
+        self._reload(self._authorize(Action.VIEW_PENGATURAN))
 
     # ----- the form ---------------------------------------------------------------------
     @rx.event

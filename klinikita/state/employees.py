@@ -6,14 +6,13 @@ from typing import ClassVar
 
 import reflex as rx
 
-from klinikita.db import session_scope
+from klinikita.db import read_scope, session_scope
 from klinikita.models import Employee
 from klinikita.models.enums import Duty, Sex
 from klinikita.models.satusehat import JobKind
 from klinikita.services import employees as employee_service
 from klinikita.services import satusehat_errors
 from klinikita.services.dates import typed_date
-from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
 from klinikita.services.text_input import parse_id, payload_id, payload_search, payload_text
 from klinikita.state import live, toasts
@@ -58,16 +57,16 @@ class EmployeeState(MasterListState, AuthState):
     nik_required: bool = False
 
     def _reload(self) -> None:
-        with session_scope() as session:
+        with read_scope() as session:
             got = employee_service.list_employees(
                 session,
                 self._list_branch_id,
                 search=self.search,
                 page=self.page,
-                page_size=PAGE_SIZE,
+                page_size=self.page_size,
             )
             self.rows = [_row(e) for e in got.rows]
-        self.page, self.page_count, self.total = got.page, got.page_count, got.total
+        self._show_page(got)
 
     def _input(self) -> employee_service.EmployeeInput:
         f = self.form

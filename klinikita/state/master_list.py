@@ -15,20 +15,18 @@ from klinikita.services.sync_requests import resend_subject
 from klinikita.services.text_input import payload_id, payload_text
 from klinikita.state import toasts
 from klinikita.state.auth import AuthState
+from klinikita.state.paging import PagedList
 
 # The key of `errors` under which a form shows a stale edit's refusal (its own error line).
 STALE_ERROR = "stale"
 
 
-class MasterListState(AuthState, mixin=True):
+class MasterListState(PagedList, AuthState, mixin=True):
     """Mixin of the Referensi and Kontak page states: each page gets its own copy of these
     vars and handlers (as a plain base class they would be one shared parent state, and a
     handler defined here would run on that parent, not on the page)."""
 
     rows: list[dict[str, str]] = []
-    page: int = 1
-    page_count: int = 1
-    total: int = 0
 
     form_open: bool = False
     editing_id: int = 0  # 0: a new row
@@ -175,17 +173,8 @@ class MasterListState(AuthState, mixin=True):
         if self._start(self._current_actor()):
             self._reload()
 
-    @rx.event
-    def next_page(self):
-        if self.page < self.page_count:
-            self.page += 1
-            self._reload_for_viewer()
-
-    @rx.event
-    def prev_page(self):
-        if self.page > 1:
-            self.page -= 1
-            self._reload_for_viewer()
+    def _load_page(self) -> None:
+        self._reload_for_viewer()
 
     @rx.event
     def cancel_form(self):

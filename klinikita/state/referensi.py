@@ -8,12 +8,11 @@ from urllib.parse import quote
 import reflex as rx
 
 from klinikita import routes
-from klinikita.db import session_scope
+from klinikita.db import read_scope
 from klinikita.models import Room, ServiceUnit
 from klinikita.models.satusehat import JobKind
 from klinikita.services import facility, satusehat_errors
 from klinikita.services.coordinates import as_text
-from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action
 from klinikita.services.text_input import parse_id
 from klinikita.state import live, toasts
@@ -51,10 +50,10 @@ class UnitState(MasterListState, AuthState):
         return f"Unit '{name}' {'diaktifkan' if active else 'dinonaktifkan'}."
 
     def _reload(self) -> None:
-        with session_scope() as session:
-            got = facility.list_units(session, self._list_branch_id, self.page, PAGE_SIZE)
+        with read_scope() as session:
+            got = facility.list_units(session, self._list_branch_id, self.page, self.page_size)
             self.rows = [_sync_fields(u) for u in got.rows]
-        self.page, self.page_count, self.total = got.page, got.page_count, got.total
+        self._show_page(got)
 
     @rx.event
     def open_referensi(self):
@@ -101,8 +100,8 @@ class RoomState(MasterListState, AuthState):
     unit_options: list[dict[str, str]] = []
 
     def _reload(self) -> None:
-        with session_scope() as session:
-            got = facility.list_rooms(session, self._list_branch_id, self.page, PAGE_SIZE)
+        with read_scope() as session:
+            got = facility.list_rooms(session, self._list_branch_id, self.page, self.page_size)
             rows = []
             for room, unit in got.rows:
                 row = _sync_fields(room)
@@ -115,7 +114,7 @@ class RoomState(MasterListState, AuthState):
                 {"value": str(u.id), "label": u.name}
                 for u in facility.active_units(session, self._list_branch_id)
             ]
-        self.page, self.page_count, self.total = got.page, got.page_count, got.total
+        self._show_page(got)
 
     @rx.event
     def start_create(self):

@@ -8,32 +8,35 @@ table too, so a duty that lost Laporan mid-session gets nothing more from a stal
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import date
+from typing import ClassVar
 
 import reflex as rx
 
 from klinikita import routes
-from klinikita.db import session_scope
-from klinikita.services import backfill, reports, satusehat_errors
+from klinikita.db import read_scope, session_scope
+from klinikita.services import backfill, satusehat_errors
 from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.job_notices import JobNotice, wake_workers
 from klinikita.services.permissions import Action, allows
-from klinikita.services.report_csv import EXPORT_LIMIT, csv_filename
+from klinikita.services.report_csv import EXPORT_LIMIT
+from klinikita.services.reports import audit_log, dashboard, sync_log
+from klinikita.services.reports.days import CsvFile, parse_day
 from klinikita.services.text_input import parse_id, payload_search, payload_text
 from klinikita.state import live, toasts
 from klinikita.state.auth import AuthState
+from klinikita.state.paging import PagedList
 
 ALL = "semua"  # the "no filter" value of a select (Radix selects take no empty value)
 BOM = "\ufeff"  # so spreadsheet programs read the file as UTF-8
 
 
-def _download(text: str, report: str, day: date) -> rx.event.EventSpec:
-    return rx.download(data=BOM + text, filename=csv_filename(report, day), mime_type="text/csv")
+def _download(export: CsvFile) -> rx.event.EventSpec:
+    return rx.download(data=BOM + export.text, filename=export.filename, mime_type="text/csv")
 
 
-def _capped_notice(count: int) -> list:
-    if count < EXPORT_LIMIT:
+def _capped_notice(export: CsvFile) -> list:
+    if export.rows < EXPORT_LIMIT:
         return []
     return [
         toasts.warning(
@@ -75,29 +78,17 @@ class LaporanState(AuthState):
         return rx.redirect(routes.LAPORAN_SATUSEHAT if self.can_log else routes.LAPORAN_DASHBOARD)
 
 
-class _PagedReport(LaporanState, mixin=True):
+class _PagedReport(PagedList, LaporanState, mixin=True):
     """What the paged reports share: a server-side page of rows, filters, the pager."""
 
     rows: list[dict[str, str]] = []
-    page: int = 1
-    page_count: int = 1
-    total: int = 0
     errors: dict[str, str] = {}
 
     def _reload(self) -> None:
         raise NotImplementedError
 
-    @rx.event
-    def next_page(self):
-        if self.page < self.page_count:
-            self.page += 1
-            self._reload()
-
-    @rx.event
-    def prev_page(self):
-        if self.page > 1:
-            self.page -= 1
-            self._reload()
+    def _load_page(self) -> None:
+        self._reload()
 
 
 class AuditReportState(_PagedReport, LaporanState):
@@ -110,10 +101,12 @@ class AuditReportState(_PagedReport, LaporanState):
     user_options: list[dict[str, str]] = []
     action_options: list[dict[str, str]] = []
 
-    def _filter(self) -> reports.AuditFilter:
-        return reports.AuditFilter(
-            date_from=reports.parse_day(self.date_from, "date_from"),
-            date_to=reports.parse_day(self.date_to, "date_to"),
+    page_size: ClassVar[int] = audit_log.PAGE_SIZE
+
+    def _filter(self) -> audit_log.AuditFilter:
+        return audit_log.AuditFilter(
+            date_from=parse_day(self.date_from, "date_from"),
+            date_to=parse_day(self.date_to, "date_to"),
             user_id=parse_id(self.user_id),
             action="" if self.action == ALL else self.action,
         )
@@ -122,19 +115,22 @@ class AuditReportState(_PagedReport, LaporanState):
         actor = self._authorize(Action.VIEW_AUDIT)
         try:
             flt = self._filter()
-            with session_scope() as session:
-                found = reports.audit_log_page(session, actor.branch_id, flt, self.page)
+            with read_scope() as session:
+                found = audit_log.audit_log_page(
+                    session, actor.branch_id, flt, self.page, self.page_size
+                )
         except ValidationFailed as bad:
             self.errors = bad.errors
             return
         self.errors = {}
         self.rows = [_strings(r) for r in found.rows]
-        self.page, self.page_count, self.total = found.page, found.page_count, found.total
+        self._show_page(found)
 
     @rx.event
     def load(self):
         actor = self._access()
-        self.rows, self.page, self.page_count, self.total = [], 1, 1, 0
+        self.rows = []
+        self._first_page()
         # Every visit starts unfiltered (a tab may have been another user's before).
         self.date_from = self.date_to = ""
         self.user_id = self.action = ALL
@@ -144,10 +140,10 @@ class AuditReportState(_PagedReport, LaporanState):
         self.page_allowed = self.can_audit and allows(actor.duty, Action.VIEW_LAPORAN)
         if not self.page_allowed:
             return
-        with session_scope() as session:
-            users, actions = reports.audit_filter_options(session, actor.branch_id)
-        self.user_options = [{"value": o.value, "label": o.label} for o in users]
-        self.action_options = [{"value": o.value, "label": o.label} for o in actions]
+        with read_scope() as session:
+            options = audit_log.filter_options(session, actor.branch_id)
+        self.user_options = [{"value": o.value, "label": o.label} for o in options.users]
+        self.action_options = [{"value": o.value, "label": o.label} for o in options.actions]
         self._reload()
 
     @rx.event
@@ -170,13 +166,12 @@ class AuditReportState(_PagedReport, LaporanState):
         actor = self._authorize(Action.VIEW_AUDIT)
         try:
             flt = self._filter()
-            with session_scope() as session:
-                text, count = reports.audit_log_csv(session, actor.branch_id, flt)
-                day = reports.export_day(session, actor.branch_id)
+            with read_scope() as session:
+                export = audit_log.audit_log_csv(session, actor.branch_id, flt)
         except ValidationFailed as bad:
             self.errors = bad.errors
             return None
-        return [_download(text, "laporan-aktivitas", day), *_capped_notice(count)]
+        return [_download(export), *_capped_notice(export)]
 
 
 class SyncLogState(_PagedReport, LaporanState):
@@ -191,10 +186,12 @@ class SyncLogState(_PagedReport, LaporanState):
     detail_open: bool = False
     detail: dict[str, str] = {}
 
-    def _filter(self) -> reports.SyncLogFilter:
-        return reports.SyncLogFilter(
-            date_from=reports.parse_day(self.date_from, "date_from"),
-            date_to=reports.parse_day(self.date_to, "date_to"),
+    page_size: ClassVar[int] = sync_log.PAGE_SIZE
+
+    def _filter(self) -> sync_log.SyncLogFilter:
+        return sync_log.SyncLogFilter(
+            date_from=parse_day(self.date_from, "date_from"),
+            date_to=parse_day(self.date_to, "date_to"),
             result="" if self.result == ALL else self.result,
             resource_type="" if self.resource_type == ALL else self.resource_type,
             patient_text=self.patient_text,
@@ -205,8 +202,10 @@ class SyncLogState(_PagedReport, LaporanState):
         actor = self._authorize(Action.VIEW_SATUSEHAT_LOG)
         try:
             flt = self._filter()
-            with session_scope() as session:
-                found = reports.sync_log_page(session, actor.branch_id, flt, self.page)
+            with read_scope() as session:
+                found = sync_log.sync_log_page(
+                    session, actor.branch_id, flt, self.page, self.page_size
+                )
         except ValidationFailed as bad:
             self.errors = bad.errors
             return
@@ -214,12 +213,13 @@ class SyncLogState(_PagedReport, LaporanState):
         self.rows = [_strings(r) for r in found.rows]
         for row in self.rows:
             row["ok"] = "1" if row["ok"] == "True" else ""
-        self.page, self.page_count, self.total = found.page, found.page_count, found.total
+        self._show_page(found)
 
     @rx.event
     def load(self):
         actor = self._access()
-        self.rows, self.page, self.page_count, self.total = [], 1, 1, 0
+        self.rows = []
+        self._first_page()
         self.detail_open, self.detail = False, {}
         # Every visit starts unfiltered (a tab may have been another user's before).
         self.date_from = self.date_to = self.patient_text = ""
@@ -272,8 +272,8 @@ class SyncLogState(_PagedReport, LaporanState):
         wanted = parse_id(log_id)
         if wanted is None:
             return toasts.error("Log tidak ditemukan di cabang aktif.")
-        with session_scope() as session:
-            found = reports.sync_log_detail(session, actor.branch_id, wanted, duty=actor.duty)
+        with read_scope() as session:
+            found = sync_log.sync_log_detail(session, actor.branch_id, wanted, duty=actor.duty)
         if found is None:
             return toasts.error("Log tidak ditemukan di cabang aktif.")
         self.detail = _strings(found)
@@ -291,13 +291,12 @@ class SyncLogState(_PagedReport, LaporanState):
         actor = self._authorize(Action.VIEW_SATUSEHAT_LOG)
         try:
             flt = self._filter()
-            with session_scope() as session:
-                text, count = reports.sync_log_csv(session, actor.branch_id, flt)
-                day = reports.export_day(session, actor.branch_id)
+            with read_scope() as session:
+                export = sync_log.sync_log_csv(session, actor.branch_id, flt)
         except ValidationFailed as bad:
             self.errors = bad.errors
             return None
-        return [_download(text, "log-satusehat", day), *_capped_notice(count)]
+        return [_download(export), *_capped_notice(export)]
 
 
 class DashboardState(LaporanState):
@@ -320,8 +319,8 @@ class DashboardState(LaporanState):
 
     def _reload(self) -> None:
         actor = self._authorize(Action.VIEW_LAPORAN)
-        with session_scope() as session:
-            board = reports.dashboard(session, actor.branch_id)
+        with read_scope() as session:
+            board = dashboard.dashboard(session, actor.branch_id)
         shown = satusehat_errors.key_refused_message(
             satusehat_errors.Subject(branch_id=actor.branch_id),
             may_fix=allows(actor.duty, Action.BRANCH_SETTINGS),
@@ -371,7 +370,7 @@ class DashboardState(LaporanState):
     def resend_all_failed(self):
         actor = self._authorize(Action.SATUSEHAT_RESEND)
         with session_scope() as session:
-            count = reports.resend_all(session, actor)
+            count = dashboard.resend_all(session, actor)
         if count:
             wake_workers()
         self._reload()
@@ -395,8 +394,8 @@ class DashboardState(LaporanState):
         actor = self._authorize(Action.SATUSEHAT_BACKFILL)
         try:
             days = (
-                reports.parse_day(self.backfill_from, "date_from"),
-                reports.parse_day(self.backfill_to, "date_to"),
+                parse_day(self.backfill_from, "date_from"),
+                parse_day(self.backfill_to, "date_to"),
             )
             with session_scope() as session:
                 queued = backfill.send_unsent_visits(
@@ -424,7 +423,7 @@ class DashboardState(LaporanState):
         actor = self._current_actor()
         if actor is None:
             return
-        with session_scope() as session:
+        with read_scope() as session:
             progress = backfill.backfill_progress(session, actor.branch_id, self._backfill_jobs)
         self.backfill_sent, self.backfill_failed = progress.sent, progress.failed
         if progress.finished:
@@ -437,18 +436,16 @@ class DashboardState(LaporanState):
     @rx.event
     def export_csv(self):
         actor = self._authorize(Action.VIEW_LAPORAN)
-        with session_scope() as session:
-            text = reports.dashboard_csv(session, actor.branch_id)
-            day = reports.export_day(session, actor.branch_id)
-        return _download(text, "dashboard-satusehat", day)
+        with read_scope() as session:
+            export = dashboard.weeks_csv(session, actor.branch_id)
+        return _download(export)
 
     @rx.event
     def export_jobs_csv(self):
         actor = self._authorize(Action.VIEW_LAPORAN)
-        with session_scope() as session:
-            text = reports.problem_jobs_csv(session, actor.branch_id)
-            day = reports.export_day(session, actor.branch_id)
-        return _download(text, "kiriman-gagal-satusehat", day)
+        with read_scope() as session:
+            export = dashboard.problem_jobs_csv(session, actor.branch_id)
+        return _download(export)
 
 
 live.register("visit", DashboardState)

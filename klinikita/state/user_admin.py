@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from klinikita.db import session_scope
+from klinikita.db import read_scope, session_scope
 from klinikita.services import accounts
 from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.permissions import Action, allows
@@ -16,6 +16,7 @@ from klinikita.services.text_input import parse_id, payload_form, payload_search
 from klinikita.state import toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
+from klinikita.state.paging import PagedList
 
 NO_EMPLOYEE = "none"
 _EMPTY_FORM = {
@@ -32,12 +33,9 @@ def _parse_id(raw: str) -> int:
     return parse_id(raw) or 0
 
 
-class UserAdminState(AuthState):
+class UserAdminState(PagedList, AuthState):
     rows: list[dict[str, str]] = []
     search: str = ""
-    page: int = 1
-    page_count: int = 1
-    total: int = 0
 
     mode: str = ""  # "create", "edit" or "" (no form open)
     editing_id: int = 0
@@ -57,9 +55,11 @@ class UserAdminState(AuthState):
 
     # ----- the list --------------------------------------------------------------------
     def _reload(self, actor) -> None:  # noqa: ANN001
-        with session_scope() as session:
-            result = accounts.list_users(session, actor, search=self.search, page=self.page)
-        self.page, self.page_count, self.total = result.page, result.page_count, result.total
+        with read_scope() as session:
+            result = accounts.list_users(
+                session, actor, search=self.search, page=self.page, page_size=self.page_size
+            )
+        self._show_page(result)
         self.rows = [
             {
                 "id": str(r.id),
@@ -95,17 +95,8 @@ class UserAdminState(AuthState):
         self.page = 1
         self._reload(actor)
 
-    @rx.event
-    def prev_page(self):
-        actor = self._authorize(Action.VIEW_PENGATURAN)
-        self.page = max(1, self.page - 1)
-        self._reload(actor)
-
-    @rx.event
-    def next_page(self):
-        actor = self._authorize(Action.VIEW_PENGATURAN)
-        self.page = self.page + 1
-        self._reload(actor)
+    def _load_page(self) -> None:
+        self._reload(self._authorize(Action.VIEW_PENGATURAN))
 
     # ----- the form ----------------------------------------------------------------------
     def _load_choices(self, actor) -> None:  # noqa: ANN001

@@ -12,8 +12,8 @@ import pytest
 from klinikita.models import AuditLog, Patient, SyncJob, SyncLog
 from klinikita.models.enums import Sex
 from klinikita.models.satusehat import JobKind, JobStatus
-from klinikita.services import reports
 from klinikita.services.report_csv import safe_cell, to_csv
+from klinikita.services.reports import audit_log, dashboard, sync_log
 from tests.factories import make_branch
 from tests.pg import sqlite_and_postgresql
 
@@ -114,16 +114,18 @@ def hostile(db):
 
 def test_every_export_neutralises_hostile_cells(db, hostile):
     branch = hostile
-    sync_text, _ = reports.sync_log_csv(db, branch.id, reports.SyncLogFilter())
-    audit_text, _ = reports.audit_log_csv(db, branch.id, reports.AuditFilter())
+    export = sync_log.sync_log_csv(db, branch.id, sync_log.SyncLogFilter())
+    sync_text, _ = export.text, export.rows
+    export = audit_log.audit_log_csv(db, branch.id, audit_log.AuditFilter())
+    audit_text, _ = export.text, export.rows
     exports = {
         "sync": sync_text,
         "audit": audit_text,
-        "jobs": reports.problem_jobs_csv(db, branch.id),
-        "weeks": reports.dashboard_csv(db, branch.id),
+        "jobs": dashboard.problem_jobs_csv(db, branch.id).text,
+        "weeks": dashboard.weeks_csv(db, branch.id).text,
     }
     sync_rows = _parse(exports["sync"])[1:]
-    patient_col = reports.SYNC_CSV_HEADERS.index("Pasien")
+    patient_col = sync_log.SYNC_CSV_HEADERS.index("Pasien")
     assert sorted(r[patient_col] for r in sync_rows) == sorted("'" + n for n in HOSTILE)
     assert {r[-1] for r in sync_rows} == {"'-bukan angka"}
     audit_rows = _parse(exports["audit"])[1:]

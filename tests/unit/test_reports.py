@@ -14,10 +14,10 @@ from klinikita.models import AuditLog, Patient, SyncJob, SyncLog
 from klinikita.models.clinical import Diagnosis, VisitStatus
 from klinikita.models.enums import Duty, Sex
 from klinikita.models.satusehat import JobKind, JobStatus
-from klinikita.services import reports
 from klinikita.services.audit import Actor
 from klinikita.services.errors import PermissionDenied, ValidationFailed
 from klinikita.services.report_csv import csv_filename, to_csv
+from klinikita.services.reports import audit_log, dashboard, days, sync_log
 from tests.factories import make_branch, make_clinic, make_completed_visit, make_user
 from tests.pg import sqlite_and_postgresql
 
@@ -70,7 +70,7 @@ def trail(db):
 
 def test_audit_rows_newest_first_only_of_the_branch(db, trail):
     branch, admin, nurse = trail
-    found = reports.audit_log_page(db, branch.id, reports.AuditFilter())
+    found = audit_log.audit_log_page(db, branch.id, audit_log.AuditFilter())
     assert found.total == 4
     assert [r.action for r in found.rows] == ["logout", "update", "login", "create"]
     update = found.rows[1]
@@ -82,38 +82,43 @@ def test_audit_rows_newest_first_only_of_the_branch(db, trail):
 def test_audit_date_filter_uses_the_branch_local_day(db, trail):
     branch, *_ = trail
     day = date(2026, 11, 25)
-    found = reports.audit_log_page(db, branch.id, reports.AuditFilter(date_from=day, date_to=day))
+    found = audit_log.audit_log_page(
+        db, branch.id, audit_log.AuditFilter(date_from=day, date_to=day)
+    )
     assert [r.action for r in found.rows] == ["update", "login"]
-    only_from = reports.audit_log_page(db, branch.id, reports.AuditFilter(date_from=day))
+    only_from = audit_log.audit_log_page(db, branch.id, audit_log.AuditFilter(date_from=day))
     assert only_from.total == 3
-    only_to = reports.audit_log_page(db, branch.id, reports.AuditFilter(date_to=date(2026, 11, 24)))
+    only_to = audit_log.audit_log_page(
+        db, branch.id, audit_log.AuditFilter(date_to=date(2026, 11, 24))
+    )
     assert [r.action for r in only_to.rows] == ["create"]
     with pytest.raises(ValidationFailed) as bad:
-        reports.audit_log_page(
-            db, branch.id, reports.AuditFilter(date_from=day, date_to=date(2026, 11, 1))
+        audit_log.audit_log_page(
+            db, branch.id, audit_log.AuditFilter(date_from=day, date_to=date(2026, 11, 1))
         )
     assert "date_to" in bad.value.errors
 
 
 def test_audit_user_and_action_filters(db, trail):
     branch, admin, nurse = trail
-    by_nurse = reports.audit_log_page(db, branch.id, reports.AuditFilter(user_id=nurse.id))
+    by_nurse = audit_log.audit_log_page(db, branch.id, audit_log.AuditFilter(user_id=nurse.id))
     assert [r.action for r in by_nurse.rows] == ["logout", "login"]
-    creates = reports.audit_log_page(db, branch.id, reports.AuditFilter(action="create"))
+    creates = audit_log.audit_log_page(db, branch.id, audit_log.AuditFilter(action="create"))
     assert [(r.entity, r.entity_id) for r in creates.rows] == [("pasien", "1")]
-    both = reports.audit_log_page(
-        db, branch.id, reports.AuditFilter(user_id=admin.id, action="login")
+    both = audit_log.audit_log_page(
+        db, branch.id, audit_log.AuditFilter(user_id=admin.id, action="login")
     )
     assert both.total == 0 and both.rows == []
 
 
 def test_audit_pages_and_options(db, trail):
     branch, admin, nurse = trail
-    first = reports.audit_log_page(db, branch.id, reports.AuditFilter(), page=1, page_size=3)
-    second = reports.audit_log_page(db, branch.id, reports.AuditFilter(), page=2, page_size=3)
+    first = audit_log.audit_log_page(db, branch.id, audit_log.AuditFilter(), page=1, page_size=3)
+    second = audit_log.audit_log_page(db, branch.id, audit_log.AuditFilter(), page=2, page_size=3)
     assert first.page_count == 2 and len(first.rows) == 3 and len(second.rows) == 1
     assert {r.id for r in first.rows}.isdisjoint({r.id for r in second.rows})
-    users, actions = reports.audit_filter_options(db, branch.id)
+    options = audit_log.filter_options(db, branch.id)
+    users, actions = options.users, options.actions
     assert [u.value for u in users] == [str(admin.id), str(nurse.id)]
     assert {a.value for a in actions} == {"create", "login", "update", "logout"}
     assert dict((a.value, a.label) for a in actions)["login"] == "masuk"
@@ -121,9 +126,11 @@ def test_audit_pages_and_options(db, trail):
 
 def test_audit_csv_has_every_matching_row(db, trail):
     branch, *_ = trail
-    text, count = reports.audit_log_csv(db, branch.id, reports.AuditFilter())
+    export = audit_log.audit_log_csv(db, branch.id, audit_log.AuditFilter())
+    text, count = export.text, export.rows
+    assert export.filename == f"laporan-aktivitas-{days.export_day(db, branch.id)}.csv"
     rows = _parse(text)
-    assert rows[0] == list(reports.AUDIT_CSV_HEADERS)
+    assert rows[0] == list(audit_log.AUDIT_CSV_HEADERS)
     assert count == 4 and len(rows) == 5
     update = rows[2]
     assert update[3] == "ubah" and update[6] == "name"
@@ -168,20 +175,20 @@ def exchanges(db):
 
 
 def _sync(db, branch, **filters) -> list[str]:
-    found = reports.sync_log_page(db, branch.id, reports.SyncLogFilter(**filters))
+    found = sync_log.sync_log_page(db, branch.id, sync_log.SyncLogFilter(**filters))
     return [r.resource_type for r in found.rows]
 
 
 def test_sync_log_newest_first_of_the_branch(db, exchanges):
     branch, patient, siti, logs = exchanges
-    found = reports.sync_log_page(db, branch.id, reports.SyncLogFilter())
+    found = sync_log.sync_log_page(db, branch.id, sync_log.SyncLogFilter())
     assert [r.resource_type for r in found.rows] == ["Organization", "Encounter", "Patient"]
     organization, encounter, lookup = found.rows
     assert organization.status_code == "" and organization.result_label == "gagal"
     assert encounter.patient_name == "Siti Aminah" and encounter.mrn == "000002"
     assert lookup.ok and lookup.result_label == "berhasil"
     assert lookup.url_short == "/Patient?identifier=1"
-    assert reports.short_url("https://api-satusehat.kemkes.go.id/fhir-r4/v1/Encounter/abc") == (
+    assert sync_log.short_url("https://api-satusehat.kemkes.go.id/fhir-r4/v1/Encounter/abc") == (
         "/Encounter/abc"
     )
 
@@ -204,8 +211,8 @@ def test_sync_log_filters_each_narrow(db, exchanges):
 
 def test_sync_log_pages(db, exchanges):
     branch, *_ = exchanges
-    first = reports.sync_log_page(db, branch.id, reports.SyncLogFilter(), page=1, page_size=2)
-    second = reports.sync_log_page(db, branch.id, reports.SyncLogFilter(), page=2, page_size=2)
+    first = sync_log.sync_log_page(db, branch.id, sync_log.SyncLogFilter(), page=1, page_size=2)
+    second = sync_log.sync_log_page(db, branch.id, sync_log.SyncLogFilter(), page=2, page_size=2)
     assert first.total == 3 and first.page_count == 2
     assert [r.resource_type for r in first.rows + second.rows] == [
         "Organization",
@@ -216,7 +223,7 @@ def test_sync_log_pages(db, exchanges):
 
 def test_sync_log_detail_pretty_json_or_raw_text(db, exchanges):
     branch, patient, siti, logs = exchanges
-    detail = reports.sync_log_detail(db, branch.id, logs[1].id, duty=Duty.ADMIN)
+    detail = sync_log.sync_log_detail(db, branch.id, logs[1].id, duty=Duty.ADMIN)
     assert detail.request_text == json.dumps(
         {"resourceType": "Encounter", "status": "finished"}, indent=2
     )
@@ -225,27 +232,28 @@ def test_sync_log_detail_pretty_json_or_raw_text(db, exchanges):
     assert detail.method == "POST" and detail.url == "https://x/Encounter"
     assert detail.patient_name == "Siti Aminah (No. RM 000002)"
     # Another branch's exchange is not shown.
-    assert reports.sync_log_detail(db, branch.id, logs[3].id, duty=Duty.ADMIN) is None
+    assert sync_log.sync_log_detail(db, branch.id, logs[3].id, duty=Duty.ADMIN) is None
 
 
 @pytest.mark.parametrize("duty", [Duty.PENDAFTARAN_KASIR, Duty.DOKTER_UMUM, Duty.LOGIN_KLINIK])
 def test_the_log_bodies_are_the_admins(db, exchanges, duty):
     """The rows stay for whoever has the log; the FHIR bodies do not leave the server."""
     branch, patient, siti, logs = exchanges
-    detail = reports.sync_log_detail(db, branch.id, logs[1].id, duty=duty)
+    detail = sync_log.sync_log_detail(db, branch.id, logs[1].id, duty=duty)
     assert (detail.method, detail.status_code, detail.error) == ("POST", "400", "Ditolak")
     assert detail.request_text == detail.response_text == "" and not detail.bodies_shown
     assert "finished" not in repr(detail) and "Bad Gateway" not in repr(detail)
-    assert reports.sync_log_detail(db, branch.id, logs[1].id, duty=Duty.ADMIN).bodies_shown
+    assert sync_log.sync_log_detail(db, branch.id, logs[1].id, duty=Duty.ADMIN).bodies_shown
     with pytest.raises(PermissionDenied):
-        reports.sync_log_detail(db, branch.id, logs[1].id, duty=Duty.KASIR)
+        sync_log.sync_log_detail(db, branch.id, logs[1].id, duty=Duty.KASIR)
 
 
 def test_sync_log_csv(db, exchanges):
     branch, *_ = exchanges
-    text, count = reports.sync_log_csv(db, branch.id, reports.SyncLogFilter(result="gagal"))
+    export = sync_log.sync_log_csv(db, branch.id, sync_log.SyncLogFilter(result="gagal"))
+    text, count = export.text, export.rows
     rows = _parse(text)
-    assert rows[0] == list(reports.SYNC_CSV_HEADERS)
+    assert rows[0] == list(sync_log.SYNC_CSV_HEADERS)
     assert count == 2 and [r[2] for r in rows[1:]] == ["Organization", "Encounter"]
     assert rows[2][5] == "400" and rows[2][6] == "340" and rows[2][7] == "Siti Aminah"
     # Rows only: no request or response body is exported.
@@ -270,11 +278,12 @@ def test_csv_export_is_every_row_not_a_page(db):
     branch = make_branch(db)
     db.add_all(
         AuditLog(branch_id=branch.id, action="create", entity="patient", entity_id=str(n))
-        for n in range(reports.PAGE_SIZE * 2 + 3)
+        for n in range(audit_log.PAGE_SIZE * 2 + 3)
     )
     db.commit()
-    text, count = reports.audit_log_csv(db, branch.id, reports.AuditFilter())
-    assert count == reports.PAGE_SIZE * 2 + 3 == len(_parse(text)) - 1
+    export = audit_log.audit_log_csv(db, branch.id, audit_log.AuditFilter())
+    text, count = export.text, export.rows
+    assert count == audit_log.PAGE_SIZE * 2 + 3 == len(_parse(text)) - 1
 
 
 # ----- dashboard ----------------------------------------------------------------------
@@ -312,7 +321,7 @@ def test_weeks_are_monday_based_in_the_branch_zone(db, clinic):
     # A cancelled visit is not a completed one.
     _done(db, clinic, 6, _utc(2026, 11, 24, 4, 0), encounter=False, status=VisitStatus.CANCELLED)
 
-    weeks = reports.weekly_counts(db, clinic[0].id, now=NOW)
+    weeks = dashboard.weekly_counts(db, clinic[0].id, now=NOW)
 
     assert [w.start for w in weeks] == [
         date(2026, 11, 2),
@@ -329,12 +338,12 @@ def test_weeks_follow_the_branch_zone(db, clinic):
     branch = clinic[0]
     # Sunday 22 Nov 22:30 WIB is already Monday 00:30 in Jayapura (WIT).
     _done(db, clinic, 1, _utc(2026, 11, 22, 15, 30), encounter=True)
-    wib = reports.weekly_counts(db, branch.id, now=NOW)
+    wib = dashboard.weekly_counts(db, branch.id, now=NOW)
     assert (wib[2].visits_completed, wib[3].visits_completed) == (1, 0)
     branch.timezone = "Asia/Jayapura"
     db.add(branch)
     db.commit()
-    wit = reports.weekly_counts(db, branch.id, now=NOW)
+    wit = dashboard.weekly_counts(db, branch.id, now=NOW)
     assert (wit[2].visits_completed, wit[3].visits_completed) == (0, 1)
 
 
@@ -354,7 +363,7 @@ def test_dashboard_lists_failed_and_dead_jobs(db, clinic):
         ]
     )  # fmt: skip
     db.commit()
-    board = reports.dashboard(db, branch.id, now=NOW)
+    board = dashboard.dashboard(db, branch.id, now=NOW)
     assert (board.failed_count, board.dead_count) == (1, 1)
     assert {j.subject for j in board.jobs} == {
         f"Kunjungan Ardianto Putra (No. RM 000001), {visit.visit_date.day} Nov 2026",
@@ -362,10 +371,10 @@ def test_dashboard_lists_failed_and_dead_jobs(db, clinic):
     }
     dead = next(j for j in board.jobs if j.status == JobStatus.DEAD)
     assert dead.attempts == 8 and dead.status_label == "berhenti dicoba"
-    weeks = _parse(reports.dashboard_csv(db, branch.id, now=NOW))
-    assert weeks[0] == list(reports.WEEK_CSV_HEADERS) and len(weeks) == 5
+    weeks = _parse(dashboard.weeks_csv(db, branch.id, now=NOW).text)
+    assert weeks[0] == list(dashboard.WEEK_CSV_HEADERS) and len(weeks) == 5
     assert weeks[4][1:] == ["2026-11-23", "2026-11-29", "1", "0", "0"]
-    jobs = _parse(reports.problem_jobs_csv(db, branch.id))
+    jobs = _parse(dashboard.problem_jobs_csv(db, branch.id).text)
     assert len(jobs) == 3 and {r[3] for r in jobs[1:]} == {"Kode ICD-10 ditolak", "Waktu habis"}
 
 
@@ -379,10 +388,10 @@ def test_resend_all_needs_the_permission_and_requeues(db, clinic):
     dokter = make_user(db, "dokter", branches=[branch], main_duty=Duty.DOKTER_UMUM)
     cashier = Actor(kasir.id, "kasir", "Kasir", Duty.KASIR, branch.id)
     with pytest.raises(PermissionDenied):
-        reports.resend_all(db, cashier)
+        dashboard.resend_all(db, cashier)
     db.rollback()
     doctor_actor = Actor(dokter.id, "dokter", "Dokter", Duty.DOKTER_UMUM, branch.id)
-    assert reports.resend_all(db, doctor_actor) == 1
+    assert dashboard.resend_all(db, doctor_actor) == 1
     db.commit()
     db.refresh(job)
     assert job.status == JobStatus.PENDING and job.attempts == 0

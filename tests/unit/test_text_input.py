@@ -12,13 +12,14 @@ from klinikita.db import read_connection
 from klinikita.models import Patient
 from klinikita.models.enums import Duty
 from klinikita.services import examination as exam
-from klinikita.services import facility, mrn, reports
+from klinikita.services import facility, mrn
 from klinikita.services import patient_records as records
 from klinikita.services.dates import parse_typed_date
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.nik import nik_problem
 from klinikita.services.patient_records import PatientInput, validate
 from klinikita.services.patients import search_patients
+from klinikita.services.reports import days
 from klinikita.services.text_input import (
     payload_form,
     payload_id,
@@ -170,13 +171,13 @@ def test_plausible_numbers_still_read():
 @pytest.mark.parametrize("text", ["0001-01-01", "9999-12-31", "1899-12-31", "3000-01-01"])
 def test_report_dates_outside_the_range_are_refused(text):
     with pytest.raises(ValidationFailed) as failed:
-        reports.parse_day(text, "date_from")
+        days.parse_day(text, "date_from")
     assert failed.value.errors["date_from"].startswith("Tanggal di luar rentang")
 
 
 def test_report_dates_inside_the_range_read():
-    assert reports.parse_day("2026-11-25", "date_to") == date(2026, 11, 25)
-    assert reports.parse_day("", "date_to") is None
+    assert days.parse_day("2026-11-25", "date_to") == date(2026, 11, 25)
+    assert days.parse_day("", "date_to") is None
 
 
 # ----- No. RM format ------------------------------------------------------------------------
