@@ -156,8 +156,8 @@ _TERM = bindparam("term")
 _UPTO = bindparam("upto")  # the end of a prefix range: term + _TOP
 
 
-def _statements(dialect: str, kind: SearchKind) -> tuple[Select, Select]:
-    """(page, capped count) for a kind on a dialect; only their parameters change."""
+def _statements(dialect: str, kind: SearchKind | None) -> tuple[Select, Select]:
+    """(page, capped count) for a kind on a dialect (None: every active patient)."""
     c = _T.c
     where = [c.branch_id == _BRANCH, c.is_active.is_(True)]
     source = _T
@@ -194,17 +194,6 @@ def _statements(dialect: str, kind: SearchKind) -> tuple[Select, Select]:
     matches = select(literal_column("1")).select_from(source).where(*where).limit(COUNT_CAP + 1)
     count = select(func.count()).select_from(matches.subquery())
     return page, count
-
-
-_CACHE: dict[tuple[str, str], tuple[Select, Select]] = {}
-
-
-def statements(dialect: str, kind: SearchKind | None) -> tuple[Select, Select]:
-    key = (dialect, kind or "")  # a SearchKind is its own value (StrEnum)
-    found = _CACHE.get(key)
-    if found is None:
-        found = _CACHE[key] = _statements(dialect, kind)
-    return found
 
 
 # ----- a term's parameters, per kind ------------------------------------------------------
@@ -316,9 +305,9 @@ def search_patients(
         problem = _TERMS[wanted](params, term, dialect)
         if problem:
             return PatientPage([], 1, page_size, 0, False, str(wanted), problem)
-        page_stmt, count_stmt = statements(dialect, wanted)
+        page_stmt, count_stmt = _statements(dialect, wanted)
     else:  # every active patient of the branch, by name
-        page_stmt, count_stmt = statements(dialect, None)
+        page_stmt, count_stmt = _statements(dialect, None)
     offset = (page - 1) * page_size
     # One extra row tells whether more follow without counting.
     params["limit"], params["offset"] = page_size + 1, offset

@@ -168,11 +168,6 @@ def _queue_select(unit: bool, doctor: bool, short: bool = False):  # noqa: ANN20
     return stmt
 
 
-# One statement per filter combination.
-_QUEUE = {(u, d): _queue_select(u, d) for u in (False, True) for d in (False, True)}
-_SHORT = {u: _queue_select(u, False, short=True) for u in (False, True)}
-
-
 def todays_queue(
     session: Session,
     branch_id: int,
@@ -189,7 +184,7 @@ def todays_queue(
         params["unit_id"] = unit_id
     if doctor_id:
         params["doctor_id"] = doctor_id
-    found = session.execute(_QUEUE[(bool(unit_id), bool(doctor_id))], params)
+    found = session.execute(_queue_select(bool(unit_id), bool(doctor_id)), params)
     rows = [_queue_row(r, zone) for r in found]
     # A day's queue is short: the status filter needs no statement of its own.
     return [r for r in rows if r.status in statuses] if statuses else rows
@@ -215,7 +210,7 @@ def todays_list(
     }
     if unit_id:
         params["unit_id"] = unit_id
-    found = session.execute(_SHORT[bool(unit_id)], params).all()
+    found = session.execute(_queue_select(bool(unit_id), False, short=True), params).all()
     finished = found[0][-1] if found else 0
     return ShownQueue([_queue_row(r[:-1], zone) for r in found], max(0, finished - finished_shown))
 
