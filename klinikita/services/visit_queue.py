@@ -120,7 +120,7 @@ def _queue_select(unit: bool, doctor: bool, short: bool = False):  # noqa: ANN20
         finished = [
             other.branch_id == bindparam("branch_id"),
             other.visit_date == bindparam("day"),
-            or_(*(other.status == s for s in _FINISHED)),
+            other.status.in_(_FINISHED),
         ]
         if unit:
             finished.append(other.unit_id == bindparam("unit_id"))
@@ -163,8 +163,7 @@ def _queue_select(unit: bool, doctor: bool, short: bool = False):  # noqa: ANN20
     if doctor:
         stmt = stmt.where(Visit.doctor_id == bindparam("doctor_id"))
     if short:
-        open_ = or_(*(Visit.status == s for s in OPEN_STATUSES))
-        stmt = stmt.where(or_(open_, Visit.id.in_(latest)))
+        stmt = stmt.where(or_(Visit.status.in_(OPEN_STATUSES), Visit.id.in_(latest)))
     return stmt
 
 
