@@ -9,7 +9,7 @@ from reflex.event import EventSpec
 from sqlalchemy.orm.exc import StaleDataError
 
 import klinikita.models  # noqa: F401  (registers the tables)
-from klinikita import db, routes
+from klinikita import routes
 from klinikita.components.page import add_pages
 
 # Each page module registers its pages (`@page`) when imported.
@@ -66,17 +66,10 @@ app.register_lifespan_task(run_outbox_worker)
 
 
 async def warm_up() -> None:
-    """Ready before the first clicks: the ICD-10 index is built, the app's statements are
-    compiled and this thread's database connections opened (`db.warm_up`: on the event
-    loop's thread, which runs the clicks' handlers and so owns their kept connections),
-    and what the app built at start (compiled pages, tables, the index) is moved out of the
-    garbage collector's way, so a full collection does not stall every tab's events for a
-    fraction of a second."""
+    """Ready before the first clicks: the ICD-10 index is built, and what the app built at
+    start (compiled pages, tables, the index) is moved out of the garbage collector's way,
+    so a full collection does not stall every tab's events."""
     await asyncio.to_thread(icd10.warm_up)
-    try:
-        db.warm_up()
-    except Exception:  # the database is down: the first click says so, the app still starts
-        log.warning("Could not warm up the database connections", exc_info=True)
     gc.collect()
     gc.freeze()
 

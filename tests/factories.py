@@ -235,10 +235,15 @@ def make_visit(
 
 
 def committed_read(session: Session, read, *args, **kwargs):  # noqa: ANN001, ANN201
-    """`read(conn, *args, **kwargs)` on `db.read_connection()` once `session`'s work is
-    committed: the read services see committed data only, as in the app."""
-    from klinikita.db import read_connection
+    """`read(reader, *args, **kwargs)` with `reader` a session for reading only, as
+    `db.read_scope()` gives, once `session`'s work is committed: the read services see
+    committed data only, as in the app."""
+    from klinikita.db import READ_ONLY
 
     session.commit()
-    with read_connection(session.get_bind()) as conn:
-        return read(conn, *args, **kwargs)
+    bind = session.get_bind().execution_options(**{READ_ONLY: True})
+    with Session(bind, expire_on_commit=False) as reader:
+        try:
+            return read(reader, *args, **kwargs)
+        finally:
+            reader.rollback()

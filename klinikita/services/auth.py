@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -12,7 +14,7 @@ from sqlalchemy import bindparam, exists, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from klinikita.db import ReadConnection, Statements, get_engine, read_connection, write_scope
+from klinikita.db import READ_ONLY, read_scope, session_scope
 from klinikita.models import Branch, LoginSession, User, UserBranch, UserDuty
 from klinikita.models.enums import Duty
 from klinikita.services import audit, rate_limits
@@ -198,8 +200,8 @@ def resolve(
 # ----- the same answer without a write, for every event ------------------------------------
 # Each event of each tab asks who is behind its token. Nearly always nothing needs writing
 # (the session is live, its duty and branch still granted, last_seen_at fresh), so the
-# answer comes from one plain read on the read connection (the grants as EXISTS columns:
-# one round trip on PostgreSQL); when something must be written, `resolve` above does it.
+# answer comes from one read (the grants as EXISTS columns); when something must be
+# written, `resolve` above does it.
 _ACTIVE_GRANT = (
     select(UserBranch.branch_id)
     .join(Branch, Branch.id == UserBranch.branch_id)
@@ -238,20 +240,21 @@ class TouchDue:
 
 
 def resolve_read_only(
-    conn: ReadConnection, token: str | None, *, now: datetime | None = None
+    session: Session, token: str | None, *, now: datetime | None = None
 ) -> audit.Actor | None | TouchDue | object:
     """`resolve`'s answer when it needs no write; TouchDue when only last_seen_at is due
-    (then `touch`); else WRITE_NEEDED (then call `resolve`)."""
+    (then `touch`); else WRITE_NEEDED (then call `resolve`). Writes nothing: `session`
+    may be a `db.read_scope()`."""
     if not token:
         return None
-    found = conn.rows(_SESSION_USER, {"token_hash": hash_token(token)})
-    if not found:
+    found = session.execute(_SESSION_USER, {"token_hash": hash_token(token)}).first()
+    if found is None:
         return None
     (
         session_id, ended_at, created_at, last_seen_at, duty, branch_id,
         user_id, username, full_name, user_active,
         duty_granted, any_branch, branch_granted,
-    ) = found[0]  # fmt: skip
+    ) = found  # fmt: skip
     if ended_at is not None or not user_active:
         return None
     now = now or datetime.now(UTC)
@@ -276,40 +279,64 @@ def resolve_read_only(
     return TouchDue(actor) if now - _aware(last_seen_at) > _TOUCH_EVERY else actor
 
 
+_LOGIN_SESSION = LoginSession.__table__
+# A Core update of the table: no login session object is loaded or flushed, so the actors
+# remembered by `actor_cache` (forgotten at every flush of a login session) stay remembered.
 _TOUCH = (
-    update(LoginSession)
-    .where(LoginSession.id == bindparam("session_id"), LoginSession.ended_at.is_(None))
+    update(_LOGIN_SESSION)
+    .where(_LOGIN_SESSION.c.id == bindparam("session_id"), _LOGIN_SESSION.c.ended_at.is_(None))
     .values(last_seen_at=bindparam("now"))
 )
 
 
-def touch(st: Statements, session_id: int, now: datetime) -> None:
-    """last_seen_at of a live session, as a plain statement. Through the ORM this was
-    `resolve`'s transaction (five round trips and their objects) once a minute per user,
-    and its flush of the login session made every backend process forget every actor it
-    remembers (`actor_cache`): with twenty users at work, every few seconds."""
-    st.send(_TOUCH, {"session_id": session_id, "now": now})
+def touch(session: Session, session_id: int, now: datetime) -> None:
+    """Set last_seen_at of a live login session (in the caller's transaction), leaving
+    every remembered actor remembered."""
+    session.execute(_TOUCH, {"session_id": session_id, "now": now})
+
+
+@contextmanager
+def _reading(engine: Engine | None) -> Iterator[Session]:
+    """`db.read_scope()`, on `engine` when given."""
+    if engine is None:
+        with read_scope() as session:
+            yield session
+        return
+    with Session(engine.execution_options(**{READ_ONLY: True})) as session:
+        try:
+            yield session
+        finally:
+            session.rollback()
+
+
+@contextmanager
+def _writing(engine: Engine | None) -> Iterator[Session]:
+    """`db.session_scope()`, on `engine` when given."""
+    if engine is None:
+        with session_scope() as session:
+            yield session
+        return
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+        session.commit()
 
 
 def actor_for(
     token: str | None, *, now: datetime | None = None, engine: Engine | None = None
 ) -> audit.Actor | None:
-    """The actor behind a tab's token, for an event: one read; with last_seen_at due, one
-    plain update besides; `resolve` in a transaction of its own only when something else
-    must be written (the session ends, a duty or branch was taken away)."""
-    engine = engine or get_engine()
-    with read_connection(engine) as conn:
-        found = resolve_read_only(conn, token, now=now)
+    """The actor behind a tab's token, for an event (None when nobody). A read only, unless
+    something must be written: last_seen_at once a minute (`touch`), or `resolve`'s changes
+    when the session ends or a duty or branch was taken away."""
+    with _reading(engine) as session:
+        found = resolve_read_only(session, token, now=now)
     if isinstance(found, TouchDue):
-        with write_scope(engine) as st:
-            touch(st, found.actor.session_id, now or datetime.now(UTC))
+        with _writing(engine) as session:
+            touch(session, found.actor.session_id, now or datetime.now(UTC))
         return found.actor
     if found is not WRITE_NEEDED:
         return found
-    with Session(engine, expire_on_commit=False) as session:
-        actor = resolve(session, token, now=now)
-        session.commit()
-        return actor
+    with _writing(engine) as session:
+        return resolve(session, token, now=now)
 
 
 def logout(session: Session, token: str | None, *, now: datetime | None = None) -> None:
@@ -381,3 +408,21 @@ def switch_branch(session: Session, token: str | None, branch_id: int) -> audit.
 def branch_name(session: Session, branch_id: int) -> str:
     branch = session.get(Branch, branch_id)
     return branch.name if branch else ""
+
+
+@dataclass(frozen=True)
+class ShellChoices:
+    """What the page shell offers a user to switch to: their duties (main first) and the
+    active branches granted to them, as (id, name)."""
+
+    duties: list[Duty]
+    branches: list[tuple[int, str]]
+
+
+def shell_choices(session: Session, user_id: int) -> ShellChoices:
+    """The duties and branches `user_id` may switch to (none for an unknown user)."""
+    user = session.get(User, user_id)
+    if user is None:
+        return ShellChoices([], [])
+    branches = [(b.id, b.name) for b in user_branches(session, user)]
+    return ShellChoices(user_duties(session, user), branches)

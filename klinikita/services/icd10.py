@@ -131,7 +131,7 @@ def search(query: str, limit: int = 20) -> list[tuple[str, str]]:
 
 
 def warm_up() -> None:
-    """Build the code table and the search index now (about 0.15 s), so the first doctor
-    who searches does not wait, nor hold up the other tabs' events while it is built."""
+    """Build the code table and the search index now, so the first doctor who searches
+    does not wait, nor hold up the other tabs' events while it is built."""
     _diagnosis_codes()
     _index()

@@ -18,12 +18,13 @@ from datetime import date
 from enum import StrEnum
 
 from sqlalchemy import Select, bindparam, column, func, literal_column, select, table, text
+from sqlmodel import Session
 
-from klinikita.db import ReadConnection
-from klinikita.models import Patient
+from klinikita.models import Branch, Patient
 from klinikita.models.enums import Sex
 from klinikita.models.patient_search import FTS_TABLE
 from klinikita.models.people import normalize_name
+from klinikita.services import mrn
 from klinikita.services.dates import parse_typed_date
 from klinikita.services.text_input import invisible_problem
 
@@ -155,9 +156,8 @@ _TERM = bindparam("term")
 _UPTO = bindparam("upto")  # the end of a prefix range: term + _TOP
 
 
-def _statements(dialect: str, kind: SearchKind) -> tuple[Select, Select]:
-    """(page, capped count) for a kind: built once, then only their parameters change, so
-    SQLAlchemy's compiled cache is hit without rebuilding the statement on every search."""
+def _statements(dialect: str, kind: SearchKind | None) -> tuple[Select, Select]:
+    """(page, capped count) for a kind on a dialect (None: every active patient)."""
     c = _T.c
     where = [c.branch_id == _BRANCH, c.is_active.is_(True)]
     source = _T
@@ -196,23 +196,9 @@ def _statements(dialect: str, kind: SearchKind) -> tuple[Select, Select]:
     return page, count
 
 
-_CACHE: dict[tuple[str, str], tuple[Select, Select]] = {}
-
-
-def statements(dialect: str, kind: SearchKind | None) -> tuple[Select, Select]:
-    key = (dialect, kind or "")  # a SearchKind is its own value (StrEnum)
-    found = _CACHE.get(key)
-    if found is None:
-        found = _CACHE[key] = _statements(dialect, kind)
-    return found
-
-
 # ----- a term's parameters, per kind ------------------------------------------------------
 # Each takes the stripped, non-empty term, adds its parameters to `params` and returns
-# nothing, or a message for staff when the term cannot be searched that way. A table
-# instead of an if/elif chain of `kind == SearchKind.X`: on Python 3.11 reading a member
-# off the class costs about 0.1 microsecond (EnumType defines __getattr__, which sends
-# every attribute read of an enum class through Python), and a search runs per keystroke.
+# nothing, or a message for staff when the term cannot be searched that way.
 def _nik_term(params: dict, term: str, dialect: str) -> str | None:
     params["term"] = "".join(term.split())
     return None
@@ -287,12 +273,12 @@ def _row(r: tuple) -> PatientRow:
 
 # A kind as passed (a SearchKind or its value) -> the kind searched, AUTO left to the term.
 _KINDS: dict[str, SearchKind] = {k.value: k for k in SearchKind}
-_AUTO, _NAME = SearchKind.AUTO, SearchKind.NAME  # read once: see _TERMS on `SearchKind.X`
+_AUTO, _NAME = SearchKind.AUTO, SearchKind.NAME
 _PAGING = ("limit", "offset")
 
 
 def search_patients(
-    conn: ReadConnection,
+    session: Session,
     branch_id: int,
     term: str = "",
     kind: str = SearchKind.AUTO,
@@ -300,17 +286,11 @@ def search_patients(
     page: int = 1,
     page_size: int = PAGE_SIZE,
 ) -> PatientPage:
-    """One page of the branch's active patients matching `term`.
-
-    `conn` comes from `db.read_connection()`: a search is a plain read, so it skips the ORM
-    session (whose begin/commit cost several times an exact lookup) and, on SQLite, the
-    write lock.
-
-    An exact lookup (NIK, No. RM) takes tens of microseconds on SQLite, so the Python around
-    it counts: the term is stripped and classified once, its parameters go into one dict,
-    and module constants stand in for `SearchKind.X` (see _TERMS)."""
+    """One page of the branch's active patients matching `term` (`kind`, or guessed from the
+    term with AUTO), with the total counted up to COUNT_CAP; a term that cannot be searched
+    gives no rows and the reason in `problem`. A plain read: `session` may be a
+    `db.read_scope()`."""
     term = term.strip()
-    # isprintable() is one C call; only a term it questions is looked at character by character.
     invisible = None if term.isprintable() else invisible_problem(term, "Kata pencarian")
     if invisible:
         return PatientPage([], 1, page_size, 0, False, str(kind), invisible)
@@ -319,24 +299,25 @@ def search_patients(
         wanted = resolve_kind(term) if term else _NAME
     if page < 1:
         page = 1
-    dialect = conn.dialect.name
+    dialect = session.get_bind().dialect.name
     params: dict = {"branch_id": branch_id}
     if term:
         problem = _TERMS[wanted](params, term, dialect)
         if problem:
             return PatientPage([], 1, page_size, 0, False, str(wanted), problem)
-        page_stmt, count_stmt = statements(dialect, wanted)
+        page_stmt, count_stmt = _statements(dialect, wanted)
     else:  # every active patient of the branch, by name
-        page_stmt, count_stmt = statements(dialect, None)
+        page_stmt, count_stmt = _statements(dialect, None)
     offset = (page - 1) * page_size
     # One extra row tells whether more follow without counting.
     params["limit"], params["offset"] = page_size + 1, offset
-    fetched = conn.rows(page_stmt, params)
+    fetched = session.execute(page_stmt, params).all()
     rows = list(map(_row, fetched[:page_size]))
     if len(fetched) <= page_size:
         total, capped = offset + len(rows), False
     else:
-        total = conn.scalar(count_stmt, {k: v for k, v in params.items() if k not in _PAGING})
+        counted = {k: v for k, v in params.items() if k not in _PAGING}
+        total = session.execute(count_stmt, counted).scalar_one()
         capped = total > COUNT_CAP
         total = min(total, COUNT_CAP)
     return PatientPage(
@@ -345,6 +326,13 @@ def search_patients(
         page_size=page_size,
         total=total,
         total_capped=capped,
-        kind=str(wanted),  # its value (a StrEnum's str); `.value` is a Python-level property
+        kind=str(wanted),  # its value (a StrEnum's str)
         problem="",
     )
+
+
+def next_mrn_preview(session: Session, branch_id: int) -> str:
+    """The No. RM the branch's next patient will probably get, as the new-patient form
+    shows it (read-only)."""
+    branch = session.get(Branch, branch_id)
+    return mrn.preview(branch, session) if branch is not None else ""

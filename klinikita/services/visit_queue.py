@@ -6,16 +6,13 @@ date with patient, unit, room and doctor names, newest queue number last.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, date, datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import bindparam, event, func, or_
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, aliased
-from sqlmodel import select
 
-from klinikita.db import Statements
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import OPEN_STATUSES, VisitStatus
@@ -58,14 +55,12 @@ def zone_time_text(moment: datetime | None, zone: ZoneInfo, fmt: str = "%H:%M") 
     if moment.tzinfo is None:  # SQLite hands back naive UTC
         moment = moment.replace(tzinfo=UTC)
     local = moment.astimezone(zone)
-    if fmt == "%H:%M":  # every queue row: strftime costs three times this
+    if fmt == "%H:%M":
         return f"{local.hour:02d}:{local.minute:02d}"
     return local.strftime(fmt)
 
 
 class QueueRow(NamedTuple):
-    # A named tuple, not a frozen dataclass: a busy day's queue is read on every board
-    # change and Daftarkan, and a frozen dataclass costs a setattr per field per row.
     visit_id: int
     queue_number: int
     unit_id: int
@@ -86,9 +81,8 @@ class QueueRow(NamedTuple):
 
 
 # ----- what a page lists ------------------------------------------------------------------
-# Finished and cancelled visits a list shows before "Tampilkan semua": on a busy day the
-# whole queue went to every open desk and room on every change (bench/README.md, session
-# 12: 300 earlier visits made each event round trip's p95 nearly three times slower).
+# Finished and cancelled visits a list shows before "Tampilkan semua", so that neither the
+# read nor the update sent to every open desk and room grows with the day.
 FINISHED_SHOWN = 10
 
 
@@ -106,32 +100,11 @@ def list_key(unit_id: int | None, show_all: bool) -> tuple:
 
 
 _BRANCH_ZONE = select(Branch.timezone).where(Branch.id == bindparam("branch_id"))
-# A branch's time zone is set once, when the branch is made: every queue read (each page
-# load, each board update, each Daftarkan) kept a round trip of its own for it. It is
-# remembered for ZONE_TTL seconds, and forgotten at once when this process changes a branch.
-ZONE_TTL = 60.0
-_ZONES: dict[int, tuple[float, str | None]] = {}
 
 
-def branch_zone_name(conn: Statements, branch_id: int) -> str | None:
-    """The branch's time zone, as remembered for ZONE_TTL seconds (see `_ZONES`)."""
-    now = time.monotonic()
-    hit = _ZONES.get(branch_id)
-    if hit is not None and hit[0] > now:
-        return hit[1]
-    name = conn.scalar(_BRANCH_ZONE, {"branch_id": branch_id})
-    _ZONES[branch_id] = (now + ZONE_TTL, name)
-    return name
-
-
-def forget_zones() -> None:
-    _ZONES.clear()
-
-
-@event.listens_for(Session, "after_flush")
-def _forget_zones(session: Session, _flush_context) -> None:  # noqa: ANN001
-    if any(isinstance(o, Branch) for o in (*session.new, *session.dirty, *session.deleted)):
-        forget_zones()
+def branch_zone_of(session: Session, branch_id: int) -> ZoneInfo:
+    """The branch's time zone as stored now (WIB when unset or unknown)."""
+    return zone_named(session.execute(_BRANCH_ZONE, {"branch_id": branch_id}).scalar())
 
 
 _FINISHED = (VisitStatus.COMPLETE.value, VisitStatus.CANCELLED.value)
@@ -147,7 +120,7 @@ def _queue_select(unit: bool, doctor: bool, short: bool = False):  # noqa: ANN20
         finished = [
             other.branch_id == bindparam("branch_id"),
             other.visit_date == bindparam("day"),
-            or_(*(other.status == s for s in _FINISHED)),
+            other.status.in_(_FINISHED),
         ]
         if unit:
             finished.append(other.unit_id == bindparam("unit_id"))
@@ -190,18 +163,12 @@ def _queue_select(unit: bool, doctor: bool, short: bool = False):  # noqa: ANN20
     if doctor:
         stmt = stmt.where(Visit.doctor_id == bindparam("doctor_id"))
     if short:
-        open_ = or_(*(Visit.status == s for s in OPEN_STATUSES))
-        stmt = stmt.where(or_(open_, Visit.id.in_(latest)))
+        stmt = stmt.where(or_(Visit.status.in_(OPEN_STATUSES), Visit.id.in_(latest)))
     return stmt
 
 
-# Built once per filter combination: the read connection compiles each statement once.
-_QUEUE = {(u, d): _queue_select(u, d) for u in (False, True) for d in (False, True)}
-_SHORT = {u: _queue_select(u, False, short=True) for u in (False, True)}
-
-
 def todays_queue(
-    conn: Statements,
+    session: Session,
     branch_id: int,
     *,
     unit_id: int | None = None,
@@ -209,23 +176,21 @@ def todays_queue(
     statuses: tuple[str, ...] | None = None,
     on: date | None = None,
 ) -> list[QueueRow]:
-    """The visits of one local day (today by default), by unit then queue number.
-    `conn` comes from `db.read_connection()`, or is a write scope."""
-    zone = zone_named(branch_zone_name(conn, branch_id))
+    """The visits of one local day (today by default), by unit then queue number."""
+    zone = branch_zone_of(session, branch_id)
     params: dict = {"branch_id": branch_id, "day": on or utcnow().astimezone(zone).date()}
     if unit_id:
         params["unit_id"] = unit_id
     if doctor_id:
         params["doctor_id"] = doctor_id
-    rows = [
-        _queue_row(r, zone) for r in conn.rows(_QUEUE[(bool(unit_id), bool(doctor_id))], params)
-    ]
+    found = session.execute(_queue_select(bool(unit_id), bool(doctor_id)), params)
+    rows = [_queue_row(r, zone) for r in found]
     # A day's queue is short: the status filter needs no statement of its own.
     return [r for r in rows if r.status in statuses] if statuses else rows
 
 
 def todays_list(
-    conn: Statements,
+    session: Session,
     branch_id: int,
     *,
     unit_id: int | None = None,
@@ -236,7 +201,7 @@ def todays_list(
     every visit still waiting or in examination and, of the finished and cancelled ones, the
     `finished_shown` registered last (all of them with `show_all`), in the queue's order.
     The boards read this on every change, Daftarkan in its own transaction."""
-    zone = zone_named(branch_zone_name(conn, branch_id))
+    zone = branch_zone_of(session, branch_id)
     params: dict = {
         "branch_id": branch_id,
         "day": utcnow().astimezone(zone).date(),
@@ -244,7 +209,7 @@ def todays_list(
     }
     if unit_id:
         params["unit_id"] = unit_id
-    found = conn.rows(_SHORT[bool(unit_id)], params)
+    found = session.execute(_queue_select(bool(unit_id), False, short=True), params).all()
     finished = found[0][-1] if found else 0
     return ShownQueue([_queue_row(r[:-1], zone) for r in found], max(0, finished - finished_shown))
 
@@ -291,5 +256,4 @@ def _queue_row(row: tuple, zone: ZoneInfo) -> QueueRow:
 
 def status_label(status: str) -> str:
     """A visit status as staff read it (menunggu, diperiksa, ...); unknown ones as stored."""
-    # The members are str, so the stored text finds its label without making a member.
     return STATUS_LABELS.get(status, status)

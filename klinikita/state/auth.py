@@ -13,12 +13,10 @@ from urllib.parse import quote
 import reflex as rx
 
 from klinikita import routes
-from klinikita.db import session_scope
-from klinikita.models import User
+from klinikita.db import read_scope, session_scope
 from klinikita.models.enums import Duty
 from klinikita.navigation import item_for_route, menu_for
 from klinikita.services import auth as auth_service
-from klinikita.services.accounts import user_branches, user_duties
 from klinikita.services.actor_cache import cached_actor
 from klinikita.services.audit import Actor
 from klinikita.services.errors import PermissionDenied
@@ -82,19 +80,18 @@ class AuthState(rx.State):
 
     # ----- what the shell shows ---------------------------------------------------
     def _show(self, actor: Actor) -> None:
-        with session_scope() as session:
-            user = session.get(User, actor.user_id)
-            duties = user_duties(session, user)
-            branches = user_branches(session, user)
+        with read_scope() as session:
+            choices = auth_service.shell_choices(session, actor.user_id)
         self.is_authenticated = True
         self.full_name = actor.full_name
         self.username = actor.username
         self.duty = actor.duty
         self.duty_label = Duty(actor.duty).label
         self.branch_id = actor.branch_id
-        self.branch_name = next((b.name for b in branches if b.id == actor.branch_id), "")
-        self.duty_options = [{"value": d.value, "label": d.label} for d in duties]
-        self.branch_options = [{"value": str(b.id), "label": b.name} for b in branches]
+        branches = choices.branches
+        self.branch_name = next((name for bid, name in branches if bid == actor.branch_id), "")
+        self.duty_options = [{"value": d.value, "label": d.label} for d in choices.duties]
+        self.branch_options = [{"value": str(bid), "label": name} for bid, name in branches]
         self.menu = [
             {"key": m.key, "label": m.label, "route": m.route, "icon": m.icon}
             for m in menu_for(actor.duty)

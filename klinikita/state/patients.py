@@ -5,10 +5,8 @@ from __future__ import annotations
 import reflex as rx
 
 from klinikita import routes
-from klinikita.db import read_connection, session_scope
-from klinikita.models import Branch
+from klinikita.db import read_scope, session_scope
 from klinikita.models.enums import SyncStatus
-from klinikita.services import mrn as mrn_service
 from klinikita.services import patient_records as records
 from klinikita.services import regions as region_service
 from klinikita.services import satusehat_errors
@@ -17,7 +15,12 @@ from klinikita.services.dates import parse_typed_date, typed_date
 from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.job_notices import JobNotice, wake_workers
 from klinikita.services.nik import nik_problem, nik_warning
-from klinikita.services.patients import PatientRow, SearchKind, search_patients
+from klinikita.services.patients import (
+    PatientRow,
+    SearchKind,
+    next_mrn_preview,
+    search_patients,
+)
 from klinikita.services.permissions import Action, allows
 from klinikita.services.text_input import parse_id, payload_id, payload_search, payload_text
 from klinikita.state import live, toasts
@@ -111,9 +114,9 @@ class PatientState(AuthState):
         actor = self._allowed_viewer()
         if actor is None:
             return
-        with read_connection() as conn:
+        with read_scope() as session:
             found = search_patients(
-                conn, actor.branch_id, self.search_term, self.search_kind, page=self.page
+                session, actor.branch_id, self.search_term, self.search_kind, page=self.page
             )
         if found.rows == [] and self.page > 1 and found.total:
             self.page = found.page_count
@@ -195,9 +198,8 @@ class PatientState(AuthState):
         actor = self._authorize(Action.PATIENT_CREATE)
         self._reset_form()
         self.editing_id = 0
-        with session_scope() as session:
-            branch = session.get(Branch, actor.branch_id)
-            self.mrn_label = mrn_service.preview(branch, session) + " (perkiraan)"
+        with read_scope() as session:
+            self.mrn_label = next_mrn_preview(session, actor.branch_id) + " (perkiraan)"
         self.form_open = True
         self.pick_after_save = False
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import reflex as rx
+from sqlmodel import Session
 
-from klinikita.db import Statements, read_connection, session_scope, write_scope
+from klinikita.db import read_scope, session_scope
 from klinikita.models.clinical import Payer, VisitStatus
 from klinikita.services import registration as reg
 from klinikita.services.audit import Actor
@@ -101,8 +102,7 @@ class RegistrationState(AuthState):
 
     def _reload_queue(self, *, shared: bool = False, rows: ShownQueue | None = None) -> None:
         """Today's queue; `shared` (a live push) reuses the read that other tabs showing the
-        same list just made, and `rows` is a read the caller made itself (`_queue_list` in
-        its write's transaction)."""
+        same list just made, and `rows` is the list a service already returned."""
         actor = self._viewer()
         if actor is None:
             return
@@ -110,8 +110,8 @@ class RegistrationState(AuthState):
         if rows is None:
 
             def read() -> ShownQueue:
-                with read_connection() as conn:
-                    return self._queue_list(conn, actor.branch_id)
+                with read_scope() as session:
+                    return self._queue_list(session, actor.branch_id)
 
             key = list_key(_int(self.queue_unit), self.queue_all)
             rows = live.shared(topic, key, read) if shared else read()
@@ -123,8 +123,10 @@ class RegistrationState(AuthState):
         # Follow the branch the tab works in now (it may have been switched meanwhile).
         live.watch(topic, self._client_token(), RegistrationState)
 
-    def _queue_list(self, conn: Statements, branch_id: int) -> ShownQueue:
-        return todays_list(conn, branch_id, unit_id=_int(self.queue_unit), show_all=self.queue_all)
+    def _queue_list(self, session: Session, branch_id: int) -> ShownQueue:
+        return todays_list(
+            session, branch_id, unit_id=_int(self.queue_unit), show_all=self.queue_all
+        )
 
     def _default_choice(self) -> dict[str, str]:
         choice = {"unit_id": "", "room_id": "", "doctor_id": "", "payer": Payer.UMUM.value}
@@ -135,10 +137,12 @@ class RegistrationState(AuthState):
         return choice
 
     def _load_rooms(self, branch_id: int) -> None:
-        with read_connection() as conn:
-            self.room_options = _options(
-                reg.room_options(conn, branch_id, _int(self.choice.get("unit_id", "")))
-            )
+        with read_scope() as session:
+            rooms = reg.room_options(session, branch_id, _int(self.choice.get("unit_id", "")))
+        self._show_rooms(rooms)
+
+    def _show_rooms(self, rooms: list[reg.Option]) -> None:
+        self.room_options = _options(rooms)
         if len(self.room_options) == 1:  # one room: nothing to choose
             self.choice["room_id"] = self.room_options[0]["value"]
 
@@ -153,17 +157,17 @@ class RegistrationState(AuthState):
         self.can_register = allows(actor.duty, Action.VISIT_REGISTER)
         self.can_cancel = allows(actor.duty, Action.VISIT_CANCEL)
         self.can_create_patient = allows(actor.duty, Action.PATIENT_CREATE)
-        with read_connection() as conn:
-            units, doctors = reg.desk_options(conn, actor.branch_id)
-        self.unit_options, self.doctor_options = _options(units), _options(doctors)
+        with read_scope() as session:
+            view = reg.desk_view(session, actor.branch_id)
+        self.unit_options, self.doctor_options = _options(view.units), _options(view.doctors)
         self.search_term, self.search_problem, self.searched = "", "", False
         self.results, self.patient, self.errors = [], {}, {}
         self.last_number = self.last_unit = self.last_patient = ""
         self.choice = self._default_choice()
-        self._load_rooms(actor.branch_id)
+        self._show_rooms(view.rooms)
         self.queue_unit, self.queue_all = ALL_UNITS, False
         self.cancel_open = False
-        self._reload_queue()
+        self._reload_queue(rows=view.queue)
 
     def _on_board_change(self, topic: str, changed: live.Changed) -> None:
         """Another desk or an examination room changed a visit of this branch."""
@@ -192,9 +196,9 @@ class RegistrationState(AuthState):
         if not self.searched:
             self.results, self.search_problem, self.results_more = [], "", ""
             return
-        with read_connection() as conn:
+        with read_scope() as session:
             found = search_patients(
-                conn,
+                session,
                 actor.branch_id,
                 self.search_term,
                 SearchKind.AUTO,
@@ -221,8 +225,8 @@ class RegistrationState(AuthState):
         actor = self._viewer()
         if actor is None:
             return
-        with read_connection() as conn:
-            patient = reg.patient_to_register(conn, actor.branch_id, _int(patient_id) or 0)
+        with read_scope() as session:
+            patient = reg.patient_to_register(session, actor.branch_id, _int(patient_id) or 0)
         if patient is None:
             self.errors = {**self.errors, "patient_id": "Pasien tidak ditemukan."}
             return
@@ -271,27 +275,29 @@ class RegistrationState(AuthState):
             payer=self.choice.get("payer", ""),
         )
         try:
-            with write_scope() as st:
-                visit = reg.register_visit(st, actor, data, client_token=self._client_token())
-                number, visit_id = visit.queue_number, visit.id
-                # Read back on the same connection, sent with the commit: one round trip
-                # to one database connection instead of a read of its own afterwards.
-                st.commit_with_next_read()
-                queue = self._queue_list(st, actor.branch_id)
+            with session_scope() as session:
+                done = reg.register_at_desk(
+                    session,
+                    actor,
+                    data,
+                    queue_unit_id=_int(self.queue_unit),
+                    show_all=self.queue_all,
+                )
         except ValidationFailed as failed:
             self.errors = failed.errors
             return toasts.error(failed.message)
         live.publish(
-            live.branch_topic(actor.branch_id), exclude=self._client_token(), visit_id=visit_id
+            live.branch_topic(actor.branch_id), exclude=self._client_token(), visit_id=done.visit_id
         )
         # The unit was just validated as one of the branch's: its name is in the options.
         unit_value = str(data.unit_id)
         unit_name = next((o["label"] for o in self.unit_options if o["value"] == unit_value), "")
         self.errors = {}
+        number = done.queue_number
         self.last_number, self.last_unit = str(number), unit_name
         self.last_patient = self.patient.get("name", "")
         self.patient = {}  # ready for the next patient; unit, room, doctor stay
-        self._reload_queue(rows=queue)
+        self._reload_queue(rows=done.queue)
         return toasts.success(
             f"{self.last_patient} terdaftar di {unit_name}, nomor antrean {number}."
         )
@@ -313,7 +319,7 @@ class RegistrationState(AuthState):
         row = next((r for r in self.queue if r["id"] == visit_id), None)
         if row is None:
             return toasts.error("Kunjungan tidak ditemukan di antrean hari ini.")
-        with session_scope() as session:
+        with read_scope() as session:
             self.cancel_version = reg.cancel_form_version(session, actor, int(visit_id))
         self.cancel_id = int(visit_id)
         self.cancel_label = f"{row['unit']} nomor {row['number']}: {row['patient']}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from klinikita import routes
-from klinikita.db import read_connection, read_scope
+from klinikita.db import read_scope
 from klinikita.services.audit import Actor
 from klinikita.services.patients import search_patients
 from klinikita.services.permissions import Action, allows
@@ -97,9 +97,9 @@ class ResumeState(AuthState):
         actor = self._viewer()
         if actor is None:
             return
-        with read_connection() as conn:
+        with read_scope() as session:
             found = search_patients(
-                conn, actor.branch_id, self.search_term, page_size=SEARCH_RESULTS
+                session, actor.branch_id, self.search_term, page_size=SEARCH_RESULTS
             )
         self.results = [
             {

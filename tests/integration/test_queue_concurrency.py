@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, select
 
 import klinikita.models  # noqa: F401
-from klinikita.db import make_engine, write_scope
+from klinikita.db import make_engine
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.enums import Duty
 from klinikita.services import registration as reg
@@ -78,7 +78,7 @@ def _race(engine: Engine, actor: Actor, ids: dict, patient_ids: list[int]) -> tu
     lock = threading.Lock()
 
     def desk(patient_id: int) -> None:
-        # As the page registers: a write scope on the thread's own kept connection.
+        # As the page registers: a session of its own, committed when the visit is in.
         data = reg.VisitInput(
             patient_id=patient_id,
             unit_id=ids["unit"],
@@ -88,12 +88,14 @@ def _race(engine: Engine, actor: Actor, ids: dict, patient_ids: list[int]) -> tu
         )
         postgresql = engine.dialect.name == "postgresql"
         try:
-            if not postgresql:  # SQLite's scope begins with the write lock: start first
+            if not postgresql:  # SQLite's transaction begins with the write lock: start first
                 barrier.wait()
-            with write_scope(engine) as st:
+            with Session(engine, expire_on_commit=False) as session:
                 if postgresql:  # each desk has its connection open at the start
+                    session.connection()
                     barrier.wait()
-                visit = reg.register_visit(st, actor, data)
+                visit = reg.register_visit(session, actor, data)
+                session.commit()
             with lock:
                 numbers.append(visit.queue_number)
         except ValidationFailed as refused:

@@ -10,24 +10,17 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from klinikita.db import read_connection, write_scope
 from klinikita.models import AuditLog, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.clinical import Payer, QueueCounter, VisitStatus
 from klinikita.models.enums import Duty, Sex
 from klinikita.services import registration as reg
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
-from klinikita.services.visit_queue import (
-    branch_zone_name,
-    forget_zones,
-    local_today,
-    todays_list,
-    todays_queue,
-)
+from klinikita.services.visit_queue import local_today, todays_queue
 from tests.factories import committed_read, make_branch, make_clinic, make_user
-from tests.pg import round_trips, sqlite_and_postgresql
+from tests.pg import sqlite_and_postgresql
 
-# Clicks write with plain statements on the driver, whose conversions differ per database.
+# The queue number's upsert and the open-visit insert are written per dialect.
 db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
 
 
@@ -351,26 +344,13 @@ def test_the_desk_picks_only_an_active_patient_of_its_branch(db, clinic):
     assert committed_read(db, reg.patient_to_register, c.branch.id, c.patient.id) is None
 
 
-def test_the_queue_reads_the_branch_time_zone_once_and_again_when_the_branch_changes(db, clinic):
-    """Every page load and board update reads today's queue: the branch's time zone is not
-    read again each time, but a change to the branch holds at once."""
+def test_the_queue_shows_arrivals_in_the_branch_time_zone_as_it_is_now(db, clinic):
+    """A change to the branch's time zone holds at the very next read of the queue."""
     c = clinic
     visit = _register(db, c)
     arrived = visit.arrived_at.replace(tzinfo=visit.arrived_at.tzinfo or UTC)
-    forget_zones()  # Daftarkan remembered it too: as in a process that has not read it yet
-    zone_reads = []
-    with read_connection(db.get_bind()) as conn:
-        scalar = conn.scalar
-
-        def counting(stmt, params):  # noqa: ANN001, ANN202
-            zone_reads.append(stmt)
-            return scalar(stmt, params)
-
-        conn.scalar = counting
-        first = todays_queue(conn, c.branch.id)
-        again = todays_queue(conn, c.branch.id)
-    assert first == again and len(zone_reads) == 1
-    assert first[0].arrived_time == arrived.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%H:%M")
+    [first] = committed_read(db, todays_queue, c.branch.id)
+    assert first.arrived_time == arrived.astimezone(ZoneInfo("Asia/Jakarta")).strftime("%H:%M")
     c.branch.timezone = "Asia/Jayapura"  # WIT, two hours ahead of WIB
     db.add(c.branch)
     db.commit()
@@ -379,72 +359,51 @@ def test_the_queue_reads_the_branch_time_zone_once_and_again_when_the_branch_cha
     assert moved.arrived_time == arrived.astimezone(ZoneInfo("Asia/Jayapura")).strftime("%H:%M")
 
 
-# ----- Daftarkan as the desk runs it: a click's write scope ---------------------------------
 def test_a_choice_of_rows_that_do_not_exist_is_told_at_its_fields_and_keeps_nothing(db, clinic):
-    """On PostgreSQL the visit's insert goes with the read of the chosen rows, before the
-    rules: rows that do not exist (deleted since the page loaded, or never there) must end
-    in the rules' messages, not in a foreign key's refusal, and take no number."""
+    """Rows deleted since the page loaded (or never there) end in the rules' messages, not
+    in a foreign key's refusal, and take no number."""
     c = clinic
-    missing, chosen = _input(c, room_id=987654, doctor_id=987655), _input(c)
-    db.rollback()  # the test's session holds no transaction (SQLite: no write lock)
-    with pytest.raises(ValidationFailed) as failed, write_scope(db.get_bind()) as st:
-        reg.register_visit(st, c.desk, missing)
-    assert failed.value.errors == {
+    errors = _refused(db, c, room_id=987654, doctor_id=987655)
+    assert errors == {
         "room_id": "Ruangan tidak ditemukan di cabang aktif.",
         "doctor_id": "Dokter tidak ditemukan di cabang aktif.",
     }
     assert db.exec(select(Visit)).all() == []
     assert db.exec(select(QueueCounter)).all() == []
     db.rollback()
-    with write_scope(db.get_bind()) as st:
-        assert reg.register_visit(st, c.desk, chosen).queue_number == 1
+    assert _register(db, c).queue_number == 1
 
 
-@pytest.mark.postgres
-def test_daftarkan_with_its_queue_read_back_takes_two_round_trips(db, clinic):
-    """The chosen rows with the visit's insert (and the BEGIN); then the audit row, the
-    COMMIT and the queue the desk shows."""
-    if db.get_bind().dialect.name != "postgresql":
-        pytest.skip("round trips are PostgreSQL's")
+def test_daftarkan_gives_the_desk_its_number_and_the_queue_with_the_visit_in_it(db, clinic):
     c = clinic
-
-    def daftarkan(patient_id: int) -> list:
-        with write_scope(db.get_bind()) as st:
-            visit = reg.register_visit(st, c.desk, _input(c, patient_id=patient_id))
-            st.commit_with_next_read()
-            return [visit, todays_list(st, c.branch.id)]
-
-    daftarkan(c.patient.id)  # each statement prepared on its first run; the zone remembered
-    with write_scope(db.get_bind()) as st:
-        driver = st._driver
-    with round_trips(driver) as trips:
-        visit, shown = daftarkan(c.other.id)
-    assert len(trips) == 2, trips
-    assert visit.queue_number == 2
-    assert [row.queue_number for row in shown.rows] == [1, 2]
+    _register(db, c)
+    done = reg.register_at_desk(db, c.desk, _input(c, patient_id=c.other.id))
+    db.commit()
+    assert done.queue_number == 2
+    assert [row.queue_number for row in done.queue.rows] == [1, 2]
+    assert done.queue.rows[1].visit_id == done.visit_id
+    # The desk's unit filter: another unit's list does not hold it.
+    gigi = reg.register_at_desk(
+        db, c.desk, _input(c, unit_id=c.gigi.id, room_id=c.gigi_room.id), queue_unit_id=c.gigi.id
+    )
+    db.commit()
+    assert [row.visit_id for row in gigi.queue.rows] == [gigi.visit_id]
 
 
-@pytest.mark.postgres
-def test_a_time_zone_changed_elsewhere_at_midnight_asks_to_press_again(db, clinic):
-    """The day of the visit inserted ahead comes from the branch's time zone as this
-    process remembers it. Changed meanwhile by another process, so that the day differs:
-    nothing is kept, and the next press reads the zone afresh."""
-    if db.get_bind().dialect.name != "postgresql":
-        pytest.skip("only PostgreSQL inserts ahead of the rules")
+def test_a_time_zone_changed_elsewhere_holds_at_the_next_registration(db, clinic):
+    """The visit's day comes from the branch's time zone as stored when Daftarkan is
+    pressed, even when another process changed it a moment before."""
     c = clinic
-    with read_connection(db.get_bind()) as conn:
-        assert branch_zone_name(conn, c.branch.id) == "Asia/Jakarta"  # remembered
+    late = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)  # 23:30 in Jakarta
+    first = reg.register_visit(db, c.desk, _input(c), now=late)
+    db.commit()
+    assert first.visit_date == datetime(2026, 11, 27).date()
     with db.get_bind().begin() as other_process:
         other_process.execute(
             text("UPDATE branch SET timezone = 'Asia/Jayapura' WHERE id = :id"),
             {"id": c.branch.id},
         )
-    # 23:30 in Jakarta, already 01:30 of the next day in Jayapura.
-    late = datetime(2026, 11, 27, 16, 30, tzinfo=UTC)
-    with pytest.raises(ServiceError, match="Tekan Daftarkan sekali lagi"):
-        with write_scope(db.get_bind()) as st:
-            reg.register_visit(st, c.desk, _input(c), now=late)
-    assert db.exec(select(Visit)).all() == []
-    with write_scope(db.get_bind()) as st:
-        visit = reg.register_visit(st, c.desk, _input(c), now=late)
-    assert visit.visit_date == datetime(2026, 11, 28).date()
+    # Already 01:30 of the next day in Jayapura.
+    visit = reg.register_visit(db, c.desk, _input(c), now=late)
+    db.commit()
+    assert visit.visit_date == datetime(2026, 11, 28).date() and visit.queue_number == 1

@@ -8,7 +8,6 @@ from datetime import date
 import pytest
 from sqlmodel import func, select
 
-from klinikita.db import read_connection
 from klinikita.models import Patient
 from klinikita.models.enums import Duty
 from klinikita.services import examination as exam
@@ -28,7 +27,7 @@ from klinikita.services.text_input import (
     take_digits,
     take_text,
 )
-from tests.factories import make_branch
+from tests.factories import committed_read, make_branch
 from tests.patients_support import actor_for, add_regions, patient_form
 from tests.pg import sqlite_and_postgresql
 
@@ -241,9 +240,7 @@ def test_a_nul_in_a_patient_form_is_a_field_error_on_both_databases(both, change
 def test_a_nul_in_a_search_or_a_unit_name_is_refused_on_both_databases(both):
     branch = make_branch(both)
     actor = actor_for(both, branch, Duty.ADMIN)
-    both.commit()
-    with read_connection(both.get_bind()) as conn:
-        found = search_patients(conn, branch.id, "Budi\x00")
+    found = committed_read(both, search_patients, branch.id, "Budi\x00")
     assert found.rows == [] and "tak terlihat" in found.problem
     with pytest.raises(ValidationFailed) as failed:
         facility.create_unit(both, actor, facility.UnitInput(name="Poli\x00Umum"))
