@@ -5,20 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import reflex as rx
 from reflex_base.config import get_config
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount
 
-from klinikita.db import READ_ONLY, get_engine, read_scope
+from klinikita.db import get_engine, read_scope
 from klinikita.integrations.satusehat.simulator import Simulator
 from klinikita.integrations.satusehat.tokens import shared_token_cache
 from klinikita.models import SyncJob
@@ -121,26 +119,12 @@ _FINISHED = (
 )
 
 
-@contextlib.contextmanager
-def _reading(engine: Engine | None) -> Iterator[Session]:
-    """`db.read_scope()`, on `engine` when given."""
-    if engine is None:
-        with read_scope() as session:
-            yield session
-        return
-    with Session(engine.execution_options(**{READ_ONLY: True})) as session:
-        try:
-            yield session
-        finally:
-            session.rollback()
-
-
 def finished_jobs_since(
     since: datetime, engine: Engine | None = None
 ) -> tuple[list[tuple[JobNotice, datetime]], datetime]:
     """Jobs that ended (or failed, or died) at or after `since` and were asked for by a tab,
     oldest first, each with its time, and the newest of those times (`since` if none)."""
-    with _reading(engine) as session:
+    with read_scope(engine) as session:
         rows = session.execute(_FINISHED, {"since": since}).all()
     found = []
     for job_id, kind, branch, s_type, s_id, status, error, token, at in rows:

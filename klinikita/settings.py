@@ -71,6 +71,9 @@ class Settings:
     # The simulator's control endpoints (faults, reset, clock) on the app's backend: only for
     # the demo and the tests, and even then only for an admin's session.
     simulator_control: bool = False
+    # psycopg prepares a statement on a connection after this many runs of it; off (None)
+    # for a pooler that does not keep prepared statements per client.
+    pg_prepare_threshold: int | None = 5
 
     @property
     def public_origin(self) -> str:
@@ -120,6 +123,11 @@ def get_settings() -> Settings:
         session_max_days=_env_int("KLINIKITA_SESSION_MAX_DAYS", 7),
         simulator_control=_env_bool(
             "KLINIKITA_SIMULATOR_CONTROL", _env_bool("KLINIKITA_DEMO", False)
+        ),
+        pg_prepare_threshold=(
+            _env_int("KLINIKITA_PG_PREPARE_THRESHOLD", 5)
+            if _env_bool("KLINIKITA_PG_PREPARED_STATEMENTS", True)
+            else None
         ),
     )
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
-from psycopg import pq
 
 PG_ADMIN_URL = os.environ.get("KLINIKITA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -64,26 +62,3 @@ def sqlite_and_postgresql(request, db):  # noqa: ANN001, ANN201
         with Session(engine, expire_on_commit=False) as session:
             yield session
         engine.dispose()
-
-
-@contextmanager
-def round_trips(driver: psycopg.Connection) -> Iterator[list[str]]:
-    """The commands `driver` sends meanwhile, one list item per round trip (libpq's trace:
-    each of the server's ReadyForQuery ends one)."""
-    trips: list[str] = []
-    with tempfile.TemporaryFile("w+") as trace:
-        driver.pgconn.trace(trace.fileno())
-        driver.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
-        try:
-            yield trips
-        finally:
-            driver.pgconn.untrace()
-            trace.seek(0)
-            sent: list[str] = []
-            for line in trace.read().splitlines():
-                side, _, kind, *rest = line.split("\t")
-                if side == "F" and kind in ("Query", "Parse", "Execute"):
-                    sent.append(kind if kind != "Query" else rest[0].strip())
-                if side == "B" and kind == "ReadyForQuery":
-                    trips.append(" ".join(sent))
-                    sent = []

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel
 
-from klinikita.db import Statements, insert_statement
 from klinikita.models import AuditLog
 from klinikita.models.base import utcnow
 
@@ -61,26 +60,6 @@ def record(
     row = AuditLog(**_values(actor, action, entity, entity_id, before, after, branch_id))
     session.add(row)
     return row
-
-
-_INSERT = insert_statement(AuditLog.__table__)
-
-
-def write(
-    st: Statements,
-    actor: Actor | None,
-    action: str,
-    entity: str,
-    entity_id: object = "",
-    *,
-    before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None,
-    branch_id: int | None = None,
-) -> None:
-    """`record` for a service that writes with `db.statements` (no ORM unit of work): one
-    plain insert, no model instance built and no id read back; a write scope sends a
-    click's audit rows together, before its commit."""
-    st.later(_INSERT, _values(actor, action, entity, entity_id, before, after, branch_id))
 
 
 def _values(

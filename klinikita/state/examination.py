@@ -10,7 +10,7 @@ from __future__ import annotations
 import reflex as rx
 from sqlmodel import Session
 
-from klinikita.db import read_connection, read_scope, session_scope
+from klinikita.db import read_scope, session_scope
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
 from klinikita.services import examination as exam_service
@@ -152,8 +152,8 @@ class ExaminationState(AuthState):
         show_all = self.rows_all
 
         def read() -> ShownQueue:
-            with read_connection() as conn:
-                return todays_list(conn, branch_id, show_all=show_all)
+            with read_scope() as session:
+                return todays_list(session, branch_id, show_all=show_all)
 
         key = list_key(None, show_all)
         shown = live.shared(live.branch_topic(branch_id), key, read) if shared else read()

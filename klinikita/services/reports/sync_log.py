@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Executable
 from sqlmodel import Session, select
 
 from klinikita.models import Branch, Patient, SyncLog
@@ -126,23 +124,9 @@ def short_url(url: str) -> str:
     return path + (f"?{parts.query}" if parts.query else "") or url
 
 
-class _SessionReads:
-    """The reads `search_patients` makes (`rows`, `scalar`, `dialect`), through a Session."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self.dialect = session.get_bind().dialect
-
-    def rows(self, stmt: Executable, params: dict[str, Any]) -> list[tuple]:
-        return [tuple(row) for row in self._session.execute(stmt, params).all()]
-
-    def scalar(self, stmt: Executable, params: dict[str, Any]) -> Any:  # noqa: ANN401
-        return self._session.execute(stmt, params).scalar()
-
-
 def _patient_ids(session: Session, branch_id: int, text: str) -> list[int]:
     """The patients the patient search finds for `text` (at most PATIENT_MATCH_LIMIT)."""
-    found = search_patients(_SessionReads(session), branch_id, text, page_size=PATIENT_MATCH_LIMIT)
+    found = search_patients(session, branch_id, text, page_size=PATIENT_MATCH_LIMIT)
     return [row.id for row in found.rows]
 
 
