@@ -23,7 +23,7 @@ from klinikita.services.errors import PermissionDenied
 from klinikita.services.passwords import PASSWORD_FIELD_MAX, USERNAME_FIELD_MAX
 from klinikita.services.permissions import Action, allows, require
 from klinikita.services.text_input import InputRefused, payload_form, payload_text
-from klinikita.state import live, page_loads, toasts
+from klinikita.state import live, page_loads
 
 
 class SessionExpired(PermissionDenied):
@@ -128,7 +128,7 @@ class AuthState(rx.State):
         self.page_allowed = item is None or allows(actor.duty, item.action)
         # The open page loads again: what it lets this tab do follows the new duty.
         return [
-            toasts.success(f"Tugas aktif: {Duty(actor.duty).label}"),
+            rx.toast.success(f"Tugas aktif: {Duty(actor.duty).label}"),
             *page_loads.for_path(self.router.url.path or routes.BERANDA),
         ]
 
@@ -144,7 +144,7 @@ class AuthState(rx.State):
         self._show(actor)
         # The open page loads again, with the new branch's lists.
         return [
-            toasts.success(f"Cabang aktif: {self.branch_name}"),
+            rx.toast.success(f"Cabang aktif: {self.branch_name}"),
             *page_loads.for_path(self.router.url.path or routes.BERANDA),
         ]
 

@@ -26,7 +26,6 @@ from klinikita.services.permissions import Action, allows
 from klinikita.services.readiness import branches_page
 from klinikita.services.satusehat_connection import ConnectionResult, check_connection_for_admin
 from klinikita.services.text_input import parse_id, payload_form, payload_id, payload_text
-from klinikita.state import toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
 from klinikita.state.paging import PagedList
@@ -167,7 +166,7 @@ class BranchSettingsState(PagedList, AuthState):
         actor = self._authorize(Action.BRANCH_SETTINGS)
         wanted = parse_id(branch_id)
         if wanted is None:
-            return toasts.error("Cabang tidak ditemukan.")
+            return rx.toast.error("Cabang tidak ditemukan.")
         try:
             with session_scope() as session:
                 branch = branch_service.managed_branch(session, actor, wanted)
@@ -175,7 +174,7 @@ class BranchSettingsState(PagedList, AuthState):
                 self.form = _form_of(branch)
                 view = branch_service.satusehat_view(branch)
         except NotFound as missing:
-            return toasts.error(missing.message)
+            return rx.toast.error(missing.message)
         self.secret_saved = view.secret_saved
         self._saved_destination = view.destination
         self.creating = False
@@ -277,13 +276,13 @@ class BranchSettingsState(PagedList, AuthState):
                     )
         except ValidationFailed as failed:
             self.errors = failed.errors
-            return toasts.error(failed.message)
+            return rx.toast.error(failed.message)
         except StaleEdit as stale:
             self.errors = {STALE_ERROR: stale.message}
-            return toasts.error(stale.message)
+            return rx.toast.error(stale.message)
         except NotFound as missing:
             self._close_form()
-            return toasts.error(missing.message)
+            return rx.toast.error(missing.message)
         created = self.creating
         self._close_form()
         # A test of the old settings is stale.
@@ -291,7 +290,7 @@ class BranchSettingsState(PagedList, AuthState):
         self._reload(actor)
         # The top bar shows the branch name (and the branch switcher) too.
         self._show(self._current_actor())
-        return toasts.success("Cabang ditambahkan." if created else "Pengaturan cabang disimpan.")
+        return rx.toast.success("Cabang ditambahkan." if created else "Pengaturan cabang disimpan.")
 
     # ----- Tes koneksi ---------------------------------------------------------------------
     @rx.event(background=True)
@@ -318,7 +317,7 @@ class BranchSettingsState(PagedList, AuthState):
                 self.errors = self.errors | failed.errors
                 self.conn_testing = False
                 self.conn_message = "Tes koneksi tidak dijalankan: lihat isian Secret Key."
-            return toasts.error(failed.message)
+            return rx.toast.error(failed.message)
         except ServiceError as refused:
             result = ConnectionResult(False, refused.message)
         except Exception as exc:  # the spinner must stop and say why

@@ -15,7 +15,7 @@ from klinikita.services import satusehat_errors
 from klinikita.services.dates import typed_date
 from klinikita.services.permissions import Action
 from klinikita.services.text_input import parse_id, payload_id, payload_search, payload_text
-from klinikita.state import live, toasts
+from klinikita.state import live
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import MasterListState
 
@@ -136,8 +136,8 @@ class EmployeeState(MasterListState, AuthState):
         if error is not None:
             return error
         if employee_service.is_practitioner(employee.main_duty):
-            return toasts.success("Karyawan disimpan; nomor IHS dicari di SATUSEHAT.")
-        return toasts.success("Karyawan disimpan.")
+            return rx.toast.success("Karyawan disimpan; nomor IHS dicari di SATUSEHAT.")
+        return rx.toast.success("Karyawan disimpan.")
 
 
 live.register("employee", EmployeeState)

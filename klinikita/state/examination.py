@@ -22,7 +22,7 @@ from klinikita.services.job_notices import JobNotice, wake_workers
 from klinikita.services.permissions import Action, allows
 from klinikita.services.text_input import parse_id, payload_id, payload_search, payload_text
 from klinikita.services.visit_queue import ShownQueue, list_key, todays_list
-from klinikita.state import live, toasts
+from klinikita.state import live
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
 
@@ -346,7 +346,7 @@ class ExaminationState(AuthState):
         self._branch_id = actor.branch_id
         self._open(wanted)
         if not self.visit_id:
-            return toasts.error("Kunjungan tidak ditemukan di cabang aktif.")
+            return rx.toast.error("Kunjungan tidak ditemukan di cabang aktif.")
 
     @rx.event
     def close_visit(self):
@@ -402,12 +402,12 @@ class ExaminationState(AuthState):
                 )
         except ValidationFailed as failed:
             self.vitals_errors = failed.errors
-            return toasts.error(failed.message)
+            return rx.toast.error(failed.message)
         except StaleEdit as stale:
             self.vitals_errors = {STALE_ERROR: stale.message}
-            return toasts.error(stale.message)
+            return rx.toast.error(stale.message)
         self._after_change(saved="vitals", lists=())  # unsaved SOAP typing stays
-        return toasts.success("Tanda vital disimpan.")
+        return rx.toast.success("Tanda vital disimpan.")
 
     # ----- SOAP --------------------------------------------------------------------
     @rx.event
@@ -432,12 +432,12 @@ class ExaminationState(AuthState):
                 )
         except ValidationFailed as failed:
             self.soap_errors = failed.errors
-            return toasts.error(failed.message)
+            return rx.toast.error(failed.message)
         except StaleEdit as stale:
             self.soap_errors = {STALE_ERROR: stale.message}
-            return toasts.error(stale.message)
+            return rx.toast.error(stale.message)
         self._after_change(saved="soap", lists=())  # unsaved vitals typing stays
-        return toasts.success("SOAP disimpan.")
+        return rx.toast.success("SOAP disimpan.")
 
     # ----- diagnoses ------------------------------------------------------------------
     @rx.event
@@ -473,12 +473,12 @@ class ExaminationState(AuthState):
                 )
         except ValidationFailed as failed:
             self.icd_error = failed.errors.get("icd10", failed.message)
-            return toasts.error(self.icd_error)
+            return rx.toast.error(self.icd_error)
         self.icd_query, self.icd_results, self.icd_error = "", [], ""
         self.icd_category, self.icd_subcodes = "", []
         self._after_change(lists=("diagnoses",))
         label = f"{added.icd10_code} ({'utama' if added.rank == 1 else 'sekunder'})"
-        return toasts.success(f"Diagnosis {label} ditambahkan.")
+        return rx.toast.success(f"Diagnosis {label} ditambahkan.")
 
     @rx.event
     def set_primary(self, diagnosis_id: str):
@@ -521,7 +521,7 @@ class ExaminationState(AuthState):
                 exam_service.add_procedure(session, actor, self.visit_id, dict(self.procedure_form))
         except ValidationFailed as failed:
             self.procedure_errors = failed.errors
-            return toasts.error(failed.message)
+            return rx.toast.error(failed.message)
         self.procedure_form = {f: "" for f in PROCEDURE_FIELDS}
         self.procedure_errors = {}
         self._after_change()
@@ -551,7 +551,7 @@ class ExaminationState(AuthState):
                 )
         except ValidationFailed as failed:
             self.prescription_errors = failed.errors
-            return toasts.error(failed.message)
+            return rx.toast.error(failed.message)
         self.prescription_form = {f: "" for f in PRESCRIPTION_FIELDS}
         self.prescription_errors = {}
         self._after_change()
@@ -571,7 +571,7 @@ class ExaminationState(AuthState):
         """Selesai: the readiness check; when ready, complete and queue the sending."""
         actor = self._authorize(Action.EXAM_COMPLETE)
         if self.vitals_dirty or self.soap_dirty:
-            return toasts.warning(
+            return rx.toast.warning(
                 "Ada tanda vital atau SOAP yang belum disimpan. Simpan dulu, lalu tekan Selesai."
             )
         visit_id, shown = self.visit_id, self._shown
@@ -582,7 +582,7 @@ class ExaminationState(AuthState):
                 )
         except completion.VisitNotReady as refused:
             self.blockers = _blocker_views(refused.blockers)
-            return toasts.error("Belum bisa diselesaikan. Lihat daftar yang harus dilengkapi.")
+            return rx.toast.error("Belum bisa diselesaikan. Lihat daftar yang harus dilengkapi.")
         if shown is not None and shown.visit_id == visit_id:
             # What Selesai changes is known: the visit is not read again; another tab's
             # changes come as live updates.
@@ -592,7 +592,7 @@ class ExaminationState(AuthState):
             self._after_change(lists=(), recheck_blockers=False)  # none left to show
         self.blockers = []
         wake_workers()
-        return toasts.success("Pemeriksaan selesai. Mengirim ke SATUSEHAT...")
+        return rx.toast.success("Pemeriksaan selesai. Mengirim ke SATUSEHAT...")
 
     @rx.event
     def resend(self):
@@ -604,7 +604,7 @@ class ExaminationState(AuthState):
             )
         wake_workers()
         self._after_change()
-        return toasts.info("Kunjungan dikirim ulang ke SATUSEHAT.")
+        return rx.toast.info("Kunjungan dikirim ulang ke SATUSEHAT.")
 
     @rx.var
     def sync_sending(self) -> bool:

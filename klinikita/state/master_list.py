@@ -13,7 +13,6 @@ from klinikita.services.job_notices import JobNotice, wake_workers
 from klinikita.services.permissions import Action, allows
 from klinikita.services.sync_requests import resend_subject
 from klinikita.services.text_input import payload_id, payload_text
-from klinikita.state import toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.paging import PagedList
 
@@ -86,10 +85,10 @@ class MasterListState(PagedList, AuthState, mixin=True):
                     row = create(session, actor, data, client_token=token)
         except ValidationFailed as failed:
             self.errors = failed.errors
-            return None, toasts.error(failed.message)
+            return None, rx.toast.error(failed.message)
         except StaleEdit as stale:
             self.errors = {STALE_ERROR: stale.message}
-            return None, toasts.error(stale.message)
+            return None, rx.toast.error(stale.message)
         wake_workers()
         self._close_form()
         self._reload()
@@ -108,7 +107,7 @@ class MasterListState(PagedList, AuthState, mixin=True):
             )
         wake_workers()
         self._reload()
-        return toasts.success(self._active_message(name, active))
+        return rx.toast.success(self._active_message(name, active))
 
     @rx.event
     def deactivate(self, row_id: str):
@@ -132,7 +131,7 @@ class MasterListState(PagedList, AuthState, mixin=True):
             )
         wake_workers()
         self._reload()
-        return toasts.info(self.resend_message)
+        return rx.toast.info(self.resend_message)
 
     # ----- shared --------------------------------------------------------------------
     def _start(self, actor: Actor | None) -> bool:

@@ -15,7 +15,6 @@ from klinikita.services import accounts, password_reset
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.passwords import PASSWORD_FIELD_MAX
 from klinikita.services.text_input import payload_form
-from klinikita.state import toasts
 from klinikita.state.auth import AuthState, SessionExpired, client_address
 
 _CONFIRM_MISMATCH = "Konfirmasi kata sandi baru tidak sama."
@@ -55,7 +54,7 @@ class ChangePasswordState(AuthState):
         self.errors = {}
         self.form_key += 1
         others = f" {ended} sesi login lain diakhiri." if ended else ""
-        return toasts.success(f"Kata sandi diganti.{others}")
+        return rx.toast.success(f"Kata sandi diganti.{others}")
 
 
 class ForgotPasswordState(rx.State):
@@ -114,9 +113,9 @@ class ResetPasswordState(rx.State):
                 password_reset.reset_with_link(session, self._token(), new)
         except password_reset.InvalidResetLink as invalid:
             self.link_ok = False
-            return toasts.error(invalid.message)
+            return rx.toast.error(invalid.message)
         except ValidationFailed as failed:
             self.errors = failed.errors
             return
         self.errors, self.done = {}, True
-        return toasts.success("Kata sandi baru disimpan. Silakan masuk.")
+        return rx.toast.success("Kata sandi baru disimpan. Silakan masuk.")

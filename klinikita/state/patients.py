@@ -23,7 +23,7 @@ from klinikita.services.patients import (
 )
 from klinikita.services.permissions import Action, allows
 from klinikita.services.text_input import parse_id, payload_id, payload_search, payload_text
-from klinikita.state import live, toasts
+from klinikita.state import live
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
 from klinikita.state.registration import RegistrationState
@@ -328,16 +328,16 @@ class PatientState(AuthState):
                 queued = patient.sync_status == SyncStatus.SENDING
         except ValidationFailed as failed:
             self.errors = failed.errors
-            return toasts.error(failed.message)
+            return rx.toast.error(failed.message)
         except StaleEdit as stale:
             self.errors = {STALE_ERROR: stale.message}
-            return toasts.error(stale.message)
+            return rx.toast.error(stale.message)
         except records.SimilarPatientsFound as found:
             self.similar = [
                 {"id": str(m.id), "mrn": m.mrn, "name": m.name, "birth_date": m.birth_date}
                 for m in found.matches
             ]
-            return toasts.warning(found.message)
+            return rx.toast.warning(found.message)
         if queued:
             wake_workers()
         self.form_open = False
@@ -348,7 +348,7 @@ class PatientState(AuthState):
             self.search_term, self.search_kind, self.page = saved_mrn, SearchKind.AUTO.value, 1
         self._load_page()
         verb = "diperbarui" if editing else "didaftarkan"
-        done = toasts.success(f"Pasien {saved_name} (No. RM {saved_mrn}) {verb}.")
+        done = rx.toast.success(f"Pasien {saved_name} (No. RM {saved_mrn}) {verb}.")
         if self.pick_after_save and not editing:
             self.pick_after_save = False
             return [done, RegistrationState.pick_patient(str(saved_id))]
@@ -371,7 +371,7 @@ class PatientState(AuthState):
             patient = records.deactivate_patient(session, actor, payload_id(patient_id, "Pasien"))
             name = patient.name
         self._load_page()
-        return toasts.success(f"Pasien {name} dinonaktifkan.")
+        return rx.toast.success(f"Pasien {name} dinonaktifkan.")
 
     @rx.event
     def resend(self, patient_id: str):
@@ -386,7 +386,7 @@ class PatientState(AuthState):
             )
         wake_workers()
         self._load_page()
-        return toasts.info("Pencarian IHS dikirim ulang.")
+        return rx.toast.info("Pencarian IHS dikirim ulang.")
 
 
 class KontakState(AuthState):

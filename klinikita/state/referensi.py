@@ -15,7 +15,7 @@ from klinikita.services import facility, satusehat_errors
 from klinikita.services.coordinates import as_text
 from klinikita.services.permissions import Action
 from klinikita.services.text_input import parse_id
-from klinikita.state import live, toasts
+from klinikita.state import live
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import MasterListState
 
@@ -73,7 +73,7 @@ class UnitState(MasterListState, AuthState):
         self._authorize(Action.RECORD_EDIT)
         row = next((r for r in self.rows if r["id"] == unit_id), None)
         if row is None:
-            return toasts.error("Unit layanan tidak ditemukan.")
+            return rx.toast.error("Unit layanan tidak ditemukan.")
         self.form_open, self.editing_id, self.errors = True, int(unit_id), {}
         self.editing_version = int(row["version"])
         self.form = {"name": row["name"]}
@@ -85,7 +85,7 @@ class UnitState(MasterListState, AuthState):
             facility.update_unit,
             lambda: facility.UnitInput(name=self.form.get("name", "")),
         )
-        return error or toasts.success("Unit layanan disimpan; dikirim ke SATUSEHAT.")
+        return error or rx.toast.success("Unit layanan disimpan; dikirim ke SATUSEHAT.")
 
 
 class RoomState(MasterListState, AuthState):
@@ -128,7 +128,7 @@ class RoomState(MasterListState, AuthState):
         self._authorize(Action.RECORD_EDIT)
         row = next((r for r in self.rows if r["id"] == room_id), None)
         if row is None:
-            return toasts.error("Ruangan tidak ditemukan.")
+            return rx.toast.error("Ruangan tidak ditemukan.")
         self.form_open, self.editing_id, self.errors = True, int(room_id), {}
         self.editing_version = int(row["version"])
         self.form = {
@@ -150,7 +150,7 @@ class RoomState(MasterListState, AuthState):
     @rx.event
     def save(self):
         _, error = self._save_row(facility.create_room, facility.update_room, self._room_input)
-        return error or toasts.success("Ruangan disimpan; dikirim ke SATUSEHAT.")
+        return error or rx.toast.success("Ruangan disimpan; dikirim ke SATUSEHAT.")
 
 
 live.register("service_unit", UnitState)

@@ -14,7 +14,7 @@ from klinikita.services.patients import SearchKind, format_date, search_patients
 from klinikita.services.permissions import Action, allows
 from klinikita.services.text_input import parse_id, payload_text
 from klinikita.services.visit_queue import QueueRow, ShownQueue, list_key, todays_list
-from klinikita.state import live, toasts
+from klinikita.state import live
 from klinikita.state.auth import AuthState
 
 RESULT_LIMIT = 8
@@ -285,7 +285,7 @@ class RegistrationState(AuthState):
                 )
         except ValidationFailed as failed:
             self.errors = failed.errors
-            return toasts.error(failed.message)
+            return rx.toast.error(failed.message)
         live.publish(
             live.branch_topic(actor.branch_id), exclude=self._client_token(), visit_id=done.visit_id
         )
@@ -298,7 +298,7 @@ class RegistrationState(AuthState):
         self.last_patient = self.patient.get("name", "")
         self.patient = {}  # ready for the next patient; unit, room, doctor stay
         self._reload_queue(rows=done.queue)
-        return toasts.success(
+        return rx.toast.success(
             f"{self.last_patient} terdaftar di {unit_name}, nomor antrean {number}."
         )
 
@@ -318,7 +318,7 @@ class RegistrationState(AuthState):
         actor = self._authorize(Action.VISIT_CANCEL)
         row = next((r for r in self.queue if r["id"] == visit_id), None)
         if row is None:
-            return toasts.error("Kunjungan tidak ditemukan di antrean hari ini.")
+            return rx.toast.error("Kunjungan tidak ditemukan di antrean hari ini.")
         with read_scope() as session:
             self.cancel_version = reg.cancel_form_version(session, actor, int(visit_id))
         self.cancel_id = int(visit_id)
@@ -356,7 +356,7 @@ class RegistrationState(AuthState):
             return
         except StaleEdit as stale:
             self.cancel_error = stale.message
-            return toasts.error(stale.message)
+            return rx.toast.error(stale.message)
         live.publish(
             live.branch_topic(actor.branch_id),
             exclude=self._client_token(),
@@ -364,4 +364,4 @@ class RegistrationState(AuthState):
         )
         self.cancel_open, self.cancel_id, self.cancel_reason = False, 0, ""
         self._reload_queue()
-        return toasts.success(f"Kunjungan nomor antrean {number} dibatalkan.")
+        return rx.toast.success(f"Kunjungan nomor antrean {number} dibatalkan.")

@@ -23,7 +23,7 @@ from klinikita.services.report_csv import EXPORT_LIMIT
 from klinikita.services.reports import audit_log, dashboard, sync_log
 from klinikita.services.reports.days import CsvFile, parse_day
 from klinikita.services.text_input import parse_id, payload_search, payload_text
-from klinikita.state import live, toasts
+from klinikita.state import live
 from klinikita.state.auth import AuthState
 from klinikita.state.paging import PagedList
 
@@ -39,7 +39,7 @@ def _capped_notice(export: CsvFile) -> list:
     if export.rows < EXPORT_LIMIT:
         return []
     return [
-        toasts.warning(
+        rx.toast.warning(
             f"Hanya {EXPORT_LIMIT} baris terbaru yang diekspor. Persempit rentang tanggal "
             "untuk mengekspor sisanya."
         )
@@ -271,11 +271,11 @@ class SyncLogState(_PagedReport, LaporanState):
         actor = self._authorize(Action.VIEW_SATUSEHAT_LOG)
         wanted = parse_id(log_id)
         if wanted is None:
-            return toasts.error("Log tidak ditemukan di cabang aktif.")
+            return rx.toast.error("Log tidak ditemukan di cabang aktif.")
         with read_scope() as session:
             found = sync_log.sync_log_detail(session, actor.branch_id, wanted, duty=actor.duty)
         if found is None:
-            return toasts.error("Log tidak ditemukan di cabang aktif.")
+            return rx.toast.error("Log tidak ditemukan di cabang aktif.")
         self.detail = _strings(found)
         self.detail["bodies_shown"] = "1" if found.bodies_shown else ""
         self.detail_open = True
@@ -375,8 +375,8 @@ class DashboardState(LaporanState):
             wake_workers()
         self._reload()
         if not count:
-            return toasts.info("Tidak ada kiriman yang gagal.")
-        return toasts.success(f"{count} kiriman dimasukkan lagi ke antrean.")
+            return rx.toast.info("Tidak ada kiriman yang gagal.")
+        return rx.toast.success(f"{count} kiriman dimasukkan lagi ke antrean.")
 
     # ----- Kirim kunjungan yang belum terkirim ------------------------------------------
     @rx.event
@@ -408,12 +408,12 @@ class DashboardState(LaporanState):
         self._backfill_jobs = queued.job_ids
         self.backfill_total, self.backfill_sent, self.backfill_failed = len(queued.job_ids), 0, 0
         if not queued.job_ids:
-            return toasts.info("Semua kunjungan selesai pada rentang itu sudah terkirim.")
+            return rx.toast.info("Semua kunjungan selesai pada rentang itu sudah terkirim.")
         wake_workers()
         self._reload()
-        events = [toasts.success(f"{len(queued.job_ids)} kunjungan dimasukkan ke antrean.")]
+        events = [rx.toast.success(f"{len(queued.job_ids)} kunjungan dimasukkan ke antrean.")]
         if queued.capped:
-            events.append(toasts.warning("Sebagian kunjungan lain menyusul: tekan lagi nanti."))
+            events.append(rx.toast.warning("Sebagian kunjungan lain menyusul: tekan lagi nanti."))
         return events
 
     def _on_sync_notice(self, notice: JobNotice) -> None:

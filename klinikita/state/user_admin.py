@@ -13,7 +13,6 @@ from klinikita.services import accounts
 from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.permissions import Action, allows
 from klinikita.services.text_input import parse_id, payload_form, payload_search, payload_text
-from klinikita.state import toasts
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
 from klinikita.state.paging import PagedList
@@ -188,7 +187,7 @@ class UserAdminState(PagedList, AuthState):
         password = payload_form(form_data, "password", max_length=1000) if creating else ""
         if creating and password != payload_form(form_data, "password_confirm", max_length=1000):
             self.errors = {"password_confirm": _CONFIRM_MISMATCH}
-            return toasts.error("Periksa kembali isian yang ditandai.")
+            return rx.toast.error("Periksa kembali isian yang ditandai.")
         try:
             with session_scope() as session:
                 if creating:
@@ -204,16 +203,16 @@ class UserAdminState(PagedList, AuthState):
                 username = user.username
         except ValidationFailed as failed:
             self.errors = failed.errors
-            return toasts.error(failed.message)
+            return rx.toast.error(failed.message)
         except StaleEdit as stale:
             self.errors = {STALE_ERROR: stale.message}
-            return toasts.error(stale.message)
+            return rx.toast.error(stale.message)
         self.mode, self.editing_id, self.errors = "", 0, {}
         self._reload(actor)
         # The top bar shows the admin's own duties and branches, which may have changed.
         self._show(self._current_actor())
         verb = "ditambahkan" if creating else "disimpan"
-        return toasts.success(f"Pengguna {username} {verb}.")
+        return rx.toast.success(f"Pengguna {username} {verb}.")
 
     # ----- status ----------------------------------------------------------------------
     @rx.event
@@ -233,7 +232,7 @@ class UserAdminState(PagedList, AuthState):
             username = accounts.deactivate_user(session, actor, _parse_id(user_id)).username
         self.confirm_user_id, self.confirm_username = 0, ""
         self._reload(actor)
-        return toasts.success(f"Pengguna {username} dinonaktifkan; sesi loginnya diakhiri.")
+        return rx.toast.success(f"Pengguna {username} dinonaktifkan; sesi loginnya diakhiri.")
 
     @rx.event
     def reactivate(self, user_id: str):
@@ -241,7 +240,7 @@ class UserAdminState(PagedList, AuthState):
         with session_scope() as session:
             username = accounts.reactivate_user(session, actor, _parse_id(user_id)).username
         self._reload(actor)
-        return toasts.success(f"Pengguna {username} diaktifkan kembali.")
+        return rx.toast.success(f"Pengguna {username} diaktifkan kembali.")
 
     @rx.event
     def unlock(self, user_id: str):
@@ -249,7 +248,7 @@ class UserAdminState(PagedList, AuthState):
         with session_scope() as session:
             username = accounts.unlock_user(session, actor, _parse_id(user_id)).username
         self._reload(actor)
-        return toasts.success(f"Kunci akun {username} dibuka.")
+        return rx.toast.success(f"Kunci akun {username} dibuka.")
 
     # ----- password reset by the admin ---------------------------------------------------
     @rx.event
@@ -287,7 +286,7 @@ class UserAdminState(PagedList, AuthState):
             return
         self.reset_user_id, self.reset_username, self.reset_errors = 0, "", {}
         self._reload(actor)
-        return toasts.success(
+        return rx.toast.success(
             f"Kata sandi {username} diganti; sesi loginnya diakhiri. Sampaikan kata sandi baru "
             "secara langsung."
         )

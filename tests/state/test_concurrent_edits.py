@@ -35,6 +35,7 @@ from klinikita.state.registration import RegistrationState
 from klinikita.state.user_admin import UserAdminState
 from tests.factories import make_clinic, make_user, make_visit
 from tests.state.conftest import logged_in, tab_at
+from tests.support.toasts import toasts_of
 
 STALE = "stale"  # where a form shows the refusal (state.master_list.STALE_ERROR)
 
@@ -86,7 +87,7 @@ def _refusal(db, entity: str, entity_id: int, username: str) -> str:
 
 def _toast_says(event, message: str) -> None:
     """The handler's returned toast is an error carrying `message`."""
-    assert message in str(event.payload) and "error" in str(event.payload)
+    assert ("error", message) in toasts_of(event)
 
 
 def _row(db, model, row_id: int):

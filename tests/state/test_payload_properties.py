@@ -9,7 +9,6 @@ but a ServiceError, and writes nothing when it refuses.
 from __future__ import annotations
 
 import inspect
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from sqlmodel import SQLModel
 from klinikita.models.enums import Duty
 from klinikita.services.errors import ServiceError
 from klinikita.services.text_input import invisible_problem
-from klinikita.state import toasts
 from klinikita.state.branch_settings import BranchSettingsState
 from klinikita.state.employees import EmployeeState
 from klinikita.state.examination import PRESCRIPTION_FIELDS, PROCEDURE_FIELDS, ExaminationState
@@ -39,6 +37,7 @@ from klinikita.state.user_admin import UserAdminState
 from tests.factories import GOOD_PASSWORD, make_clinic, make_user, make_visit
 from tests.patients_support import add_regions
 from tests.state.conftest import logged_in
+from tests.support.toasts import toasts_of
 
 EXAMPLES = 60
 OTHER_EXAMPLES = 20
@@ -440,26 +439,6 @@ DICT_HANDLERS_ELSEWHERE = {
 
 
 # ----- checks ------------------------------------------------------------------------------
-_LEVEL_PREFIXES = {
-    level: getattr(toasts, level)("\x01").payload["function"].split(json.dumps("\x01"))[0]
-    for level in ("success", "error", "info", "warning")
-}
-
-
-def _toasts(result: Any) -> list[tuple[str, str]]:
-    """(level, message) of each toast a handler returned."""
-    found = []
-    for event in result if isinstance(result, list | tuple) else [result]:
-        if isinstance(event, list | tuple):
-            found += _toasts(event)
-            continue
-        function = getattr(event, "payload", {}).get("function")
-        if not isinstance(function, str):
-            continue
-        for level, prefix in _LEVEL_PREFIXES.items():
-            if function.startswith(prefix):
-                found.append((level, json.JSONDecoder().raw_decode(function[len(prefix) :])[0]))
-    return found
 
 
 def _counts(db) -> dict[str, int]:  # noqa: ANN001
@@ -564,7 +543,7 @@ def _exercise(db, state: rx.State, case: Case, examples: int) -> None:  # noqa: 
             assert refused.message.strip(), "a refusal without a message"
             assert _counts(db) == before, "written although refused"
             return
-        shown = _toasts(result)
+        shown = toasts_of(result)
         refused = [m for level, m in shown if level in ("error", "warning")] + [
             m
             for var in case.error_vars
