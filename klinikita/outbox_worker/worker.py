@@ -318,9 +318,8 @@ class OutboxWorker:
         and are written together (group commit), so the database is not the bottleneck."""
         stop = stop or asyncio.Event()
         # The database thread releases the GIL in every SQLite/psycopg call and must win it
-        # back from the event loop (httpx), which keeps it up to the switch interval: 5 ms
-        # by default, for each statement and fetched row (a convoy). At 1 ms the database
-        # side stops queueing behind the HTTP side (bench/README.md: worker throughput).
+        # back from the event loop (httpx), which holds it up to the switch interval; a
+        # short interval keeps the database side from queueing behind the HTTP side.
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(min(switch_interval, GIL_SWITCH_INTERVAL))
         self._loop = asyncio.get_running_loop()
