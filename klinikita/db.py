@@ -75,9 +75,11 @@ def make_engine(url: str) -> Engine:
         return _sqlite_engine(url)
     # psycopg's own prepared statements (`prepare_threshold`), off by a setting for a
     # pooler that does not keep them per client (KLINIKITA_PG_PREPARED_STATEMENTS).
+    # No ping before each checkout (a round trip per session): connections are replaced
+    # after half an hour, and one found dead is dropped with the whole pool on first use.
     return create_engine(
         url,
-        pool_pre_ping=True,
+        pool_recycle=1800,
         connect_args={"prepare_threshold": get_settings().pg_prepare_threshold},
     )
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import time
 
+import psycopg
 import pytest
+from sqlalchemy.exc import OperationalError
 from sqlmodel import SQLModel, select
 
 from klinikita.db import get_engine, make_engine, read_scope, session_scope
 from klinikita.models import Branch
 from klinikita.settings import get_settings
 from tests.factories import make_branch
-from tests.pg import require_pg, temporary_pg_database
+from tests.pg import PG_ADMIN_URL, require_pg, temporary_pg_database
 
 
 def test_a_read_goes_on_while_another_connection_holds_the_write_lock(db):
@@ -93,3 +95,30 @@ def test_psycopgs_prepared_statements_follow_the_setting(monkeypatch, setting, t
                 engine.dispose()
     finally:
         get_settings.cache_clear()
+
+
+def test_after_the_server_drops_the_pools_connections_one_statement_fails_and_the_next_work():
+    require_pg()
+    with temporary_pg_database("klinikita_dropped") as url:
+        engine = make_engine(url)
+        SQLModel.metadata.create_all(engine)
+        try:
+            held = [engine.connect() for _ in range(3)]  # three connections in the pool
+            for conn in held:
+                conn.close()
+            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [url.rsplit("/", 1)[1]],
+                )
+            failures = 0
+            for _ in range(4):
+                try:
+                    with read_scope(engine) as session:
+                        assert session.exec(select(Branch.name)).all() == []
+                except OperationalError:
+                    failures += 1
+            assert failures <= 1
+        finally:
+            engine.dispose()
