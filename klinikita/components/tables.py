@@ -39,20 +39,6 @@ def pager_controls(
     )
 
 
-def pager(
-    page: rx.Var,
-    page_count: rx.Var,
-    total: rx.Var,
-    on_prev,
-    on_next,  # noqa: ANN001
-    element_id: str = "pager",
-) -> rx.Component:
-    """'Halaman x dari y (n data)' with previous/next buttons, for a state without the
-    PagedList mixin (those use `data_table.list_pager`)."""
-    label = rx.text.span("Halaman ", page, " dari ", page_count, " (", total, " data)")
-    return pager_controls(label, page <= 1, page >= page_count, on_prev, on_next, element_id)
-
-
 def subnav(items: list[tuple[str, str]]) -> rx.Component:
     """Tabs as links between the pages of one menu (e.g. Kontak: Karyawan, Pasien)."""
     return rx.hstack(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import reflex as rx
 
 from klinikita import routes
+from klinikita.components.data_table import list_pager
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.page import page
 from klinikita.components.sync_badge import sync_badge
-from klinikita.components.tables import pager, subnav
+from klinikita.components.tables import subnav
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.services.dates import TYPED_DATE_HINT
 from klinikita.services.patients import SEARCH_KIND_LABELS
@@ -415,14 +416,7 @@ def patients_page() -> rx.Component:
                 id="patient-empty",
             ),
         ),
-        pager(
-            S.page,
-            S.page_count,
-            S.total_label,
-            S.prev_page,
-            S.next_page,
-            element_id="patient-pager",
-        ),
+        list_pager(S, "patient-pager"),
         spacing="4",
         width="100%",
     )

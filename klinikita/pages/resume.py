@@ -5,9 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from klinikita import routes
+from klinikita.components.data_table import list_pager
 from klinikita.components.page import page
 from klinikita.components.sync_badge import error_detail
-from klinikita.components.tables import pager
 from klinikita.models.clinical import VisitStatus
 from klinikita.state.auth import AuthState
 from klinikita.state.resume import ResumeState as S
@@ -353,14 +353,7 @@ def _history() -> rx.Component:
             ),
         ),
         rx.box(
-            pager(
-                S.page,
-                S.page_count,
-                S.total,
-                S.prev_page,
-                S.next_page,
-                element_id="resume-pager",
-            ),
+            list_pager(S, "resume-pager"),
             width="100%",
             class_name="no-print",
         ),

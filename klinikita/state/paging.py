@@ -18,18 +18,21 @@ class PagedList(rx.State, mixin=True):
     page: int = 1
     page_count: int = 1
     total: int = 0
+    total_text: str = "0"  # the total as shown: "1000+" where the service caps its count
 
     page_size: ClassVar[int] = PAGE_SIZE
 
     def _load_page(self) -> None:
         raise NotImplementedError
 
-    def _show_page(self, got: Page) -> None:
-        """Take the page the service returned (its page number is clamped to the rows)."""
+    def _show_page(self, got: Page, total_text: str | None = None) -> None:
+        """Take the page the service returned (its page number is clamped to the rows);
+        `total_text`: the total as the service words it, when it is not a plain count."""
         self.page, self.page_count, self.total = got.page, got.page_count, got.total
+        self.total_text = total_text if total_text is not None else str(got.total)
 
     def _first_page(self) -> None:
-        self.page, self.page_count, self.total = 1, 1, 0
+        self.page, self.page_count, self.total, self.total_text = 1, 1, 0, "0"
 
     def _turn_page(self, step: int) -> None:
         """Move `step` pages within the known count and read that page again (also at an
@@ -48,4 +51,4 @@ class PagedList(rx.State, mixin=True):
     @rx.var
     def page_label(self) -> str:
         """'Halaman 2 dari 5 (93 data)'."""
-        return f"Halaman {self.page} dari {self.page_count} ({self.total} data)"
+        return f"Halaman {self.page} dari {self.page_count} ({self.total_text} data)"

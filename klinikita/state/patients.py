@@ -26,6 +26,7 @@ from klinikita.services.text_input import parse_id, payload_id, payload_search, 
 from klinikita.state import live
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
+from klinikita.state.paging import PagedList
 from klinikita.state.registration import RegistrationState
 
 REGION_FIELDS = ("province_code", "city_code", "district_code", "village_code")
@@ -71,15 +72,12 @@ def _options(items: list[region_service.RegionOption]) -> list[dict[str, str]]:
     return [{"value": r.code, "label": r.name} for r in items]
 
 
-class PatientState(AuthState):
+class PatientState(PagedList, AuthState):
     # The visible page of the list, never the table.
     rows: list[dict[str, str]] = []
     search_term: str = ""
     search_kind: str = SearchKind.AUTO.value
     search_problem: str = ""
-    page: int = 1
-    page_count: int = 1
-    total_label: str = "0"
     # What the active duty may do (the handlers check again on the server).
     can_create: bool = False
     can_edit: bool = False
@@ -122,8 +120,7 @@ class PatientState(AuthState):
             self.page = found.page_count
             return self._load_page()
         self.rows = [_row_view(r) for r in found.rows]
-        self.page_count = found.page_count
-        self.total_label = found.total_label
+        self._show_page(found, found.total_label)
         self.search_problem = found.problem
 
     @rx.event
@@ -165,18 +162,6 @@ class PatientState(AuthState):
     def search_on_enter(self, key: str):
         if key == "Enter":
             self.page = 1
-            self._load_page()
-
-    @rx.event
-    def next_page(self):
-        if self.page < self.page_count:
-            self.page += 1
-            self._load_page()
-
-    @rx.event
-    def prev_page(self):
-        if self.page > 1:
-            self.page -= 1
             self._load_page()
 
     def _on_sync_notice(self, notice: JobNotice) -> None:

@@ -13,11 +13,12 @@ from klinikita.services.resume import VisitCard, patient_visits
 from klinikita.services.text_input import parse_id, payload_text
 from klinikita.state import live
 from klinikita.state.auth import AuthState
+from klinikita.state.paging import PagedList
 
 SEARCH_RESULTS = 10
 
 
-class ResumeState(AuthState):
+class ResumeState(PagedList, AuthState):
     # The patient search.
     search_term: str = ""
     results: list[dict[str, str]] = []
@@ -27,9 +28,6 @@ class ResumeState(AuthState):
     patient_id: int = 0
     patient: dict[str, str] = {}
     cards: list[VisitCard] = []
-    page: int = 1
-    page_count: int = 1
-    total: int = 0
     # Which parts of a card the active duty reads (the server leaves the others out).
     show_clinical: bool = False
     show_prescriptions: bool = False
@@ -46,7 +44,7 @@ class ResumeState(AuthState):
         self.patient_id = 0
         self.patient = {}
         self.cards = []
-        self.page, self.page_count, self.total = 1, 1, 0
+        self._first_page()
         self.show_clinical = self.show_prescriptions = False
 
     def _load_visits(self) -> None:
@@ -72,7 +70,7 @@ class ResumeState(AuthState):
         }
         self.cards = found.cards
         self.show_clinical, self.show_prescriptions = found.clinical, found.prescriptions
-        self.page, self.page_count, self.total = found.page, found.page_count, found.total
+        self._show_page(found)
 
     @rx.event
     def load(self):
@@ -145,17 +143,8 @@ class ResumeState(AuthState):
         self._clear_patient()
         return rx.call_script(f"window.history.replaceState(null, '', '{routes.RESUME}')")
 
-    @rx.event
-    def next_page(self):
-        if self.page < self.page_count:
-            self.page += 1
-            self._load_visits()
-
-    @rx.event
-    def prev_page(self):
-        if self.page > 1:
-            self.page -= 1
-            self._load_visits()
+    def _load_page(self) -> None:
+        self._load_visits()
 
     @rx.event
     def print_page(self):

@@ -196,7 +196,7 @@ def test_search_pages_on_the_server(db, root, clinic):
     state.set_search_kind("name")
     state.set_search_term("rahmat")
     state.search()
-    assert len(state.rows) == 20 and state.page_count == 2 and state.total_label == "25"
+    assert len(state.rows) == 20 and state.page_count == 2 and state.total_text == "25"
     state.next_page()
     assert [r["name"] for r in state.rows][0] == "Rahmat 20" and state.page == 2
     state.set_search_kind("name_contains")
