@@ -34,6 +34,7 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
 from sqlalchemy import MetaData, create_engine, func, inspect, select, table, text
 from sqlalchemy.engine import Connection, make_url
 
@@ -447,7 +448,7 @@ def _check_revision(url: str, revision: str | None) -> str:
         raise BackupRefused("Manifest cadangan tidak mencatat revisi database (Alembic).")
     try:
         known = script.get_revision(revision) is not None
-    except ResolutionError:
+    except (ResolutionError, CommandError):
         known = False
     if not known:
         raise BackupRefused(
