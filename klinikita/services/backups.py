@@ -36,7 +36,7 @@ from alembic.script import ScriptDirectory
 from alembic.script.revision import ResolutionError
 from alembic.util import CommandError
 from sqlalchemy import MetaData, create_engine, func, inspect, select, table, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 
 from klinikita.db import make_engine, read_scope
 from klinikita.migrations import alembic_config, upgrade_to_head
@@ -173,7 +173,8 @@ def create_backup(
     url = db_url or get_settings().db_url
     folder = folder or default_folder()
     private_folder(folder)
-    stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime(STAMP_FORMAT)
+    moment = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    stamp = moment.strftime(STAMP_FORMAT)
     dialect = make_url(url).get_backend_name()
     if dialect == "sqlite":
         path = folder / f"klinikita-{stamp}.{SQLITE_SUFFIX}"
@@ -185,7 +186,7 @@ def create_backup(
         raise BackupRefused(f"Database {dialect} tidak didukung untuk pencadangan.")
     manifest = Manifest(
         file=path.name,
-        created_at=f"{stamp[:8]}T{stamp[9:]}Z",
+        created_at=moment.isoformat().replace("+00:00", "Z"),
         database=dialect,
         app_version=app_version(),
         alembic_revision=revision,
@@ -195,7 +196,7 @@ def create_backup(
     manifest_path = folder / f"klinikita-{stamp}.json"
     with os.fdopen(_new_private_file(manifest_path), "w") as f:
         f.write(manifest.to_json())
-    pruned = prune(folder, retention or Retention.from_settings())
+    pruned = prune(folder, retention or Retention.from_settings(), always_keep=moment)
     return BackupResult(path, manifest_path, manifest, pruned)
 
 
@@ -271,11 +272,18 @@ def _backup_sqlite(url: str, path: Path) -> tuple[str | None, dict[str, int]]:
     return revision, counts
 
 
-def _libpq(url: str) -> tuple[str, dict[str, str]]:
+def libpq_connection(url: str) -> tuple[str, dict[str, str]]:
     """`url` as pg_dump and pg_restore take it (no driver, no password) and the environment
     that carries the password, if any, to them."""
     parsed = make_url(url)
-    plain = parsed.set(drivername="postgresql", password=None)
+    plain = URL.create(
+        "postgresql",
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=parsed.query,
+    )
     env = dict(os.environ)
     if parsed.password:
         env["PGPASSWORD"] = str(parsed.password)
@@ -287,7 +295,7 @@ def _pg_tool(name: str) -> str:
 
 
 def _backup_postgresql(url: str, path: Path) -> tuple[str | None, dict[str, int]]:
-    libpq_url, env = _libpq(url)
+    libpq_url, env = libpq_connection(url)
     os.close(_new_private_file(path))
     engine = make_engine(url)
     try:
@@ -344,9 +352,10 @@ def backups_to_keep(stamps: Iterable[datetime], retention: Retention) -> set[dat
     return keep
 
 
-def prune(folder: Path, retention: Retention) -> list[Path]:
-    """Delete the backups (and their manifests) in `folder` that `retention` does not keep;
-    the deleted files. Files not named as backups are never touched."""
+def prune(folder: Path, retention: Retention, *, always_keep: datetime | None = None) -> list[Path]:
+    """Delete the backups (and their manifests) in `folder` that `retention` does not keep
+    (nor the one taken at `always_keep`); the deleted files. Files not named as backups are
+    never touched."""
     by_stamp: dict[datetime, list[Path]] = {}
     for entry in folder.iterdir():
         match = BACKUP_NAME.match(entry.name) or MANIFEST_NAME.match(entry.name)
@@ -359,7 +368,7 @@ def prune(folder: Path, retention: Retention) -> list[Path]:
     keep = backups_to_keep(backed_up, retention)
     pruned: list[Path] = []
     for stamp in sorted(by_stamp):
-        if stamp in keep or stamp not in backed_up:
+        if stamp in keep or stamp == always_keep or stamp not in backed_up:
             continue
         for path in sorted(by_stamp[stamp]):
             path.unlink(missing_ok=True)
@@ -494,7 +503,7 @@ def _drop_empty_tables(engine) -> None:  # noqa: ANN001
 
 
 def _restore_postgresql(path: Path, url: str) -> None:
-    libpq_url, env = _libpq(url)
+    libpq_url, env = libpq_connection(url)
     tool = _pg_tool("pg_restore")
     listing = subprocess.run([tool, "--list", str(path)], capture_output=True, text=True)
     if listing.returncode != 0:

@@ -25,12 +25,13 @@ from klinikita.migrations import alembic_config, upgrade_to_head
 from klinikita.models import Patient, SyncJob, SyncLog
 from klinikita.models.enums import Sex
 from klinikita.models.satusehat import JobKind, JobStatus
-from klinikita.services import audit
+from klinikita.services import audit, backups
 from klinikita.services.backups import (
     BackupRefused,
     Retention,
     backups_to_keep,
     create_backup,
+    libpq_connection,
     prune,
     restore_backup,
     table_counts,
@@ -278,6 +279,28 @@ def test_a_backup_of_an_older_revision_is_upgraded_after_its_restore(tmp_path):
     assert revision == restored.head != "0011"
 
 
+def test_backups_go_to_the_data_folder_by_default(tmp_path, monkeypatch):
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    upgrade_to_head(source)
+    monkeypatch.setattr(backups, "DATA_DIR", tmp_path / "data")
+    moment = datetime(2026, 2, 15, 2, 0, 5, tzinfo=UTC)
+    result = create_backup(source, now=moment)
+    assert result.path == tmp_path / "data" / "backups" / "klinikita-20260215-020005.sqlite3.gz"
+    assert result.manifest.created_at == "2026-02-15T02:00:05Z"
+    assert stat.S_IMODE(result.path.parent.stat().st_mode) == 0o700
+    with pytest.raises(BackupRefused, match="sudah ada"):
+        create_backup(source, now=moment)
+
+
+def test_pg_tools_get_the_password_in_their_environment_only():
+    url, env = libpq_connection("postgresql+psycopg://klinik:r4ha%40sia@db.local:5433/rme")
+    assert url == "postgresql://klinik@db.local:5433/rme"
+    assert env["PGPASSWORD"] == "r4ha@sia"
+    url, env = libpq_connection("postgresql+psycopg://klinik@db.local/rme")
+    assert url == "postgresql://klinik@db.local/rme"
+    assert env.get("PGPASSWORD") == os.environ.get("PGPASSWORD")
+
+
 def _stamp(day: date, hour: int = 2) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
@@ -344,7 +367,7 @@ def test_backup_and_restore_commands(tmp_path):
     target = f"sqlite:///{tmp_path / 'target.db'}"
     assert _cli(source, "prestart", "--demo").returncode == 0
     folder = tmp_path / "backups"
-    backup = _cli(source, "backup", "--to", str(folder), KLINIKITA_BACKUP_KEEP_DAILY="3")
+    backup = _cli(source, "backup", "--to", str(folder))
     assert backup.returncode == 0, backup.stderr
     written = sorted(folder.iterdir())
     assert [p.suffix for p in written] == [".json", ".gz"]
