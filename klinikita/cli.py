@@ -122,6 +122,55 @@ def _simulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from klinikita.services.backups import create_backup
+
+    try:
+        result = create_backup(folder=Path(args.to) if args.to else None)
+    except ServiceError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    print(f"Cadangan ditulis: {result.path}")
+    print(f"Manifest ditulis: {result.manifest_path}")
+    for path in result.pruned:
+        print(f"Dihapus (retensi): {path}")
+    return 0
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from klinikita.services.backups import restore_backup
+
+    try:
+        result = restore_backup(Path(args.file))
+    except ServiceError as exc:
+        print(exc.message, file=sys.stderr)
+        return 1
+    width = max([len("Tabel"), *(len(c.table) for c in result.counts)])
+    print(f"{'Tabel':<{width}}  {'Cadangan':>9}  {'Dipulihkan':>10}")
+    for c in result.counts:
+        restored = "-" if c.restored is None else str(c.restored)
+        mark = "" if c.matches else "  TIDAK SAMA"
+        print(f"{c.table:<{width}}  {c.in_backup:>9}  {restored:>10}{mark}")
+    if result.upgraded:
+        print(f"Database dimigrasi dari revisi {result.revision} ke {result.head}.")
+    for name in result.unreadable_secrets:
+        print(
+            f"Perhatian: Secret Key SATUSEHAT cabang '{name}' tidak dapat dibuka dengan kunci "
+            "enkripsi server ini (kunci tidak ikut dalam cadangan). Pasang kunci yang lama "
+            "(KLINIKITA_SECRET_KEY atau file kunci), atau ketik ulang Secret Key di pengaturan "
+            "cabang."
+        )
+    if not result.counts_match:
+        print("Jumlah baris tidak sama dengan manifest cadangan.", file=sys.stderr)
+        return 1
+    print("Pemulihan selesai; jumlah baris sama dengan manifest.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="klinikita", description="Klinikita RME")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -180,6 +229,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the password from standard input instead of prompting",
     )
     p.set_defaults(func=_create_admin)
+    p = sub.add_parser(
+        "backup", help="back up the database (the app may keep running), then prune old backups"
+    )
+    p.add_argument("--to", default=None, help="folder for the backup (default: .data/backups)")
+    p.set_defaults(func=_backup)
+    p = sub.add_parser("restore", help="restore a backup into an empty database")
+    p.add_argument("file", help="the backup file (or its manifest .json)")
+    p.set_defaults(func=_restore)
     return parser
 
 

@@ -74,6 +74,11 @@ class Settings:
     # psycopg prepares a statement on a connection after this many runs of it; off (None)
     # for a pooler that does not keep prepared statements per client.
     pg_prepare_threshold: int | None = 5
+    # Backups kept after each `klinikita backup`: the newest of each of this many days,
+    # ISO weeks and months that have backups (services/backups.py).
+    backup_keep_daily: int = 7
+    backup_keep_weekly: int = 4
+    backup_keep_monthly: int = 12
 
     @property
     def public_origin(self) -> str:
@@ -129,6 +134,9 @@ def get_settings() -> Settings:
             if _env_bool("KLINIKITA_PG_PREPARED_STATEMENTS", True)
             else None
         ),
+        backup_keep_daily=_env_int("KLINIKITA_BACKUP_KEEP_DAILY", 7),
+        backup_keep_weekly=_env_int("KLINIKITA_BACKUP_KEEP_WEEKLY", 4),
+        backup_keep_monthly=_env_int("KLINIKITA_BACKUP_KEEP_MONTHLY", 12),
     )
 
 
