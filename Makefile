@@ -39,10 +39,14 @@ run: setup
 	$(BIN)/python -m klinikita prestart --demo
 	KLINIKITA_DEMO=1 $(BIN)/reflex run
 
-# Production without systemd: the server starts again whenever it dies (deploy/ has units).
+# Production without systemd: the frontend is built once, then the server (pages and backend on
+# PORT) starts again within seconds whenever it dies (deploy/ has units; docs/deploy.md).
+PORT ?= 3000
 run-prod: setup
 	$(BIN)/python -m klinikita prestart
-	$(BIN)/python -m klinikita.supervisor -- $(BIN)/reflex run --env prod
+	REFLEX_FRONTEND_PORT=$(PORT) REFLEX_BACKEND_PORT=$(PORT) \
+		$(BIN)/reflex export --frontend-only --no-zip --env prod
+	$(BIN)/python -m klinikita.supervisor -- $(BIN)/python -m klinikita.serve --port $(PORT)
 
 test: setup
 	$(BIN)/lint-imports
