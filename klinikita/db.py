@@ -39,6 +39,7 @@ def _ensure_sqlite_folder(url: str) -> None:
 
 def _sqlite_engine(url: str) -> Engine:
     _ensure_sqlite_folder(url)
+    synchronous = get_settings().sqlite_synchronous
     # isolation_level=None: the driver leaves transactions to SQLAlchemy and `_begin` below.
     engine = create_engine(
         url,
@@ -50,8 +51,10 @@ def _sqlite_engine(url: str) -> Engine:
         cur = dbapi_conn.cursor()
         # WAL: readers of other connections go on while one writes.
         cur.execute("PRAGMA journal_mode=WAL")
-        # In WAL mode NORMAL never corrupts the file; a power cut may undo the last commits.
-        cur.execute("PRAGMA synchronous=NORMAL")
+        # FULL (the default): a commit is on the disk when it returns, so a power cut loses
+        # no committed visit. NORMAL never corrupts the file either, but may lose the last
+        # commits (KLINIKITA_SQLITE_SYNCHRONOUS, docs/performance.md has the cost).
+        cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()

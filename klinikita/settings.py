@@ -74,6 +74,9 @@ class Settings:
     # psycopg prepares a statement on a connection after this many runs of it; off (None)
     # for a pooler that does not keep prepared statements per client.
     pg_prepare_threshold: int | None = 5
+    # SQLite's `synchronous` in WAL mode: FULL syncs every commit to disk, so a committed
+    # visit survives a power cut; NORMAL may lose the last commits then (never corrupts).
+    sqlite_synchronous: str = "FULL"
     # Backups kept after each `klinikita backup`: the newest of each of this many days,
     # ISO weeks and months that have backups (services/backups.py).
     backup_keep_daily: int = 7
@@ -129,6 +132,7 @@ def get_settings() -> Settings:
         simulator_control=_env_bool(
             "KLINIKITA_SIMULATOR_CONTROL", _env_bool("KLINIKITA_DEMO", False)
         ),
+        sqlite_synchronous=_sqlite_synchronous(),
         pg_prepare_threshold=(
             _env_int("KLINIKITA_PG_PREPARE_THRESHOLD", 5)
             if _env_bool("KLINIKITA_PG_PREPARED_STATEMENTS", True)
@@ -138,6 +142,13 @@ def get_settings() -> Settings:
         backup_keep_weekly=_env_int("KLINIKITA_BACKUP_KEEP_WEEKLY", 4),
         backup_keep_monthly=_env_int("KLINIKITA_BACKUP_KEEP_MONTHLY", 12),
     )
+
+
+def _sqlite_synchronous() -> str:
+    raw = (os.environ.get("KLINIKITA_SQLITE_SYNCHRONOUS") or "FULL").strip().upper()
+    if raw not in {"FULL", "NORMAL"}:
+        raise ValueError("KLINIKITA_SQLITE_SYNCHRONOUS must be FULL or NORMAL")
+    return raw
 
 
 def normalize_db_url(url: str) -> str:

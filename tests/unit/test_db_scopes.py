@@ -122,3 +122,31 @@ def test_after_the_server_drops_the_pools_connections_one_statement_fails_and_th
             assert failures <= 1
         finally:
             engine.dispose()
+
+
+@pytest.mark.parametrize(("setting", "pragma"), [(None, 2), ("FULL", 2), ("normal", 1)])
+def test_sqlites_synchronous_follows_the_setting_and_is_full_by_default(
+    monkeypatch, tmp_path, setting, pragma
+):
+    if setting is None:
+        monkeypatch.delenv("KLINIKITA_SQLITE_SYNCHRONOUS", raising=False)
+    else:
+        monkeypatch.setenv("KLINIKITA_SQLITE_SYNCHRONOUS", setting)
+    get_settings.cache_clear()
+    try:
+        engine = make_engine(f"sqlite:///{tmp_path / 'sync.db'}")
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == pragma
+        engine.dispose()
+    finally:
+        get_settings.cache_clear()
+
+
+def test_an_unknown_synchronous_setting_is_refused(monkeypatch):
+    monkeypatch.setenv("KLINIKITA_SQLITE_SYNCHRONOUS", "OFF")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="FULL or NORMAL"):
+            get_settings()
+    finally:
+        get_settings.cache_clear()
