@@ -74,6 +74,12 @@ class Settings:
     # psycopg prepares a statement on a connection after this many runs of it; off (None)
     # for a pooler that does not keep prepared statements per client.
     pg_prepare_threshold: int | None = 5
+    # Health and monitoring (README "Health and monitoring").
+    log_level: str = "INFO"
+    metrics_token: str | None = None  # none: /metrics answers 404
+    ready_heartbeat_seconds: int = 60
+    ready_oldest_job_seconds: int = 900
+    ready_require_satusehat: bool = False
 
     @property
     def public_origin(self) -> str:
@@ -129,6 +135,11 @@ def get_settings() -> Settings:
             if _env_bool("KLINIKITA_PG_PREPARED_STATEMENTS", True)
             else None
         ),
+        log_level=(os.environ.get("KLINIKITA_LOG_LEVEL") or "INFO").strip().upper(),
+        metrics_token=os.environ.get("KLINIKITA_METRICS_TOKEN") or None,
+        ready_heartbeat_seconds=_env_int("KLINIKITA_READY_HEARTBEAT_SECONDS", 60),
+        ready_oldest_job_seconds=_env_int("KLINIKITA_READY_OLDEST_JOB_SECONDS", 900),
+        ready_require_satusehat=_env_bool("KLINIKITA_READY_REQUIRE_SATUSEHAT", False),
     )
 
 
