@@ -30,10 +30,15 @@ class OutboxJobs:
     def __init__(self, db_url: str | None) -> None:
         self.db_url = db_url
 
+    def describe(self):  # noqa: ANN201
+        """What it collects, without reading the database (asked at registration)."""
+        yield self._family()
+
+    def _family(self) -> GaugeMetricFamily:
+        return GaugeMetricFamily("klinikita_outbox_jobs", "Outbox jobs by state", labels=["state"])
+
     def collect(self):  # noqa: ANN201
-        family = GaugeMetricFamily(
-            "klinikita_outbox_jobs", "Outbox jobs by state", labels=["state"]
-        )
+        family = self._family()
         try:
             counts = health.jobs_by_status(self.db_url)
         except Exception:

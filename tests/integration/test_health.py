@@ -4,6 +4,7 @@ SATUSEHAT token check."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -199,3 +200,31 @@ def test_metrics_need_the_token(db_url, monkeypatch):
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
+
+
+async def test_a_running_worker_beats_and_its_row_goes_when_it_stops(db_url, simulator):
+    from klinikita.db import read_scope
+    from klinikita.outbox_worker.worker import OutboxWorker
+
+    upgrade_to_head(db_url)
+    worker = OutboxWorker(simulator_base=simulator.base_url, db_url=db_url, poll_interval=0.05)
+
+    def latest():
+        with read_scope(db_url) as session:
+            return worker_heartbeat.latest_beat(session)
+
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        for _ in range(100):
+            if await asyncio.to_thread(latest) is not None:
+                break
+            await asyncio.sleep(0.05)
+        beat = await asyncio.to_thread(latest)
+        assert beat is not None
+        response = await asyncio.to_thread(_client(db_url).get, "/ready")
+        assert response.json()["checks"]["worker"]["ok"] is True
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+    assert await asyncio.to_thread(latest) is None
