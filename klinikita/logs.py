@@ -37,6 +37,10 @@ PERSONAL_FIELDS = frozenset(
 )
 
 
+# Libraries whose INFO lines would carry personal data (request URLs): WARNING and above only.
+QUIET_LOGGERS = ("httpx", "httpcore")
+
+
 def drop_personal_fields(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
     """structlog processor: removes the PERSONAL_FIELDS from an event."""
     for key in PERSONAL_FIELDS.intersection(event):
@@ -95,6 +99,9 @@ def configure_logging(*, json: bool | None = None, stream: Any = None) -> None:
     handler.klinikita = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
+    # httpx logs every request's URL at INFO, and a SATUSEHAT lookup's URL carries a NIK.
+    for chatty in QUIET_LOGGERS:
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
 
 
 def _keep(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:

@@ -111,3 +111,15 @@ def test_standard_library_logs_come_out_as_json_without_personal_fields(log_line
     assert line["event"] == "Pasien 42 didaftarkan"
     assert line["branch_id"] == 3 and line["level"] == "warning"
     assert "nik" not in line and "full_name" not in line and "Budi" not in log_lines.getvalue()
+
+
+async def test_request_urls_of_httpx_stay_out_of_the_log(log_lines):
+    """A SATUSEHAT lookup's URL carries a NIK: httpx's per-request INFO line is not written."""
+    import httpx
+
+    from tests.support.simulator import start_simulator
+
+    with start_simulator() as sim:
+        async with httpx.AsyncClient() as http:
+            await http.get(f"{sim.fhir_url}/Patient?identifier=nik|9271060312000001")
+    assert "9271060312000001" not in log_lines.getvalue()
