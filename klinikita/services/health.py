@@ -182,7 +182,10 @@ async def satusehat_check(
     hit = _remembered.get(key)
     if hit is not None and time.monotonic() - hit[0] < SATUSEHAT_CHECK_SECONDS:
         return hit[1]
-    creds, branches = await asyncio.to_thread(_branch_credentials, db_url, simulator_base)
+    try:
+        creds, branches = await asyncio.to_thread(_branch_credentials, db_url, simulator_base)
+    except Exception as exc:  # e.g. a schema behind the code: reported, not a 500
+        return Check("satusehat", False, f"check failed ({type(exc).__name__})", required=required)
     results = {bid: {"ok": False, "reason": why} for bid, why in branches.items()}
     if creds:
         async with new_http_client() as http:
