@@ -86,15 +86,13 @@ def _create_admin(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     """The SATUSEHAT outbox worker as its own process (production)."""
     import asyncio
-    import logging
     import signal
 
+    from klinikita.logs import configure_logging
     from klinikita.outbox_worker.worker import LEASE_SECONDS, OutboxWorker
     from klinikita.settings import get_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # httpx logs every URL at INFO, and lookup URLs carry NIKs: keep those out of the logs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging()  # JSON lines in production, as the app's; no request URLs (NIKs)
     base = args.simulator_url or get_settings().simulator_url or "http://127.0.0.1:9080"
     worker = OutboxWorker(
         simulator_base=base,

@@ -11,6 +11,8 @@ from sqlalchemy.orm.exc import StaleDataError
 import klinikita.models  # noqa: F401  (registers the tables)
 from klinikita import routes
 from klinikita.components.page import add_pages
+from klinikita.health_api import health_api
+from klinikita.logs import configure_logging
 
 # Each page module registers its pages (`@page`) when imported.
 from klinikita.pages import (  # noqa: F401
@@ -27,14 +29,16 @@ from klinikita.pages import (  # noqa: F401
     settings,
     users,
 )
-from klinikita.satusehat_runtime import backend_api, run_outbox_worker
+from klinikita.satusehat_runtime import backend_api, run_outbox_worker, simulator_base
 from klinikita.services import icd10
 from klinikita.services.errors import ServiceError
 from klinikita.settings import get_settings
 from klinikita.state import live
 from klinikita.state.auth import SessionExpired
+from klinikita.state.event_timing import EventTiming
 from klinikita.web_security import with_security_headers
 
+configure_logging()
 log = logging.getLogger("klinikita")
 CHANGED_MEANWHILE = "Data ini baru saja diubah oleh pengguna lain. Muat ulang, lalu coba lagi."
 
@@ -54,8 +58,13 @@ def handle_backend_exception(exception: Exception) -> list[EventSpec]:
 
 app = rx.App(
     backend_exception_handler=handle_backend_exception,
-    # The simulator's routes (when mounted), then the security headers around everything.
-    api_transformer=[*backend_api(), with_security_headers],
+    # The simulator's routes (when mounted), /health, /ready and /metrics, then the security
+    # headers around everything.
+    api_transformer=[
+        *backend_api(),
+        health_api(simulator_base=simulator_base),
+        with_security_headers,
+    ],
     stylesheets=["/print.css"],
     head_components=[
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
@@ -63,6 +72,7 @@ app = rx.App(
     ],
 )
 app.register_lifespan_task(run_outbox_worker)
+app.add_middleware(EventTiming())
 
 
 async def warm_up() -> None:

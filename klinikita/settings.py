@@ -82,6 +82,12 @@ class Settings:
     backup_keep_daily: int = 7
     backup_keep_weekly: int = 4
     backup_keep_monthly: int = 12
+    # Health and monitoring (README "Health and monitoring").
+    log_level: str = "INFO"
+    metrics_token: str | None = None  # none: /metrics answers 404
+    ready_heartbeat_seconds: int = 60
+    ready_oldest_job_seconds: int = 900
+    ready_require_satusehat: bool = False
 
     @property
     def public_origin(self) -> str:
@@ -141,6 +147,11 @@ def get_settings() -> Settings:
         backup_keep_daily=_env_int("KLINIKITA_BACKUP_KEEP_DAILY", 7),
         backup_keep_weekly=_env_int("KLINIKITA_BACKUP_KEEP_WEEKLY", 4),
         backup_keep_monthly=_env_int("KLINIKITA_BACKUP_KEEP_MONTHLY", 12),
+        log_level=(os.environ.get("KLINIKITA_LOG_LEVEL") or "INFO").strip().upper(),
+        metrics_token=os.environ.get("KLINIKITA_METRICS_TOKEN") or None,
+        ready_heartbeat_seconds=_env_int("KLINIKITA_READY_HEARTBEAT_SECONDS", 60),
+        ready_oldest_job_seconds=_env_int("KLINIKITA_READY_OLDEST_JOB_SECONDS", 900),
+        ready_require_satusehat=_env_bool("KLINIKITA_READY_REQUIRE_SATUSEHAT", False),
     )
 
 

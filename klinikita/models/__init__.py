@@ -20,7 +20,7 @@ from klinikita.models.clinical import (
 from klinikita.models.facility import Branch, Room, ServiceUnit
 from klinikita.models.people import Employee, MrnCounter, Patient
 from klinikita.models.regions import Region
-from klinikita.models.satusehat import SyncJob, SyncLog
+from klinikita.models.satusehat import SyncJob, SyncLog, WorkerHeartbeat
 
 __all__ = [
     "AuditLog",
@@ -43,5 +43,6 @@ __all__ = [
     "User",
     "UserBranch",
     "UserDuty",
+    "WorkerHeartbeat",
     "Visit",
 ]

@@ -107,3 +107,14 @@ class SyncLog(SQLModel, table=True):
     request_body: str = Field(default="", sa_type=Text)
     response_body: str = Field(default="", sa_type=Text)
     error: str = Field(default="", sa_type=Text)
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """A running outbox worker's sign of life: one row per worker, its time renewed every
+    few seconds while it runs and removed when it stops (the backend's /ready reads it)."""
+
+    __tablename__ = "worker_heartbeat"
+
+    worker_id: str = Field(primary_key=True, sa_type=String(64))
+    started_at: datetime = Field(default_factory=utcnow)
+    beat_at: datetime = Field(default_factory=utcnow)

@@ -39,7 +39,7 @@ from klinikita.integrations.satusehat.exchange import Exchange
 from klinikita.integrations.satusehat.tokens import TokenCache
 from klinikita.models.base import utcnow
 from klinikita.outbox_worker import job_signal
-from klinikita.services import job_outcomes, outbox_claims
+from klinikita.services import job_outcomes, outbox_claims, worker_heartbeat
 from klinikita.services.job_notices import JobNotice, Notifier, running_worker
 from klinikita.services.job_outcomes import RetryPolicy, SentJob
 from klinikita.services.job_preparation import Begun, prepare_claimed
@@ -59,6 +59,9 @@ LISTENING_POLL_SECONDS = 1.0
 # be late (a busy database) before the lease runs out under a live worker.
 LEASE_SECONDS = 10.0
 LEASE_RENEWALS = 3
+# A running worker renews its row in `worker_heartbeat` this often (the backend's /ready
+# calls a worker whose last beat is older than KLINIKITA_READY_HEARTBEAT_SECONDS stale).
+HEARTBEAT_SECONDS = 5.0
 
 
 @dataclass
@@ -193,6 +196,24 @@ class OutboxWorker:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
             self._held.difference_update(ids)
+
+    # ----- heartbeat -----------------------------------------------------------------
+    def _beat(self) -> None:
+        with session_scope(self.db_url) as session:
+            worker_heartbeat.beat(session, self.worker_id, utcnow())
+
+    def _stopped(self) -> None:
+        with session_scope(self.db_url) as session:
+            worker_heartbeat.stopped(session, self.worker_id)
+
+    async def _keep_beating(self) -> None:
+        """Renew this worker's heartbeat every HEARTBEAT_SECONDS until cancelled."""
+        while True:
+            try:
+                await self._db(self._beat)
+            except Exception:  # a missed beat shows as a stale heartbeat, and it tries again
+                log.exception("Recording the SATUSEHAT worker's heartbeat failed")
+            await asyncio.sleep(HEARTBEAT_SECONDS)
 
     # ----- one batch ----------------------------------------------------------------
     def _claim_and_begin(self, limit: int, only: list[int] | None = None) -> list[_Begun]:
@@ -378,6 +399,7 @@ class OutboxWorker:
 
         completer = asyncio.create_task(complete())
         keeper = asyncio.create_task(self._keep_leases())
+        beating = asyncio.create_task(self._keep_beating())
         listening = get_engine(self.db_url).dialect.name == "postgresql"
         listener = asyncio.create_task(self._wake_when_jobs_queued()) if listening else None
         # Were the listening connection down, the listener wakes it every poll_interval.
@@ -429,10 +451,13 @@ class OutboxWorker:
             self._held.clear()
             for task in senders:
                 task.cancel()
-            helpers = [completer, stopper, keeper] + ([listener] if listener is not None else [])
+            helpers = [completer, stopper, keeper, beating]
+            helpers += [listener] if listener is not None else []
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*senders, *helpers, return_exceptions=True)
+            with contextlib.suppress(Exception):  # a stale row says the same, later
+                await self._db(self._stopped)
             if self._own_http and self._http is not None:
                 await self._http.aclose()
                 self._http = None

@@ -21,6 +21,7 @@ from klinikita.integrations.satusehat.outcomes import (
     from_exception,
 )
 from klinikita.integrations.satusehat.tokens import TokenCache, TokenUnavailable
+from klinikita.metrics import record_satusehat_call
 
 NIK_SYSTEM = "https://fhir.kemkes.go.id/id/nik"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -116,6 +117,7 @@ class SatusehatClient:
         error,  # noqa: ANN001
         resource_type,
     ) -> None:
+        record_satusehat_call("fhir", status, time.perf_counter() - started)
         if self._sink is None:
             return
         await self._sink(

@@ -17,6 +17,7 @@ from klinikita.integrations.satusehat.outcomes import (
     classify,
     from_exception,
 )
+from klinikita.metrics import TOKEN_REFRESHES, record_satusehat_call
 
 # Refresh this long before SATUSEHAT's own expiry, so no request carries a dying token.
 EXPIRY_MARGIN_S = 60
@@ -101,6 +102,7 @@ class TokenCache:
         except httpx.HTTPError as exc:
             outcome = from_exception(exc)
             await _log(sink, url, started, None, form, None, outcome.message)
+            TOKEN_REFRESHES.labels("unavailable").inc()
             raise TokenUnavailable(outcome) from exc
         outcome = classify(response)
         await _log(sink, url, started, response.status_code, form, response.text, "")
@@ -110,9 +112,12 @@ class TokenCache:
             lifetime = _lifetime(body.get("expires_in"))
             margin = min(EXPIRY_MARGIN_S, lifetime // 10)
             entry.expires_at = self._clock() + max(0, lifetime - margin)
+            TOKEN_REFRESHES.labels("ok").inc()
             return entry.token
         if isinstance(outcome, Transient):
+            TOKEN_REFRESHES.labels("unavailable").inc()
             raise TokenUnavailable(outcome)
+        TOKEN_REFRESHES.labels("refused").inc()
         message = getattr(outcome, "message", f"HTTP {response.status_code}")
         entry.blocked_until = self._clock() + BLOCK_AFTER_REFUSAL_S
         entry.block_reason = f"Client ID atau Secret Key ditolak SATUSEHAT: {message}."
@@ -135,6 +140,7 @@ def _lifetime(raw: object) -> int:
 
 
 async def _log(sink, url, started, status, form, response_text, error) -> None:  # noqa: ANN001
+    record_satusehat_call("token", status, time.perf_counter() - started)
     if sink is None:
         return
     await sink(
