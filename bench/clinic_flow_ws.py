@@ -277,11 +277,11 @@ async def run(args: argparse.Namespace) -> bool:
     upgrade_to_head()
     ids = seed(args.sessions, args.earlier_visits)
     sim, sim_base = start_simulator(args.latency_ms)
-    backend, base, worker = (None, "", None)
+    backend, base, workers = (None, "", [])
     sessions: list[WsSession] = []
     try:
         if not args.in_app_worker:
-            worker = start_worker(sim_base)
+            workers = [start_worker(sim_base) for _ in range(args.worker_processes)]
         backend, base = start_app_backend(
             sim_base, args.in_app_worker, args.server, args.workers, args.redis_url
         )
@@ -304,7 +304,7 @@ async def run(args: argparse.Namespace) -> bool:
                 await ws.close()
             except Exception:  # noqa: BLE001
                 pass
-        for proc in (backend, worker, sim):
+        for proc in (backend, *workers, sim):
             if proc is not None:
                 proc.terminate()
                 proc.wait(15)
@@ -314,7 +314,11 @@ async def run(args: argparse.Namespace) -> bool:
     ev_p50, ev_p95 = percentile(all_events, 50), percentile(all_events, 95)
     enc_p50, enc_p95 = percentile(to_encounter, 50), percentile(to_encounter, 95)
     enc_limit = 2 * args.latency_ms + 250
-    where = "inside the app" if args.in_app_worker else "its own process"
+    where = (
+        "inside the app"
+        if args.in_app_worker
+        else f"{args.worker_processes} process{'es' if args.worker_processes > 1 else ''}"
+    )
     print(
         f"server: {args.server} x {args.workers}; redis: {args.redis_url or 'no'}; "
         f"worker: {where}; "
@@ -394,6 +398,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_db_option(parser)
     parser.add_argument("--sessions", type=int, default=30)
+    parser.add_argument(
+        "--worker-processes",
+        type=int,
+        default=1,
+        help="SATUSEHAT worker processes beside the app (PostgreSQL for more than one)",
+    )
     parser.add_argument("--rounds", type=int, default=2, help="visits per session")
     parser.add_argument("--bare", type=int, default=20, help="bare events per session")
     parser.add_argument("--latency-ms", type=int, default=50)

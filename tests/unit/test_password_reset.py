@@ -139,8 +139,10 @@ def test_requests_for_one_account_are_limited_and_get_no_mail_beyond(db, sari, m
         assert _request_and_send(db, "SARI@klinik.id", "10.0.99.1") is None
     assert len(mail_server.messages) == allowed
     assert password_reset.link_is_valid(db, last_link)  # the last link sent still works
-    assert "per-account limit: no mail sent" in caplog.text
-    assert "sari" not in caplog.text.lower() and last_link not in caplog.text
+    # What the app logged (the test's own SMTP server logs the recipient, as servers do).
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("klinikita"))
+    assert "per-account limit: no mail sent" in ours
+    assert "sari" not in ours.lower() and last_link not in ours
 
 
 def test_requests_from_one_address_are_limited_whatever_the_account(db, sari, mail_server):
