@@ -29,10 +29,11 @@ from klinikita.pages import (  # noqa: F401
     settings,
     users,
 )
-from klinikita.satusehat_runtime import backend_api, run_outbox_worker, simulator_base
+from klinikita.satusehat_runtime import backend_api, run_outbox_worker
 from klinikita.services import icd10
 from klinikita.services.errors import ServiceError
 from klinikita.settings import get_settings
+from klinikita.simulator_address import simulator_base
 from klinikita.state import live
 from klinikita.state.auth import SessionExpired
 from klinikita.state.event_timing import EventTiming

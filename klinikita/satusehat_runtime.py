@@ -8,7 +8,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import reflex as rx
-from reflex_base.config import get_config
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Engine
 from starlette.applications import Starlette
@@ -28,19 +27,11 @@ from klinikita.outbox_worker.worker import OutboxWorker
 from klinikita.services.auth import actor_for
 from klinikita.services.job_notices import JobNotice, Notifier
 from klinikita.settings import get_settings
+from klinikita.simulator_address import SIMULATOR_MOUNT, simulator_base
 from klinikita.state.live import make_notifier
 
-SIMULATOR_MOUNT = "/satusehat-sim"
 ENDED = (JobStatus.DONE, JobStatus.FAILED, JobStatus.DEAD)
 log = logging.getLogger("klinikita.satusehat")
-
-
-def simulator_base() -> str:
-    """The simulator's base URL: an explicit one, else the one mounted on this backend."""
-    settings = get_settings()
-    if settings.simulator_url:
-        return settings.simulator_url.rstrip("/")
-    return f"{get_config().api_url.rstrip('/')}{SIMULATOR_MOUNT}"
 
 
 def backend_api() -> list[Starlette]:

@@ -16,7 +16,6 @@ import reflex as rx
 from klinikita.db import read_scope, session_scope
 from klinikita.models import Branch
 from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnvironment
-from klinikita.satusehat_runtime import simulator_base
 from klinikita.services import branches as branch_service
 from klinikita.services.audit import Actor
 from klinikita.services.coordinates import as_text
@@ -26,6 +25,7 @@ from klinikita.services.permissions import Action, allows
 from klinikita.services.readiness import branches_page
 from klinikita.services.satusehat_connection import ConnectionResult, check_connection_for_admin
 from klinikita.services.text_input import parse_id, payload_form, payload_id, payload_text
+from klinikita.simulator_address import simulator_base
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
 from klinikita.state.paging import PagedList
