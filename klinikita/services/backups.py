@@ -39,7 +39,7 @@ from sqlalchemy import MetaData, create_engine, func, inspect, select, table, te
 from sqlalchemy.engine import URL, Connection, make_url
 
 from klinikita.db import make_engine, read_scope
-from klinikita.migrations import alembic_config, upgrade_to_head
+from klinikita.migrations import alembic_config, current_revisions, upgrade_to_head
 from klinikita.models import Branch, Region
 from klinikita.models.patient_search import FTS_TABLE
 from klinikita.private_files import private_folder
@@ -229,9 +229,8 @@ def table_counts(conn: Connection) -> dict[str, int]:
 
 
 def _revision(conn: Connection) -> str | None:
-    if not inspect(conn).has_table(ALEMBIC_TABLE):
-        return None
-    return conn.execute(text(f"SELECT version_num FROM {ALEMBIC_TABLE}")).scalar()
+    heads = current_revisions(conn)
+    return heads[0] if heads else None
 
 
 def _sqlite_path(url: str) -> Path:
@@ -291,7 +290,11 @@ def libpq_connection(url: str) -> tuple[str, dict[str, str]]:
 
 
 def _pg_tool(name: str) -> str:
-    return shutil.which(name) or f"/usr/bin/{name}"
+    """The PostgreSQL client program `name` on PATH."""
+    found = shutil.which(name)
+    if found is None:
+        raise BackupRefused(f"{name} tidak ditemukan; pasang klien PostgreSQL (postgresql-client).")
+    return found
 
 
 def _backup_postgresql(url: str, path: Path) -> tuple[str | None, dict[str, int]]:

@@ -9,11 +9,8 @@ import asyncio
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 
 from klinikita.db import read_scope
@@ -21,7 +18,7 @@ from klinikita.integrations.satusehat.client import new_http_client
 from klinikita.integrations.satusehat.config import missing_settings
 from klinikita.integrations.satusehat.outcomes import AuthFailed
 from klinikita.integrations.satusehat.tokens import TokenCache, TokenUnavailable
-from klinikita.migrations import alembic_config
+from klinikita.migrations import current_revisions, head_revisions
 from klinikita.models import Branch, SyncJob
 from klinikita.models.satusehat import JobStatus
 from klinikita.services import worker_heartbeat
@@ -62,12 +59,6 @@ def as_json(checks: list[Check]) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=1)
-def migration_heads() -> tuple[str, ...]:
-    """The newest migration(s) this code ships."""
-    return tuple(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))
-
-
 def database_checks(db_url: str | None, thresholds: Thresholds, now: datetime) -> list[Check]:
     """Database, migrations, worker heartbeat and outbox backlog, each on its own."""
     try:
@@ -95,10 +86,8 @@ def _guarded(name: str, run) -> Check:  # noqa: ANN001
 
 def _migrations(db_url: str | None) -> Check:
     with read_scope(db_url) as session:
-        current = tuple(
-            sorted(MigrationContext.configure(session.connection()).get_current_heads())
-        )
-    head = migration_heads()
+        current = current_revisions(session.connection())
+    head = head_revisions()
     detail = {"current": list(current), "head": list(head)}
     if current == head:
         return Check("migrations", True, "at head", detail=detail)

@@ -281,7 +281,6 @@ def register_visit(
     actor: audit.Actor,
     data: VisitInput,
     *,
-    client_token: str | None = None,
     now: datetime | None = None,
 ) -> Visit:
     """Register today's visit with the unit's next queue number, or raise ValidationFailed
@@ -292,10 +291,8 @@ def register_visit(
     Two desks registering the same patient in the same unit at once give one visit: the
     second waits for the first's commit and is told the first's number.
 
-    `client_token` is accepted for symmetry with the other services; registering sends
-    nothing to SATUSEHAT (the Encounter goes when the examination is complete). `now` (UTC)
-    is the arrival time, the registration moment by default."""
-    del client_token
+    Registering sends nothing to SATUSEHAT (the Encounter goes when the examination is
+    complete). `now` (UTC) is the arrival time, the registration moment by default."""
     require(actor.duty, Action.VISIT_REGISTER)
     ids = {
         "branch_id": actor.branch_id,

@@ -4,7 +4,7 @@ The readiness check, Selesai and the outbox all ask these rules; the FHIR builde
 (`integrations/satusehat/fhir.py`) expect rows they accepted. Every problem is a message in
 Bahasa Indonesia saying what is missing and where to fix it; `check_*` raise them all at once
 as a `PayloadError`, and the `checked_*` functions check, then build the payload.
-Rules: /work/shared/satusehat/API.md.
+Rules: docs/satusehat.md, "What the simulator enforces".
 """
 
 from __future__ import annotations

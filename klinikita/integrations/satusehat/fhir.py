@@ -4,7 +4,7 @@ Plain functions: no I/O, no database, no Reflex. The builders assume rows SATUSE
 accept: what staff can fix is checked before them by `klinikita.services.satusehat_rules`
 (whose `checked_*` functions check, then build). Rows that do not belong together, or a
 time without a zone, raise ValueError here: a bug in the caller. Rules:
-/work/shared/satusehat/API.md.
+docs/satusehat.md, "What the simulator enforces".
 """
 
 from __future__ import annotations
