@@ -8,6 +8,9 @@ RESUME = "/resume"
 KONTAK = "/kontak"
 REFERENSI = "/referensi"
 LAPORAN = "/laporan"
+APOTEK = "/apotek"  # the dispensing queue
+APOTEK_OBAT = "/apotek/obat"  # the drug master (Obat & BHP)
+APOTEK_STOK = "/apotek/stok"  # stock: receipts, adjustments, stock-take, low and near-expiry
 PENGATURAN = "/pengaturan"
 KONTAK_KARYAWAN = "/kontak/karyawan"
 KONTAK_PASIEN = "/kontak/pasien"
@@ -20,3 +23,6 @@ LAPORAN_DASHBOARD = "/laporan/dashboard-satusehat"
 LUPA_SANDI = "/lupa-kata-sandi"
 RESET_SANDI = "/reset-kata-sandi"
 GANTI_SANDI = "/ganti-kata-sandi"
+
+# The Apotek menu's tabs (components/tables.subnav), in the order a pharmacist uses them.
+APOTEK_TABS = [("Resep", APOTEK), ("Obat & BHP", APOTEK_OBAT), ("Stok", APOTEK_STOK)]

@@ -157,19 +157,55 @@ class Procedure(SQLModel, table=True):
     code: str = Field(default="", sa_type=String(16))  # ICD-9-CM, may be empty
     description: str = Field(sa_type=String(300))
     note: str = Field(default="", sa_type=String(500))
+    # Who did it and when (Procedure.performer and performedPeriod); the visit's doctor and
+    # the time it was recorded unless staff say otherwise.
+    performed_by_id: int | None = Field(default=None, foreign_key="employee.id")
+    performed_at: datetime | None = None
+    # The SATUSEHAT Procedure id, written back by the worker.
+    resource_id: str | None = Field(default=None, sa_type=String(64))
     created_at: datetime = created_at_field()
 
 
 class Prescription(SQLModel, table=True):
-    """One prescribed medicine (resep) line: structured fields, free text where needed."""
+    """One line of a visit's prescription (resep): one item of the drug master, or a racikan
+    (`is_compound`) whose items are its PrescriptionIngredient rows, made into `quantity`
+    powders, capsules ... Each line is one MedicationRequest; `line_no` numbers it within the
+    visit (the `prescription-item` identifier). Rows written before the drug master have no
+    `item_id` and only the free-text `medicine`."""
 
     id: int | None = Field(default=None, primary_key=True)
     visit_id: int = Field(foreign_key="visit.id", index=True)
-    medicine: str = Field(sa_type=String(200))  # name and strength, e.g. "Paracetamol 500 mg"
-    form: str = Field(default="", sa_type=String(40))  # tablet, sirup, kapsul ...
-    quantity: float | None = None
+    line_no: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    item_id: int | None = Field(default=None, foreign_key="drug_item.id")
+    is_compound: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+    medicine: str = Field(sa_type=String(200))  # the item's or the racikan's name as shown
+    form: str = Field(default="", sa_type=String(40))  # tablet, sirup, puyer, kapsul ...
+    quantity: float | None = None  # dispensing units; a racikan: how many powders/capsules
     dose: str = Field(default="", sa_type=String(100))  # e.g. "1 tablet"
+    dose_amount: float | None = None  # the number in `dose`, for doseQuantity
     frequency: str = Field(default="", sa_type=String(100))  # e.g. "3 x sehari"
+    times_per_day: int | None = None  # the number in `frequency`, for timing.repeat
+    route: str = Field(
+        default="O", sa_type=String(8), sa_column_kwargs={"server_default": "O"}
+    )  # WHO ATC route: O, P, R, V, N, TD ...
     duration_days: int | None = None
     instructions: str = Field(default="", sa_type=String(300))  # e.g. "sesudah makan"
+    # SATUSEHAT ids written back by the worker: the MedicationRequest when the visit is
+    # sent, the MedicationDispense once the pharmacy has dispensed it.
+    medication_request_id: str | None = Field(default=None, sa_type=String(64))
+    medication_dispense_id: str | None = Field(default=None, sa_type=String(64))
+    created_at: datetime = created_at_field()
+
+
+class PrescriptionIngredient(SQLModel, table=True):
+    """One item of a racikan: `quantity` whole units taken from stock for the whole racikan,
+    `dose_text` what each powder or capsule holds of it (e.g. "125 mg")."""
+
+    __tablename__ = "prescription_ingredient"
+
+    id: int | None = Field(default=None, primary_key=True)
+    prescription_id: int = Field(foreign_key="prescription.id", index=True)
+    item_id: int = Field(foreign_key="drug_item.id")
+    quantity: int
+    dose_text: str = Field(default="", sa_type=String(60))
     created_at: datetime = created_at_field()

@@ -18,6 +18,9 @@ class JobKind(StrEnum):
     ORGANIZATION_CREATE = "organization_create"
     LOCATION_CREATE = "location_create"
     VISIT_SEND = "visit_send"
+    # What the pharmacy dispensed after the visit was sent: MedicationDispense resources
+    # referencing the visit's Encounter and MedicationRequests (subject: the Dispense row).
+    DISPENSE_SEND = "dispense_send"
 
 
 class JobStatus(StrEnum):

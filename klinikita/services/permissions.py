@@ -30,6 +30,8 @@ class Action(StrEnum):
     VIEW_REFERENSI = "view_referensi"
     VIEW_LAPORAN = "view_laporan"
     VIEW_PENGATURAN = "view_pengaturan"
+    # Apotek: the dispensing queue, the drug master (Obat & BHP) and the stock.
+    VIEW_APOTEK = "view_apotek"
     # Laporan aktivitas (the audit trail: staff logins, password events, every change):
     # admin only, unlike the other reports.
     VIEW_AUDIT = "view_audit"
@@ -52,6 +54,14 @@ class Action(StrEnum):
     EXAM_COMPLETE = "exam_complete"
     PAYMENT_RECORD = "payment_record"
     DISPENSE_RECORD = "dispense_record"
+    # Allergies of a patient (or "tidak ada alergi"), from the exam page or the pharmacy.
+    ALLERGY_RECORD = "allergy_record"
+    # Goods receipts (penerimaan) into the branch's stock.
+    STOCK_RECEIVE = "stock_receive"
+    # Adjustments and stock-take (stok opname): they change counted stock, with a reason.
+    STOCK_ADJUST = "stock_adjust"
+    # The drug master: items, prices, minimum stock, KFA mapping, CSV import.
+    DRUG_MASTER_EDIT = "drug_master_edit"
     SATUSEHAT_RESEND = "satusehat_resend"
     # Sending every completed visit of a date range that SATUSEHAT does not have yet (admin)
     SATUSEHAT_BACKFILL = "satusehat_backfill"
@@ -75,6 +85,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.VIEW_REFERENSI: "membuka Referensi",
     Action.VIEW_LAPORAN: "membuka Laporan",
     Action.VIEW_PENGATURAN: "membuka Pengaturan",
+    Action.VIEW_APOTEK: "membuka Apotek",
     Action.VIEW_AUDIT: "membuka Laporan aktivitas",
     Action.VIEW_SATUSEHAT_LOG: "membuka Log server SATUSEHAT",
     Action.VIEW_CLINICAL: "membaca SOAP, diagnosis, tanda vital dan tindakan",
@@ -88,6 +99,10 @@ ACTION_LABELS: dict[Action, str] = {
     Action.EXAM_COMPLETE: "menyelesaikan pemeriksaan",
     Action.PAYMENT_RECORD: "mencatat pembayaran",
     Action.DISPENSE_RECORD: "mencatat penyerahan obat",
+    Action.ALLERGY_RECORD: "mencatat alergi pasien",
+    Action.STOCK_RECEIVE: "mencatat penerimaan obat",
+    Action.STOCK_ADJUST: "menyesuaikan stok dan stok opname",
+    Action.DRUG_MASTER_EDIT: "mengubah data obat & BHP",
     Action.SATUSEHAT_RESEND: "mengirim ulang ke SATUSEHAT",
     Action.SATUSEHAT_BACKFILL: "mengirim kunjungan yang belum terkirim ke SATUSEHAT",
     Action.EMPLOYEE_CREATE: "menambah karyawan",
@@ -107,16 +122,19 @@ _CASHIER = {_A.VIEW_BERANDA, _A.VIEW_PENDAFTARAN, _A.VIEW_KONTAK, _A.VIEW_LAPORA
 _CASHIER |= {_A.PAYMENT_RECORD, _A.PATIENT_CREATE, _A.VISIT_REGISTER, _A.VISIT_CANCEL}
 _NURSE = {_A.VIEW_BERANDA, _A.VIEW_PENDAFTARAN, _A.VIEW_PEMERIKSAAN, _A.VIEW_RESUME}
 _NURSE |= {_A.VIEW_KONTAK, _A.EXAM_VITALS, _A.VIEW_CLINICAL, _A.VIEW_PRESCRIPTION}
+_NURSE |= {_A.ALLERGY_RECORD}
 _DOCTOR = {_A.VIEW_BERANDA, _A.VIEW_PEMERIKSAAN, _A.VIEW_RESUME, _A.VIEW_KONTAK}
 _DOCTOR |= {_A.VIEW_CLINICAL, _A.VIEW_PRESCRIPTION}
 _DOCTOR |= {_A.VIEW_REFERENSI, _A.VIEW_LAPORAN, _A.EXAM_VITALS, _A.EXAM_MEDICAL}
-_DOCTOR |= {_A.EXAM_COMPLETE, _A.SATUSEHAT_RESEND}
+_DOCTOR |= {_A.EXAM_COMPLETE, _A.SATUSEHAT_RESEND, _A.ALLERGY_RECORD}
 # The pharmacy reads the prescriptions it dispenses against, not the SOAP or diagnoses.
 _PHARMACY = {_A.VIEW_BERANDA, _A.VIEW_RESUME, _A.VIEW_KONTAK, _A.DISPENSE_RECORD}
-_PHARMACY |= {_A.VIEW_PRESCRIPTION}
+_PHARMACY |= {_A.VIEW_PRESCRIPTION, _A.VIEW_APOTEK, _A.ALLERGY_RECORD, _A.STOCK_RECEIVE}
+# The pharmacist in charge (apoteker) keeps the drug master and corrects counted stock.
+_PHARMACIST = _PHARMACY | {_A.DRUG_MASTER_EDIT, _A.STOCK_ADJUST}
 # The shared desk account does the day's work of a small practice but never changes
 # or removes what is recorded.
-_SHARED_DESK = _REGISTRATION | _NURSE | _DOCTOR | _CASHIER
+_SHARED_DESK = _REGISTRATION | _NURSE | _DOCTOR | _CASHIER | _PHARMACY
 
 PERMISSIONS: dict[Duty, frozenset[Action]] = {
     Duty.ADMIN: frozenset(Action),
@@ -131,7 +149,7 @@ PERMISSIONS: dict[Duty, frozenset[Action]] = {
     Duty.DOKTER_SPESIALIS: frozenset(_DOCTOR),
     Duty.DOKTER_GIGI: frozenset(_DOCTOR),
     Duty.DOKTER_MCU: frozenset(_DOCTOR),
-    Duty.APOTEKER: frozenset(_PHARMACY),
+    Duty.APOTEKER: frozenset(_PHARMACIST),
     Duty.ASISTEN_APOTEKER: frozenset(_PHARMACY),
 }
 
