@@ -14,7 +14,7 @@ from klinikita.models.pharmacy import DrugItem
 from klinikita.services import drug_master as dm
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound, PermissionDenied, StaleEdit, ValidationFailed
-from klinikita.terminology.pharmacy_codes import kfa_products, medication_forms
+from klinikita.terminology.pharmacy_codes import medication_forms
 from tests.factories import make_branch, make_user
 
 
@@ -188,3 +188,37 @@ def test_search_at_20000_items_is_right_and_quick(db):
     assert [i.kfa_code for i in by_code] == ["93012345"]
     assert len(dm.search_items(db, actor.branch_id, "tablet", limit=20)) == 20
     assert elapsed < 0.5, f"search took {elapsed:.3f} s"  # bench/drug_search.py measures p95
+
+
+def test_csv_import_creates_updates_and_reports_per_row(db):
+    actor = _actor(db)
+    dm.create_item(db, actor, _paracetamol(price="1000"))
+    content = (
+        "Nama;Sediaan;Kekuatan;Satuan;Harga;Kode_KFA;Jenis\n"
+        "Paracetamol 500 mg tablet;Tablet;500 mg;tablet;1.200;;obat\n"
+        "Amlodipine 5 mg;Tablet;5 mg;tablet;400;93001357;obat\n"
+        "Metformin 500 mg;Tablet;500 mg;tablet;300;;obat\n"
+        "Obat Rusak;Pil ajaib;;tablet;abc;123;obat\n"
+        ";;;;;;\n"
+        "Spuit 3 mL;;;pcs;2500;;BHP\n"
+    ).encode("cp1252")
+    report = dm.import_csv(db, actor, content)
+    assert (report.created, report.updated) == (3, 1)
+    assert [(n.line, n.name) for n in report.failed] == [(5, "Obat Rusak")]
+    reason = report.failed[0].reason
+    assert "Pil ajaib" in reason and "bilangan bulat" in reason and "8 angka" in reason
+    assert [(n.line, n.name, n.reason) for n in report.unmapped] == [
+        (4, "Metformin 500 mg", dm.UNMAPPED)
+    ]
+    para = db.exec(select(DrugItem).where(DrugItem.name == "Paracetamol 500 mg tablet")).one()
+    assert (para.price, para.kfa_code) == (1200, "93011120")  # the mapping made here stays
+    assert "1 gagal" in report.summary and "1 belum dipetakan" in report.summary
+
+
+def test_csv_import_needs_a_header_with_name_and_unit(db):
+    actor = _actor(db)
+    with pytest.raises(ValidationFailed) as refused:
+        dm.import_csv(db, actor, b"Paracetamol,tablet,500\n")
+    assert "judul kolom" in refused.value.errors["file"]
+    comma = dm.import_csv(db, actor, b"nama,sediaan,satuan,harga\nCTM 4 mg,Tablet,tablet,100\n")
+    assert comma.created == 1
