@@ -16,6 +16,7 @@ from klinikita.logs import configure_logging
 
 # Each page module registers its pages (`@page`) when imported.
 from klinikita.pages import (  # noqa: F401
+    drugs,
     employees,
     examination,
     home,

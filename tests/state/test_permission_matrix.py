@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import inspect
+import io
 import json
 import re
 import sqlite3
@@ -49,6 +50,7 @@ from klinikita.models import (
 )
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
 from klinikita.models.enums import Duty, Sex
+from klinikita.models.pharmacy import DrugItem
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import auth
 from klinikita.services.actor_cache import forget_actors
@@ -84,6 +86,7 @@ MARKERS = {
         "ruang-penanda",
         "karyawan-penanda",
         "pengguna-penanda",
+        "barang-penanda",
     ),
     CLINICAL: ("soap-penanda", "dx-penanda", "tindakan-penanda"),
     PRESCRIPTION: ("obat-penanda",),
@@ -133,6 +136,8 @@ class World:
     procedure: int = 0
     prescription: int = 0
     sync_log: int = 0
+    drug: int = 0  # a drug item of branch A's drug master
+    idle_drug: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
     snapshot: sqlite3.Connection | None = None  # the database every case starts from
     baseline: dict = field(default_factory=dict)  # its _fingerprint
@@ -395,6 +400,48 @@ HANDLERS: dict[str, Spec] = {
     "PatientState.set_flag": Spec(LOCAL, _const("is_newborn", True)),
     "PatientState.set_search_term": Spec(LOCAL, _const("budi")),
     "PatientState.pick_region": Spec(LOCAL, _const("province_code", "31")),  # public list
+    # ----- Apotek: Obat & BHP ----------------------------------------------------------
+    "DrugState.load": Spec(_A.VIEW_APOTEK, shows=frozenset({RECORD})),
+    "DrugState.set_search": Spec(_A.VIEW_APOTEK, _const("barang"), shows=frozenset({RECORD})),
+    "DrugState.set_unmapped_only": Spec(_A.VIEW_APOTEK, _const(False), shows=frozenset({RECORD})),
+    "DrugState.next_page": Spec(_A.VIEW_APOTEK, preset=_paged()),
+    "DrugState.prev_page": Spec(_A.VIEW_APOTEK, preset=_set(page=2, page_count=2)),
+    "DrugState.start_create": Spec(_A.DRUG_MASTER_EDIT),
+    "DrugState.start_edit": Spec(_A.DRUG_MASTER_EDIT, _id("drug"), shows=frozenset({RECORD})),
+    "DrugState.save": Spec(
+        _A.DRUG_MASTER_EDIT,
+        preset=_set(
+            editing_id=lambda w: w.drug,
+            editing_version=1,
+            form={"name": "Obat Diganti", "form": "Tablet", "unit": "tablet", "price": "500"},
+        ),
+        writes=True,
+    ),
+    "DrugState.deactivate": Spec(_A.DRUG_MASTER_EDIT, _id("drug"), writes=True),
+    "DrugState.reactivate": Spec(_A.DRUG_MASTER_EDIT, _id("idle_drug"), writes=True),
+    "DrugState.open_kfa": Spec(_A.DRUG_MASTER_EDIT, _id("drug"), shows=frozenset({RECORD})),
+    "DrugState.open_kfa_for_form": Spec(_A.DRUG_MASTER_EDIT),
+    "DrugState.search_kfa": Spec(_A.DRUG_MASTER_EDIT, preset=_set(kfa_keyword="amlodipine")),
+    "DrugState.pick_kfa": Spec(_A.DRUG_MASTER_EDIT, _const("93001019")),
+    "DrugState.choose_kfa": Spec(
+        _A.DRUG_MASTER_EDIT,
+        preset=_set(
+            kfa_item_id=lambda w: w.drug,
+            kfa_item_version=1,
+            kfa_chosen={"code": "93001019", "name": "Produk KFA"},
+        ),
+        writes=True,
+    ),
+    "DrugState.handle_upload": Spec(
+        _A.DRUG_MASTER_EDIT,
+        lambda w, s: ([rx.UploadFile(file=io.BytesIO(b"nama;jenis;satuan\nKasa;bhp;lembar\n"))],),
+        writes=True,
+    ),
+    "DrugState.cancel_form": Spec(LOCAL),
+    "DrugState.set_field": Spec(LOCAL, _const("name", "Budi")),
+    "DrugState.set_kfa_keyword": Spec(LOCAL, _const("amox")),
+    "DrugState.close_kfa": Spec(LOCAL),
+    "DrugState.close_import": Spec(LOCAL),
     # ----- Kontak: employees; Referensi: units and rooms ----------------------------------
     "EmployeeState.set_search": Spec(
         _A.VIEW_KONTAK, _const("karyawan"), preset=_set(_list_branch_id=lambda w: w.branch_a)
@@ -636,6 +683,11 @@ def _build(session: Session) -> World:
     session.flush()
     w.second_diagnosis, w.idle_unit = second.id, idle_unit.id
     w.idle_room, w.idle_employee = idle_room.id, idle_employee.id
+    drug = DrugItem(branch_id=a.id, name="Barang-Penanda 500 mg", unit="tablet", form_code="BS066")
+    idle_drug = DrugItem(branch_id=a.id, name="Barang-Penanda Lama", unit="pcs", active=False)
+    session.add_all([drug, idle_drug])
+    session.flush()
+    w.drug, w.idle_drug = drug.id, idle_drug.id
     log = SyncLog(
         branch_id=a.id,
         patient_id=patient.id,

@@ -12,10 +12,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import api_consent, api_control, api_fhir, api_oauth
+from . import api_consent, api_control, api_fhir, api_kfa, api_oauth
 from .errors import FhirError, issue, operation_outcome
 from .gateway import SimulatorGateway
-from .paths import AUTH_TOKEN_PATH, CONSENT_PREFIX, CONTROL_PREFIX, FHIR_PREFIX, route_path
+from .paths import (
+    AUTH_TOKEN_PATH,
+    CONSENT_PREFIX,
+    CONTROL_PREFIX,
+    FHIR_PREFIX,
+    KFA_PREFIX,
+    route_path,
+)
 from .responses import empty_not_found, error_response, json_response
 
 if TYPE_CHECKING:
@@ -54,6 +61,8 @@ def create_app(simulator: Simulator, control: bool | ControlGuard = True) -> Sta
                 return await api_fhir.handle(simulator, request, rest)
             if (rest := _below(path, CONSENT_PREFIX)) is not None:
                 return await api_consent.handle(simulator, request, rest)
+            if (rest := _below(path, KFA_PREFIX)) is not None:
+                return await api_kfa.handle(simulator, request, rest)
             return empty_not_found()
         except FhirError as error:
             return error_response(error)

@@ -10,6 +10,7 @@ AUTH_TOKEN_PATH = AUTH_PREFIX + "/accesstoken"
 FHIR_PREFIX = "/fhir-r4/v1"
 CONSENT_PREFIX = "/consent/v1"
 CONTROL_PREFIX = "/_sim"
+KFA_PREFIX = "/kfa-v2"
 
 
 def route_path(scope: Scope) -> str:
