@@ -12,6 +12,7 @@ from klinikita.components.finished_toggle import finished_toggle
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.page import page
 from klinikita.components.sync_badge import error_detail, fix_link, sync_badge
+from klinikita.state.examination import VITALS_EMPTY
 from klinikita.state.examination import ExaminationState as S
 from klinikita.state.master_list import STALE_ERROR
 
@@ -273,6 +274,7 @@ def _vitals() -> rx.Component:
             spacing="3",
             width="100%",
         ),
+        field_error(S.vitals_errors, VITALS_EMPTY),
         field_error(S.vitals_errors, STALE_ERROR),
         rx.hstack(
             rx.cond(

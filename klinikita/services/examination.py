@@ -47,6 +47,12 @@ VITAL_RANGES: tuple[VitalRange, ...] = (
     VitalRange("spo2", "SpO2", "%", 50, 100, True),
 )
 VITAL_FIELDS = tuple(v.field for v in VITAL_RANGES)
+# The error key of a vitals form saved with nothing in it (shown under the form).
+VITALS_EMPTY = "vitals"
+EMPTY_VITALS_REFUSAL = (
+    "Tanda vital masih kosong. Isi minimal satu: tekanan darah (sistolik dan diastolik), "
+    "nadi, frekuensi napas, suhu tubuh, berat badan, tinggi badan atau SpO2."
+)
 SOAP_FIELDS = ("subjective", "objective", "assessment", "plan")
 SOAP_LABELS = ("Subjektif", "Objektif", "Asesmen", "Rencana")
 SOAP_MAX = 4000
@@ -287,9 +293,10 @@ def save_vitals(
     expected_version: int | None = None,
     filled_from: dict[str, Any] | None = None,
 ) -> int:
-    """Tanda vital: all eight optional, each within its plausible range, recorded as measured
-    by the actor's linked employee (none when the user has no employee: Selesai then says so);
-    an admin's correction of a completed visit's vitals keeps who measured them. The
+    """Tanda vital: each of the eight optional but not all of them (a form saved empty
+    measured nothing: refused under VITALS_EMPTY), each within its plausible range, recorded
+    as measured by the actor's linked employee (none when the user has no employee: Selesai
+    then says so); an admin's correction of a completed visit's vitals keeps who measured them. The
     examination's id. `expected_version`: the examination's version the form loaded (0:
     none yet); `filled_from`: the vitals as the form showed them then (see
     `_check_exam_version`)."""
@@ -297,6 +304,8 @@ def save_vitals(
     exam = examination_of(session, visit.id)
     _check_exam_version(session, actor, exam, expected_version, _shown_vitals(filled_from))
     values = parse_vitals(data)
+    if all(value is None for value in values.values()):
+        raise ValidationFailed({VITALS_EMPTY: EMPTY_VITALS_REFUSAL})
     now = now or utcnow()
     _mark_started(session, actor, visit, now)
     before = _section(exam, VITAL_FIELDS)

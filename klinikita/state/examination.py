@@ -37,6 +37,7 @@ PRESCRIPTION_FIELDS = (
     "instructions",
 )
 ICD_RESULTS = 15
+VITALS_EMPTY = exam_service.VITALS_EMPTY  # the error key of a vitals form saved empty
 
 
 def _queue_view(row) -> dict[str, str]:  # noqa: ANN001
@@ -402,7 +403,7 @@ class ExaminationState(AuthState):
                 )
         except ValidationFailed as failed:
             self.vitals_errors = failed.errors
-            return rx.toast.error(failed.message)
+            return rx.toast.error(failed.errors.get(exam_service.VITALS_EMPTY, failed.message))
         except StaleEdit as stale:
             self.vitals_errors = {STALE_ERROR: stale.message}
             return rx.toast.error(stale.message)

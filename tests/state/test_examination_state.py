@@ -15,7 +15,7 @@ from klinikita.models.satusehat import JobKind
 from klinikita.services.errors import PermissionDenied
 from klinikita.services.job_notices import JobNotice
 from klinikita.state import live
-from klinikita.state.examination import ExaminationState
+from klinikita.state.examination import VITALS_EMPTY, ExaminationState
 from tests.factories import make_clinic, make_nurse, make_patient, make_user, make_visit
 from tests.state.conftest import logged_in, tab_at
 
@@ -105,6 +105,17 @@ def test_a_wrong_vital_is_shown_at_its_field(db, root, visit):
     state.save_vitals()
     assert "50–100 %" in state.vitals_errors["spo2"]
     assert _visit(db, visit.id).status == VisitStatus.REGISTERED
+
+
+def test_empty_vitals_are_refused_at_the_form(db, root, visit):
+    state = _open(db, root, "perawat", visit.id)
+    toast = state.save_vitals()
+    message = state.vitals_errors[VITALS_EMPTY]
+    assert "masih kosong" in message and "nadi" in message
+    assert message in str(toast)
+    assert state.vitals_time == ""
+    assert _visit(db, visit.id).status == VisitStatus.REGISTERED
+    assert db.exec(select(Examination)).first() is None
 
 
 def test_blockers_are_shown_when_not_ready(db, root, clinic, visit):

@@ -90,6 +90,33 @@ def test_every_vital_is_optional(db, visit, nurse):
 
 
 @pytest.mark.parametrize(
+    "data", [{}, dict.fromkeys(GOOD_VITALS, ""), dict.fromkeys(GOOD_VITALS, "  "), {"pulse": None}]
+)
+def test_empty_vitals_are_refused_naming_what_is_missing(db, visit, nurse, data):
+    """A form saved with nothing in it measured nothing: no examination, no status change."""
+    with pytest.raises(ValidationFailed) as refused:
+        exam.save_vitals(db, nurse, visit.id, data)
+    assert list(refused.value.errors) == [exam.VITALS_EMPTY]
+    message = refused.value.errors[exam.VITALS_EMPTY]
+    assert "masih kosong" in message
+    for missing in ("tekanan darah", "nadi", "frekuensi napas", "suhu", "berat", "tinggi", "SpO2"):
+        assert missing in message
+    db.rollback()
+    assert db.exec(select(Examination)).first() is None
+    assert db.get(Visit, visit.id).status == VisitStatus.REGISTERED
+    assert _audits(db, "exam_vitals") == 0
+
+
+def test_clearing_every_stored_vital_is_refused_too(db, visit, nurse):
+    exam.save_vitals(db, nurse, visit.id, {"pulse": "80"})
+    db.commit()
+    with pytest.raises(ValidationFailed):
+        exam.save_vitals(db, nurse, visit.id, {"pulse": ""})
+    db.rollback()
+    assert db.exec(select(Examination)).one().pulse == 80
+
+
+@pytest.mark.parametrize(
     ("field", "value", "expected"),
     [
         ("systolic", "300", "50–260 mmHg"),
