@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from klinikita.models import Diagnosis, Examination, User, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
-from klinikita.services import audit, corrections, icd10, versions
+from klinikita.services import audit, corrections, icd9cm, icd10, versions
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, allows, require
 from klinikita.services.text_input import take_text
@@ -509,7 +509,6 @@ def remove_diagnosis(
 
 
 # ----- procedures and prescriptions ----------------------------------------------------------
-_ICD9CM = re.compile(r"\d{2}(\.\d{1,2})?", re.ASCII)
 LINE_FIELDS = {  # a procedure's or prescription's text: (label, longest)
     "code": ("Kode ICD-9-CM", 16),
     "description": ("Nama tindakan", 300),
@@ -537,16 +536,24 @@ def add_procedure(
     *,
     now: datetime | None = None,
 ) -> Procedure:
-    """Tindakan: description required; an ICD-9-CM code (e.g. 96.59) when known."""
+    """Tindakan: an ICD-9-CM code from the list of procedures (services/icd9cm.py) or none;
+    the name is required, and is the code's Indonesian name when left empty."""
     visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
     errors: dict[str, str] = {}
-    code = _text(errors, data, "code").replace(" ", "")
+    code = icd9cm.normalize(_text(errors, data, "code"))
     description, note = _text(errors, data, "description"), _text(errors, data, "note")
-    if code and not _ICD9CM.fullmatch(code):
+    if code and not icd9cm.is_well_formed(code):
         errors["code"] = (
-            "Kode ICD-9-CM ditulis 2 angka, titik, lalu 1-2 angka (mis. 96.59). "
+            "Kode ICD-9-CM ditulis 2 angka, titik, lalu 1-2 angka (mis. 86.59). "
             "Kosongkan bila kodenya tidak diketahui."
         )
+    elif code and not icd9cm.is_valid(code):
+        errors["code"] = (
+            f'Kode ICD-9-CM "{code}" tidak ada dalam daftar tindakan. Pilih dari hasil '
+            "pencarian, atau kosongkan kode dan tulis nama tindakannya."
+        )
+    elif code and not description and "description" not in errors:
+        description = icd9cm.indonesian_name(code) or ""
     if not description:
         errors.setdefault("description", "Nama tindakan wajib diisi.")
     if errors:
