@@ -12,6 +12,7 @@ from klinikita.components.finished_toggle import finished_toggle
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.page import page
 from klinikita.components.sync_badge import error_detail, fix_link, sync_badge
+from klinikita.state.examination import VITALS_EMPTY
 from klinikita.state.examination import ExaminationState as S
 from klinikita.state.master_list import STALE_ERROR
 
@@ -273,6 +274,7 @@ def _vitals() -> rx.Component:
             spacing="3",
             width="100%",
         ),
+        field_error(S.vitals_errors, VITALS_EMPTY),
         field_error(S.vitals_errors, STALE_ERROR),
         rx.hstack(
             rx.cond(
@@ -325,10 +327,24 @@ def _soap() -> rx.Component:
     )
 
 
+def _names(item: rx.Var, size: str) -> rx.Component:
+    """The name staff read (Indonesian when the code is listed) and the English under it."""
+    return rx.vstack(
+        rx.text(item["display"], size=size),
+        rx.cond(
+            item["english"] != "",
+            rx.text(item["english"], size="1", color=_MUTED, class_name="english-name"),
+        ),
+        spacing="0",
+        flex="1",
+        min_width="0",
+    )
+
+
 def _icd_result(item: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.badge(item["code"], size="2", variant="surface", min_width="64px"),
-        rx.text(item["display"], size="2", flex="1", min_width="0"),
+        _names(item, "2"),
         rx.cond(
             item["taken"] == "1",
             rx.text("sudah dipilih", size="1", color=_MUTED),
@@ -398,7 +414,7 @@ def _diagnosis_row(d: rx.Var) -> rx.Component:
             rx.badge("Sekunder", color_scheme="gray", size="2"),
         ),
         rx.text(d["code"], weight="bold", size="3", min_width="56px"),
-        rx.text(d["display"], size="2", flex="1", min_width="0"),
+        _names(d, "2"),
         rx.cond(
             S.can_medical & S.can_change,
             rx.hstack(
@@ -452,7 +468,7 @@ def _diagnoses() -> rx.Component:
                     value=S.icd_query,
                     on_change=S.search_icd,
                     debounce_timeout=300,
-                    placeholder="Cari kode atau kata (mis. J06, ispa, diabetes)",
+                    placeholder="Cari nama, singkatan atau kode (mis. ispa, demam tifoid, DM, J06)",
                     size="3",
                     width="100%",
                     id="icd-search",
@@ -580,14 +596,73 @@ def _lines_section(
     )
 
 
+def _procedure_result(item: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.badge(item["code"], size="2", variant="surface", min_width="64px"),
+        _names(item, "2"),
+        rx.icon("plus", size=18, color=styles.accent_text),
+        on_click=S.pick_procedure(item["code"]),
+        id="procedure-result-" + item["code"],
+        class_name="procedure-result",
+        align="center",
+        spacing="3",
+        width="100%",
+        min_height=styles.TOUCH_HEIGHT,
+        padding_x="10px",
+        border_radius="8px",
+        cursor="pointer",
+        _hover={"background": rx.color("accent", 3)},
+    )
+
+
+def _procedure_search() -> rx.Component:
+    """Search the list of procedures (ICD-9-CM); a result fills the code and the name."""
+    return rx.vstack(
+        rx.input(
+            rx.input.slot(rx.icon("search", size=16)),
+            value=S.procedure_query,
+            on_change=S.search_procedure,
+            debounce_timeout=300,
+            placeholder="Cari tindakan atau kode (mis. hecting, nebulizer, cabut gigi, 86.59)",
+            size="3",
+            width="100%",
+            id="procedure-search",
+        ),
+        rx.cond(
+            S.procedure_results.length() > 0,
+            rx.vstack(
+                rx.foreach(S.procedure_results, _procedure_result),
+                spacing="0",
+                width="100%",
+                max_height="320px",
+                overflow_y="auto",
+                border=styles.border,
+                border_radius="8px",
+                padding="4px",
+                id="procedure-results",
+            ),
+            rx.cond(
+                S.procedure_query.length() > 1,
+                rx.text(
+                    "Tidak ada di daftar tindakan. Tulis nama tindakannya tanpa kode.",
+                    size="2",
+                    color=_MUTED,
+                ),
+            ),
+        ),
+        spacing="2",
+        width="100%",
+    )
+
+
 def _procedures() -> rx.Component:
     field = lambda name, label, hint="", **kw: _small_input(  # noqa: E731
         S.procedure_form, S.set_procedure_field, S.procedure_errors, "procedure", name, label,
         hint, **kw,
     )  # fmt: skip
     form = rx.grid(
-        field("code", "Kode ICD-9-CM (bila tahu)", "mis. 96.59"),
-        field("description", "Tindakan", "mis. Perawatan luka"),
+        field("code", "Kode ICD-9-CM (bila tahu)", "mis. 86.59"),
+        field("description", "Tindakan", "mis. Penjahitan luka"),
         field("note", "Catatan", ""),
         columns=rx.breakpoints(initial="1", sm="3"),
         spacing="3",
@@ -599,7 +674,7 @@ def _procedures() -> rx.Component:
         S.procedures,
         _procedure_row,
         "Belum ada tindakan.",
-        [form],
+        [_procedure_search(), form],
         ("Tambah tindakan", S.add_procedure, "procedure-add"),
     )
 

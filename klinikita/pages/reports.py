@@ -65,10 +65,10 @@ _AUDIT_COLUMNS = [
     Column("Aksi", lambda row: rx.badge(row["action_label"], variant="soft", size="2")),
     Column("Data", lambda row: rx.text(row["entity"], " ", row["entity_id"], size="2")),
     Column(
-        "Kolom berubah",
+        "Perubahan",
         lambda row: rx.text(row["changes"], size="1", color=_MUTED, word_break="break-word"),
         wide_only=True,
-        props={"max_width": "260px"},
+        props={"max_width": "360px"},
     ),
 ]
 

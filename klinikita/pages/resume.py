@@ -232,7 +232,14 @@ def _diagnoses(card: rx.Var) -> rx.Component:
             card.diagnoses,
             lambda d: rx.hstack(
                 rx.code(d.code, size="2", variant="soft"),
-                rx.text(d.display, size="2"),
+                rx.vstack(
+                    rx.text(d.display, size="2"),
+                    rx.cond(
+                        d.english != "",
+                        rx.text(d.english, size="1", color=rx.color("gray", 11)),
+                    ),
+                    spacing="0",
+                ),
                 rx.cond(d.primary, rx.badge("utama", size="1", variant="outline")),
                 spacing="2",
                 align="center",

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from klinikita.models import Diagnosis, Examination, User, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
-from klinikita.services import audit, corrections, icd10, versions
+from klinikita.services import audit, corrections, icd9cm, icd10, versions
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, allows, require
 from klinikita.services.text_input import take_text
@@ -47,6 +47,12 @@ VITAL_RANGES: tuple[VitalRange, ...] = (
     VitalRange("spo2", "SpO2", "%", 50, 100, True),
 )
 VITAL_FIELDS = tuple(v.field for v in VITAL_RANGES)
+# The error key of a vitals form saved with nothing in it (shown under the form).
+VITALS_EMPTY = "vitals"
+EMPTY_VITALS_REFUSAL = (
+    "Tanda vital masih kosong. Isi minimal satu: tekanan darah (sistolik dan diastolik), "
+    "nadi, frekuensi napas, suhu tubuh, berat badan, tinggi badan atau SpO2."
+)
 SOAP_FIELDS = ("subjective", "objective", "assessment", "plan")
 SOAP_LABELS = ("Subjektif", "Objektif", "Asesmen", "Rencana")
 SOAP_MAX = 4000
@@ -287,9 +293,10 @@ def save_vitals(
     expected_version: int | None = None,
     filled_from: dict[str, Any] | None = None,
 ) -> int:
-    """Tanda vital: all eight optional, each within its plausible range, recorded as measured
-    by the actor's linked employee (none when the user has no employee: Selesai then says so);
-    an admin's correction of a completed visit's vitals keeps who measured them. The
+    """Tanda vital: each of the eight optional but not all of them (a form saved empty
+    measured nothing: refused under VITALS_EMPTY), each within its plausible range, recorded
+    as measured by the actor's linked employee (none when the user has no employee: Selesai
+    then says so); an admin's correction of a completed visit's vitals keeps who measured them. The
     examination's id. `expected_version`: the examination's version the form loaded (0:
     none yet); `filled_from`: the vitals as the form showed them then (see
     `_check_exam_version`)."""
@@ -297,6 +304,8 @@ def save_vitals(
     exam = examination_of(session, visit.id)
     _check_exam_version(session, actor, exam, expected_version, _shown_vitals(filled_from))
     values = parse_vitals(data)
+    if all(value is None for value in values.values()):
+        raise ValidationFailed({VITALS_EMPTY: EMPTY_VITALS_REFUSAL})
     now = now or utcnow()
     _mark_started(session, actor, visit, now)
     before = _section(exam, VITAL_FIELDS)
@@ -500,7 +509,6 @@ def remove_diagnosis(
 
 
 # ----- procedures and prescriptions ----------------------------------------------------------
-_ICD9CM = re.compile(r"\d{2}(\.\d{1,2})?", re.ASCII)
 LINE_FIELDS = {  # a procedure's or prescription's text: (label, longest)
     "code": ("Kode ICD-9-CM", 16),
     "description": ("Nama tindakan", 300),
@@ -528,16 +536,24 @@ def add_procedure(
     *,
     now: datetime | None = None,
 ) -> Procedure:
-    """Tindakan: description required; an ICD-9-CM code (e.g. 96.59) when known."""
+    """Tindakan: an ICD-9-CM code from the list of procedures (services/icd9cm.py) or none;
+    the name is required, and is the code's Indonesian name when left empty."""
     visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
     errors: dict[str, str] = {}
-    code = _text(errors, data, "code").replace(" ", "")
+    code = icd9cm.normalize(_text(errors, data, "code"))
     description, note = _text(errors, data, "description"), _text(errors, data, "note")
-    if code and not _ICD9CM.fullmatch(code):
+    if code and not icd9cm.is_well_formed(code):
         errors["code"] = (
-            "Kode ICD-9-CM ditulis 2 angka, titik, lalu 1-2 angka (mis. 96.59). "
+            "Kode ICD-9-CM ditulis 2 angka, titik, lalu 1-2 angka (mis. 86.59). "
             "Kosongkan bila kodenya tidak diketahui."
         )
+    elif code and not icd9cm.is_valid(code):
+        errors["code"] = (
+            f'Kode ICD-9-CM "{code}" tidak ada dalam daftar tindakan. Pilih dari hasil '
+            "pencarian, atau kosongkan kode dan tulis nama tindakannya."
+        )
+    elif code and not description and "description" not in errors:
+        description = icd9cm.indonesian_name(code) or ""
     if not description:
         errors.setdefault("description", "Nama tindakan wajib diisi.")
     if errors:

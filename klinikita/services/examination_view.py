@@ -23,6 +23,7 @@ from klinikita.models import (
 )
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.models.satusehat import JobKind
+from klinikita.services import icd10
 from klinikita.services.errors import NotFound
 from klinikita.services.examination import SOAP_FIELDS, VITAL_FIELDS
 from klinikita.services.outbox import ACTIVE
@@ -163,11 +164,13 @@ _N_VITALS = len(VITAL_FIELDS)
 
 
 def _diagnoses(rows: list[tuple]) -> list[dict[str, str]]:
+    """Each diagnosis as staff read it: `display` the Indonesian name when the code is in
+    the Indonesian list (`english` then the stored ICD-10 description), else the English."""
     return [
         {
             "id": str(d_id),
             "code": code,
-            "display": display,
+            **dict(zip(("display", "english"), icd10.shown_names(code, display), strict=True)),
             "rank": str(rank),
             "primary": "1" if rank == 1 else "",
             "condition_id": condition_id or "",

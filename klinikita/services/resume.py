@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.clinical import Diagnosis, Examination, Prescription, Procedure, VisitStatus
 from klinikita.models.enums import Sex, SyncStatus
-from klinikita.services import satusehat_errors
+from klinikita.services import icd10, satusehat_errors
 from klinikita.services.patients import format_date
 from klinikita.services.permissions import Action, allows, require
 from klinikita.services.visit_queue import STATUS_LABELS, local_time_text
@@ -48,9 +48,16 @@ class LabelValue:
 @dataclass
 class DiagnosisLine:
     code: str
-    display: str
+    display: str  # the Indonesian name when the code is listed, else the ICD-10 English
     primary: bool
     condition_id: str
+    english: str = ""  # the ICD-10 English under an Indonesian name ("" when not shown)
+
+
+def diagnosis_line(code: str, stored: str, primary: bool, condition_id: str) -> DiagnosisLine:
+    """A diagnosis as staff read it (services/icd10.shown_names)."""
+    display, english = icd10.shown_names(code, stored)
+    return DiagnosisLine(code, display, primary, condition_id, english)
 
 
 @dataclass
@@ -279,7 +286,7 @@ def patient_visits(
                 sync_detail=_explained(visit).detail,
                 cancel_reason=visit.cancel_reason,
                 diagnoses=[
-                    DiagnosisLine(d.icd10_code, d.display, d.rank == 1, d.condition_id or "")
+                    diagnosis_line(d.icd10_code, d.display, d.rank == 1, d.condition_id or "")
                     for d in diagnoses[visit.id]
                 ],
                 vitals=vitals_lines(exam),

@@ -14,7 +14,7 @@ from klinikita.db import read_scope, session_scope
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
 from klinikita.services import examination as exam_service
-from klinikita.services import icd10, satusehat_errors
+from klinikita.services import icd9cm, icd10, satusehat_errors
 from klinikita.services import visit_completion as completion
 from klinikita.services.errors import NotFound, StaleEdit, ValidationFailed
 from klinikita.services.examination_view import LISTS, VisitRecord, as_completed, visit_record
@@ -37,6 +37,7 @@ PRESCRIPTION_FIELDS = (
     "instructions",
 )
 ICD_RESULTS = 15
+VITALS_EMPTY = exam_service.VITALS_EMPTY  # the error key of a vitals form saved empty
 
 
 def _queue_view(row) -> dict[str, str]:  # noqa: ANN001
@@ -112,6 +113,8 @@ class ExaminationState(AuthState):
     icd_category: str = ""
     icd_subcodes: list[dict[str, str]] = []
     procedures: list[dict[str, str]] = []
+    procedure_query: str = ""
+    procedure_results: list[dict[str, str]] = []
     procedure_form: dict[str, str] = {}
     procedure_errors: dict[str, str] = {}
     prescriptions: list[dict[str, str]] = []
@@ -255,6 +258,7 @@ class ExaminationState(AuthState):
         self.vitals_errors, self.soap_errors = {}, {}
         self.vitals_dirty = self.soap_dirty = False
         self.icd_query, self.icd_results, self.icd_error = "", [], ""
+        self.procedure_query, self.procedure_results = "", []
         self.procedure_form = {f: "" for f in PROCEDURE_FIELDS}
         self.prescription_form = {f: "" for f in PRESCRIPTION_FIELDS}
         self.procedure_errors, self.prescription_errors = {}, {}
@@ -402,7 +406,7 @@ class ExaminationState(AuthState):
                 )
         except ValidationFailed as failed:
             self.vitals_errors = failed.errors
-            return rx.toast.error(failed.message)
+            return rx.toast.error(failed.errors.get(exam_service.VITALS_EMPTY, failed.message))
         except StaleEdit as stale:
             self.vitals_errors = {STALE_ERROR: stale.message}
             return rx.toast.error(stale.message)
@@ -442,7 +446,9 @@ class ExaminationState(AuthState):
     # ----- diagnoses ------------------------------------------------------------------
     @rx.event
     def search_icd(self, query: str):
-        """Debounced in the page; search runs in memory (services/icd10)."""
+        """Debounced in the page: by code, English or Indonesian words, the branch's most
+        used diagnoses first (services/icd10)."""
+        actor = self._authorize(Action.EXAM_MEDICAL)
         query = payload_search(query)
         self.icd_query = query
         self.icd_error = ""
@@ -450,10 +456,17 @@ class ExaminationState(AuthState):
         if len(query.strip()) < 2:
             self.icd_results = []
             return
+        with read_scope() as session:
+            found = icd10.search_for_branch(session, actor.branch_id, query, ICD_RESULTS)
         taken = {d["code"] for d in self.diagnoses}
         self.icd_results = [
-            {"code": code, "display": text, "taken": "1" if code in taken else ""}
-            for code, text in icd10.search(query, ICD_RESULTS)
+            {
+                "code": term.code,
+                "display": term.name,
+                "english": term.english if term.indonesian else "",
+                "taken": "1" if term.code in taken else "",
+            }
+            for term in found
         ]
 
     @rx.event
@@ -464,7 +477,9 @@ class ExaminationState(AuthState):
         offered = icd10.subcodes(code)
         if offered and self.icd_category != icd10.normalize(code):
             self.icd_category = icd10.normalize(code)
-            self.icd_subcodes = [{"code": c, "display": text} for c, text in offered]
+            self.icd_subcodes = [
+                {"code": c, "display": icd10.shown_names(c, text)[0]} for c, text in offered
+            ]
             return
         try:
             with session_scope() as session:
@@ -512,6 +527,33 @@ class ExaminationState(AuthState):
         if field in PROCEDURE_FIELDS:
             self.procedure_form[field] = payload_text(value, max_length=1000)
             self.procedure_errors.pop(field, None)
+
+    @rx.event
+    def search_procedure(self, query: str):
+        """Debounced in the page: the list of procedures by Indonesian words, code or
+        English (services/icd9cm, in memory)."""
+        query = payload_search(query)
+        self.procedure_query = query
+        if len(query.strip()) < 2:
+            self.procedure_results = []
+            return
+        self.procedure_results = [
+            {"code": t.code, "display": t.name, "english": t.english}
+            for t in icd9cm.search(query, ICD_RESULTS)
+        ]
+
+    @rx.event
+    def pick_procedure(self, code: str):
+        """A search result fills the form's code and name (the name stays editable)."""
+        code = payload_search(code, max_length=16)
+        name = icd9cm.indonesian_name(code)
+        if name is None:
+            return
+        self.procedure_form["code"] = icd9cm.normalize(code)
+        self.procedure_form["description"] = name
+        self.procedure_errors.pop("code", None)
+        self.procedure_errors.pop("description", None)
+        self.procedure_query, self.procedure_results = "", []
 
     @rx.event
     def add_procedure(self):

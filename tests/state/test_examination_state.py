@@ -15,7 +15,7 @@ from klinikita.models.satusehat import JobKind
 from klinikita.services.errors import PermissionDenied
 from klinikita.services.job_notices import JobNotice
 from klinikita.state import live
-from klinikita.state.examination import ExaminationState
+from klinikita.state.examination import VITALS_EMPTY, ExaminationState
 from tests.factories import make_clinic, make_nurse, make_patient, make_user, make_visit
 from tests.state.conftest import logged_in, tab_at
 
@@ -105,6 +105,17 @@ def test_a_wrong_vital_is_shown_at_its_field(db, root, visit):
     state.save_vitals()
     assert "50–100 %" in state.vitals_errors["spo2"]
     assert _visit(db, visit.id).status == VisitStatus.REGISTERED
+
+
+def test_empty_vitals_are_refused_at_the_form(db, root, visit):
+    state = _open(db, root, "perawat", visit.id)
+    toast = state.save_vitals()
+    message = state.vitals_errors[VITALS_EMPTY]
+    assert "masih kosong" in message and "nadi" in message
+    assert message in str(toast)
+    assert state.vitals_time == ""
+    assert _visit(db, visit.id).status == VisitStatus.REGISTERED
+    assert db.exec(select(Examination)).first() is None
 
 
 def test_blockers_are_shown_when_not_ready(db, root, clinic, visit):
@@ -282,3 +293,46 @@ def test_a_category_with_subcodes_is_offered_them_before_it_is_kept(db, root, vi
     # A specific code goes in at once.
     state.add_diagnosis("J06.9")
     assert [d["code"] for d in state.diagnoses][-1] == "J06.9"
+
+
+def test_diagnoses_are_searched_and_shown_in_indonesian_with_the_english_under(db, root, visit):
+    state = _open(db, root, "dokter", visit.id)
+    state.search_icd("ispa")
+    first = state.icd_results[0]
+    assert (first["code"], first["display"]) == ("J06.9", "Infeksi saluran pernapasan atas akut")
+    assert first["english"] == "Acute upper respiratory infection, unspecified"
+    state.search_icd("cholera")  # not in the Indonesian list: the English alone
+    assert state.icd_results[0]["english"] == ""
+    state.add_diagnosis("J06.9")
+    (shown,) = state.diagnoses
+    assert shown["display"] == "Infeksi saluran pernapasan atas akut"
+    assert shown["english"] == "Acute upper respiratory infection, unspecified"
+    state.search_icd("a09")
+    state.add_diagnosis("A09")
+    assert {"code": "A09.9", "display": "Gastroenteritis akut"} in state.icd_subcodes
+
+
+def test_a_nurse_cannot_search_diagnoses(db, root, visit):
+    state = _open(db, root, "perawat", visit.id)
+    with pytest.raises(PermissionDenied):
+        state.search_icd("ispa")
+
+
+def test_a_procedure_is_found_by_its_indonesian_name_and_fills_the_form(db, root, visit):
+    state = _open(db, root, "dokter", visit.id)
+    state.search_procedure("hecting")
+    first = state.procedure_results[0]
+    assert (first["code"], first["display"]) == ("86.59", "Penjahitan luka")
+    state.pick_procedure("86.59")
+    assert state.procedure_form["code"] == "86.59"
+    assert state.procedure_form["description"] == "Penjahitan luka"
+    assert (state.procedure_query, state.procedure_results) == ("", [])
+    state.set_procedure_field("note", "3 jahitan")
+    state.add_procedure()
+    assert [(p["code"], p["description"]) for p in state.procedures] == [
+        ("86.59", "Penjahitan luka")
+    ]
+    state.set_procedure_field("code", "12.34")
+    state.set_procedure_field("description", "Tindakan lain")
+    state.add_procedure()
+    assert "tidak ada dalam daftar tindakan" in state.procedure_errors["code"]

@@ -359,7 +359,10 @@ HANDLERS: dict[str, Spec] = {
         preset=_set(visit_id=lambda w: w.done_visit, _branch_id=lambda w: w.branch_a),
         writes=True,
     ),
-    "ExaminationState.search_icd": Spec(LOCAL, _const("demam")),  # the ICD-10 list
+    # The ICD-10 list, the branch's most used diagnoses first.
+    "ExaminationState.search_icd": Spec(_A.EXAM_MEDICAL, _const("demam"), preset=_set(**_OPEN)),
+    "ExaminationState.search_procedure": Spec(LOCAL, _const("hecting")),  # the ICD-9-CM list
+    "ExaminationState.pick_procedure": Spec(LOCAL, _const("86.59")),
     "ExaminationState.set_vital": Spec(LOCAL, _const("pulse", "90")),
     "ExaminationState.set_soap": Spec(LOCAL, _const("plan", "istirahat")),
     "ExaminationState.set_procedure_field": Spec(LOCAL, _const("note", "x")),

@@ -90,6 +90,33 @@ def test_every_vital_is_optional(db, visit, nurse):
 
 
 @pytest.mark.parametrize(
+    "data", [{}, dict.fromkeys(GOOD_VITALS, ""), dict.fromkeys(GOOD_VITALS, "  "), {"pulse": None}]
+)
+def test_empty_vitals_are_refused_naming_what_is_missing(db, visit, nurse, data):
+    """A form saved with nothing in it measured nothing: no examination, no status change."""
+    with pytest.raises(ValidationFailed) as refused:
+        exam.save_vitals(db, nurse, visit.id, data)
+    assert list(refused.value.errors) == [exam.VITALS_EMPTY]
+    message = refused.value.errors[exam.VITALS_EMPTY]
+    assert "masih kosong" in message
+    for missing in ("tekanan darah", "nadi", "frekuensi napas", "suhu", "berat", "tinggi", "SpO2"):
+        assert missing in message
+    db.rollback()
+    assert db.exec(select(Examination)).first() is None
+    assert db.get(Visit, visit.id).status == VisitStatus.REGISTERED
+    assert _audits(db, "exam_vitals") == 0
+
+
+def test_clearing_every_stored_vital_is_refused_too(db, visit, nurse):
+    exam.save_vitals(db, nurse, visit.id, {"pulse": "80"})
+    db.commit()
+    with pytest.raises(ValidationFailed):
+        exam.save_vitals(db, nurse, visit.id, {"pulse": ""})
+    db.rollback()
+    assert db.exec(select(Examination)).one().pulse == 80
+
+
+@pytest.mark.parametrize(
     ("field", "value", "expected"),
     [
         ("systolic", "300", "50–260 mmHg"),
@@ -246,9 +273,10 @@ def test_a_visit_of_another_branch_is_not_found(db, visit, clinic):
 # ----- procedures and prescriptions ------------------------------------------------------------
 def test_procedures_need_a_description_and_a_well_formed_code_when_given(db, visit, doctor):
     with pytest.raises(ValidationFailed) as refused:
-        exam.add_procedure(db, doctor, visit.id, {"code": "9659", "description": " "})
+        exam.add_procedure(db, doctor, visit.id, {"code": "96-59x", "description": " "})
     assert set(refused.value.errors) == {"code", "description"}
-    coded = exam.add_procedure(db, doctor, visit.id, {"code": "96.59", "description": "Rawat luka"})
+    assert "2 angka" in refused.value.errors["code"]
+    coded = exam.add_procedure(db, doctor, visit.id, {"code": "9659", "description": "Rawat luka"})
     free = exam.add_procedure(db, doctor, visit.id, {"description": "Nebulisasi"})
     db.commit()
     assert (coded.code, free.code) == ("96.59", "")
@@ -257,6 +285,18 @@ def test_procedures_need_a_description_and_a_well_formed_code_when_given(db, vis
     rows = db.exec(select(Procedure)).all()
     assert [p.description for p in rows] == ["Nebulisasi"]
     assert _audits(db, "procedure_add") == 2 and _audits(db, "procedure_remove") == 1
+
+
+def test_a_procedure_code_outside_the_list_is_refused(db, visit, doctor):
+    with pytest.raises(ValidationFailed) as refused:
+        exam.add_procedure(db, doctor, visit.id, {"code": "12.34", "description": "Lain"})
+    assert "tidak ada dalam daftar tindakan" in refused.value.errors["code"]
+    assert "description" not in refused.value.errors
+
+
+def test_a_listed_procedure_code_alone_takes_its_indonesian_name(db, visit, doctor):
+    added = exam.add_procedure(db, doctor, visit.id, {"code": "86.59"})
+    assert (added.code, added.description) == ("86.59", "Penjahitan luka")
 
 
 def test_prescriptions_need_a_medicine_and_sane_numbers(db, visit, doctor):

@@ -74,8 +74,8 @@ def test_audit_rows_newest_first_only_of_the_branch(db, trail):
     assert found.total == 4
     assert [r.action for r in found.rows] == ["logout", "update", "login", "create"]
     update = found.rows[1]
-    assert update.changes == "name" and update.action_label == "ubah"
-    assert update.at_text == "25 Nov 2026 10:00:00"  # WIB
+    assert update.changes == "Nama: A → B" and update.action_label == "ubah"
+    assert update.at_text == "25 Nov 2026 10:00:00 WIB"
     assert update.duty == "Admin"
 
 
@@ -133,8 +133,8 @@ def test_audit_csv_has_every_matching_row(db, trail):
     assert rows[0] == list(audit_log.AUDIT_CSV_HEADERS)
     assert count == 4 and len(rows) == 5
     update = rows[2]
-    assert update[3] == "ubah" and update[6] == "name"
-    assert json.loads(update[7]) == {"name": "A", "phone": "1"}
+    assert update[0] == "25 Nov 2026 10:00:00 WIB"
+    assert update[3:] == ["ubah", "pasien", "1", "Nama: A → B"]
 
 
 # ----- SATUSEHAT log ------------------------------------------------------------------

@@ -64,6 +64,8 @@ def test_visits_come_newest_first_with_everything_recorded(db, clinic):
     first, second = found.cards
     assert (first.visit_id, second.visit_id) == (new.id, old.id)
     assert [(d.code, d.primary) for d in first.diagnoses] == [("J06.9", True), ("R50.9", False)]
+    # Staff read the Indonesian name, the ICD-10 English under it.
+    assert first.diagnoses[0].display == "Infeksi saluran pernapasan atas akut"
     assert first.status == VisitStatus.COMPLETE and first.status_label == "selesai"
     assert first.unit == "Poli Umum" and first.room == "Ruang Periksa 1"
     assert first.doctor == "dr. Alexander"

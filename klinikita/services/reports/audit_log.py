@@ -1,18 +1,22 @@
-"""Laporan aktivitas: the branch's audit trail, filtered by local dates, user and action."""
+"""Laporan aktivitas: the branch's audit trail, filtered by local dates, user and action,
+in words staff know: actions, records and fields labelled in Bahasa Indonesia, times in the
+branch's zone, what changed as `Field: before → after` (the CSV the same)."""
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 from sqlmodel import Session, select
 
 from klinikita.models import AuditLog, Branch
 from klinikita.models.accounts import User, UserBranch
-from klinikita.models.enums import Duty
+from klinikita.models.enums import BranchTimeZone, Duty, Sex, SyncStatus
 from klinikita.services import audit
 from klinikita.services.paging import Page, paginate
+from klinikita.services.patients import format_date
 from klinikita.services.report_csv import EXPORT_LIMIT, to_csv
 from klinikita.services.reports.days import (
     CsvFile,
@@ -21,15 +25,22 @@ from klinikita.services.reports.days import (
     csv_file,
     local_datetime_text,
 )
+from klinikita.services.resume import SYNC_STATE_LABELS as SYNC_LABELS
+from klinikita.services.visit_queue import status_label
 
 PAGE_SIZE = 25
 CSV_NAME = "laporan-aktivitas"
 
+# What staff read for each action the code records (tests/unit/test_audit_labels.py checks
+# that every `audit.record` call has its label here).
 ACTION_LABELS = {
+    # records of the master data and accounts
     "create": "tambah",
     "update": "ubah",
     "deactivate": "nonaktifkan",
     "reactivate": "aktifkan kembali",
+    "cancel": "batalkan",
+    # logins and accounts
     "login": "masuk",
     "logout": "keluar",
     "lock": "akun terkunci",
@@ -41,13 +52,27 @@ ACTION_LABELS = {
     "reset_password": "atur ulang kata sandi",
     "reset_password_link": "kata sandi lewat tautan",
     "reset_request": "minta atur ulang sandi",
+    # SATUSEHAT
     "satusehat_resend": "kirim ulang SATUSEHAT",
     "satusehat_resend_all": "kirim ulang semua yang gagal",
+    "satusehat_backfill": "kirim data lama ke SATUSEHAT",
+    # visits and examinations
     "visit_register": "daftar kunjungan",
     "visit_cancel": "batal kunjungan",
+    "exam_start": "mulai periksa",
+    "exam_vitals": "isi tanda vital",
+    "exam_soap": "isi SOAP",
     "exam_complete": "selesai pemeriksaan",
+    "diagnosis_add": "tambah diagnosis",
+    "diagnosis_primary": "ganti diagnosis utama",
+    "diagnosis_remove": "hapus diagnosis",
+    "procedure_add": "tambah tindakan",
+    "procedure_remove": "hapus tindakan",
+    "prescription_add": "tambah resep",
+    "prescription_remove": "hapus resep",
 }
 
+# The kind of record an audit row is about.
 ENTITY_LABELS = {
     "patient": "pasien",
     "user": "pengguna",
@@ -58,8 +83,143 @@ ENTITY_LABELS = {
     "login_session": "sesi masuk",
     "visit": "kunjungan",
     "examination": "pemeriksaan",
+    "diagnosis": "diagnosis",
+    "procedure": "tindakan",
+    "prescription": "resep",
     "sync_job": "kiriman SATUSEHAT",
 }
+
+# What staff read for each field an audit row's before/after holds (the records' columns
+# and the few keys the services write themselves).
+FIELD_LABELS = {
+    # shared
+    "branch_id": "ID cabang",
+    "branch_ids": "Cabang",
+    "name": "Nama",
+    "nik": "NIK",
+    "sex": "Jenis kelamin",
+    "birth_date": "Tanggal lahir",
+    "phone": "Telepon",
+    "email": "Email",
+    "is_active": "Aktif",
+    "ihs_number": "Nomor IHS",
+    "ihs_id": "ID SATUSEHAT",
+    "sync_status": "Status SATUSEHAT",
+    "sync_error": "Kesalahan SATUSEHAT",
+    "status": "Status",
+    "visit_id": "ID kunjungan",
+    "main_duty": "Tugas utama",
+    # patient
+    "mrn": "No. RM",
+    "kk_number": "Nomor KK",
+    "province_code": "Provinsi",
+    "city_code": "Kabupaten/kota",
+    "district_code": "Kecamatan",
+    "village_code": "Kelurahan/desa",
+    "street": "Alamat",
+    "rt": "RT",
+    "rw": "RW",
+    "is_newborn": "Bayi baru lahir",
+    "is_foreigner": "WNA",
+    "no_nik_reason": "Alasan tanpa NIK",
+    # user and login
+    "username": "Nama pengguna",
+    "full_name": "Nama lengkap",
+    "employee_id": "ID karyawan",
+    "extra_duties": "Tugas tambahan",
+    "failed_logins": "Gagal masuk",
+    "locked_until": "Terkunci sampai",
+    "password_changed_at": "Kata sandi diganti",
+    "sessions_ended": "Sesi diakhiri",
+    "duty": "Tugas",
+    "matched": "Akun ditemukan",
+    "expires_at": "Berlaku sampai",
+    # branch
+    "facility_type": "Jenis fasilitas",
+    "address": "Alamat",
+    "timezone": "Zona waktu",
+    "mrn_format": "Format No. RM",
+    "ss_environment": "Lingkungan SATUSEHAT",
+    "ss_auth_url": "Alamat autentikasi SATUSEHAT",
+    "ss_fhir_url": "Alamat FHIR SATUSEHAT",
+    "ss_organization_id": "Organization ID SATUSEHAT",
+    "ss_client_id": "Client ID SATUSEHAT",
+    "ss_secret_encrypted": "Client secret SATUSEHAT",
+    "ss_key_refused_at": "Kunci ditolak pada",
+    "ss_key_refusal": "Penolakan kunci",
+    "latitude": "Lintang",
+    "longitude": "Bujur",
+    # units and rooms
+    "unit_id": "ID unit",
+    # visit
+    "patient_id": "ID pasien",
+    "room_id": "ID ruangan",
+    "doctor_id": "ID dokter",
+    "visit_date": "Tanggal kunjungan",
+    "queue_number": "Nomor antrean",
+    "payer": "Penjamin",
+    "arrived_at": "Datang",
+    "exam_started_at": "Mulai diperiksa",
+    "completed_at": "Selesai",
+    "cancelled_at": "Dibatalkan",
+    "cancel_reason": "Alasan batal",
+    "encounter_id": "ID Encounter SATUSEHAT",
+    "retracted": "Ditarik dari SATUSEHAT",
+    # examination
+    "systolic": "Sistolik (mmHg)",
+    "diastolic": "Diastolik (mmHg)",
+    "pulse": "Nadi (/menit)",
+    "respiratory_rate": "Napas (/menit)",
+    "temperature": "Suhu (°C)",
+    "weight": "Berat badan (kg)",
+    "height": "Tinggi badan (cm)",
+    "spo2": "SpO2 (%)",
+    "vitals_at": "Tanda vital diukur",
+    "vitals_by_id": "ID karyawan pengukur",
+    "vitals_by_user_id": "ID pengguna pengukur",
+    "soap_by_user_id": "ID pengguna penulis SOAP",
+    "subjective": "Subjektif",
+    "objective": "Objektif",
+    "assessment": "Asesmen",
+    "plan": "Rencana",
+    # diagnoses, procedures, prescriptions
+    "code": "Kode",
+    "rank": "Urutan",
+    "order": "Urutan diagnosis",
+    "icd10_code": "Kode ICD-10",
+    "display": "Nama diagnosis",
+    "condition_id": "ID Condition SATUSEHAT",
+    "description": "Nama tindakan",
+    "note": "Catatan",
+    "medicine": "Nama obat",
+    "form": "Bentuk sediaan",
+    "quantity": "Jumlah",
+    "dose": "Dosis",
+    "frequency": "Frekuensi",
+    "duration_days": "Lama (hari)",
+    "instructions": "Aturan pakai",
+    # SATUSEHAT jobs
+    "job": "ID kiriman",
+    "count": "Jumlah kiriman",
+    "date_from": "Dari tanggal",
+    "date_to": "Sampai tanggal",
+}
+
+# Bookkeeping columns recorded with every row that say nothing to staff: not shown.
+HIDDEN_FIELDS = frozenset(
+    {
+        "id",
+        "uid",
+        "version",
+        "created_at",
+        "updated_at",
+        "name_norm",
+        "password_hash",
+        "observation_ids",
+        "sync_revision",
+        "sent_revision",
+    }
+)
 
 AUDIT_CSV_HEADERS = (
     "Waktu",
@@ -68,10 +228,9 @@ AUDIT_CSV_HEADERS = (
     "Aksi",
     "Data",
     "ID data",
-    "Kolom berubah",
-    "Sebelum",
-    "Sesudah",
+    "Perubahan",
 )
+PAGE_CHANGE_CHARS = 400  # what one row shows of its changes on the page (the CSV has all)
 
 
 @dataclass(frozen=True)
@@ -111,6 +270,14 @@ def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action.replace("_", " "))
 
 
+def entity_label(entity: str) -> str:
+    return ENTITY_LABELS.get(entity, entity.replace("_", " "))
+
+
+def field_label(field: str) -> str:
+    return FIELD_LABELS.get(field, field.replace("_", " "))
+
+
 def _duty_label(duty: str) -> str:
     try:
         return Duty(duty).label
@@ -118,10 +285,94 @@ def _duty_label(duty: str) -> str:
         return duty
 
 
-def _changes(row: AuditLog) -> str:
-    if row.before and row.after:
-        return ", ".join(audit.changed_fields(row.before, row.after))
-    return ""
+_ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _zone_label(branch: Branch | None) -> str:
+    try:
+        return BranchTimeZone(branch.timezone).label if branch else "WIB"
+    except ValueError:
+        return ""
+
+
+def _time_text(moment: datetime, branch: Branch | None) -> str:
+    """'25 Nov 2026 14:03:09 WIB': a UTC moment in the branch's zone, with its name."""
+    return f"{local_datetime_text(moment, branch)} {_zone_label(branch)}".strip()
+
+
+def _value_text(field: str, value: Any, branch: Branch | None) -> str:
+    """One recorded value as staff read it: labels for statuses, duties and yes/no,
+    times in the branch's zone, dates as `25 Nov 2026`, lists joined."""
+    if value is None or value == "" or value == []:
+        return "(kosong)"
+    if isinstance(value, bool):
+        return "ya" if value else "tidak"
+    if isinstance(value, list | tuple):
+        return ", ".join(_value_text(field, v, branch) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{field_label(k)} {_value_text(k, v, branch)}" for k, v in value.items())
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    text = str(value)
+    if field in ("duty", "main_duty", "extra_duties"):
+        return _duty_label(text)
+    if field == "status":
+        return status_label(text)
+    if field == "sync_status":
+        try:
+            return SYNC_LABELS[SyncStatus(text)]
+        except ValueError:
+            return text
+    if field == "sex":
+        try:
+            return Sex(text).label
+        except ValueError:
+            return text
+    if field == "timezone":
+        try:
+            return BranchTimeZone(text).label
+        except ValueError:
+            return text
+    if _ISO_MOMENT.match(text):
+        try:
+            return _time_text(datetime.fromisoformat(text), branch)
+        except ValueError:
+            return text
+    if _ISO_DAY.fullmatch(text):
+        try:
+            return format_date(date.fromisoformat(text))
+        except ValueError:
+            return text
+    return text
+
+
+def change_lines(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, branch: Branch | None
+) -> list[str]:
+    """What an audit row says changed, in words: `Nama: A → B` for each field a change
+    changed; `Nama: A` for each filled field of what was added (only `after`) or removed
+    (only `before`). Bookkeeping fields are left out."""
+    if before and after:
+        return [
+            f"{field_label(f)}: {_value_text(f, before.get(f), branch)} → "
+            f"{_value_text(f, after.get(f), branch)}"
+            for f in audit.changed_fields(before, after)
+            if f not in HIDDEN_FIELDS
+        ]
+    recorded = after or before or {}
+    return [
+        f"{field_label(f)}: {_value_text(f, v, branch)}"
+        for f, v in recorded.items()
+        if f not in HIDDEN_FIELDS and v not in (None, "", [])
+    ]
+
+
+def _changes(row: AuditLog, branch: Branch | None, limit: int | None = None) -> str:
+    text = "; ".join(change_lines(row.before, row.after, branch))
+    if limit is not None and len(text) > limit:
+        return text[: limit - 1].rstrip() + "…"
+    return text
 
 
 def _statement(branch: Branch | None, branch_id: int, flt: AuditFilter):  # noqa: ANN202
@@ -139,14 +390,14 @@ def _statement(branch: Branch | None, branch_id: int, flt: AuditFilter):  # noqa
 def _row(row: AuditLog, branch: Branch | None) -> AuditRow:
     return AuditRow(
         id=row.id,
-        at_text=local_datetime_text(row.at, branch),
+        at_text=_time_text(row.at, branch),
         username=row.username or "(sistem)",
         duty=_duty_label(row.duty),
         action=row.action,
         action_label=action_label(row.action),
-        entity=ENTITY_LABELS.get(row.entity, row.entity),
+        entity=entity_label(row.entity),
         entity_id=row.entity_id,
-        changes=_changes(row),
+        changes=_changes(row, branch, PAGE_CHANGE_CHARS),
     )
 
 
@@ -176,25 +427,20 @@ def filter_options(session: Session, branch_id: int) -> FilterOptions:
     )
 
 
-def _json_text(value: object) -> str:
-    return "" if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
-
-
 def audit_log_csv(session: Session, branch_id: int, flt: AuditFilter) -> CsvFile:
-    """Every matching row up to EXPORT_LIMIT, newest first, with what changed."""
+    """Every matching row up to EXPORT_LIMIT, newest first: times in the branch's zone,
+    actions, records and fields in words, what changed as `Field: before → after`."""
     branch = session.get(Branch, branch_id)
     stmt = _statement(branch, branch_id, flt).limit(EXPORT_LIMIT)
     rows = [
         (
-            local_datetime_text(r.at, branch),
+            _time_text(r.at, branch),
             r.username or "(sistem)",
             _duty_label(r.duty),
             action_label(r.action),
-            ENTITY_LABELS.get(r.entity, r.entity),
+            entity_label(r.entity),
             r.entity_id,
-            _changes(r),
-            _json_text(r.before),
-            _json_text(r.after),
+            _changes(r, branch),
         )
         for r in session.exec(stmt)
     ]
