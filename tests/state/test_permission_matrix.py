@@ -528,6 +528,9 @@ HANDLERS: dict[str, Spec] = {
         ),
         writes=True,
     ),
+    # Beranda: counts of the duty's work (no names, no clinical content).
+    "HomeState.load": Spec(_A.VIEW_BERANDA),
+    "HomeState.refresh": Spec(_A.VIEW_BERANDA),
     # Laporan Dinkes: counts for every Laporan duty, diagnoses only with VIEW_CLINICAL.
     "DinkesReportState.load": Spec(_A.VIEW_LAPORAN, shows=frozenset({CLINICAL})),
     "DinkesReportState.set_filter": Spec(_A.VIEW_LAPORAN, _const("date_from", "2026-01-01")),
