@@ -1,4 +1,5 @@
-# Klinikita: `make run` sets up everything and starts the demo; `make test` runs every test.
+# Klinikita: `make run` sets up everything and serves the demo (production build);
+# `make dev` is the same demo with hot reload; `make test` runs every test.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -13,7 +14,7 @@ export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_CHECK_LATEST_VERSION := false
 
-.PHONY: setup run run-prod test test-fast lint lock clean
+.PHONY: setup run dev run-prod test test-fast lint lock clean
 
 setup: $(VENV)/.installed $(TOOLS)/.installed .web/.installed
 
@@ -34,18 +35,33 @@ $(TOOLS)/.installed:
 	$(BIN)/reflex compile
 	touch $@
 
-# The demo: demo data on first start; the simulator's control endpoints for an admin.
-run: setup
+PORT ?= 3000
+# The production build of the pages, made again when the code, the assets or the port change
+# (the port is written into the build). `reflex export` needs no database.
+WEB_BUILD := .web/build/.klinikita-port-$(PORT)
+APP_SOURCES := $(shell find klinikita assets -type f -not -name '*.pyc' 2>/dev/null) rxconfig.py
+
+$(WEB_BUILD): $(APP_SOURCES) reflex.lock/bun.lock | setup
+	rm -f .web/build/.klinikita-port-*
+	REFLEX_FRONTEND_PORT=$(PORT) REFLEX_BACKEND_PORT=$(PORT) \
+		$(BIN)/reflex export --frontend-only --no-zip --env prod
+	touch $@
+
+# The demo, served as in production (pages and backend on PORT, built once): demo data on
+# first start, the SATUSEHAT simulator and its control endpoints for an admin.
+run: setup $(WEB_BUILD)
+	$(BIN)/python -m klinikita prestart --demo
+	KLINIKITA_DEMO=1 $(BIN)/python -m klinikita.serve --port $(PORT)
+
+# The same demo for developers: pages on 3000 and backend on 8000, reloaded on every change.
+dev: setup
 	$(BIN)/python -m klinikita prestart --demo
 	KLINIKITA_DEMO=1 $(BIN)/reflex run
 
 # Production without systemd: the frontend is built once, then the server (pages and backend on
 # PORT) starts again within seconds whenever it dies (deploy/ has units; docs/deploy.md).
-PORT ?= 3000
-run-prod: setup
+run-prod: setup $(WEB_BUILD)
 	$(BIN)/python -m klinikita prestart
-	REFLEX_FRONTEND_PORT=$(PORT) REFLEX_BACKEND_PORT=$(PORT) \
-		$(BIN)/reflex export --frontend-only --no-zip --env prod
 	$(BIN)/python -m klinikita.supervisor -- $(BIN)/python -m klinikita.serve --port $(PORT)
 
 test: setup

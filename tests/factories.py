@@ -247,3 +247,54 @@ def committed_read(session: Session, read, *args, **kwargs):  # noqa: ANN001, AN
             return read(reader, *args, **kwargs)
         finally:
             reader.rollback()
+
+
+def make_visit_on(
+    session: Session,
+    branch,
+    unit,
+    room,
+    doctor,
+    patient,
+    day: date,
+    *,
+    status: str = "complete",
+    payer: str = "umum",
+    codes: tuple[str, ...] = (),
+    hour: int = 9,
+    queue_number: int | None = None,
+):
+    """A visit on the branch's local `day` (arrived at `hour` local time), in `status`, with
+    its diagnoses `codes` (rank 1 first): the reports' test data."""
+    from klinikita.models import Diagnosis, Visit
+    from klinikita.models.clinical import VisitStatus
+    from klinikita.services.visit_queue import branch_zone
+
+    arrived = datetime(day.year, day.month, day.day, hour, tzinfo=branch_zone(branch))
+    arrived = arrived.astimezone(UTC)
+    if queue_number is None:
+        from sqlmodel import func, select
+
+        taken = select(func.count()).where(Visit.unit_id == unit.id, Visit.visit_date == day)
+        queue_number = 1 + session.exec(taken).one()
+    visit = Visit(
+        branch_id=branch.id,
+        patient_id=patient.id,
+        unit_id=unit.id,
+        room_id=room.id,
+        doctor_id=doctor.id,
+        visit_date=day,
+        queue_number=queue_number,
+        payer=payer,
+        status=status,
+        arrived_at=arrived,
+        exam_started_at=arrived + timedelta(minutes=10) if status != "registered" else None,
+        completed_at=arrived + timedelta(minutes=30) if status == VisitStatus.COMPLETE else None,
+        cancelled_at=arrived + timedelta(minutes=5) if status == VisitStatus.CANCELLED else None,
+    )
+    session.add(visit)
+    session.flush()
+    for rank, code in enumerate(codes, start=1):
+        session.add(Diagnosis(visit_id=visit.id, rank=rank, icd10_code=code))
+    session.commit()
+    return visit

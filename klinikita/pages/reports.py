@@ -18,18 +18,22 @@ from klinikita.components.page import page
 from klinikita.components.sync_badge import error_detail, fix_link
 from klinikita.components.tables import subnav
 from klinikita.services.reports import sync_log
+from klinikita.services.reports.lb1 import AGE_BANDS, SEXES
 from klinikita.state.reports import (
     ALL,
     AuditReportState,
     DashboardState,
+    DinkesReportState,
     LaporanState,
     SyncLogState,
+    band_key,
 )
 
 _MUTED = rx.color("gray", 11)
 _AUDIT_TAB = ("Laporan aktivitas", routes.LAPORAN_AKTIVITAS)
 _LOG_TAB = ("Log server SATUSEHAT", routes.LAPORAN_SATUSEHAT)
 _DASHBOARD_TAB = ("Dashboard SATUSEHAT", routes.LAPORAN_DASHBOARD)
+_DINKES_TAB = ("Laporan Dinkes", routes.LAPORAN_DINKES)
 
 
 def _tabs() -> rx.Component:
@@ -37,8 +41,12 @@ def _tabs() -> rx.Component:
     medical record (it holds diagnoses): the others do not get those tabs."""
     return rx.cond(
         LaporanState.can_audit,
-        subnav([_AUDIT_TAB, _LOG_TAB, _DASHBOARD_TAB]),
-        rx.cond(LaporanState.can_log, subnav([_LOG_TAB, _DASHBOARD_TAB]), subnav([_DASHBOARD_TAB])),
+        subnav([_AUDIT_TAB, _LOG_TAB, _DASHBOARD_TAB, _DINKES_TAB]),
+        rx.cond(
+            LaporanState.can_log,
+            subnav([_LOG_TAB, _DASHBOARD_TAB, _DINKES_TAB]),
+            subnav([_DASHBOARD_TAB, _DINKES_TAB]),
+        ),
     )
 
 
@@ -615,3 +623,279 @@ def dashboard_page() -> rx.Component:
 def laporan_page() -> rx.Component:
     """/laporan: the tabs while the browser moves on to the first report."""
     return rx.vstack(_tabs(), rx.spinner(size="3"))
+
+
+# ----- Laporan Dinkes ------------------------------------------------------------------
+_CHART_HEIGHT = 260
+
+
+def _section(title: str, note: str, export, export_id: str, *body: rx.Component) -> rx.Component:  # noqa: ANN001
+    return rx.card(
+        rx.vstack(
+            rx.flex(
+                rx.vstack(
+                    rx.heading(title, size="4"),
+                    rx.text(note, size="2", color=_MUTED),
+                    spacing="1",
+                    flex="1",
+                    min_width="240px",
+                ),
+                rx.button(
+                    rx.icon("download", size=16),
+                    "Ekspor CSV",
+                    on_click=export,
+                    size="3",
+                    variant="outline",
+                    id=export_id,
+                ),
+                spacing="3",
+                wrap="wrap",
+                align="center",
+                width="100%",
+            ),
+            *body,
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _bar_chart(
+    data: rx.Var,
+    bars: list[tuple[str, str, str]],
+    chart_id: str,
+    *,
+    label_key: str = "label",
+    vertical: bool = False,
+) -> rx.Component:
+    """A bar chart of `data`, one bar (data key, name, colour) per entry of `bars` stacked;
+    `vertical` lays the bars out sideways with the labels on the left (long names)."""
+    if vertical:
+        axes = (
+            rx.recharts.x_axis(type_="number", allow_decimals=False),
+            rx.recharts.y_axis(data_key=label_key, type_="category", width=260),
+        )
+    else:
+        axes = (
+            rx.recharts.x_axis(data_key=label_key),
+            rx.recharts.y_axis(allow_decimals=False),
+        )
+    return rx.box(
+        rx.recharts.bar_chart(
+            rx.recharts.cartesian_grid(stroke_dasharray="3 3"),
+            *axes,
+            rx.recharts.graphing_tooltip(),
+            rx.recharts.legend(),
+            *[
+                rx.recharts.bar(data_key=key, name=name, fill=rx.color(color, 9), stack_id="a")
+                for key, name, color in bars
+            ],
+            data=data,
+            width="100%",
+            height=_CHART_HEIGHT,
+            layout="vertical" if vertical else "horizontal",
+        ),
+        width="100%",
+        id=chart_id,
+    )
+
+
+def _count_table(title: str, rows: rx.Var, prefix: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(title, weight="bold", size="2"),
+        data_table(
+            rows,
+            [
+                Column(title, lambda r: _tidy(r["label"])),
+                Column("Kunjungan", lambda r: _big(r["count"])),
+            ],
+            prefix=prefix,
+            empty="Tidak ada kunjungan.",
+            row_id=lambda r: f"{prefix}-row-" + r["label"].to(str),
+        ),
+        spacing="1",
+        min_width="260px",
+        flex="1",
+    )
+
+
+def _visits_section() -> rx.Component:
+    S = DinkesReportState  # noqa: N806
+    return _section(
+        "Kunjungan per hari, unit dan penjamin",
+        "Kunjungan yang tidak dibatalkan, per tanggal kunjungan (waktu cabang).",
+        S.export_visits,
+        "dinkes-visits-csv",
+        rx.text(
+            "Jumlah kunjungan: ", rx.text.strong(S.visit_total, id="dinkes-visit-total"), size="3"
+        ),
+        _bar_chart(S.visit_days, [("count", "Kunjungan", "teal")], "dinkes-visits-chart"),
+        rx.flex(
+            _count_table("Unit", S.visit_units, "dinkes-unit"),
+            _count_table("Penjamin", S.visit_payers, "dinkes-payer"),
+            spacing="4",
+            wrap="wrap",
+            width="100%",
+        ),
+    )
+
+
+def _new_returning_section() -> rx.Component:
+    S = DinkesReportState  # noqa: N806
+    return _section(
+        "Pasien baru dan lama",
+        "Baru: kunjungan pertama pasien di cabang ini. Lama: pasien yang pernah berkunjung.",
+        S.export_new_returning,
+        "dinkes-new-csv",
+        rx.flex(
+            _count_card("Pasien baru", S.new_patients, "teal", "dinkes-new-patients"),
+            _count_card("Pasien lama", S.returning_patients, "blue", "dinkes-returning-patients"),
+            spacing="3",
+            wrap="wrap",
+        ),
+        _bar_chart(
+            S.new_days,
+            [("baru", "Kunjungan pasien baru", "teal"), ("lama", "Kunjungan pasien lama", "blue")],
+            "dinkes-new-chart",
+        ),
+    )
+
+
+_TOP_COLUMNS = [
+    Column("No.", lambda r: _tidy(r["rank"])),
+    Column("Kode", lambda r: rx.code(r["code"])),
+    Column("Diagnosis", lambda r: _tidy(r["display"])),
+    Column("Kunjungan", lambda r: _big(r["count"])),
+]
+
+
+def _top_section() -> rx.Component:
+    S = DinkesReportState  # noqa: N806
+    return _section(
+        "10 besar diagnosis",
+        "Diagnosis pada kunjungan yang selesai di bulan terpilih (satu kali per kunjungan).",
+        S.export_top,
+        "dinkes-top-csv",
+        _bar_chart(
+            S.top_rows,
+            [("count", "Kunjungan", "orange")],
+            "dinkes-top-chart",
+            label_key="code",
+        ),
+        data_table(
+            S.top_rows,
+            _TOP_COLUMNS,
+            prefix="dinkes-top",
+            empty="Belum ada diagnosis pada bulan ini.",
+            row_id=lambda r: "dinkes-top-row-" + r["code"].to(str),
+        ),
+    )
+
+
+def _lb1_table() -> rx.Component:
+    S = DinkesReportState  # noqa: N806
+    head = [
+        rx.table.column_header_cell("Kode"),
+        rx.table.column_header_cell("Diagnosis"),
+        *[
+            rx.table.column_header_cell(f"{label} {short}", white_space="nowrap")
+            for _, label in AGE_BANDS
+            for _, short in SEXES
+        ],
+        *[rx.table.column_header_cell(t) for t in ("L", "P", "Jumlah", "Baru", "Lama")],
+    ]
+
+    def row(r: rx.Var) -> rx.Component:
+        cells = [r[band_key(band, sex)] for band, _ in AGE_BANDS for sex, _ in SEXES]
+        return rx.table.row(
+            rx.table.cell(rx.code(r["code"]), rx.text(r["block"], size="1", color=_MUTED)),
+            rx.table.cell(rx.text(r["display"], size="2"), min_width="200px"),
+            *[rx.table.cell(c) for c in cells],
+            *[rx.table.cell(r[k]) for k in ("male", "female", "total", "new", "old")],
+            id="dinkes-lb1-row-" + r["code"].to(str),
+        )
+
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*head)),
+            rx.table.body(rx.foreach(S.lb1_rows, row)),
+            size="1",
+            variant="surface",
+            id="dinkes-lb1-table",
+        ),
+        overflow_x="auto",
+        width="100%",
+    )
+
+
+def _lb1_section() -> rx.Component:
+    S = DinkesReportState  # noqa: N806
+    return _section(
+        "LB1: data kesakitan bulanan",
+        "Per kode ICD-10 (blok di bawah kode), kelompok umur LB1 dan jenis kelamin (L/P); "
+        "kasus baru bila pasien belum pernah didiagnosis kode itu di cabang ini.",
+        S.export_lb1,
+        "dinkes-lb1-csv",
+        rx.text("Jumlah kasus: ", rx.text.strong(S.lb1_total, id="dinkes-lb1-total"), size="3"),
+        _bar_chart(
+            S.lb1_chapters,
+            [("count", "Kasus", "purple")],
+            "dinkes-lb1-chart",
+            vertical=True,
+        ),
+        rx.cond(
+            S.lb1_rows.length() > 0,
+            _lb1_table(),
+            rx.text("Belum ada diagnosis pada bulan ini.", size="2", color=_MUTED),
+        ),
+    )
+
+
+@page(
+    route=routes.LAPORAN_DINKES,
+    title="Laporan Dinkes",
+    shell="Laporan",
+    on_load=DinkesReportState.load,
+)
+def dinkes_page() -> rx.Component:
+    S = DinkesReportState  # noqa: N806
+    return rx.vstack(
+        _tabs(),
+        filter_bar(
+            date_filter(S, "date_from", "Dari tanggal"),
+            date_filter(S, "date_to", "Sampai tanggal"),
+        ),
+        _visits_section(),
+        _new_returning_section(),
+        rx.cond(
+            S.can_clinical,
+            rx.vstack(
+                filter_bar(
+                    labelled_filter(
+                        "Bulan (10 besar diagnosis dan LB1)",
+                        rx.input(
+                            type="month",
+                            value=S.month,
+                            on_change=S.set_month,
+                            size="3",
+                            id="filter-month",
+                        ),
+                        field_error(S.errors, "month"),
+                    ),
+                ),
+                _top_section(),
+                _lb1_section(),
+                spacing="4",
+                width="100%",
+            ),
+            rx.callout(
+                "10 besar diagnosis dan LB1 hanya untuk tugas yang membaca data klinis "
+                "(dokter, admin).",
+                icon="info",
+                id="dinkes-no-clinical",
+            ),
+        ),
+        spacing="4",
+        width="100%",
+    )

@@ -20,7 +20,7 @@ from klinikita.services.errors import ValidationFailed
 from klinikita.services.job_notices import JobNotice, wake_workers
 from klinikita.services.permissions import Action, allows
 from klinikita.services.report_csv import EXPORT_LIMIT
-from klinikita.services.reports import audit_log, dashboard, sync_log
+from klinikita.services.reports import audit_log, dashboard, dinkes, dinkes_view, lb1, sync_log
 from klinikita.services.reports.days import CsvFile, parse_day
 from klinikita.services.text_input import parse_id, payload_search, payload_text
 from klinikita.state import live
@@ -446,6 +446,181 @@ class DashboardState(LaporanState):
         with read_scope() as session:
             export = dashboard.problem_jobs_csv(session, actor.branch_id)
         return _download(export)
+
+
+# ----- Laporan Dinkes --------------------------------------------------------------------
+def band_key(band: str, sex: str) -> str:
+    """The key of one LB1 cell in a row's dict ('c_0-7h_male')."""
+    return f"c_{band}_{sex}"
+
+
+NO_CLINICAL = "Laporan diagnosis hanya untuk tugas yang membaca data klinis."
+
+
+class DinkesReportState(LaporanState):
+    """Laporan Dinkes: visits per day/unit/payer and new vs returning patients for a date
+    range; the ten most common diagnoses and LB1 for a month (only for a duty with
+    VIEW_CLINICAL). Each action is one service call; the charts show the tables' rows."""
+
+    date_from: str = ""
+    date_to: str = ""
+    month: str = ""
+    month_label: str = ""
+    errors: dict[str, str] = {}
+    can_clinical: bool = False
+    visit_total: int = 0
+    visit_days: list[dict[str, str | int]] = []
+    visit_units: list[dict[str, str | int]] = []
+    visit_payers: list[dict[str, str | int]] = []
+    new_patients: int = 0
+    returning_patients: int = 0
+    new_days: list[dict[str, str | int]] = []
+    top_rows: list[dict[str, str | int]] = []
+    top_visits: int = 0
+    lb1_rows: list[dict[str, str | int]] = []
+    lb1_chapters: list[dict[str, str | int]] = []
+    lb1_total: int = 0
+
+    def _keep_errors(self, *, monthly: bool, new: dict[str, str] | None = None) -> None:
+        """Replace the errors of one half of the page (the month's or the range's)."""
+        kept = {k: v for k, v in self.errors.items() if (k == "month") != monthly}
+        self.errors = kept | (new or {})
+
+    def _show_range(self, found: dinkes_view.RangeReports) -> None:
+        visits, mix = found.visits, found.patients
+        self.visit_total = visits.total
+        self.visit_days = [{"label": d.label, "count": d.count} for d in visits.days]
+        self.visit_units = [{"label": u.label, "count": u.count} for u in visits.units]
+        self.visit_payers = [{"label": p.label, "count": p.count} for p in visits.payers]
+        self.new_patients, self.returning_patients = mix.new_patients, mix.returning_patients
+        self.new_days = [{"label": d.label, "baru": d.new, "lama": d.returning} for d in mix.days]
+
+    def _show_month(self, found: dinkes_view.MonthReports | None) -> None:
+        self.top_rows, self.lb1_rows, self.lb1_chapters = [], [], []
+        self.top_visits = self.lb1_total = 0
+        if found is None:
+            return
+        self.month_label = found.top.month.label
+        self.top_visits = found.top.visits
+        self.top_rows = [
+            {"rank": r.rank, "code": r.code, "display": r.display, "count": r.count}
+            for r in found.top.rows
+        ]
+        rows = []
+        for r in found.lb1.rows:
+            row: dict[str, str | int] = {
+                "code": r.group.category,
+                "display": r.display,
+                "block": r.group.block,
+                "chapter": r.group.chapter,
+                "male": r.male,
+                "female": r.female,
+                "total": r.total,
+                "new": r.new_cases,
+                "old": r.old_cases,
+            }
+            for (band, sex), n in r.cells.items():
+                row[band_key(band, sex)] = n
+            rows.append(row)
+        self.lb1_rows = rows
+        self.lb1_chapters = [
+            {"label": f"{c.chapter}. {c.name}", "count": c.total} for c in found.lb1.chapters
+        ]
+        self.lb1_total = found.lb1.total
+
+    @rx.event
+    def load(self):
+        """on_load: the 1st of this month to today, and this month's diagnosis reports."""
+        actor = self._access()
+        self.errors = {}
+        self._show_month(None)
+        self.visit_days, self.visit_units, self.visit_payers, self.new_days = [], [], [], []
+        self.visit_total = self.new_patients = self.returning_patients = 0
+        if actor is None:
+            return
+        self.page_allowed = allows(actor.duty, Action.VIEW_LAPORAN)
+        if not self.page_allowed:
+            return
+        self.can_clinical = allows(actor.duty, Action.VIEW_CLINICAL)
+        with read_scope() as session:
+            opened = dinkes_view.opening(session, actor)
+        self.date_from, self.date_to = opened.date_from.isoformat(), opened.date_to.isoformat()
+        self.month, self.month_label = opened.month.text, opened.month.label
+        self._show_range(opened.ranged)
+        self._show_month(opened.monthly)
+
+    def _read_range(self, actor: Actor) -> None:
+        try:
+            days = (parse_day(self.date_from, "date_from"), parse_day(self.date_to, "date_to"))
+            with read_scope() as session:
+                found = dinkes_view.range_reports(session, actor, *days)
+        except ValidationFailed as bad:
+            self._keep_errors(monthly=False, new=bad.errors)
+            return
+        self._keep_errors(monthly=False)
+        self._show_range(found)
+
+    @rx.event
+    def set_filter(self, field: str, value: str):
+        actor = self._authorize(Action.VIEW_LAPORAN)
+        if field not in ("date_from", "date_to"):
+            return
+        setattr(self, field, payload_search(value, max_length=10))
+        self._read_range(actor)
+
+    @rx.event
+    def set_month(self, value: str):
+        actor = self._authorize(Action.VIEW_LAPORAN)
+        self.month = payload_search(value, max_length=16)
+        if not allows(actor.duty, Action.VIEW_CLINICAL):
+            return
+        try:
+            month = dinkes_view.month_from_text(self.month)
+            with read_scope() as session:
+                found = dinkes_view.month_reports(session, actor, month)
+        except ValidationFailed as bad:
+            self._keep_errors(monthly=True, new=bad.errors)
+            return
+        self._keep_errors(monthly=True)
+        self._show_month(found)
+
+    def _export(self, monthly: bool, make) -> list | None:  # noqa: ANN001
+        """The CSV `make(session, *filter)` builds, the filter read from the page's fields."""
+        try:
+            if monthly:
+                what = (dinkes_view.month_from_text(self.month),)
+            else:
+                what = (parse_day(self.date_from, "date_from"), parse_day(self.date_to, "date_to"))
+            with read_scope() as session:
+                export = make(session, *what)
+        except ValidationFailed as bad:
+            self._keep_errors(monthly=monthly, new=bad.errors)
+            return None
+        return [_download(export)]
+
+    @rx.event
+    def export_visits(self):
+        actor = self._authorize(Action.VIEW_LAPORAN)
+        return self._export(False, lambda s, *days: dinkes.visit_counts_csv(s, actor, *days))
+
+    @rx.event
+    def export_new_returning(self):
+        actor = self._authorize(Action.VIEW_LAPORAN)
+        return self._export(False, lambda s, *days: dinkes.new_and_returning_csv(s, actor, *days))
+
+    @rx.event
+    def export_top(self):
+        actor = self._authorize(Action.VIEW_LAPORAN)
+        if not allows(actor.duty, Action.VIEW_CLINICAL):
+            return rx.toast.error(NO_CLINICAL)
+        return self._export(True, lambda s, month: dinkes.top_diagnoses_csv(s, actor, month))
+
+    @rx.event
+    def export_lb1(self):
+        actor = self._authorize(Action.VIEW_LAPORAN)
+        if not allows(actor.duty, Action.VIEW_CLINICAL):
+            return rx.toast.error(NO_CLINICAL)
+        return self._export(True, lambda s, month: lb1.lb1_csv(s, actor, month))
 
 
 live.register("visit", DashboardState)

@@ -210,6 +210,12 @@ _PATIENT_FORM = {
     "flags": {"is_newborn": False, "is_foreigner": True, "no_nik": False},
 }
 _SEEN = frozenset({RECORD, CLINICAL, PRESCRIPTION})
+# Laporan Dinkes around today (branch A's visits are today's).
+_DINKES_RANGE = _set(
+    date_from=lambda w: (datetime.now(UTC) - timedelta(days=2)).date().isoformat(),
+    date_to=lambda w: (datetime.now(UTC) + timedelta(days=1)).date().isoformat(),
+)
+_DINKES_MONTH = _set(month=lambda w: local_today(None).strftime("%Y-%m"))
 
 
 def _patient_search(state: str, view: Action) -> dict[str, Spec]:
@@ -572,6 +578,21 @@ HANDLERS: dict[str, Spec] = {
         ),
         writes=True,
     ),
+    # Beranda: counts of the duty's work (no names, no clinical content).
+    "HomeState.load": Spec(_A.VIEW_BERANDA),
+    "HomeState.refresh": Spec(_A.VIEW_BERANDA),
+    # Laporan Dinkes: counts for every Laporan duty, diagnoses only with VIEW_CLINICAL.
+    "DinkesReportState.load": Spec(_A.VIEW_LAPORAN, shows=frozenset({CLINICAL})),
+    "DinkesReportState.set_filter": Spec(_A.VIEW_LAPORAN, _const("date_from", "2026-01-01")),
+    "DinkesReportState.set_month": Spec(
+        _A.VIEW_LAPORAN, lambda w, s: (datetime.now(UTC).strftime("%Y-%m"),)
+    ),
+    "DinkesReportState.export_visits": Spec(_A.VIEW_LAPORAN, preset=_DINKES_RANGE),
+    "DinkesReportState.export_new_returning": Spec(_A.VIEW_LAPORAN, preset=_DINKES_RANGE),
+    "DinkesReportState.export_top": Spec(
+        _A.VIEW_LAPORAN, preset=_DINKES_MONTH, shows=frozenset({CLINICAL})
+    ),
+    "DinkesReportState.export_lb1": Spec(_A.VIEW_LAPORAN, preset=_DINKES_MONTH),
 }
 # Reflex gives every state `setvar(name, value)`, which only calls the state's own
 # `set_<name>` handler (listed above where one exists): a var without one, such as the row
