@@ -203,3 +203,26 @@ def pick_for_code(session: Session, village_code: str) -> RegionPick | None:
     province, city, district, village = (names[c] for c in chain)
     label = f"{village}, Kec. {district}, {city}, {province}"
     return RegionPick(village_code, chain[2], chain[1], chain[0], label)
+
+
+@dataclass(frozen=True)
+class PickedVillage:
+    """A village from the picker and the lists the form's four region fields show for it."""
+
+    pick: RegionPick
+    cities: list[RegionOption]  # of its province
+    districts: list[RegionOption]  # of its city
+    villages: list[RegionOption]  # of its district
+
+
+def picked_village(session: Session, village_code: str) -> PickedVillage | None:
+    """What choosing `village_code` in the picker fills in (None: not a known village)."""
+    pick = pick_for_code(session, village_code)
+    if pick is None:
+        return None
+    return PickedVillage(
+        pick,
+        children(session, pick.province_code),
+        children(session, pick.city_code),
+        children(session, pick.district_code),
+    )
