@@ -9,7 +9,7 @@ from reflex.event import EventSpec
 from sqlalchemy.orm.exc import StaleDataError
 
 import klinikita.models  # noqa: F401  (registers the tables)
-from klinikita import routes
+from klinikita import routes, styles
 from klinikita.components.page import add_pages
 from klinikita.health_api import health_api
 from klinikita.logs import configure_logging
@@ -68,6 +68,10 @@ app = rx.App(
         with_security_headers,
     ],
     stylesheets=["/print.css"],
+    style=styles.TOUCH_TARGETS,
+    # Toasts at the top centre, below the top bar (TOPBAR_HEIGHT): never over a table's row
+    # actions (the queue's Batal) nor over a form's buttons at the bottom right.
+    toaster=rx.toast.provider(position="top-center", offset="72px", close_button=True),
     head_components=[
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
         rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),

@@ -71,6 +71,8 @@ class Visit(Versioned, SQLModel, table=True):
     visit_date: date = Field(index=True)  # the branch's local date
     queue_number: int
     payer: str = Field(default=Payer.UMUM, sa_type=String(16))
+    # The BPJS card number the visit is claimed on (payer BPJS only).
+    bpjs_number: str | None = Field(default=None, sa_type=String(13))
     status: str = Field(default=VisitStatus.REGISTERED, sa_type=String(16))
     # The three moments of the Encounter's statusHistory, in UTC.
     arrived_at: datetime

@@ -53,6 +53,7 @@ class Patient(Versioned, SQLModel, table=True):
         Index("ix_patient_branch_phone", "branch_id", "phone"),
         Index("ix_patient_branch_birth_date", "branch_id", "birth_date"),
         Index("ix_patient_branch_name_norm", "branch_id", "name_norm"),
+        Index("ix_patient_branch_bpjs_number", "branch_id", "bpjs_number"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -60,6 +61,8 @@ class Patient(Versioned, SQLModel, table=True):
     mrn: str = Field(sa_type=String(32))
     nik: str | None = Field(default=None, sa_type=String(16))
     kk_number: str | None = Field(default=None, sa_type=String(16))
+    # The BPJS Kesehatan card number (13 digits), when the patient has one.
+    bpjs_number: str | None = Field(default=None, sa_type=String(13))
     name: str = Field(sa_type=String(150))
     # The name lower-cased with single spaces, kept by the listener below; searched by prefix
     # (index above) and by substring (trigram index / FTS5 table, models/patient_search.py).

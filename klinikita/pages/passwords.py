@@ -111,41 +111,52 @@ def forgot_password_page() -> rx.Component:
     return _public_card(
         rx.heading("Lupa kata sandi", size="4"),
         rx.cond(
-            s.sent,
-            rx.callout(s.message, icon="mail-check", color_scheme="green", id="forgot-reply"),
-            rx.form(
-                rx.vstack(
-                    rx.text(
-                        "Masukkan nama pengguna atau email akun Anda. Kami kirimkan tautan "
-                        "untuk membuat kata sandi baru ke email akun tersebut.",
-                        size="2",
-                    ),
-                    labelled(
-                        "Nama pengguna atau email",
-                        rx.input(
-                            name="identifier",
-                            id="identifier",
-                            size="3",
-                            width="100%",
-                            auto_complete="username",
-                            auto_focus=True,
-                        ),
-                        rx.cond(
-                            s.error != "",
-                            rx.text(s.error, color="red", size="2", id="error-identifier"),
-                        ),
-                    ),
-                    rx.button(
-                        "Kirim tautan", type="submit", size="3", width="100%", id="forgot-submit"
-                    ),
-                    spacing="3",
-                    width="100%",
-                ),
-                on_submit=s.submit,
-                reset_on_submit=False,
+            ~s.mail_ready,
+            rx.callout(
+                s.no_mail_message, icon="user-round-cog", color_scheme="amber", id="forgot-no-mail"
             ),
+            _forgot_form(),
         ),
         _back_to_login(),
+    )
+
+
+def _forgot_form() -> rx.Component:
+    s = ForgotPasswordState
+    return rx.cond(
+        s.sent,
+        rx.callout(s.message, icon="mail-check", color_scheme="green", id="forgot-reply"),
+        rx.form(
+            rx.vstack(
+                rx.text(
+                    "Masukkan nama pengguna atau email akun Anda. Kami kirimkan tautan "
+                    "untuk membuat kata sandi baru ke email akun tersebut.",
+                    size="2",
+                ),
+                labelled(
+                    "Nama pengguna atau email",
+                    rx.input(
+                        name="identifier",
+                        id="identifier",
+                        size="3",
+                        width="100%",
+                        auto_complete="username",
+                        auto_focus=True,
+                    ),
+                    rx.cond(
+                        s.error != "",
+                        rx.text(s.error, color="red", size="2", id="error-identifier"),
+                    ),
+                ),
+                rx.button(
+                    "Kirim tautan", type="submit", size="3", width="100%", id="forgot-submit"
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=s.submit,
+            reset_on_submit=False,
+        ),
     )
 
 

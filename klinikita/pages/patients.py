@@ -23,10 +23,14 @@ _GRID = {"columns": rx.breakpoints(initial="1", sm="2"), "spacing": "3", "width"
 _WIDE = ["none", "none", "none", "table-cell"]
 
 
+SEARCH_PAUSE_MS = 300  # search as you type: sent after this pause in typing
+
+
 def _text(field: str, placeholder: str = "", **props) -> rx.Component:
     return rx.input(
         value=S.form[field],
         on_change=lambda v: S.set_field(field, v),
+        on_key_down=S.save_on_enter,
         id=f"patient-{field}",
         placeholder=placeholder,
         size="3",
@@ -66,6 +70,77 @@ def _region_select(field: str, label: str, options: rx.Var, placeholder: str) ->
             size="3",
         ),
         field_error(S.errors, field),
+    )
+
+
+def _region_result(row: rx.Var) -> rx.Component:
+    return rx.button(
+        rx.text(row["label"], size="2", text_align="left", color=rx.color("gray", 12)),
+        on_click=S.pick_village(row["code"]),
+        variant="surface",
+        color_scheme="gray",
+        size="3",
+        width="100%",
+        justify_content="flex-start",
+        height="auto",
+        min_height="44px",
+        padding_y="6px",
+        id="region-result-" + row["code"],
+    )
+
+
+def _region_picker() -> rx.Component:
+    """Type a kelurahan/desa or kecamatan; picking one fills the four fields below."""
+    return labelled(
+        "Cari kelurahan/desa",
+        rx.vstack(
+            rx.input(
+                rx.input.slot(rx.icon("map-pin", size=16)),
+                value=S.region_term,
+                on_change=S.set_region_term,
+                on_key_down=S.region_on_enter,
+                debounce_timeout=SEARCH_PAUSE_MS,
+                placeholder="Ketik nama kelurahan/desa atau kecamatan, mis. cilandak",
+                size="3",
+                width="100%",
+                auto_complete="off",
+                id="patient-region-search",
+            ),
+            rx.cond(
+                S.region_results.length() > 0,
+                rx.vstack(
+                    rx.foreach(S.region_results, _region_result),
+                    spacing="1",
+                    width="100%",
+                    max_height="260px",
+                    overflow_y="auto",
+                    id="region-results",
+                ),
+                rx.cond(
+                    S.region_term.length() >= 3,
+                    rx.text(
+                        "Wilayah tidak ditemukan; periksa ejaan atau pilih dari daftar di bawah.",
+                        size="2",
+                        color=rx.color("gray", 11),
+                        id="region-none",
+                    ),
+                ),
+            ),
+            rx.cond(
+                S.region_label != "",
+                rx.text(
+                    rx.icon("check", size=14),
+                    " ",
+                    S.region_label,
+                    size="2",
+                    color=rx.color("green", 11),
+                    id="region-chosen",
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        rx.fragment(),
     )
 
 
@@ -138,6 +213,13 @@ def patient_form() -> rx.Component:
                     field_error(S.errors, "kk_number"),
                 ),
                 labelled(
+                    "No. BPJS",
+                    _text(
+                        "bpjs_number", "13 digit (bila ada)", input_mode="numeric", max_length=16
+                    ),
+                    field_error(S.errors, "bpjs_number"),
+                ),
+                labelled(
                     "Tanggal lahir",
                     _text("birth_date", TYPED_DATE_HINT, max_length=10, auto_complete="off"),
                     field_error(S.errors, "birth_date"),
@@ -160,6 +242,7 @@ def patient_form() -> rx.Component:
                     field_error(S.errors, "no_nik_reason"),
                 ),
             ),
+            _region_picker(),
             rx.grid(
                 _region_select("province_code", "Provinsi", S.province_options, "Pilih provinsi"),
                 _region_select("city_code", "Kabupaten/Kota", S.city_options, "Pilih kab/kota"),
@@ -202,7 +285,15 @@ def patient_form() -> rx.Component:
                     color_scheme="gray",
                     id="patient-cancel",
                 ),
+                rx.text(
+                    "Enter: simpan · Tab: isian berikutnya · Esc: tutup",
+                    size="1",
+                    color=rx.color("gray", 11),
+                    id="patient-keys-hint",
+                ),
                 spacing="3",
+                align="center",
+                wrap="wrap",
             ),
             spacing="3",
             width="100%",
@@ -231,7 +322,8 @@ def _search_bar() -> rx.Component:
             value=S.search_term,
             on_change=S.set_search_term,
             on_key_down=S.search_on_enter,
-            placeholder="Nama, NIK, No. RM, telepon atau tgl lahir (25-11-1990)",
+            debounce_timeout=SEARCH_PAUSE_MS,
+            placeholder="Nama, NIK, No. RM, No. BPJS, telepon atau tgl lahir (25-11-1990)",
             size="3",
             flex="1",
             min_width="220px",

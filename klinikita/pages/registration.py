@@ -20,6 +20,7 @@ STATUS_COLORS = {
     VisitStatus.COMPLETE.value: "green",
     VisitStatus.CANCELLED.value: "gray",
 }
+SEARCH_PAUSE_MS = 300  # search as you type: sent after this pause in typing
 # Two columns (patient | visit) from 1280 px; stacked on a 1024 px screen.
 _TWO_COLUMNS = {"columns": rx.breakpoints(initial="1", lg="2"), "spacing": "4", "width": "100%"}
 
@@ -99,10 +100,14 @@ def _patient_finder() -> rx.Component:
                 value=S.search_term,
                 on_change=S.set_search_term,
                 on_key_down=S.search_on_enter,
-                placeholder="NIK, No. RM atau nama",
+                debounce_timeout=SEARCH_PAUSE_MS,
+                placeholder="Nama, NIK, No. RM, No. BPJS atau telepon",
                 size="3",
                 flex="1",
                 min_width="200px",
+                auto_complete="off",
+                auto_focus=True,
+                access_key="c",
                 id="reg-patient-search",
             ),
             rx.button("Cari", on_click=S.search, size="3", id="reg-patient-search-button"),
@@ -114,12 +119,18 @@ def _patient_finder() -> rx.Component:
                     on_click=PatientState.open_create_for_registration,
                     size="3",
                     variant="outline",
+                    access_key="b",
                     id="reg-new-patient",
                 ),
             ),
             spacing="2",
             wrap="wrap",
             width="100%",
+        ),
+        _muted(
+            "Pintasan: Alt+C cari pasien · Alt+B pasien baru · Enter pilih/daftarkan",
+            size="1",
+            id="reg-keys-hint",
         ),
         rx.cond(
             S.search_problem != "",
@@ -148,8 +159,10 @@ def _patient_finder() -> rx.Component:
                     id="reg-patient-none",
                 ),
                 _muted(
-                    "Cari pasien lama dengan NIK, No. RM atau nama (tekan Enter), lalu pilih. "
-                    "Pasien yang belum pernah datang: Pasien baru."
+                    "Ketik nama, NIK, No. RM, No. BPJS atau telepon: hasil muncul sambil "
+                    "mengetik; Enter memilih bila hanya satu pasien. Pasien yang belum pernah "
+                    "datang: Pasien baru.",
+                    id="reg-search-help",
                 ),
             ),
         ),
@@ -209,10 +222,49 @@ def _select(
     )
 
 
+def _setup_gap(gap: rx.Var) -> rx.Component:
+    return rx.callout.root(
+        rx.callout.icon(rx.icon("triangle-alert")),
+        rx.callout.text(
+            gap["message"],
+            " ",
+            rx.link(
+                gap["link"], href=gap["href"], weight="medium", id="reg-gap-link-" + gap["key"]
+            ),
+        ),
+        color_scheme="amber",
+        width="100%",
+        id="reg-gap-" + gap["key"],
+    )
+
+
+def _bpjs_number() -> rx.Component:
+    return rx.cond(
+        S.choice["payer"] == "bpjs",
+        labelled(
+            "No. BPJS (13 digit)",
+            rx.input(
+                value=S.choice["bpjs_number"],
+                on_change=lambda v: S.set_choice("bpjs_number", v),
+                on_key_down=S.register_on_enter,
+                placeholder="0001234567890",
+                input_mode="numeric",
+                max_length=16,
+                size="3",
+                width="100%",
+                auto_complete="off",
+                id="reg-bpjs-number",
+            ),
+            field_error(S.errors, "bpjs_number"),
+        ),
+    )
+
+
 def _visit_card() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.heading("2. Kunjungan", size="4"),
+            rx.foreach(S.setup_gaps, _setup_gap),
             rx.grid(
                 labelled(
                     "Unit layanan",
@@ -256,15 +308,22 @@ def _visit_card() -> rx.Component:
                 spacing="3",
                 width="100%",
             ),
+            _bpjs_number(),
             rx.cond(
                 S.can_register,
-                rx.button(
-                    rx.icon("clipboard-plus", size=18),
-                    "Daftarkan",
-                    on_click=S.register,
-                    size="3",
+                rx.vstack(
+                    rx.button(
+                        rx.icon("clipboard-plus", size=18),
+                        "Daftarkan",
+                        on_click=S.register,
+                        size="3",
+                        width="100%",
+                        id="reg-submit",
+                    ),
+                    _muted("Enter: simpan (daftarkan)", size="1", id="reg-submit-hint"),
+                    spacing="1",
                     width="100%",
-                    id="reg-submit",
+                    align="center",
                 ),
                 _muted(
                     "Tugas aktif Anda hanya dapat melihat antrean; pendaftaran dilakukan oleh "

@@ -400,6 +400,10 @@ def _deactivate_dialog() -> rx.Component:
 def users_page() -> rx.Component:
     return rx.vstack(
         settings_subnav(),
+        rx.cond(
+            ~S.mail_ready,
+            rx.callout(S.no_mail_warning, icon="mail-x", color_scheme="amber", id="users-no-mail"),
+        ),
         filter_bar(
             search_input(
                 S.search,

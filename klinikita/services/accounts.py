@@ -109,6 +109,9 @@ def validate_user_input(
         errors["email"] = "Format email tidak valid."
     elif email and email_taken(session, email, except_id=user_id):
         errors["email"] = f"Email '{email}' sudah dipakai pengguna lain."
+    elif not email and get_settings().smtp_host:
+        # Mail is configured: the address is where a forgotten password's link goes.
+        errors["email"] = "Email wajib diisi: tautan lupa kata sandi dikirim ke email ini."
     if not data.full_name.strip():
         errors["full_name"] = "Nama lengkap wajib diisi."
     if check_password and check_strength:

@@ -32,6 +32,18 @@ REQUEST_REPLY = (
     "ulang kata sandi telah dikirim ke email akun tersebut. Periksa kotak masuk (dan folder "
     "spam) dalam beberapa menit."
 )
+# The reply when no mail server is configured: no link can reach anyone.
+NO_MAIL_REPLY = (
+    "Pengiriman email belum diatur di Klinikita ini, jadi tautan atur ulang kata sandi tidak "
+    "dapat dikirim. Hubungi admin klinik: admin dapat membuatkan kata sandi sementara untuk "
+    "Anda di Pengaturan > Pengguna."
+)
+# What the admin's user page says then.
+NO_MAIL_ADMIN_WARNING = (
+    "Server email belum diatur (KLINIKITA_SMTP_HOST), sehingga email atur ulang kata sandi "
+    "tidak dapat dikirim. Pengguna yang lupa kata sandi harus menghubungi admin; atur ulang "
+    "kata sandinya dari halaman ini."
+)
 INVALID_LINK = (
     "Tautan atur ulang kata sandi ini tidak berlaku lagi: sudah dipakai, sudah kedaluwarsa, "
     "atau tidak lengkap. Minta tautan baru dari halaman Lupa kata sandi."
@@ -77,6 +89,11 @@ def reset_mail(user: User, token: str, settings: Settings | None = None) -> Outg
     return OutgoingMail(to=user.email or "", subject="Atur ulang kata sandi Klinikita", body=body)
 
 
+def mail_configured(settings: Settings | None = None) -> bool:
+    """Whether reset links can be mailed at all (a mail server is set)."""
+    return bool((settings or get_settings()).smtp_host)
+
+
 def _find_account(session: Session, identifier: str) -> User | None:
     key = identifier.strip().lower()
     if not key:
@@ -94,11 +111,14 @@ def request_reset(
 ) -> OutgoingMail | None:
     """Make a reset link for the account named by `identifier` (username or email).
 
-    Returns the mail to send after the caller commits, or None when there is no active
+    Returns the mail to send after the caller commits, or None when no mail server is
+    configured (nothing is made; callers show NO_MAIL_REPLY), when there is no active
     account with an email behind `identifier`, or when the request is over a limit (per
     client address, and per account: `rate_limits`; then no link is made and the links
-    sent before still work). Callers show REQUEST_REPLY either way."""
+    sent before still work). With mail configured, callers show REQUEST_REPLY either way."""
     settings = settings or get_settings()
+    if not mail_configured(settings):
+        return None  # no link that could never arrive; the page says to ask the admin
     now = now or datetime.now(UTC)
     token = secrets.token_urlsafe(32)
     token_hash = _hash(token)

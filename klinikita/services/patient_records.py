@@ -35,6 +35,7 @@ class PatientInput:
     sex: str = ""
     nik: str = ""
     kk_number: str = ""
+    bpjs_number: str = ""
     phone: str = ""
     province_code: str = ""
     city_code: str = ""
@@ -74,6 +75,19 @@ class SimilarPatientsFound(ServiceError):
             "memang orang yang berbeda, pilih Tetap simpan."
         )
         self.matches = matches
+
+
+BPJS_DIGITS = 13
+
+
+def take_bpjs_number(errors: dict[str, str], field: str, value: object) -> str:
+    """A BPJS Kesehatan card number as typed: "" when empty, else exactly 13 ASCII digits
+    (spaces typed between groups removed); a wrong one sets `errors[field]` and gives ""."""
+    number = take_digits(errors, field, value, label="No. BPJS")
+    if number and len(number) != BPJS_DIGITS:
+        errors[field] = f"No. BPJS harus tepat {BPJS_DIGITS} digit angka (tertera di kartu)."
+        return ""
+    return number
 
 
 def normalize_phone(phone: str) -> str:
@@ -138,6 +152,8 @@ def validate(session: Session, data: PatientInput) -> Clean:
     if kk and len(kk) != 16:
         errors["kk_number"] = "No. KK harus tepat 16 digit angka."
 
+    bpjs = take_bpjs_number(errors, "bpjs_number", data.bpjs_number)
+
     phone_typed = take_digits(errors, "phone", data.phone, label="Nomor telepon", allowed="+-().")
     phone = normalize_phone(phone_typed)
     if phone_typed and not 8 <= len(phone.lstrip("+")) <= 15:
@@ -167,6 +183,7 @@ def validate(session: Session, data: PatientInput) -> Clean:
             "sex": data.sex,
             "nik": nik or None,
             "kk_number": kk or None,
+            "bpjs_number": bpjs or None,
             "phone": phone,
             "province_code": data.province_code or None,
             "city_code": data.city_code or None,

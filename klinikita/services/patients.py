@@ -29,6 +29,7 @@ from klinikita.services.dates import parse_typed_date
 from klinikita.services.text_input import invisible_problem
 
 PAGE_SIZE = 20
+BPJS_DIGITS = 13  # a BPJS Kesehatan card number
 COUNT_CAP = 1000
 MIN_CONTAINS = 3  # trigram indexes need three characters
 _TOP = "\U0010ffff"  # sorts after every character: the end of a prefix range
@@ -39,6 +40,7 @@ class SearchKind(StrEnum):
     NAME = "name"  # name starts with
     NAME_CONTAINS = "name_contains"
     NIK = "nik"
+    BPJS = "bpjs"
     MRN = "mrn"
     PHONE = "phone"
     BIRTH_DATE = "birth_date"
@@ -53,6 +55,7 @@ SEARCH_KIND_LABELS = {
     SearchKind.NAME: "Nama (awalan)",
     SearchKind.NAME_CONTAINS: "Nama (mengandung)",
     SearchKind.NIK: "NIK",
+    SearchKind.BPJS: "No. BPJS",
     SearchKind.MRN: "No. RM",
     SearchKind.PHONE: "Telepon",
     SearchKind.BIRTH_DATE: "Tanggal lahir",
@@ -138,6 +141,8 @@ def resolve_kind(term: str) -> SearchKind:
     if compact.startswith(("+62", "08", "62")) and compact.lstrip("+").isdigit():
         if len(compact) >= 8:
             return SearchKind.PHONE
+    if compact.isdigit() and len(compact) == BPJS_DIGITS:
+        return SearchKind.BPJS  # a No. RM of 13 digits is tried next when none has it
     return SearchKind.MRN
 
 
@@ -164,6 +169,8 @@ def _statements(dialect: str, kind: SearchKind | None) -> tuple[Select, Select]:
     order = [c.name_norm, c.id]
     if kind == SearchKind.NIK:
         where.append(c.nik == _TERM)
+    elif kind == SearchKind.BPJS:
+        where.append(c.bpjs_number == _TERM)
     elif kind == SearchKind.MRN:
         where.append(c.mrn == _TERM)
         order = [c.id]
@@ -243,6 +250,7 @@ def _name_term(params: dict, term: str, dialect: str) -> str | None:
 
 _TERMS = {
     SearchKind.NIK: _nik_term,
+    SearchKind.BPJS: _nik_term,  # digits, spaces typed inside removed
     SearchKind.MRN: _mrn_term,
     SearchKind.PHONE: _phone_term,
     SearchKind.BIRTH_DATE: _birth_date_term,
@@ -295,7 +303,8 @@ def search_patients(
     if invisible:
         return PatientPage([], 1, page_size, 0, False, str(kind), invisible)
     wanted = _KINDS.get(kind, _AUTO)
-    if wanted is _AUTO:
+    guessed = wanted is _AUTO
+    if guessed:
         wanted = resolve_kind(term) if term else _NAME
     if page < 1:
         page = 1
@@ -312,6 +321,11 @@ def search_patients(
     # One extra row tells whether more follow without counting.
     params["limit"], params["offset"] = page_size + 1, offset
     fetched = session.execute(page_stmt, params).all()
+    if not fetched and guessed and wanted is SearchKind.BPJS:
+        # Thirteen digits nobody has as a BPJS number may be a long No. RM.
+        return search_patients(
+            session, branch_id, term, SearchKind.MRN, page=page, page_size=page_size
+        )
     rows = list(map(_row, fetched[:page_size]))
     if len(fetched) <= page_size:
         total, capped = offset + len(rows), False

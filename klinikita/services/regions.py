@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
@@ -104,3 +104,125 @@ def chain_problem(session: Session, codes: list[str | None]) -> tuple[str, str] 
         if level and parent_of(code) != chosen[level - 1]:
             return fields[level], "Wilayah ini tidak berada di wilayah di atasnya."
     return None
+
+
+# ----- finding a village by typing --------------------------------------------------------
+MIN_REGION_TERM = 3
+REGION_PICKS = 15
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_SCAN_LIMIT = 400  # matching names read before narrowing (a common word matches many)
+
+
+@dataclass(frozen=True)
+class RegionPick:
+    """A kelurahan/desa with the levels above it, as the picker lists it."""
+
+    village_code: str
+    district_code: str
+    city_code: str
+    province_code: str
+    label: str  # "Cilandak Barat, Kec. Cilandak, Kota Adm. Jakarta Selatan, DKI Jakarta"
+
+
+def region_words(term: str) -> list[str]:
+    """The words of a typed region term, lower case (punctuation and spaces split them)."""
+    return [w.casefold() for w in _WORD.findall(term or "")]
+
+
+def chain_codes(village_code: str) -> tuple[str, str, str, str]:
+    """(province, city, district, village) codes of a village code like 31.74.06.1001."""
+    parts = village_code.split(".")
+    return tuple(".".join(parts[: i + 1]) for i in range(4))  # type: ignore[return-value]
+
+
+def find_villages(session: Session, term: str, *, limit: int = REGION_PICKS) -> list[RegionPick]:
+    """Villages whose own name, or whose kecamatan's, contains one typed word (the longest
+    that gives any), with every other word somewhere in the village's full label. Village
+    names equal to or starting with the typed words come first. Nothing for a term under
+    MIN_REGION_TERM letters."""
+    words = region_words(term)
+    if not words or len("".join(words)) < MIN_REGION_TERM:
+        return []
+    for key in sorted(set(words), key=len, reverse=True):
+        picks = _picks_for(session, key, words)
+        if picks:
+            return picks[:limit]
+    return []
+
+
+def _picks_for(session: Session, key: str, words: list[str]) -> list[RegionPick]:
+    table = Region.__table__
+    escaped = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    found = session.execute(
+        select(table.c.code, table.c.level)
+        .where(
+            table.c.level.in_((3, 4)),
+            func.lower(table.c.name).like(f"%{escaped}%", escape="\\"),
+        )
+        .order_by(table.c.level.desc(), table.c.code)
+        .limit(_SCAN_LIMIT)
+    ).all()
+    villages = [r.code for r in found if r.level == 4]
+    districts = [r.code for r in found if r.level == 3]
+    if districts:
+        villages += session.execute(
+            select(table.c.code)
+            .where(table.c.parent_code.in_(districts))
+            .order_by(table.c.code)
+            .limit(_SCAN_LIMIT)
+        ).scalars()
+    chains = {v: chain_codes(v) for v in dict.fromkeys(villages) if v.count(".") == 3}
+    names = names_for(session, list({c for chain in chains.values() for c in chain}))
+    phrase = " ".join(words)
+    picks: list[tuple[tuple, RegionPick]] = []
+    for village, (province, city, district, _) in chains.items():
+        parts = [names.get(code, "") for code in (village, district, city, province)]
+        label = f"{parts[0]}, Kec. {parts[1]}, {parts[2]}, {parts[3]}"
+        lowered = label.casefold()
+        if not all(w in lowered for w in words):
+            continue
+        village_name = parts[0].casefold()
+        rank = (
+            0 if village_name == phrase else 1 if village_name.startswith(phrase) else 2,
+            -sum(w in village_name for w in words),  # more words in its own name first
+            lowered,
+        )
+        picks.append((rank, RegionPick(village, district, city, province, label)))
+    picks.sort(key=lambda p: p[0])
+    return [pick for _, pick in picks]
+
+
+def pick_for_code(session: Session, village_code: str) -> RegionPick | None:
+    """The picker's entry for one village code (None when it is not a known village)."""
+    if not _CODE.fullmatch(village_code or "") or village_code.count(".") != 3:
+        return None
+    chain = chain_codes(village_code)
+    names = names_for(session, list(chain))
+    if len(names) != 4:
+        return None
+    province, city, district, village = (names[c] for c in chain)
+    label = f"{village}, Kec. {district}, {city}, {province}"
+    return RegionPick(village_code, chain[2], chain[1], chain[0], label)
+
+
+@dataclass(frozen=True)
+class PickedVillage:
+    """A village from the picker and the lists the form's four region fields show for it."""
+
+    pick: RegionPick
+    cities: list[RegionOption]  # of its province
+    districts: list[RegionOption]  # of its city
+    villages: list[RegionOption]  # of its district
+
+
+def picked_village(session: Session, village_code: str) -> PickedVillage | None:
+    """What choosing `village_code` in the picker fills in (None: not a known village)."""
+    pick = pick_for_code(session, village_code)
+    if pick is None:
+        return None
+    return PickedVillage(
+        pick,
+        children(session, pick.province_code),
+        children(session, pick.city_code),
+        children(session, pick.district_code),
+    )

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
+from klinikita import routes
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import (
@@ -29,6 +30,7 @@ from klinikita.models.clinical import (
 from klinikita.models.enums import DOCTOR_DUTIES
 from klinikita.services import audit, versions
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
+from klinikita.services.patient_records import take_bpjs_number
 from klinikita.services.permissions import Action, require
 from klinikita.services.text_input import take_text
 from klinikita.services.visit_queue import (
@@ -53,6 +55,7 @@ class VisitInput:
     room_id: int | None = None
     doctor_id: int | None = None
     payer: str = Payer.UMUM.value
+    bpjs_number: str = ""  # required when the payer is BPJS
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,9 @@ _DOCTORS = (
     )
     .order_by(Employee.name)
 )
-_PATIENT = select(Patient.id, Patient.name, Patient.mrn, Patient.nik, Patient.birth_date).where(
+_PATIENT = select(
+    Patient.id, Patient.name, Patient.mrn, Patient.nik, Patient.birth_date, Patient.bpjs_number
+).where(
     Patient.id == bindparam("patient_id"),
     Patient.branch_id == bindparam("branch_id"),
     Patient.is_active == True,  # noqa: E712
@@ -112,13 +117,66 @@ def room_options(session: Session, branch_id: int, unit_id: int | None) -> list[
 
 
 @dataclass(frozen=True)
+class SetupGap:
+    """Something the branch lacks before anyone can be registered, and where it is added."""
+
+    key: str  # unit, room, doctor
+    message: str
+    link_label: str
+    href: str
+
+
+_ANY_ROOM = (
+    select(Room.id)
+    .where(Room.branch_id == bindparam("branch_id"), Room.is_active == True)  # noqa: E712
+    .limit(1)
+)
+
+
+def setup_gaps(units: int, rooms: int, doctors: int) -> list[SetupGap]:
+    """What a branch with `units` active units, `rooms` active rooms and `doctors` active
+    doctors still needs before its desk can register a visit (empty: nothing)."""
+    gaps = []
+    if not units:
+        gaps.append(
+            SetupGap(
+                "unit",
+                "Cabang ini belum punya unit layanan (mis. Poli Umum).",
+                "Tambah unit di Referensi > Unit",
+                routes.REFERENSI_UNIT,
+            )
+        )
+    if not rooms:
+        gaps.append(
+            SetupGap(
+                "room",
+                "Cabang ini belum punya ruangan aktif untuk unit layanannya.",
+                "Tambah ruangan di Referensi > Ruangan",
+                routes.REFERENSI_RUANGAN,
+            )
+        )
+    if not doctors:
+        gaps.append(
+            SetupGap(
+                "doctor",
+                "Cabang ini belum punya dokter aktif, jadi belum ada dokter yang bisa dipilih.",
+                "Tambah dokter di Kontak > Karyawan",
+                routes.KONTAK_KARYAWAN,
+            )
+        )
+    return gaps
+
+
+@dataclass(frozen=True)
 class DeskView:
-    """What Pendaftaran shows when it opens: the choices and today's queue."""
+    """What Pendaftaran shows when it opens: the choices, what the branch still lacks, and
+    today's queue."""
 
     units: list[Option]
     doctors: list[Option]
     rooms: list[Option]  # of the unit chosen by default (the only one, if so)
     queue: ShownQueue
+    gaps: list[SetupGap]
 
 
 def desk_view(
@@ -133,8 +191,10 @@ def desk_view(
     units, doctors = desk_options(session, branch_id)
     only_unit = int(units[0].value) if len(units) == 1 else None
     rooms = room_options(session, branch_id, only_unit)
+    any_room = session.execute(_ANY_ROOM, {"branch_id": branch_id}).first() is not None
+    gaps = setup_gaps(len(units), int(any_room), len(doctors))
     queue = todays_list(session, branch_id, unit_id=queue_unit_id, show_all=show_all)
-    return DeskView(units, doctors, rooms, queue)
+    return DeskView(units, doctors, rooms, queue, gaps)
 
 
 @dataclass(frozen=True)
@@ -144,6 +204,7 @@ class PickedPatient:
     mrn: str
     nik: str | None
     birth_date: date
+    bpjs_number: str | None = None
 
 
 def patient_to_register(session: Session, branch_id: int, patient_id: int) -> PickedPatient | None:
@@ -270,7 +331,18 @@ def _validate(
 
     if data.payer not in _PAYERS:
         errors["payer"] = "Pilih penjamin: Umum, BPJS atau Asuransi."
+    elif data.payer == Payer.BPJS:
+        number = take_bpjs_number(errors, "bpjs_number", data.bpjs_number)
+        if not number and "bpjs_number" not in errors:
+            errors["bpjs_number"] = "No. BPJS wajib diisi bila penjamin BPJS (13 digit)."
     return errors
+
+
+def visit_bpjs_number(data: VisitInput) -> str | None:
+    """The card number a visit keeps: the typed one for a BPJS visit (validated), else None."""
+    if data.payer != Payer.BPJS:
+        return None
+    return take_bpjs_number({}, "bpjs_number", data.bpjs_number) or None
 
 
 _PAYERS = frozenset(p.value for p in Payer)
@@ -324,6 +396,7 @@ def register_visit(
             "visit_date": today,
             "queue_number": number,
             "payer": data.payer,
+            "bpjs_number": visit_bpjs_number(data),
             "status": VisitStatus.REGISTERED,
             "arrived_at": arrived,
         },

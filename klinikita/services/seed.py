@@ -159,6 +159,17 @@ def seed_demo(session: Session, *, queue_satusehat: bool = True) -> list[DemoUse
             # may set them through the app (`passwords.strength_problem`).
             check_strength=False,
         )
+    # The practice's own doctor: the "dokter" login works at both branches, and the practice
+    # needs a doctor of its own on its desk's Dokter list from the first minute.
+    dokter = next(d for d in DEMO_USERS if d.username == "dokter")
+    session.add(
+        Employee(
+            branch_id=branches[DEMO_PRACTICE].id,
+            name=dokter.full_name,
+            nik=dokter.nik,
+            main_duty=dokter.main_duty,
+        )
+    )
     for nik, name, sex, born in _DEMO_PATIENTS:
         session.add(
             Patient(

@@ -61,15 +61,23 @@ class ForgotPasswordState(rx.State):
     sent: bool = False
     message: str = ""
     error: str = ""
+    # False when no mail server is configured: the page says to contact the admin instead.
+    mail_ready: bool = True
+    no_mail_message: str = password_reset.NO_MAIL_REPLY
 
     @rx.event
     def open(self):
         self.sent, self.message, self.error = False, "", ""
+        self.mail_ready = password_reset.mail_configured()
 
     @rx.event
     def submit(self, form_data: dict):
         """Ask for a reset link. The reply is the same whether or not the account exists."""
         identifier = payload_form(form_data, "identifier", max_length=254).strip()
+        self.mail_ready = password_reset.mail_configured()
+        if not self.mail_ready:
+            self.error, self.sent = "", False
+            return
         if not identifier:
             self.error = "Isi nama pengguna atau email."
             return

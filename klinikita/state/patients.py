@@ -27,7 +27,7 @@ from klinikita.state import live
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
 from klinikita.state.paging import PagedList
-from klinikita.state.registration import RegistrationState
+from klinikita.state.registration import RegistrationState, desk_error, dismiss_errors
 
 REGION_FIELDS = ("province_code", "city_code", "district_code", "village_code")
 TEXT_FIELDS = (
@@ -36,6 +36,7 @@ TEXT_FIELDS = (
     "sex",
     "nik",
     "kk_number",
+    "bpjs_number",
     "phone",
     "street",
     "rt",
@@ -99,6 +100,10 @@ class PatientState(PagedList, AuthState):
     city_options: list[dict[str, str]] = []
     district_options: list[dict[str, str]] = []
     village_options: list[dict[str, str]] = []
+    # The region picker: type a kelurahan/desa (or kecamatan), pick one, all four filled.
+    region_term: str = ""
+    region_results: list[dict[str, str]] = []
+    region_label: str = ""  # the chosen village with the levels above it
 
     # ----- list ---------------------------------------------------------------------
     def _allowed_viewer(self) -> Actor | None:
@@ -145,7 +150,10 @@ class PatientState(PagedList, AuthState):
 
     @rx.event
     def set_search_term(self, value: str):
+        """Search as you type (the box sends its text after a short pause)."""
         self.search_term = payload_text(value, max_length=200)
+        self.page = 1
+        self._load_page()
 
     @rx.event
     def set_search_kind(self, value: str):
@@ -175,6 +183,7 @@ class PatientState(PagedList, AuthState):
         self.flags = {key: False for key in FLAGS}
         self.errors, self.warnings, self.similar = {}, {}, []
         self.city_options, self.district_options, self.village_options = [], [], []
+        self.region_term, self.region_results, self.region_label = "", [], ""
         with session_scope() as session:
             self.province_options = _options(region_service.children(session, None))
 
@@ -212,6 +221,8 @@ class PatientState(PagedList, AuthState):
             }
             codes = [self.form[f] for f in REGION_FIELDS]
             lists = [region_service.children(session, code) if code else [] for code in codes]
+            chosen = region_service.pick_for_code(session, self.form["village_code"])
+        self.region_label = chosen.label if chosen else ""
         self.city_options, self.district_options, self.village_options = (
             _options(lists[0]),
             _options(lists[1]),
@@ -269,6 +280,7 @@ class PatientState(PagedList, AuthState):
         level = REGION_FIELDS.index(field)
         code = payload_search(code, max_length=13)
         self.form[field] = code
+        self.region_label = ""
         for lower in REGION_FIELDS[level + 1 :]:
             self.form[lower] = ""
             self.errors.pop(lower, None)
@@ -279,6 +291,50 @@ class PatientState(PagedList, AuthState):
         if level < 3 and code:
             with session_scope() as session:
                 setattr(self, targets[level], _options(region_service.children(session, code)))
+
+    @rx.event
+    def set_region_term(self, value: str):
+        """The region picker's box: villages matching what is typed so far."""
+        self.region_term = payload_search(value, max_length=100)
+        with read_scope() as session:
+            found = region_service.find_villages(session, self.region_term)
+        self.region_results = [{"code": p.village_code, "label": p.label} for p in found]
+
+    @rx.event
+    def region_on_enter(self, key: str):
+        """Enter in the region box picks the first village listed."""
+        if key == "Enter" and self.region_results:
+            self.pick_village(self.region_results[0]["code"])
+
+    @rx.event
+    def pick_village(self, village_code: str):
+        """A village from the picker: province, city, district and village codes filled, and
+        the four lists below loaded for a change by hand."""
+        code = payload_search(village_code, max_length=13)
+        with read_scope() as session:
+            picked = region_service.picked_village(session, code)
+        if picked is None:
+            self.errors["village_code"] = "Kelurahan/desa tidak dikenal; cari lagi."
+            return
+        chosen = picked.pick
+        self.city_options = _options(picked.cities)
+        self.district_options = _options(picked.districts)
+        self.village_options = _options(picked.villages)
+        for field, value in zip(
+            REGION_FIELDS,
+            (chosen.province_code, chosen.city_code, chosen.district_code, chosen.village_code),
+            strict=True,
+        ):
+            self.form[field] = value
+            self.errors.pop(field, None)
+        self.region_label = chosen.label
+        self.region_term, self.region_results = "", []
+
+    @rx.event
+    def save_on_enter(self, key: str):
+        """Enter in a text field of the form saves, as Simpan does."""
+        if key == "Enter":
+            return self.save()
 
     def _input(self) -> records.PatientInput:
         return records.PatientInput(
@@ -313,10 +369,10 @@ class PatientState(PagedList, AuthState):
                 queued = patient.sync_status == SyncStatus.SENDING
         except ValidationFailed as failed:
             self.errors = failed.errors
-            return rx.toast.error(failed.message)
+            return desk_error(failed.message)
         except StaleEdit as stale:
             self.errors = {STALE_ERROR: stale.message}
-            return rx.toast.error(stale.message)
+            return desk_error(stale.message)
         except records.SimilarPatientsFound as found:
             self.similar = [
                 {"id": str(m.id), "mrn": m.mrn, "name": m.name, "birth_date": m.birth_date}
@@ -333,10 +389,13 @@ class PatientState(PagedList, AuthState):
             self.search_term, self.search_kind, self.page = saved_mrn, SearchKind.AUTO.value, 1
         self._load_page()
         verb = "diperbarui" if editing else "didaftarkan"
-        done = rx.toast.success(f"Pasien {saved_name} (No. RM {saved_mrn}) {verb}.")
+        done = [
+            *dismiss_errors(),
+            rx.toast.success(f"Pasien {saved_name} (No. RM {saved_mrn}) {verb}."),
+        ]
         if self.pick_after_save and not editing:
             self.pick_after_save = False
-            return [done, RegistrationState.pick_patient(str(saved_id))]
+            return [*done, RegistrationState.pick_patient(str(saved_id))]
         return done
 
     @rx.event

@@ -19,7 +19,22 @@ from klinikita.state.auth import AuthState
 
 RESULT_LIMIT = 8
 ALL_UNITS = "all"  # the unit filter's "Semua unit" (a select item needs a non-empty value)
-CHOICES = ("unit_id", "room_id", "doctor_id", "payer")
+CHOICES = ("unit_id", "room_id", "doctor_id", "payer", "bpjs_number")
+# One id for the desk's error toasts (and the app's service errors): the next success
+# dismisses a stale one instead of leaving it beside the success.
+ERROR_TOAST = "desk-error"
+_STALE_TOASTS = (ERROR_TOAST, "service-error")
+
+
+def dismiss_errors() -> list:
+    """Close the error toasts an earlier attempt left open."""
+    return [rx.toast.dismiss(toast_id) for toast_id in _STALE_TOASTS]
+
+
+def desk_error(message: str):
+    return rx.toast.error(message, id=ERROR_TOAST)
+
+
 CANCELLABLE = (VisitStatus.REGISTERED.value, VisitStatus.IN_EXAMINATION.value)
 
 
@@ -74,6 +89,8 @@ class RegistrationState(AuthState):
     doctor_options: list[dict[str, str]] = []
     payer_options: list[dict[str, str]] = _options(reg.payer_options())
     choice: dict[str, str] = {}
+    # What the branch lacks before anyone can be registered (message, link label, href).
+    setup_gaps: list[dict[str, str]] = []
     errors: dict[str, str] = {}
     # The last registration at this desk, shown big.
     last_number: str = ""
@@ -129,7 +146,13 @@ class RegistrationState(AuthState):
         )
 
     def _default_choice(self) -> dict[str, str]:
-        choice = {"unit_id": "", "room_id": "", "doctor_id": "", "payer": Payer.UMUM.value}
+        choice = {
+            "unit_id": "",
+            "room_id": "",
+            "doctor_id": "",
+            "payer": Payer.UMUM.value,
+            "bpjs_number": "",
+        }
         if len(self.unit_options) == 1:
             choice["unit_id"] = self.unit_options[0]["value"]
         if len(self.doctor_options) == 1:
@@ -160,6 +183,10 @@ class RegistrationState(AuthState):
         with read_scope() as session:
             view = reg.desk_view(session, actor.branch_id)
         self.unit_options, self.doctor_options = _options(view.units), _options(view.doctors)
+        self.setup_gaps = [
+            {"key": g.key, "message": g.message, "link": g.link_label, "href": g.href}
+            for g in view.gaps
+        ]
         self.search_term, self.search_problem, self.searched = "", "", False
         self.results, self.patient, self.errors = [], {}, {}
         self.last_number = self.last_unit = self.last_patient = ""
@@ -177,7 +204,9 @@ class RegistrationState(AuthState):
     # ----- the patient --------------------------------------------------------------------
     @rx.event
     def set_search_term(self, value: str):
+        """Search as you type (the box sends its text after a short pause)."""
         self.search_term = payload_text(value, max_length=200)
+        self._search()
 
     @rx.event
     def search(self):
@@ -185,8 +214,12 @@ class RegistrationState(AuthState):
 
     @rx.event
     def search_on_enter(self, key: str):
-        if key == "Enter":
-            self._search()
+        """Enter: search now; when exactly one patient is listed, pick that one."""
+        if key != "Enter":
+            return
+        self._search()
+        if len(self.results) == 1:
+            return self.pick_patient(self.results[0]["id"])
 
     def _search(self) -> None:
         actor = self._viewer()
@@ -236,10 +269,15 @@ class RegistrationState(AuthState):
             "mrn": patient.mrn,
             "nik": patient.nik or "-",
             "birth_date": format_date(patient.birth_date),
+            "bpjs_number": patient.bpjs_number or "",
         }
+        self.choice["bpjs_number"] = patient.bpjs_number or ""
         self.errors.pop("patient_id", None)
+        self.errors.pop("bpjs_number", None)
         self.results, self.searched, self.search_term = [], False, ""
         self.last_number = ""
+        # Keyboard: the patient is chosen, Enter on the focused button registers.
+        return rx.set_focus("reg-submit")
 
     @rx.event
     def clear_patient(self):
@@ -264,6 +302,12 @@ class RegistrationState(AuthState):
             self.errors.pop(field, None)
 
     @rx.event
+    def register_on_enter(self, key: str):
+        """Enter in the visit's last field (No. BPJS) registers, as Daftarkan does."""
+        if key == "Enter":
+            return self.register()
+
+    @rx.event
     def register(self):
         """Daftarkan: the visit with the unit's next queue number."""
         actor = self._authorize(Action.VISIT_REGISTER)
@@ -273,6 +317,7 @@ class RegistrationState(AuthState):
             room_id=_int(self.choice.get("room_id", "")),
             doctor_id=_int(self.choice.get("doctor_id", "")),
             payer=self.choice.get("payer", ""),
+            bpjs_number=self.choice.get("bpjs_number", ""),
         )
         try:
             with session_scope() as session:
@@ -285,7 +330,7 @@ class RegistrationState(AuthState):
                 )
         except ValidationFailed as failed:
             self.errors = failed.errors
-            return rx.toast.error(failed.message)
+            return desk_error(failed.message)
         live.publish(
             live.branch_topic(actor.branch_id), exclude=self._client_token(), visit_id=done.visit_id
         )
@@ -297,10 +342,15 @@ class RegistrationState(AuthState):
         self.last_number, self.last_unit = str(number), unit_name
         self.last_patient = self.patient.get("name", "")
         self.patient = {}  # ready for the next patient; unit, room, doctor stay
+        self.choice["bpjs_number"] = ""
         self._reload_queue(rows=done.queue)
-        return rx.toast.success(
-            f"{self.last_patient} terdaftar di {unit_name}, nomor antrean {number}."
-        )
+        return [
+            *dismiss_errors(),
+            rx.toast.success(
+                f"{self.last_patient} terdaftar di {unit_name}, nomor antrean {number}."
+            ),
+            rx.set_focus("reg-patient-search"),
+        ]
 
     # ----- today's queue ------------------------------------------------------------------
     @rx.event
@@ -356,7 +406,7 @@ class RegistrationState(AuthState):
             return
         except StaleEdit as stale:
             self.cancel_error = stale.message
-            return rx.toast.error(stale.message)
+            return desk_error(stale.message)
         live.publish(
             live.branch_topic(actor.branch_id),
             exclude=self._client_token(),
@@ -364,4 +414,7 @@ class RegistrationState(AuthState):
         )
         self.cancel_open, self.cancel_id, self.cancel_reason = False, 0, ""
         self._reload_queue()
-        return rx.toast.success(f"Kunjungan nomor antrean {number} dibatalkan.")
+        return [
+            *dismiss_errors(),
+            rx.toast.success(f"Kunjungan nomor antrean {number} dibatalkan."),
+        ]

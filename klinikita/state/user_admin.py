@@ -9,7 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from klinikita.db import read_scope, session_scope
-from klinikita.services import accounts
+from klinikita.services import accounts, password_reset
 from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.permissions import Action, allows
 from klinikita.services.text_input import parse_id, payload_form, payload_search, payload_text
@@ -33,6 +33,9 @@ def _parse_id(raw: str) -> int:
 
 
 class UserAdminState(PagedList, AuthState):
+    # False when no mail server is set: the page warns that reset mails cannot be sent.
+    mail_ready: bool = True
+    no_mail_warning: str = password_reset.NO_MAIL_ADMIN_WARNING
     rows: list[dict[str, str]] = []
     search: str = ""
 
@@ -85,6 +88,7 @@ class UserAdminState(PagedList, AuthState):
             self.rows = []
             return
         self.mode, self.editing_id, self.reset_user_id, self.confirm_user_id = "", 0, 0, 0
+        self.mail_ready = password_reset.mail_configured()
         self._reload(actor)
 
     @rx.event

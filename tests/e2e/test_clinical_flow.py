@@ -77,8 +77,7 @@ def _register(browser: Browser, url: str, queue_number: str = "1") -> tuple[str,
     desk = browser.new_page(viewport=DESK)
     login_as(desk, url, "pendaftaran", "Daftar#2026")
     desk.goto(f"{url}/pendaftaran")
-    desk.locator("#reg-patient-search").fill(PATIENT_NIK)
-    desk.locator("#reg-patient-search").press("Enter")
+    desk.locator("#reg-patient-search").fill(PATIENT_NIK)  # listed as typed
     result = desk.locator("[id^=reg-patient-result-]").first
     patient_id = result.get_attribute("id").removeprefix("reg-patient-result-")
     result.click()

@@ -23,12 +23,13 @@ def _open_registration(page: Page, url: str, username: str, password: str) -> No
 
 
 def _register(page: Page, term: str, payer: str) -> None:
-    page.locator("#reg-patient-search").fill(term)
-    page.locator("#reg-patient-search").press("Enter")
+    page.locator("#reg-patient-search").fill(term)  # listed as typed, no Enter needed
     page.locator("[id^=reg-patient-result-]").first.click()
     expect(page.locator("#reg-patient-chosen")).to_be_visible()
     pick(page, "reg-unit", "Poli Umum")
     pick(page, "reg-payer", payer)
+    if payer == "BPJS":
+        page.locator("#reg-bpjs-number").fill("0001234567890")
     page.locator("#reg-submit").click()
 
 

@@ -150,7 +150,7 @@ def test_forgot_password_gives_one_reply_and_mails_only_a_real_account(
     assert _can_log_in(db, "sari", NEW_PASSWORD)
 
 
-def test_empty_request_asks_for_input(db, root, clinic):
+def test_empty_request_asks_for_input(db, root, clinic, mail_server):
     state = substate(root, ForgotPasswordState)
     state.submit({"identifier": "  "})
     assert state.error and not state.sent

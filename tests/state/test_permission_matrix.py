@@ -309,7 +309,24 @@ HANDLERS: dict[str, Spec] = {
     "RegistrationState.set_cancel_open": Spec(LOCAL, _const(False)),
     "RegistrationState.set_cancel_reason": Spec(LOCAL, _const("alasan")),
     "RegistrationState.set_choice": Spec(LOCAL, _const("payer", "bpjs")),
-    "RegistrationState.set_search_term": Spec(LOCAL, _const("budi")),
+    "RegistrationState.set_search_term": Spec(
+        _A.VIEW_PENDAFTARAN, _const("000001"), shows=frozenset({RECORD})
+    ),
+    "RegistrationState.register_on_enter": Spec(
+        _A.VISIT_REGISTER,
+        _const("Enter"),
+        preset=_set(
+            patient=lambda w: {"id": str(w.new_patient)},
+            choice=lambda w: {
+                "unit_id": str(w.unit),
+                "room_id": str(w.room),
+                "doctor_id": str(w.employee),
+                "payer": "bpjs",
+                "bpjs_number": "0001234567890",
+            },
+        ),
+        writes=True,
+    ),
     # ----- Pemeriksaan ------------------------------------------------------------------
     "ExaminationState.load": Spec(
         _A.VIEW_PEMERIKSAAN,
@@ -407,7 +424,15 @@ HANDLERS: dict[str, Spec] = {
     "PatientState.set_form_open": Spec(LOCAL, _const(False)),
     "PatientState.set_field": Spec(LOCAL, _const("name", "Budi")),
     "PatientState.set_flag": Spec(LOCAL, _const("is_newborn", True)),
-    "PatientState.set_search_term": Spec(LOCAL, _const("budi")),
+    "PatientState.set_search_term": Spec(
+        _A.VIEW_KONTAK, _const("000001"), shows=frozenset({RECORD})
+    ),
+    "PatientState.set_region_term": Spec(LOCAL, _const("cilandak")),  # public list
+    "PatientState.region_on_enter": Spec(LOCAL, _const("Enter")),
+    "PatientState.pick_village": Spec(LOCAL, _const("31.71.01.1001")),  # public list
+    "PatientState.save_on_enter": Spec(
+        _A.RECORD_EDIT, _const("Enter"), preset=_set(**_PATIENT_FORM), writes=True
+    ),
     "PatientState.pick_region": Spec(LOCAL, _const("province_code", "31")),  # public list
     # ----- Apotek: Obat & BHP ----------------------------------------------------------
     "DrugState.load": Spec(_A.VIEW_APOTEK, shows=frozenset({RECORD})),

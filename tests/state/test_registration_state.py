@@ -64,6 +64,7 @@ def test_the_desk_finds_the_patient_registers_and_sees_the_number(db, clinic):
         "room_id": str(room.id),
         "doctor_id": str(doctor.id),
         "payer": "umum",
+        "bpjs_number": "",
     }
     assert state.queue == []
     for term in ("9271060312000001", "000001", "ardi"):  # NIK, No. RM, name
@@ -73,6 +74,7 @@ def test_the_desk_finds_the_patient_registers_and_sees_the_number(db, clinic):
     state.pick_patient(state.results[0]["id"])
     assert state.patient["mrn"] == "000001" and state.results == []
     state.set_choice("payer", "bpjs")
+    state.set_choice("bpjs_number", "0001234567890")
     state.register()
     assert state.errors == {} and state.last_number == "1"
     assert state.last_unit == "Poli Umum" and state.last_patient == "Ardianto Putra"
@@ -83,8 +85,10 @@ def test_the_desk_finds_the_patient_registers_and_sees_the_number(db, clinic):
     assert row["payer"] == "BPJS" and row["status_label"] == "menunggu" and row["arrived"]
     [visit] = _visits(db)
     assert visit.payer == "bpjs" and visit.queue_number == 1
+    assert visit.bpjs_number == "0001234567890"
     # The same patient again in the same unit: refused at the patient, with the number.
     _find_and_pick(state, "000001")
+    state.set_choice("bpjs_number", "0001234567890")
     state.register()
     assert "nomor antrean 1" in state.errors["patient_id"]
     assert len(_visits(db)) == 1
