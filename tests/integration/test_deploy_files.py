@@ -167,3 +167,17 @@ def test_the_dockerfile_installs_what_the_makefile_installs():
     for name in ("NODE_VERSION", "BUN_VERSION"):
         make_version = re.search(rf"^{name} := (\S+)$", makefile, re.M).group(1)
         assert f"ARG {name}={make_version}" in dockerfile
+
+
+def test_the_image_keeps_local_state_out_and_its_data_in_the_volume():
+    """The build context leaves out environments, build output, databases and keys, and an
+    image run without settings keeps its SQLite database in the data volume."""
+    ignored = {
+        line.strip()
+        for line in (PROJECT_ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {".git", ".venv", ".tools", ".web", "*.db", "*.key"} <= ignored
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "REFLEX_DB_URL=sqlite:////var/lib/klinikita/klinikita.db" in dockerfile
+    assert "VOLUME /var/lib/klinikita" in dockerfile
