@@ -30,7 +30,7 @@ from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.paging import PAGE_SIZE, Page
 from klinikita.services.permissions import Action, require
 from klinikita.services.text_input import ascii_digits, take_text
-from klinikita.services.visit_queue import local_today
+from klinikita.services.visit_queue import branch_zone, local_today, zone_time_text
 
 # Batches that expire within this many days are listed as near expiry.
 NEAR_EXPIRY_DAYS = 90
@@ -669,6 +669,7 @@ class CardRow:
     item_balance: int  # the item's total over all its batches after the movement
     user: str
     reason: str
+    at_text: str  # the time in the branch's zone, dd/mm/yyyy HH:MM
 
 
 def stock_card(
@@ -683,6 +684,7 @@ def stock_card(
     and the item's balance after it, who made it and why."""
     require(actor.duty, Action.VIEW_APOTEK)
     item = _item(session, actor, item_id)
+    zone = branch_zone(_branch(session, actor))
     running = func.sum(StockMovement.quantity).over(
         order_by=(StockMovement.created_at, StockMovement.id)
     )
@@ -710,6 +712,7 @@ def stock_card(
             item_balance=int(balance),
             user=name or "",
             reason=m.reason,
+            at_text=zone_time_text(m.created_at, zone, "%d/%m/%Y %H:%M"),
         )
         for m, number, name, balance in got.rows
     ]
