@@ -285,15 +285,16 @@ class StockState(PagedList, AuthState):
     def search_items(self, text: str):
         """The items of the branch whose name or KFA code matches what is typed."""
         actor = self._authorize(Action.VIEW_APOTEK)
-        self.item_query = payload_search(text)
+        query = payload_search(text)
         if self._viewer() is None:
             return
+        self.item_query = query
         with read_scope() as session:
             found = stock_service.find_items(session, actor, self.item_query, limit=20)
-        self.item_options = [
-            {"id": str(i.id), "name": i.name, "unit": i.unit, "kfa_code": i.kfa_code or ""}
-            for i in found
-        ]
+            self.item_options = [
+                {"id": str(i.id), "name": i.name, "unit": i.unit, "kfa_code": i.kfa_code or ""}
+                for i in found
+            ]
 
     @rx.event
     def open_item(self, item_id: str, tab: str = TAB_CARD):
@@ -339,17 +340,15 @@ class StockState(PagedList, AuthState):
             return rx.toast.error(f"Satu penerimaan paling banyak {MAX_LINES} baris.")
         with read_scope() as session:
             item = stock_service.receipt_item(session, actor, wanted)
-        self.lines = [
-            *self.lines,
-            {
+            line = {
                 "item_id": str(item.id),
                 "name": item.name,
                 "unit": item.unit,
                 "batch_number": "",
                 "expiry_date": "",
                 "quantity": "",
-            },
-        ]
+            }
+        self.lines = [*self.lines, line]
         self.item_query, self.item_options = "", []
         self.errors.pop("lines", None)
 
