@@ -423,3 +423,22 @@ def test_item_batches_lists_first_to_expire_first(world):
     )
     item, rows = stock.item_batches(db, w["actor"], w["para"].id)
     assert [r.batch_number for r in rows] == ["EARLY", "LATE"]
+
+
+# ----- the demo's opening stock -----------------------------------------------------------------
+def test_demo_stock_fills_every_item_without_a_batch_once(world):
+    from klinikita.services.seed import seed_demo_stock
+
+    w, db = world, world["db"]
+    _receive(w, _line(w["amox"], "A1", quantity="3", today=w["today"]))
+    assert seed_demo_stock(db) == 2  # Paracetamol of both branches; Amoksisilin had stock
+    db.commit()
+    assert seed_demo_stock(db) == 0
+    para = _batches(db, w["para"])
+    assert [(b.batch_number, b.quantity > 0, b.expiry_date > w["today"]) for b in para] == [
+        (f"DEMO{w['para'].id:04d}", True, True)
+    ]
+    receipts = db.exec(select(GoodsReceipt).where(GoodsReceipt.note == "Stok awal demo")).all()
+    assert {r.branch_id for r in receipts} == {w["branch"].id, w["other"].id}
+    card = stock.stock_card(db, w["actor"], w["para"].id)[1].rows
+    assert [(r.kind, r.reason) for r in card] == [(MovementKind.RECEIPT, "Stok awal demo")]
