@@ -117,13 +117,15 @@ def _stock_tab() -> rx.Component:
 def _item_search(on_pick, element_id: str) -> rx.Component:  # noqa: ANN001
     """A search of the branch's drug master; a tap on a result calls `on_pick(item id)`."""
     return rx.vstack(
-        search_input(
-            S.item_query,
-            S.search_items,
-            "Cari obat (nama atau kode KFA)",
-            element_id,
+        rx.input(
+            rx.input.slot(rx.icon("search", size=16)),
+            placeholder="Cari obat (nama atau kode KFA)",
+            value=S.item_query,
+            on_change=S.search_items,
             debounce_timeout=300,
+            size="3",
             width="100%",
+            id=element_id,
         ),
         rx.cond(
             S.item_options.length() > 0,
@@ -587,7 +589,7 @@ def stock_page() -> rx.Component:
                 _tab(TAB_EXPIRY, "Mendekati kedaluwarsa"),
                 _tab(TAB_CARD, "Kartu stok"),
                 size="2",
-                wrap="wrap",
+                style={"flex_wrap": "wrap"},
             ),
             rx.box(
                 rx.match(
