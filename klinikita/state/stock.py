@@ -10,7 +10,7 @@ from klinikita.models.pharmacy import MovementKind
 from klinikita.services import stock as stock_service
 from klinikita.services.audit import Actor
 from klinikita.services.dates import typed_date
-from klinikita.services.errors import ValidationFailed
+from klinikita.services.errors import NotFound, ValidationFailed
 from klinikita.services.paging import PAGE_SIZE
 from klinikita.services.permissions import Action, allows
 from klinikita.services.text_input import parse_id, payload_id, payload_search, payload_text
@@ -222,10 +222,20 @@ class StockState(PagedList, AuthState):
                 self.expiry_rows = [
                     _expiry_row(r) for r in stock_service.near_expiry(session, actor)
                 ]
-            elif self.tab == TAB_ADJUST and self.item_id:
-                self._read_batches(session, actor)
-            elif self.tab == TAB_CARD and self.item_id:
-                self._read_card(session, actor)
+            elif self.tab in (TAB_ADJUST, TAB_CARD) and self.item_id:
+                try:
+                    if self.tab == TAB_ADJUST:
+                        self._read_batches(session, actor)
+                    else:
+                        self._read_card(session, actor)
+                except NotFound:  # the item is gone from this branch: choose again
+                    self._drop_item()
+
+    def _drop_item(self) -> None:
+        self.item_id, self.item_name, self.item_unit = 0, "", ""
+        self.batches, self.card_rows, self.counts = [], [], {}
+        self.card_page = self.card_page_count = 1
+        self.card_total = 0
 
     def _read_batches(self, session, actor: Actor) -> None:  # noqa: ANN001
         item, rows = stock_service.item_batches(session, actor, self.item_id)
@@ -308,11 +318,15 @@ class StockState(PagedList, AuthState):
         self.item_id, self.card_page, self.errors = wanted, 1, {}
         self.counts, self.adjust = {}, _blank_adjust()
         self.item_query, self.item_options = "", []
-        with read_scope() as session:
-            if self.tab == TAB_ADJUST:
-                self._read_batches(session, actor)
-            else:
-                self._read_card(session, actor)
+        try:
+            with read_scope() as session:
+                if self.tab == TAB_ADJUST:
+                    self._read_batches(session, actor)
+                else:
+                    self._read_card(session, actor)
+        except NotFound:
+            self._drop_item()
+            raise
 
     @rx.event
     def card_next(self):
@@ -327,8 +341,12 @@ class StockState(PagedList, AuthState):
         if self._viewer() is None or not self.item_id:
             return
         self.card_page = min(max(1, self.card_page + step), max(1, self.card_page_count))
-        with read_scope() as session:
-            self._read_card(session, actor)
+        try:
+            with read_scope() as session:
+                self._read_card(session, actor)
+        except NotFound:
+            self._drop_item()
+            raise
 
     # ----- Penerimaan ---------------------------------------------------------------------
     @rx.event
