@@ -8,6 +8,7 @@ batch of another branch is "not found". Dispensing (FEFO) is services/dispensing
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -37,6 +38,8 @@ NEAR_EXPIRY_DAYS = 90
 # The most lines one receipt takes, and the largest quantity of one line or adjustment.
 MAX_RECEIPT_LINES = 100
 MAX_QUANTITY = 1_000_000
+# A whole number with its thousands grouped by dots, as Indonesians write it: 1.000.
+_GROUPED = re.compile(r"[0-9]{1,3}(\.[0-9]{3})+", re.ASCII)
 # The lists that are not paged show at most this many rows.
 LIST_LIMIT = 200
 
@@ -89,8 +92,9 @@ def _batch(session: Session, actor: audit.Actor, batch_id: int | None) -> StockB
 
 def parse_quantity(errors: dict[str, str], key: str, text: object, *, signed: bool = False) -> int:
     """A whole number of units typed in a form: > 0 (or, when `signed`, non-zero with an
-    optional leading + or -); 0 with `errors[key]` set otherwise."""
-    raw = text.strip().replace(".", "") if isinstance(text, str) else ""
+    optional leading + or -), thousands grouped with dots allowed (1.000); 0 with
+    `errors[key]` set otherwise. "2.5" or "2,5" is refused, never read as 25."""
+    raw = text.strip() if isinstance(text, str) else ""
     if isinstance(text, int) and not isinstance(text, bool):
         raw = str(text)
     sign = 1
@@ -99,6 +103,8 @@ def parse_quantity(errors: dict[str, str], key: str, text: object, *, signed: bo
     if not raw:
         errors.setdefault(key, "Jumlah wajib diisi.")
         return 0
+    if _GROUPED.fullmatch(raw):
+        raw = raw.replace(".", "")
     if not ascii_digits(raw):
         errors.setdefault(key, "Jumlah harus bilangan bulat (angka 0-9).")
         return 0

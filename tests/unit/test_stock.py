@@ -442,3 +442,14 @@ def test_demo_stock_fills_every_item_without_a_batch_once(world):
     assert {r.branch_id for r in receipts} == {w["branch"].id, w["other"].id}
     card = stock.stock_card(db, w["actor"], w["para"].id)[1].rows
     assert [(r.kind, r.reason) for r in card] == [(MovementKind.RECEIPT, "Stok awal demo")]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("12", 12), ("1.000", 1000), (" 25 ", 25), ("2.5", 0), ("2,5", 0), ("1.00", 0), ("0", 0)],
+)
+def test_quantities_are_whole_units_with_dotted_thousands(text, expected):
+    errors: dict[str, str] = {}
+    assert stock.parse_quantity(errors, "q", text) == expected
+    assert ("q" in errors) == (expected == 0)
+    assert stock.parse_quantity({}, "q", "-1.200", signed=True) == -1200
