@@ -28,6 +28,7 @@ from klinikita.pages import (  # noqa: F401
     reports,
     resume,
     settings,
+    stock,
     users,
 )
 from klinikita.satusehat_runtime import backend_api, run_outbox_worker

@@ -183,9 +183,77 @@ def seed_demo(session: Session, *, queue_satusehat: bool = True) -> list[DemoUse
         )
     session.flush()
     seed_demo_drugs(session, [b.id for b in branches.values()])
+    seed_demo_stock(session)
     if queue_satusehat:
         _send_demo_master_data(session)
     return list(DEMO_USERS)
+
+
+def seed_demo_stock(session: Session) -> int:
+    """An opening goods receipt per branch for every active drug item that has no batch
+    yet (the demo's drug master is seeded before this); a few items are left low or near
+    expiry so the Stok lists show something. Returns how many batches it filled."""
+    from datetime import timedelta
+
+    from klinikita.models.pharmacy import DrugItem, GoodsReceipt, MovementKind, StockBatch
+    from klinikita.services.stock_ledger import move
+    from klinikita.services.visit_queue import local_today
+
+    stocked = select(StockBatch.item_id).distinct()
+    items = session.exec(
+        select(DrugItem)
+        .where(DrugItem.active, DrugItem.id.not_in(stocked))
+        .order_by(DrugItem.branch_id, DrugItem.name, DrugItem.id)
+    ).all()
+    filled = 0
+    receipts: dict[int, GoodsReceipt] = {}
+    for n, item in enumerate(items):
+        receipt = receipts.get(item.branch_id)
+        if receipt is None:
+            today = local_today(session.get(Branch, item.branch_id))
+            receipt = GoodsReceipt(
+                branch_id=item.branch_id,
+                supplier="PBF Demo Farma",
+                invoice_number="DEMO-0001",
+                received_on=today,
+                note="Stok awal demo",
+            )
+            session.add(receipt)
+            session.flush()
+            receipts[item.branch_id] = receipt
+            audit.record(
+                session,
+                None,
+                "create",
+                "goods_receipt",
+                receipt.id,
+                after=audit.snapshot(receipt),
+                branch_id=item.branch_id,
+            )
+        today = receipt.received_on
+        # Every seventh item is below its minimum, every fifth expires within 90 days.
+        quantity = max(1, item.min_stock // 2) if n % 7 == 3 and item.min_stock else 100
+        expiry = today + timedelta(days=45 if n % 5 == 2 else 540 + 30 * (n % 6))
+        batch = StockBatch(
+            branch_id=item.branch_id,
+            item_id=item.id,
+            batch_number=f"DEMO{item.id:04d}",
+            expiry_date=expiry,
+            quantity=0,
+        )
+        session.add(batch)
+        session.flush()
+        move(
+            session,
+            batch,
+            quantity,
+            MovementKind.RECEIPT,
+            user_id=None,
+            reason="Stok awal demo",
+            receipt_id=receipt.id,
+        )
+        filled += 1
+    return filled
 
 
 def _send_demo_master_data(session: Session) -> None:

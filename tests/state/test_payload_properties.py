@@ -33,6 +33,7 @@ from klinikita.state.patients import TEXT_FIELDS, PatientState
 from klinikita.state.referensi import RoomState, UnitState
 from klinikita.state.registration import RegistrationState
 from klinikita.state.reports import AuditReportState, SyncLogState
+from klinikita.state.stock import StockState
 from klinikita.state.user_admin import UserAdminState
 from tests.factories import GOOD_PASSWORD, make_clinic, make_user, make_visit
 from tests.patients_support import add_regions
@@ -390,6 +391,7 @@ PAGE_STATES = {
     RegistrationState: lambda s: s.load(),
     AuditReportState: lambda s: s.load(),
     SyncLogState: lambda s: s.load(),
+    StockState: lambda s: s.load(),
 }
 NOT_FED = {
     "check_connection",  # a background task; its id is read like start_edit's

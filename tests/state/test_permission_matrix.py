@@ -50,7 +50,7 @@ from klinikita.models import (
 )
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
 from klinikita.models.enums import Duty, Sex
-from klinikita.models.pharmacy import DrugItem
+from klinikita.models.pharmacy import DrugItem, StockBatch
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import auth
 from klinikita.services.actor_cache import forget_actors
@@ -87,6 +87,7 @@ MARKERS = {
         "karyawan-penanda",
         "pengguna-penanda",
         "barang-penanda",
+        "stok-penanda",
     ),
     CLINICAL: ("soap-penanda", "dx-penanda", "tindakan-penanda"),
     PRESCRIPTION: ("obat-penanda",),
@@ -138,6 +139,8 @@ class World:
     sync_log: int = 0
     drug: int = 0  # a drug item of branch A's drug master
     idle_drug: int = 0
+    stock_item: int = 0  # a drug item of branch A with one batch (stock_batch) of 10
+    stock_batch: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
     snapshot: sqlite3.Connection | None = None  # the database every case starts from
     baseline: dict = field(default_factory=dict)  # its _fingerprint
@@ -246,6 +249,81 @@ def _master_list(state: str, view: Action, create: Action, row: str) -> dict[str
 
 
 _A = Action
+
+
+def _stock_handlers() -> dict[str, Spec]:
+    """Apotek -> Stok (state/stock.py): branch A's item and batch, as a stale tab holds them."""
+    shown = frozenset({RECORD})
+    item = {"item_id": lambda w: w.stock_item, "_branch_id": lambda w: w.branch_a}
+    batch = lambda w: [  # noqa: E731
+        {"id": str(w.stock_batch), "batch_number": "B1", "expiry_date": "", "quantity": "10"}
+    ]
+    adjust = {"batch_id": "", "quantity": "", "reason": "", "reason_text": "", "take_reason": ""}
+    return {
+        "StockState.load": Spec(_A.VIEW_APOTEK, shows=shown),
+        "StockState.set_tab": Spec(_A.VIEW_APOTEK, _const("stok"), shows=shown),
+        "StockState.set_search": Spec(_A.VIEW_APOTEK, _const("penanda"), shows=shown),
+        "StockState.next_page": Spec(_A.VIEW_APOTEK, preset=_paged(**item)),
+        "StockState.prev_page": Spec(_A.VIEW_APOTEK, preset=_set(page=2, page_count=2, **item)),
+        "StockState.search_items": Spec(_A.VIEW_APOTEK, _const("penanda"), shows=shown),
+        "StockState.open_item": Spec(
+            _A.VIEW_APOTEK, lambda w, s: (str(w.stock_item), "kartu"), shows=shown
+        ),
+        "StockState.card_next": Spec(
+            _A.VIEW_APOTEK, preset=_set(card_page=1, card_page_count=2, **item)
+        ),
+        "StockState.card_prev": Spec(
+            _A.VIEW_APOTEK, preset=_set(card_page=2, card_page_count=2, **item)
+        ),
+        "StockState.add_line": Spec(_A.STOCK_RECEIVE, _id("stock_item"), shows=shown),
+        "StockState.save_receipt": Spec(
+            _A.STOCK_RECEIVE,
+            preset=_set(
+                receipt={"supplier": "PBF", "invoice_number": "", "received_on": "", "note": ""},
+                lines=lambda w: [
+                    {
+                        "item_id": str(w.stock_item),
+                        "name": "x",
+                        "unit": "tablet",
+                        "batch_number": "B2",
+                        "expiry_date": "01/01/2099",
+                        "quantity": "5",
+                    }
+                ],
+            ),
+            writes=True,
+        ),
+        "StockState.save_adjustment": Spec(
+            _A.STOCK_ADJUST,
+            preset=_set(
+                **item,
+                adjust=lambda w: {
+                    **adjust,
+                    "batch_id": str(w.stock_batch),
+                    "quantity": "-1",
+                    "reason": "rusak",
+                },
+            ),
+            writes=True,
+        ),
+        "StockState.save_stock_take": Spec(
+            _A.STOCK_ADJUST,
+            preset=_set(
+                **item,
+                batches=batch,
+                counts=lambda w: {str(w.stock_batch): "7"},
+                adjust={**adjust, "take_reason": "Opname"},
+            ),
+            writes=True,
+        ),
+        "StockState.set_receipt_field": Spec(LOCAL, _const("supplier", "PBF")),
+        "StockState.set_line_field": Spec(LOCAL, _const(0, "quantity", "5")),
+        "StockState.remove_line": Spec(LOCAL, _const(0)),
+        "StockState.clear_receipt": Spec(LOCAL),
+        "StockState.set_adjust_field": Spec(LOCAL, _const("quantity", "-1")),
+        "StockState.set_count": Spec(LOCAL, _const("1", "5")),
+    }
+
 
 HANDLERS: dict[str, Spec] = {
     # ----- passwords and login (no login needed) ----------------------------------------
@@ -595,6 +673,7 @@ HANDLERS: dict[str, Spec] = {
     "DashboardState.set_backfill_day": Spec(
         _A.SATUSEHAT_BACKFILL, _const("backfill_from", "2026-01-01")
     ),
+    **_stock_handlers(),
     "DashboardState.send_unsent": Spec(
         _A.SATUSEHAT_BACKFILL,
         preset=_set(
@@ -760,6 +839,19 @@ def _build(session: Session) -> World:
     session.add_all([log, job])
     session.commit()
     w.sync_log = log.id
+    drug = DrugItem(branch_id=a.id, name="Stok-Penanda Parasetamol", unit="tablet", min_stock=50)
+    session.add(drug)
+    session.flush()
+    batch = StockBatch(
+        branch_id=a.id,
+        item_id=drug.id,
+        batch_number="B1",
+        expiry_date=datetime(2099, 1, 1).date(),
+        quantity=10,
+    )
+    session.add(batch)
+    session.commit()
+    w.stock_item, w.stock_batch = drug.id, batch.id
     for duty in Duty:
         make_user(session, f"t-{duty.value.replace('_', '-')}", branches=[a], main_duty=duty)
     make_user(session, "t-admin-b", branches=[b], main_duty=Duty.ADMIN)
