@@ -528,7 +528,8 @@ def add_procedure(
     *,
     now: datetime | None = None,
 ) -> Procedure:
-    """Tindakan: description required; an ICD-9-CM code (e.g. 96.59) when known."""
+    """Tindakan: description required; an ICD-9-CM code (e.g. 96.59) when known. Performed
+    by the visit's doctor, at the time it is recorded (Procedure.performer, performedPeriod)."""
     visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
     errors: dict[str, str] = {}
     code = _text(errors, data, "code").replace(" ", "")
@@ -542,8 +543,17 @@ def add_procedure(
         errors.setdefault("description", "Nama tindakan wajib diisi.")
     if errors:
         raise ValidationFailed(errors)
-    _mark_started(session, actor, visit, now or utcnow())
-    procedure = Procedure(visit_id=visit.id, code=code, description=description, note=note)
+    now = now or utcnow()
+    _mark_started(session, actor, visit, now)
+    # Procedure.performer and performedPeriod: the visit's doctor, when it was recorded.
+    procedure = Procedure(
+        visit_id=visit.id,
+        code=code,
+        description=description,
+        note=note,
+        performed_by_id=visit.doctor_id,
+        performed_at=now,
+    )
     session.add(procedure)
     session.flush()
     audit.record(
