@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from klinikita.models import Visit
 from klinikita.models.allergies import (
@@ -30,7 +30,7 @@ from klinikita.models.pharmacy import DrugItem
 from klinikita.services import audit, corrections
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, allows, require
-from klinikita.services.text_input import parse_id, take_text
+from klinikita.services.text_input import normalize_text, parse_id, take_text
 from klinikita.terminology import allergens
 
 NO_KNOWN_ALLERGY_DISPLAY = "No known allergy"
@@ -321,3 +321,26 @@ def withdraw_allergy(
     _withdraw(session, actor, row, text, now)
     if row.resource_id:
         _correct_visit(session, row.recorded_visit_id, now)
+
+
+DRUG_RESULTS = 10
+
+
+def search_drugs(session: Session, actor: audit.Actor, text: object) -> list[dict[str, str]]:
+    """Active items of the branch's drug master whose name contains `text` (at least two
+    characters), for the drug-allergy picker: id, name, KFA code."""
+    require(actor.duty, Action.ALLERGY_RECORD)
+    words = normalize_text(text)
+    if len(words) < 2:
+        return []
+    rows = session.exec(
+        select(DrugItem.id, DrugItem.name, DrugItem.kfa_code)
+        .where(
+            DrugItem.branch_id == actor.branch_id,
+            DrugItem.active,
+            func.lower(DrugItem.name).contains(words.lower(), autoescape=True),
+        )
+        .order_by(DrugItem.name)
+        .limit(DRUG_RESULTS)
+    ).all()
+    return [{"id": str(i), "name": name, "kfa": kfa or ""} for i, name, kfa in rows]
