@@ -659,6 +659,7 @@ class ExamAllergyState(ExaminationState):
     @rx.event
     def refresh_allergies(self):
         """Read the open visit's patient's allergies (when the section shows a visit)."""
+        self._authorize(Action.VIEW_PEMERIKSAAN)
         if self._shown is None or not self.visit_id:
             self.allergies, self.allergy_status = [], ""
             return
@@ -677,15 +678,15 @@ class ExamAllergyState(ExaminationState):
     @rx.event
     def search_allergy_drug(self, text: str):
         actor = self._authorize(Action.ALLERGY_RECORD)
-        self.allergy_form["item_name"] = payload_search(text)
-        self.allergy_form["item_id"] = ""
+        self.allergy_form = {**self.allergy_form, "item_name": payload_search(text), "item_id": ""}
         with read_scope() as session:
             self.allergy_drugs = allergy_service.search_drugs(session, actor, text)
 
     @rx.event
     def pick_allergy_drug(self, item_id: str, name: str):
-        self.allergy_form["item_id"] = payload_text(item_id, max_length=20)
-        self.allergy_form["item_name"] = payload_text(name, max_length=200)
+        picked = {"item_id": payload_text(item_id, max_length=20)}
+        picked["item_name"] = payload_text(name, max_length=200)
+        self.allergy_form = {**self.allergy_form, **picked}
         self.allergy_drugs = []
         self.allergy_errors.pop("item_id", None)
 
@@ -698,8 +699,8 @@ class ExamAllergyState(ExaminationState):
             self.allergy_errors = failed.errors
             return rx.toast.error(failed.message)
         self.allergy_form, self.allergy_errors, self.allergy_drugs = _allergy_form(), {}, []
-        self._after_change(lists=())
-        self.refresh_allergies()
+        self._show_allergies(self._shown.patient_id if self._shown else 0)
+        self._tell_others()
         return rx.toast.success("Alergi tercatat.")
 
     @rx.event
@@ -713,8 +714,8 @@ class ExamAllergyState(ExaminationState):
     @rx.event
     def ask_withdraw_allergy(self, allergy_id: str):
         self.allergy_withdrawing = payload_text(allergy_id, max_length=20)
-        self.allergy_form["reason"] = ""
-        self.allergy_errors.pop("reason", None)
+        self.allergy_form = {**self.allergy_form, "reason": ""}
+        self.allergy_errors = {k: v for k, v in self.allergy_errors.items() if k != "reason"}
 
     @rx.event
     def withdraw_allergy(self):
@@ -728,7 +729,8 @@ class ExamAllergyState(ExaminationState):
         except ValidationFailed as failed:
             self.allergy_errors = failed.errors
             return rx.toast.error(failed.message)
-        self.allergy_withdrawing, self.allergy_form["reason"] = "", ""
-        self._after_change(lists=())
-        self.refresh_allergies()
+        self.allergy_withdrawing = ""
+        self.allergy_form = {**self.allergy_form, "reason": ""}
+        self._show_allergies(self._shown.patient_id if self._shown else 0)
+        self._tell_others()
         return rx.toast.success("Alergi dicabut.")
