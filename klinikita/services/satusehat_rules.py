@@ -10,7 +10,7 @@ Rules: docs/satusehat.md, "What the simulator enforces".
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -277,11 +277,16 @@ _KFA = re.compile(r"9[1-4]\d{6,}", re.ASCII)
 
 
 def procedure_problems(
-    procedures: Sequence[Procedure], doctor: Employee, performers: Mapping[int, Employee]
+    procedures: Sequence[Procedure],
+    doctor: Employee,
+    performers: Mapping[int, Employee],
+    *,
+    identity_known: Callable[[Employee], bool] | None = None,
 ) -> list[str]:
     """What keeps a coded procedure from its Procedure (API.md 11.1): an ICD-9-CM code
-    (rule 10015) and a performer with an IHS number (rule 10399). Procedures without a code
-    are not sent."""
+    (rule 10015) and a performer with an IHS number (rule 10399; `identity_known`, when
+    given, says whether a performer's number is known or can still be looked up).
+    Procedures without a code are not sent."""
     problems: list[str] = []
     for procedure in fhir_procedure.sent_procedures(procedures):
         code = procedure.code.strip()
@@ -296,7 +301,7 @@ def procedure_problems(
                 f'Pelaksana tindakan "{procedure.description}" tidak ditemukan. '
                 "Perbaiki tindakan di menu Pemeriksaan."
             )
-        elif performer.id != doctor.id:
+        elif performer.id != doctor.id and not (identity_known and identity_known(performer)):
             problems += _person_problems(
                 performer,
                 f'{performer.name} (pelaksana tindakan "{procedure.description}")',
