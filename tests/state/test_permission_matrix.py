@@ -903,7 +903,7 @@ def test_matrix(world, key, subject):
         assert denied is None or spec.needs == SESSION, f"{subject} refused: {denied}"
         if spec.writes:
             assert _changed(baseline["all"], after["all"]), (
-                f"{key} wrote nothing for {subject}: {returned} {getattr(state, 'errors', '')} {getattr(state, 'allergy_errors', '')}"
+                f"{key} wrote nothing for {subject}: {returned} {getattr(state, 'errors', '')}"
             )
         missing = (spec.shows & may_see) - shown
         assert not missing, f"{key} did not show {sorted(missing)} to {subject}"
