@@ -13,6 +13,7 @@ from klinikita.components.forms import field_error, labelled
 from klinikita.components.page import page
 from klinikita.components.sync_badge import error_detail, fix_link, sync_badge
 from klinikita.state.examination import VITALS_EMPTY
+from klinikita.pages.examination_allergies import allergy_section
 from klinikita.state.examination import ExaminationState as S
 from klinikita.state.master_list import STALE_ERROR
 
@@ -887,6 +888,7 @@ def _visit() -> rx.Component:
             id="exam-back",
         ),
         _header(),
+        allergy_section(),
         _vitals(),
         _soap(),
         _diagnoses(),

@@ -17,7 +17,7 @@ from klinikita.components.forms import field_error
 from klinikita.components.page import page
 from klinikita.components.sync_badge import error_detail, fix_link
 from klinikita.components.tables import subnav
-from klinikita.services.reports import sync_log
+from klinikita.services.reports import dashboard, sync_log
 from klinikita.services.reports.lb1 import AGE_BANDS, SEXES
 from klinikita.state.reports import (
     ALL,
@@ -375,6 +375,10 @@ _WEEK_COLUMNS = [
         ),
     ),
     Column("Condition diterima", lambda w: _big(w["conditions_accepted"])),
+    *(
+        Column(kind.label, lambda w, key=f"{kind.key}_accepted": _big(w[key]))
+        for kind in dashboard.SENT_KINDS
+    ),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from klinikita import routes
+from klinikita.components.allergy_banner import allergy_banner
 from klinikita.components.data_table import list_pager
 from klinikita.components.page import page
 from klinikita.components.sync_badge import error_detail
@@ -139,6 +140,7 @@ def _patient_header() -> rx.Component:
                 ),
                 rx.text("IHS: ", p["ihs_number"], " · ", S.total, " kunjungan", size="2"),
                 _scope_note(),
+                rx.cond(S.show_clinical | S.show_prescriptions, allergy_banner(S.allergies)),
                 spacing="1",
                 min_width="0",
             ),
@@ -199,6 +201,14 @@ def _encounter(card: rx.Var) -> rx.Component:
                     rx.text(card.sync_error, size="1", color=rx.color("red", 11)),
                 ),
                 error_detail(card.sync_detail),
+                spacing="0",
+            ),
+        ),
+        rx.foreach(
+            card.resource_ids,
+            lambda r: rx.vstack(
+                rx.text(r.label, size="1", color=_MUTED),
+                rx.code(r.value, size="1", variant="ghost", word_break="break-all"),
                 spacing="0",
             ),
         ),
@@ -314,6 +324,7 @@ def _visit_card(card: rx.Var) -> rx.Component:
                 rx.cond(
                     card.prescriptions.length() > 0, _section("Resep", _lines(card.prescriptions))
                 ),
+                rx.cond(card.allergies.length() > 0, _section("Alergi", _lines(card.allergies))),
                 spacing="3",
                 flex="1",
                 min_width="0",

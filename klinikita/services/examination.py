@@ -537,7 +537,8 @@ def add_procedure(
     now: datetime | None = None,
 ) -> Procedure:
     """Tindakan: an ICD-9-CM code from the list of procedures (services/icd9cm.py) or none;
-    the name is required, and is the code's Indonesian name when left empty."""
+    the name is required, and is the code's Indonesian name when left empty. Performed by the
+    visit's doctor, at the time it is recorded (Procedure.performer, performedPeriod)."""
     visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
     errors: dict[str, str] = {}
     code = icd9cm.normalize(_text(errors, data, "code"))
@@ -558,8 +559,17 @@ def add_procedure(
         errors.setdefault("description", "Nama tindakan wajib diisi.")
     if errors:
         raise ValidationFailed(errors)
-    _mark_started(session, actor, visit, now or utcnow())
-    procedure = Procedure(visit_id=visit.id, code=code, description=description, note=note)
+    now = now or utcnow()
+    _mark_started(session, actor, visit, now)
+    # Procedure.performer and performedPeriod: the visit's doctor, when it was recorded.
+    procedure = Procedure(
+        visit_id=visit.id,
+        code=code,
+        description=description,
+        note=note,
+        performed_by_id=visit.doctor_id,
+        performed_at=now,
+    )
     session.add(procedure)
     session.flush()
     audit.record(

@@ -34,7 +34,9 @@ from klinikita.models import (
     SyncJob,
     Visit,
 )
+from klinikita.models.allergies import PatientAllergy
 from klinikita.models.base import utcnow
+from klinikita.models.clinical import Procedure
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services import outbox, satusehat_rules, vitals_by
@@ -252,6 +254,36 @@ def _diagnoses_of(ids: Sequence[int]) -> Select:
     return select(table).where(table.c.visit_id.in_(ids)).order_by(table.c.rank, table.c.id)
 
 
+def _rows_of(session: Session, table, column, ids) -> dict[int, list]:  # noqa: ANN001
+    """Rows of `table` whose `column` is one of `ids`, as plain rows grouped by it."""
+    found: dict[int, list] = defaultdict(list)
+    if not ids:
+        return found
+    names = table.c.keys()
+    for row in session.execute(select(table).where(column.in_(ids)).order_by(table.c.id)):
+        plain = SimpleNamespace(**dict(zip(names, row, strict=True)))
+        found[getattr(plain, column.name)].append(plain)
+    return found
+
+
+def _visit_extras(session: Session, visit_ids: list[int]) -> dict[str, dict]:
+    """The procedures and allergies recorded in the visits (by visit id), and the employees
+    who performed the procedures (by id), as plain rows."""
+    procedure, allergy, employee = (
+        Procedure.__table__,
+        PatientAllergy.__table__,
+        Employee.__table__,
+    )
+    procedures = _rows_of(session, procedure, procedure.c.visit_id, visit_ids)
+    allergies = _rows_of(session, allergy, allergy.c.recorded_visit_id, visit_ids)
+    performer_ids = sorted(
+        {p.performed_by_id for rows in procedures.values() for p in rows if p.performed_by_id}
+    )
+    employees = _rows_of(session, employee, employee.c.id, performer_ids)
+    performers = {eid: rows[0] for eid, rows in employees.items()}
+    return {"procedures": procedures, "allergies": allergies, "performers": performers}
+
+
 def _visit_parts(session: Session, visit_ids: list[int]) -> dict[int, dict[str, Any]]:
     """Per visit id: its visit, patient, doctor, room, examination, the employee who measured
     its vitals and the user who saved them, as plain rows (attribute access like the models;
@@ -284,6 +316,7 @@ def prepare_visits(
         for row in session.execute(_diagnoses_of(list(visits))):
             d = SimpleNamespace(**dict(zip(_DIAGNOSIS_COLUMNS, row, strict=True)))
             diagnoses[d.visit_id].append(d)
+    extras = _visit_extras(session, list(visits))
     branches = {} if branches is None else branches  # the caller's, if it read them already
     prepared: dict[int, Prepared] = {}
     now = utcnow()
@@ -309,6 +342,9 @@ def prepare_visits(
                 now=now,
                 performer=parts["vitals_by"],
                 recorder=parts["vitals_user"],
+                procedures=extras["procedures"].get(visit.id, []),
+                allergies=extras["allergies"].get(visit.id, []),
+                performers=extras["performers"],
             )
         except Exception as exc:  # a bug in one visit spoils only that job
             log.exception("Preparing SATUSEHAT job %s failed", job.id)
@@ -330,9 +366,13 @@ def _prepare_visit(  # noqa: C901
     now,  # noqa: ANN001
     performer=None,  # noqa: ANN001
     recorder=None,  # noqa: ANN001
+    procedures: Sequence = (),
+    allergies: Sequence = (),
+    performers: dict | None = None,
 ) -> Prepared:
     """`performer`: the employee who measured the vitals; `recorder`: the user who saved
-    them (services/vitals_by.py)."""
+    them (services/vitals_by.py); `procedures` and `allergies` recorded in the visit, and
+    `performers`, the employees who performed procedures (by id)."""
     missing = missing_settings(branch)
     if missing:
         return Fail(f"Pengaturan SATUSEHAT cabang belum lengkap: {', '.join(missing)}.")
@@ -345,6 +385,13 @@ def _prepare_visit(  # noqa: C901
     people.append((doctor, JobKind.PRACTITIONER_LOOKUP, "Dokter"))
     if performer is not None:
         people.append((performer, JobKind.PRACTITIONER_LOOKUP, "Pengukur tanda vital"))
+    procedure_by = {p.performed_by_id for p in procedures if (p.code or "").strip()}
+    performers = {k: v for k, v in (performers or {}).items() if k in procedure_by}
+    people += [
+        (e, JobKind.PRACTITIONER_LOOKUP, "Pelaksana tindakan")
+        for e in performers.values()
+        if e.id != doctor.id
+    ]
     for row, kind, label in people:
         blocker = _need_lookup(session, row, kind, label)
         if blocker is not None:
@@ -372,6 +419,9 @@ def _prepare_visit(  # noqa: C901
             "branch": branch,
             "now": now,
             "vitals_by": performer,
+            "procedures": list(procedures),
+            "allergies": list(allergies),
+            "performers": performers,
         },
         held=held,
         # An earlier attempt may have reached SATUSEHAT, its answer lost.

@@ -21,9 +21,12 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
+from klinikita.models.allergies import PatientAllergy
 from klinikita.models.clinical import Diagnosis, Examination, Prescription, Procedure, VisitStatus
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.services import icd10, satusehat_errors
+from klinikita.services import allergies as allergy_rules
+from klinikita.services import satusehat_errors
 from klinikita.services.patients import format_date
 from klinikita.services.permissions import Action, allows, require
 from klinikita.services.visit_queue import STATUS_LABELS, local_time_text
@@ -83,6 +86,10 @@ class VisitCard:
     procedures: list[str] = field(default_factory=list)
     prescriptions: list[str] = field(default_factory=list)
     sync_detail: str = ""  # SATUSEHAT's own text, for Detail
+    allergies: list[str] = field(default_factory=list)  # recorded in this visit
+    # The visit's other SATUSEHAT resources beside its Encounter: label ("Procedure 93.94",
+    # "AllergyIntolerance Penisilin"), id.
+    resource_ids: list[LabelValue] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,9 @@ class ResumePage:
     # What the cards may hold for this reader (False: that part is left out, not empty).
     clinical: bool = False
     prescriptions: bool = False
+    # The patient's active allergies (services/allergies.py `as_dict`), for whoever reads
+    # clinical notes or prescriptions; empty otherwise.
+    allergies: list[dict] = field(default_factory=list)
 
     @property
     def page_count(self) -> int:
@@ -172,6 +182,31 @@ def prescription_text(rx_line: Prescription) -> str:
 def procedure_text(proc: Procedure) -> str:
     text = f"{proc.code} {proc.description}".strip() if proc.code else proc.description
     return f"{text} ({proc.note})" if proc.note else text
+
+
+def allergy_text(allergy: PatientAllergy) -> str:
+    """`Penisilin (Sedang): gatal`, or `Tidak ada alergi`, with `(dicabut)` when withdrawn."""
+    text = allergy.display
+    severity = allergy_rules.SEVERITY_LABELS.get(allergy.severity, "")
+    if severity:
+        text += f" ({severity})"
+    if allergy.reaction:
+        text += f": {allergy.reaction}"
+    return text if allergy.active else f"{text} (dicabut)"
+
+
+def _resource_ids(procedures: list[Procedure], allergies: list[PatientAllergy]) -> list[LabelValue]:
+    found = [
+        LabelValue(f"Procedure {p.code}".strip(), p.resource_id)
+        for p in procedures
+        if p.resource_id
+    ]
+    found += [
+        LabelValue(f"AllergyIntolerance {a.display}", a.resource_id)
+        for a in allergies
+        if a.resource_id
+    ]
+    return found
 
 
 def _time_span(visit: Visit, branch: Branch | None) -> str:
@@ -250,6 +285,18 @@ def patient_visits(
             select(Procedure).where(Procedure.visit_id.in_(ids)).order_by(Procedure.id)
         ):
             procedures[proc.visit_id].append(proc)
+    allergies: dict[int, list[PatientAllergy]] = defaultdict(list)
+    shown_allergies: list[dict] = []
+    if clinical or with_prescriptions:
+        shown_allergies = [
+            allergy_rules.as_dict(a) for a in allergy_rules.active_rows(session, patient_id)
+        ]
+        for allergy in session.exec(
+            select(PatientAllergy)
+            .where(PatientAllergy.recorded_visit_id.in_(ids))
+            .order_by(PatientAllergy.id)
+        ):
+            allergies[allergy.recorded_visit_id].append(allergy)
     if ids and with_prescriptions:
         for line in session.exec(
             select(Prescription).where(Prescription.visit_id.in_(ids)).order_by(Prescription.id)
@@ -293,9 +340,13 @@ def patient_visits(
                 soap=soap_lines(exam),
                 procedures=[procedure_text(p) for p in procedures[visit.id]],
                 prescriptions=[prescription_text(p) for p in prescriptions[visit.id]],
+                allergies=[allergy_text(a) for a in allergies[visit.id]],
+                resource_ids=_resource_ids(procedures[visit.id], allergies[visit.id]),
             )
         )
-    return ResumePage(header, cards, page, page_size, total, clinical, with_prescriptions)
+    return ResumePage(
+        header, cards, page, page_size, total, clinical, with_prescriptions, shown_allergies
+    )
 
 
 def _explained(visit: Visit) -> satusehat_errors.Explained:

@@ -9,11 +9,12 @@ Rules: docs/satusehat.md, "What the simulator enforces".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from klinikita.integrations.satusehat import fhir
+from klinikita.integrations.satusehat import fhir, fhir_allergy, fhir_procedure
 from klinikita.integrations.satusehat.fhir import (
     JsonDict,
     aware_utc,
@@ -21,7 +22,8 @@ from klinikita.integrations.satusehat.fhir import (
     filled_vitals,
     stored_utc,
 )
-from klinikita.models.clinical import Diagnosis, Examination, Visit, VisitStatus
+from klinikita.models.allergies import AllergyKind, PatientAllergy
+from klinikita.models.clinical import Diagnosis, Examination, Procedure, Visit, VisitStatus
 from klinikita.models.enums import BranchTimeZone, Duty
 from klinikita.models.facility import Branch, Room, ServiceUnit
 from klinikita.models.people import Employee, Patient
@@ -269,6 +271,65 @@ def vital_value_problems(examination: Examination | None) -> list[str]:
     ]
 
 
+_ICD9CM = re.compile(r"\d{2}(\.\d{1,2})?", re.ASCII)
+_SNOMED = re.compile(r"\d{6,18}", re.ASCII)
+_KFA = re.compile(r"9[1-4]\d{6,}", re.ASCII)
+
+
+def procedure_problems(
+    procedures: Sequence[Procedure],
+    doctor: Employee,
+    performers: Mapping[int, Employee],
+    *,
+    identity_known: Callable[[Employee], bool] | None = None,
+) -> list[str]:
+    """What keeps a coded procedure from its Procedure (API.md 11.1): an ICD-9-CM code
+    (rule 10015) and a performer with an IHS number (rule 10399; `identity_known`, when
+    given, says whether a performer's number is known or can still be looked up).
+    Procedures without a code are not sent."""
+    problems: list[str] = []
+    for procedure in fhir_procedure.sent_procedures(procedures):
+        code = procedure.code.strip()
+        if not _ICD9CM.fullmatch(code):
+            problems.append(
+                f'Kode ICD-9-CM tindakan "{procedure.description}" ({code}) tidak valid '
+                "(mis. 96.59). Perbaiki tindakan di menu Pemeriksaan."
+            )
+        performer = performers.get(procedure.performed_by_id) or doctor
+        if procedure.performed_by_id not in (None, doctor.id, *performers):
+            problems.append(
+                f'Pelaksana tindakan "{procedure.description}" tidak ditemukan. '
+                "Perbaiki tindakan di menu Pemeriksaan."
+            )
+        elif performer.id != doctor.id and not (identity_known and identity_known(performer)):
+            problems += _person_problems(
+                performer,
+                f'{performer.name} (pelaksana tindakan "{procedure.description}")',
+                "data karyawan (menu Kontak)",
+            )
+    return problems
+
+
+def allergy_problems(allergies: Sequence[PatientAllergy]) -> list[str]:
+    """What keeps an allergy recorded in the visit from its AllergyIntolerance: a SNOMED CT
+    code for an allergen (or "no known allergy"), a KFA code for a drug."""
+    problems: list[str] = []
+    for allergy in fhir_allergy.sent_allergies(allergies):
+        code = (allergy.code or "").strip()
+        if allergy.kind == AllergyKind.DRUG:
+            if not _KFA.fullmatch(code):
+                problems.append(
+                    f'Obat "{allergy.display}" pada data alergi belum punya kode KFA. '
+                    "Lengkapi kode KFA di menu Apotek > Obat."
+                )
+        elif not _SNOMED.fullmatch(code):
+            problems.append(
+                f'Alergi "{allergy.display}" belum punya kode SNOMED CT. Catat ulang alergi '
+                "dari daftar alergen di menu Pemeriksaan."
+            )
+    return problems
+
+
 def check_visit(
     *,
     visit: Visit,
@@ -280,9 +341,14 @@ def check_visit(
     branch: Branch,
     now: datetime,
     vitals_by: Employee | None = None,
+    procedures: Sequence[Procedure] = (),
+    allergies: Sequence[PatientAllergy] = (),
+    performers: Mapping[int, Employee] | None = None,
 ) -> None:
     """Raise `PayloadError` listing every problem SATUSEHAT would reject the visit for.
-    `vitals_by`: who measured the vitals (None: the visit's doctor).
+    `vitals_by`: who measured the vitals (None: the visit's doctor); `procedures` and
+    `allergies` (recorded in the visit) with `performers`, the employees who performed
+    procedures, by id.
 
     Raises ValueError when the rows do not belong together or `now` has no time zone:
     those are bugs in the caller, not something staff can fix.
@@ -302,6 +368,8 @@ def check_visit(
     problems += visit_time_problems(visit, examination, branch, now)
     problems += diagnosis_problems(diagnoses)
     problems += vital_value_problems(examination)
+    problems += procedure_problems(procedures, doctor, performers or {})
+    problems += allergy_problems(allergies)
     _raise_if(problems)
 
 
@@ -334,8 +402,12 @@ def checked_visit_bundle(
     now: datetime,
     held: fhir.HeldIds | None = None,
     vitals_by: Employee | None = None,
+    procedures: Sequence[Procedure] = (),
+    allergies: Sequence[PatientAllergy] = (),
+    performers: Mapping[int, Employee] | None = None,
 ) -> fhir.VisitBundle:
-    """The visit's transaction Bundle (`fhir.visit_bundle`), once `check_visit` passed."""
+    """The visit's transaction Bundle (`fhir.visit_bundle`) with its Procedures and
+    AllergyIntolerances, once `check_visit` passed."""
     rows = dict(
         visit=visit,
         patient=patient,
@@ -346,5 +418,19 @@ def checked_visit_bundle(
         branch=branch,
         vitals_by=vitals_by,
     )
-    check_visit(**rows, now=now)
-    return fhir.visit_bundle(**rows, held=held)
+    performers = performers or {}
+    check_visit(**rows, now=now, procedures=procedures, allergies=allergies, performers=performers)
+    org_id = (branch.ss_organization_id or "").strip()
+    extras = fhir_procedure.procedure_entries(
+        visit=visit,
+        patient=patient,
+        doctor=doctor,
+        performers=performers,
+        procedures=procedures,
+        diagnoses=diagnoses,
+        org_id=org_id,
+    )
+    extras += fhir_allergy.allergy_entries(
+        patient=patient, recorder=doctor, allergies=allergies, org_id=org_id
+    )
+    return fhir.visit_bundle(**rows, held=held, extras=extras)

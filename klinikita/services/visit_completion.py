@@ -27,8 +27,9 @@ from klinikita.models import (
     SyncJob,
     Visit,
 )
+from klinikita.models.allergies import PatientAllergy
 from klinikita.models.base import utcnow
-from klinikita.models.clinical import VisitStatus
+from klinikita.models.clinical import Procedure, VisitStatus
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services import audit, outbox, sync_requests, vitals_by
@@ -152,7 +153,7 @@ def completion_blockers(
     record = _record(session, visit_id)
     if record is None:
         raise NotFound("Kunjungan tidak ditemukan.")
-    return _blockers(record, now or utcnow())
+    return _blockers(record, now or utcnow()) + _extra_blockers(session, record)
 
 
 def _blockers(record: _Record, now: datetime) -> list[Blocker]:
@@ -210,6 +211,32 @@ def _blockers(record: _Record, now: datetime) -> list[Blocker]:
     return blockers
 
 
+def _extra_blockers(session: Session, record: _Record) -> list[Blocker]:
+    """What keeps the visit's Procedures and AllergyIntolerances from SATUSEHAT: a coded
+    procedure's performer without an IHS number, a drug allergy without a KFA code."""
+    visit = record.visit
+    procedures = list(session.exec(select(Procedure).where(Procedure.visit_id == visit.id)))
+    allergies = list(
+        session.exec(select(PatientAllergy).where(PatientAllergy.recorded_visit_id == visit.id))
+    )
+    ids = {p.performed_by_id for p in procedures if p.performed_by_id} - {record.doctor.id}
+    performers = (
+        {e.id: e for e in session.exec(select(Employee).where(Employee.id.in_(ids)))} if ids else {}
+    )
+    found = [
+        Blocker("procedures", m, exam_link(visit.id, "procedures"), "Tindakan")
+        # A performer whose IHS number the worker can still look up by NIK is no blocker.
+        for m in rules.procedure_problems(
+            procedures, record.doctor, performers, identity_known=_identity_known
+        )
+    ]
+    found += [
+        Blocker("allergies", m, exam_link(visit.id, "allergies"), "Alergi")
+        for m in rules.allergy_problems(allergies)
+    ]
+    return found
+
+
 def _add_vitals_by(record: _Record, add) -> None:  # noqa: ANN001
     """Blockers of the vitals' performer: the saving user has no employee, or the employee
     who measured them (not the doctor, checked already) has no IHS number to be found."""
@@ -244,7 +271,7 @@ def complete_visit(
     if record is None or record.visit.branch_id != actor.branch_id:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
     now = now or utcnow()
-    blockers = _blockers(record, now)
+    blockers = _blockers(record, now) + _extra_blockers(session, record)
     if blockers:
         raise VisitNotReady(blockers)
     visit = record.visit

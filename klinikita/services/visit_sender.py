@@ -6,7 +6,7 @@ client. It never writes the database: it returns the ids to write back (`Done`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from klinikita.integrations.satusehat import fhir, reconcile
@@ -15,6 +15,11 @@ from klinikita.integrations.satusehat.outcomes import Duplicate, Ok, Outcome
 from klinikita.models.enums import SyncStatus
 from klinikita.services import satusehat_rules
 from klinikita.services.job_results import Done, Fail, Retry, RowUpdate, from_outcome, set_sync
+
+# Bundle entries beyond the Encounter, Conditions and Observations: their resource type and
+# the table whose `resource_id` keeps the id SATUSEHAT gave.
+_EXTRA_TYPES = {fhir.EntryKind.PROCEDURE: "Procedure", fhir.EntryKind.ALLERGY: "AllergyIntolerance"}
+_EXTRA_TABLES = {fhir.EntryKind.PROCEDURE: "procedure", fhir.EntryKind.ALLERGY: "patient_allergy"}
 
 
 def _unsettled(kind: str, outcome: Outcome) -> Fail | Retry:
@@ -81,7 +86,36 @@ class VisitSender:
             examination=self.rows["examination"],
             branch=self.rows["branch"],
         )
-        return reconcile.reconcile(held, conditions=conditions, observations=observations, own=own)
+        known = reconcile.reconcile(held, conditions=conditions, observations=observations, own=own)
+        if isinstance(known, fhir.HeldIds) and self.extra_types():
+            extras = await self.held_extras(client, held.encounter_id)
+            if not isinstance(extras, dict):
+                return extras
+            known = replace(known, extras=extras)
+        return known
+
+    def extra_types(self) -> list[str]:
+        """The resource types of the visit's other entries (Procedure, AllergyIntolerance)."""
+        if self.first is None:
+            return []
+        kinds = {ref.kind for ref in self.first.entries.values()}
+        return [t for kind, t in _EXTRA_TYPES.items() if kind in kinds]
+
+    async def held_extras(
+        self, client: SatusehatClient, encounter_id: str
+    ) -> dict[str, str] | Fail | Retry:
+        """What the Encounter already has of the visit's other resources, by `fhir.extra_key`
+        (created before an answer was lost), so they are updated, not created twice."""
+        found: dict[str, str] = {}
+        for rtype in self.extra_types():
+            resources = await self._on_encounter(client, rtype, encounter_id)
+            if not isinstance(resources, list):
+                return resources
+            for resource in resources:
+                key = fhir.extra_key(resource)
+                if key and resource.get("id"):
+                    found[key] = str(resource["id"])
+        return found
 
     # ----- sending -------------------------------------------------------------------------
     async def run(self, client: SatusehatClient) -> Done | Fail | Retry:
@@ -126,6 +160,7 @@ class VisitSender:
         name every resource (the next attempt finds them)."""
         ids = entry_ids(outcome.body)
         encounter_id, conditions, observations = None, {}, {}
+        extras: list[RowUpdate] = []
         missing = 0
         for index, (what, ref) in built.entries.items():
             request = built.bundle["entry"][index]["request"]
@@ -139,12 +174,14 @@ class VisitSender:
                 conditions[ref] = rid
             elif what == fhir.EntryKind.OBSERVATION:
                 observations[ref] = rid
+            elif what in _EXTRA_TABLES:
+                extras.append(RowUpdate(_EXTRA_TABLES[what], ref, {"resource_id": rid}))
         if missing:
             return Retry(
                 f"Jawaban SATUSEHAT tidak memuat id untuk {missing} data kunjungan; "
                 "dicocokkan lagi pada percobaan berikutnya."
             )
-        return self.write_back(encounter_id, conditions, observations, update)
+        return self.write_back(encounter_id, conditions, observations, update, extras)
 
     def write_back(
         self,
@@ -152,6 +189,7 @@ class VisitSender:
         conditions: dict[int, str],
         observations: dict[str, str],
         update: bool,
+        extras: list[RowUpdate] | None = None,
     ) -> Done:
         visit, exam = self.rows["visit"], self.rows["examination"]
         # What this send carries (the worker re-queues the job if the visit changed since).
@@ -164,11 +202,14 @@ class VisitSender:
         if exam is not None and (observations or update):
             # After an update this is the whole set: a cleared vital's Observation is gone.
             updates.append(RowUpdate("examination", exam.id, {"observation_ids": observations}))
+        updates += extras or []
         return Done(
             {
                 "encounter_id": encounter_id,
                 "conditions": len(conditions),
                 "observations": len(observations),
+                "procedures": sum(u.table == "procedure" for u in extras or []),
+                "allergies": sum(u.table == "patient_allergy" for u in extras or []),
             },
             tuple(updates),
         )

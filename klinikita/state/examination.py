@@ -13,10 +13,11 @@ from sqlmodel import Session
 from klinikita.db import read_scope, session_scope
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
+from klinikita.services import allergies as allergy_service
 from klinikita.services import examination as exam_service
 from klinikita.services import icd9cm, icd10, satusehat_errors
 from klinikita.services import visit_completion as completion
-from klinikita.services.errors import NotFound, StaleEdit, ValidationFailed
+from klinikita.services.errors import NotFound, PermissionDenied, StaleEdit, ValidationFailed
 from klinikita.services.examination_view import LISTS, VisitRecord, as_completed, visit_record
 from klinikita.services.job_notices import JobNotice, wake_workers
 from klinikita.services.permissions import Action, allows
@@ -658,3 +659,120 @@ class ExaminationState(AuthState):
 
 
 live.register("visit", ExaminationState)
+
+
+ALLERGY_FIELDS = ("kind", "allergen", "item_id", "item_name", "reaction", "severity", "reason")
+ALLERGY_OPTIONS = allergy_service.allergen_options()
+
+
+def _allergy_form() -> dict[str, str]:
+    return {f: "" for f in ALLERGY_FIELDS} | {"kind": "substance"}
+
+
+class ExamAllergyState(ExaminationState):
+    """Alergi at the top of the open visit: the patient's active allergies, recording one
+    (a common allergen, a drug of the branch's drug master, or "tidak ada alergi") and
+    withdrawing one with a reason. Rules: services/allergies.py."""
+
+    allergies: list[dict[str, str]] = []
+    allergy_status: str = ""  # allergies.STATUS_*: the banner's colour
+    allergy_form: dict[str, str] = _allergy_form()
+    allergy_errors: dict[str, str] = {}
+    allergy_drugs: list[dict[str, str]] = []
+    allergy_withdrawing: str = ""  # the id whose reason is being asked
+    allergy_options: list[dict[str, str]] = ALLERGY_OPTIONS
+    can_allergy: bool = False
+    _allergy_visit: int = 0
+
+    def _show_allergies(self, patient_id: int) -> None:
+        actor = self._current_actor()
+        if actor is None or not patient_id:
+            shown: list[dict] = []
+        else:
+            try:
+                with read_scope() as session:
+                    shown = allergy_service.patient_allergies(session, actor, patient_id)
+            except PermissionDenied:
+                shown = []
+        self.can_allergy = actor is not None and allows(actor.duty, Action.ALLERGY_RECORD)
+        self.allergies = [{k: str(v) for k, v in row.items()} for row in shown]
+        self.allergy_status = allergy_service.status_of(shown)
+
+    @rx.event
+    def refresh_allergies(self):
+        """Read the open visit's patient's allergies (when the section shows a visit)."""
+        self._authorize(Action.VIEW_PEMERIKSAAN)
+        if self._shown is None or not self.visit_id:
+            self.allergies, self.allergy_status = [], ""
+            return
+        if self._allergy_visit != self.visit_id:
+            self._allergy_visit = self.visit_id
+            self.allergy_form, self.allergy_errors = _allergy_form(), {}
+            self.allergy_drugs, self.allergy_withdrawing = [], ""
+        self._show_allergies(self._shown.patient_id)
+
+    @rx.event
+    def set_allergy_field(self, field: str, value: str):
+        if field in ALLERGY_FIELDS:
+            self.allergy_form[field] = payload_text(value, max_length=1000)
+            self.allergy_errors.pop(field, None)
+
+    @rx.event
+    def search_allergy_drug(self, text: str):
+        actor = self._authorize(Action.ALLERGY_RECORD)
+        self.allergy_form = {**self.allergy_form, "item_name": payload_search(text), "item_id": ""}
+        with read_scope() as session:
+            self.allergy_drugs = allergy_service.search_drugs(session, actor, text)
+
+    @rx.event
+    def pick_allergy_drug(self, item_id: str, name: str):
+        picked = {"item_id": payload_text(item_id, max_length=20)}
+        picked["item_name"] = payload_text(name, max_length=200)
+        self.allergy_form = {**self.allergy_form, **picked}
+        self.allergy_drugs = []
+        self.allergy_errors.pop("item_id", None)
+
+    def _record(self, data: dict[str, str]):
+        actor = self._authorize(Action.ALLERGY_RECORD)
+        try:
+            with session_scope() as session:
+                allergy_service.record_allergy(session, actor, self.visit_id, data)
+        except ValidationFailed as failed:
+            self.allergy_errors = failed.errors
+            return rx.toast.error(failed.message)
+        self.allergy_form, self.allergy_errors, self.allergy_drugs = _allergy_form(), {}, []
+        self._show_allergies(self._shown.patient_id if self._shown else 0)
+        self._tell_others()
+        return rx.toast.success("Alergi tercatat.")
+
+    @rx.event
+    def record_allergy(self):
+        return self._record(dict(self.allergy_form))
+
+    @rx.event
+    def record_no_allergy(self):
+        return self._record({"kind": "none"})
+
+    @rx.event
+    def ask_withdraw_allergy(self, allergy_id: str):
+        self.allergy_withdrawing = payload_text(allergy_id, max_length=20)
+        self.allergy_form = {**self.allergy_form, "reason": ""}
+        self.allergy_errors = {k: v for k, v in self.allergy_errors.items() if k != "reason"}
+
+    @rx.event
+    def withdraw_allergy(self):
+        actor = self._authorize(Action.ALLERGY_RECORD)
+        allergy_id = payload_id(self.allergy_withdrawing, "Alergi")
+        try:
+            with session_scope() as session:
+                allergy_service.withdraw_allergy(
+                    session, actor, allergy_id, self.allergy_form.get("reason", "")
+                )
+        except ValidationFailed as failed:
+            self.allergy_errors = failed.errors
+            return rx.toast.error(failed.message)
+        self.allergy_withdrawing = ""
+        self.allergy_form = {**self.allergy_form, "reason": ""}
+        self._show_allergies(self._shown.patient_id if self._shown else 0)
+        self._tell_others()
+        return rx.toast.success("Alergi dicabut.")

@@ -338,6 +338,7 @@ class DashboardState(LaporanState):
                     else "-"
                 ),
                 "conditions_accepted": str(w.conditions_accepted),
+                **{f"{key}_accepted": str(count) for key, count in w.accepted.items()},
                 "current": "1" if w.number == len(board.weeks) else "",
             }
             for w in board.weeks

@@ -31,6 +31,8 @@ class ResumeState(PagedList, AuthState):
     # Which parts of a card the active duty reads (the server leaves the others out).
     show_clinical: bool = False
     show_prescriptions: bool = False
+    # The patient's active allergies (components/allergy_banner.py), for whoever may read them.
+    allergies: list[dict[str, str]] = []
 
     def _viewer(self) -> Actor | None:
         actor = self._current_actor()
@@ -46,6 +48,7 @@ class ResumeState(PagedList, AuthState):
         self.cards = []
         self._first_page()
         self.show_clinical = self.show_prescriptions = False
+        self.allergies = []
 
     def _load_visits(self) -> None:
         actor = self._viewer()
@@ -70,6 +73,7 @@ class ResumeState(PagedList, AuthState):
         }
         self.cards = found.cards
         self.show_clinical, self.show_prescriptions = found.clinical, found.prescriptions
+        self.allergies = [{k: str(v) for k, v in a.items()} for a in found.allergies]
         self._show_page(found)
 
     @rx.event

@@ -48,6 +48,7 @@ from klinikita.models import (
     SyncLog,
     Visit,
 )
+from klinikita.models.allergies import PatientAllergy
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
 from klinikita.models.enums import Duty, Sex
 from klinikita.models.pharmacy import DrugItem, StockBatch
@@ -136,6 +137,7 @@ class World:
     idle_user: int = 0
     procedure: int = 0
     prescription: int = 0
+    allergy: int = 0  # of the patient, recorded in the open visit
     sync_log: int = 0
     drug: int = 0  # a drug item of branch A's drug master
     idle_drug: int = 0
@@ -453,6 +455,26 @@ HANDLERS: dict[str, Spec] = {
     ),
     "ExaminationState.remove_prescription": Spec(
         _A.EXAM_MEDICAL, _id("prescription"), preset=_set(**_OPEN), writes=True
+    ),
+    "ExamAllergyState.refresh_allergies": Spec(_A.VIEW_PEMERIKSAAN, preset=_set(**_OPEN)),
+    "ExamAllergyState.set_allergy_field": Spec(LOCAL, _const("reaction", "gatal")),
+    "ExamAllergyState.ask_withdraw_allergy": Spec(LOCAL, _const("1")),
+    "ExamAllergyState.pick_allergy_drug": Spec(LOCAL, _const("1", "Obat")),
+    "ExamAllergyState.search_allergy_drug": Spec(_A.ALLERGY_RECORD, _const("amok")),
+    "ExamAllergyState.record_allergy": Spec(
+        _A.ALLERGY_RECORD,
+        preset=_set(**_OPEN, allergy_form={"kind": "substance", "allergen": "telur"}),
+        writes=True,
+    ),
+    "ExamAllergyState.record_no_allergy": Spec(_A.ALLERGY_RECORD, preset=_set(**_OPEN)),
+    "ExamAllergyState.withdraw_allergy": Spec(
+        _A.ALLERGY_RECORD,
+        preset=_set(
+            **_OPEN,
+            allergy_withdrawing=lambda w: str(w.allergy),
+            allergy_form={"reason": "Salah catat"},
+        ),
+        writes=True,
     ),
     "ExaminationState.complete": Spec(_A.EXAM_COMPLETE, preset=_set(**_OPEN)),
     "ExaminationState.resend": Spec(
@@ -790,6 +812,14 @@ def _build(session: Session) -> World:
         visits.append(visit.id)
         w.diagnosis, w.procedure, w.prescription = dx.id, proc.id, line.id
     w.done_visit, w.open_visit = visits
+    allergy = PatientAllergy(
+        patient_id=patient.id, branch_id=a.id, kind="substance", category="medication",
+        code="764146007", display="Obat-Penanda Alergi", recorded_visit_id=w.open_visit,
+        recorded_at=now,
+    )  # fmt: skip
+    session.add(allergy)
+    session.flush()
+    w.allergy = allergy.id
     second = Diagnosis(visit_id=w.open_visit, rank=2, icd10_code="R50.9", display="DX-Penanda")
     idle_unit = ServiceUnit(branch_id=a.id, name="Unit-Penanda Lama", is_active=False)
     empty_unit = ServiceUnit(branch_id=a.id, name="Unit-Penanda Kosong")

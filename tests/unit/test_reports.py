@@ -373,7 +373,8 @@ def test_dashboard_lists_failed_and_dead_jobs(db, clinic):
     assert dead.attempts == 8 and dead.status_label == "berhenti dicoba"
     weeks = _parse(dashboard.weeks_csv(db, branch.id, now=NOW).text)
     assert weeks[0] == list(dashboard.WEEK_CSV_HEADERS) and len(weeks) == 5
-    assert weeks[4][1:] == ["2026-11-23", "2026-11-29", "1", "0", "0"]
+    assert weeks[4][1:6] == ["2026-11-23", "2026-11-29", "1", "0", "0"]
+    assert weeks[4][6:] == ["0"] * len(dashboard.SENT_KINDS)  # Procedure, AllergyIntolerance
     jobs = _parse(dashboard.problem_jobs_csv(db, branch.id).text)
     assert len(jobs) == 3 and {r[3] for r in jobs[1:]} == {"Kode ICD-10 ditolak", "Waktu habis"}
 
@@ -397,3 +398,28 @@ def test_resend_all_needs_the_permission_and_requeues(db, clinic):
     assert job.status == JobStatus.PENDING and job.attempts == 0
     audit = db.exec(select(AuditLog).where(AuditLog.action == "satusehat_resend_all")).one()
     assert audit.after == {"count": 1}
+
+
+def test_procedures_and_allergies_accepted_are_counted_per_week(db, clinic):
+    from klinikita.models.allergies import PatientAllergy
+    from klinikita.models.clinical import Procedure
+
+    branch, patient = clinic[0], clinic[4]
+    this_week = _done(db, clinic, 1, _utc(2026, 11, 24, 3, 0), encounter=True)
+    last_week = _done(db, clinic, 2, _utc(2026, 11, 17, 3, 0), encounter=True)
+    for visit, rid in ((this_week, "p1"), (this_week, None), (last_week, "p2")):
+        db.add(Procedure(visit_id=visit.id, code="93.94", description="Nebu", resource_id=rid))
+    db.add(
+        PatientAllergy(patient_id=patient.id, branch_id=branch.id, kind="none",
+                       code="716186003", display="Tidak ada alergi",
+                       recorded_visit_id=this_week.id, recorded_at=NOW, resource_id="a1")
+    )  # fmt: skip
+    db.commit()
+    weeks = dashboard.weekly_counts(db, branch.id, now=NOW)
+    assert [w.accepted for w in weeks] == [
+        {"procedure": 0, "allergy": 0},
+        {"procedure": 0, "allergy": 0},
+        {"procedure": 1, "allergy": 0},
+        {"procedure": 1, "allergy": 1},
+    ]
+    assert [k.key for k in dashboard.SENT_KINDS] == ["procedure", "allergy"]

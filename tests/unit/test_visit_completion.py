@@ -432,3 +432,36 @@ def test_two_tabs_pressing_selesai_at_once_complete_the_visit_once(db, visit, do
     assert len(second) == 1 and "sudah selesai" in second[0], second
     assert len(db.exec(select(SyncJob).where(SyncJob.subject_id == visit.id)).all()) == 1
     assert len(_exam_completes(db)) == 1
+
+
+def test_a_drug_allergy_without_kfa_and_an_unknown_performer_block_selesai(
+    db, clinic, visit, doctor
+):
+    from klinikita.models.allergies import PatientAllergy
+    from klinikita.models.clinical import Procedure
+
+    _ready(db, visit, doctor)
+    branch, patient = clinic[0], clinic[4]
+    stranger = Employee(branch_id=branch.id, name="Tanpa NIK", main_duty=Duty.PERAWAT)
+    nurse, _ = make_nurse(db, branch)  # a NIK the worker can look up: no blocker
+    db.add(stranger)
+    db.commit()
+    proc = Procedure(visit_id=visit.id, code="93.94", description="Nebu",
+                     performed_by_id=nurse.id)  # fmt: skip
+    db.add(proc)
+    db.add(
+        Procedure(visit_id=visit.id, code="", description="Kompres", performed_by_id=stranger.id)
+    )
+    db.commit()
+    assert _keys(db, visit) == []
+    proc.performed_by_id = stranger.id
+    db.add(proc)
+    db.add(
+        PatientAllergy(patient_id=patient.id, branch_id=branch.id, kind="drug", code="",
+                       display="Obat X", recorded_visit_id=visit.id, recorded_at=utcnow())
+    )  # fmt: skip
+    db.commit()
+    blockers = completion.completion_blockers(db, visit.id)
+    assert [b.key for b in blockers] == ["procedures", "allergies"]
+    assert "Tanpa NIK" in blockers[0].message and "KFA" in blockers[1].message
+    assert blockers[1].link.endswith("#allergies")

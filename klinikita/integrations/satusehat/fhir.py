@@ -10,7 +10,7 @@ docs/satusehat.md, "What the simulator enforces".
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -220,6 +220,8 @@ class EntryKind(StrEnum):
     CONDITION = "condition"
     OBSERVATION = "observation"
     WITHDRAWN = "withdrawn"  # a resource the visit no longer has, marked entered-in-error
+    PROCEDURE = "procedure"  # ref = Procedure row id
+    ALLERGY = "allergy"  # ref = PatientAllergy row id
 
 
 class EntryRef(NamedTuple):
@@ -249,6 +251,29 @@ class HeldIds:
     conditions: Mapping[int, str] = field(default_factory=dict)
     observations: Mapping[str, str] = field(default_factory=dict)
     retracted: Sequence[Mapping[str, Any]] = ()
+    # Other resources of the visit SATUSEHAT holds (`ExtraEntry`), by `extra_key`.
+    extras: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ExtraEntry:
+    """A resource of the visit beyond the Encounter, Conditions and Observations (Procedure,
+    AllergyIntolerance, ...): what it is (`kind`, `ref`: its row id), how it is built for the
+    Encounter's reference, and its id when SATUSEHAT holds it (the row's resource_id)."""
+
+    kind: EntryKind
+    ref: int
+    build: Callable[[str], JsonDict]
+    held_id: str | None = None
+
+
+def extra_key(resource: Mapping[str, Any]) -> str:
+    """`Type|identifier value` of a resource carrying our identifier ("" without one): how
+    an `ExtraEntry` SATUSEHAT holds is matched again when its id was not written back."""
+    identifiers = resource.get("identifier") or []
+    first = identifiers[0] if isinstance(identifiers, list) and identifiers else {}
+    value = first.get("value") if isinstance(first, dict) else None
+    return f"{resource.get('resourceType')}|{value}" if value else ""
 
 
 @dataclass(frozen=True)
@@ -488,10 +513,12 @@ def visit_bundle(
     branch: Branch,
     held: HeldIds | None = None,
     vitals_by: Employee | None = None,
+    extras: Sequence[ExtraEntry] = (),
 ) -> VisitBundle:
     """One transaction Bundle for a finished outpatient visit (API.md 12): the Encounter with
     its full statusHistory, a Condition per diagnosis and an Observation per recorded vital,
-    performed by `vitals_by`, who measured them (None: the visit's doctor).
+    performed by `vitals_by`, who measured them (None: the visit's doctor), then `extras`
+    (Procedures, AllergyIntolerances ...), each updated in place when SATUSEHAT holds it.
 
     With `held` (the visit was sent before, and changed since), what SATUSEHAT holds is
     replaced in place (PUT, same ids), what is new is created, and what the visit no longer
@@ -555,6 +582,14 @@ def visit_bundle(
         known = held_observations.get(vital.loinc)
         url = f"Observation/{known}" if known else _full_url(visit, index)
         resources.append((url, observation))
+
+    for extra in extras:
+        index = len(resources) + 1
+        resource = extra.build(encounter_url)
+        known = extra.held_id or (held.extras.get(extra_key(resource)) if held else None)
+        entries[index] = EntryRef(extra.kind, extra.ref)
+        url = f"{resource['resourceType']}/{known}" if known else _full_url(visit, index)
+        resources.append((url, resource))
 
     for withdrawn in held.retracted if held else ():
         resource = _withdrawn(

@@ -3,14 +3,15 @@ the failed and stopped jobs, and 'Kirim ulang semua yang gagal'."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, select
 
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, SyncJob, Visit
-from klinikita.models.clinical import Diagnosis, VisitStatus
+from klinikita.models.allergies import PatientAllergy
+from klinikita.models.clinical import Diagnosis, Procedure, VisitStatus
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import audit, outbox, satusehat_errors
 from klinikita.services.patients import format_date
@@ -39,6 +40,25 @@ JOB_KIND_LABELS = {
 }
 JOB_STATUS_LABELS = {JobStatus.FAILED: "gagal", JobStatus.DEAD: "berhenti dicoba"}
 
+
+@dataclass(frozen=True)
+class SentKind:
+    """A resource a visit's Bundle carries beside its Encounter and Conditions, counted per
+    week: its rows (`model`), the column naming their visit and the id SATUSEHAT gave."""
+
+    key: str  # WeekCount.accepted key, state and page column id
+    label: str  # "Procedure diterima"
+    model: type
+    visit_column: str
+    id_column: str = "resource_id"
+
+
+# Extend here (MedicationRequest, MedicationDispense ...): one query per kind.
+SENT_KINDS: tuple[SentKind, ...] = (
+    SentKind("procedure", "Procedure diterima", Procedure, "visit_id"),
+    SentKind("allergy", "AllergyIntolerance diterima", PatientAllergy, "recorded_visit_id"),
+)
+
 WEEK_CSV_HEADERS = (
     "Minggu",
     "Mulai (Senin)",
@@ -46,6 +66,7 @@ WEEK_CSV_HEADERS = (
     "Kunjungan selesai",
     "Encounter diterima",
     "Condition diterima",
+    *(kind.label for kind in SENT_KINDS),
 )
 JOB_CSV_HEADERS = (
     "Jenis",
@@ -66,6 +87,8 @@ class WeekCount:
     visits_completed: int
     encounters_accepted: int
     conditions_accepted: int
+    # Per SENT_KINDS key: how many of that resource SATUSEHAT accepted for the week's visits.
+    accepted: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -112,7 +135,8 @@ def _week_sums(column, bounds: list[datetime]) -> list:  # noqa: ANN001
 
 def weekly_counts(session: Session, branch_id: int, now: datetime | None = None) -> list[WeekCount]:
     """Per week: visits completed, their Encounters accepted (an encounter id came back)
-    and the Conditions accepted for them (a condition id came back). Two queries."""
+    and the Conditions accepted for them (a condition id came back), then each of
+    SENT_KINDS accepted for them. Two queries and one per kind."""
     branch = session.get(Branch, branch_id)
     starts = week_starts(branch, now)
     bounds = [day_start_utc(branch, d) for d in [*starts, starts[-1] + timedelta(weeks=1)]]
@@ -133,6 +157,15 @@ def weekly_counts(session: Session, branch_id: int, now: datetime | None = None)
         .join(Visit, Visit.id == Diagnosis.visit_id)
         .where(*in_range, Visit.encounter_id.is_not(None), Diagnosis.condition_id.is_not(None))
     ).one()
+    accepted: dict[str, tuple] = {}
+    for kind in SENT_KINDS:
+        visit_of = getattr(kind.model, kind.visit_column)
+        accepted[kind.key] = session.exec(
+            select(*_week_sums(done, bounds))
+            .select_from(kind.model)
+            .join(Visit, Visit.id == visit_of)
+            .where(*in_range, getattr(kind.model, kind.id_column).is_not(None))
+        ).one()
     weeks = []
     for i, start in enumerate(starts):
         end = start + timedelta(days=6)
@@ -145,6 +178,7 @@ def weekly_counts(session: Session, branch_id: int, now: datetime | None = None)
                 visits_completed=int(visits[i]),
                 encounters_accepted=int(visits[WEEKS + i]),
                 conditions_accepted=int(conditions[i]),
+                accepted={key: int(sums[i]) for key, sums in accepted.items()},
             )
         )
     return weeks
@@ -261,6 +295,7 @@ def weeks_csv(session: Session, branch_id: int, now: datetime | None = None) -> 
             w.visits_completed,
             w.encounters_accepted,
             w.conditions_accepted,
+            *(w.accepted.get(kind.key, 0) for kind in SENT_KINDS),
         )
         for w in weekly_counts(session, branch_id, now)
     ]

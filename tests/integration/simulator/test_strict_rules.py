@@ -32,6 +32,8 @@ from .helpers import (
 )
 
 JsonDict = dict[str, Any]
+ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
 CONDITION_URN = "urn:uuid:ba5a7dec-023f-45e1-adb9-1b9d71737a5f"
 ENCOUNTER_URN = "urn:uuid:0a26ca28-0ea3-486d-8fa9-6f9edd37e567"
 
@@ -51,6 +53,24 @@ def _procedure(env: Env) -> JsonDict:
         "subject": {"reference": "Patient/P02478375538"},
         "encounter": {"reference": f"Encounter/{env.encounter_id}"},
         "performer": [{"actor": {"reference": "Practitioner/10009880728"}}],
+    }
+
+
+def _allergy(env: Env) -> JsonDict:
+    """As the app sends it (integrations/satusehat/fhir_allergy.py)."""
+    return {
+        "resourceType": "AllergyIntolerance",
+        "identifier": [{"system": f"{SYS}/allergy/{DEMO_ORG}", "value": "A1"}],
+        "clinicalStatus": {"coding": [{"system": ALLERGY_CLINICAL, "code": "active"}]},
+        "verificationStatus": {"coding": [{"system": ALLERGY_VERIFICATION, "code": "confirmed"}]},
+        "type": "allergy",
+        "category": ["medication"],
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "764146007"}]},
+        "patient": {"reference": "Patient/P02478375538"},
+        "encounter": {"reference": f"Encounter/{env.encounter_id}"},
+        "recordedDate": "2024-04-18T01:30:00+00:00",
+        "recorder": {"reference": "Practitioner/10009880728"},
+        "reaction": [{"manifestation": [{"text": "gatal"}], "severity": "moderate"}],
     }
 
 
@@ -136,6 +156,7 @@ BASES: dict[str, tuple[str, Callable[[Env], JsonDict]]] = {
         lambda env: observation_body(f"Encounter/{env.encounter_id}", "2708-6", "%", 97),
     ),
     "Procedure": ("/Procedure", _procedure),
+    "AllergyIntolerance": ("/AllergyIntolerance", _allergy),
     "MedicationRequest": ("/MedicationRequest", _medication_request),
     "Composition": ("/Composition", _composition),
     "Bundle": ("", _bundle),
@@ -301,6 +322,51 @@ CASES = [
     Case("procedure-performer-is-a-practitioner", "Procedure",
          _set("performer[0].actor", {"reference": "Patient/P02478375538"}),
          "Procedure.performer[0].actor", "(RuleNumber: 10399)"),
+    Case("procedure-code-required", "Procedure", _set("code", DELETE),
+         "Procedure.code", "(RuleNumber: 10015)"),
+    Case("procedure-performer-required", "Procedure", _set("performer", DELETE),
+         "Procedure.performer", "(RuleNumber: 10399)"),
+    Case("procedure-performer-exists", "Procedure",
+         _set("performer[0].actor", {"reference": "Practitioner/99999999999"}),
+         "Procedure.performer[0].actor", "Practitioner/99999999999"),
+    Case("procedure-encounter-required", "Procedure", _set("encounter", DELETE),
+         "Procedure.encounter", "is required"),
+    Case("procedure-subject-required", "Procedure", _set("subject", DELETE),
+         "Procedure.subject", 'missing required field "subject"', "structure"),
+    Case("procedure-performed-period-format", "Procedure",
+         _set("performedPeriod", {"start": "2024-04-18"}), "Procedure.performedPeriod.start",
+         "Invalid dateTime format"),
+    # Rawat jalan guide: AllergyIntolerance
+    Case("allergy-patient-required", "AllergyIntolerance", _set("patient", DELETE),
+         "AllergyIntolerance.patient", 'missing required field "patient"', "structure"),
+    Case("allergy-code-required", "AllergyIntolerance", _set("code", DELETE),
+         "AllergyIntolerance.code", "is required"),
+    Case("allergy-code-system", "AllergyIntolerance",
+         _set("code.coding[0].system", "http://loinc.org"), "AllergyIntolerance.code[0].code",
+         "Code not found"),
+    Case("allergy-clinical-status-required", "AllergyIntolerance", _set("clinicalStatus", DELETE),
+         "AllergyIntolerance.clinicalStatus", "is required"),
+    Case("allergy-clinical-status-system", "AllergyIntolerance",
+         _set("clinicalStatus.coding[0].system", WRONG_SYSTEM),
+         "AllergyIntolerance.clinicalStatus.coding[0].system", "Code not found"),
+    Case("allergy-category-code", "AllergyIntolerance", _set("category", ["drug"]),
+         "AllergyIntolerance.category[0]", "Invalid AllergyIntolerance.category"),
+    Case("allergy-encounter-required", "AllergyIntolerance", _set("encounter", DELETE),
+         "AllergyIntolerance.encounter", "is required"),
+    Case("allergy-recorder-required", "AllergyIntolerance", _set("recorder", DELETE),
+         "AllergyIntolerance.recorder", "is required"),
+    Case("allergy-recorder-exists", "AllergyIntolerance",
+         _set("recorder", {"reference": "Practitioner/99999999999"}),
+         "AllergyIntolerance.recorder", "Practitioner/99999999999"),
+    Case("allergy-reaction-manifestation-required", "AllergyIntolerance",
+         _set("reaction", [{"severity": "mild"}]),
+         "AllergyIntolerance.reaction[0].manifestation", "is required"),
+    Case("allergy-reaction-severity-code", "AllergyIntolerance",
+         _set("reaction[0].severity", "berat"), "AllergyIntolerance.reaction[0].severity",
+         "Invalid AllergyIntolerance.reaction[0].severity"),
+    Case("allergy-recorded-date-format", "AllergyIntolerance",
+         _set("recordedDate", "18-04-2024"), "AllergyIntolerance.recordedDate",
+         "Invalid dateTime format"),
     Case("medication-request-dispenser-is-the-facility", "MedicationRequest",
          _set("dispenseRequest.performer",
               lambda env: {"reference": f"Organization/{env.facility.poli_id}"}),
@@ -335,6 +401,7 @@ def env(fhir: httpx.Client, facility: Facility, encounter_id: str) -> Env:
 
 def _stored(sim: Simulator) -> dict[str, int]:
     kinds = ("Organization", "Location", "Encounter", "Condition", "Observation", "Procedure")
+    kinds += ("AllergyIntolerance",)
     return {kind: sim.count_resources(kind) for kind in kinds + ("MedicationRequest",)}
 
 

@@ -112,3 +112,19 @@ def kfa_code_plausible(code: str) -> bool:
 
 def code_not_found_text(code: object, system: object, rule: int) -> str:
     return f"Code not found: '{code}' in system: {system} (RuleNumber: {rule})"
+
+
+# AllergyIntolerance (FHIR R4 value sets; SATUSEHAT rawat jalan guide).
+ALLERGY_CLINICAL_SYSTEM = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
+ALLERGY_VERIFICATION_SYSTEM = (
+    "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
+)
+ALLERGY_CLINICAL_STATUSES = frozenset({"active", "inactive", "resolved"})
+ALLERGY_VERIFICATION_STATUSES = frozenset(
+    {"unconfirmed", "confirmed", "refuted", "entered-in-error"}
+)
+ALLERGY_CATEGORIES = frozenset({"food", "medication", "environment", "biologic"})
+ALLERGY_SEVERITIES = frozenset({"mild", "moderate", "severe"})
+# Code systems of AllergyIntolerance.code: SNOMED CT substances (716186003 "no known
+# allergy" too), KFA for drugs, the ministry's clinical terms.
+ALLERGY_CODE_SYSTEMS = frozenset({SNOMED_SYSTEM, KFA_SYSTEM, CLINICAL_TERM_SYSTEM})

@@ -22,6 +22,13 @@ from .errors import issue
 from .store import ResourceStore, identifiers_of
 from .terminology import (
     ACT_CODE_SYSTEM,
+    ALLERGY_CATEGORIES,
+    ALLERGY_CLINICAL_STATUSES,
+    ALLERGY_CLINICAL_SYSTEM,
+    ALLERGY_CODE_SYSTEMS,
+    ALLERGY_SEVERITIES,
+    ALLERGY_VERIFICATION_STATUSES,
+    ALLERGY_VERIFICATION_SYSTEM,
     CONDITION_CATEGORIES,
     CONDITION_CATEGORY_SYSTEM,
     CONDITION_CLINICAL_STATUSES,
@@ -97,6 +104,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "Observation": ("status", "code"),
     "Condition": ("subject",),
     "Procedure": ("status", "subject"),
+    "AllergyIntolerance": ("patient",),
     "Composition": ("status", "type", "date", "author", "title"),
     "MedicationRequest": ("status", "intent", "subject"),
 }
@@ -107,6 +115,7 @@ ARRAY_FIELDS: dict[str, tuple[str, ...]] = {
     "Organization": ("identifier", "type", "telecom", "address"),
     "Location": ("identifier", "telecom"),
     "Procedure": ("identifier", "performer"),
+    "AllergyIntolerance": ("identifier", "category", "reaction"),
     "Medication": ("identifier", "ingredient"),
     "MedicationRequest": ("identifier", "category", "dosageInstruction"),
 }
@@ -145,6 +154,12 @@ REFERENCE_PATHS: dict[str, tuple[_Ref, ...]] = {
         ("encounter", frozenset({"Encounter"})),
         ("performer[*].actor", None),
         ("reasonReference[*]", None),
+    ),
+    "AllergyIntolerance": (
+        ("patient", frozenset({"Patient"})),
+        ("encounter", frozenset({"Encounter"})),
+        ("recorder", frozenset({"Practitioner", "PractitionerRole", "Patient"})),
+        ("asserter", None),
     ),
     "Composition": (
         ("subject", frozenset({"Patient", "Group"})),
@@ -951,8 +966,22 @@ def _vital_sign_rules(resource: JsonDict, loinc_codes: set, ctx: ValidationConte
 
 
 def _procedure_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
+    """API.md 11.1: a coded procedure (rule 10015) of a patient in an encounter, performed
+    by a Practitioner (rule 10399) at a full dateTime."""
     problems: Issues = []
     code = resource.get("code")
+    if not (isinstance(code, dict) and code.get("coding")):
+        problems.append(_required(ctx, "code", 10015))
+    if not _has_reference(resource.get("encounter")):
+        problems.append(_required(ctx, "encounter", None))
+    if not resource.get("performer"):
+        problems.append(_required(ctx, "performer", 10399))
+    problems += _collect_datetimes(
+        resource,
+        [("performedDateTime", None), ("performedPeriod.start", None),
+         ("performedPeriod.end", None)],
+        ctx,
+    )  # fmt: skip
     for index, coding in enumerate(code.get("coding") or [] if isinstance(code, dict) else []):
         if isinstance(coding, dict) and coding.get("system") not in PROCEDURE_CODE_SYSTEMS:
             problems.append(
@@ -972,6 +1001,83 @@ def _procedure_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
                     f"Procedure.performer[{index}].actor must reference a Practitioner "
                     "(RuleNumber: 10399)",
                     expression=[ctx.expr(f"performer[{index}].actor")],
+                )
+            )
+    return problems
+
+
+def _allergy_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
+    """AllergyIntolerance (rawat jalan): a code from SNOMED CT / KFA / clinical-term (the
+    "no known allergy" SNOMED 716186003 included), its statuses from the FHIR code systems
+    (clinicalStatus absent only when entered in error: FHIR ait-1/ait-2), the encounter, a
+    Practitioner recorder, reactions with a manifestation and a known severity."""
+    problems: Issues = []
+    code = resource.get("code")
+    codings = code.get("coding") if isinstance(code, dict) else None
+    if not isinstance(codings, list) or not codings:
+        problems.append(_required(ctx, "code", None))
+    for index, coding in enumerate(codings if isinstance(codings, list) else []):
+        system = coding.get("system") if isinstance(coding, dict) else None
+        value = coding.get("code") if isinstance(coding, dict) else None
+        if system not in ALLERGY_CODE_SYSTEMS or not isinstance(value, str) or not value:
+            problems.append(
+                issue(
+                    "value",
+                    code_not_found_text(value, system, 0).replace(
+                        " (RuleNumber: 0)", "; expected SNOMED CT, KFA or clinical-term"
+                    ),
+                    expression=[_code_expression(ctx, index)],
+                )
+            )
+    verification = resource.get("verificationStatus")
+    withdrawn = any(
+        isinstance(c, dict) and c.get("code") == "entered-in-error"
+        for c in (verification.get("coding") or [] if isinstance(verification, dict) else [])
+    )
+    clinical = resource.get("clinicalStatus")
+    if clinical is not None or not withdrawn:
+        problems += _concept_problems(
+            clinical,
+            "clinicalStatus",
+            ALLERGY_CLINICAL_SYSTEM,
+            ALLERGY_CLINICAL_STATUSES,
+            None,
+            ctx,
+        )
+    if verification is not None:
+        problems += _concept_problems(
+            verification,
+            "verificationStatus",
+            ALLERGY_VERIFICATION_SYSTEM,
+            ALLERGY_VERIFICATION_STATUSES,
+            None,
+            ctx,
+        )
+    for index, category in enumerate(resource.get("category") or []):
+        if category not in ALLERGY_CATEGORIES:
+            problems.append(
+                issue(
+                    "value",
+                    f"Invalid AllergyIntolerance.category {category!r}",
+                    expression=[ctx.expr(f"category[{index}]")],
+                )
+            )
+    if not _has_reference(resource.get("encounter")):
+        problems.append(_required(ctx, "encounter", None))
+    if not _has_reference(resource.get("recorder")):
+        problems.append(_required(ctx, "recorder", None))
+    problems += _collect_datetimes(resource, [("recordedDate", None)], ctx)
+    for index, reaction in enumerate(resource.get("reaction") or []):
+        reaction = reaction if isinstance(reaction, dict) else {}
+        if not reaction.get("manifestation"):
+            problems.append(_required(ctx, f"reaction[{index}].manifestation", None))
+        severity = reaction.get("severity")
+        if severity is not None and severity not in ALLERGY_SEVERITIES:
+            problems.append(
+                issue(
+                    "value",
+                    f"Invalid AllergyIntolerance.reaction[{index}].severity {severity!r}",
+                    expression=[ctx.expr(f"reaction[{index}].severity")],
                 )
             )
     return problems
@@ -1020,6 +1126,7 @@ TYPE_RULES: dict[str, Callable[[JsonDict, ValidationContext], Issues]] = {
     "Organization": _organization_rules,
     "Location": _location_rules,
     "Procedure": _procedure_rules,
+    "AllergyIntolerance": _allergy_rules,
     "Encounter": _encounter_rules,
     "Condition": _condition_rules,
     "Observation": _observation_rules,

@@ -1,0 +1,137 @@
+"""Procedure (tindakan) as SATUSEHAT takes it (API.md 11.1).
+
+A plain function: no I/O, no database. Expects a procedure `satusehat_rules` accepted: an
+ICD-9-CM code, a performer with an IHS number, a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from klinikita.integrations.satusehat.fhir import (
+    SYS_IDS,
+    EntryKind,
+    ExtraEntry,
+    JsonDict,
+    stored_utc,
+    utc_instant,
+)
+from klinikita.models.clinical import Diagnosis, Procedure, Visit
+from klinikita.models.people import Employee, Patient
+from klinikita.terminology import icd10_codes as icd10
+
+ICD9CM_SYSTEM = "http://hl7.org/fhir/sid/icd-9-cm"
+ICD10_SYSTEM = "http://hl7.org/fhir/sid/icd-10"
+SNOMED_SYSTEM = "http://snomed.info/sct"
+DIAGNOSTIC = ("103693007", "Diagnostic procedure")
+THERAPEUTIC = ("277132007", "Therapeutic procedure")
+# ICD-9-CM volume 3 chapters of diagnostic work: radiology, other diagnostic procedures,
+# interview and evaluation (87-89) and microscopic examination (90-91).
+_DIAGNOSTIC_CHAPTERS = frozenset({"87", "88", "89", "90", "91"})
+
+
+def category_of(code: str) -> tuple[str, str]:
+    """SNOMED category of an ICD-9-CM code: diagnostic for chapters 87-91, else therapeutic."""
+    return DIAGNOSTIC if code[:2] in _DIAGNOSTIC_CHAPTERS else THERAPEUTIC
+
+
+def procedure_identifier(org_id: str, visit_uid: str, procedure_id: int) -> JsonDict:
+    """Our identifier of a procedure's Procedure: the visit and the row, stable."""
+    return {"system": f"{SYS_IDS}/procedure/{org_id}", "value": f"{visit_uid}-P{procedure_id}"}
+
+
+def procedure_resource(
+    *,
+    procedure: Procedure,
+    patient: Patient,
+    performer: Employee,
+    encounter_url: str,
+    org_id: str,
+    visit_uid: str,
+    reason: Diagnosis | None = None,
+    performed_at: datetime | None = None,
+) -> JsonDict:
+    """A completed Procedure of the visit's Encounter (`encounter_url`), performed by
+    `performer` at `procedure.performed_at` (else `performed_at`), for the primary diagnosis
+    `reason`. ValueError when the procedure has no code or no time."""
+    code = (procedure.code or "").strip()
+    moment = stored_utc(procedure.performed_at) or stored_utc(performed_at)
+    if not code or moment is None:
+        raise ValueError(f"procedure {procedure.id}: a code and a time are needed")
+    category, category_display = category_of(code)
+    resource: JsonDict = {
+        "resourceType": "Procedure",
+        "identifier": [procedure_identifier(org_id, visit_uid, procedure.id)],
+        "status": "completed",
+        "category": {
+            "coding": [{"system": SNOMED_SYSTEM, "code": category, "display": category_display}]
+        },
+        "code": {
+            "coding": [
+                {"system": ICD9CM_SYSTEM, "code": code, "display": procedure.description.strip()}
+            ]
+        },
+        "subject": {"reference": f"Patient/{patient.ihs_number}", "display": patient.name},
+        "encounter": {"reference": encounter_url},
+        "performedPeriod": {"start": utc_instant(moment), "end": utc_instant(moment)},
+        "performer": [
+            {
+                "actor": {
+                    "reference": f"Practitioner/{performer.ihs_number}",
+                    "display": performer.name,
+                }
+            }
+        ],
+    }
+    if reason is not None:
+        diagnosis = icd10.normalize(reason.icd10_code)
+        display = (reason.display or "").strip() or icd10.describe(diagnosis) or diagnosis
+        resource["reasonCode"] = [
+            {"coding": [{"system": ICD10_SYSTEM, "code": diagnosis, "display": display}]}
+        ]
+    if procedure.note.strip():
+        resource["note"] = [{"text": procedure.note.strip()}]
+    return resource
+
+
+def sent_procedures(procedures: Sequence[Procedure]) -> list[Procedure]:
+    """The procedures SATUSEHAT gets: those with a code (free-text ones stay in the record)."""
+    return [p for p in procedures if (p.code or "").strip()]
+
+
+def procedure_entries(
+    *,
+    visit: Visit,
+    patient: Patient,
+    doctor: Employee,
+    performers: Mapping[int, Employee],
+    procedures: Sequence[Procedure],
+    diagnoses: Sequence[Diagnosis],
+    org_id: str,
+) -> list[ExtraEntry]:
+    """The visit's coded procedures as bundle entries, each performed by its performer (of
+    `performers`, by employee id; the visit's doctor when none is set) at its time (the
+    start of the examination when none was recorded), for the primary diagnosis."""
+    primary = next((d for d in sorted(diagnoses, key=lambda d: (d.rank, d.id or 0))), None)
+    fallback = stored_utc(visit.exam_started_at) or stored_utc(visit.completed_at)
+    found: list[ExtraEntry] = []
+    for procedure in sent_procedures(procedures):
+        performer = performers.get(procedure.performed_by_id) or doctor
+
+        def build(encounter_url: str, procedure=procedure, performer=performer) -> JsonDict:  # noqa: ANN001
+            return procedure_resource(
+                procedure=procedure,
+                patient=patient,
+                performer=performer,
+                encounter_url=encounter_url,
+                org_id=org_id,
+                visit_uid=visit.uid,
+                reason=primary,
+                performed_at=fallback,
+            )
+
+        found.append(
+            ExtraEntry(EntryKind.PROCEDURE, procedure.id, build, procedure.resource_id or None)
+        )
+    return found
