@@ -37,7 +37,7 @@ from klinikita.models import (
 from klinikita.models.base import utcnow
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind
-from klinikita.services import outbox, satusehat_rules, vitals_by
+from klinikita.services import outbox, prescribing, satusehat_rules, vitals_by
 from klinikita.services.job_results import (
     Done,
     Fail,
@@ -284,6 +284,7 @@ def prepare_visits(
         for row in session.execute(_diagnoses_of(list(visits))):
             d = SimpleNamespace(**dict(zip(_DIAGNOSIS_COLUMNS, row, strict=True)))
             diagnoses[d.visit_id].append(d)
+    prescriptions = prescribing.lines_to_send(session, list(visits))
     branches = {} if branches is None else branches  # the caller's, if it read them already
     prepared: dict[int, Prepared] = {}
     now = utcnow()
@@ -309,6 +310,7 @@ def prepare_visits(
                 now=now,
                 performer=parts["vitals_by"],
                 recorder=parts["vitals_user"],
+                prescriptions=prescriptions.get(visit.id, []),
             )
         except Exception as exc:  # a bug in one visit spoils only that job
             log.exception("Preparing SATUSEHAT job %s failed", job.id)
@@ -330,9 +332,12 @@ def _prepare_visit(  # noqa: C901
     now,  # noqa: ANN001
     performer=None,  # noqa: ANN001
     recorder=None,  # noqa: ANN001
+    prescriptions: list | None = None,
 ) -> Prepared:
     """`performer`: the employee who measured the vitals; `recorder`: the user who saved
-    them (services/vitals_by.py)."""
+    them (services/vitals_by.py); `prescriptions`: the visit's lines as sent
+    (prescribing.lines_to_send)."""
+    prescriptions = prescriptions or []
     missing = missing_settings(branch)
     if missing:
         return Fail(f"Pengaturan SATUSEHAT cabang belum lengkap: {', '.join(missing)}.")
@@ -360,6 +365,9 @@ def _prepare_visit(  # noqa: C901
             conditions={d.id: d.condition_id for d in diagnoses if d.condition_id},
             observations=dict((exam.observation_ids or {}) if exam else {}),
             retracted=list(visit.retracted or []),
+            medication_requests={
+                p.id: p.medication_request_id for p in prescriptions if p.medication_request_id
+            },
         )
     sender = VisitSender(
         rows={
@@ -372,6 +380,7 @@ def _prepare_visit(  # noqa: C901
             "branch": branch,
             "now": now,
             "vitals_by": performer,
+            "prescriptions": prescriptions,
         },
         held=held,
         # An earlier attempt may have reached SATUSEHAT, its answer lost.

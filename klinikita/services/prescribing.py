@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
+from klinikita.integrations.satusehat.fhir_medication import RxIngredient, RxItem, RxLine
 from klinikita.models.allergies import AllergyKind, PatientAllergy
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Prescription, PrescriptionIngredient, Visit, VisitStatus
@@ -642,3 +643,71 @@ def remove_line(session: Session, actor: audit.Actor, visit_id: int, prescriptio
             rest.line_no = number
             session.add(rest)
     session.flush()
+
+
+# ----- sending -------------------------------------------------------------------------------
+def _rx_item(item: DrugItem) -> RxItem:
+    return RxItem(
+        name=item.name,
+        kfa_code=(item.kfa_code or "").strip(),
+        kfa_display=item.kfa_display,
+        unit=item.unit,
+        form_code=item.form_code,
+        form_name=item.form_name,
+    )
+
+
+def lines_to_send(session: Session, visit_ids: list[int]) -> dict[int, list[RxLine]]:
+    """Per visit id, its prescription lines as the MedicationRequest builder takes them
+    (three queries per batch: lines, their items, racikan ingredients). Rows written
+    before the drug master (no item, not a racikan) are not sent: they carry no KFA code."""
+    found: dict[int, list[RxLine]] = {v: [] for v in visit_ids}
+    if not visit_ids:
+        return found
+    lines = session.exec(
+        select(Prescription)
+        .where(Prescription.visit_id.in_(visit_ids))
+        .order_by(Prescription.visit_id, Prescription.line_no, Prescription.id)
+    ).all()
+    parts = ingredients_of(session, [line.id for line in lines if line.is_compound])
+    item_ids = {line.item_id for line in lines if line.item_id}
+    item_ids |= {p.item_id for rows in parts.values() for p in rows}
+    items = {
+        i.id: _rx_item(i)
+        for i in (
+            session.exec(select(DrugItem).where(DrugItem.id.in_(item_ids))).all()
+            if item_ids
+            else []
+        )
+    }
+    for line in lines:
+        if line.item_id is None and not line.is_compound:
+            continue  # free text from before the drug master
+        form = COMPOUND_BY_KEY.get(line.form) if line.is_compound else None
+        route = ROUTE_BY_CODE.get(line.route) or ROUTE_BY_CODE["O"]
+        found[line.visit_id].append(
+            RxLine(
+                id=line.id,
+                line_no=line.line_no,
+                name=line.medicine,
+                item=items[line.item_id] if line.item_id else None,
+                ingredients=tuple(
+                    RxIngredient(items[p.item_id], p.quantity, p.dose_text)
+                    for p in parts.get(line.id, [])
+                ),
+                form_code=form.form_code if form else "",
+                form_name=form.form_name if form else "",
+                piece_unit=form.piece if form else "",
+                quantity=line.quantity,
+                dose=line.dose,
+                dose_amount=line.dose_amount,
+                frequency=line.frequency,
+                times_per_day=line.times_per_day,
+                route=route.code,
+                route_display=route.display,
+                duration_days=line.duration_days,
+                instructions=line.instructions,
+                medication_request_id=line.medication_request_id,
+            )
+        )
+    return found

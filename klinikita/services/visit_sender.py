@@ -6,10 +6,10 @@ client. It never writes the database: it returns the ids to write back (`Done`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from klinikita.integrations.satusehat import fhir, reconcile
+from klinikita.integrations.satusehat import fhir, fhir_medication, reconcile
 from klinikita.integrations.satusehat.client import SatusehatClient, entry_ids
 from klinikita.integrations.satusehat.outcomes import Duplicate, Ok, Outcome
 from klinikita.models.enums import SyncStatus
@@ -81,7 +81,32 @@ class VisitSender:
             examination=self.rows["examination"],
             branch=self.rows["branch"],
         )
-        return reconcile.reconcile(held, conditions=conditions, observations=observations, own=own)
+        known = reconcile.reconcile(held, conditions=conditions, observations=observations, own=own)
+        lines = self.rows.get("prescriptions") or []
+        if not lines:
+            return known
+        requests = await self._on_encounter(client, "MedicationRequest", held.encounter_id)
+        if not isinstance(requests, list):
+            return requests
+        return replace(known, medication_requests=self._held_requests(held, requests))
+
+    def _held_requests(self, held: fhir.HeldIds, stored: list[dict[str, Any]]) -> dict[int, str]:
+        """The MedicationRequest SATUSEHAT holds of each line: known already, or found by
+        its prescription-item identifier (a creation whose answer was lost)."""
+        visit, branch = self.rows["visit"], self.rows["branch"]
+        system = f"{fhir.SYS_IDS}/prescription-item/{branch.ss_organization_id}"
+        by_value = {
+            i.get("value"): r.get("id")
+            for r in stored
+            for i in r.get("identifier") or []
+            if i.get("system") == system and r.get("id")
+        }
+        found = dict(held.medication_requests)
+        for line in self.rows["prescriptions"]:
+            value = fhir_medication.prescription_item_number(visit.uid, line.line_no)
+            if line.id not in found and value in by_value:
+                found[line.id] = by_value[value]
+        return found
 
     # ----- sending -------------------------------------------------------------------------
     async def run(self, client: SatusehatClient) -> Done | Fail | Retry:
@@ -125,7 +150,7 @@ class VisitSender:
         """The ids of an accepted Bundle to write back, or a retry when its answer does not
         name every resource (the next attempt finds them)."""
         ids = entry_ids(outcome.body)
-        encounter_id, conditions, observations = None, {}, {}
+        encounter_id, conditions, observations, requests = None, {}, {}, {}
         missing = 0
         for index, (what, ref) in built.entries.items():
             request = built.bundle["entry"][index]["request"]
@@ -139,12 +164,14 @@ class VisitSender:
                 conditions[ref] = rid
             elif what == fhir.EntryKind.OBSERVATION:
                 observations[ref] = rid
+            elif what == fhir.EntryKind.MEDICATION_REQUEST:
+                requests[ref] = rid
         if missing:
             return Retry(
                 f"Jawaban SATUSEHAT tidak memuat id untuk {missing} data kunjungan; "
                 "dicocokkan lagi pada percobaan berikutnya."
             )
-        return self.write_back(encounter_id, conditions, observations, update)
+        return self.write_back(encounter_id, conditions, observations, update, requests)
 
     def write_back(
         self,
@@ -152,6 +179,7 @@ class VisitSender:
         conditions: dict[int, str],
         observations: dict[str, str],
         update: bool,
+        requests: dict[int, str] | None = None,
     ) -> Done:
         visit, exam = self.rows["visit"], self.rows["examination"]
         # What this send carries (the worker re-queues the job if the visit changed since).
@@ -161,6 +189,10 @@ class VisitSender:
             RowUpdate("diagnosis", diag_id, {"condition_id": cond_id})
             for diag_id, cond_id in conditions.items()
         ]
+        updates += [
+            RowUpdate("prescription", line_id, {"medication_request_id": request_id})
+            for line_id, request_id in (requests or {}).items()
+        ]
         if exam is not None and (observations or update):
             # After an update this is the whole set: a cleared vital's Observation is gone.
             updates.append(RowUpdate("examination", exam.id, {"observation_ids": observations}))
@@ -169,6 +201,7 @@ class VisitSender:
                 "encounter_id": encounter_id,
                 "conditions": len(conditions),
                 "observations": len(observations),
+                "medication_requests": len(requests or {}),
             },
             tuple(updates),
         )
