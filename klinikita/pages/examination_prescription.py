@@ -177,9 +177,7 @@ def _single_form() -> rx.Component:
         field_error(S.rx_errors, "item_id"),
         _usage(S.rx_form, S.set_rx_field, S.rx_errors, "rx"),
         rx.grid(
-            field(
-                "quantity", "Jumlah (" + S.rx_form["unit"] + ")", "mis. 10", input_mode="numeric"
-            ),
+            field("quantity", S.rx_quantity_label, "mis. 10", input_mode="numeric"),
             field("instructions", "Aturan pakai", "mis. sesudah makan"),
             columns=rx.breakpoints(initial="1", sm="2"),
             spacing="3",

@@ -145,6 +145,11 @@ class ExaminationState(AuthState):
         return self.can_medical and open_ and bool(self.visit_id)
 
     @rx.var
+    def rx_quantity_label(self) -> str:
+        unit = self.rx_form.get("unit", "")
+        return f"Jumlah ({unit})" if unit else "Jumlah"
+
+    @rx.var
     def is_complete(self) -> bool:
         return self.status == VisitStatus.COMPLETE
 
