@@ -12,8 +12,9 @@ from klinikita.components.finished_toggle import finished_toggle
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.page import page
 from klinikita.components.sync_badge import error_detail, fix_link, sync_badge
-from klinikita.state.examination import VITALS_EMPTY
 from klinikita.pages.examination_allergies import allergy_section
+from klinikita.pages.examination_prescription import prescriptions_section
+from klinikita.state.examination import VITALS_EMPTY
 from klinikita.state.examination import ExaminationState as S
 from klinikita.state.master_list import STALE_ERROR
 
@@ -680,61 +681,6 @@ def _procedures() -> rx.Component:
     )
 
 
-def _prescription_row(p: rx.Var) -> rx.Component:
-    return rx.hstack(
-        rx.vstack(
-            rx.text(p["medicine"], " ", p["form"], size="3", weight="medium"),
-            rx.text(
-                rx.cond(p["quantity"] != "", "Jumlah " + p["quantity"] + " · ", ""),
-                p["dose"],
-                " ",
-                p["frequency"],
-                rx.cond(p["duration_days"] != "", " · " + p["duration_days"] + " hari", ""),
-                rx.cond(p["instructions"] != "", " · " + p["instructions"], ""),
-                size="2",
-                color=_MUTED,
-            ),  # fmt: skip
-            spacing="0",
-            flex="1",
-            min_width="0",
-        ),
-        _line_remove(
-            S.remove_prescription, p["id"], "prescription-remove-" + p["id"], "Hapus resep"
-        ),
-        align="center",
-        spacing="3",
-        width="100%",
-        id="prescription-" + p["id"],
-    )
-
-
-def _prescriptions() -> rx.Component:
-    field = lambda name, label, hint="", **kw: _small_input(  # noqa: E731
-        S.prescription_form, S.set_prescription_field, S.prescription_errors, "prescription",
-        name, label, hint, **kw,
-    )  # fmt: skip
-    form = rx.grid(
-        field("medicine", "Obat dan kekuatan", "mis. Paracetamol 500 mg"),
-        field("form", "Bentuk", "tablet, sirup, kapsul"),
-        field("quantity", "Jumlah", "mis. 10", input_mode="decimal"),
-        field("dose", "Dosis", "mis. 1 tablet"),
-        field("frequency", "Frekuensi", "mis. 3 x sehari"),
-        field("duration_days", "Lama (hari)", "mis. 3", input_mode="numeric"),
-        columns=rx.breakpoints(initial="2", sm="3"),
-        spacing="3",
-        width="100%",
-    )
-    return _lines_section(
-        "Resep",
-        "prescriptions",
-        S.prescriptions,
-        _prescription_row,
-        "Belum ada resep.",
-        [form, field("instructions", "Aturan pakai", "mis. sesudah makan")],
-        ("Tambah resep", S.add_prescription, "prescription-add"),
-    )
-
-
 def _blocker(b: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.icon("circle-alert", size=18, color=rx.color("red", 10), flex_shrink="0"),
@@ -893,7 +839,7 @@ def _visit() -> rx.Component:
         _soap(),
         _diagnoses(),
         _procedures(),
-        _prescriptions(),
+        prescriptions_section(),
         _finish(),
         spacing="4",
         width="100%",

@@ -508,16 +508,11 @@ def remove_diagnosis(
     _send_correction(session, visit, utcnow(), withdrawn=withdrawn, client_token=client_token)
 
 
-# ----- procedures and prescriptions ----------------------------------------------------------
-LINE_FIELDS = {  # a procedure's or prescription's text: (label, longest)
+# ----- procedures (prescriptions: services/prescribing.py) ---------------------------------
+LINE_FIELDS = {  # a procedure's text: (label, longest)
     "code": ("Kode ICD-9-CM", 16),
     "description": ("Nama tindakan", 300),
     "note": ("Catatan", 500),
-    "medicine": ("Nama obat", 200),
-    "form": ("Bentuk sediaan", 40),
-    "dose": ("Dosis", 100),
-    "frequency": ("Frekuensi", 100),
-    "instructions": ("Aturan pakai", 300),
 }
 
 
@@ -582,11 +577,11 @@ def _remove_line(
     session: Session,
     actor: audit.Actor,
     visit_id: int,
-    model: type[Procedure] | type[Prescription],
+    model: type[Procedure],
     line_id: int,
     missing: str,
 ) -> None:
-    """Remove one procedure or prescription line of an editable visit, with its audit row."""
+    """Remove one procedure of an editable visit, with its audit row."""
     visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
     line = session.get(model, line_id)
     if line is None or line.visit_id != visit.id:
@@ -611,62 +606,6 @@ def remove_procedure(
     )
 
 
-def add_prescription(
-    session: Session,
-    actor: audit.Actor,
-    visit_id: int,
-    data: dict[str, Any],
-    *,
-    now: datetime | None = None,
-) -> Prescription:
-    """Resep: the medicine is required; form, quantity, dose, frequency, days, instructions."""
-    visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
-    errors: dict[str, str] = {}
-    fields = ("medicine", "form", "dose", "frequency", "instructions")
-    texts = {f: _text(errors, data, f) for f in fields}
-    if not texts["medicine"]:
-        errors.setdefault("medicine", "Nama obat wajib diisi (mis. Paracetamol 500 mg).")
-    quantity = duration = None
-    try:
-        quantity = parse_number(data.get("quantity"))
-        if quantity is not None and not 0 < quantity <= 10000:
-            errors["quantity"] = "Jumlah harus lebih dari 0 dan paling banyak 10.000."
-    except ValueError:
-        errors["quantity"] = "Jumlah harus berupa angka (mis. 10 atau 0,5)."
-    try:
-        days = parse_number(data.get("duration_days"))
-        if days is not None:
-            if days != int(days) or not 1 <= days <= 365:
-                errors["duration_days"] = "Lama pemakaian ditulis dalam hari, 1 sampai 365."
-            else:
-                duration = int(days)
-    except ValueError:
-        errors["duration_days"] = "Lama pemakaian ditulis dalam hari, 1 sampai 365."
-    if errors:
-        raise ValidationFailed(errors)
-    _mark_started(session, actor, visit, now or utcnow())
-    line = Prescription(visit_id=visit.id, quantity=quantity, duration_days=duration, **texts)
-    session.add(line)
-    session.flush()
-    audit.record(
-        session, actor, "prescription_add", "prescription", line.id, after=audit.snapshot(line)
-    )
-    return line
-
-
-def remove_prescription(
-    session: Session, actor: audit.Actor, visit_id: int, prescription_id: int
-) -> None:
-    _remove_line(
-        session,
-        actor,
-        visit_id,
-        Prescription,
-        prescription_id,
-        "Resep tidak ditemukan pada kunjungan ini.",
-    )
-
-
 def procedures_of(session: Session, visit_id: int) -> list[Procedure]:
     return list(
         session.exec(
@@ -678,6 +617,13 @@ def procedures_of(session: Session, visit_id: int) -> list[Procedure]:
 def prescriptions_of(session: Session, visit_id: int) -> list[Prescription]:
     return list(
         session.exec(
-            select(Prescription).where(Prescription.visit_id == visit_id).order_by(Prescription.id)
+            select(Prescription)
+            .where(Prescription.visit_id == visit_id)
+            .order_by(Prescription.line_no, Prescription.id)
         ).all()
     )
+
+
+# Prescribing (services/prescribing.py) guards its writes the same way.
+editable_visit = _editable_visit
+mark_started = _mark_started

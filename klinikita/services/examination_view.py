@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from sqlalchemy import case, literal_column
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from klinikita.models import (
@@ -15,6 +16,7 @@ from klinikita.models import (
     Examination,
     Patient,
     Prescription,
+    PrescriptionIngredient,
     Procedure,
     Room,
     ServiceUnit,
@@ -22,6 +24,7 @@ from klinikita.models import (
     Visit,
 )
 from klinikita.models.enums import Sex, SyncStatus
+from klinikita.models.pharmacy import DrugItem
 from klinikita.models.satusehat import JobKind
 from klinikita.services import icd10
 from klinikita.services.errors import NotFound
@@ -150,16 +153,31 @@ _DIAGNOSES = select(
 _PROCEDURES = select(Procedure.id, Procedure.code, Procedure.description, Procedure.note).order_by(
     Procedure.id
 )
-_PRESCRIPTIONS = select(
-    Prescription.id,
-    Prescription.medicine,
-    Prescription.form,
-    Prescription.quantity,
-    Prescription.dose,
-    Prescription.frequency,
-    Prescription.duration_days,
-    Prescription.instructions,
-).order_by(Prescription.id)
+_INGREDIENT_ITEM = aliased(DrugItem, name="ingredient_item")
+_PRESCRIPTIONS = (
+    select(
+        Prescription.id,
+        Prescription.line_no,
+        Prescription.is_compound,
+        Prescription.medicine,
+        Prescription.form,
+        Prescription.quantity,
+        Prescription.dose,
+        Prescription.frequency,
+        Prescription.route,
+        Prescription.duration_days,
+        Prescription.instructions,
+        DrugItem.unit,
+        PrescriptionIngredient.quantity,
+        PrescriptionIngredient.dose_text,
+        _INGREDIENT_ITEM.name,
+        _INGREDIENT_ITEM.unit,
+    )
+    .outerjoin(DrugItem, DrugItem.id == Prescription.item_id)
+    .outerjoin(PrescriptionIngredient, PrescriptionIngredient.prescription_id == Prescription.id)
+    .outerjoin(_INGREDIENT_ITEM, _INGREDIENT_ITEM.id == PrescriptionIngredient.item_id)
+    .order_by(Prescription.line_no, Prescription.id, PrescriptionIngredient.id)
+)
 _N_VITALS = len(VITAL_FIELDS)
 
 
@@ -187,19 +205,32 @@ def _procedures(rows: list[tuple]) -> list[dict[str, str]]:
 
 
 def _prescriptions(rows: list[tuple]) -> list[dict[str, str]]:
-    return [
-        {
-            "id": str(p_id),
-            "medicine": medicine,
-            "form": form,
-            "quantity": _number(quantity),
-            "dose": dose,
-            "frequency": frequency,
-            "duration_days": str(days) if days else "",
-            "instructions": instructions,
-        }
-        for p_id, medicine, form, quantity, dose, frequency, days, instructions in rows
-    ]
+    """One entry per line (a racikan's ingredients joined into `ingredients`); rows written
+    before the drug master show as they were typed."""
+    lines: dict[int, dict[str, str]] = {}
+    for (p_id, line_no, compound, medicine, form, quantity, dose, frequency, route, days,
+         instructions, unit, i_qty, i_dose, i_name, i_unit) in rows:  # fmt: skip
+        line = lines.get(p_id)
+        if line is None:
+            line = lines[p_id] = {
+                "id": str(p_id),
+                "line_no": str(line_no),
+                "compound": "1" if compound else "",
+                "medicine": medicine,
+                "form": form,
+                "quantity": _number(quantity),
+                "unit": unit or "",
+                "dose": dose,
+                "frequency": frequency,
+                "route": route or "",
+                "duration_days": str(days) if days else "",
+                "instructions": instructions,
+                "ingredients": "",
+            }
+        if i_name is not None:
+            part = f"{i_name} {i_qty} {i_unit}" + (f" (tiap racikan {i_dose})" if i_dose else "")
+            line["ingredients"] = f"{line['ingredients']}; {part}" if line["ingredients"] else part
+    return list(lines.values())
 
 
 # What `visit_record` reads for each of the visit's lists, and how it shows the rows.

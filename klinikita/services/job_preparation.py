@@ -39,7 +39,7 @@ from klinikita.models.base import utcnow
 from klinikita.models.clinical import Procedure
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind
-from klinikita.services import outbox, satusehat_rules, vitals_by
+from klinikita.services import outbox, prescribing, satusehat_rules, vitals_by
 from klinikita.services.job_results import (
     Done,
     Fail,
@@ -317,6 +317,7 @@ def prepare_visits(
             d = SimpleNamespace(**dict(zip(_DIAGNOSIS_COLUMNS, row, strict=True)))
             diagnoses[d.visit_id].append(d)
     extras = _visit_extras(session, list(visits))
+    prescriptions = prescribing.lines_to_send(session, list(visits))
     branches = {} if branches is None else branches  # the caller's, if it read them already
     prepared: dict[int, Prepared] = {}
     now = utcnow()
@@ -345,6 +346,7 @@ def prepare_visits(
                 procedures=extras["procedures"].get(visit.id, []),
                 allergies=extras["allergies"].get(visit.id, []),
                 performers=extras["performers"],
+                prescriptions=prescriptions.get(visit.id, []),
             )
         except Exception as exc:  # a bug in one visit spoils only that job
             log.exception("Preparing SATUSEHAT job %s failed", job.id)
@@ -369,10 +371,13 @@ def _prepare_visit(  # noqa: C901
     procedures: Sequence = (),
     allergies: Sequence = (),
     performers: dict | None = None,
+    prescriptions: list | None = None,
 ) -> Prepared:
     """`performer`: the employee who measured the vitals; `recorder`: the user who saved
     them (services/vitals_by.py); `procedures` and `allergies` recorded in the visit, and
-    `performers`, the employees who performed procedures (by id)."""
+    `performers`, the employees who performed procedures (by id); `prescriptions`: the
+    visit's lines as sent (prescribing.lines_to_send)."""
+    prescriptions = prescriptions or []
     missing = missing_settings(branch)
     if missing:
         return Fail(f"Pengaturan SATUSEHAT cabang belum lengkap: {', '.join(missing)}.")
@@ -407,6 +412,9 @@ def _prepare_visit(  # noqa: C901
             conditions={d.id: d.condition_id for d in diagnoses if d.condition_id},
             observations=dict((exam.observation_ids or {}) if exam else {}),
             retracted=list(visit.retracted or []),
+            medication_requests={
+                p.id: p.medication_request_id for p in prescriptions if p.medication_request_id
+            },
         )
     sender = VisitSender(
         rows={
@@ -422,6 +430,7 @@ def _prepare_visit(  # noqa: C901
             "procedures": list(procedures),
             "allergies": list(allergies),
             "performers": performers,
+            "prescriptions": prescriptions,
         },
         held=held,
         # An earlier attempt may have reached SATUSEHAT, its answer lost.

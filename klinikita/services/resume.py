@@ -15,6 +15,7 @@ with VIEW_PRESCRIPTION. Content a duty may not read is not queried at all.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import func
@@ -22,11 +23,18 @@ from sqlmodel import Session, select
 
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.allergies import PatientAllergy
-from klinikita.models.clinical import Diagnosis, Examination, Prescription, Procedure, VisitStatus
+from klinikita.models.clinical import (
+    Diagnosis,
+    Examination,
+    Prescription,
+    PrescriptionIngredient,
+    Procedure,
+    VisitStatus,
+)
 from klinikita.models.enums import Sex, SyncStatus
-from klinikita.services import icd10, satusehat_errors
+from klinikita.models.pharmacy import DrugItem
 from klinikita.services import allergies as allergy_rules
-from klinikita.services import satusehat_errors
+from klinikita.services import icd10, satusehat_errors
 from klinikita.services.patients import format_date
 from klinikita.services.permissions import Action, allows, require
 from klinikita.services.visit_queue import STATUS_LABELS, local_time_text
@@ -163,10 +171,19 @@ def soap_lines(exam: Examination | None) -> list[LabelValue]:
     return [LabelValue(label, text.strip()) for label, text in parts if text and text.strip()]
 
 
-def prescription_text(rx_line: Prescription) -> str:
-    """'Paracetamol 500 mg tablet, 10, 3 x sehari 1 tablet, 3 hari, sesudah makan'."""
+def prescription_text(rx_line: Prescription, ingredients: Sequence[str] = ()) -> str:
+    """'Paracetamol 500 mg tablet, 10, 3 x sehari 1 tablet, 3 hari, sesudah makan'; a line
+    from the drug master starts with its number (R/1), a racikan names its ingredients, and
+    a line sent to SATUSEHAT ends with its MedicationRequest id."""
+    from_master = rx_line.item_id is not None or rx_line.is_compound
     head = " ".join(p for p in (rx_line.medicine, rx_line.form) if p)
+    if rx_line.is_compound:
+        head = f"{rx_line.medicine} (racikan {rx_line.form})"
+    if from_master:
+        head = f"R/{rx_line.line_no} {head}"
     parts = [head]
+    if ingredients:
+        parts.append("bahan: " + "; ".join(ingredients))
     if rx_line.quantity is not None:
         parts.append(f"jumlah {_number(rx_line.quantity)}")
     use = " ".join(p for p in (rx_line.frequency, rx_line.dose) if p)
@@ -176,7 +193,28 @@ def prescription_text(rx_line: Prescription) -> str:
         parts.append(f"{rx_line.duration_days} hari")
     if rx_line.instructions:
         parts.append(rx_line.instructions)
-    return ", ".join(parts)
+    text = ", ".join(parts)
+    if rx_line.medication_request_id:
+        text += f" · MedicationRequest {rx_line.medication_request_id}"
+    return text
+
+
+def _ingredient_texts(session: Session, line_ids: list[int]) -> dict[int, list[str]]:
+    """Per racikan line id, its ingredients as 'Paracetamol 500 mg tablet 2 tablet
+    (tiap racikan 100 mg)'."""
+    found: dict[int, list[str]] = defaultdict(list)
+    if not line_ids:
+        return found
+    rows = session.exec(
+        select(PrescriptionIngredient, DrugItem)
+        .join(DrugItem, DrugItem.id == PrescriptionIngredient.item_id)
+        .where(PrescriptionIngredient.prescription_id.in_(line_ids))
+        .order_by(PrescriptionIngredient.id)
+    ).all()
+    for part, item in rows:
+        each = f" (tiap racikan {part.dose_text})" if part.dose_text else ""
+        found[part.prescription_id].append(f"{item.name} {part.quantity} {item.unit}{each}")
+    return found
 
 
 def procedure_text(proc: Procedure) -> str:
@@ -299,9 +337,14 @@ def patient_visits(
             allergies[allergy.recorded_visit_id].append(allergy)
     if ids and with_prescriptions:
         for line in session.exec(
-            select(Prescription).where(Prescription.visit_id.in_(ids)).order_by(Prescription.id)
+            select(Prescription)
+            .where(Prescription.visit_id.in_(ids))
+            .order_by(Prescription.line_no, Prescription.id)
         ):
             prescriptions[line.visit_id].append(line)
+    ingredients = _ingredient_texts(
+        session, [p.id for lines in prescriptions.values() for p in lines if p.is_compound]
+    )
     branch = session.get(Branch, branch_id)
     cards = []
     for visit, unit_name, room_name, doctor_name in rows:
@@ -339,7 +382,9 @@ def patient_visits(
                 vitals=vitals_lines(exam),
                 soap=soap_lines(exam),
                 procedures=[procedure_text(p) for p in procedures[visit.id]],
-                prescriptions=[prescription_text(p) for p in prescriptions[visit.id]],
+                prescriptions=[
+                    prescription_text(p, ingredients.get(p.id, ())) for p in prescriptions[visit.id]
+                ],
                 allergies=[allergy_text(a) for a in allergies[visit.id]],
                 resource_ids=_resource_ids(procedures[visit.id], allergies[visit.id]),
             )

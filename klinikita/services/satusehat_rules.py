@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from klinikita.integrations.satusehat import fhir, fhir_allergy, fhir_procedure
+from klinikita.integrations.satusehat import fhir, fhir_allergy, fhir_medication, fhir_procedure
 from klinikita.integrations.satusehat.fhir import (
     JsonDict,
     aware_utc,
@@ -405,9 +405,11 @@ def checked_visit_bundle(
     procedures: Sequence[Procedure] = (),
     allergies: Sequence[PatientAllergy] = (),
     performers: Mapping[int, Employee] | None = None,
+    prescriptions: Sequence[fhir_medication.RxLine] = (),
 ) -> fhir.VisitBundle:
-    """The visit's transaction Bundle (`fhir.visit_bundle`) with its Procedures and
-    AllergyIntolerances, once `check_visit` passed."""
+    """The visit's transaction Bundle (`fhir.visit_bundle`) with its Procedures,
+    AllergyIntolerances and MedicationRequests, once `check_visit` passed and its
+    prescription lines passed `prescription_problems` (before and after building)."""
     rows = dict(
         visit=visit,
         patient=patient,
@@ -420,6 +422,7 @@ def checked_visit_bundle(
     )
     performers = performers or {}
     check_visit(**rows, now=now, procedures=procedures, allergies=allergies, performers=performers)
+    _raise_if(fhir_medication.kfa_problems(prescriptions))
     org_id = (branch.ss_organization_id or "").strip()
     extras = fhir_procedure.procedure_entries(
         visit=visit,
@@ -433,4 +436,46 @@ def checked_visit_bundle(
     extras += fhir_allergy.allergy_entries(
         patient=patient, recorder=doctor, allergies=allergies, org_id=org_id
     )
-    return fhir.visit_bundle(**rows, held=held, extras=extras)
+    built = fhir.visit_bundle(**rows, held=held, extras=extras, prescriptions=prescriptions)
+    problems = []
+    for entry in built.bundle["entry"]:
+        if entry["resource"]["resourceType"] == "MedicationRequest":
+            problems += medication_request_problems(entry["resource"], org_id)
+    _raise_if(problems)
+    return built
+
+
+def medication_request_problems(resource: JsonDict, org_id: str) -> list[str]:
+    """What SATUSEHAT refuses in a built MedicationRequest (API.md 11.3): its contained
+    Medication's KFA codes (rule 10024), the prescription-item identifier (10388), the
+    dispensing organization (10453), and the references to the patient, the visit and the
+    prescribing doctor."""
+    item_system = f"{fhir.SYS_IDS}/prescription-item/{org_id}"
+    problems = []
+    name = (resource.get("medicationReference") or {}).get("display") or "obat"
+    if not any(
+        i.get("system") == item_system and i.get("value") for i in resource.get("identifier", [])
+    ):
+        problems.append(f"Resep {name} tidak punya nomor item resep (prescription-item).")
+    performer = (resource.get("dispenseRequest") or {}).get("performer") or {}
+    if performer.get("reference") != f"Organization/{org_id}":
+        problems.append(f"Resep {name}: apotek pelaksana harus Organization/{org_id}.")
+    for element, prefix in (
+        ("subject", "Patient/"),
+        ("encounter", ""),
+        ("requester", "Practitioner/"),
+    ):
+        reference = (resource.get(element) or {}).get("reference") or ""
+        if not reference.startswith(prefix) or reference.endswith("/"):
+            problems.append(f"Resep {name}: rujukan {element} tidak lengkap.")
+    for med in resource.get("contained", []):
+        codings = [med.get("code", {}).get("coding") or []]
+        codings += [i["itemCodeableConcept"]["coding"] for i in med.get("ingredient", [])]
+        for coding in codings:
+            if not any(
+                c.get("system") == fhir_medication.KFA_SYSTEM
+                and fhir_medication.kfa_plausible(c.get("code"))
+                for c in coding
+            ) and (coding or not med.get("ingredient")):
+                problems.append(f"Resep {name}: kode KFA obat tidak valid.")
+    return problems

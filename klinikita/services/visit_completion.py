@@ -2,7 +2,8 @@
 
 The readiness check reuses the SATUSEHAT payload rules (`services/satusehat_rules.py`) so
 the page and the worker say the same thing; each blocker carries a link to where it is fixed.
-Completing writes the status, the completion time and the VISIT_SEND job in one transaction.
+Completing writes the status, the completion time and the VISIT_SEND job in one transaction,
+and, for a visit with prescription lines, its Dispense row (waiting at the pharmacy).
 """
 
 from __future__ import annotations
@@ -29,8 +30,14 @@ from klinikita.models import (
 )
 from klinikita.models.allergies import PatientAllergy
 from klinikita.models.base import utcnow
-from klinikita.models.clinical import Procedure, VisitStatus
+from klinikita.models.clinical import (
+    Prescription,
+    PrescriptionIngredient,
+    Procedure,
+    VisitStatus,
+)
 from klinikita.models.enums import SyncStatus
+from klinikita.models.pharmacy import Dispense, DispenseStatus, DrugItem
 from klinikita.models.satusehat import JobKind
 from klinikita.services import audit, outbox, sync_requests, vitals_by
 from klinikita.services import satusehat_rules as rules
@@ -43,7 +50,8 @@ from klinikita.services.readiness import branch_edit_link
 
 @dataclass(frozen=True)
 class Blocker:
-    key: str  # patient, doctor, vitals_by, room, credentials, diagnosis, times, vitals, status
+    key: str  # patient, doctor, vitals_by, room, credentials, diagnosis, times, vitals, status,
+    # prescription
     message: str  # for staff, Bahasa Indonesia
     link: str  # the page where it is fixed
     link_label: str
@@ -153,7 +161,72 @@ def completion_blockers(
     record = _record(session, visit_id)
     if record is None:
         raise NotFound("Kunjungan tidak ditemukan.")
-    return _blockers(record, now or utcnow()) + _extra_blockers(session, record)
+    return (
+        _blockers(record, now or utcnow())
+        + _extra_blockers(session, record)
+        + prescription_blockers(session, visit_id)
+    )
+
+
+def _prescribed_items(session: Session, visit_id: int) -> list[tuple[int, str, DrugItem]]:
+    """Every drug master item the visit's prescription names, with its line: (line_no,
+    what the line is called, item); a racikan names each ingredient."""
+    single = session.exec(
+        select(Prescription.line_no, Prescription.medicine, DrugItem)
+        .join(DrugItem, DrugItem.id == Prescription.item_id)
+        .where(Prescription.visit_id == visit_id)
+    ).all()
+    compound = session.exec(
+        select(Prescription.line_no, Prescription.medicine, DrugItem)
+        .join(PrescriptionIngredient, PrescriptionIngredient.prescription_id == Prescription.id)
+        .join(DrugItem, DrugItem.id == PrescriptionIngredient.item_id)
+        .where(Prescription.visit_id == visit_id)
+    ).all()
+    return sorted([tuple(r) for r in (*single, *compound)], key=lambda r: (r[0], r[2].name))
+
+
+def prescription_blockers(session: Session, visit_id: int) -> list[Blocker]:
+    """A prescribed item (or racikan ingredient) without a KFA code cannot be sent as a
+    MedicationRequest: each one blocks Selesai, naming the item and where it is mapped."""
+    blockers = []
+    for _line_no, medicine, item in _prescribed_items(session, visit_id):
+        if (item.kfa_code or "").strip():
+            continue
+        where = "" if medicine == item.name else f" (bahan racikan {medicine})"
+        blockers.append(
+            Blocker(
+                "prescription",
+                f"Obat {item.name}{where} belum punya kode KFA. Petakan kodenya di "
+                "menu Apotek > Obat & BHP.",
+                routes.APOTEK_OBAT,
+                "Apotek > Obat & BHP",
+            )
+        )
+    return blockers
+
+
+def _queue_dispense(session: Session, actor: audit.Actor, visit: Visit, now: datetime) -> None:
+    """The visit's prescription goes to the pharmacy's queue (one Dispense per visit)."""
+    has_lines = session.scalar(
+        select(Prescription.id).where(Prescription.visit_id == visit.id).limit(1)
+    )
+    if has_lines is None:
+        return
+    if session.exec(select(Dispense.id).where(Dispense.visit_id == visit.id)).first():
+        return
+    dispense = Dispense(
+        branch_id=visit.branch_id, visit_id=visit.id, status=DispenseStatus.WAITING, queued_at=now
+    )
+    session.add(dispense)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "dispense_queue",
+        "dispense",
+        dispense.id,
+        after={"visit_id": visit.id, "status": DispenseStatus.WAITING},
+    )
 
 
 def _blockers(record: _Record, now: datetime) -> list[Blocker]:
@@ -271,7 +344,11 @@ def complete_visit(
     if record is None or record.visit.branch_id != actor.branch_id:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
     now = now or utcnow()
-    blockers = _blockers(record, now) + _extra_blockers(session, record)
+    blockers = (
+        _blockers(record, now)
+        + _extra_blockers(session, record)
+        + prescription_blockers(session, record.visit.id)
+    )
     if blockers:
         raise VisitNotReady(blockers)
     visit = record.visit
@@ -294,6 +371,7 @@ def complete_visit(
         after={"status": VisitStatus.COMPLETE, "completed_at": now.isoformat(), "job": job_id},
     )
     session.flush()  # the row is locked since it was read: its version check cannot fail
+    _queue_dispense(session, actor, visit, now)
     return visit
 
 

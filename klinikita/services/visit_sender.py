@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from klinikita.integrations.satusehat import fhir, reconcile
+from klinikita.integrations.satusehat import fhir, fhir_medication, reconcile
 from klinikita.integrations.satusehat.client import SatusehatClient, entry_ids
 from klinikita.integrations.satusehat.outcomes import Duplicate, Ok, Outcome
 from klinikita.models.enums import SyncStatus
@@ -92,6 +92,11 @@ class VisitSender:
             if not isinstance(extras, dict):
                 return extras
             known = replace(known, extras=extras)
+        if isinstance(known, fhir.HeldIds) and self.rows.get("prescriptions"):
+            requests = await self._on_encounter(client, "MedicationRequest", held.encounter_id)
+            if not isinstance(requests, list):
+                return requests
+            known = replace(known, medication_requests=self._held_requests(held, requests))
         return known
 
     def extra_types(self) -> list[str]:
@@ -115,6 +120,24 @@ class VisitSender:
                 key = fhir.extra_key(resource)
                 if key and resource.get("id"):
                     found[key] = str(resource["id"])
+        return found
+
+    def _held_requests(self, held: fhir.HeldIds, stored: list[dict[str, Any]]) -> dict[int, str]:
+        """The MedicationRequest SATUSEHAT holds of each line: known already, or found by
+        its prescription-item identifier (a creation whose answer was lost)."""
+        visit, branch = self.rows["visit"], self.rows["branch"]
+        system = f"{fhir.SYS_IDS}/prescription-item/{branch.ss_organization_id}"
+        by_value = {
+            i.get("value"): r.get("id")
+            for r in stored
+            for i in r.get("identifier") or []
+            if i.get("system") == system and r.get("id")
+        }
+        found = dict(held.medication_requests)
+        for line in self.rows["prescriptions"]:
+            value = fhir_medication.prescription_item_number(visit.uid, line.line_no)
+            if line.id not in found and value in by_value:
+                found[line.id] = by_value[value]
         return found
 
     # ----- sending -------------------------------------------------------------------------
@@ -159,7 +182,7 @@ class VisitSender:
         """The ids of an accepted Bundle to write back, or a retry when its answer does not
         name every resource (the next attempt finds them)."""
         ids = entry_ids(outcome.body)
-        encounter_id, conditions, observations = None, {}, {}
+        encounter_id, conditions, observations, requests = None, {}, {}, {}
         extras: list[RowUpdate] = []
         missing = 0
         for index, (what, ref) in built.entries.items():
@@ -176,12 +199,14 @@ class VisitSender:
                 observations[ref] = rid
             elif what in _EXTRA_TABLES:
                 extras.append(RowUpdate(_EXTRA_TABLES[what], ref, {"resource_id": rid}))
+            elif what == fhir.EntryKind.MEDICATION_REQUEST:
+                requests[ref] = rid
         if missing:
             return Retry(
                 f"Jawaban SATUSEHAT tidak memuat id untuk {missing} data kunjungan; "
                 "dicocokkan lagi pada percobaan berikutnya."
             )
-        return self.write_back(encounter_id, conditions, observations, update, extras)
+        return self.write_back(encounter_id, conditions, observations, update, extras, requests)
 
     def write_back(
         self,
@@ -190,6 +215,7 @@ class VisitSender:
         observations: dict[str, str],
         update: bool,
         extras: list[RowUpdate] | None = None,
+        requests: dict[int, str] | None = None,
     ) -> Done:
         visit, exam = self.rows["visit"], self.rows["examination"]
         # What this send carries (the worker re-queues the job if the visit changed since).
@@ -198,6 +224,10 @@ class VisitSender:
         updates += [
             RowUpdate("diagnosis", diag_id, {"condition_id": cond_id})
             for diag_id, cond_id in conditions.items()
+        ]
+        updates += [
+            RowUpdate("prescription", line_id, {"medication_request_id": request_id})
+            for line_id, request_id in (requests or {}).items()
         ]
         if exam is not None and (observations or update):
             # After an update this is the whole set: a cleared vital's Observation is gone.
@@ -210,6 +240,7 @@ class VisitSender:
                 "observations": len(observations),
                 "procedures": sum(u.table == "procedure" for u in extras or []),
                 "allergies": sum(u.table == "patient_allergy" for u in extras or []),
+                "medication_requests": len(requests or {}),
             },
             tuple(updates),
         )

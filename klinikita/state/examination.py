@@ -15,7 +15,7 @@ from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
 from klinikita.services import allergies as allergy_service
 from klinikita.services import examination as exam_service
-from klinikita.services import icd9cm, icd10, satusehat_errors
+from klinikita.services import icd9cm, icd10, prescribing, satusehat_errors
 from klinikita.services import visit_completion as completion
 from klinikita.services.errors import NotFound, PermissionDenied, StaleEdit, ValidationFailed
 from klinikita.services.examination_view import LISTS, VisitRecord, as_completed, visit_record
@@ -28,15 +28,13 @@ from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
 
 PROCEDURE_FIELDS = ("code", "description", "note")
-PRESCRIPTION_FIELDS = (
-    "medicine",
-    "form",
-    "quantity",
-    "dose",
-    "frequency",
-    "duration_days",
-    "instructions",
-)
+# The prescription forms (services/prescribing.py); item_name and unit are shown only.
+RX_FIELDS = ("item_id", "item_name", "unit", "dose", "dose_amount", "frequency",
+             "times_per_day", "route", "duration_days", "quantity", "instructions")  # fmt: skip
+RX_ROUTE_OPTIONS = [(r.code, f"{r.code} · {r.label}") for r in prescribing.ROUTES]
+RACIKAN_FORM_OPTIONS = [(f.key, f.label) for f in prescribing.COMPOUND_FORMS]
+RACIKAN_FIELDS = ("name", "form", "quantity", "dose", "dose_amount", "frequency",
+                  "times_per_day", "route", "duration_days", "instructions")  # fmt: skip
 ICD_RESULTS = 15
 VITALS_EMPTY = exam_service.VITALS_EMPTY  # the error key of a vitals form saved empty
 
@@ -119,8 +117,19 @@ class ExaminationState(AuthState):
     procedure_form: dict[str, str] = {}
     procedure_errors: dict[str, str] = {}
     prescriptions: list[dict[str, str]] = []
-    prescription_form: dict[str, str] = {}
-    prescription_errors: dict[str, str] = {}
+    # Resep: the single-line form (an item picked from the search) and the racikan form with
+    # its ingredient rows; `rx_warning`: the allergy warning awaiting the doctor's answer.
+    rx_query: str = ""
+    rx_results: list[dict[str, str]] = []
+    rx_form: dict[str, str] = {}
+    rx_errors: dict[str, str] = {}
+    racikan_form: dict[str, str] = {}
+    racikan_rows: list[dict[str, str]] = []
+    racikan_query: str = ""
+    racikan_results: list[dict[str, str]] = []
+    racikan_errors: dict[str, str] = {}
+    rx_warning: str = ""
+    _rx_pending: str = ""  # "line" or "compound": what the warning's confirmation adds
     blockers: list[dict[str, str]] = []
     _branch_id: int = 0
     _shown: VisitRecord | None = None  # the open visit as last read (Selesai builds on it)
@@ -132,6 +141,17 @@ class ExaminationState(AuthState):
         if self.status == VisitStatus.CANCELLED:
             return False
         return self.status != VisitStatus.COMPLETE or self.can_edit_record
+
+    @rx.var
+    def can_prescribe(self) -> bool:
+        """The prescription may change: a doctor, before Selesai (then the pharmacy has it)."""
+        open_ = self.status not in (VisitStatus.COMPLETE, VisitStatus.CANCELLED)
+        return self.can_medical and open_ and bool(self.visit_id)
+
+    @rx.var
+    def rx_quantity_label(self) -> str:
+        unit = self.rx_form.get("unit", "")
+        return f"Jumlah ({unit})" if unit else "Jumlah"
 
     @rx.var
     def is_complete(self) -> bool:
@@ -261,8 +281,8 @@ class ExaminationState(AuthState):
         self.icd_query, self.icd_results, self.icd_error = "", [], ""
         self.procedure_query, self.procedure_results = "", []
         self.procedure_form = {f: "" for f in PROCEDURE_FIELDS}
-        self.prescription_form = {f: "" for f in PRESCRIPTION_FIELDS}
-        self.procedure_errors, self.prescription_errors = {}, {}
+        self.procedure_errors = {}
+        self._rx_reset()
         self.blockers = []
 
     def _refresh_blockers(self) -> None:
@@ -522,7 +542,7 @@ class ExaminationState(AuthState):
             )
         self._after_change()
 
-    # ----- procedures and prescriptions -------------------------------------------------
+    # ----- procedures -------------------------------------------------
     @rx.event
     def set_procedure_field(self, field: str, value: str):
         if field in PROCEDURE_FIELDS:
@@ -578,35 +598,149 @@ class ExaminationState(AuthState):
             )
         self._after_change()
 
-    @rx.event
-    def set_prescription_field(self, field: str, value: str):
-        if field in PRESCRIPTION_FIELDS:
-            self.prescription_form[field] = payload_text(value, max_length=1000)
-            self.prescription_errors.pop(field, None)
+    # ----- prescriptions (services/prescribing.py) ---------------------------------------
+    def _rx_reset(self) -> None:
+        self.rx_query, self.rx_results = "", []
+        self.rx_form = {f: "" for f in RX_FIELDS} | {"route": "O"}
+        self.racikan_form = {f: "" for f in RACIKAN_FIELDS} | {"route": "O", "form": "puyer"}
+        self.racikan_rows, self.racikan_query, self.racikan_results = [], "", []
+        self.rx_errors, self.racikan_errors = {}, {}
+        self.rx_warning, self._rx_pending = "", ""
+
+    def _rx_search(self, query: object) -> tuple[str, list[dict[str, str]]]:
+        actor = self._authorize(Action.EXAM_MEDICAL)
+        text = payload_search(query)
+        if len(text.strip()) < 2:
+            return text, []
+        with read_scope() as session:
+            return text, prescribing.search_items(session, actor, text)
 
     @rx.event
-    def add_prescription(self):
+    def search_rx_item(self, query: str):
+        """The drug master items for the single-line form (debounced in the page)."""
+        self.rx_query, self.rx_results = self._rx_search(query)
+
+    @rx.event
+    def pick_rx_item(self, item_id: str):
+        """Take an item of the results shown into the single-line form."""
+        chosen = next((r for r in self.rx_results if r["id"] == str(item_id)), None)
+        if chosen is None:
+            return
+        self.rx_form = self.rx_form | {"item_id": chosen["id"], "item_name": chosen["name"],
+                                       "unit": chosen["unit"]}  # fmt: skip
+        self.rx_query, self.rx_results = "", []
+        self.rx_errors.pop("item_id", None)
+
+    @rx.event
+    def set_rx_field(self, field: str, value: str):
+        if field in RX_FIELDS and field not in ("item_id", "item_name", "unit"):
+            self.rx_form[field] = payload_text(value, max_length=1000)
+            self.rx_errors.pop(field, None)
+
+    @rx.event
+    def set_racikan_field(self, field: str, value: str):
+        if field in RACIKAN_FIELDS:
+            self.racikan_form[field] = payload_text(value, max_length=1000)
+            self.racikan_errors.pop(field, None)
+
+    @rx.event
+    def search_racikan_item(self, query: str):
+        self.racikan_query, self.racikan_results = self._rx_search(query)
+
+    @rx.event
+    def pick_racikan_item(self, item_id: str):
+        """Add an item of the results shown as an ingredient row of the racikan."""
+        chosen = next((r for r in self.racikan_results if r["id"] == str(item_id)), None)
+        if chosen is None or any(r["item_id"] == chosen["id"] for r in self.racikan_rows):
+            return
+        row = {"item_id": chosen["id"], "name": chosen["name"], "unit": chosen["unit"],
+               "quantity": "", "dose_text": ""}  # fmt: skip
+        self.racikan_rows = [*self.racikan_rows, row]
+        self.racikan_query, self.racikan_results = "", []
+        self.racikan_errors.pop("ingredients", None)
+
+    @rx.event
+    def set_racikan_row(self, index: int, field: str, value: str):
+        if field in ("quantity", "dose_text") and isinstance(index, int):
+            if 0 <= index < len(self.racikan_rows):
+                rows = [dict(r) for r in self.racikan_rows]
+                rows[index][field] = payload_text(value, max_length=100)
+                self.racikan_rows = rows
+                self.racikan_errors.pop(f"ingredients.{index}.{field}", None)
+
+    @rx.event
+    def remove_racikan_row(self, index: int):
+        if isinstance(index, int) and 0 <= index < len(self.racikan_rows):
+            self.racikan_rows = [r for i, r in enumerate(self.racikan_rows) if i != index]
+            self.racikan_errors = {}
+
+    def _rx_write(self, kind: str, *, confirm: bool):
+        """Add the single line (`kind` "line") or the racikan ("compound"); an allergy
+        warning opens the dialog instead, and its confirmation calls this again."""
         actor = self._authorize(Action.EXAM_MEDICAL)
+        if kind == "line":
+            data, add = dict(self.rx_form), prescribing.add_line
+        else:
+            data = dict(self.racikan_form) | {
+                "ingredients": [
+                    {k: r.get(k, "") for k in ("item_id", "quantity", "dose_text")}
+                    for r in self.racikan_rows
+                ]
+            }
+            add = prescribing.add_compound
         try:
             with session_scope() as session:
-                exam_service.add_prescription(
-                    session, actor, self.visit_id, dict(self.prescription_form)
-                )
+                line = add(session, actor, self.visit_id, data, confirm=confirm)
         except ValidationFailed as failed:
-            self.prescription_errors = failed.errors
+            if kind == "line":
+                self.rx_errors = failed.errors
+            else:
+                self.racikan_errors = failed.errors
             return rx.toast.error(failed.message)
-        self.prescription_form = {f: "" for f in PRESCRIPTION_FIELDS}
-        self.prescription_errors = {}
-        self._after_change()
+        except prescribing.AllergyWarning as warned:
+            self.rx_warning, self._rx_pending = warned.message, kind
+            return None
+        name = line.medicine
+        self.rx_warning, self._rx_pending = "", ""
+        if kind == "line":
+            self.rx_form = {f: "" for f in RX_FIELDS} | {"route": "O"}
+            self.rx_errors = {}
+        else:
+            self.racikan_form = {f: "" for f in RACIKAN_FIELDS} | {"route": "O",
+                                                                   "form": "puyer"}  # fmt: skip
+            self.racikan_rows, self.racikan_errors = [], {}
+        self._after_change(lists=("prescriptions",))
+        return rx.toast.success(f"R/{line.line_no} {name} ditambahkan ke resep.")
+
+    @rx.event
+    def add_rx_line(self):
+        return self._rx_write("line", confirm=False)
+
+    @rx.event
+    def add_racikan(self):
+        return self._rx_write("compound", confirm=False)
+
+    @rx.event
+    def confirm_rx_allergy(self):
+        """The doctor confirms the line the allergy warning was about (audited)."""
+        if self._rx_pending not in ("line", "compound"):
+            self._authorize(Action.EXAM_MEDICAL)
+            self.rx_warning = ""
+            return None
+        return self._rx_write(self._rx_pending, confirm=True)
+
+    @rx.event
+    def cancel_rx_allergy(self):
+        self.rx_warning, self._rx_pending = "", ""
 
     @rx.event
     def remove_prescription(self, prescription_id: str):
         actor = self._authorize(Action.EXAM_MEDICAL)
         with session_scope() as session:
-            exam_service.remove_prescription(
+            prescribing.remove_line(
                 session, actor, self.visit_id, payload_id(prescription_id, "Resep")
             )
-        self._after_change()
+        self._after_change(lists=("prescriptions",))
 
     # ----- Selesai and SATUSEHAT -----------------------------------------------------
     @rx.event

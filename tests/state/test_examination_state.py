@@ -17,6 +17,7 @@ from klinikita.services.job_notices import JobNotice
 from klinikita.state import live
 from klinikita.state.examination import VITALS_EMPTY, ExaminationState
 from tests.factories import make_clinic, make_nurse, make_patient, make_user, make_visit
+from tests.prescribing_support import make_allergy, make_items
 from tests.state.conftest import logged_in, tab_at
 
 VITALS = {"systolic": "118", "diastolic": "76", "pulse": "80", "temperature": "36,7"}
@@ -151,9 +152,12 @@ def test_doctor_examines_and_completes_then_the_notice_shows_the_encounter(db, r
     assert [(d["code"], d["primary"]) for d in state.diagnoses] == [("J06.9", "1"), ("R50.9", "")]
     state.set_procedure_field("description", "Nebulisasi")
     state.add_procedure()
-    state.set_prescription_field("medicine", "Paracetamol 500 mg")
-    state.set_prescription_field("quantity", "10")
-    state.add_prescription()
+    items = make_items(db, clinic_of(db, visit))
+    state.search_rx_item("paracetamol")
+    state.pick_rx_item(str(items["paracetamol"].id))
+    for field, value in {"dose": "1 tablet", "frequency": "3 x sehari", "quantity": "10"}.items():
+        state.set_rx_field(field, value)
+    state.add_rx_line()
     assert len(state.procedures) == 1 and len(state.prescriptions) == 1
     state.complete()
     assert state.blockers == []
@@ -336,3 +340,76 @@ def test_a_procedure_is_found_by_its_indonesian_name_and_fills_the_form(db, root
     state.set_procedure_field("description", "Tindakan lain")
     state.add_procedure()
     assert "tidak ada dalam daftar tindakan" in state.procedure_errors["code"]
+
+
+def clinic_of(db, visit):  # noqa: ANN001, ANN201
+    from klinikita.models import Branch
+
+    branch = db.get(Branch, visit.branch_id)
+    db.commit()
+    return branch
+
+
+def test_the_doctor_prescribes_a_line_and_a_racikan_and_removes_one(db, root, clinic, visit):
+    items = make_items(db, clinic[0])
+    state = _open(db, root, "dokter", visit.id)
+    assert state.can_prescribe
+    state.search_rx_item("ctm")
+    assert [r["name"] for r in state.rx_results] == ["CTM 4 mg tablet"]
+    state.pick_rx_item(state.rx_results[0]["id"])
+    assert state.rx_form["item_name"] == "CTM 4 mg tablet" and state.rx_results == []
+    state.set_rx_field("dose", "1 tablet")
+    state.add_rx_line()  # no quantity, no frequency
+    assert set(state.rx_errors) == {"quantity", "times_per_day"}
+    state.set_rx_field("frequency", "2 x sehari")
+    state.set_rx_field("quantity", "6")
+    state.add_rx_line()
+    assert state.rx_errors == {} and state.rx_form["item_id"] == ""
+    state.set_racikan_field("name", "Puyer batuk")
+    state.set_racikan_field("quantity", "10")
+    state.set_racikan_field("dose", "1 bungkus")
+    state.set_racikan_field("frequency", "3 x sehari")
+    for name in ("paracetamol", "ctm"):
+        state.search_racikan_item(name)
+        state.pick_racikan_item(str(items[name].id))
+    state.pick_racikan_item(str(items["ctm"].id))  # not in the results any more: ignored
+    assert [r["name"] for r in state.racikan_rows] == ["Paracetamol 500 mg tablet",
+                                                       "CTM 4 mg tablet"]  # fmt: skip
+    state.add_racikan()  # no units yet
+    assert set(state.racikan_errors) == {"ingredients.0.quantity", "ingredients.1.quantity"}
+    state.set_racikan_row(0, "quantity", "2")
+    state.set_racikan_row(1, "quantity", "1")
+    state.set_racikan_row(1, "dose_text", "0,4 mg")
+    state.add_racikan()
+    assert state.racikan_rows == [] and state.racikan_errors == {}
+    assert [(p["line_no"], p["compound"]) for p in state.prescriptions] == [("1", ""), ("2", "1")]
+    assert "CTM 4 mg tablet 1 tablet (tiap racikan 0,4 mg)" in state.prescriptions[1]["ingredients"]
+    state.remove_prescription(state.prescriptions[0]["id"])
+    assert [p["line_no"] for p in state.prescriptions] == ["1"]
+
+
+def test_an_allergy_warning_waits_for_the_doctor(db, root, clinic, visit):
+    items = make_items(db, clinic[0])
+    make_allergy(db, clinic[4], clinic[0], display="Penisilin")
+    state = _open(db, root, "dokter", visit.id)
+    state.search_rx_item("amoks")
+    state.pick_rx_item(str(items["amoxicillin"].id))
+    for field, value in {"dose": "1 kapsul", "frequency": "3 x sehari", "quantity": "15"}.items():
+        state.set_rx_field(field, value)
+    state.add_rx_line()
+    assert "Penisilin" in state.rx_warning and state.prescriptions == []
+    state.cancel_rx_allergy()
+    assert state.rx_warning == "" and state.rx_form["item_id"] != ""  # the form stays
+    state.add_rx_line()
+    state.confirm_rx_allergy()
+    assert state.rx_warning == "" and len(state.prescriptions) == 1
+
+
+def test_a_nurse_cannot_prescribe(db, root, clinic, visit):
+    make_items(db, clinic[0])
+    state = _open(db, root, "perawat", visit.id)
+    assert not state.can_prescribe
+    with pytest.raises(PermissionDenied):
+        state.search_rx_item("para")
+    with pytest.raises(PermissionDenied):
+        state.add_rx_line()

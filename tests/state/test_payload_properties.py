@@ -28,7 +28,12 @@ from klinikita.services.errors import ServiceError
 from klinikita.services.text_input import invisible_problem
 from klinikita.state.branch_settings import BranchSettingsState
 from klinikita.state.employees import EmployeeState
-from klinikita.state.examination import PRESCRIPTION_FIELDS, PROCEDURE_FIELDS, ExaminationState
+from klinikita.state.examination import (
+    PROCEDURE_FIELDS,
+    RACIKAN_FIELDS,
+    RX_FIELDS,
+    ExaminationState,
+)
 from klinikita.state.patients import TEXT_FIELDS, PatientState
 from klinikita.state.referensi import RoomState, UnitState
 from klinikita.state.registration import RegistrationState
@@ -285,12 +290,20 @@ FORM_CASES = [
         ("procedure_errors",),
     ),
     Case(
-        "ExaminationState.add_prescription",
+        "ExaminationState.add_rx_line",
         ExaminationState,
         _open_visit,
-        forms(PRESCRIPTION_FIELDS),
-        _fill("set_prescription_field", lambda s: s.add_prescription()),
-        ("prescription_errors",),
+        forms(RX_FIELDS),
+        _fill("set_rx_field", lambda s: s.add_rx_line()),
+        ("rx_errors",),
+    ),
+    Case(
+        "ExaminationState.add_racikan",
+        ExaminationState,
+        _open_visit,
+        forms(RACIKAN_FIELDS),
+        _fill("set_racikan_field", lambda s: s.add_racikan()),
+        ("racikan_errors",),
     ),
     Case(
         "RegistrationState.register",

@@ -138,6 +138,7 @@ class World:
     procedure: int = 0
     prescription: int = 0
     allergy: int = 0  # of the patient, recorded in the open visit
+    drug_items: tuple[int, int] = (0, 0)  # two items of branch A's drug master
     sync_log: int = 0
     drug: int = 0  # a drug item of branch A's drug master
     idle_drug: int = 0
@@ -221,6 +222,12 @@ _DINKES_RANGE = _set(
     date_to=lambda w: (datetime.now(UTC) + timedelta(days=1)).date().isoformat(),
 )
 _DINKES_MONTH = _set(month=lambda w: local_today(None).strftime("%Y-%m"))
+
+
+def _RX_LINE(w: World) -> dict[str, str]:  # noqa: N802
+    """The single-line prescription form filled with branch A's first drug item."""
+    return {"item_id": str(w.drug_items[0]), "dose": "1 tablet", "frequency": "3 x sehari",
+            "route": "O", "quantity": "10"}  # fmt: skip
 
 
 def _patient_search(state: str, view: Action) -> dict[str, Spec]:
@@ -448,11 +455,41 @@ HANDLERS: dict[str, Spec] = {
     "ExaminationState.remove_procedure": Spec(
         _A.EXAM_MEDICAL, _id("procedure"), preset=_set(**_OPEN), writes=True
     ),
-    "ExaminationState.add_prescription": Spec(
+    "ExaminationState.add_rx_line": Spec(
+        _A.EXAM_MEDICAL, preset=_set(**_OPEN, rx_form=lambda w: _RX_LINE(w)), writes=True
+    ),
+    "ExaminationState.confirm_rx_allergy": Spec(
         _A.EXAM_MEDICAL,
-        preset=_set(**_OPEN, prescription_form={"medicine": "Antasida", "quantity": "10"}),
+        preset=_set(**_OPEN, rx_form=lambda w: _RX_LINE(w), _rx_pending="line"),
         writes=True,
     ),
+    "ExaminationState.add_racikan": Spec(
+        _A.EXAM_MEDICAL,
+        preset=_set(
+            **_OPEN,
+            racikan_form={
+                "name": "Puyer",
+                "form": "puyer",
+                "quantity": "10",
+                "dose": "1",
+                "frequency": "3 x sehari",
+                "route": "O",
+            },
+            racikan_rows=lambda w: [
+                {"item_id": str(i), "quantity": "2", "dose_text": ""} for i in w.drug_items
+            ],
+        ),
+        writes=True,
+    ),  # fmt: skip
+    "ExaminationState.search_rx_item": Spec(_A.EXAM_MEDICAL, _const("penanda")),
+    "ExaminationState.search_racikan_item": Spec(_A.EXAM_MEDICAL, _const("penanda")),
+    "ExaminationState.pick_rx_item": Spec(LOCAL, _const("1")),
+    "ExaminationState.pick_racikan_item": Spec(LOCAL, _const("1")),
+    "ExaminationState.set_rx_field": Spec(LOCAL, _const("dose", "1")),
+    "ExaminationState.set_racikan_field": Spec(LOCAL, _const("name", "Puyer")),
+    "ExaminationState.set_racikan_row": Spec(LOCAL, _const(0, "quantity", "2")),
+    "ExaminationState.remove_racikan_row": Spec(LOCAL, _const(0)),
+    "ExaminationState.cancel_rx_allergy": Spec(LOCAL),
     "ExaminationState.remove_prescription": Spec(
         _A.EXAM_MEDICAL, _id("prescription"), preset=_set(**_OPEN), writes=True
     ),
@@ -489,7 +526,6 @@ HANDLERS: dict[str, Spec] = {
     "ExaminationState.set_vital": Spec(LOCAL, _const("pulse", "90")),
     "ExaminationState.set_soap": Spec(LOCAL, _const("plan", "istirahat")),
     "ExaminationState.set_procedure_field": Spec(LOCAL, _const("note", "x")),
-    "ExaminationState.set_prescription_field": Spec(LOCAL, _const("dose", "1")),
     # ----- Resume -----------------------------------------------------------------------
     "ResumeState.load": Spec(
         _A.VIEW_RESUME, path=lambda w: f"/resume?pasien={w.patient}", shows=_SEEN
@@ -837,8 +873,13 @@ def _build(session: Session) -> World:
     idle_employee = Employee(
         branch_id=a.id, name="Karyawan-Penanda Lama", main_duty="kasir", is_active=False
     )
-    session.add_all([idle_room, idle_employee])
+    drugs = [
+        DrugItem(branch_id=a.id, name=f"Obat-Penanda {n}", unit="tablet", kfa_code=code)
+        for n, code in ((1, "92000486"), (2, "92000347"))
+    ]
+    session.add_all([idle_room, idle_employee, *drugs])
     session.flush()
+    w.drug_items = (drugs[0].id, drugs[1].id)
     w.second_diagnosis, w.idle_unit = second.id, idle_unit.id
     w.idle_room, w.idle_employee = idle_room.id, idle_employee.id
     drug = DrugItem(branch_id=a.id, name="Barang-Penanda 500 mg", unit="tablet", form_code="BS066")

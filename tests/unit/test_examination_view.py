@@ -9,11 +9,13 @@ from klinikita.models import SyncJob, Visit
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services import examination as exam
+from klinikita.services import prescribing
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound
 from klinikita.services.examination_view import visit_record
 from tests.factories import make_branch, make_clinic, make_user, make_visit
 from tests.pg import sqlite_and_postgresql
+from tests.prescribing_support import compound, make_items, single_line
 
 db = pytest.fixture(params=["sqlite", "postgresql"])(sqlite_and_postgresql)
 
@@ -34,7 +36,9 @@ def test_the_record_shows_values_as_staff_type_them(db):
     exam.save_vitals(db, actor, visit.id, {"temperature": "36,5", "weight": "70"})
     exam.add_diagnosis(db, actor, visit.id, "E11.9")
     exam.add_diagnosis(db, actor, visit.id, "I10")
-    exam.add_prescription(db, actor, visit.id, {"medicine": "Metformin 500 mg", "quantity": "0,5"})
+    items = make_items(db, branch)
+    prescribing.add_line(db, actor, visit.id, single_line(items["paracetamol"]))
+    prescribing.add_compound(db, actor, visit.id, compound([items["paracetamol"], items["ctm"]]))
     exam.add_procedure(db, actor, visit.id, {"description": "Nebulisasi", "note": "2 kali"})
     exam.save_soap(db, actor, visit.id, {"subjective": "Batuk", "plan": "Kontrol 3 hari"})
     record = committed_read(db, visit_record, branch.id, visit.id)
@@ -43,7 +47,18 @@ def test_the_record_shows_values_as_staff_type_them(db):
     assert record.vitals["temperature"] == "36,5" and record.vitals["weight"] == "70"
     assert record.vitals["systolic"] == ""
     assert [(d["code"], d["primary"]) for d in record.diagnoses] == [("E11.9", "1"), ("I10", "")]
-    assert record.prescriptions[0]["quantity"] == "0,5"
+    single, racikan = record.prescriptions
+    assert (single["line_no"], single["quantity"], single["unit"], single["route"]) == (
+        "1",
+        "10",
+        "tablet",
+        "O",
+    )
+    assert (racikan["compound"], racikan["form"], racikan["quantity"]) == ("1", "puyer", "10")
+    assert racikan["ingredients"] == (
+        "Paracetamol 500 mg tablet 2 tablet (tiap racikan 1/5 tablet); "
+        "CTM 4 mg tablet 2 tablet (tiap racikan 1/5 tablet)"
+    )
     assert record.age.endswith("th") and record.sex_label == "Laki-laki"
     assert [(p["description"], p["note"]) for p in record.procedures] == [("Nebulisasi", "2 kali")]
     assert record.soap == {

@@ -258,3 +258,35 @@ def test_allergies_and_the_visit_s_other_satusehat_ids_are_shown(db, clinic):
     assert [a["display"] for a in found.allergies] == ["Penisilin"]
     desk = patient_visits(db, branch.id, patient.id, duty=Duty.PENDAFTARAN)
     assert desk.allergies == [] and desk.cards[0].allergies == []
+
+
+def test_drug_master_lines_show_their_number_ingredients_and_request_id(db, clinic):
+    from klinikita.models.clinical import PrescriptionIngredient
+    from tests.prescribing_support import make_items
+
+    branch, unit, room, doctor, patient = clinic
+    visit = _visit(db, clinic, 1, 10, encounter_id="enc-1")
+    items = make_items(db, branch)
+    single = Prescription(visit_id=visit.id, line_no=1, item_id=items["ctm"].id,
+                          medicine="CTM 4 mg tablet", form="Tablet", quantity=6,
+                          dose="1 tablet", frequency="2 x sehari",
+                          medication_request_id="mr-1")  # fmt: skip
+    racikan = Prescription(visit_id=visit.id, line_no=2, is_compound=True, medicine="Puyer",
+                           form="puyer", quantity=10, medication_request_id="mr-2")  # fmt: skip
+    db.add_all([single, racikan])
+    db.flush()
+    db.add_all(
+        [
+            PrescriptionIngredient(prescription_id=racikan.id, item_id=items["paracetamol"].id,
+                                   quantity=2, dose_text="100 mg"),
+            PrescriptionIngredient(prescription_id=racikan.id, item_id=items["ctm"].id,
+                                   quantity=1),
+        ]
+    )  # fmt: skip
+    db.commit()
+    [card] = patient_visits(db, branch.id, patient.id, duty=Duty.APOTEKER).cards
+    assert card.prescriptions == [
+        "R/1 CTM 4 mg tablet Tablet, jumlah 6, 2 x sehari 1 tablet · MedicationRequest mr-1",
+        "R/2 Puyer (racikan puyer), bahan: Paracetamol 500 mg tablet 2 tablet "
+        "(tiap racikan 100 mg); CTM 4 mg tablet 1 tablet, jumlah 10 · MedicationRequest mr-2",
+    ]

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
 
+from klinikita.integrations.satusehat import fhir_medication
 from klinikita.models.clinical import Diagnosis, Examination, Visit
 from klinikita.models.facility import Branch, Room, ServiceUnit
 from klinikita.models.people import Employee, Patient
@@ -222,6 +223,7 @@ class EntryKind(StrEnum):
     WITHDRAWN = "withdrawn"  # a resource the visit no longer has, marked entered-in-error
     PROCEDURE = "procedure"  # ref = Procedure row id
     ALLERGY = "allergy"  # ref = PatientAllergy row id
+    MEDICATION_REQUEST = "medication_request"  # ref = Prescription id
 
 
 class EntryRef(NamedTuple):
@@ -253,6 +255,7 @@ class HeldIds:
     retracted: Sequence[Mapping[str, Any]] = ()
     # Other resources of the visit SATUSEHAT holds (`ExtraEntry`), by `extra_key`.
     extras: Mapping[str, str] = field(default_factory=dict)
+    medication_requests: Mapping[int, str] = field(default_factory=dict)  # by Prescription id
 
 
 @dataclass(frozen=True)
@@ -502,6 +505,39 @@ def _diagnosis_display(diagnosis: Diagnosis, code: str) -> str:
     return (diagnosis.display or "").strip() or icd10.describe(code) or code
 
 
+def _add_medication_requests(
+    resources: list[tuple[str, JsonDict]],
+    entries: dict[int, EntryRef],
+    lines: Sequence[fhir_medication.RxLine],
+    *,
+    visit: Visit,
+    patient: Patient,
+    doctor: Employee,
+    branch: Branch,
+    encounter_url: str,
+    condition_url: str | None,
+    authored: datetime,
+    held: Mapping[int, str],
+) -> None:
+    """A MedicationRequest per prescription line, in line order, appended to `resources`."""
+    for line in sorted(lines, key=lambda line: line.line_no):
+        index = len(resources) + 1
+        entries[index] = EntryRef(EntryKind.MEDICATION_REQUEST, line.id)
+        known = held.get(line.id)
+        url = f"MedicationRequest/{known}" if known else _full_url(visit, index)
+        resource = fhir_medication.medication_request(
+            line,
+            org_id=_org_id(branch),
+            visit_uid=visit.uid,
+            patient_ref=_reference(f"Patient/{patient.ihs_number}", patient.name),
+            encounter_url=encounter_url,
+            requester_ref=_reference(f"Practitioner/{doctor.ihs_number}", doctor.name),
+            condition_url=condition_url,
+            authored=utc_instant(authored),
+        )
+        resources.append((url, resource))
+
+
 def visit_bundle(
     *,
     visit: Visit,
@@ -514,6 +550,7 @@ def visit_bundle(
     held: HeldIds | None = None,
     vitals_by: Employee | None = None,
     extras: Sequence[ExtraEntry] = (),
+    prescriptions: Sequence[fhir_medication.RxLine] = (),
 ) -> VisitBundle:
     """One transaction Bundle for a finished outpatient visit (API.md 12): the Encounter with
     its full statusHistory, a Condition per diagnosis and an Observation per recorded vital,
@@ -523,6 +560,9 @@ def visit_bundle(
     With `held` (the visit was sent before, and changed since), what SATUSEHAT holds is
     replaced in place (PUT, same ids), what is new is created, and what the visit no longer
     has is withdrawn as entered-in-error.
+
+    Each prescription line is a MedicationRequest (its Medication contained) for the
+    primary diagnosis (`fhir_medication`).
 
     Each Condition and Observation carries our own identifier (`own_identifiers`), by which
     it is found again when the answer to its creation was lost.
@@ -590,6 +630,19 @@ def visit_bundle(
         entries[index] = EntryRef(extra.kind, extra.ref)
         url = f"{resource['resourceType']}/{known}" if known else _full_url(visit, index)
         resources.append((url, resource))
+    _add_medication_requests(
+        resources,
+        entries,
+        prescriptions,
+        visit=visit,
+        patient=patient,
+        doctor=doctor,
+        branch=branch,
+        encounter_url=encounter_url,
+        condition_url=linked[0][0] if linked else None,
+        authored=completed,
+        held=held.medication_requests if held else {},
+    )
 
     for withdrawn in held.retracted if held else ():
         resource = _withdrawn(

@@ -83,10 +83,49 @@ def _medication_request(env: Env) -> JsonDict:
         ],
         "status": "completed",
         "intent": "order",
+        "contained": [
+            {
+                "resourceType": "Medication",
+                "id": "med",
+                "identifier": [{"system": f"{SYS}/medication/{DEMO_ORG}", "value": "RX-1-1"}],
+                "code": {"coding": [{"system": f"{SYS}/kfa", "code": "93001019"}]},
+                "extension": [_medication_type("NC")],
+            }
+        ],
+        "medicationReference": {"reference": "#med"},
         "subject": {"reference": "Patient/P02478375538"},
         "encounter": {"reference": f"Encounter/{env.encounter_id}"},
+        "requester": {"reference": "Practitioner/10009880728"},
         "dispenseRequest": {"performer": {"reference": f"Organization/{DEMO_ORG}"}},
     }
+
+
+def _medication_type(code: str) -> JsonDict:
+    return {
+        "url": "https://fhir.kemkes.go.id/r4/StructureDefinition/MedicationType",
+        "valueCodeableConcept": {
+            "coding": [
+                {"system": "http://terminology.kemkes.go.id/CodeSystem/medication-type",
+                 "code": code}
+            ]
+        },
+    }  # fmt: skip
+
+
+def _racikan_request(env: Env) -> JsonDict:
+    """A racikan: its contained Medication is a compound of KFA-coded ingredients."""
+    body = _medication_request(env)
+    body["contained"][0] = {
+        "resourceType": "Medication",
+        "id": "med",
+        "code": {"text": "Puyer batuk anak"},
+        "ingredient": [
+            {"itemCodeableConcept": {"coding": [{"system": f"{SYS}/kfa", "code": code}]}}
+            for code in ("92000486", "92000347")
+        ],
+        "extension": [_medication_type("EP")],
+    }
+    return body
 
 
 def _composition(env: Env) -> JsonDict:
@@ -158,6 +197,7 @@ BASES: dict[str, tuple[str, Callable[[Env], JsonDict]]] = {
     "Procedure": ("/Procedure", _procedure),
     "AllergyIntolerance": ("/AllergyIntolerance", _allergy),
     "MedicationRequest": ("/MedicationRequest", _medication_request),
+    "MedicationRequest.racikan": ("/MedicationRequest", _racikan_request),
     "Composition": ("/Composition", _composition),
     "Bundle": ("", _bundle),
 }
@@ -371,6 +411,36 @@ CASES = [
          _set("dispenseRequest.performer",
               lambda env: {"reference": f"Organization/{env.facility.poli_id}"}),
          "MedicationRequest.dispenseRequest.performer", "(RuleNumber: 10453)"),
+    Case("medication-request-dispenser-required", "MedicationRequest",
+         _set("dispenseRequest.performer", DELETE),
+         "MedicationRequest.dispenseRequest.performer", "(RuleNumber: 10453)"),
+    Case("medication-request-prescription-item-required", "MedicationRequest",
+         _set("identifier", lambda env: [{"system": f"{SYS}/prescription/{DEMO_ORG}",
+                                          "value": "RX-1"}]),
+         "MedicationRequest.identifier (prescription-item)", "(RuleNumber: 10388)"),
+    Case("medication-request-encounter-required", "MedicationRequest", _set("encounter", DELETE),
+         "MedicationRequest.encounter", "is required"),
+    Case("medication-request-requester-required", "MedicationRequest", _set("requester", DELETE),
+         "MedicationRequest.requester", "is required"),
+    Case("medication-request-requester-is-a-practitioner", "MedicationRequest",
+         _set("requester", {"reference": "Patient/P02478375538"}),
+         "MedicationRequest.requester", "must reference a Practitioner"),
+    Case("medication-request-medication-required", "MedicationRequest",
+         _set("medicationReference", DELETE), "MedicationRequest.medicationReference",
+         "is required"),
+    Case("medication-request-contained-medication-exists", "MedicationRequest",
+         _set("medicationReference", {"reference": "#other"}),
+         "MedicationRequest.medicationReference", "Contained resource '#other' not found"),
+    Case("medication-request-contained-medication-kfa-code", "MedicationRequest",
+         _set("contained[0].code.coding[0].code", "1234"),
+         "MedicationRequest.contained[0].code[0].code", "(RuleNumber: 10024)"),
+    Case("medication-request-contained-medication-kfa-system", "MedicationRequest",
+         _set("contained[0].code.coding[0].system", "http://snomed.info/sct"),
+         "MedicationRequest.contained[0].code[0].code", "(RuleNumber: 10024)"),
+    Case("medication-request-racikan-ingredient-kfa-code", "MedicationRequest.racikan",
+         _set("contained[0].ingredient[1].itemCodeableConcept.coding[0].code", "X"),
+         "MedicationRequest.contained[0].ingredient[1].itemCodeableConcept.coding[0].code",
+         "(RuleNumber: 10024)"),
     Case("composition-identifier-is-one-object", "Composition",
          _set("identifier", lambda env: [{"system": f"{SYS}/composition/{DEMO_ORG}",
                                           "value": "DIET-1"}]),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -1006,6 +1006,38 @@ def _procedure_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
     return problems
 
 
+def _kfa_coded(concept: Any) -> bool:
+    raw = concept.get("coding") if isinstance(concept, dict) else None
+    codings = [c for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
+    return any(
+        c.get("system") == KFA_SYSTEM and kfa_code_plausible(str(c.get("code", "")))
+        for c in codings
+    )
+
+
+def _kfa_issue(concept: Any, expression: str) -> JsonDict:
+    raw = concept.get("coding") if isinstance(concept, dict) else None
+    first = raw[0] if isinstance(raw, list) and raw and isinstance(raw[0], dict) else {}
+    return issue(
+        "value",
+        code_not_found_text(first.get("code"), first.get("system"), 10024),
+        expression=[expression],
+    )
+
+
+def _medication_type(resource: JsonDict) -> str:
+    """The MedicationType extension's code (NC, SD, EP), or ""."""
+    for extension in resource.get("extension") or []:
+        if isinstance(extension, dict) and str(extension.get("url", "")).endswith(
+            "/MedicationType"
+        ):
+            codings = (extension.get("valueCodeableConcept") or {}).get("coding") or []
+            for coding in codings:
+                if isinstance(coding, dict) and coding.get("code"):
+                    return str(coding["code"])
+    return ""
+
+
 def _allergy_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
     """AllergyIntolerance (rawat jalan): a code from SNOMED CT / KFA / clinical-term (the
     "no known allergy" SNOMED 716186003 included), its statuses from the FHIR code systems
@@ -1084,20 +1116,41 @@ def _allergy_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
 
 
 def _medication_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
-    code = resource.get("code")
-    raw = code.get("coding") if isinstance(code, dict) else None
-    codings = [c for c in raw if isinstance(c, dict)] if isinstance(raw, list) else []
-    if any(
-        c.get("system") == KFA_SYSTEM and kfa_code_plausible(str(c.get("code", "")))
-        for c in codings
-    ):
+    """A product is KFA-coded (rule 10024); a compound (MedicationType SD or EP) has each
+    ingredient KFA-coded instead."""
+    if _medication_type(resource) in ("SD", "EP"):
+        ingredients = resource.get("ingredient")
+        if not isinstance(ingredients, list) or not ingredients:
+            return [_required(ctx, "ingredient", 10024)]
+        problems: Issues = []
+        for index, part in enumerate(ingredients):
+            concept = part.get("itemCodeableConcept") if isinstance(part, dict) else None
+            if not _kfa_coded(concept):
+                expression = ctx.expr(f"ingredient[{index}].itemCodeableConcept.coding[0].code")
+                problems.append(_kfa_issue(concept, expression))
+        return problems
+    if _kfa_coded(resource.get("code")):
         return []
-    first = codings[0] if codings else {}
+    return [_kfa_issue(resource.get("code"), _code_expression(ctx, 0))]
+
+
+def _contained_medication(resource: JsonDict, ctx: ValidationContext) -> Issues:
+    """A `#id` medicationReference names a Medication contained in the request, which
+    follows the Medication rules."""
+    reference = (resource.get("medicationReference") or {}).get("reference")
+    if not isinstance(reference, str) or not reference.startswith("#"):
+        return []
+    for index, contained in enumerate(resource.get("contained") or []):
+        if isinstance(contained, dict) and contained.get("id") == reference[1:]:
+            if contained.get("resourceType") != "Medication":
+                break
+            inner = replace(ctx, prefix=ctx.expr(f"contained[{index}]"))
+            return _medication_rules(contained, inner)
     return [
         issue(
             "value",
-            code_not_found_text(first.get("code"), first.get("system"), 10024),
-            expression=[_code_expression(ctx, 0)],
+            f"Contained resource {reference!r} not found at {ctx.expr('medicationReference')}",
+            expression=[ctx.expr("medicationReference")],
         )
     ]
 
@@ -1105,12 +1158,30 @@ def _medication_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
 def _medication_request_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
     problems: Issues = []
     if not any(
-        system.startswith(PRESCRIPTION_ITEM_PREFIX) for system, _value in identifiers_of(resource)
+        system.startswith(PRESCRIPTION_ITEM_PREFIX) and value
+        for system, value in identifiers_of(resource)
     ):
         problems.append(_required(ctx, "identifier (prescription-item)", 10388))
+    for element in ("encounter", "requester"):
+        if not _has_reference(resource.get(element)):
+            problems.append(_required(ctx, element, None))
+    if not (
+        _has_reference(resource.get("medicationReference"))
+        or isinstance(resource.get("medicationCodeableConcept"), dict)
+    ):
+        problems.append(_required(ctx, "medicationReference", None))
+    if _reference_type(resource.get("requester")) not in (None, "Practitioner"):
+        problems.append(
+            issue(
+                "value",
+                "MedicationRequest.requester must reference a Practitioner",
+                expression=[ctx.expr("requester")],
+            )
+        )
+    problems += _contained_medication(resource, ctx)
     dispense = resource.get("dispenseRequest")
     performer = dispense.get("performer") if isinstance(dispense, dict) else None
-    if performer is not None and not _is_reference_to(performer, "Organization", ctx.org_id):
+    if performer is None or not _is_reference_to(performer, "Organization", ctx.org_id):
         problems.append(
             issue(
                 "value",
