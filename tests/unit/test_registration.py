@@ -65,6 +65,7 @@ def _input(c: Clinic, **changes) -> reg.VisitInput:
         room_id=c.room.id,
         doctor_id=c.doctor.id,
         payer=Payer.BPJS.value,
+        bpjs_number="0001234567890",  # the card of a BPJS visit
     )
     values.update(changes)
     return reg.VisitInput(**values)
