@@ -1,0 +1,38 @@
+"""The prescription's SATUSEHAT identifiers, shared by MedicationRequest and
+MedicationDispense: `prescription/{org}` carries the visit's prescription number and
+`prescription-item/{org}` that number with the line's `line_no`.
+
+The number is derived from the visit's `uid` (the Encounter identifier, random and never
+reused), so a restored database or a resend names the same prescription."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SYS_IDS = "http://sys-ids.kemkes.go.id"
+
+
+def prescription_number(visit: Any) -> str:
+    """The visit's prescription number (one prescription per visit)."""
+    return f"RX-{visit.uid}"
+
+
+def prescription_item_number(visit: Any, line_no: int) -> str:
+    """One line of it: the prescription number and the line's `line_no`."""
+    return f"{prescription_number(visit)}-{line_no}"
+
+
+def prescription_identifiers(org_id: str, visit: Any, line_no: int) -> list[dict[str, str]]:
+    """The `identifier` list of a MedicationRequest or MedicationDispense for line `line_no`."""
+    return [
+        {
+            "system": f"{SYS_IDS}/prescription/{org_id}",
+            "use": "official",
+            "value": prescription_number(visit),
+        },
+        {
+            "system": f"{SYS_IDS}/prescription-item/{org_id}",
+            "use": "official",
+            "value": prescription_item_number(visit, line_no),
+        },
+    ]
