@@ -22,6 +22,7 @@ from klinikita.pages import (  # noqa: F401
     login,
     passwords,
     patients,
+    pharmacy,
     referensi,
     registration,
     reports,
