@@ -156,6 +156,7 @@ def _line_row(row: rx.Var) -> rx.Component:
             _muted(row["signa"]),
             rx.cond(row["no_stock"] != "", _muted("Tidak diambil dari stok (tanpa data obat).")),
             padding_top="8px",
+            width="100%",
             border_top=f"1px solid {rx.color('gray', 5)}",
         ),
         rx.hstack(
