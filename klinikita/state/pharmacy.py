@@ -89,6 +89,7 @@ class PharmacyState(AuthState):
     # The prescription under review.
     selected_id: int = 0
     selected_version: int = 0
+    _selected_visit: int = 0  # the visit of the prescription under review (board changes)
     head: dict[str, str] = {}
     rows: list[dict[str, str]] = []
     allergies: list[dict[str, str]] = []
@@ -109,7 +110,7 @@ class PharmacyState(AuthState):
         return actor
 
     def _clear_selection(self) -> None:
-        self.selected_id = self.selected_version = 0
+        self.selected_id = self.selected_version = self._selected_visit = 0
         self.head, self.rows, self.allergies, self.errors = {}, [], [], {}
         self.no_known_allergy = False
         self.cancel_open = False
@@ -142,6 +143,7 @@ class PharmacyState(AuthState):
 
     def _show(self, detail: DispenseDetail) -> None:
         self.selected_version = detail.version
+        self._selected_visit = detail.visit_id
         self.head = {
             "id": str(detail.dispense_id),
             "patient": detail.patient_name,
@@ -186,12 +188,13 @@ class PharmacyState(AuthState):
     def _on_board_change(self, topic: str, changed: live.Changed) -> None:
         """A doctor completed a visit, or another pharmacist acted: the queue again, and the
         open prescription when someone else changed it."""
-        del topic, changed
+        del topic
         actor = self._viewer()
         if actor is None:
             return
         self._reload_queue(actor, shared=True)
-        self._reload_detail(actor, keep_typed=True)
+        if not changed or self._selected_visit in changed:
+            self._reload_detail(actor, keep_typed=True)
 
     def _on_sync_notice(self, notice: JobNotice) -> None:
         """The MedicationDispense job of this tab ended: its badge."""
@@ -206,7 +209,11 @@ class PharmacyState(AuthState):
             self.head = {**self.head, "sync": detail.sync_status, "sync_error": detail.sync_error}
 
     def _tell_others(self, actor: Actor) -> None:
-        live.publish(live.branch_topic(actor.branch_id), exclude=self._client_token())
+        live.publish(
+            live.branch_topic(actor.branch_id),
+            exclude=self._client_token(),
+            visit_id=self._selected_visit or None,
+        )
 
     # ----- review ---------------------------------------------------------------------------
     @rx.event
