@@ -204,8 +204,12 @@ class PharmacyState(AuthState):
             return
         self._reload_queue(actor)
         if self.selected_id:
-            with read_scope() as session:
-                detail = dispensing.detail(session, actor, self.selected_id)
+            try:
+                with read_scope() as session:
+                    detail = dispensing.detail(session, actor, self.selected_id)
+            except ServiceError:  # the tab moved to another branch or duty meanwhile
+                self._clear_selection()
+                return
             self.head = {**self.head, "sync": detail.sync_status, "sync_error": detail.sync_error}
 
     def _tell_others(self, actor: Actor) -> None:
