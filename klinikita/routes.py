@@ -11,6 +11,7 @@ LAPORAN = "/laporan"
 APOTEK = "/apotek"  # the dispensing queue
 APOTEK_OBAT = "/apotek/obat"  # the drug master (Obat & BHP)
 APOTEK_STOK = "/apotek/stok"  # stock: receipts, adjustments, stock-take, low and near-expiry
+APOTEK_ETIKET = "/apotek/etiket"  # labels of one prescription: ?resep=<id>&ukuran=kecil|a4
 PENGATURAN = "/pengaturan"
 KONTAK_KARYAWAN = "/kontak/karyawan"
 KONTAK_PASIEN = "/kontak/pasien"

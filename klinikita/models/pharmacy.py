@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from klinikita.models.base import (
@@ -15,6 +15,7 @@ from klinikita.models.base import (
     updated_at_field,
     version_field,
 )
+from klinikita.models.enums import SyncStatus
 
 
 class ItemCategory(StrEnum):
@@ -169,6 +170,14 @@ class Dispense(Versioned, SQLModel, table=True):
     handed_over_at: datetime | None = None
     handed_over_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     note: str = Field(default="", sa_type=String(300))
+    # The MedicationDispense job's badge (migration 0021): where the dispensing stands
+    # with SATUSEHAT, as a visit's sync_status does (bookkeeping: the version stays).
+    sync_status: str = Field(
+        default=SyncStatus.NOT_SENT,
+        sa_type=String(16),
+        sa_column_kwargs={"server_default": SyncStatus.NOT_SENT.value},
+    )
+    sync_error: str | None = Field(default=None, sa_type=Text)
     version: int = version_field()
     created_at: datetime = created_at_field()
     updated_at: datetime = updated_at_field()

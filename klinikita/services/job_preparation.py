@@ -39,7 +39,7 @@ from klinikita.models.base import utcnow
 from klinikita.models.clinical import Procedure
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind
-from klinikita.services import outbox, prescribing, satusehat_rules, vitals_by
+from klinikita.services import dispense_sender, outbox, prescribing, satusehat_rules, vitals_by
 from klinikita.services.job_results import (
     Done,
     Fail,
@@ -455,6 +455,8 @@ def prepare(session: Session, job: SyncJob) -> Prepared:
         return _prepare_location(session, job)
     if job.kind == JobKind.VISIT_SEND:
         return prepare_visits(session, [job])[job.id]
+    if job.kind == JobKind.DISPENSE_SEND:
+        return dispense_sender.prepare_dispense(session, job)
     return Fail(f"Jenis tugas tidak dikenal: {job.kind}")
 
 

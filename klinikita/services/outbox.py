@@ -8,7 +8,7 @@ from sqlalchemy import func, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, select
 
-from klinikita.models import Employee, Patient, Room, ServiceUnit, SyncJob, Visit
+from klinikita.models import Dispense, Employee, Patient, Room, ServiceUnit, SyncJob, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import OPEN_JOB_WHERE, JobKind, JobStatus
@@ -22,6 +22,7 @@ SUBJECTS: dict[str, tuple[str, type[SQLModel]]] = {
     JobKind.ORGANIZATION_CREATE: ("service_unit", ServiceUnit),
     JobKind.LOCATION_CREATE: ("room", Room),
     JobKind.VISIT_SEND: ("visit", Visit),
+    JobKind.DISPENSE_SEND: ("dispense", Dispense),
 }
 
 

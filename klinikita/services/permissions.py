@@ -54,6 +54,8 @@ class Action(StrEnum):
     EXAM_COMPLETE = "exam_complete"
     PAYMENT_RECORD = "payment_record"
     DISPENSE_RECORD = "dispense_record"
+    # Cancelling a dispensing (its units go back to stock): the apoteker in charge, admin.
+    DISPENSE_CANCEL = "dispense_cancel"
     # Allergies of a patient (or "tidak ada alergi"), from the exam page or the pharmacy.
     ALLERGY_RECORD = "allergy_record"
     # Goods receipts (penerimaan) into the branch's stock.
@@ -99,6 +101,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.EXAM_COMPLETE: "menyelesaikan pemeriksaan",
     Action.PAYMENT_RECORD: "mencatat pembayaran",
     Action.DISPENSE_RECORD: "mencatat penyerahan obat",
+    Action.DISPENSE_CANCEL: "membatalkan penyerahan obat",
     Action.ALLERGY_RECORD: "mencatat alergi pasien",
     Action.STOCK_RECEIVE: "mencatat penerimaan obat",
     Action.STOCK_ADJUST: "menyesuaikan stok dan stok opname",
@@ -131,7 +134,7 @@ _DOCTOR |= {_A.EXAM_COMPLETE, _A.SATUSEHAT_RESEND, _A.ALLERGY_RECORD}
 _PHARMACY = {_A.VIEW_BERANDA, _A.VIEW_RESUME, _A.VIEW_KONTAK, _A.DISPENSE_RECORD}
 _PHARMACY |= {_A.VIEW_PRESCRIPTION, _A.VIEW_APOTEK, _A.ALLERGY_RECORD, _A.STOCK_RECEIVE}
 # The pharmacist in charge (apoteker) keeps the drug master and corrects counted stock.
-_PHARMACIST = _PHARMACY | {_A.DRUG_MASTER_EDIT, _A.STOCK_ADJUST}
+_PHARMACIST = _PHARMACY | {_A.DRUG_MASTER_EDIT, _A.STOCK_ADJUST, _A.DISPENSE_CANCEL}
 # The shared desk account does the day's work of a small practice but never changes
 # or removes what is recorded.
 _SHARED_DESK = _REGISTRATION | _NURSE | _DOCTOR | _CASHIER | _PHARMACY

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from klinikita.integrations.satusehat import fhir, fhir_medication, reconcile
+from klinikita.integrations.satusehat import fhir, prescription_ids, reconcile
 from klinikita.integrations.satusehat.client import SatusehatClient, entry_ids
 from klinikita.integrations.satusehat.outcomes import Duplicate, Ok, Outcome
 from klinikita.models.enums import SyncStatus
@@ -135,7 +135,7 @@ class VisitSender:
         }
         found = dict(held.medication_requests)
         for line in self.rows["prescriptions"]:
-            value = fhir_medication.prescription_item_number(visit.uid, line.line_no)
+            value = prescription_ids.prescription_item_number(visit.uid, line.line_no)
             if line.id not in found and value in by_value:
                 found[line.id] = by_value[value]
         return found

@@ -51,7 +51,7 @@ from klinikita.models import (
 from klinikita.models.allergies import PatientAllergy
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
 from klinikita.models.enums import Duty, Sex
-from klinikita.models.pharmacy import DrugItem, StockBatch
+from klinikita.models.pharmacy import Dispense, DispenseStatus, DrugItem, StockBatch
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import auth
 from klinikita.services.actor_cache import forget_actors
@@ -144,6 +144,8 @@ class World:
     idle_drug: int = 0
     stock_item: int = 0  # a drug item of branch A with one batch (stock_batch) of 10
     stock_batch: int = 0
+    dispense: int = 0  # the done visit's prescription, waiting at the pharmacy
+    dispensed: int = 0  # the open visit's, already dispensed
     tokens: dict[str, str] = field(default_factory=dict)
     snapshot: sqlite3.Connection | None = None  # the database every case starts from
     baseline: dict = field(default_factory=dict)  # its _fingerprint
@@ -723,6 +725,39 @@ HANDLERS: dict[str, Spec] = {
     "SyncLogState.export_csv": Spec(_A.VIEW_SATUSEHAT_LOG, shows=frozenset({RECORD})),
     "SyncLogState.set_detail_open": Spec(LOCAL, _const(False)),
     "SyncLogState.set_patient_text": Spec(LOCAL, _const("budi")),
+    # ----- Apotek: the dispensing queue and labels ---------------------------------------
+    "PharmacyState.load": Spec(_A.VIEW_APOTEK, shows=frozenset({RECORD})),
+    "PharmacyState.open_dispense": Spec(
+        _A.VIEW_APOTEK, _id("dispense"), shows=frozenset({RECORD, PRESCRIPTION})
+    ),
+    "PharmacyState.dispense": Spec(
+        _A.DISPENSE_RECORD,
+        preset=_set(selected_id=lambda w: w.dispense, selected_version=1),
+        writes=True,
+    ),
+    "PharmacyState.hand_over": Spec(
+        _A.DISPENSE_RECORD,
+        preset=_set(selected_id=lambda w: w.dispensed, selected_version=1),
+        writes=True,
+    ),
+    "PharmacyState.confirm_cancel": Spec(
+        _A.DISPENSE_CANCEL,
+        preset=_set(
+            selected_id=lambda w: w.dispense, selected_version=1, cancel_reason="salah resep"
+        ),
+        writes=True,
+    ),
+    "PharmacyState.close_dispense": Spec(LOCAL),
+    "PharmacyState.open_cancel": Spec(LOCAL),
+    "PharmacyState.set_cancel_open": Spec(LOCAL, _const(False)),
+    "PharmacyState.set_cancel_reason": Spec(LOCAL, _const("alasan")),
+    "PharmacyState.set_quantity": Spec(LOCAL, _const("1:1", "5")),
+    "PharmacyState.set_reason": Spec(LOCAL, _const("1:1", "alasan")),
+    "LabelState.load": Spec(
+        _A.VIEW_PRESCRIPTION,
+        path=lambda w: f"/apotek/etiket?resep={w.dispense}&ukuran=a4",
+        shows=frozenset({RECORD, PRESCRIPTION}),
+    ),
     "DashboardState.load": Spec(_A.VIEW_LAPORAN, shows=frozenset({RECORD})),
     "DashboardState.refresh": Spec(_A.VIEW_LAPORAN, shows=frozenset({RECORD})),
     "DashboardState.export_csv": Spec(_A.VIEW_LAPORAN),
@@ -908,6 +943,16 @@ def _build(session: Session) -> World:
         last_error="NIK tidak ditemukan",
     )
     session.add_all([log, job])
+    session.flush()
+    waiting = Dispense(branch_id=a.id, visit_id=w.done_visit, queued_at=now)
+    dispensed = Dispense(
+        branch_id=a.id,
+        visit_id=w.open_visit,
+        queued_at=now,
+        status=DispenseStatus.DISPENSED,
+        dispensed_at=now,
+    )
+    session.add_all([waiting, dispensed])
     session.commit()
     w.sync_log = log.id
     drug = DrugItem(branch_id=a.id, name="Stok-Penanda Parasetamol", unit="tablet", min_stock=50)
@@ -923,6 +968,7 @@ def _build(session: Session) -> World:
     session.add(batch)
     session.commit()
     w.stock_item, w.stock_batch = drug.id, batch.id
+    w.dispense, w.dispensed = waiting.id, dispensed.id
     for duty in Duty:
         make_user(session, f"t-{duty.value.replace('_', '-')}", branches=[a], main_duty=duty)
     make_user(session, "t-admin-b", branches=[b], main_duty=Duty.ADMIN)

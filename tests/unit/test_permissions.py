@@ -47,6 +47,7 @@ def test_menus_follow_the_duty():
         "Beranda",
         "Pendaftaran",
         "Pemeriksaan",
+        "Apotek",
         "Resume",
         "Kontak",
         "Referensi",
@@ -55,6 +56,16 @@ def test_menus_follow_the_duty():
     ]
     assert "Pengaturan" not in doctor and "Pemeriksaan" in doctor
     assert "Pendaftaran" not in doctor
+    assert "Apotek" not in doctor
+    assert [m.label for m in menu_for(Duty.ASISTEN_APOTEKER)][:2] == ["Beranda", "Apotek"]
+
+
+def test_only_the_apoteker_and_admin_cancel_a_dispensing():
+    assert allows(Duty.APOTEKER, Action.DISPENSE_CANCEL)
+    assert allows(Duty.ADMIN, Action.DISPENSE_CANCEL)
+    assert allows(Duty.ASISTEN_APOTEKER, Action.DISPENSE_RECORD)
+    assert not allows(Duty.ASISTEN_APOTEKER, Action.DISPENSE_CANCEL)
+    assert not allows(Duty.LOGIN_KLINIK, Action.DISPENSE_CANCEL)
 
 
 def test_require_names_the_duty_and_the_refused_action():

@@ -16,6 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from klinikita.integrations.satusehat.prescription_ids import (
+    prescription_item_number,
+    prescription_number,
+)
+
 JsonDict = dict[str, Any]
 
 SYS_IDS = "http://sys-ids.kemkes.go.id"
@@ -104,15 +109,6 @@ class RxLine:
     @property
     def unit(self) -> str:
         return self.item.unit if self.item is not None else self.piece_unit
-
-
-def prescription_number(visit_uid: str) -> str:
-    """The visit's prescription number: its visit uid (unique across databases)."""
-    return f"RX-{visit_uid}"
-
-
-def prescription_item_number(visit_uid: str, line_no: int) -> str:
-    return f"{prescription_number(visit_uid)}-{line_no}"
 
 
 def _coding(system: str, code: str, display: str | None = None) -> JsonDict:

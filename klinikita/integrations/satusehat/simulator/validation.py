@@ -82,7 +82,7 @@ UNIQUE_IDENTIFIER_TYPES = frozenset({"Encounter", "Medication"})
 # Referenced types the simulator can resolve; references to other types are not checked.
 RESOLVABLE_TYPES = frozenset(
     {"Patient", "Practitioner", "Location", "Organization", "Encounter", "Condition", "Medication"}
-)
+) | {"MedicationRequest"}
 
 ENCOUNTER_STATUSES = frozenset(
     {
@@ -107,6 +107,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "AllergyIntolerance": ("patient",),
     "Composition": ("status", "type", "date", "author", "title"),
     "MedicationRequest": ("status", "intent", "subject"),
+    "MedicationDispense": ("status",),
 }
 ARRAY_FIELDS: dict[str, tuple[str, ...]] = {
     "Encounter": ("identifier", "participant", "location", "statusHistory", "diagnosis"),
@@ -118,6 +119,13 @@ ARRAY_FIELDS: dict[str, tuple[str, ...]] = {
     "AllergyIntolerance": ("identifier", "category", "reaction"),
     "Medication": ("identifier", "ingredient"),
     "MedicationRequest": ("identifier", "category", "dosageInstruction"),
+    "MedicationDispense": (
+        "identifier",
+        "performer",
+        "authorizingPrescription",
+        "dosageInstruction",
+        "contained",
+    ),
 }
 
 _Ref = tuple[str, frozenset[str] | None]
@@ -174,6 +182,14 @@ REFERENCE_PATHS: dict[str, tuple[_Ref, ...]] = {
         ("medicationReference", frozenset({"Medication"})),
         ("reasonReference[*]", None),
         ("dispenseRequest.performer", frozenset({"Organization"})),
+    ),
+    "MedicationDispense": (
+        ("subject", frozenset({"Patient", "Group"})),
+        ("context", frozenset({"Encounter", "EpisodeOfCare"})),
+        ("performer[*].actor", frozenset({"Practitioner", "PractitionerRole", "Organization"})),
+        ("location", frozenset({"Location"})),
+        ("authorizingPrescription[*]", frozenset({"MedicationRequest"})),
+        ("medicationReference", frozenset({"Medication"})),
     ),
 }
 DEFAULT_REFERENCE_PATHS: tuple[_Ref, ...] = (
@@ -1193,6 +1209,47 @@ def _medication_request_rules(resource: JsonDict, ctx: ValidationContext) -> Iss
     return problems
 
 
+MEDICATION_DISPENSE_CATEGORY_SYSTEM = (
+    "http://terminology.hl7.org/fhir/CodeSystem/medicationdispense-category"
+)
+PRESCRIPTION_PREFIX = "http://sys-ids.kemkes.go.id/prescription/"
+
+
+def _medication_dispense_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
+    """API.md 11.3/11.4: the request's identifiers (prescription and prescription-item),
+    the MedicationRequest it fulfils, the patient and the Encounter, and its category."""
+    problems: Issues = []
+    systems = [system for system, _value in identifiers_of(resource)]
+    if not any(system.startswith(PRESCRIPTION_PREFIX) for system in systems):
+        problems.append(_required(ctx, "identifier (prescription)", None))
+    if not any(system.startswith(PRESCRIPTION_ITEM_PREFIX) for system in systems):
+        problems.append(_required(ctx, "identifier (prescription-item)", None))
+    prescriptions = resource.get("authorizingPrescription") or []
+    if not any(_has_reference(p) for p in prescriptions):
+        problems.append(_required(ctx, "authorizingPrescription", None))
+    for element in ("subject", "context"):
+        if not _has_reference(resource.get(element)):
+            problems.append(_required(ctx, element, None))
+    if not isinstance(resource.get("medicationReference"), dict) and not isinstance(
+        resource.get("medicationCodeableConcept"), dict
+    ):
+        problems.append(_required(ctx, "medicationReference", None))
+    problems += _concept_problems(
+        resource.get("category"),
+        "category",
+        MEDICATION_DISPENSE_CATEGORY_SYSTEM,
+        None,
+        None,
+        ctx,
+    )
+    for element in ("whenPrepared", "whenHandedOver"):
+        if element in resource:
+            problem = _datetime_problem(resource[element], element, ctx)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
 TYPE_RULES: dict[str, Callable[[JsonDict, ValidationContext], Issues]] = {
     "Organization": _organization_rules,
     "Location": _location_rules,
@@ -1203,4 +1260,5 @@ TYPE_RULES: dict[str, Callable[[JsonDict, ValidationContext], Issues]] = {
     "Observation": _observation_rules,
     "Medication": _medication_rules,
     "MedicationRequest": _medication_request_rules,
+    "MedicationDispense": _medication_dispense_rules,
 }
