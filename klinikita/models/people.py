@@ -81,6 +81,11 @@ class Patient(Versioned, SQLModel, table=True):
     rw: str = Field(default="", sa_type=String(3))
     phone: str = Field(default="", sa_type=PHONE_TYPE)  # digits (and +), searched by prefix
     is_newborn: bool = False
+    # A baby registered before it has a NIK: the mother's NIK, by which SATUSEHAT creates the
+    # baby's patient record (identifier nik-ibu), and its order among twins (0: single
+    # birth; 1, 2, ...: first, second, ... of a multiple birth; FHIR multipleBirthInteger).
+    mother_nik: str | None = Field(default=None, sa_type=String(16))
+    birth_order: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     is_foreigner: bool = False
     no_nik_reason: str = Field(default="", sa_type=String(200))
     is_active: bool = True

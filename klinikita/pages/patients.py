@@ -175,6 +175,23 @@ def _similar_callout() -> rx.Component:
     )
 
 
+def _newborn_fields() -> rx.Component:
+    """A baby without a NIK: SATUSEHAT creates its record by the mother's NIK (and the KK)."""
+    return rx.grid(
+        labelled(
+            "NIK ibu",
+            _text("mother_nik", "16 digit NIK ibu kandung", input_mode="numeric", max_length=16),
+            rx.fragment(field_error(S.errors, "mother_nik"), _warning("mother_nik")),
+        ),
+        labelled(
+            "Kembar ke-",
+            _text("birth_order", "kosongkan bila bukan kembar", input_mode="numeric", max_length=1),
+            field_error(S.errors, "birth_order"),
+        ),
+        **_GRID,
+    )
+
+
 def patient_form() -> rx.Component:
     """The new/edit patient form (also shown on Pendaftaran for a new patient)."""
     sex_select = rx.select.root(
@@ -184,7 +201,7 @@ def patient_form() -> rx.Component:
         on_change=lambda v: S.set_field("sex", v),
         size="3",
     )
-    no_nik = S.flags["is_newborn"] | S.flags["is_foreigner"] | S.flags["no_nik"]
+    no_nik = S.flags["is_foreigner"] | S.flags["no_nik"]
     return rx.card(
         rx.vstack(
             rx.heading(rx.cond(S.editing_id != 0, "Ubah pasien", "Pasien baru"), size="4"),
@@ -228,12 +245,13 @@ def patient_form() -> rx.Component:
                 **_GRID,
             ),
             rx.flex(
-                _flag("is_newborn", "Bayi baru lahir"),
+                _flag("is_newborn", "Bayi baru lahir (belum punya NIK)"),
                 _flag("is_foreigner", "WNA"),
                 _flag("no_nik", "Tidak punya NIK"),
                 spacing="5",
                 wrap="wrap",
             ),
+            rx.cond(S.flags["is_newborn"], _newborn_fields()),
             rx.cond(
                 no_nik,
                 labelled(

@@ -20,7 +20,7 @@ from sqlalchemy import Select, select
 from sqlmodel import Session
 
 from klinikita.integrations.satusehat import fhir
-from klinikita.integrations.satusehat.client import Lookup, SatusehatClient
+from klinikita.integrations.satusehat.client import Lookup, PatientCreated, SatusehatClient
 from klinikita.integrations.satusehat.config import Credentials, missing_settings
 from klinikita.integrations.satusehat.outcomes import Duplicate, Ok, Outcome
 from klinikita.models import (
@@ -72,6 +72,8 @@ def _prepare_lookup(session: Session, job: SyncJob, model, find_name: str) -> Pr
             {"ihs_number": row.ihs_number}, (set_sync(_table(row), row.id, SyncStatus.SENT),)
         )
     nik = (row.nik or "").strip()
+    if model is Patient and not nik and row.is_newborn and row.mother_nik:
+        return _prepare_newborn(row)
     if len(nik) != 16 or not nik.isdigit():
         return Fail("NIK belum diisi atau tidak 16 digit; lengkapi NIK lalu kirim ulang.")
     what = "Pasien" if model is Patient else "Tenaga kesehatan"
@@ -98,6 +100,52 @@ def _prepare_lookup(session: Session, job: SyncJob, model, find_name: str) -> Pr
         )
 
     return Send(run, patient_id=row.id if model is Patient else None)
+
+
+CITIZEN_NOT_EXISTS = "Citizen Not Exists"
+
+
+def _prepare_newborn(patient: Patient) -> Prepared:
+    """A baby without a NIK: SATUSEHAT creates its record by the mother's NIK (API.md 4.3) and
+    answers with the new IHS number. Sending again is safe: a baby already created (same
+    mother, birth date, name and birth order) is answered with its existing number."""
+    try:
+        resource = satusehat_rules.checked_newborn_patient(patient)
+    except PayloadError as bad:
+        return Fail(" ".join(bad.problems))
+
+    async def run(client: SatusehatClient) -> Done | Fail | Retry:
+        created = await client.create_patient(resource)
+        if not isinstance(created, PatientCreated):
+            return from_outcome(created)
+        if created.ihs_number is None:
+            reason = (
+                "NIK ibu tidak dikenal Dukcapil/SATUSEHAT (Citizen Not Exists)"
+                if created.message == CITIZEN_NOT_EXISTS
+                else f"SATUSEHAT menolak: {created.message or 'tanpa keterangan'}"
+            )
+            message = (
+                f"Data bayi tidak bisa dibuat dengan NIK ibu: {reason}. Periksa NIK ibu di "
+                "data pasien, lalu kirim ulang."
+            )
+            return Done(
+                {"created": False, "message": created.message},
+                (set_sync(_table(patient), patient.id, SyncStatus.NOT_FOUND, message),),
+            )
+        return Done(
+            {"created": not created.existed, "ihs_number": created.ihs_number},
+            (
+                set_sync(
+                    _table(patient),
+                    patient.id,
+                    SyncStatus.SENT,
+                    None,
+                    ihs_number=created.ihs_number,
+                ),
+            ),
+        )
+
+    return Send(run, patient_id=patient.id)
 
 
 # ----- Organization and Location -------------------------------------------------------
@@ -211,6 +259,9 @@ def _need_lookup(session: Session, row, kind: str, label: str) -> Fail | Wait | 
     if row.sync_status == SyncStatus.NOT_FOUND:
         return Fail(f"{label} tidak ditemukan di SATUSEHAT: {row.sync_error or ''}".strip())
     nik = (row.nik or "").strip()
+    if kind == JobKind.PATIENT_LOOKUP and not nik and row.is_newborn and row.mother_nik:
+        outbox.ensure_job(session, kind, row.branch_id, row.id)
+        return Wait("Data bayi sedang dibuat di SATUSEHAT dengan NIK ibu")
     if len(nik) != 16 or not nik.isdigit():
         return Fail(f"{label} belum punya NIK 16 digit; lengkapi di Kontak lalu kirim ulang.")
     outbox.ensure_job(session, kind, row.branch_id, row.id)

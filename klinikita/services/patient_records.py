@@ -12,7 +12,7 @@ from klinikita.models.base import utcnow
 from klinikita.models.enums import Sex, SyncStatus
 from klinikita.models.people import normalize_name
 from klinikita.models.satusehat import JobKind, JobStatus
-from klinikita.services import audit, mrn, outbox, regions, versions
+from klinikita.services import audit, mrn, newborns, outbox, regions, versions
 from klinikita.services.dates import BIRTH_DATE_FORMAT, parse_typed_date
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.nik import nik_problem, nik_warning
@@ -48,6 +48,8 @@ class PatientInput:
     is_foreigner: bool = False
     no_nik: bool = False
     no_nik_reason: str = ""
+    mother_nik: str = ""  # a newborn's (services/newborns.py)
+    birth_order: str = ""  # "Kembar ke-": empty for a single birth
 
 
 @dataclass
@@ -145,7 +147,7 @@ def validate(session: Session, data: PatientInput) -> Clean:
                 warnings["nik"] = warning
     elif not exempt:
         errors.setdefault("nik", NO_NIK_HELP)
-    elif not reason:
+    elif not reason and not data.is_newborn:  # a newborn gives its mother's NIK instead
         errors.setdefault("no_nik_reason", "Tulis alasan pasien belum/tidak memiliki NIK.")
 
     kk = take_digits(errors, "kk_number", data.kk_number, label="No. KK")
@@ -174,6 +176,22 @@ def validate(session: Session, data: PatientInput) -> Clean:
     if chain:
         errors[chain[0]] = chain[1]
 
+    mother_nik, birth_order = None, 0
+    if data.is_newborn:
+        mother = take_digits(errors, "mother_nik", data.mother_nik, label="NIK ibu")
+        birth_order = newborns.take_birth_order(errors, "birth_order", data.birth_order)
+        newborns.check_newborn(
+            errors,
+            warnings,
+            nik=nik,
+            mother_nik=mother,
+            kk_number=kk,
+            born=born,
+            village_code=data.village_code if isinstance(data.village_code, str) else "",
+            today=date.today(),
+        )
+        mother_nik = mother or None
+
     if errors:
         raise ValidationFailed(errors)
     return Clean(
@@ -193,6 +211,8 @@ def validate(session: Session, data: PatientInput) -> Clean:
             "rt": rt_rw["rt"],
             "rw": rt_rw["rw"],
             "is_newborn": data.is_newborn,
+            "mother_nik": mother_nik,
+            "birth_order": birth_order,
             "is_foreigner": data.is_foreigner,
             "no_nik_reason": reason,
         },
@@ -236,6 +256,12 @@ def _duplicate_nik_error(existing: Patient) -> ValidationFailed:
     )
 
 
+def identifiable(patient: Patient) -> bool:
+    """SATUSEHAT can give this patient an IHS number: by its NIK, or, for a newborn without
+    one, by creating its record with the mother's NIK (services/newborns.py)."""
+    return bool(patient.nik) or bool(patient.is_newborn and patient.mother_nik)
+
+
 def _enqueue_lookup(session: Session, patient: Patient, client_token: str | None) -> None:
     outbox.enqueue(
         session, JobKind.PATIENT_LOOKUP, patient.branch_id, patient.id, client_token=client_token
@@ -253,8 +279,8 @@ def create_patient(
     """Register a patient in the actor's branch (caller commits).
 
     Same NIK in the branch: refused, naming the patient who has it. Same name and birth date:
-    SimilarPatientsFound unless `confirm_similar`. With a NIK, the IHS lookup job is queued in
-    the same transaction."""
+    SimilarPatientsFound unless `confirm_similar`. With a NIK (or, for a newborn, the
+    mother's NIK), the IHS lookup job is queued in the same transaction."""
     require(actor.duty, Action.PATIENT_CREATE)
     branch = session.get(Branch, actor.branch_id)
     if branch is None:
@@ -272,7 +298,7 @@ def create_patient(
     patient = Patient(branch_id=branch.id, mrn=mrn.allocate_mrn(session, branch), **values)
     session.add(patient)
     session.flush()
-    if patient.nik:
+    if identifiable(patient):
         _enqueue_lookup(session, patient, client_token)
     audit.record(session, actor, "create", ENTITY, patient.id, after=audit.snapshot(patient))
     return patient
@@ -295,7 +321,10 @@ def update_patient(
     expected_version: int | None = None,
 ) -> Patient:
     """Change a registered patient (admin only). A new NIK clears the IHS number and queues
-    a new lookup. `expected_version`: the version the form loaded (services/versions.py)."""
+    a new lookup, except a newborn's first NIK: its record, created by the mother's NIK,
+    keeps its IHS number (services/newborns.py). A newborn without an IHS number whose
+    mother's NIK changed is sent again. `expected_version`: the version the form loaded
+    (services/versions.py)."""
     require(actor.duty, Action.RECORD_EDIT)
     patient = _get_in_branch(session, actor, patient_id)
     versions.check(session, patient, expected_version, entity=ENTITY, branch_id=actor.branch_id)
@@ -307,15 +336,21 @@ def update_patient(
             raise _duplicate_nik_error(existing)
     before = audit.snapshot(patient)
     nik_changed = values["nik"] != patient.nik
+    # A baby's record created by its mother's NIK is the same person once the NIK comes.
+    first_nik_of_baby = (
+        nik_changed and not patient.nik and bool(patient.ihs_number and patient.mother_nik)
+    )
+    mother_changed = values["mother_nik"] != patient.mother_nik
     for key, value in values.items():
         setattr(patient, key, value)
-    if nik_changed:
+    relook = (nik_changed and not first_nik_of_baby) or (mother_changed and not patient.ihs_number)
+    if relook:
         patient.ihs_number = None
         patient.sync_status = SyncStatus.NOT_SENT
         patient.sync_error = None
     patient.updated_at = utcnow()
     versions.save(session, patient, entity=ENTITY, branch_id=actor.branch_id)
-    if nik_changed and patient.nik:
+    if relook and identifiable(patient):
         _enqueue_lookup(session, patient, client_token)
     audit.record(
         session,
@@ -358,7 +393,7 @@ def resend_lookup(
     """Kirim ulang: a failed lookup goes back to the queue; a not-found one is asked again."""
     require(actor.duty, Action.SATUSEHAT_RESEND)
     patient = _get_in_branch(session, actor, patient_id)
-    if not patient.nik:
+    if not identifiable(patient):
         raise ServiceError("Pasien ini belum punya NIK; lengkapi NIK dulu (admin).")
     last = session.exec(
         select(SyncJob)

@@ -24,7 +24,7 @@ from klinikita.integrations.satusehat.fhir import (
 )
 from klinikita.models.allergies import AllergyKind, PatientAllergy
 from klinikita.models.clinical import Diagnosis, Examination, Procedure, Visit, VisitStatus
-from klinikita.models.enums import BranchTimeZone, Duty
+from klinikita.models.enums import BranchTimeZone, Duty, SyncStatus
 from klinikita.models.facility import Branch, Room, ServiceUnit
 from klinikita.models.people import Employee, Patient
 from klinikita.services import coordinates, icd10
@@ -126,7 +126,41 @@ def _person_problems(person: Patient | Employee, who: str, where: str) -> list[s
 
 def patient_problems(patient: Patient) -> list[str]:
     who = f"Pasien {patient.name} (No. RM {patient.mrn})"
+    if not (patient.ihs_number or "").strip() and not (patient.nik or "").strip():
+        if patient.is_newborn and patient.mother_nik:
+            problems = newborn_problems(patient)
+            if not problems and patient.sync_status == SyncStatus.NOT_FOUND:
+                problems = [
+                    f"SATUSEHAT menolak membuat data bayi {patient.name} dengan NIK ibu: "
+                    f"{patient.sync_error or ''} Perbaiki NIK ibu di data pasien (menu Kontak)."
+                ]
+            return problems or [
+                f"Data bayi {patient.name} (No. RM {patient.mrn}) belum dibuat di SATUSEHAT "
+                "dengan NIK ibu. Tunggu sebentar, atau kirim ulang dari menu Kontak > Pasien."
+            ]
     return _person_problems(patient, who, "data pasien (menu Kontak)")
+
+
+def newborn_problems(patient: Patient) -> list[str]:
+    """What keeps SATUSEHAT from creating a newborn's record by its mother's NIK."""
+    where = "Perbaiki di data pasien (menu Kontak)."
+    problems = []
+    mother = (patient.mother_nik or "").strip()
+    if len(mother) != 16 or not mother.isdigit():
+        problems.append(f"NIK ibu bayi {patient.name} harus 16 angka. {where}")
+    if not patient.village_code:
+        problems.append(f"Kelurahan/desa bayi {patient.name} belum dipilih. {where}")
+    if patient.sex not in ("male", "female"):
+        problems.append(f"Jenis kelamin bayi {patient.name} belum dipilih. {where}")
+    if not (patient.name or "").strip() or patient.birth_date is None:
+        problems.append(f"Nama dan tanggal lahir bayi wajib diisi. {where}")
+    return problems
+
+
+def checked_newborn_patient(patient: Patient) -> JsonDict:
+    """The newborn's `POST Patient` body (`fhir.newborn_patient`), once its data passed."""
+    _raise_if(newborn_problems(patient))
+    return fhir.newborn_patient(patient)
 
 
 def doctor_problems(doctor: Employee) -> list[str]:

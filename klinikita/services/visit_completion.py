@@ -76,6 +76,10 @@ def _identity_known(person: Patient | Employee) -> bool:
     """An IHS number, or a valid NIK the worker can look it up by (and not already missed)."""
     if (person.ihs_number or "").strip():
         return True
+    if isinstance(person, Patient) and not person.nik and person.is_newborn:
+        # A newborn's record is created by its mother's NIK (services/newborns.py).
+        mother = (person.mother_nik or "").strip()
+        return nik_problem(mother) is None and person.sync_status != SyncStatus.NOT_FOUND
     nik = (person.nik or "").strip()
     return bool(nik) and nik_problem(nik) is None and person.sync_status != SyncStatus.NOT_FOUND
 

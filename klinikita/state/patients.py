@@ -14,6 +14,7 @@ from klinikita.services.audit import Actor
 from klinikita.services.dates import parse_typed_date, typed_date
 from klinikita.services.errors import StaleEdit, ValidationFailed
 from klinikita.services.job_notices import JobNotice, wake_workers
+from klinikita.services.newborns import mother_nik_warning
 from klinikita.services.nik import nik_problem, nik_warning
 from klinikita.services.patients import (
     PatientRow,
@@ -42,6 +43,8 @@ TEXT_FIELDS = (
     "rt",
     "rw",
     "no_nik_reason",
+    "mother_nik",
+    "birth_order",
 ) + REGION_FIELDS
 FLAGS = ("is_newborn", "is_foreigner", "no_nik")
 RESENDABLE = (SyncStatus.FAILED, SyncStatus.NOT_FOUND)
@@ -213,6 +216,7 @@ class PatientState(PagedList, AuthState):
                 value = getattr(patient, key, "")
                 self.form[key] = "" if value is None else str(value)
             self.form["birth_date"] = typed_date(patient.birth_date)
+            self.form["birth_order"] = str(patient.birth_order) if patient.birth_order else ""
             self.flags = {
                 "is_newborn": patient.is_newborn,
                 "is_foreigner": patient.is_foreigner,
@@ -264,13 +268,18 @@ class PatientState(PagedList, AuthState):
         self.similar = []
         if field in ("nik", "birth_date", "sex"):
             self._check_nik_warning()
+        if field == "mother_nik":
+            self.warnings.pop("mother_nik", None)
+            warning = mother_nik_warning("".join(self.form["mother_nik"].split()))
+            if warning:
+                self.warnings["mother_nik"] = warning
 
     @rx.event
     def set_flag(self, field: str, value: bool):
         if field in FLAGS:
             self.flags[field] = bool(value)
-            self.errors.pop("nik", None)
-            self.errors.pop("no_nik_reason", None)
+            for key in ("nik", "no_nik_reason", "mother_nik", "kk_number", "village_code"):
+                self.errors.pop(key, None)
 
     @rx.event
     def pick_region(self, field: str, code: str):

@@ -72,13 +72,13 @@ def test_same_name_and_birth_date_warns_until_confirmed(db, desk):
     _, clerk, _ = desk
     _create(db, clerk, nik="", no_nik=True, no_nik_reason="Belum punya KTP")
     with pytest.raises(records.SimilarPatientsFound) as found:
-        _create(db, clerk, nik="", name="budi  SANTOSO", is_newborn=True, no_nik_reason="Bayi")
+        _create(db, clerk, nik="", name="budi  SANTOSO", is_foreigner=True, no_nik_reason="WNA")
     assert found.value.matches[0].mrn == "000001"
     assert len(db.exec(select(Patient)).all()) == 1
     records.create_patient(
         db,
         clerk,
-        patient_form(nik="", name="Budi Santoso", is_newborn=True, no_nik_reason="Bayi"),
+        patient_form(nik="", name="Budi Santoso", is_foreigner=True, no_nik_reason="WNA"),
         confirm_similar=True,
     )
     db.commit()

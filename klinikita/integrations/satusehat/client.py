@@ -35,6 +35,32 @@ class Lookup:
     name: str = ""
 
 
+@dataclass(frozen=True)
+class PatientCreated:
+    """The MPI's answer to `POST Patient` (API.md 4.3, not FHIR): the IHS number of the new
+    patient, or of the one that already existed (`existed`); None when refused, with the
+    MPI's `message` (e.g. "Citizen Not Exists")."""
+
+    ihs_number: str | None
+    message: str = ""
+    existed: bool = False
+
+
+# Where the MPI puts the new IHS number: the official capture's odd "Patient ID:", and
+# the spellings integrators read (API.md 4.3: the key name may vary).
+_CREATED_ID_KEYS = ("Patient ID:", "Patient ID", "patient_id", "patientId", "resourceID", "id")
+
+
+def _created_id(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return None
+    for key in _CREATED_ID_KEYS:
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
 def new_http_client(*, connections: int = 100, **kwargs: Any) -> httpx.AsyncClient:
     # httpcore checks every pooled connection on each request: a pool no larger than the
     # caller's concurrency keeps that check cheap (the worker passes its own).
@@ -165,6 +191,22 @@ class SatusehatClient:
         kind = resource["resourceType"]
         return await self.request("POST", kind, json=resource, resource_type=kind)
 
+    async def create_patient(self, resource: dict[str, Any]) -> Outcome | PatientCreated:
+        """`POST Patient` (a newborn by its mother's NIK, or a NIK unknown to the MPI): the
+        MPI answers HTTP 200 with `{success, message, data}`; refusals of the payload come
+        as OperationOutcomes (an outcome other than Ok)."""
+        outcome = await self.request("POST", "Patient", json=resource, resource_type="Patient")
+        if not isinstance(outcome, Ok):
+            return outcome
+        body = outcome.body if isinstance(outcome.body, dict) else {}
+        message = str(body.get("message") or "")
+        found = _created_id(body.get("data"))
+        if body.get("success") is True and found:
+            return PatientCreated(found, message)
+        if body.get("success") is False and found:
+            return PatientCreated(found, message, existed=True)
+        return PatientCreated(None, message or f"Jawaban tak terduga: {outcome.body!r}"[:300])
+
     async def update(self, resource: dict[str, Any]) -> Outcome:
         """PUT the whole resource to its own id (the body carries the same id)."""
         kind = resource["resourceType"]
@@ -211,4 +253,11 @@ def entry_ids(response_body: Any) -> list[str | None]:
     return ids
 
 
-__all__ = ["Lookup", "Rejected", "SatusehatClient", "entry_ids", "new_http_client"]
+__all__ = [
+    "Lookup",
+    "PatientCreated",
+    "Rejected",
+    "SatusehatClient",
+    "entry_ids",
+    "new_http_client",
+]

@@ -94,6 +94,64 @@ def _ensure_same(what: str, expected: int | None, actual: int | None) -> None:
         raise ValueError(f"{what}: expected id {expected}, got {actual}")
 
 
+# ----- Patient: a newborn created by its mother's NIK ---------------------------------------
+PATIENT_PROFILE = "https://fhir.kemkes.go.id/r4/StructureDefinition/Patient"
+NIK_IBU_SYSTEM = "https://fhir.kemkes.go.id/id/nik-ibu"
+KK_SYSTEM = "https://fhir.kemkes.go.id/id/kk"
+ADMINISTRATIVE_CODE_URL = "https://fhir.kemkes.go.id/r4/StructureDefinition/administrativeCode"
+CITIZENSHIP_URL = "https://fhir.kemkes.go.id/r4/StructureDefinition/citizenshipStatus"
+
+
+def _administrative_code(patient: Patient) -> JsonDict:
+    """Region codes as SATUSEHAT writes them: the Kemendagri codes without their dots."""
+    parts = [
+        ("province", patient.province_code),
+        ("city", patient.city_code),
+        ("district", patient.district_code),
+        ("village", patient.village_code),
+        ("rt", (patient.rt or "").lstrip("0")),
+        ("rw", (patient.rw or "").lstrip("0")),
+    ]
+    return {
+        "url": ADMINISTRATIVE_CODE_URL,
+        "extension": [
+            {"url": name, "valueCode": code.replace(".", "")} for name, code in parts if code
+        ],
+    }
+
+
+def newborn_patient(patient: Patient) -> JsonDict:
+    """`POST Patient` for a baby without a NIK (API.md 4.3): identified by the mother's NIK
+    (`nik-ibu`) and the family card, with name, gender, birthDate, multipleBirthInteger (0 for
+    a single birth, else the order among twins, as the official Postman example) and the home
+    address with its administrativeCode. Expects a patient `satusehat_rules` accepted."""
+    if not patient.mother_nik or not patient.village_code:
+        raise ValueError("a newborn needs the mother's NIK and the village (checked first)")
+    identifiers = [{"use": "official", "system": NIK_IBU_SYSTEM, "value": patient.mother_nik}]
+    if patient.kk_number:
+        identifiers.append({"use": "official", "system": KK_SYSTEM, "value": patient.kk_number})
+    address: JsonDict = {"use": "home", "country": "ID"}
+    if (patient.street or "").strip():
+        address["line"] = [patient.street.strip()]
+    address["extension"] = [_administrative_code(patient)]
+    resource: JsonDict = {
+        "resourceType": "Patient",
+        "meta": {"profile": [PATIENT_PROFILE]},
+        "identifier": identifiers,
+        "active": True,
+        "name": [{"use": "official", "text": patient.name.strip()}],
+        "gender": patient.sex,
+        "birthDate": patient.birth_date.isoformat(),
+        "deceasedBoolean": False,
+        "address": [address],
+        "multipleBirthInteger": int(patient.birth_order or 0),
+        "extension": [{"url": CITIZENSHIP_URL, "valueCode": "WNI"}],
+    }
+    if patient.phone:
+        resource["telecom"] = [{"system": "phone", "value": patient.phone, "use": "mobile"}]
+    return resource
+
+
 # ----- Organization (service unit) and Location (room) ------------------------------------
 def unit_code(unit: ServiceUnit) -> str:
     """Our identifier value for a unit's Organization; stable because the id never changes."""

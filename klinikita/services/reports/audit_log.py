@@ -120,6 +120,8 @@ FIELD_LABELS = {
     "rt": "RT",
     "rw": "RW",
     "is_newborn": "Bayi baru lahir",
+    "mother_nik": "NIK ibu",
+    "birth_order": "Kembar ke-",
     "is_foreigner": "WNA",
     "no_nik_reason": "Alasan tanpa NIK",
     # user and login

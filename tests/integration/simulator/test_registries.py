@@ -150,6 +150,22 @@ def test_create_patient_by_nik(fhir: httpx.Client) -> None:
         "name": [{"use": "official", "text": "Rudi Hermawan"}],
         "gender": "male",
         "birthDate": "1989-02-10",
+        "address": [
+            {
+                "use": "home",
+                "extension": [
+                    {
+                        "url": "https://fhir.kemkes.go.id/r4/StructureDefinition/administrativeCode",
+                        "extension": [
+                            {"url": "province", "valueCode": "31"},
+                            {"url": "city", "valueCode": "3174"},
+                            {"url": "district", "valueCode": "317401"},
+                            {"url": "village", "valueCode": "3174011002"},
+                        ],
+                    }
+                ],
+            }
+        ],
     }
     created = fhir.post("/Patient", json=body)
     assert created.status_code == 200
