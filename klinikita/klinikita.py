@@ -23,6 +23,7 @@ from klinikita.pages import (  # noqa: F401
     login,
     passwords,
     patients,
+    print_document,
     referensi,
     registration,
     reports,

@@ -119,6 +119,15 @@ def render(
     return Rendered(kind.code, number, kind.title, html, copy, kind.paper)
 
 
+def letterhead_html(letterhead: Letterhead) -> str:
+    """The letterhead alone (its styles and markup), the same as on every document, for a
+    page that lays out a printout of its own (components/letterhead.py)."""
+    env = _ENV
+    css = env.get_template("_letterhead.css").render()
+    body = env.get_template("_letterhead.html").render(lh=letterhead)
+    return f'<style>{css}</style><div class="kk-doc">{body}</div>'
+
+
 def standalone_html(rendered: Rendered) -> str:
     """The fragment as a whole HTML document (what WeasyPrint reads)."""
     return (

@@ -19,7 +19,17 @@ from klinikita.state import live
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import MasterListState
 
-FORM_FIELDS = ("name", "nik", "sex", "birth_date", "phone", "email", "main_duty", "branch_id", "sip_number")
+FORM_FIELDS = (
+    "name",
+    "nik",
+    "sex",
+    "birth_date",
+    "phone",
+    "email",
+    "main_duty",
+    "branch_id",
+    "sip_number",
+)
 _SEXES = {s.value for s in Sex}
 _DUTIES = {d.value for d in Duty}
 
