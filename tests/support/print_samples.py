@@ -4,6 +4,7 @@ A new kind (the nota, the etiket) adds its sample here."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from klinikita.services.letterhead import Letterhead
@@ -11,6 +12,11 @@ from klinikita.services.letterhead import Letterhead
 LONG_WORD = "Supercalifragilisticexpialidocious" * 3  # no break opportunity at all
 LONG_TEXT = ("Pasien mengeluh demam tinggi naik turun sejak lima hari disertai nyeri kepala, "
              "mual, muntah dan nyeri otot. ") * 6 + LONG_WORD  # fmt: skip
+
+# A 1x1 PNG: a valid letterhead logo.
+TINY_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 
 LETTERHEAD = Letterhead(
     name="Klinik Pratama Rawat Jalan Sehat Sentosa Bersama Cabang Utama Kota " + "X" * 40,
@@ -23,7 +29,7 @@ LETTERHEAD = Letterhead(
     license_number="503/1234/IZIN-KLINIK/DPMPTSP/XII/2026/" + "9" * 40,
     facility_type="klinik",
     # A 1x1 PNG, as the data URI the service embeds.
-    logo="data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==",
+    logo="data:image/png;base64," + base64.b64encode(TINY_PNG).decode("ascii"),
 )
 
 _PATIENT = {
