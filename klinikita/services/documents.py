@@ -33,7 +33,7 @@ from klinikita.models.enums import Sex
 from klinikita.services import audit, icd10
 from klinikita.services.dates import parse_typed_date
 from klinikita.services.errors import NotFound, ValidationFailed
-from klinikita.services.letterhead import Letterhead, letterhead_for
+from klinikita.services.letterhead import letterhead_for
 from klinikita.services.permissions import Action, require
 from klinikita.services.print_render import (
     DOCUMENT_KINDS,
@@ -517,8 +517,3 @@ def visit_documents(session: Session, actor: audit.Actor, visit_id: int) -> list
         )
         for d in docs
     ]
-
-
-def letterhead_of(session: Session, branch_id: int) -> Letterhead:
-    """The branch's letterhead (for pages that print something of their own)."""
-    return letterhead_for(session, branch_id)

@@ -13,7 +13,7 @@ import io
 from dataclasses import asdict, dataclass
 
 from PIL import Image, UnidentifiedImageError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from klinikita.models import Branch, BranchLogo
 from klinikita.models.base import utcnow
@@ -135,11 +135,4 @@ def remove_logo(session: Session, actor: audit.Actor, branch_id: int) -> None:
     session.delete(logo)
     audit.record(
         session, actor, "delete", "branch_logo", branch_id, before=before, branch_id=branch_id
-    )
-
-
-def has_logo(session: Session, branch_id: int) -> bool:
-    return (
-        session.exec(select(BranchLogo.branch_id).where(BranchLogo.branch_id == branch_id)).first()
-        is not None
     )

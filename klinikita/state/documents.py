@@ -3,6 +3,8 @@ and the print page that shows, prints and downloads any issued document."""
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from klinikita import routes
@@ -165,12 +167,13 @@ class PrintState(AuthState):
         return rx.call_script("setTimeout(() => window.print(), 300)")
 
     @rx.event
-    def download_pdf(self):
-        """Count the download like a print and send the PDF (the same HTML, WeasyPrint)."""
+    async def download_pdf(self):
+        """Count the download like a print and send the PDF (the same HTML, WeasyPrint).
+        The layout (a fraction of a second) runs in a thread: other tabs' events go on."""
         actor = self._authorize(Action.VIEW_CLINICAL)
         with session_scope() as session:
             rendered = document_service.record_print(session, actor, self.doc_id, pdf=True)
-        pdf = print_render.pdf_bytes(rendered)
+        pdf = await asyncio.to_thread(print_render.pdf_bytes, rendered)
         # What the next print will be: a SALINAN from now on.
         with read_scope() as session:
             self._show_rendered(document_service.preview(session, actor, self.doc_id))

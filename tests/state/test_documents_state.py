@@ -4,6 +4,7 @@ next one and every PDF after it say SALINAN and are audited; a desk duty is refu
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -73,7 +74,7 @@ def test_doctor_issues_then_prints_original_then_salinan(db, root, clinic):
     assert not page.is_copy and "SALINAN" not in page.html  # the original went to paper
     page.print_now()
     assert page.is_copy and "SALINAN" in page.html
-    download = page.download_pdf()
+    download = asyncio.run(page.download_pdf())
     assert download is not None
     db.expire_all()
     doc = db.get(IssuedDocument, doc_id)
@@ -108,7 +109,7 @@ def test_nurse_cannot_issue_and_desk_cannot_print(db, root, clinic):
     with pytest.raises(PermissionDenied):
         desk.print_now()
     with pytest.raises(PermissionDenied):
-        desk.download_pdf()
+        asyncio.run(desk.download_pdf())
     db.expire_all()
     assert db.get(IssuedDocument, doc_id).print_count == 0
 
