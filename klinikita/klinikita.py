@@ -24,6 +24,7 @@ from klinikita.pages import (  # noqa: F401
     passwords,
     patients,
     pharmacy,
+    print_document,
     referensi,
     registration,
     reports,

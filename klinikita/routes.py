@@ -25,6 +25,7 @@ LUPA_SANDI = "/lupa-kata-sandi"
 RESET_SANDI = "/reset-kata-sandi"
 GANTI_SANDI = "/ganti-kata-sandi"
 LAPORAN_DINKES = "/laporan/dinkes"
+CETAK = "/cetak"  # a printed document: ?dok=<issued document id>
 
 # The Apotek menu's tabs (components/tables.subnav), in the order a pharmacist uses them.
 APOTEK_TABS = [("Resep", APOTEK), ("Obat & BHP", APOTEK_OBAT), ("Stok", APOTEK_STOK)]

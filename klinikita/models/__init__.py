@@ -19,6 +19,7 @@ from klinikita.models.clinical import (
     QueueCounter,
     Visit,
 )
+from klinikita.models.documents import BranchLogo, DocumentCounter, IssuedDocument
 from klinikita.models.facility import Branch, Room, ServiceUnit
 from klinikita.models.people import Employee, MrnCounter, Patient
 from klinikita.models.pharmacy import (
@@ -35,13 +36,16 @@ from klinikita.models.satusehat import SyncJob, SyncLog, WorkerHeartbeat
 __all__ = [
     "AuditLog",
     "Branch",
+    "BranchLogo",
     "Diagnosis",
     "Dispense",
+    "DocumentCounter",
     "DispenseLine",
     "DrugItem",
     "Employee",
     "Examination",
     "GoodsReceipt",
+    "IssuedDocument",
     "LoginSession",
     "MrnCounter",
     "PasswordResetToken",

@@ -29,6 +29,8 @@ class Branch(Versioned, SQLModel, table=True):
     facility_type: str = Field(default=FacilityType.KLINIK, sa_type=String(16))
     address: str = Field(default="", sa_type=String(300))
     phone: str = Field(default="", sa_type=String(32))
+    # The licence on the letterhead: no. izin klinik, or the SIP of an independent practice.
+    license_number: str = Field(default="", sa_type=String(80))
     timezone: str = Field(default=BranchTimeZone.WIB, sa_type=String(32))
     is_active: bool = True
     # No. RM format: {seq} (the branch's counter, e.g. {seq:06d}) and {year} (4 digits).

@@ -33,6 +33,8 @@ class Employee(Versioned, SQLModel, table=True):
     phone: str = Field(default="", sa_type=String(32))
     email: str = Field(default="", sa_type=String(254))
     main_duty: str = Field(sa_type=String(32))
+    # Surat Izin Praktik: printed under a doctor's name on the letters they issue.
+    sip_number: str = Field(default="", sa_type=String(80))
     is_active: bool = True
     ihs_number: str | None = Field(default=None, sa_type=String(32))
     sync_status: str = Field(default=SyncStatus.NOT_SENT, sa_type=String(16))

@@ -122,6 +122,11 @@ def _form() -> rx.Component:
                 labelled("Telepon", _input("phone", type="tel"), field_error(S.errors, "phone")),
                 labelled("Email", _input("email", type="email"), field_error(S.errors, "email")),
                 labelled("Cabang", _branch_select(), field_error(S.errors, "branch_id")),
+                labelled(
+                    "No. SIP (dokter: dicetak di surat)",
+                    _input("sip_number", max_length=80),
+                    field_error(S.errors, "sip_number"),
+                ),
             ),
             rx.cond(
                 S.nik_required,

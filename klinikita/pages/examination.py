@@ -14,6 +14,7 @@ from klinikita.components.page import page
 from klinikita.components.sync_badge import error_detail, fix_link, sync_badge
 from klinikita.pages.examination_allergies import allergy_section
 from klinikita.pages.examination_prescription import prescriptions_section
+from klinikita.components.visit_documents import visit_documents
 from klinikita.state.examination import VITALS_EMPTY
 from klinikita.state.examination import ExaminationState as S
 from klinikita.state.master_list import STALE_ERROR
@@ -841,6 +842,11 @@ def _visit() -> rx.Component:
         _procedures(),
         prescriptions_section(),
         _finish(),
+        visit_documents(
+            S.visit_id,
+            S.can_medical,
+            (S.status == "in_examination") | (S.status == "complete"),
+        ),
         spacing="4",
         width="100%",
         id="exam-visit",

@@ -146,12 +146,22 @@ def _patient_header() -> rx.Component:
             ),
             rx.spacer(),
             rx.hstack(
-                rx.button(
-                    rx.icon("printer", size=16),
-                    "Cetak",
-                    on_click=S.print_page,
-                    size="3",
-                    id="resume-print",
+                rx.cond(
+                    S.show_clinical,
+                    rx.button(
+                        rx.icon("printer", size=16),
+                        "Cetak",
+                        on_click=S.print_with_letterhead,
+                        size="3",
+                        id="resume-print",
+                    ),
+                    rx.button(
+                        rx.icon("printer", size=16),
+                        "Cetak",
+                        on_click=S.print_page,
+                        size="3",
+                        id="resume-print",
+                    ),
                 ),
                 rx.button(
                     "Ganti pasien",

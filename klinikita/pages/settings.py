@@ -52,6 +52,62 @@ def _two_columns(*children: rx.Component) -> rx.Component:
     )
 
 
+LOGO_UPLOAD_ID = "branch-logo-upload"
+
+
+def _logo_field() -> rx.Component:
+    """The letterhead logo: PNG or JPEG, at most 512 KB, stored at once (not with Simpan)."""
+    return labelled(
+        "Logo kop surat (PNG/JPEG, maks. 512 KB)",
+        rx.hstack(
+            rx.cond(
+                S.logo_preview != "",
+                rx.image(
+                    src=S.logo_preview,
+                    alt="Logo cabang",
+                    max_height="56px",
+                    max_width="120px",
+                    id="branch-logo-preview",
+                ),
+                rx.text("Belum ada logo.", size="2", color=rx.color("gray", 11)),
+            ),
+            rx.upload(
+                rx.button("Pilih gambar", type="button", variant="soft", size="3"),
+                id=LOGO_UPLOAD_ID,
+                accept={"image/png": [".png"], "image/jpeg": [".jpg", ".jpeg"]},
+                max_files=1,
+                no_drag=True,
+                border="none",
+                padding="0",
+            ),
+            rx.text(rx.selected_files(LOGO_UPLOAD_ID).join(", "), size="2"),
+            rx.button(
+                "Unggah logo",
+                type="button",
+                on_click=S.upload_logo(rx.upload_files(upload_id=LOGO_UPLOAD_ID)),
+                size="3",
+                id="branch-logo-save",
+            ),
+            rx.cond(
+                S.logo_preview != "",
+                rx.button(
+                    "Hapus logo",
+                    type="button",
+                    on_click=S.remove_logo,
+                    variant="soft",
+                    color_scheme="red",
+                    size="3",
+                    id="branch-logo-remove",
+                ),
+            ),
+            align="center",
+            wrap="wrap",
+            spacing="3",
+        ),
+        field_error(S.errors, "logo"),
+    )
+
+
 def _general_fields() -> rx.Component:
     return rx.vstack(
         labelled("Nama cabang", _text_input("name"), field_error(S.errors, "name")),
@@ -69,6 +125,12 @@ def _general_fields() -> rx.Component:
         ),
         labelled("Alamat", _text_input("address"), field_error(S.errors, "address")),
         labelled("Telepon", _text_input("phone"), field_error(S.errors, "phone")),
+        labelled(
+            "No. izin klinik / SIP praktik (dicetak di kop surat)",
+            _text_input("license_number"),
+            field_error(S.errors, "license_number"),
+        ),
+        rx.cond(S.editing_id != 0, _logo_field()),
         labelled(
             "Format No. RM ({seq} nomor urut, {year} tahun; contoh {seq:06d})",
             _text_input("mrn_format"),

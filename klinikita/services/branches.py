@@ -46,6 +46,8 @@ class BranchInput:
     # The facility's coordinates as typed (decimal degrees); None: unchanged.
     latitude: str | None = None
     longitude: str | None = None
+    # The letterhead's licence (no. izin klinik / SIP praktik); None: unchanged.
+    license_number: str | None = None
 
 
 @dataclass
@@ -93,6 +95,15 @@ def validate_branch_input(
     elif len(phone) > 32:
         errors["phone"] = "Nomor telepon terlalu panjang."
     take_text(errors, "address", data.address, label="Alamat", max_length=300, multiline=True)
+    if data.license_number is not None:
+        take_text(
+            errors,
+            "license_number",
+            data.license_number,
+            label="No. izin",
+            max_length=80,
+            collapse_spaces=True,
+        )
     if data.mrn_format is not None:
         problem = mrn.format_problem(data.mrn_format.strip())
         if problem:
@@ -204,6 +215,10 @@ def _apply_general(branch: Branch, data: BranchInput) -> None:
     branch.timezone = data.timezone
     if data.mrn_format is not None:
         branch.mrn_format = data.mrn_format.strip()
+    if data.license_number is not None:
+        branch.license_number = take_text(
+            {}, "license_number", data.license_number, label="", max_length=80, collapse_spaces=True
+        )
 
 
 def _after(branch: Branch, secret_replaced: bool) -> dict:

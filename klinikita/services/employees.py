@@ -64,6 +64,7 @@ class EmployeeInput:
     email: str = ""
     main_duty: str = ""
     branch_id: int | None = None
+    sip_number: str = ""  # Surat Izin Praktik, printed on the letters a doctor issues
 
 
 def parse_birth_date(text: str) -> date | None:
@@ -123,6 +124,9 @@ def validate(
     email = take_text(errors, "email", data.email, label="Email", max_length=254)
     if email and not _EMAIL.match(email):
         errors["email"] = "Alamat email tidak valid (contoh: nama@klinik.id)."
+    take_text(
+        errors, "sip_number", data.sip_number, label="No. SIP", max_length=80, collapse_spaces=True
+    )
     if data.branch_id is None or data.branch_id not in allowed_branch_ids(session, actor):
         errors["branch_id"] = "Pilih cabang yang boleh Anda kelola."
     if "nik" not in errors and nik and "branch_id" not in errors:
@@ -142,6 +146,7 @@ def _apply(employee: Employee, data: EmployeeInput) -> None:
     employee.phone = data.phone.strip()
     employee.email = normalize_text(data.email)
     employee.main_duty = data.main_duty
+    employee.sip_number = " ".join(normalize_text(data.sip_number).split())
     employee.branch_id = data.branch_id
     employee.updated_at = utcnow()
 

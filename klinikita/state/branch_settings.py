@@ -17,6 +17,7 @@ from klinikita.db import read_scope, session_scope
 from klinikita.models import Branch
 from klinikita.models.enums import BranchTimeZone, FacilityType, SatusehatEnvironment
 from klinikita.services import branches as branch_service
+from klinikita.services import letterhead
 from klinikita.services.audit import Actor
 from klinikita.services.coordinates import as_text
 from klinikita.services.errors import NotFound, ServiceError, StaleEdit, ValidationFailed
@@ -33,7 +34,15 @@ from klinikita.state.paging import PagedList
 log = logging.getLogger("klinikita.settings")
 
 SECRET_FIELD = "ss_secret"  # the form's name for the new secret; never a key of `form`
-_GENERAL_FIELDS = ("name", "facility_type", "address", "phone", "timezone", "mrn_format")
+_GENERAL_FIELDS = (
+    "name",
+    "facility_type",
+    "address",
+    "phone",
+    "timezone",
+    "mrn_format",
+    "license_number",
+)
 _POSITION_FIELDS = ("latitude", "longitude")
 _SATUSEHAT_FIELDS = (
     "ss_environment",
@@ -54,6 +63,7 @@ def _blank_form() -> dict[str, str]:
         "phone": "",
         "timezone": BranchTimeZone.WIB.value,
         "mrn_format": DEFAULT_MRN_FORMAT,
+        "license_number": "",
         "latitude": "",
         "longitude": "",
         "ss_environment": SatusehatEnvironment.SIMULATOR.value,
@@ -73,6 +83,7 @@ def _form_of(branch: Branch) -> dict[str, str]:
         "phone": branch.phone,
         "timezone": branch.timezone,
         "mrn_format": branch.mrn_format,
+        "license_number": branch.license_number,
         "latitude": as_text(branch.latitude),
         "longitude": as_text(branch.longitude),
         "ss_environment": view.environment,
@@ -102,6 +113,9 @@ class BranchSettingsState(PagedList, AuthState):
     # secret will not follow them, a new one must be typed (the page says so).
     destination_changed: bool = False
     _saved_destination: str = ""
+
+    # The edited branch's letterhead logo (a data URI, "" when none), for the form only.
+    logo_preview: str = ""
 
     conn_branch_id: str = ""  # the branch whose connection test is shown
     conn_testing: bool = False
@@ -173,6 +187,7 @@ class BranchSettingsState(PagedList, AuthState):
                 self.editing_id, self.editing_version = branch.id, branch.version
                 self.form = _form_of(branch)
                 view = branch_service.satusehat_view(branch)
+                self.logo_preview = letterhead.logo_data_uri(session, branch.id)
         except NotFound as missing:
             return rx.toast.error(missing.message)
         self.secret_saved = view.secret_saved
@@ -195,6 +210,7 @@ class BranchSettingsState(PagedList, AuthState):
         self._saved_destination = ""
 
     def _close_form(self) -> None:
+        self.logo_preview = ""
         self.editing_id = 0
         self.creating = False
         self.errors = {}
@@ -240,6 +256,7 @@ class BranchSettingsState(PagedList, AuthState):
             mrn_format=self.form.get("mrn_format"),
             latitude=self.form.get("latitude"),
             longitude=self.form.get("longitude"),
+            license_number=self.form.get("license_number"),
         )
         if "ss_environment" not in self.form:
             return general, None  # a form without the SATUSEHAT section leaves it as it is
@@ -291,6 +308,37 @@ class BranchSettingsState(PagedList, AuthState):
         # The top bar shows the branch name (and the branch switcher) too.
         self._show(self._current_actor())
         return rx.toast.success("Cabang ditambahkan." if created else "Pengaturan cabang disimpan.")
+
+    # ----- the letterhead logo ------------------------------------------------------------
+    @rx.event
+    async def upload_logo(self, files: list[rx.UploadFile]):
+        """Store the chosen PNG/JPEG (at most 512 KB) as the edited branch's logo."""
+        actor = self._authorize(Action.BRANCH_SETTINGS)
+        if not self.editing_id:
+            return rx.toast.error("Simpan cabangnya dulu, lalu unggah logo.")
+        if not files:
+            return rx.toast.error("Pilih berkas logo (PNG atau JPEG) dulu.")
+        # One byte more than allowed is enough to refuse a larger file.
+        data = await files[0].read(letterhead.LOGO_MAX_BYTES + 1)
+        try:
+            with session_scope() as session:
+                letterhead.save_logo(session, actor, self.editing_id, data)
+                self.logo_preview = letterhead.logo_data_uri(session, self.editing_id)
+        except ValidationFailed as failed:
+            self.errors = self.errors | failed.errors
+            return rx.toast.error(failed.message)
+        self.errors.pop("logo", None)
+        return rx.toast.success("Logo cabang disimpan.")
+
+    @rx.event
+    def remove_logo(self):
+        actor = self._authorize(Action.BRANCH_SETTINGS)
+        if not self.editing_id:
+            return None
+        with session_scope() as session:
+            letterhead.remove_logo(session, actor, self.editing_id)
+        self.logo_preview = ""
+        return rx.toast.success("Logo cabang dihapus.")
 
     # ----- Tes koneksi ---------------------------------------------------------------------
     @rx.event(background=True)

@@ -19,7 +19,17 @@ from klinikita.state import live
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import MasterListState
 
-FORM_FIELDS = ("name", "nik", "sex", "birth_date", "phone", "email", "main_duty", "branch_id")
+FORM_FIELDS = (
+    "name",
+    "nik",
+    "sex",
+    "birth_date",
+    "phone",
+    "email",
+    "main_duty",
+    "branch_id",
+    "sip_number",
+)
 _SEXES = {s.value for s in Sex}
 _DUTIES = {d.value for d in Duty}
 
@@ -80,6 +90,7 @@ class EmployeeState(MasterListState, AuthState):
             email=f.get("email", ""),
             main_duty=f.get("main_duty", ""),
             branch_id=parse_id(branch),
+            sip_number=f.get("sip_number", ""),
         )
 
     def _refresh_hints(self) -> None:
@@ -123,6 +134,7 @@ class EmployeeState(MasterListState, AuthState):
                 "email": e.email,
                 "main_duty": e.main_duty,
                 "branch_id": str(e.branch_id),
+                "sip_number": e.sip_number,
             }
             self.editing_id, self.editing_version = e.id, e.version
         self.form_open, self.errors = True, {}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from klinikita import routes
-from klinikita.db import read_scope
+from klinikita.db import read_scope, session_scope
 from klinikita.services.audit import Actor
+from klinikita.services.documents import issue_resume
 from klinikita.services.patients import search_patients
 from klinikita.services.permissions import Action, allows
 from klinikita.services.resume import VisitCard, patient_visits
@@ -153,6 +154,18 @@ class ResumeState(PagedList, AuthState):
     @rx.event
     def print_page(self):
         return rx.call_script("window.print()")
+
+    @rx.event
+    def print_with_letterhead(self):
+        """Number this page of the resume as a document and open its print page (A4, with
+        the branch's letterhead; PDF there too)."""
+        actor = self._authorize(Action.VIEW_CLINICAL)
+        if not self.patient_id:
+            return None
+        with session_scope() as session:
+            doc = issue_resume(session, actor, self.patient_id, self.page)
+            doc_id = doc.id
+        return rx.redirect(f"{routes.CETAK}?dok={doc_id}")
 
     def _on_board_change(self, topic: str, changed: live.Changed) -> None:  # noqa: ARG002
         """A visit of the branch changed (completed, sent): the codes shown stay current."""

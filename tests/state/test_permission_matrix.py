@@ -50,6 +50,7 @@ from klinikita.models import (
 )
 from klinikita.models.allergies import PatientAllergy
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
+from klinikita.models.documents import IssuedDocument
 from klinikita.models.enums import Duty, Sex
 from klinikita.models.pharmacy import Dispense, DispenseStatus, DrugItem, StockBatch
 from klinikita.models.satusehat import JobKind, JobStatus
@@ -62,6 +63,7 @@ from klinikita.state import live
 from klinikita.state.auth import AuthState
 from tests.factories import GOOD_PASSWORD, make_user
 from tests.state.conftest import substate, tab_at
+from tests.support.print_samples import SAMPLES, TINY_PNG
 
 # ----- who calls ---------------------------------------------------------------------------
 LOGGED_OUT = "logged_out"
@@ -146,6 +148,7 @@ class World:
     stock_batch: int = 0
     dispense: int = 0  # the done visit's prescription, waiting at the pharmacy
     dispensed: int = 0  # the open visit's, already dispensed
+    document: int = 0  # an issued referral of the completed visit
     tokens: dict[str, str] = field(default_factory=dict)
     snapshot: sqlite3.Connection | None = None  # the database every case starts from
     baseline: dict = field(default_factory=dict)  # its _fingerprint
@@ -544,6 +547,42 @@ HANDLERS: dict[str, Spec] = {
     **_patient_search("ResumeState", _A.VIEW_RESUME),
     "ResumeState.change_patient": Spec(LOCAL),
     "ResumeState.print_page": Spec(LOCAL),
+    "ResumeState.print_with_letterhead": Spec(
+        _A.VIEW_CLINICAL, preset=_set(patient_id=lambda w: w.patient), writes=True
+    ),
+    # ----- Letters and the print page ---------------------------------------------------
+    "DocumentIssueState.show_documents": Spec(_A.VIEW_CLINICAL, _id("done_visit")),
+    "DocumentIssueState.open_issue": Spec(_A.EXAM_MEDICAL, lambda w, s: ("sks", str(w.open_visit))),
+    "DocumentIssueState.issue": Spec(
+        _A.EXAM_MEDICAL,
+        preset=_set(
+            issue_kind="sks",
+            issue_visit_id=lambda w: w.open_visit,
+            issue_form=lambda w: {
+                "start": local_today(None).strftime("%d/%m/%Y"),
+                "end": local_today(None).strftime("%d/%m/%Y"),
+            },
+        ),
+        writes=True,
+    ),
+    "DocumentIssueState.close_issue": Spec(LOCAL),
+    "DocumentIssueState.set_issue_field": Spec(LOCAL, _const("reason", "x")),
+    "DocumentIssueState.set_include_diagnosis": Spec(LOCAL, _const(True)),
+    "PrintState.load": Spec(
+        _A.VIEW_CLINICAL, path=lambda w: f"/cetak?dok={w.document}", shows=frozenset({CLINICAL})
+    ),
+    "PrintState.print_now": Spec(
+        _A.VIEW_CLINICAL,
+        preset=_set(doc_id=lambda w: w.document),
+        shows=frozenset({CLINICAL}),
+        writes=True,
+    ),
+    "PrintState.download_pdf": Spec(
+        _A.VIEW_CLINICAL,
+        preset=_set(doc_id=lambda w: w.document),
+        shows=frozenset({CLINICAL}),
+        writes=True,
+    ),
     "ResumeState.set_search_term": Spec(LOCAL, _const("budi")),
     # ----- Kontak: patients -------------------------------------------------------------
     "PatientState.load": Spec(_A.VIEW_KONTAK, shows=frozenset({RECORD})),
@@ -691,6 +730,15 @@ HANDLERS: dict[str, Spec] = {
     "BranchSettingsState.cancel_replace_secret": Spec(LOCAL),
     "BranchSettingsState.start_replace_secret": Spec(LOCAL),
     "BranchSettingsState.set_field": Spec(LOCAL, _const("name", "x")),
+    "BranchSettingsState.upload_logo": Spec(
+        _A.BRANCH_SETTINGS,
+        lambda w, s: ([rx.UploadFile(file=io.BytesIO(TINY_PNG))],),
+        preset=_set(editing_id=lambda w: w.branch_a),
+        writes=True,
+    ),
+    "BranchSettingsState.remove_logo": Spec(
+        _A.BRANCH_SETTINGS, preset=_set(editing_id=lambda w: w.branch_a)
+    ),
     # ----- Laporan ----------------------------------------------------------------------
     "LaporanState.open_default": Spec(_A.VIEW_LAPORAN),
     "AuditReportState.load": Spec(_A.VIEW_AUDIT),
@@ -942,7 +990,15 @@ def _build(session: Session) -> World:
         attempts=1,
         last_error="NIK tidak ditemukan",
     )
-    session.add_all([log, job])
+    document = IssuedDocument(
+        branch_id=a.id,
+        kind="rujukan",
+        number="SR/2026/12/0001",
+        visit_id=w.done_visit,
+        patient_id=patient.id,
+        content=SAMPLES["rujukan"] | {"anamnesis": "SOAP-Penanda", "reason": "DX-Penanda"},
+    )
+    session.add_all([log, job, document])
     session.flush()
     waiting = Dispense(branch_id=a.id, visit_id=w.done_visit, queued_at=now)
     dispensed = Dispense(
@@ -954,7 +1010,7 @@ def _build(session: Session) -> World:
     )
     session.add_all([waiting, dispensed])
     session.commit()
-    w.sync_log = log.id
+    w.sync_log, w.document = log.id, document.id
     drug = DrugItem(branch_id=a.id, name="Stok-Penanda Parasetamol", unit="tablet", min_stock=50)
     session.add(drug)
     session.flush()

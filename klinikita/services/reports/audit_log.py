@@ -70,6 +70,11 @@ ACTION_LABELS = {
     "procedure_remove": "hapus tindakan",
     "prescription_add": "tambah resep",
     "prescription_remove": "hapus resep",
+    # printed documents and the letterhead
+    "delete": "hapus",
+    "document_issue": "terbitkan dokumen",
+    "document_print": "cetak dokumen",
+    "document_reprint": "cetak ulang (SALINAN)",
 }
 
 # The kind of record an audit row is about.
@@ -87,6 +92,8 @@ ENTITY_LABELS = {
     "procedure": "tindakan",
     "prescription": "resep",
     "sync_job": "kiriman SATUSEHAT",
+    "issued_document": "dokumen cetak",
+    "branch_logo": "logo cabang",
 }
 
 # What staff read for each field an audit row's before/after holds (the records' columns
@@ -140,6 +147,16 @@ FIELD_LABELS = {
     "facility_type": "Jenis fasilitas",
     "address": "Alamat",
     "timezone": "Zona waktu",
+    "license_number": "No. izin",
+    # employee
+    "sip_number": "No. SIP",
+    # printed documents and the logo
+    "kind": "Jenis dokumen",
+    "number": "Nomor dokumen",
+    "print_count": "Jumlah cetak",
+    "format": "Dicetak ke",
+    "mime": "Jenis gambar",
+    "bytes": "Ukuran (byte)",
     "mrn_format": "Format No. RM",
     "ss_environment": "Lingkungan SATUSEHAT",
     "ss_auth_url": "Alamat autentikasi SATUSEHAT",

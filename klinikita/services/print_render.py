@@ -1,0 +1,150 @@
+"""Printed documents as HTML and PDF: one template per document kind.
+
+The same HTML fragment (a `<style>` with the paper size and an `<article>`) is shown by the
+browser's print page and turned into the PDF by WeasyPrint, so paper and PDF never differ.
+Paper sizes are exact (CSS `@page size`): letters (surat keterangan sakit, surat rujukan) on
+A5 portrait, the resume on A4 portrait (docs/printing.md).
+
+`DOCUMENT_KINDS` is the registry of every printable kind: its stored code, its number's
+prefix, its title, template and paper. A new document (the nota, the etiket) registers here
+and the print-layout test renders it with its sample (tests/support/print_samples.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from klinikita.services.letterhead import Letterhead
+
+TEMPLATES = Path(__file__).with_name("print_templates")
+# Paper width and height in millimetres (portrait).
+PAPER_MM: dict[str, tuple[float, float]] = {"A4": (210, 297), "A5": (148, 210)}
+# The page margins in millimetres (top, right, bottom, left).
+MARGINS_MM: dict[str, tuple[float, float, float, float]] = {
+    "A4": (15, 15, 18, 15),
+    "A5": (10, 11, 13, 11),
+}
+COPY_MARK = "SALINAN"
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    code: str  # issued_document.kind
+    prefix: str  # the number's first part: SKS/2026/12/0001
+    title: str  # printed as the document's heading, and the PDF's title
+    template: str  # in print_templates/
+    paper: str  # a key of PAPER_MM
+    # Whether the document names the doctor who signs it (name and SIP).
+    signed_by_doctor: bool = True
+
+    @property
+    def page_css(self) -> str:
+        top, right, bottom, left = MARGINS_MM[self.paper]
+        return f"size: {self.paper} portrait; margin: {top}mm {right}mm {bottom}mm {left}mm;"
+
+    @property
+    def content_width_mm(self) -> float:
+        _, right, _, left = MARGINS_MM[self.paper]
+        return PAPER_MM[self.paper][0] - right - left
+
+
+DOCUMENT_KINDS: dict[str, DocumentKind] = {}
+
+
+def register(kind: DocumentKind) -> DocumentKind:
+    """Add a printable kind to the registry (its code and prefix are unique)."""
+    if kind.code in DOCUMENT_KINDS or any(k.prefix == kind.prefix for k in DOCUMENT_KINDS.values()):
+        raise ValueError(f"document kind {kind.code}/{kind.prefix} registered twice")
+    DOCUMENT_KINDS[kind.code] = kind
+    return kind
+
+
+SICK_LEAVE = register(DocumentKind("sks", "SKS", "Surat Keterangan Sakit", "sick_leave.html", "A5"))
+REFERRAL = register(DocumentKind("rujukan", "SR", "Surat Rujukan", "referral.html", "A5"))
+RESUME = register(
+    DocumentKind("resume", "RES", "Resume Medis", "resume.html", "A4", signed_by_doctor=False)
+)
+
+_ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One document ready for paper: its HTML fragment and how to name its PDF."""
+
+    kind: str
+    number: str
+    title: str
+    html: str
+    copy: bool
+    paper: str
+
+    @property
+    def filename(self) -> str:
+        stem = self.number.replace("/", "-") or self.kind
+        return f"{stem}{'-SALINAN' if self.copy else ''}.pdf"
+
+
+def render(
+    kind_code: str,
+    *,
+    letterhead: Letterhead,
+    content: dict[str, Any],
+    number: str,
+    printed_at: str,
+    copy: bool = False,
+) -> Rendered:
+    """The document's HTML fragment: the letterhead, the number, `content` (what the service
+    stored when it was issued), the print date and time, and "SALINAN" on a reprint."""
+    kind = DOCUMENT_KINDS[kind_code]
+    html = _ENV.get_template(kind.template).render(
+        kind=kind,
+        lh=letterhead,
+        doc=content,
+        number=number,
+        printed_at=printed_at,
+        copy=copy,
+        copy_mark=COPY_MARK,
+    )
+    return Rendered(kind.code, number, kind.title, html, copy, kind.paper)
+
+
+def letterhead_html(letterhead: Letterhead) -> str:
+    """The letterhead alone (its styles and markup), the same as on every document, for a
+    page that lays out a printout of its own (components/letterhead.py)."""
+    env = _ENV
+    css = env.get_template("_letterhead.css").render()
+    body = env.get_template("_letterhead.html").render(lh=letterhead)
+    return f'<style>{css}</style><div class="kk-doc">{body}</div>'
+
+
+def standalone_html(rendered: Rendered) -> str:
+    """The fragment as a whole HTML document (what WeasyPrint reads)."""
+    return (
+        '<!DOCTYPE html><html lang="id"><head><meta charset="utf-8">'
+        f"<title>{_ENV.from_string('{{ t }}').render(t=rendered.title)}</title></head>"
+        f"<body>{rendered.html}</body></html>"
+    )
+
+
+def pdf_document(rendered: Rendered):  # noqa: ANN201 (weasyprint.Document, imported late)
+    """WeasyPrint's laid-out document (pages and boxes), for the PDF and the layout test.
+    WeasyPrint is imported here: it takes a while and only printing needs it."""
+    import weasyprint
+
+    return weasyprint.HTML(string=standalone_html(rendered)).render()
+
+
+def pdf_bytes(rendered: Rendered) -> bytes:
+    """The document as a PDF of the exact paper size."""
+    return pdf_document(rendered).write_pdf()
