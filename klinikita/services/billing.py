@@ -821,3 +821,22 @@ def bill_lines_by_source(session: Session, bill_id: int) -> dict[str, int]:
         if not line.removed:
             out[line.source] += line.amount
     return dict(out)
+
+
+def sellable_items(session: Session, actor: Actor, text: str) -> list[dict[str, str]]:
+    """Items of the active branch's drug master the cashier may sell, with their price and
+    the unexpired stock of today."""
+    require(actor.duty, Action.PAYMENT_RECORD)
+    from klinikita.services.drug_master import search_items
+
+    today = _local_day(session, actor.branch_id)
+    return [
+        {
+            "id": str(item.id),
+            "name": item.name,
+            "unit": item.unit,
+            "price": rupiah(item.price),
+            "stock": str(available_stock(session, item.id, today)),
+        }
+        for item in search_items(session, actor.branch_id, text, limit=10)
+    ]

@@ -164,14 +164,25 @@ def shift_report(session: Session, actor: Actor, shift_id: int) -> ShiftReport:
     )
 
 
-def recent_shifts(session: Session, actor: Actor, limit: int = 20) -> list[CashierShift]:
-    """The active branch's latest shifts, newest first."""
+def recent_shifts(session: Session, actor: Actor, limit: int = 20) -> list[dict[str, str]]:
+    """The active branch's latest shifts, newest first, as the Shift page lists them."""
     require(actor.duty, Action.VIEW_KASIR)
-    return list(
-        session.exec(
-            select(CashierShift)
-            .where(CashierShift.branch_id == actor.branch_id)
-            .order_by(CashierShift.opened_at.desc())
-            .limit(limit)
-        ).all()
-    )
+    zone = branch_zone(session.get(Branch, actor.branch_id))
+    rows = session.exec(
+        select(CashierShift, User.full_name)
+        .join(User, User.id == CashierShift.user_id)
+        .where(CashierShift.branch_id == actor.branch_id)
+        .order_by(CashierShift.opened_at.desc())
+        .limit(limit)
+    ).all()
+    return [
+        {
+            "id": str(s.id),
+            "cashier": name,
+            "opened": zone_time_text(s.opened_at, zone, "%d/%m/%Y %H:%M"),
+            "closed": zone_time_text(s.closed_at, zone, "%d/%m/%Y %H:%M") if s.closed_at else "",
+            "opening_cash": rupiah(s.opening_cash),
+            "state": "ditutup" if s.closed_at else "terbuka",
+        }
+        for s, name in rows
+    ]

@@ -303,3 +303,35 @@ def add_insurer(session: Session, actor: Actor, name_text: str, percent_text: st
         after={"name": name, "coverage_percent": percent},
     )
     return insurer
+
+
+@dataclass(frozen=True)
+class FormOptions:
+    units: list[tuple[str, str]]
+    doctors: list[tuple[str, str]]
+    insurers: list[tuple[str, str]]
+
+
+def form_options(session: Session, branch_id: int) -> FormOptions:
+    """The active units, doctors and insurers of a branch, as (id, name) for the forms."""
+    from klinikita.models.enums import DOCTOR_DUTIES
+
+    units = session.exec(
+        select(ServiceUnit.id, ServiceUnit.name)
+        .where(ServiceUnit.branch_id == branch_id, ServiceUnit.is_active.is_(True))
+        .order_by(ServiceUnit.name)
+    ).all()
+    doctors = session.exec(
+        select(Employee.id, Employee.name)
+        .where(
+            Employee.branch_id == branch_id,
+            Employee.is_active.is_(True),
+            Employee.main_duty.in_([d.value for d in DOCTOR_DUTIES]),
+        )
+        .order_by(Employee.name)
+    ).all()
+    return FormOptions(
+        units=[(str(i), n) for i, n in units],
+        doctors=[(str(i), n) for i, n in doctors],
+        insurers=[(str(i.id), i.name) for i in list_insurers(session, branch_id)],
+    )
