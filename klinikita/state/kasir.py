@@ -388,7 +388,7 @@ class NotaState(AuthState):
             self.page_allowed = actor is None
             return
         self.page_allowed = True
-        params = self.router.page.params
+        params = self.router.url.query_parameters
         paper = str(params.get("kertas", "58")).lower()
         self.paper = paper if paper in PAPERS else "58"
         bill_id = parse_id(params.get("tagihan", ""))

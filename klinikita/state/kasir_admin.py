@@ -76,7 +76,10 @@ class TariffState(AuthState):
         with read_scope() as session:
             rows = tariffs.list_tariffs(session, actor.branch_id, include_ended=self.show_ended)
             options = tariffs.form_options(session, actor.branch_id)
-            insurers = tariffs.list_insurers(session, actor.branch_id)
+            insurers = [
+                {"id": str(i.id), "name": i.name, "percent": f"{i.coverage_percent}%"}
+                for i in tariffs.list_insurers(session, actor.branch_id)
+            ]
         self.rows = [
             {k: "" if v is None else str(v) for k, v in asdict(r).items()}
             | {
@@ -89,9 +92,7 @@ class TariffState(AuthState):
         self.unit_options = _options(options.units, "Semua unit")
         self.doctor_options = _options(options.doctors, "Semua dokter")
         self.insurer_options = _options(options.insurers, "Semua asuransi")
-        self.insurers = [
-            {"id": str(i.id), "name": i.name, "percent": f"{i.coverage_percent}%"} for i in insurers
-        ]
+        self.insurers = insurers
 
     @rx.event
     def load(self):
@@ -203,7 +204,7 @@ class ShiftState(AuthState):
         with read_scope() as session:
             mine = shifts.open_shift_of(session, actor)
             recent = shifts.recent_shifts(session, actor)
-        self.open_id = mine.id if mine else 0
+            self.open_id = mine.id if mine else 0
         self.shifts = recent
 
     def _show_report(self, actor: Actor, shift_id: int) -> None:
