@@ -486,9 +486,7 @@ def test_prints_after_the_first_are_copies_and_audited(db, clinic):
 
 
 # ----- over the counter ----------------------------------------------------------------------
-def test_an_over_the_counter_sale_takes_stock_first_expiry_first_and_a_void_returns_it(
-    db, clinic
-):
+def test_an_over_the_counter_sale_takes_stock_first_expiry_first_and_a_void_returns_it(db, clinic):
     c = clinic
     vit = _drug(
         db, c, "Vitamin C 500 mg", 1000,
