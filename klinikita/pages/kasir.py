@@ -89,7 +89,7 @@ _PAID = [
             variant="soft",
             id="kasir-paid-" + r["id"],
         ),
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -218,7 +218,7 @@ def _add_line_form() -> rx.Component:
                                 width="100%",
                                 justify="start",
                                 id="kasir-item-" + i["id"],
-                            ),  # fmt: skip
+                            ),
                         ),
                         spacing="1",
                         width="100%",
@@ -315,7 +315,7 @@ def _discount_form() -> rx.Component:
                 size="3",
                 variant="soft",
                 id="kasir-discount-apply",
-            ),  # fmt: skip
+            ),
             align="end",
             wrap="wrap",
             width="100%",
@@ -388,7 +388,7 @@ def _payment_form() -> rx.Component:
                         size="3",
                         variant="soft",
                         id="kasir-pay-split",
-                    ),  # fmt: skip
+                    ),
                     spacing="2",
                     width="100%",
                 ),
@@ -405,7 +405,7 @@ def _payment_form() -> rx.Component:
                 size="3",
                 color_scheme="green",
                 id="kasir-pay",
-            ),  # fmt: skip
+            ),
             spacing="2",
             width="100%",
         ),
@@ -427,7 +427,7 @@ def _paid_panel() -> rx.Component:
                     " · diterima " + p["cash_received"] + ", kembali " + p["change"],
                     "",
                 ),
-            ),  # fmt: skip
+            ),
         ),
         rx.cond(
             S.change_text != "",
@@ -453,7 +453,7 @@ def _paid_panel() -> rx.Component:
                     variant="soft",
                     id="kasir-void-open",
                 ),
-            ),  # fmt: skip
+            ),
             wrap="wrap",
         ),
         rx.cond(
@@ -481,7 +481,7 @@ def _paid_panel() -> rx.Component:
                         rx.button(
                             "Tutup", on_click=S.set_void_open(False), variant="soft", size="3"
                         ),
-                    ),  # fmt: skip
+                    ),
                     width="100%",
                 ),
                 width="100%",
@@ -516,7 +516,7 @@ def _remove_box() -> rx.Component:
                         id="kasir-remove-confirm",
                     ),
                     rx.button("Batal", on_click=S.cancel_remove, variant="soft", size="3"),
-                ),  # fmt: skip
+                ),
                 width="100%",
             ),
             width="100%",
@@ -543,7 +543,7 @@ def _bill_panel() -> rx.Component:
                     variant="soft",
                     aria_label="Tutup tagihan",
                     id="kasir-bill-close",
-                ),  # fmt: skip
+                ),
                 width="100%",
                 wrap="wrap",
             ),
@@ -624,7 +624,7 @@ def kasir_page() -> rx.Component:
                             variant="soft",
                             id="kasir-new-sale",
                         ),
-                    ),  # fmt: skip
+                    ),
                 ),
             ),
         ),
@@ -756,7 +756,7 @@ def nota_page() -> rx.Component:
                     ),
                     class_name="nota-tools no-print",
                     padding="12px",
-                ),  # fmt: skip
+                ),
                 _nota(),
                 align="center",
                 width="100%",
@@ -802,7 +802,7 @@ _TARIFF_COLUMNS = [
                 color_scheme="red",
                 id="tarif-end-" + r["id"],
             ),
-        ),  # fmt: skip
+        ),
     ),
 ]
 
@@ -847,7 +847,7 @@ def _tariff_form() -> rx.Component:
                         "tarif-unit",
                     ),
                     field_error(T.errors, "unit_id"),
-                ),  # fmt: skip
+                ),
                 labelled(
                     "Dokter (konsultasi)",
                     _select(
@@ -857,7 +857,7 @@ def _tariff_form() -> rx.Component:
                         "tarif-doctor",
                     ),
                     field_error(T.errors, "doctor_id"),
-                ),  # fmt: skip
+                ),
                 _tariff_input("code", "Kode ICD-9-CM (tindakan)", placeholder="93.94"),
                 labelled(
                     "Penjamin",
@@ -865,7 +865,7 @@ def _tariff_form() -> rx.Component:
                         f["payer"], lambda v: T.set_field("payer", v), _PAYERS, "tarif-payer"
                     ),
                     field_error(T.errors, "payer"),
-                ),  # fmt: skip
+                ),
                 labelled(
                     "Asuransi",
                     _select(
@@ -875,7 +875,7 @@ def _tariff_form() -> rx.Component:
                         "tarif-insurer",
                     ),
                     field_error(T.errors, "insurer_id"),
-                ),  # fmt: skip
+                ),
                 labelled(
                     "Ditanggung BPJS/asuransi",
                     _static_select(
@@ -885,7 +885,7 @@ def _tariff_form() -> rx.Component:
                         "tarif-covered",
                     ),
                     rx.fragment(),
-                ),  # fmt: skip
+                ),
                 columns=rx.breakpoints(initial="1", sm="2", lg="3"),
                 spacing="3",
                 width="100%",
@@ -929,7 +929,7 @@ def _insurers() -> rx.Component:
                         id="tarif-insurer-add",
                     ),
                     wrap="wrap",
-                ),  # fmt: skip
+                ),
             ),
             field_error(T.errors, "insurer_name"),
             field_error(T.errors, "insurer_percent"),
@@ -989,7 +989,7 @@ _SHIFT_COLUMNS = [
             variant="soft",
             id="shift-report-" + r["id"],
         ),
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -1015,7 +1015,7 @@ def _shift_work() -> rx.Component:
                 ),
                 rx.button("Buka shift", on_click=H.open_shift, size="3", id="shift-open"),
                 align="end",
-            ),  # fmt: skip
+            ),
             width="100%",
         ),
         rx.card(
@@ -1062,7 +1062,7 @@ def _shift_work() -> rx.Component:
                     id="shift-close",
                 ),
                 width="100%",
-            ),  # fmt: skip
+            ),
             width="100%",
         ),
     )
@@ -1081,14 +1081,17 @@ def shift_page() -> rx.Component:
                     rx.text(
                         "Dibuka ",
                         H.report["opened"],
-                        " · ditutup ",
-                        H.report["closed"],
+                        rx.cond(
+                            H.report["closed"] != "",
+                            " · ditutup " + H.report["closed"],
+                            " · masih terbuka",
+                        ),
                         " · modal awal ",
                         H.report["opening_cash"],
                         " · ",
                         H.report["bills"],
                         " nota",
-                    ),  # fmt: skip
+                    ),
                     data_table(
                         H.report_rows,
                         _REPORT_COLUMNS,
@@ -1098,7 +1101,7 @@ def shift_page() -> rx.Component:
                     ),
                     rx.cond(H.report["note"] != "", rx.text("Catatan: ", H.report["note"])),
                     width="100%",
-                ),  # fmt: skip
+                ),
                 width="100%",
                 id="shift-report",
             ),

@@ -313,9 +313,13 @@ def new_counter_sale(session: Session, actor: Actor, customer_name: str) -> Bill
     require(actor.duty, Action.PAYMENT_RECORD)
     errors: dict[str, str] = {}
     name = take_text(
-        errors, "customer_name", customer_name, label="Nama pembeli", max_length=150,
+        errors,
+        "customer_name",
+        customer_name,
+        label="Nama pembeli",
+        max_length=150,
         collapse_spaces=True,
-    )  # fmt: skip
+    )
     if errors:
         raise ValidationFailed(errors)
     bill = Bill(
@@ -389,13 +393,22 @@ def add_line(session: Session, actor: Actor, bill_id: int, data: LineInput) -> B
         description, unit_price = (_item_text(item), item.price) if item and not errors else ("", 0)
     else:
         description = take_text(
-            errors, "description", data.description, label="Uraian", max_length=200,
-            required=True, collapse_spaces=True,
-        )  # fmt: skip
-        unit_price = take_rupiah(
-            errors, "unit_price", data.unit_price, label="Harga", maximum=MAX_LINE_PRICE,
+            errors,
+            "description",
+            data.description,
+            label="Uraian",
+            max_length=200,
             required=True,
-        )  # fmt: skip
+            collapse_spaces=True,
+        )
+        unit_price = take_rupiah(
+            errors,
+            "unit_price",
+            data.unit_price,
+            label="Harga",
+            maximum=MAX_LINE_PRICE,
+            required=True,
+        )
     if errors:
         raise ValidationFailed(errors)
     if item is not None:
@@ -479,9 +492,13 @@ def set_discount(
         errors, "discount_value", value_text, label="Diskon", maximum=maximum, required=True
     )
     reason = take_text(
-        errors, "discount_reason", reason_text, label="Alasan diskon", max_length=300,
+        errors,
+        "discount_reason",
+        reason_text,
+        label="Alasan diskon",
+        max_length=300,
         required=value > 0,
-    )  # fmt: skip
+    )
     if errors:
         raise ValidationFailed(errors)
     before = {
@@ -523,9 +540,14 @@ def set_insurer(session: Session, actor: Actor, bill_id: int, insurer_id: int | 
     bill.insurer_id = insurer_id
     _recompute(session, bill)
     audit.record(
-        session, actor, "bill_insurer", ENTITY, bill.id, before=before,
+        session,
+        actor,
+        "bill_insurer",
+        ENTITY,
+        bill.id,
+        before=before,
         after={"insurer_id": insurer_id},
-    )  # fmt: skip
+    )
     return bill
 
 

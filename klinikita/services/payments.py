@@ -155,9 +155,13 @@ def _take_stock(session: Session, actor: Actor, bill: Bill, line: BillLine, nota
             break
         take = min(need, batch.quantity)
         stock_ledger.move(
-            session, batch, -take, MovementKind.DISPENSE, user_id=actor.user_id,
+            session,
+            batch,
+            -take,
+            MovementKind.DISPENSE,
+            user_id=actor.user_id,
             reason=f"Penjualan nota {nota}",
-        )  # fmt: skip
+        )
         taken.append({"batch_id": batch.id, "quantity": take})
         need -= take
     if need:
@@ -222,18 +226,26 @@ def void_bill(session: Session, actor: Actor, bill_id: int, reason_text: str) ->
         raise ServiceError("Tagihan ini sudah dibatalkan.")
     errors: dict[str, str] = {}
     reason = take_text(
-        errors, "void_reason", reason_text, label="Alasan pembatalan", max_length=300,
+        errors,
+        "void_reason",
+        reason_text,
+        label="Alasan pembatalan",
+        max_length=300,
         required=True,
-    )  # fmt: skip
+    )
     if errors:
         raise ValidationFailed(errors)
     for line in session.exec(select(BillLine).where(BillLine.bill_id == bill.id)).all():
         for part in line.taken or []:
             batch = session.get(StockBatch, part["batch_id"])
             stock_ledger.move(
-                session, batch, int(part["quantity"]), MovementKind.RETURN,
-                user_id=actor.user_id, reason=f"Nota {bill.nota_number} dibatalkan",
-            )  # fmt: skip
+                session,
+                batch,
+                int(part["quantity"]),
+                MovementKind.RETURN,
+                user_id=actor.user_id,
+                reason=f"Nota {bill.nota_number} dibatalkan",
+            )
     before = {"status": bill.status, "nota_number": bill.nota_number}
     bill.status, bill.void_reason = BillStatus.VOID, reason
     bill.voided_at, bill.voided_by_user_id = utcnow(), actor.user_id

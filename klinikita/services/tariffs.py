@@ -166,9 +166,14 @@ def add_tariff(session: Session, actor: Actor, data: TariffInput) -> Tariff:
     if kind not in {k.value for k in TariffKind}:
         errors["kind"] = "Pilih jenis tarif: pendaftaran, konsultasi atau tindakan."
     name = take_text(
-        errors, "name", data.name, label="Nama tarif", max_length=200, required=True,
+        errors,
+        "name",
+        data.name,
+        label="Nama tarif",
+        max_length=200,
+        required=True,
         collapse_spaces=True,
-    )  # fmt: skip
+    )
     amount = take_rupiah(
         errors, "amount", data.amount, label="Tarif", maximum=MAX_TARIFF, required=True
     )
@@ -276,9 +281,14 @@ def add_insurer(session: Session, actor: Actor, name_text: str, percent_text: st
     require(actor.duty, Action.TARIFF_EDIT)
     errors: dict[str, str] = {}
     name = take_text(
-        errors, "insurer_name", name_text, label="Nama asuransi", max_length=150,
-        required=True, collapse_spaces=True,
-    )  # fmt: skip
+        errors,
+        "insurer_name",
+        name_text,
+        label="Nama asuransi",
+        max_length=150,
+        required=True,
+        collapse_spaces=True,
+    )
     percent = take_rupiah(
         errors, "insurer_percent", percent_text or "100", label="Tanggungan (%)", maximum=100
     )

@@ -182,14 +182,25 @@ def test_the_most_specific_tariff_of_the_day_applies(db, clinic):
     c = clinic
     _tariff(db, c, "consultation", "Konsultasi dokter umum", 50000, unit_id=c["unit"].id)
     _tariff(
-        db, c, "consultation", "Konsultasi dr. Alexander", 75000,
-        unit_id=c["unit"].id, doctor_id=c["doctor"].id,
-    )  # fmt: skip
+        db,
+        c,
+        "consultation",
+        "Konsultasi dr. Alexander",
+        75000,
+        unit_id=c["unit"].id,
+        doctor_id=c["doctor"].id,
+    )
     _tariff(db, c, "consultation", "Konsultasi (BPJS)", 0, unit_id=c["unit"].id, payer="bpjs")
     raised = _tariff(
-        db, c, "consultation", "Konsultasi dr. Alexander", 90000,
-        unit_id=c["unit"].id, doctor_id=c["doctor"].id, valid_from=date(2026, 7, 1),
-    )  # fmt: skip
+        db,
+        c,
+        "consultation",
+        "Konsultasi dr. Alexander",
+        90000,
+        unit_id=c["unit"].id,
+        doctor_id=c["doctor"].id,
+        valid_from=date(2026, 7, 1),
+    )
     find = tariffs.find_tariff
     kw = {"unit_id": c["unit"].id, "doctor_id": c["doctor"].id}
     branch = c["branch"].id
@@ -299,9 +310,14 @@ def test_insurer_pays_its_share_and_the_patient_the_rest(db, clinic):
     db.commit()
     _tariff(db, c, "consultation", "Konsultasi", 50000)
     _tariff(
-        db, c, "consultation", "Konsultasi (Sentosa)", 60000,
-        payer="asuransi", insurer_id=insurer.id,
-    )  # fmt: skip
+        db,
+        c,
+        "consultation",
+        "Konsultasi (Sentosa)",
+        60000,
+        payer="asuransi",
+        insurer_id=insurer.id,
+    )
     visit = _visit(db, c, payer="asuransi")
     bill, notes = _open(db, c, visit)
     assert "asuransi" in notes[0].lower()
@@ -311,9 +327,11 @@ def test_insurer_pays_its_share_and_the_patient_the_rest(db, clinic):
     assert (bill.covered_total, bill.patient_total) == (40000, 10000)
     # A manual line is the patient's.
     billing.add_line(
-        db, c["kasir"], bill.id,
+        db,
+        c["kasir"],
+        bill.id,
         billing.LineInput(description="Fotokopi", unit_price="1.333", quantity="3", reason="minta"),
-    )  # fmt: skip
+    )
     db.commit()
     assert (bill.covered_total, bill.patient_total) == (40000, 10000 + 3999)
 
@@ -342,9 +360,11 @@ def test_lines_are_added_and_removed_with_a_reason(db, clinic):
     assert "reason" in refused.value.errors
     db.rollback()
     line = billing.add_line(
-        db, c["kasir"], bill.id,
+        db,
+        c["kasir"],
+        bill.id,
         billing.LineInput(description="Materai", unit_price="10.000", reason="surat"),
-    )  # fmt: skip
+    )
     db.commit()
     assert bill.patient_total == 60000
     with pytest.raises(ValidationFailed):
@@ -397,9 +417,11 @@ def test_a_split_payment_gives_change_a_number_and_locks_the_bill(db, clinic):
     _shift(db, c)
     with pytest.raises(ValidationFailed) as refused:
         payments.pay(
-            db, c["kasir"], bill.id,
+            db,
+            c["kasir"],
+            bill.id,
             [PaymentPart("tunai", "50.000", "40.000"), PaymentPart("qris", "75000")],
-        )  # fmt: skip
+        )
     assert {"cash_0", "reference_1"} <= set(refused.value.errors)
     db.rollback()
     with pytest.raises(ValidationFailed) as refused:
@@ -407,13 +429,15 @@ def test_a_split_payment_gives_change_a_number_and_locks_the_bill(db, clinic):
     assert "Rp 125.000" in refused.value.errors["payments"]
     db.rollback()
     paid = payments.pay(
-        db, c["kasir"], bill.id,
+        db,
+        c["kasir"],
+        bill.id,
         [
             PaymentPart("tunai", "50.000", "100.000"),
             PaymentPart("qris", "60000", reference="QR-778899"),
             PaymentPart("debit", "15000", reference="APPR01"),
         ],
-    )  # fmt: skip
+    )
     db.commit()
     assert paid.change == 50000
     day = db.get(Bill, bill.id).bill_date
@@ -422,8 +446,10 @@ def test_a_split_payment_gives_change_a_number_and_locks_the_bill(db, clinic):
     assert bill.status == BillStatus.PAID and bill.paid_by_user_id == c["kasir"].user_id
     rows = db.exec(select(Payment).where(Payment.bill_id == bill.id)).all()
     assert sorted((p.method, p.amount) for p in rows) == [
-        ("debit", 15000), ("qris", 60000), ("tunai", 50000),
-    ]  # fmt: skip
+        ("debit", 15000),
+        ("qris", 60000),
+        ("tunai", 50000),
+    ]
     with pytest.raises(billing.BillLocked):
         billing.add_line(
             db, c["kasir"], bill.id, billing.LineInput(description="x", unit_price="1", reason="y")
@@ -489,9 +515,12 @@ def test_prints_after_the_first_are_copies_and_audited(db, clinic):
 def test_an_over_the_counter_sale_takes_stock_first_expiry_first_and_a_void_returns_it(db, clinic):
     c = clinic
     vit = _drug(
-        db, c, "Vitamin C 500 mg", 1000,
+        db,
+        c,
+        "Vitamin C 500 mg",
+        1000,
         stock=[(5, date(2031, 1, 1)), (3, date(2030, 1, 1)), (9, date(2020, 1, 1))],
-    )  # fmt: skip
+    )
     sale = billing.new_counter_sale(db, c["kasir"], "Bu Sari")
     db.commit()
     with pytest.raises(ValidationFailed) as refused:
@@ -563,13 +592,20 @@ def test_a_shift_closes_with_expected_against_counted_per_method(db, clinic):
     )
     db.commit()
     assert closed.expected == {
-        "tunai": 270000, "transfer": 0, "debit": 0, "kredit": 0, "qris": 30000,
-    }  # fmt: skip
+        "tunai": 270000,
+        "transfer": 0,
+        "debit": 0,
+        "kredit": 0,
+        "qris": 30000,
+    }
     report = shifts.shift_report(db, c["kasir"], shift.id)
     tunai = next(r for r in report.rows if r.method == "Tunai")
     assert (tunai.expected, tunai.counted, tunai.difference, tunai.short) == (
-        "Rp 270.000", "Rp 265.000", "-Rp 5.000", True,
-    )  # fmt: skip
+        "Rp 270.000",
+        "Rp 265.000",
+        "-Rp 5.000",
+        True,
+    )
     assert report.bills == 2
     assert shifts.open_shift_of(db, c["kasir"]) is None
     with pytest.raises(ServiceError):
