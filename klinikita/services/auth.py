@@ -251,20 +251,10 @@ def resolve_read_only(
     if found is None:
         return None
     (
-        session_id,
-        ended_at,
-        created_at,
-        last_seen_at,
-        duty,
-        branch_id,
-        user_id,
-        username,
-        full_name,
-        user_active,
-        duty_granted,
-        any_branch,
-        branch_granted,
-    ) = found
+        session_id, ended_at, created_at, last_seen_at, duty, branch_id,
+        user_id, username, full_name, user_active,
+        duty_granted, any_branch, branch_granted,
+    ) = found  # fmt: skip
     if ended_at is not None or not user_active:
         return None
     now = now or datetime.now(UTC)

@@ -18,36 +18,11 @@ MIN_LENGTH = 8
 MIN_STRENGTH = 3
 # zxcvbn knows English words and names; these are what Indonesian passwords are often made of.
 COMMON_WORDS = (
-    "klinikita",
-    "klinik",
-    "rahasia",
-    "rahasiaku",
-    "sandi",
-    "katasandi",
-    "kunci",
-    "masuk",
-    "bismillah",
-    "alhamdulillah",
-    "indonesia",
-    "merdeka",
-    "garuda",
-    "sayang",
-    "cinta",
-    "sehat",
-    "dokter",
-    "perawat",
-    "bidan",
-    "apoteker",
-    "pasien",
-    "puskesmas",
-    "admin",
-    "jakarta",
-    "bandung",
-    "surabaya",
-    "selamat",
-    "sukses",
-    "semangat",
-)
+    "klinikita", "klinik", "rahasia", "rahasiaku", "sandi", "katasandi", "kunci", "masuk",
+    "bismillah", "alhamdulillah", "indonesia", "merdeka", "garuda", "sayang", "cinta",
+    "sehat", "dokter", "perawat", "bidan", "apoteker", "pasien", "puskesmas", "admin",
+    "jakarta", "bandung", "surabaya", "selamat", "sukses", "semangat",
+)  # fmt: skip
 BCRYPT_MAX_BYTES = 72  # bcrypt silently ignores (bcrypt 5: refuses) anything longer
 # The longest text a password or username field hands on to the rules, which then say what
 # is wrong with it; anything longer is refused at the handler as an invalid payload.

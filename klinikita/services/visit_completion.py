@@ -182,12 +182,8 @@ def _blockers(record: _Record, now: datetime) -> list[Blocker]:
             "Kontak > Karyawan",
         )
     _add_vitals_by(record, add)
-    add(
-        "room",
-        rules.room_problems(record.room, branch),
-        routes.REFERENSI_RUANGAN,
-        "Referensi > Ruangan",
-    )
+    add("room", rules.room_problems(record.room, branch), routes.REFERENSI_RUANGAN,
+        "Referensi > Ruangan")  # fmt: skip
     missing = missing_settings(branch)
     if missing:
         add(
@@ -199,12 +195,8 @@ def _blockers(record: _Record, now: datetime) -> list[Blocker]:
             branch_edit_link(branch.id),
             "Pengaturan > Cabang",
         )
-    add(
-        "diagnosis",
-        rules.diagnosis_problems(record.diagnoses),
-        exam_link(visit.id, "diagnosis"),
-        "Diagnosis",
-    )
+    add("diagnosis", rules.diagnosis_problems(record.diagnoses), exam_link(visit.id, "diagnosis"),
+        "Diagnosis")  # fmt: skip
     # The times as they would be sent if Selesai were pressed now (Selesai also starts an
     # examination nobody started; a diagnosis, required above, already has).
     probe = visit.model_copy(
@@ -221,12 +213,8 @@ def _blockers(record: _Record, now: datetime) -> list[Blocker]:
 def _add_vitals_by(record: _Record, add) -> None:  # noqa: ANN001
     """Blockers of the vitals' performer: the saving user has no employee, or the employee
     who measured them (not the doctor, checked already) has no IHS number to be found."""
-    add(
-        "vitals_by",
-        vitals_by.unlinked_problems(record.exam, record.vitals_by, record.vitals_user),
-        routes.PENGATURAN_PENGGUNA,
-        "Pengaturan > Pengguna",
-    )
+    add("vitals_by", vitals_by.unlinked_problems(record.exam, record.vitals_by, record.vitals_user),
+        routes.PENGATURAN_PENGGUNA, "Pengaturan > Pengguna")  # fmt: skip
     performer = record.vitals_by
     if (
         performer is None
@@ -235,12 +223,8 @@ def _add_vitals_by(record: _Record, add) -> None:  # noqa: ANN001
         or _identity_known(performer)
     ):
         return
-    add(
-        "vitals_by",
-        rules.vitals_by_problems(performer),
-        routes.KONTAK_KARYAWAN,
-        "Kontak > Karyawan",
-    )
+    add("vitals_by", rules.vitals_by_problems(performer), routes.KONTAK_KARYAWAN,
+        "Kontak > Karyawan")  # fmt: skip
 
 
 def complete_visit(
