@@ -238,7 +238,7 @@ def _item_text(item: DrugItem) -> str:
     return f"{item.name} ({item.unit})"[:200]
 
 
-def _local_day(session: Session, branch_id: int) -> date:
+def local_day(session: Session, branch_id: int) -> date:
     branch = session.get(Branch, branch_id)
     return utcnow().astimezone(branch_zone(branch)).date()
 
@@ -260,7 +260,7 @@ def open_visit_bill(session: Session, actor: Actor, visit_id: int) -> tuple[Bill
             branch_id=visit.branch_id,
             visit_id=visit.id,
             patient_id=visit.patient_id,
-            bill_date=_local_day(session, visit.branch_id),
+            bill_date=local_day(session, visit.branch_id),
             payer=visit.payer,
             bpjs_number=visit.bpjs_number,
         )
@@ -325,7 +325,7 @@ def new_counter_sale(session: Session, actor: Actor, customer_name: str) -> Bill
     bill = Bill(
         branch_id=actor.branch_id,
         customer_name=name or "Pembeli umum",
-        bill_date=_local_day(session, actor.branch_id),
+        bill_date=local_day(session, actor.branch_id),
         payer=Payer.UMUM,
     )
     session.add(bill)
@@ -754,7 +754,7 @@ def waiting_list(
     )
     term = " ".join(search.split()).casefold()
     if term:
-        conditions = [Patient.name_norm.contains(term), Patient.mrn == term]
+        conditions = [Patient.name_norm.contains(term, autoescape=True), Patient.mrn == term]
         if term.isascii() and term.isdigit() and len(term) <= 6:
             conditions.append(Visit.queue_number == int(term))
         query = query.where(or_(*conditions))
@@ -851,7 +851,7 @@ def sellable_items(session: Session, actor: Actor, text: str) -> list[dict[str, 
     require(actor.duty, Action.PAYMENT_RECORD)
     from klinikita.services.drug_master import search_items
 
-    today = _local_day(session, actor.branch_id)
+    today = local_day(session, actor.branch_id)
     return [
         {
             "id": str(item.id),

@@ -35,7 +35,7 @@ from klinikita.models.billing import (
 from klinikita.models.pharmacy import MovementKind, StockBatch
 from klinikita.services import audit, stock_ledger
 from klinikita.services.audit import Actor
-from klinikita.services.billing import locked_open_bill
+from klinikita.services.billing import local_day, locked_open_bill
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.money import MAX_AMOUNT, rupiah, take_rupiah
 from klinikita.services.permissions import Action, require
@@ -137,14 +137,14 @@ def _clean_parts(parts: list[PaymentPart], total: int) -> list[Payment]:
     return payments
 
 
-def _take_stock(session: Session, actor: Actor, bill: Bill, line: BillLine, nota: str) -> None:
+def _take_stock(session: Session, actor: Actor, line: BillLine, nota: str, day: date) -> None:
     """Take a desk-sold line's units from its item's batches, first expiry first."""
     batches = session.exec(
         select(StockBatch)
         .where(
             StockBatch.item_id == line.item_id,
             StockBatch.quantity > 0,
-            StockBatch.expiry_date >= bill.bill_date,
+            StockBatch.expiry_date >= day,
         )
         .order_by(StockBatch.expiry_date, StockBatch.id)
         .with_for_update()
@@ -185,10 +185,13 @@ def pay(session: Session, actor: Actor, bill_id: int, parts: list[PaymentPart]) 
         raise ServiceError("Tagihan belum berisi baris apa pun.")
     payments = _clean_parts(parts, bill.patient_total)
     now = utcnow()
-    nota = next_nota_number(session, bill.branch_id, bill.bill_date)
+    # The nota counts the days it is paid on (a bill made yesterday and paid today is
+    # numbered with today's).
+    day = local_day(session, bill.branch_id)
+    nota = next_nota_number(session, bill.branch_id, day)
     for line in lines:
         if line.takes_stock:
-            _take_stock(session, actor, bill, line, nota)
+            _take_stock(session, actor, line, nota, day)
     for payment in payments:
         payment.bill_id, payment.shift_id, payment.user_id = bill.id, shift.id, actor.user_id
         payment.created_at = now

@@ -24,6 +24,7 @@ from klinikita.services.accounts import UserInput, create_user
 from klinikita.services.audit import Actor
 from klinikita.services.billing import BillLocked
 from klinikita.services.payments import PaymentPart
+from klinikita.services.visit_queue import local_today
 from tests.factories import GOOD_PASSWORD
 from tests.pg import require_pg, temporary_pg_database
 
@@ -124,14 +125,15 @@ def _check_many_cashiers(engine: Engine) -> None:
     actors, bill_ids = _setup(engine, CASHIERS + 1)
     numbers, refusals = _race(engine, list(zip(actors, bill_ids, strict=False)))
     assert refusals == []
-    expected = [f"20261208-{n:04d}" for n in range(1, CASHIERS + 1)]
+    day = f"{local_today(None):%Y%m%d}"  # the branch's day (WIB) when it is paid
+    expected = [f"{day}-{n:04d}" for n in range(1, CASHIERS + 1)]
     assert sorted(numbers) == expected
     with Session(engine) as s:
         stored = sorted(b.nota_number for b in s.exec(select(Bill)).all() if b.nota_number)
     assert stored == expected
     # Two cashiers pay the last bill at the same moment: it is paid once.
     numbers, refusals = _race(engine, [(actors[0], bill_ids[-1]), (actors[1], bill_ids[-1])])
-    assert numbers == [f"20261208-{CASHIERS + 1:04d}"]
+    assert numbers == [f"{day}-{CASHIERS + 1:04d}"]
     assert len(refusals) == 1 and "sudah lunas" in refusals[0]
     with Session(engine) as s:
         assert len(s.exec(select(Payment).where(Payment.bill_id == bill_ids[-1])).all()) == 1

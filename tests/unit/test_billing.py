@@ -523,6 +523,10 @@ def test_an_over_the_counter_sale_takes_stock_first_expiry_first_and_a_void_retu
     )
     sale = billing.new_counter_sale(db, c["kasir"], "Bu Sari")
     db.commit()
+    listed = billing.waiting_list(db, c["kasir"])
+    assert [(r.bill_id, r.name, r.unit) for r in listed] == [
+        (sale.id, "Bu Sari", "Penjualan bebas")
+    ]
     with pytest.raises(ValidationFailed) as refused:
         billing.add_line(db, c["kasir"], sale.id, billing.LineInput(item_id=vit.id, quantity="9"))
     assert "tinggal 8" in refused.value.errors["quantity"]  # the expired batch does not count
