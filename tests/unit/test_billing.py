@@ -614,3 +614,16 @@ def test_a_shift_closes_with_expected_against_counted_per_method(db, clinic):
     assert shifts.open_shift_of(db, c["kasir"]) is None
     with pytest.raises(ServiceError):
         payments.pay(db, c["kasir"], 999, [])
+
+
+def test_the_demo_clinic_has_prices_and_an_insurer(db):
+    from klinikita.models import Branch
+    from klinikita.models.billing import Insurer, Tariff
+    from klinikita.services.seed import seed_demo
+
+    seed_demo(db, queue_satusehat=False)
+    db.commit()
+    clinic = db.exec(select(Branch).order_by(Branch.id)).first()
+    kinds = {t.kind for t in db.exec(select(Tariff).where(Tariff.branch_id == clinic.id))}
+    assert kinds == {"registration", "consultation", "procedure"}
+    assert db.exec(select(Insurer).where(Insurer.branch_id == clinic.id)).first()
