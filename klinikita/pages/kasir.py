@@ -568,6 +568,26 @@ def _bill_panel() -> rx.Component:
                     rx.fragment(),
                 ),
             ),
+            rx.cond(
+                S.bill_outdated,
+                rx.callout(
+                    rx.hstack(
+                        rx.text("Kunjungan ini berubah (mis. obat sudah diserahkan)."),
+                        rx.button(
+                            "Perbarui tagihan",
+                            on_click=S.open_visit(S.bill["visit_id"]),
+                            size="3",
+                            variant="soft",
+                            id="kasir-bill-refresh",
+                        ),
+                        align="center",
+                        wrap="wrap",
+                    ),
+                    icon="refresh-cw",
+                    width="100%",
+                    id="kasir-bill-outdated",
+                ),
+            ),
             rx.foreach(
                 S.notes, lambda n: rx.callout(n, icon="info", color_scheme="amber", width="100%")
             ),

@@ -578,6 +578,7 @@ class PaymentView:
 @dataclass
 class BillView:
     id: int
+    visit_id: int  # 0: an over-the-counter sale
     version: int
     status: str
     status_label: str
@@ -662,6 +663,7 @@ def bill_view(
         discount = rupiah(bill.discount_amount)
     return BillView(
         id=bill.id,
+        visit_id=bill.visit_id or 0,
         version=bill.version,
         status=bill.status,
         status_label=BillStatus(bill.status).label,

@@ -58,6 +58,8 @@ class KasirState(AuthState):
     parts: list[dict[str, str]] = [_part()]
     change_text: str = ""
     pay_errors: list[str] = []
+    # The open bill's visit changed elsewhere (the pharmacy handed drugs over): "Perbarui".
+    bill_outdated: bool = False
 
     remove_line_id: int = 0
     remove_reason: str = ""
@@ -98,12 +100,15 @@ class KasirState(AuthState):
 
     def _on_board_change(self, topic: str, changed: live.Changed) -> None:
         """A doctor completed a visit or the pharmacy handed drugs over: the list follows;
-        an open bill is brought up to date when its visit changed (or any did)."""
+        an open bill whose visit changed is marked for "Perbarui tagihan"."""
         del topic
         actor = self._viewer()
         if actor is None:
             return
         self._reload_list(actor)
+        visit_id = int(self.bill.get("visit_id") or 0)
+        if self.bill.get("open") == "1" and visit_id and (not changed or visit_id in changed):
+            self.bill_outdated = True
 
     @rx.event(supersedes=True)
     def set_search(self, value: str):
@@ -121,6 +126,7 @@ class KasirState(AuthState):
         self.discount_form = {"kind": "percent", "value": "", "reason": ""}
         self.remove_line_id, self.remove_reason = 0, ""
         self.void_open, self.void_reason = False, ""
+        self.bill_outdated = False
 
     def _show(self, actor: Actor, bill_id: int, notes: list[str] | None = None) -> None:
         with read_scope() as session:

@@ -136,9 +136,16 @@ def test_the_list_follows_visits_completed_elsewhere(db, root, clinic):
     tab_at(root, "tab-kasir", "/kasir")
     kasir.load()
     assert kasir.rows == []
-    _visit(db, branch, unit, room, doctor, patient, 1)
+    visit = _visit(db, branch, unit, room, doctor, patient, 1)
     kasir._on_board_change("branch", frozenset())
     assert len(kasir.rows) == 1 and kasir.rows[0]["name"] == patient.name
+    kasir.open_visit(str(visit.id))
+    kasir._on_board_change("branch", frozenset({visit.id + 1}))
+    assert not kasir.bill_outdated  # another visit changed
+    kasir._on_board_change("branch", frozenset({visit.id}))
+    assert kasir.bill_outdated  # the pharmacy handed this visit's drugs over, say
+    kasir.open_visit(kasir.bill["visit_id"])
+    assert not kasir.bill_outdated
 
 
 def test_void_and_discount_follow_the_duty(db, root, clinic):
