@@ -20,6 +20,7 @@ from klinikita.pages import (  # noqa: F401
     employees,
     examination,
     home,
+    kasir,
     login,
     passwords,
     patients,

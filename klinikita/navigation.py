@@ -26,6 +26,7 @@ MENU: tuple[MenuItem, ...] = (
         "pemeriksaan", "Pemeriksaan", routes.PEMERIKSAAN, "stethoscope", Action.VIEW_PEMERIKSAAN
     ),
     MenuItem("apotek", "Apotek", routes.APOTEK, "pill", Action.VIEW_APOTEK),
+    MenuItem("kasir", "Kasir", routes.KASIR, "wallet", Action.VIEW_KASIR),
     MenuItem("resume", "Resume", routes.RESUME, "file-text", Action.VIEW_RESUME),
     MenuItem("kontak", "Kontak", routes.KONTAK, "contact", Action.VIEW_KONTAK),
     MenuItem("referensi", "Referensi", routes.REFERENSI, "building-2", Action.VIEW_REFERENSI),

@@ -12,6 +12,10 @@ APOTEK = "/apotek"  # the dispensing queue
 APOTEK_OBAT = "/apotek/obat"  # the drug master (Obat & BHP)
 APOTEK_STOK = "/apotek/stok"  # stock: receipts, adjustments, stock-take, low and near-expiry
 APOTEK_ETIKET = "/apotek/etiket"  # labels of one prescription: ?resep=<id>&ukuran=kecil|a4
+KASIR = "/kasir"  # bills waiting for payment today, the bill, the payment
+KASIR_TARIF = "/kasir/tarif"  # tariffs per payer from a date, and insurers
+KASIR_SHIFT = "/kasir/shift"  # the cashier's shift: open, close, the close report
+KASIR_NOTA = "/kasir/nota"  # the nota's print page (?tagihan=<id>&kertas=58|80|a5)
 PENGATURAN = "/pengaturan"
 KONTAK_KARYAWAN = "/kontak/karyawan"
 KONTAK_PASIEN = "/kontak/pasien"
@@ -29,3 +33,4 @@ CETAK = "/cetak"  # a printed document: ?dok=<issued document id>
 
 # The Apotek menu's tabs (components/tables.subnav), in the order a pharmacist uses them.
 APOTEK_TABS = [("Resep", APOTEK), ("Obat & BHP", APOTEK_OBAT), ("Stok", APOTEK_STOK)]
+KASIR_TABS = [("Tagihan", KASIR), ("Shift", KASIR_SHIFT), ("Tarif", KASIR_TARIF)]

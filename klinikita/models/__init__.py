@@ -10,6 +10,15 @@ from klinikita.models.accounts import (
 )
 from klinikita.models.allergies import PatientAllergy
 from klinikita.models.audit import AuditLog
+from klinikita.models.billing import (
+    Bill,
+    BillLine,
+    CashierShift,
+    Insurer,
+    NotaCounter,
+    Payment,
+    Tariff,
+)
 from klinikita.models.clinical import (
     Diagnosis,
     Examination,
@@ -34,6 +43,13 @@ from klinikita.models.regions import Region
 from klinikita.models.satusehat import SyncJob, SyncLog, WorkerHeartbeat
 
 __all__ = [
+    "Tariff",
+    "Payment",
+    "NotaCounter",
+    "Insurer",
+    "CashierShift",
+    "BillLine",
+    "Bill",
     "AuditLog",
     "Branch",
     "BranchLogo",

@@ -12,9 +12,9 @@ from klinikita.components.finished_toggle import finished_toggle
 from klinikita.components.forms import field_error, labelled
 from klinikita.components.page import page
 from klinikita.components.sync_badge import error_detail, fix_link, sync_badge
+from klinikita.components.visit_documents import visit_documents
 from klinikita.pages.examination_allergies import allergy_section
 from klinikita.pages.examination_prescription import prescriptions_section
-from klinikita.components.visit_documents import visit_documents
 from klinikita.state.examination import VITALS_EMPTY
 from klinikita.state.examination import ExaminationState as S
 from klinikita.state.master_list import STALE_ERROR

@@ -32,6 +32,8 @@ class Action(StrEnum):
     VIEW_PENGATURAN = "view_pengaturan"
     # Apotek: the dispensing queue, the drug master (Obat & BHP) and the stock.
     VIEW_APOTEK = "view_apotek"
+    # Kasir: bills waiting for payment, the nota, tariffs (read) and the cashier's shift.
+    VIEW_KASIR = "view_kasir"
     # Laporan aktivitas (the audit trail: staff logins, password events, every change):
     # admin only, unlike the other reports.
     VIEW_AUDIT = "view_audit"
@@ -53,6 +55,12 @@ class Action(StrEnum):
     EXAM_MEDICAL = "exam_medical"
     EXAM_COMPLETE = "exam_complete"
     PAYMENT_RECORD = "payment_record"
+    # A discount on a bill (with a reason): the cashier on duty and admin, not a shared login.
+    BILL_DISCOUNT = "bill_discount"
+    # Voiding (batal) a paid bill, with a reason: admin only.
+    BILL_VOID = "bill_void"
+    # The branch's tariffs and insurers: admin only.
+    TARIFF_EDIT = "tariff_edit"
     DISPENSE_RECORD = "dispense_record"
     # Cancelling a dispensing (its units go back to stock): the apoteker in charge, admin.
     DISPENSE_CANCEL = "dispense_cancel"
@@ -88,6 +96,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.VIEW_LAPORAN: "membuka Laporan",
     Action.VIEW_PENGATURAN: "membuka Pengaturan",
     Action.VIEW_APOTEK: "membuka Apotek",
+    Action.VIEW_KASIR: "membuka Kasir",
     Action.VIEW_AUDIT: "membuka Laporan aktivitas",
     Action.VIEW_SATUSEHAT_LOG: "membuka Log server SATUSEHAT",
     Action.VIEW_CLINICAL: "membaca SOAP, diagnosis, tanda vital dan tindakan",
@@ -100,6 +109,9 @@ ACTION_LABELS: dict[Action, str] = {
     Action.EXAM_MEDICAL: "mengisi SOAP dan diagnosis",
     Action.EXAM_COMPLETE: "menyelesaikan pemeriksaan",
     Action.PAYMENT_RECORD: "mencatat pembayaran",
+    Action.BILL_DISCOUNT: "memberi diskon tagihan",
+    Action.BILL_VOID: "membatalkan nota yang sudah dibayar",
+    Action.TARIFF_EDIT: "mengubah tarif dan asuransi",
     Action.DISPENSE_RECORD: "mencatat penyerahan obat",
     Action.DISPENSE_CANCEL: "membatalkan penyerahan obat",
     Action.ALLERGY_RECORD: "mencatat alergi pasien",
@@ -123,6 +135,7 @@ _REGISTRATION = _DESK | {_A.PATIENT_CREATE, _A.VISIT_REGISTER, _A.VISIT_CANCEL}
 _CASHIER = {_A.VIEW_BERANDA, _A.VIEW_PENDAFTARAN, _A.VIEW_KONTAK, _A.VIEW_LAPORAN}
 # The cashier's desk registers visits too (the Pendaftaran: pendaftaran, kasir, admin).
 _CASHIER |= {_A.PAYMENT_RECORD, _A.PATIENT_CREATE, _A.VISIT_REGISTER, _A.VISIT_CANCEL}
+_CASHIER |= {_A.VIEW_KASIR}
 _NURSE = {_A.VIEW_BERANDA, _A.VIEW_PENDAFTARAN, _A.VIEW_PEMERIKSAAN, _A.VIEW_RESUME}
 _NURSE |= {_A.VIEW_KONTAK, _A.EXAM_VITALS, _A.VIEW_CLINICAL, _A.VIEW_PRESCRIPTION}
 _NURSE |= {_A.ALLERGY_RECORD}
@@ -144,8 +157,9 @@ PERMISSIONS: dict[Duty, frozenset[Action]] = {
     Duty.LOGIN_KLINIK: frozenset(_SHARED_DESK),
     Duty.LOGIN_PRAKTIK: frozenset(_SHARED_DESK),
     Duty.PENDAFTARAN: frozenset(_REGISTRATION),
-    Duty.KASIR: frozenset(_CASHIER),
-    Duty.PENDAFTARAN_KASIR: frozenset(_REGISTRATION | _CASHIER),
+    # A discount is given by a named cashier (not the shared desk login), with a reason.
+    Duty.KASIR: frozenset(_CASHIER | {_A.BILL_DISCOUNT}),
+    Duty.PENDAFTARAN_KASIR: frozenset(_REGISTRATION | _CASHIER | {_A.BILL_DISCOUNT}),
     Duty.PERAWAT: frozenset(_NURSE),
     Duty.BIDAN: frozenset(_NURSE),
     Duty.DOKTER_UMUM: frozenset(_DOCTOR),

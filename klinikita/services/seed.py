@@ -13,6 +13,7 @@ from klinikita.models.enums import Duty, FacilityType, SatusehatEnvironment, Sex
 from klinikita.services import audit
 from klinikita.services.accounts import UserInput, create_user
 from klinikita.services.demo_drugs import seed_demo_drugs
+from klinikita.services.demo_tariffs import seed_demo_tariffs
 from klinikita.services.errors import ServiceError
 from klinikita.services.mrn import allocate_mrn
 from klinikita.services.secrets_store import encrypt_secret
@@ -184,6 +185,7 @@ def seed_demo(session: Session, *, queue_satusehat: bool = True) -> list[DemoUse
     session.flush()
     seed_demo_drugs(session, [b.id for b in branches.values()])
     seed_demo_stock(session)
+    seed_demo_tariffs(session, [b.id for b in branches.values()])
     if queue_satusehat:
         _send_demo_master_data(session)
     return list(DEMO_USERS)

@@ -49,6 +49,7 @@ from klinikita.models import (
     Visit,
 )
 from klinikita.models.allergies import PatientAllergy
+from klinikita.models.billing import Bill, BillLine, BillStatus, CashierShift, Tariff
 from klinikita.models.clinical import Prescription, Procedure, VisitStatus
 from klinikita.models.documents import IssuedDocument
 from klinikita.models.enums import Duty, Sex
@@ -149,6 +150,11 @@ class World:
     dispense: int = 0  # the done visit's prescription, waiting at the pharmacy
     dispensed: int = 0  # the open visit's, already dispensed
     document: int = 0  # an issued referral of the completed visit
+    bill: int = 0  # the done visit's open bill, with one line
+    bill_line: int = 0
+    paid_bill: int = 0  # a paid over-the-counter nota
+    tariff: int = 0
+    shift: int = 0  # a closed shift of "pengguna-penanda"
     tokens: dict[str, str] = field(default_factory=dict)
     snapshot: sqlite3.Connection | None = None  # the database every case starts from
     baseline: dict = field(default_factory=dict)  # its _fingerprint
@@ -838,6 +844,119 @@ HANDLERS: dict[str, Spec] = {
         _A.VIEW_LAPORAN, preset=_DINKES_MONTH, shows=frozenset({CLINICAL})
     ),
     "DinkesReportState.export_lb1": Spec(_A.VIEW_LAPORAN, preset=_DINKES_MONTH),
+    # ----- Kasir ------------------------------------------------------------------------
+    "KasirState.load": Spec(_A.VIEW_KASIR, shows=frozenset({RECORD})),
+    "KasirState.set_search": Spec(_A.VIEW_KASIR, _const("000001"), shows=frozenset({RECORD})),
+    "KasirState.open_visit": Spec(_A.PAYMENT_RECORD, _id("done_visit"), shows=frozenset({RECORD})),
+    "KasirState.open_bill": Spec(_A.VIEW_KASIR, _id("bill"), shows=frozenset({RECORD})),
+    "KasirState.new_sale": Spec(_A.PAYMENT_RECORD, writes=True),
+    "KasirState.search_items": Spec(_A.PAYMENT_RECORD, _const("barang"), shows=frozenset({RECORD})),
+    "KasirState.add_line": Spec(
+        _A.PAYMENT_RECORD,
+        preset=_set(
+            bill_id=lambda w: w.bill,
+            line_form={
+                "description": "Materai",
+                "unit_price": "10000",
+                "quantity": "1",
+                "reason": "surat",
+                "item_id": "",
+                "item_name": "",
+            },
+        ),
+        writes=True,
+    ),
+    "KasirState.confirm_remove": Spec(
+        _A.PAYMENT_RECORD,
+        preset=_set(
+            bill_id=lambda w: w.bill,
+            remove_line_id=lambda w: w.bill_line,
+            remove_reason="salah input",
+        ),
+        writes=True,
+    ),
+    "KasirState.apply_discount": Spec(
+        _A.BILL_DISCOUNT,
+        preset=_set(
+            bill_id=lambda w: w.bill,
+            discount_form={"kind": "amount", "value": "1000", "reason": "keluarga"},
+        ),
+        writes=True,
+    ),
+    # A Umum visit has no insurer: refused by the rule, judged by its effects.
+    "KasirState.choose_insurer": Spec(
+        _A.PAYMENT_RECORD, _const(""), preset=_set(bill_id=lambda w: w.bill)
+    ),
+    # No open shift in the world: refused by the rule (paying is tested in tests/unit).
+    "KasirState.pay": Spec(
+        _A.PAYMENT_RECORD,
+        preset=_set(
+            bill_id=lambda w: w.bill,
+            bill={"patient_total": "10000"},
+            parts=[{"method": "tunai", "amount": "10000", "cash_received": "", "reference": ""}],
+        ),
+    ),
+    "KasirState.void": Spec(
+        _A.BILL_VOID, preset=_set(bill_id=lambda w: w.bill, void_reason="salah"), writes=True
+    ),
+    "KasirState.close_bill": Spec(LOCAL),
+    "KasirState.set_sale_name": Spec(LOCAL, _const("Bu Sari")),
+    "KasirState.set_line_field": Spec(LOCAL, _const("quantity", "2")),
+    "KasirState.pick_item": Spec(LOCAL, _const("1", "Obat")),
+    "KasirState.ask_remove": Spec(LOCAL, _const("1")),
+    "KasirState.set_remove_reason": Spec(LOCAL, _const("x")),
+    "KasirState.cancel_remove": Spec(LOCAL),
+    "KasirState.set_discount_field": Spec(LOCAL, _const("value", "10")),
+    "KasirState.set_part": Spec(LOCAL, _const(0, "amount", "5000")),
+    "KasirState.add_part": Spec(LOCAL),
+    "KasirState.remove_part": Spec(LOCAL, _const(0)),
+    "KasirState.set_void_open": Spec(LOCAL, _const(False)),
+    "KasirState.set_void_reason": Spec(LOCAL, _const("x")),
+    "NotaState.load": Spec(
+        _A.VIEW_KASIR,
+        path=lambda w: f"/kasir/nota?tagihan={w.paid_bill}&kertas=80",
+        shows=frozenset({RECORD}),
+    ),
+    "NotaState.print_nota": Spec(
+        _A.VIEW_KASIR, preset=_set(bill=lambda w: {"id": str(w.paid_bill)}), writes=True
+    ),
+    "TariffState.load": Spec(_A.VIEW_KASIR, shows=frozenset({RECORD})),
+    "TariffState.set_show_ended": Spec(_A.VIEW_KASIR, _const(True), shows=frozenset({RECORD})),
+    "TariffState.save": Spec(
+        _A.TARIFF_EDIT,
+        preset=_set(
+            form={
+                "kind": "registration",
+                "name": "Pendaftaran",
+                "amount": "10000",
+                "valid_from": "01/01/2027",
+                "unit_id": "semua",
+                "doctor_id": "semua",
+                "code": "",
+                "payer": "semua",
+                "insurer_id": "semua",
+                "covered": "1",
+            }
+        ),
+        writes=True,
+    ),
+    "TariffState.end_tariff": Spec(_A.TARIFF_EDIT, _id("tariff"), writes=True),
+    "TariffState.add_insurer": Spec(
+        _A.TARIFF_EDIT,
+        preset=_set(insurer_form={"name": "Asuransi Baru", "percent": "90"}),
+        writes=True,
+    ),
+    "TariffState.set_field": Spec(LOCAL, _const("name", "x")),
+    "TariffState.set_insurer_field": Spec(LOCAL, _const("name", "x")),
+    "ShiftState.load": Spec(_A.VIEW_KASIR, shows=frozenset({RECORD})),
+    "ShiftState.open_shift": Spec(
+        _A.PAYMENT_RECORD, preset=_set(opening_cash="100000"), writes=True
+    ),
+    "ShiftState.close_shift": Spec(_A.PAYMENT_RECORD),  # none open: refused by the rule
+    "ShiftState.show_report": Spec(_A.VIEW_KASIR, _id("shift"), shows=frozenset({RECORD})),
+    "ShiftState.set_opening_cash": Spec(LOCAL, _const("1000")),
+    "ShiftState.set_count": Spec(LOCAL, _const("tunai", "1000")),
+    "ShiftState.set_close_note": Spec(LOCAL, _const("x")),
 }
 # Reflex gives every state `setvar(name, value)`, which only calls the state's own
 # `set_<name>` handler (listed above where one exists): a var without one, such as the row
@@ -970,6 +1089,46 @@ def _build(session: Session) -> World:
     session.add_all([drug, idle_drug])
     session.flush()
     w.drug, w.idle_drug = drug.id, idle_drug.id
+    bill = Bill(
+        branch_id=a.id,
+        visit_id=w.done_visit,
+        patient_id=patient.id,
+        bill_date=local_today(a),
+        subtotal=10000,
+        patient_total=10000,
+    )
+    paid = Bill(
+        branch_id=a.id,
+        customer_name="Pasien-Penanda",
+        bill_date=local_today(a),
+        status=BillStatus.PAID,
+        nota_number="20260101-0001",
+        subtotal=5000,
+        patient_total=5000,
+        paid_at=now,
+    )
+    tariff = Tariff(
+        branch_id=a.id,
+        kind="consultation",
+        name="Konsultasi Unit-Penanda",
+        unit_id=unit.id,
+        amount=50000,
+        valid_from=local_today(a),
+    )
+    session.add_all([bill, paid, tariff])
+    session.flush()
+    line = BillLine(
+        bill_id=bill.id,
+        source="manual",
+        description="Jasa Barang-Penanda",
+        quantity=1,
+        unit_price=10000,
+        amount=10000,
+        patient_amount=10000,
+    )
+    session.add(line)
+    session.flush()
+    w.bill, w.bill_line, w.paid_bill, w.tariff = bill.id, line.id, paid.id, tariff.id
     log = SyncLog(
         branch_id=a.id,
         patient_id=patient.id,
@@ -1030,6 +1189,18 @@ def _build(session: Session) -> World:
     make_user(session, "t-admin-b", branches=[b], main_duty=Duty.ADMIN)
     staff = make_user(session, "pengguna-penanda", branches=[a], main_duty=Duty.KASIR)
     w.user = staff.id
+    shift = CashierShift(
+        branch_id=a.id,
+        user_id=staff.id,
+        opened_at=now,
+        opening_cash=1000,
+        closed_at=now,
+        expected={"tunai": 1000},
+        counted={"tunai": 1000},
+    )
+    session.add(shift)
+    session.flush()
+    w.shift = shift.id
     idle = make_user(session, "pengguna-penanda-lama", branches=[a], main_duty=Duty.KASIR)
     idle.is_active = False
     staff.failed_logins, staff.locked_until = 5, datetime.now(UTC) + timedelta(hours=1)

@@ -48,6 +48,7 @@ def test_menus_follow_the_duty():
         "Pendaftaran",
         "Pemeriksaan",
         "Apotek",
+        "Kasir",
         "Resume",
         "Kontak",
         "Referensi",
@@ -66,6 +67,22 @@ def test_only_the_apoteker_and_admin_cancel_a_dispensing():
     assert allows(Duty.ASISTEN_APOTEKER, Action.DISPENSE_RECORD)
     assert not allows(Duty.ASISTEN_APOTEKER, Action.DISPENSE_CANCEL)
     assert not allows(Duty.LOGIN_KLINIK, Action.DISPENSE_CANCEL)
+
+
+def test_the_cashier_has_the_kasir_menu_and_a_doctor_does_not():
+    doctor = [m.label for m in menu_for(Duty.DOKTER_UMUM)]
+    assert "Kasir" in [m.label for m in menu_for(Duty.KASIR)] and "Kasir" not in doctor
+
+
+def test_cashier_actions():
+    for duty in (Duty.KASIR, Duty.PENDAFTARAN_KASIR, Duty.LOGIN_KLINIK, Duty.ADMIN):
+        assert allows(duty, Action.VIEW_KASIR) and allows(duty, Action.PAYMENT_RECORD)
+    # A discount is given by a named cashier or admin, never the shared desk login.
+    assert allows(Duty.KASIR, Action.BILL_DISCOUNT) and allows(Duty.ADMIN, Action.BILL_DISCOUNT)
+    assert not allows(Duty.LOGIN_KLINIK, Action.BILL_DISCOUNT)
+    # Voids and tariffs are admin work.
+    for action in (Action.BILL_VOID, Action.TARIFF_EDIT):
+        assert [d for d in Duty if allows(d, action)] == [Duty.ADMIN]
 
 
 def test_require_names_the_duty_and_the_refused_action():

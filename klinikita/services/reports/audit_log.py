@@ -75,6 +75,21 @@ ACTION_LABELS = {
     "document_issue": "terbitkan dokumen",
     "document_print": "cetak dokumen",
     "document_reprint": "cetak ulang (SALINAN)",
+    # Kasir
+    "tariff_add": "tambah tarif",
+    "tariff_end": "akhiri tarif",
+    "insurer_add": "tambah asuransi",
+    "bill_create": "buat tagihan",
+    "bill_line_add": "tambah baris tagihan",
+    "bill_line_remove": "hapus baris tagihan",
+    "bill_discount": "beri diskon",
+    "bill_insurer": "pilih asuransi tagihan",
+    "bill_pay": "terima pembayaran",
+    "bill_void": "batalkan nota",
+    "nota_print": "cetak nota",
+    "nota_reprint": "cetak ulang nota (salinan)",
+    "shift_open": "buka shift kasir",
+    "shift_close": "tutup shift kasir",
 }
 
 # The kind of record an audit row is about.
@@ -94,6 +109,11 @@ ENTITY_LABELS = {
     "sync_job": "kiriman SATUSEHAT",
     "issued_document": "dokumen cetak",
     "branch_logo": "logo cabang",
+    "tariff": "tarif",
+    "insurer": "asuransi",
+    "bill": "tagihan (nota)",
+    "bill_line": "baris tagihan",
+    "cashier_shift": "shift kasir",
 }
 
 # What staff read for each field an audit row's before/after holds (the records' columns
@@ -151,7 +171,7 @@ FIELD_LABELS = {
     # employee
     "sip_number": "No. SIP",
     # printed documents and the logo
-    "kind": "Jenis dokumen",
+    "kind": "Jenis",
     "number": "Nomor dokumen",
     "print_count": "Jumlah cetak",
     "format": "Dicetak ke",
@@ -222,6 +242,29 @@ FIELD_LABELS = {
     "count": "Jumlah kiriman",
     "date_from": "Dari tanggal",
     "date_to": "Sampai tanggal",
+    # Kasir
+    "amount": "Jumlah (Rp)",
+    "covered": "Ditanggung penjamin",
+    "valid_from": "Berlaku mulai",
+    "ended_on": "Berakhir pada",
+    "insurer_id": "ID asuransi",
+    "coverage_percent": "Tanggungan asuransi (%)",
+    "bill_id": "ID tagihan",
+    "customer_name": "Nama pembeli",
+    "unit_price": "Harga satuan",
+    "reason": "Alasan",
+    "discount_kind": "Jenis diskon",
+    "discount_value": "Nilai diskon",
+    "discount_amount": "Diskon (Rp)",
+    "nota_number": "Nomor nota",
+    "patient_total": "Dibayar pasien (Rp)",
+    "payments": "Pembayaran",
+    "method": "Cara bayar",
+    "reference": "Nomor referensi",
+    "paper": "Kertas",
+    "opening_cash": "Modal kas awal",
+    "expected": "Seharusnya",
+    "counted": "Dihitung",
 }
 
 # Bookkeeping columns recorded with every row that say nothing to staff: not shown.
