@@ -23,6 +23,7 @@ from klinikita.pages import (  # noqa: F401
     login,
     passwords,
     patients,
+    queue_display,
     referensi,
     registration,
     reports,

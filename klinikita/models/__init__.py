@@ -29,6 +29,7 @@ from klinikita.models.pharmacy import (
     StockBatch,
     StockMovement,
 )
+from klinikita.models.queue_display import DisplayToken, QueueCall
 from klinikita.models.regions import Region
 from klinikita.models.satusehat import SyncJob, SyncLog, WorkerHeartbeat
 
@@ -36,6 +37,7 @@ __all__ = [
     "AuditLog",
     "Branch",
     "Diagnosis",
+    "DisplayToken",
     "Dispense",
     "DispenseLine",
     "DrugItem",
@@ -50,6 +52,7 @@ __all__ = [
     "Prescription",
     "PrescriptionIngredient",
     "Procedure",
+    "QueueCall",
     "QueueCounter",
     "Region",
     "Room",

@@ -70,6 +70,10 @@ ACTION_LABELS = {
     "procedure_remove": "hapus tindakan",
     "prescription_add": "tambah resep",
     "prescription_remove": "hapus resep",
+    # waiting-room display
+    "queue_call": "panggil antrean",
+    "queue_recall": "panggil ulang antrean",
+    "revoke": "cabut akses",
 }
 
 # The kind of record an audit row is about.
@@ -87,6 +91,7 @@ ENTITY_LABELS = {
     "procedure": "tindakan",
     "prescription": "resep",
     "sync_job": "kiriman SATUSEHAT",
+    "display_token": "layar antrean",
 }
 
 # What staff read for each field an audit row's before/after holds (the records' columns
@@ -203,6 +208,10 @@ FIELD_LABELS = {
     "count": "Jumlah kiriman",
     "date_from": "Dari tanggal",
     "date_to": "Sampai tanggal",
+    # waiting-room display
+    "queue_label": "Nomor antrean",
+    "room": "Ruangan",
+    "revoked_at": "Dicabut pada",
 }
 
 # Bookkeeping columns recorded with every row that say nothing to staff: not shown.
