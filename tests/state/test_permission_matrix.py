@@ -39,6 +39,7 @@ from klinikita.db import get_engine
 from klinikita.models import (
     Branch,
     Diagnosis,
+    DisplayToken,
     Employee,
     Examination,
     Patient,
@@ -138,6 +139,7 @@ class World:
     sync_log: int = 0
     drug: int = 0  # a drug item of branch A's drug master
     idle_drug: int = 0
+    display_token: int = 0  # a waiting-room TV's token of branch A
     tokens: dict[str, str] = field(default_factory=dict)
     snapshot: sqlite3.Connection | None = None  # the database every case starts from
     baseline: dict = field(default_factory=dict)  # its _fingerprint
@@ -343,6 +345,17 @@ HANDLERS: dict[str, Spec] = {
         shows=frozenset({RECORD}),
     ),
     "ExaminationState.start_exam": Spec(_A.EXAM_VITALS, preset=_set(**_OPEN)),
+    # The waiting-room display: Panggil (today's open visit; nobody waits uncalled), the TV
+    # (public: without its token it shows nothing) and its tokens (admin).
+    "ExaminationState.call_visit": Spec(_A.QUEUE_CALL, _id("open_visit"), writes=True),
+    "ExaminationState.call_next": Spec(_A.QUEUE_CALL),
+    "QueueDisplayState.load": Spec(PUBLIC),
+    "DisplayTokenState.load": Spec(_A.QUEUE_DISPLAY_MANAGE, shows=frozenset({RECORD})),
+    "DisplayTokenState.create": Spec(
+        _A.QUEUE_DISPLAY_MANAGE, _const({"name": "TV Ruang Tunggu", "unit_id": ""}), writes=True
+    ),
+    "DisplayTokenState.revoke": Spec(_A.QUEUE_DISPLAY_MANAGE, _id("display_token"), writes=True),
+    "DisplayTokenState.hide_url": Spec(LOCAL),
     "ExaminationState.save_vitals": Spec(
         _A.EXAM_VITALS, preset=_set(**_OPEN, vitals={"pulse": "88"}, vitals_dirty=True), writes=True
     ),
@@ -737,6 +750,10 @@ def _build(session: Session) -> World:
     session.add_all([drug, idle_drug])
     session.flush()
     w.drug, w.idle_drug = drug.id, idle_drug.id
+    tv = DisplayToken(branch_id=a.id, name="TV-Penanda", token_hash="0" * 64)
+    session.add(tv)
+    session.flush()
+    w.display_token = tv.id
     log = SyncLog(
         branch_id=a.id,
         patient_id=patient.id,
