@@ -16,6 +16,26 @@
     return (n < 10 ? "0" : "") + n;
   }
 
+  // HH:MM:SS in the clinic's zone (the TV's own clock may be set to another one).
+  function clinicTime(zone) {
+    var now = new Date();
+    if (zone) {
+      try {
+        var parts = new Intl.DateTimeFormat("en-GB", {
+          timeZone: zone,
+          hour: "2-digit",
+          minute: "2-digit",
+          second: "2-digit",
+          hourCycle: "h23",
+        }).format(now);
+        return parts.replace(/\./g, ":");
+      } catch (e) {
+        /* an unknown zone: the TV's own time */
+      }
+    }
+    return pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds());
+  }
+
   function indonesianVoice() {
     if (!("speechSynthesis" in window)) return null;
     var voices = window.speechSynthesis.getVoices() || [];
@@ -69,10 +89,7 @@
 
   function tick() {
     var clock = document.getElementById("antrean-clock");
-    if (clock) {
-      var now = new Date();
-      clock.textContent = pad(now.getHours()) + ":" + pad(now.getMinutes()) + ":" + pad(now.getSeconds());
-    }
+    if (clock) clock.textContent = clinicTime(clock.getAttribute("data-timezone"));
     var call = document.getElementById("antrean-call");
     if (!call || call.getAttribute("data-ready") !== "1") return;
     var id = call.getAttribute("data-call-id") || "";

@@ -68,7 +68,8 @@ def _call_button(row: rx.Var) -> rx.Component:
         S.can_call & ((row["status"] == "registered") | (row["status"] == "in_examination")),
         rx.button(
             rx.icon("megaphone", size=16),
-            rx.cond(S.called_ids.contains(row["id"]), "Panggil ulang", "Panggil"),
+            rx.cond(S.called_ids.contains(row["id"]), "Panggil ulang ", "Panggil "),
+            S.queue_letters[row["unit_name"]].to(str) + " " + row["queue_number"],
             on_click=S.call_visit(row["id"]).stop_propagation,
             variant="soft",
             size="3",

@@ -53,10 +53,10 @@ def _unit_queue(unit: rx.Var) -> rx.Component:
             spacing="3",
         ),
         rx.text("Berikutnya:", size="4", color=_TV_MUTED),
-        rx.text(unit["waiting"], size="8", weight="bold", class_name="antrean-waiting"),
+        rx.text(unit["waiting"], size="7", weight="bold", class_name="antrean-waiting"),
         rx.text(unit["more"], size="4", color=_TV_MUTED),
-        spacing="2",
-        padding="16px",
+        spacing="1",
+        padding="12px 16px",
         border_radius="14px",
         background=_TV_PANEL,
         min_width="280px",
@@ -69,17 +69,17 @@ def _current_call() -> rx.Component:
         rx.cond(
             D.current.contains("label"),
             rx.vstack(
-                rx.text("Nomor antrean", size="7", color=_TV_MUTED),
+                rx.text("Nomor antrean", size="6", color=_TV_MUTED),
                 rx.text(
                     D.current["label"],
-                    font_size="clamp(96px, 18vw, 260px)",
+                    font_size="clamp(72px, 24vh, 240px)",
                     line_height="1",
                     weight="bold",
                     color=_TV_ACCENT,
                     id="antrean-current-label",
                 ),
                 rx.text("silakan ke", size="6", color=_TV_MUTED),
-                rx.text(D.current["room_name"], size="9", weight="bold", id="antrean-room"),
+                rx.text(D.current["room_name"], size="8", weight="bold", id="antrean-room"),
                 rx.text(D.current["unit_name"], size="6", color=_TV_MUTED),
                 align="center",
                 spacing="2",
@@ -92,14 +92,13 @@ def _current_call() -> rx.Component:
             "data-call-id": D.current.get("id", ""),
             "data-speech": D.current.get("speech", ""),
         },
-        padding="32px",
+        padding="20px",
         border_radius="20px",
         background=_TV_PANEL,
         flex="2",
         display="flex",
         align_items="center",
         justify_content="center",
-        min_height="50vh",
     )
 
 
@@ -108,7 +107,13 @@ def _board() -> rx.Component:
         rx.hstack(
             rx.heading(D.clinic_name, size="8", id="antrean-clinic"),
             rx.spacer(),
-            rx.text("", size="8", weight="bold", id="antrean-clock"),
+            rx.text(
+                "",
+                size="8",
+                weight="bold",
+                id="antrean-clock",
+                custom_attrs={"data-timezone": D.timezone},
+            ),
             width="100%",
             align="center",
         ),
@@ -136,7 +141,7 @@ def _board() -> rx.Component:
             bottom="20px",
             right="20px",
         ),
-        spacing="5",
+        spacing="4",
         width="100%",
     )
 
@@ -166,7 +171,7 @@ def queue_display_page() -> rx.Component:
         background=_TV_BG,
         color="white",
         min_height="100vh",
-        padding="28px",
+        padding="20px 28px",
         class_name="antrean-display",
     )
 

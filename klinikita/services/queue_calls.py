@@ -286,3 +286,12 @@ def active_units(session: Session, branch_id: int) -> list[tuple[int, str, str]]
         .order_by(ServiceUnit.id)
     ).all()
     return [(unit_id, letters[unit_id], name) for unit_id, name in found]
+
+
+def letters_by_unit_name(session: Session, branch_id: int) -> dict[str, str]:
+    """Every unit of the branch (inactive ones too) by name, with its queue letter (unit
+    names are unique in a branch)."""
+    found = session.execute(
+        select(ServiceUnit.name).where(ServiceUnit.branch_id == branch_id).order_by(ServiceUnit.id)
+    ).scalars()
+    return {name: letter_for(i) for i, name in enumerate(found)}

@@ -32,6 +32,8 @@ class QueueCallMixin(rx.State, mixin=True):
 
     # Today's visits already called once (their button reads "Panggil ulang").
     called_ids: list[str] = []
+    # Unit name -> its queue letter (services/queue_calls.py): the button says "Panggil A 12".
+    queue_letters: dict[str, str] = {}
 
     @rx.var
     def can_call(self) -> bool:
@@ -44,15 +46,19 @@ class QueueCallMixin(rx.State, mixin=True):
             self.called_ids = []
             return
 
-        def read() -> frozenset[int]:
+        def read() -> tuple[frozenset[int], tuple[tuple[str, str], ...]]:
             with read_scope() as session:
-                return queue_calls.called_visit_ids(session, branch_id)
+                ids = queue_calls.called_visit_ids(session, branch_id)
+                letters = queue_calls.letters_by_unit_name(session, branch_id)
+            return ids, tuple(letters.items())
 
         topic = live.branch_topic(branch_id)
-        ids = live.shared(topic, ("called",), read) if shared else read()
+        ids, letters = live.shared(topic, ("called",), read) if shared else read()
         shown = sorted(str(i) for i in ids)
         if shown != self.called_ids:
             self.called_ids = shown
+        if dict(letters) != self.queue_letters:
+            self.queue_letters = dict(letters)
 
     def _after_call(self, branch_id: int, called: queue_calls.Called):  # noqa: ANN202
         self._branch_id = branch_id  # type: ignore[attr-defined]
@@ -107,6 +113,7 @@ class QueueDisplayState(rx.State):
     valid: bool = False
     message: str = ""
     clinic_name: str = ""
+    timezone: str = ""  # the branch's zone: the TV's clock shows the clinic's time
     current: dict[str, str] = {}
     recent: list[dict[str, str]] = []
     units: list[dict[str, str]] = []
@@ -127,6 +134,7 @@ class QueueDisplayState(rx.State):
             live.unwatch_tab(self._client())
             self.checked, self.valid, self.message = True, False, INVALID_TOKEN
             self.clinic_name, self.current, self.recent, self.units = "", {}, [], []
+            self.timezone = ""
             return None
         if shared:
 
@@ -141,13 +149,14 @@ class QueueDisplayState(rx.State):
             "valid": True,
             "message": "",
             "clinic_name": board.clinic_name,
+            "timezone": board.timezone,
             "current": _call_view(board.current) if board.current else {},
             "recent": [_call_view(c) for c in board.recent],
             "units": [
                 {
                     "letter": u.letter,
                     "unit_name": u.unit_name,
-                    "waiting": "   ".join(u.waiting) if u.waiting else "-",
+                    "waiting": " · ".join(u.waiting) if u.waiting else "-",
                     "more": f"+{u.waiting_count - len(u.waiting)} lagi"
                     if u.waiting_count > len(u.waiting)
                     else "",

@@ -89,9 +89,9 @@ def test_panggil_shows_the_number_on_the_tv_and_speaks_it(browser: Browser, app_
         nurse.goto(f"{app_url}/pemeriksaan")
         expect(nurse.locator("#active-duty")).to_be_visible(timeout=LIVE)
         button = nurse.locator(f"#exam-call-{visit_id}")
-        expect(button).to_have_text("Panggil")
+        expect(button).to_have_text("Panggil A 1")
         button.click()
-        expect(button).to_have_text("Panggil ulang")
+        expect(button).to_have_text("Panggil ulang A 1")
 
         expect(tv.locator("#antrean-current-label")).to_have_text("A 1", timeout=LIVE)
         expect(tv.locator("#antrean-room")).to_have_text("Ruang Periksa 1")

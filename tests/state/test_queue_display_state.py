@@ -45,7 +45,7 @@ def test_panggil_calls_the_next_number_and_the_tv_follows(db, root):
     topic = live.branch_topic(branch.id)
     assert tv.valid and tv.clinic_name == "Klinik Simulator" and tv.current == {}
     assert tv.units == [
-        {"letter": "A", "unit_name": "Poli Umum", "waiting": "A 1   A 2", "more": ""}
+        {"letter": "A", "unit_name": "Poli Umum", "waiting": "A 1 · A 2", "more": ""}
     ]
     assert live.watchers(topic) == {"tv-1": QueueDisplayState}
 
@@ -54,6 +54,7 @@ def test_panggil_calls_the_next_number_and_the_tv_follows(db, root):
     exam.check_login()  # every page's first load: who this is
     exam.load()
     assert exam.can_call and exam.called_ids == []
+    assert exam.queue_letters == {"Poli Umum": "A"}  # the buttons say "Panggil A 1"
     before = live._VERSIONS[topic]
     toast = exam.call_next()
     assert "Memanggil A 1 ke Ruang Periksa 1" in str(toast)
