@@ -103,7 +103,7 @@ def call_visit(session: Session, actor: Actor, visit_id: int) -> Called:
     found = session.execute(_VISIT.where(Visit.id == visit_id)).first()
     if found is None or found[1] != actor.branch_id:
         raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
-    _, _, unit_id, room_id, number, status, day, unit_name, room_name, called = found
+    number, status, day = found[4:7]
     if status not in OPEN_STATUSES:
         word = "sudah selesai" if status == VisitStatus.COMPLETE else "sudah dibatalkan"
         raise ServiceError(f"Kunjungan nomor antrean {number} {word}; tidak dapat dipanggil.")
