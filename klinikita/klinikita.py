@@ -26,6 +26,7 @@ from klinikita.pages import (  # noqa: F401
     patients,
     pharmacy,
     print_document,
+    queue_display,
     referensi,
     registration,
     reports,

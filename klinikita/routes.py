@@ -30,7 +30,16 @@ RESET_SANDI = "/reset-kata-sandi"
 GANTI_SANDI = "/ganti-kata-sandi"
 LAPORAN_DINKES = "/laporan/dinkes"
 CETAK = "/cetak"  # a printed document: ?dok=<issued document id>
+PENGATURAN_LAYAR = "/pengaturan/layar-antrean"  # the waiting-room TVs' display tokens
+ANTREAN_TAMPIL = "/antrean/tampil"  # the waiting-room TV (public: ?token=<display token>)
 
 # The Apotek menu's tabs (components/tables.subnav), in the order a pharmacist uses them.
 APOTEK_TABS = [("Resep", APOTEK), ("Obat & BHP", APOTEK_OBAT), ("Stok", APOTEK_STOK)]
 KASIR_TABS = [("Tagihan", KASIR), ("Shift", KASIR_SHIFT), ("Tarif", KASIR_TARIF)]
+
+# The Pengaturan menu's tabs.
+PENGATURAN_TABS = [
+    ("Cabang", PENGATURAN),
+    ("Pengguna", PENGATURAN_PENGGUNA),
+    ("Layar antrean", PENGATURAN_LAYAR),
+]

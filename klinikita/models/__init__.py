@@ -39,6 +39,7 @@ from klinikita.models.pharmacy import (
     StockBatch,
     StockMovement,
 )
+from klinikita.models.queue_display import DisplayToken, QueueCall
 from klinikita.models.regions import Region
 from klinikita.models.satusehat import SyncJob, SyncLog, WorkerHeartbeat
 
@@ -54,6 +55,7 @@ __all__ = [
     "Branch",
     "BranchLogo",
     "Diagnosis",
+    "DisplayToken",
     "Dispense",
     "DocumentCounter",
     "DispenseLine",
@@ -70,6 +72,7 @@ __all__ = [
     "Prescription",
     "PrescriptionIngredient",
     "Procedure",
+    "QueueCall",
     "QueueCounter",
     "Region",
     "Room",

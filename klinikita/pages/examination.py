@@ -65,6 +65,23 @@ def _section(title: str, anchor: str, *children: rx.Component) -> rx.Component:
 
 
 # ----- today's list -----------------------------------------------------------------------
+def _call_button(row: rx.Var) -> rx.Component:
+    """Panggil (or Panggil ulang) the row's number to the waiting-room display."""
+    return rx.cond(
+        S.can_call & ((row["status"] == "registered") | (row["status"] == "in_examination")),
+        rx.button(
+            rx.icon("megaphone", size=16),
+            rx.cond(S.called_ids.contains(row["id"]), "Panggil ulang ", "Panggil "),
+            S.queue_letters[row["unit_name"]].to(str) + " " + row["queue_number"],
+            on_click=S.call_visit(row["id"]).stop_propagation,
+            variant="soft",
+            size="3",
+            id="exam-call-" + row["id"],
+            class_name="exam-call",
+        ),
+    )
+
+
 def _queue_card(row: rx.Var) -> rx.Component:
     return rx.card(
         rx.hstack(
@@ -98,6 +115,7 @@ def _queue_card(row: rx.Var) -> rx.Component:
             rx.vstack(
                 _status_badge(row["status"], row["status_label"]),
                 rx.cond(row["status"] == "complete", sync_badge(row["sync_status"])),
+                _call_button(row),
                 align="end",
                 spacing="1",
             ),
@@ -117,7 +135,23 @@ def _queue_card(row: rx.Var) -> rx.Component:
 
 def _queue() -> rx.Component:
     return rx.vstack(
-        rx.text(S.duty_hint, size="2", color=_MUTED, id="exam-duty-hint"),
+        rx.hstack(
+            rx.text(S.duty_hint, size="2", color=_MUTED, id="exam-duty-hint"),
+            rx.spacer(),
+            rx.cond(
+                S.can_call,
+                rx.button(
+                    rx.icon("megaphone", size=16),
+                    "Panggil berikutnya",
+                    on_click=S.call_next,
+                    size="3",
+                    id="exam-call-next",
+                ),
+            ),
+            align="center",
+            width="100%",
+            wrap="wrap",
+        ),
         rx.cond(
             S.branch_key_refused.contains("message"),
             rx.callout.root(

@@ -464,7 +464,7 @@ def _toolbar() -> rx.Component:
 @page(route=routes.PENGATURAN, title="Pengaturan", shell="Pengaturan", on_load=S.load)
 def settings_page() -> rx.Component:
     return rx.vstack(
-        subnav([("Cabang", routes.PENGATURAN), ("Pengguna", routes.PENGATURAN_PENGGUNA)]),
+        subnav(routes.PENGATURAN_TABS),
         rx.heading("Cabang", size="4"),
         _toolbar(),
         rx.cond((S.editing_id != 0) | S.creating, _edit_form()),

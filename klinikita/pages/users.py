@@ -16,7 +16,7 @@ _DUTIES = [(d.value, d.label) for d in Duty]
 
 
 def settings_subnav() -> rx.Component:
-    return subnav([("Cabang", routes.PENGATURAN), ("Pengguna", routes.PENGATURAN_PENGGUNA)])
+    return subnav(routes.PENGATURAN_TABS)
 
 
 def _text_input(field: str, **props) -> rx.Component:

@@ -54,6 +54,8 @@ class Action(StrEnum):
     EXAM_VITALS = "exam_vitals"
     EXAM_MEDICAL = "exam_medical"
     EXAM_COMPLETE = "exam_complete"
+    # "Panggil" on Pemeriksaan: calls a queue number to a room on the waiting-room display.
+    QUEUE_CALL = "queue_call"
     PAYMENT_RECORD = "payment_record"
     # A discount on a bill (with a reason): the cashier on duty and admin, not a shared login.
     BILL_DISCOUNT = "bill_discount"
@@ -81,6 +83,8 @@ class Action(StrEnum):
     ROOM_CREATE = "room_create"
     USER_CREATE = "user_create"
     BRANCH_SETTINGS = "branch_settings"
+    # The waiting-room TVs' display tokens: creating and revoking them (admin).
+    QUEUE_DISPLAY_MANAGE = "queue_display_manage"
     # Changing what is already recorded (admin only)
     RECORD_EDIT = "record_edit"
     RECORD_DELETE = "record_delete"
@@ -108,6 +112,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.EXAM_VITALS: "mengisi tanda vital",
     Action.EXAM_MEDICAL: "mengisi SOAP dan diagnosis",
     Action.EXAM_COMPLETE: "menyelesaikan pemeriksaan",
+    Action.QUEUE_CALL: "memanggil nomor antrean",
     Action.PAYMENT_RECORD: "mencatat pembayaran",
     Action.BILL_DISCOUNT: "memberi diskon tagihan",
     Action.BILL_VOID: "membatalkan nota yang sudah dibayar",
@@ -125,6 +130,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.ROOM_CREATE: "menambah ruangan",
     Action.USER_CREATE: "menambah pengguna",
     Action.BRANCH_SETTINGS: "mengubah pengaturan cabang",
+    Action.QUEUE_DISPLAY_MANAGE: "mengatur layar antrean",
     Action.RECORD_EDIT: "mengubah data yang sudah tercatat",
     Action.RECORD_DELETE: "menghapus data yang sudah tercatat",
 }
@@ -138,11 +144,11 @@ _CASHIER |= {_A.PAYMENT_RECORD, _A.PATIENT_CREATE, _A.VISIT_REGISTER, _A.VISIT_C
 _CASHIER |= {_A.VIEW_KASIR}
 _NURSE = {_A.VIEW_BERANDA, _A.VIEW_PENDAFTARAN, _A.VIEW_PEMERIKSAAN, _A.VIEW_RESUME}
 _NURSE |= {_A.VIEW_KONTAK, _A.EXAM_VITALS, _A.VIEW_CLINICAL, _A.VIEW_PRESCRIPTION}
-_NURSE |= {_A.ALLERGY_RECORD}
+_NURSE |= {_A.ALLERGY_RECORD, _A.QUEUE_CALL}
 _DOCTOR = {_A.VIEW_BERANDA, _A.VIEW_PEMERIKSAAN, _A.VIEW_RESUME, _A.VIEW_KONTAK}
 _DOCTOR |= {_A.VIEW_CLINICAL, _A.VIEW_PRESCRIPTION}
 _DOCTOR |= {_A.VIEW_REFERENSI, _A.VIEW_LAPORAN, _A.EXAM_VITALS, _A.EXAM_MEDICAL}
-_DOCTOR |= {_A.EXAM_COMPLETE, _A.SATUSEHAT_RESEND, _A.ALLERGY_RECORD}
+_DOCTOR |= {_A.EXAM_COMPLETE, _A.SATUSEHAT_RESEND, _A.ALLERGY_RECORD, _A.QUEUE_CALL}
 # The pharmacy reads the prescriptions it dispenses against, not the SOAP or diagnoses.
 _PHARMACY = {_A.VIEW_BERANDA, _A.VIEW_RESUME, _A.VIEW_KONTAK, _A.DISPENSE_RECORD}
 _PHARMACY |= {_A.VIEW_PRESCRIPTION, _A.VIEW_APOTEK, _A.ALLERGY_RECORD, _A.STOCK_RECEIVE}

@@ -26,6 +26,7 @@ from klinikita.services.visit_queue import ShownQueue, list_key, todays_list
 from klinikita.state import live
 from klinikita.state.auth import AuthState
 from klinikita.state.master_list import STALE_ERROR
+from klinikita.state.queue_display import QueueCallMixin
 
 PROCEDURE_FIELDS = ("code", "description", "note")
 # The prescription forms (services/prescribing.py); item_name and unit are shown only.
@@ -62,7 +63,7 @@ def _blocker_views(blockers: list[completion.Blocker]) -> list[dict[str, str]]:
     ]
 
 
-class ExaminationState(AuthState):
+class ExaminationState(QueueCallMixin, AuthState):
     # Today's list (the visible rows only).
     rows: list[dict[str, str]] = []
     rows_all: bool = False  # finished and cancelled visits all listed, not the last few
@@ -186,6 +187,7 @@ class ExaminationState(AuthState):
             self.rows = views
         if shown.hidden != self.rows_hidden:
             self.rows_hidden = shown.hidden
+        self._load_called(shared=shared)  # "Panggil" or "Panggil ulang" per row
 
     @rx.event
     def toggle_rows_all(self):

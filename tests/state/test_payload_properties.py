@@ -35,6 +35,7 @@ from klinikita.state.examination import (
     ExaminationState,
 )
 from klinikita.state.patients import TEXT_FIELDS, PatientState
+from klinikita.state.queue_display import DisplayTokenState
 from klinikita.state.referensi import RoomState, UnitState
 from klinikita.state.registration import RegistrationState
 from klinikita.state.reports import AuditReportState, SyncLogState
@@ -254,6 +255,13 @@ FORM_CASES = [
         lambda s, ex: (_fill("set_field", lambda s: None)(s, ex[0]), s.save(ex[1])),
     ),
     Case(
+        "DisplayTokenState.create",
+        DisplayTokenState,
+        lambda s: s.load(),
+        st.one_of(forms(("name", "unit_id")), json_values),
+        lambda s, ex: s.create(ex),
+    ),
+    Case(
         "ExaminationState.save_vitals",
         ExaminationState,
         _open_visit,
@@ -377,6 +385,7 @@ ID_HANDLERS = [
     ),
     (RegistrationState, lambda s: s.load(), ("pick_patient", "pick_unit", "open_cancel")),
     (SyncLogState, lambda s: s.load(), ("open_detail",)),
+    (DisplayTokenState, lambda s: s.load(), ("revoke",)),
 ]
 ROW_CASES = [
     Case(
@@ -405,6 +414,7 @@ PAGE_STATES = {
     AuditReportState: lambda s: s.load(),
     SyncLogState: lambda s: s.load(),
     StockState: lambda s: s.load(),
+    DisplayTokenState: lambda s: s.load(),
 }
 NOT_FED = {
     "check_connection",  # a background task; its id is read like start_edit's
@@ -444,6 +454,7 @@ DICT_HANDLERS_COVERED = {
     "UserAdminState.save",
     "UserAdminState.save_reset",
     "BranchSettingsState.save",
+    "DisplayTokenState.create",
 }
 DICT_HANDLERS_ELSEWHERE = {
     "LoginState.submit",
@@ -479,6 +490,7 @@ FORM_TABLES = (
     "procedure",
     "prescription",
     "diagnosis",
+    "display_token",
 )
 
 

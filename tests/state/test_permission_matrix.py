@@ -39,6 +39,7 @@ from klinikita.db import get_engine
 from klinikita.models import (
     Branch,
     Diagnosis,
+    DisplayToken,
     Employee,
     Examination,
     Patient,
@@ -155,6 +156,7 @@ class World:
     paid_bill: int = 0  # a paid over-the-counter nota
     tariff: int = 0
     shift: int = 0  # a closed shift of "pengguna-penanda"
+    display_token: int = 0  # a waiting-room TV's token of branch A
     tokens: dict[str, str] = field(default_factory=dict)
     snapshot: sqlite3.Connection | None = None  # the database every case starts from
     baseline: dict = field(default_factory=dict)  # its _fingerprint
@@ -441,6 +443,17 @@ HANDLERS: dict[str, Spec] = {
         shows=frozenset({RECORD}),
     ),
     "ExaminationState.start_exam": Spec(_A.EXAM_VITALS, preset=_set(**_OPEN)),
+    # The waiting-room display: Panggil (today's open visit; nobody waits uncalled), the TV
+    # (public: without its token it shows nothing) and its tokens (admin).
+    "ExaminationState.call_visit": Spec(_A.QUEUE_CALL, _id("open_visit"), writes=True),
+    "ExaminationState.call_next": Spec(_A.QUEUE_CALL),
+    "QueueDisplayState.load": Spec(PUBLIC),
+    "DisplayTokenState.load": Spec(_A.QUEUE_DISPLAY_MANAGE, shows=frozenset({RECORD})),
+    "DisplayTokenState.create": Spec(
+        _A.QUEUE_DISPLAY_MANAGE, _const({"name": "TV Ruang Tunggu", "unit_id": ""}), writes=True
+    ),
+    "DisplayTokenState.revoke": Spec(_A.QUEUE_DISPLAY_MANAGE, _id("display_token"), writes=True),
+    "DisplayTokenState.hide_url": Spec(LOCAL),
     "ExaminationState.save_vitals": Spec(
         _A.EXAM_VITALS, preset=_set(**_OPEN, vitals={"pulse": "88"}, vitals_dirty=True), writes=True
     ),
@@ -1129,6 +1142,10 @@ def _build(session: Session) -> World:
     session.add(line)
     session.flush()
     w.bill, w.bill_line, w.paid_bill, w.tariff = bill.id, line.id, paid.id, tariff.id
+    tv = DisplayToken(branch_id=a.id, name="TV-Penanda", token_hash="0" * 64)
+    session.add(tv)
+    session.flush()
+    w.display_token = tv.id
     log = SyncLog(
         branch_id=a.id,
         patient_id=patient.id,

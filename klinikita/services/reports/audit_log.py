@@ -100,6 +100,10 @@ ACTION_LABELS = {
     "nota_reprint": "cetak ulang nota (salinan)",
     "shift_open": "buka shift kasir",
     "shift_close": "tutup shift kasir",
+    # waiting-room display
+    "queue_call": "panggil antrean",
+    "queue_recall": "panggil ulang antrean",
+    "revoke": "cabut akses",
 }
 
 # The kind of record an audit row is about.
@@ -129,6 +133,7 @@ ENTITY_LABELS = {
     "bill": "tagihan (nota)",
     "bill_line": "baris tagihan",
     "cashier_shift": "shift kasir",
+    "display_token": "layar antrean",
 }
 
 # What staff read for each field an audit row's before/after holds (the records' columns
@@ -330,6 +335,10 @@ FIELD_LABELS = {
     "opening_cash": "Modal kas awal",
     "expected": "Seharusnya",
     "counted": "Dihitung",
+    # waiting-room display
+    "queue_label": "Nomor antrean",
+    "room": "Ruangan",
+    "revoked_at": "Dicabut pada",
 }
 
 # Bookkeeping columns recorded with every row that say nothing to staff: not shown.
