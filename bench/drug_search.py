@@ -139,7 +139,7 @@ def raw_search(url: str, branch_id: int) -> tuple[Callable[[str], list], Callabl
                 source_params += [compact, compact + ":"]
             source = f"drug_item JOIN ({found}) AS candidates ON candidates.id = drug_item.id"
         sql = (
-            f"SELECT drug_item.id FROM {source} WHERE branch_id = {p} AND active = {true} "
+            f"SELECT drug_item.* FROM {source} WHERE branch_id = {p} AND active = {true} "
             f"AND {where} ORDER BY CASE WHEN lower(name) LIKE {p} ESCAPE '\\' THEN 0 ELSE 1 "
             f"END, name, drug_item.id LIMIT {LIMIT}"
         )
