@@ -147,7 +147,11 @@ def raw_search(url: str, branch_id: int) -> tuple[Callable[[str], list], Callabl
         cur = conn.cursor()
         if sqlite:
             cur.execute("BEGIN")
-        cur.execute(sql, params)
+            cur.execute(sql, params)
+        else:
+            # Planned for its own patterns every time, as the app's (which writes them into
+            # the SQL): never a prepared statement's generic plan.
+            cur.execute(sql, params, prepare=False)
         rows = cur.fetchall()
         if sqlite:
             cur.execute("ROLLBACK")
