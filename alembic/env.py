@@ -7,10 +7,17 @@ from sqlmodel import SQLModel
 
 import klinikita.models  # noqa: F401  (registers every table)
 from klinikita.db import make_engine
-from klinikita.models.patient_search import include_object
+from klinikita.models import drug_search, patient_search
 from klinikita.settings import get_settings
 
 config = context.config
+
+
+def include_object(*args) -> bool:  # noqa: ANN002
+    """Leave out the search objects the models cannot describe (patients, drugs)."""
+    return patient_search.include_object(*args) and drug_search.include_object(*args)
+
+
 target_metadata = SQLModel.metadata
 
 

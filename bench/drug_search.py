@@ -86,6 +86,10 @@ def seed(url: str, n: int) -> int:
         session.flush()
         branch_id = branch.id
         session.execute(insert(DrugItem), synthetic(n, branch_id))
+    # Statistics, as PostgreSQL's autovacuum keeps them after a load (the patient bench too).
+    with engine.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
     engine.dispose()
     return branch_id
 
@@ -102,7 +106,8 @@ def terms(count: int, seed: int = 9) -> list[str]:
 
 
 def raw_search(url: str, branch_id: int) -> tuple[Callable[[str], list], Callable[[], None]]:
-    """search_items' SQL written out for the bare driver, one read transaction per search."""
+    """search_items' SQL written out for the bare driver (on SQLite from the FTS5 table, as
+    the app), one read transaction per search."""
     sqlite = url.startswith("sqlite")
     p = "?" if sqlite else "%s"
     if sqlite:
@@ -117,19 +122,36 @@ def raw_search(url: str, branch_id: int) -> tuple[Callable[[str], list], Callabl
             f"(lower(name) LIKE {p} ESCAPE '\\' OR lower(strength) LIKE {p} ESCAPE '\\')"
             for _ in words
         )
+        where_params = [f"%{w}%" for w in words for _ in (1, 2)]
+        compact = term.replace(" ", "")
+        digits = compact.isascii() and compact.isdigit()
+        if digits:
+            where = f"((kfa_code >= {p} AND kfa_code < {p} AND kfa_code LIKE {p}) OR {where})"
+            where_params = [compact, compact + ":", compact + "%", *where_params]
+        source, source_params = "drug_item", []
+        long_words = [w for w in words if len(w) >= 3]
+        if sqlite and long_words:
+            # The FTS5 trigram table gives the candidates (models/drug_search.py).
+            found = "SELECT rowid AS id FROM drug_item_fts WHERE drug_item_fts MATCH ?"
+            source_params = [" AND ".join('"' + w.replace('"', '""') + '"' for w in long_words)]
+            if digits:
+                found += " UNION SELECT id FROM drug_item WHERE kfa_code >= ? AND kfa_code < ?"
+                source_params += [compact, compact + ":"]
+            source = f"drug_item JOIN ({found}) AS candidates ON candidates.id = drug_item.id"
         sql = (
-            f"SELECT id FROM drug_item WHERE branch_id = {p} AND active = {true} AND {where} "
-            f"ORDER BY CASE WHEN lower(name) LIKE {p} ESCAPE '\\' THEN 0 ELSE 1 END, name, id "
-            f"LIMIT {LIMIT}"
+            f"SELECT drug_item.* FROM {source} WHERE branch_id = {p} AND active = {true} "
+            f"AND {where} ORDER BY CASE WHEN lower(name) LIKE {p} ESCAPE '\\' THEN 0 ELSE 1 "
+            f"END, name, drug_item.id LIMIT {LIMIT}"
         )
-        params: list = [branch_id]
-        for w in words:
-            params += [f"%{w}%", f"%{w}%"]
-        params.append(f"{term.lower()}%")
+        params = [*source_params, branch_id, *where_params, f"{term.lower()}%"]
         cur = conn.cursor()
         if sqlite:
             cur.execute("BEGIN")
-        cur.execute(sql, params)
+            cur.execute(sql, params)
+        else:
+            # Planned for its own patterns every time, as the app's (which writes them into
+            # the SQL): never a prepared statement's generic plan.
+            cur.execute(sql, params, prepare=False)
         rows = cur.fetchall()
         if sqlite:
             cur.execute("ROLLBACK")

@@ -1,6 +1,9 @@
 """All tables. Importing this package registers every table on SQLModel.metadata."""
 
-from klinikita.models import patient_search  # noqa: F401  (search objects outside the models)
+from klinikita.models import (  # noqa: F401  (search objects outside the models)
+    drug_search,
+    patient_search,
+)
 from klinikita.models.accounts import (
     LoginSession,
     PasswordResetToken,

@@ -11,11 +11,10 @@ from klinikita.components.page import page
 from klinikita.components.tables import subnav
 from klinikita.models.pharmacy import ItemCategory
 from klinikita.services.drug_master import COMMON_UNITS, UNMAPPED
-from klinikita.state.drugs import STALE_ERROR
+from klinikita.state.drugs import STALE_ERROR, UPLOAD_ID
 from klinikita.state.drugs import DrugState as S
 from klinikita.terminology.pharmacy_codes import medication_forms
 
-UPLOAD_ID = "drug-csv"
 _CATEGORIES = [(c.value, c.label) for c in ItemCategory]
 
 
@@ -120,7 +119,7 @@ def _form() -> rx.Component:
             width="100%",
         ),
         width="100%",
-        id="drug-form",
+        id="drug-form-card",
     )
 
 
@@ -215,7 +214,8 @@ def _kfa_dialog() -> rx.Component:
         height="auto",
         padding_y="2",
         width="100%",
-        justify="start",
+        justify_content="flex-start",
+        text_align="left",
         id="kfa-result-" + r["code"],
     )
     return rx.dialog.root(

@@ -40,7 +40,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 
 from klinikita.db import make_engine, read_scope
 from klinikita.migrations import alembic_config, current_revisions, upgrade_to_head
-from klinikita.models import Branch, Region
+from klinikita.models import Branch, Region, drug_search
 from klinikita.models.patient_search import FTS_TABLE
 from klinikita.private_files import private_folder
 from klinikita.services.errors import ServiceError
@@ -218,8 +218,13 @@ def file_sha256(path: Path) -> str:
 
 def _counted(name: str) -> bool:
     """Tables whose rows a manifest counts: the app's own, not Alembic's bookkeeping nor the
-    search index SQLite keeps beside `patient`."""
-    return name != ALEMBIC_TABLE and name != FTS_TABLE and not name.startswith(f"{FTS_TABLE}_")
+    search indexes SQLite keeps beside `patient` and `drug_item`."""
+    return (
+        name != ALEMBIC_TABLE
+        and name != FTS_TABLE
+        and not name.startswith(f"{FTS_TABLE}_")
+        and not drug_search.is_search_table(name)
+    )
 
 
 def table_counts(conn: Connection) -> dict[str, int]:

@@ -57,12 +57,25 @@ DEMO_DRUGS: tuple[tuple[str, str, str, str, int, int, str], ...] = (
     ),
     ("Salbutamol inhaler 100 mcg", "", "100 mcg", "pcs", 45000, 3, "93000453"),
     ("OAT KDT 4FDC kaplet", "BS023", "150/75/400/275 mg", "kaplet", 0, 100, "93001019"),
-    ("Isoniazid 100 mg tablet", "BS066", "100 mg", "tablet", 200, 50, "93000832"),
-    # No verified KFA code found for these: shown as "belum dipetakan ke KFA".
+    ("Isoniazid 100 mg tablet", "BS066", "100 mg", "tablet", 200, 50, "93021793"),
+    ("Glimepiride 1 mg tablet", "BS066", "1 mg", "tablet", 600, 60, "93021440"),
+    ("Antasida DOEN tablet kunyah", "BS069", "", "tablet", 200, 100, "93019359"),
+    ("Antasida suspensi 60 mL", "BS060", "200 mg/200 mg/5 mL", "botol", 8000, 10, "93008438"),
+    ("Cetirizine 10 mg tablet", "BS077", "10 mg", "tablet", 500, 50, "93021401"),
+    ("CTM 4 mg tablet", "BS066", "4 mg", "tablet", 100, 100, "93020501"),
+    ("Vitamin C 50 mg tablet", "BS066", "50 mg", "tablet", 150, 100, "93020873"),
+    ("Vitamin B6 10 mg tablet", "BS066", "10 mg", "tablet", 150, 100, "93020893"),
+    ("Zinc sirup 20 mg/5 mL", "BS055", "20 mg/5 mL", "botol", 18000, 5, "93021256"),
+    ("Amoxicillin 500 mg tablet", "BS066", "500 mg", "tablet", 600, 100, "93019869"),
+    ("Asam mefenamat 500 mg tablet", "BS066", "500 mg", "tablet", 400, 100, "93019870"),
+    ("Dexamethasone 0,5 mg tablet", "BS066", "0,5 mg", "tablet", 150, 100, "93005969"),
+    ("Ambroxol 30 mg tablet", "BS066", "30 mg", "tablet", 300, 100, "93003280"),
+    ("Domperidone 10 mg tablet", "BS066", "10 mg", "tablet", 500, 50, "93021309"),
+    # No verified KFA code found for these (see klinikita/terminology/README.md): shown as
+    # "belum dipetakan ke KFA" until staff map them.
     ("Metformin 500 mg tablet", "BS066", "500 mg", "tablet", 300, 200, ""),
     ("Oralit sachet", "BS047", "", "sachet", 1000, 50, ""),
-    ("Antasida DOEN tablet kunyah", "BS069", "", "tablet", 200, 100, ""),
-    ("Cetirizine 10 mg tablet", "BS066", "10 mg", "tablet", 500, 50, ""),
+    ("Vitamin B kompleks tablet", "BS066", "", "tablet", 100, 100, ""),
 )
 # (name, unit, price): consumables, no KFA code needed.
 DEMO_BHP: tuple[tuple[str, str, int], ...] = (

@@ -18,10 +18,14 @@ import io
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, case, func, literal, or_
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
+from sqlalchemy import text as sql_text
 from sqlmodel import Session, select
 
 from klinikita.models.base import utcnow
+from klinikita.models.drug_search import FTS_TABLE, MIN_TRIGRAM
 from klinikita.models.pharmacy import DrugItem, ItemCategory
 from klinikita.services import audit, versions
 from klinikita.services.errors import NotFound, ValidationFailed
@@ -315,21 +319,79 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
-def _matches(term: str):  # noqa: ANN202 (an SQL condition)
-    """Every word of `term` in the name or the strength, or the term as a KFA code prefix."""
+def _fts_phrase(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+def _pattern(value: str, inline: bool):  # noqa: ANN202 (an SQL value)
+    """A LIKE pattern; `inline`: written into the SQL at execution (SQLAlchemy's
+    literal_execute), so PostgreSQL plans each search for its own pattern. As a bound
+    parameter, psycopg prepares the statement after a few runs and PostgreSQL may then
+    settle on a generic plan that reads every item (the pattern unknown), 5-10 times slower
+    for a term such as "amox 5"."""
+    return literal(value, literal_execute=True) if inline else value
+
+
+def _matches(term: str, inline: bool = False):  # noqa: ANN202 (an SQL condition)
+    """Every word of `term` in the name or the strength, or the term as a KFA code prefix
+    (codes are digits, so the prefix is also a range on kfa_code's index: ':' follows '9')."""
     every_word = and_(
         *[
             or_(
-                func.lower(DrugItem.name).like(_like(w), escape="\\"),
-                func.lower(DrugItem.strength).like(_like(w), escape="\\"),
+                func.lower(DrugItem.name).like(_pattern(_like(w), inline), escape="\\"),
+                func.lower(DrugItem.strength).like(_pattern(_like(w), inline), escape="\\"),
             )
             for w in term.lower().split()
         ]
     )
     compact = term.replace(" ", "")
     if compact.isascii() and compact.isdigit():
-        return or_(DrugItem.kfa_code.like(f"{compact}%"), every_word)
+        by_code = and_(
+            DrugItem.kfa_code >= compact,
+            DrugItem.kfa_code < compact + ":",
+            DrugItem.kfa_code.like(f"{compact}%"),
+        )
+        return or_(by_code, every_word)
     return every_word
+
+
+def _searched(stmt, term: str, dialect: str):  # noqa: ANN001, ANN202 (a select of DrugItem)
+    """`stmt` narrowed to the items `_matches(term)`, read through an index
+    (models/drug_search.py). PostgreSQL: the trigram indexes on lower(name) and
+    lower(strength) serve the LIKE conditions as written. SQLite: the search starts from the
+    FTS5 trigram table, the items holding every word of 3 or more characters (and those whose
+    KFA code starts with a digits-only term), and `_matches` then decides exactly as before.
+    A term with no word that long is matched by reading the branch's items."""
+    words = [w for w in term.lower().split() if len(w) >= MIN_TRIGRAM]
+    if dialect == "sqlite" and words:
+        fts = sql_table(FTS_TABLE, sql_column("rowid"))
+        phrases = " AND ".join(_fts_phrase(w) for w in words)
+        found = select(fts.c.rowid.label("id")).where(
+            sql_text(f"{FTS_TABLE} MATCH :drug_fts").bindparams(drug_fts=phrases)
+        )
+        compact = term.replace(" ", "")
+        if compact.isascii() and compact.isdigit():
+            found = found.union(
+                select(DrugItem.id).where(
+                    DrugItem.kfa_code >= compact, DrugItem.kfa_code < compact + ":"
+                )
+            )
+        candidates = found.subquery("candidates")
+        stmt = stmt.join(candidates, candidates.c.id == DrugItem.id)
+    return stmt.where(_matches(term, inline=dialect == "postgresql"))
+
+
+def _dialect(session: Session) -> str:
+    return session.get_bind().dialect.name
+
+
+def search_statement(branch_id: int, term: str, dialect: str, limit: int = 20):  # noqa: ANN201
+    """The select `search_items` runs for a cleaned, non-empty `term` (tests explain it)."""
+    prefix = _pattern(_like(term.lower())[1:], dialect == "postgresql")
+    starts = case((func.lower(DrugItem.name).like(prefix, escape="\\"), 0), else_=1)
+    stmt = select(DrugItem).where(DrugItem.branch_id == branch_id, DrugItem.active.is_(True))
+    stmt = _searched(stmt, term, dialect)
+    return stmt.order_by(starts, DrugItem.name, DrugItem.id).limit(limit)
 
 
 def search_items(session: Session, branch_id: int, text: str, limit: int = 20) -> list[DrugItem]:
@@ -339,15 +401,7 @@ def search_items(session: Session, branch_id: int, text: str, limit: int = 20) -
     if not term:
         return []
     limit = max(1, min(limit, SEARCH_LIMIT_MAX))
-    starts = case(
-        (func.lower(DrugItem.name).like(_like(term.lower())[1:], escape="\\"), 0), else_=1
-    )
-    stmt = (
-        select(DrugItem)
-        .where(DrugItem.branch_id == branch_id, DrugItem.active.is_(True), _matches(term))
-        .order_by(starts, DrugItem.name, DrugItem.id)
-        .limit(limit)
-    )
+    stmt = search_statement(branch_id, term, _dialect(session), limit)
     return list(session.exec(stmt).all())
 
 
@@ -364,7 +418,7 @@ def list_items(
     stmt = select(DrugItem).where(DrugItem.branch_id == branch_id)
     term = " ".join(normalize_text(search).split())
     if term:
-        stmt = stmt.where(_matches(term))
+        stmt = _searched(stmt, term, _dialect(session))
     if unmapped_only:
         stmt = stmt.where(DrugItem.category == ItemCategory.OBAT, DrugItem.kfa_code.is_(None))
     stmt = stmt.order_by(DrugItem.active.desc(), DrugItem.name, DrugItem.id)

@@ -26,6 +26,7 @@ FORM_FIELDS = (
     "min_stock",
 )
 STALE_ERROR = "stale"
+UPLOAD_ID = "drug-csv"  # the page's file picker
 
 
 def _rupiah(value: int) -> str:
@@ -347,7 +348,8 @@ class DrugState(PagedList, AuthState):
         ]
         self.page = 1
         self._load_page()
-        return rx.toast.success(report.summary)
+        # The file is done with: picking it again is a new import, not this one repeated.
+        return [rx.clear_selected_files(UPLOAD_ID), rx.toast.success(report.summary)]
 
     @rx.event
     def close_import(self):

@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 import klinikita.models  # noqa: F401
 from klinikita.db import make_engine
 from klinikita.migrations import alembic_config, upgrade_to_head
+from klinikita.models import drug_search
 from klinikita.models.patient_search import FTS_TABLE, TRGM_INDEX, include_object
 from tests.pg import require_pg, temporary_pg_database
 
@@ -22,7 +23,13 @@ def _assert_no_drift(url: str) -> None:
         with engine.connect() as conn:
             # The patient search objects are not in the models; they are checked below.
             ctx = MigrationContext.configure(
-                conn, opts={"compare_type": True, "include_object": include_object}
+                conn,
+                opts={
+                    "compare_type": True,
+                    "include_object": lambda *a: (
+                        include_object(*a) and drug_search.include_object(*a)
+                    ),
+                },
             )
             diff = compare_metadata(ctx, SQLModel.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
@@ -41,8 +48,17 @@ def _assert_no_drift(url: str) -> None:
                     "patient_name_fts_ad",
                     "patient_name_fts_au",
                 }
+                # The same for the drug search (a batch copy of `drug_item` would drop them).
+                assert drug_search.FTS_TABLE in tables
+                triggers = conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' "
+                    "AND tbl_name = 'drug_item'"
+                ).scalars()
+                assert set(triggers) == set(drug_search.TRIGGERS)
         else:
             assert TRGM_INDEX in {ix["name"] for ix in inspector.get_indexes("patient")}
+            drug_indexes = {ix["name"] for ix in inspector.get_indexes("drug_item")}
+            assert {drug_search.NAME_TRGM_INDEX, drug_search.STRENGTH_TRGM_INDEX} <= drug_indexes
     finally:
         engine.dispose()
 
