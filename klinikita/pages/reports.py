@@ -676,9 +676,11 @@ def _bar_chart(
     *,
     label_key: str = "label",
     vertical: bool = False,
+    value_width: int = 60,
 ) -> rx.Component:
     """A bar chart of `data`, one bar (data key, name, colour) per entry of `bars` stacked;
-    `vertical` lays the bars out sideways with the labels on the left (long names)."""
+    `vertical` lays the bars out sideways with the labels on the left (long names);
+    `value_width` is the room of the value axis's numbers (rupiah need more)."""
     if vertical:
         axes = (
             rx.recharts.x_axis(type_="number", allow_decimals=False),
@@ -687,7 +689,7 @@ def _bar_chart(
     else:
         axes = (
             rx.recharts.x_axis(data_key=label_key),
-            rx.recharts.y_axis(allow_decimals=False),
+            rx.recharts.y_axis(allow_decimals=False, width=value_width),
         )
     return rx.box(
         rx.recharts.bar_chart(
@@ -910,6 +912,12 @@ def dinkes_page() -> rx.Component:
 
 
 # ----- Laporan pendapatan --------------------------------------------------------------
+def _rp(text: rx.Var, *, bold: bool = False) -> rx.Component:
+    """Rupiah on one line ("Rp 125.000" never breaks after "Rp")."""
+    return rx.text(text, size="3" if bold else "2", weight="bold" if bold else None,
+                   white_space="nowrap")  # fmt: skip
+
+
 def _money_table(title: str, rows: rx.Var, prefix: str, empty: str) -> rx.Component:
     """Rows of revenue (label, notas, paid by patients, covered by payers, total); a row's
     id is `<prefix>-row-<key>` and it carries data-key and data-total (whole rupiah)."""
@@ -920,9 +928,9 @@ def _money_table(title: str, rows: rx.Var, prefix: str, empty: str) -> rx.Compon
             [
                 Column(title, lambda r: _tidy(r["label"])),
                 Column("Nota", lambda r: _tidy(r["bills"])),
-                Column("Dibayar pasien", lambda r: _tidy(r["paid"])),
-                Column("Ditanggung penjamin", lambda r: _tidy(r["covered"]), wide_only=True),
-                Column("Pendapatan", lambda r: _big(r["total"])),
+                Column("Dibayar pasien", lambda r: _rp(r["paid"])),
+                Column("Ditanggung penjamin", lambda r: _rp(r["covered"]), wide_only=True),
+                Column("Pendapatan", lambda r: _rp(r["total"], bold=True)),
             ],
             prefix=prefix,
             empty=empty,
@@ -941,7 +949,7 @@ def _money_table(title: str, rows: rx.Var, prefix: str, empty: str) -> rx.Compon
 _METHOD_COLUMNS = [
     Column("Cara bayar", lambda r: _tidy(r["label"])),
     Column("Pembayaran", lambda r: _tidy(r["payments"])),
-    Column("Jumlah", lambda r: _big(r["amount"])),
+    Column("Jumlah", lambda r: _rp(r["amount"], bold=True)),
 ]
 
 
@@ -982,6 +990,7 @@ def _revenue_section() -> rx.Component:
             S.chart,
             [("dibayar", "Dibayar pasien", "teal"), ("ditanggung", "Ditanggung penjamin", "blue")],
             "pendapatan-chart",
+            value_width=96,
         ),
         rx.vstack(
             rx.text("Per cara bayar", weight="bold", size="2"),
@@ -1024,7 +1033,7 @@ def _revenue_section() -> rx.Component:
                     Column("Dibatalkan", lambda r: _tidy(r["voided_at"])),
                     Column("Oleh", lambda r: _tidy(r["voided_by"]), wide_only=True),
                     Column("Alasan", lambda r: _tidy(r["reason"])),
-                    Column("Jumlah", lambda r: _tidy(r["total"])),
+                    Column("Jumlah", lambda r: _rp(r["total"])),
                 ],
                 prefix="pendapatan-voided",
                 row_id=lambda r: "pendapatan-voided-row-" + r["id"].to(str),
@@ -1051,14 +1060,15 @@ def _shifts_section() -> rx.Component:
                 Column("Dibuka", lambda r: _tidy(r["opened"]), wide_only=True),
                 Column("Ditutup", lambda r: _tidy(r["closed"])),
                 Column("Nota", lambda r: _tidy(r["bills"]), wide_only=True),
-                Column("Seharusnya", lambda r: _tidy(r["expected"])),
-                Column("Dihitung", lambda r: _tidy(r["counted"])),
+                Column("Seharusnya", lambda r: _rp(r["expected"])),
+                Column("Dihitung", lambda r: _rp(r["counted"])),
                 Column(
                     "Selisih",
                     lambda r: rx.text(
                         r["difference"],
                         size="2",
                         weight="bold",
+                        white_space="nowrap",
                         color=rx.cond(r["short"] != "", rx.color("red", 11), "inherit"),
                     ),
                 ),
@@ -1118,7 +1128,7 @@ def _unpaid_section() -> rx.Component:
                 Column("Dokter", lambda r: _tidy(r["doctor"]), wide_only=True),
                 Column("Penjamin", lambda r: _tidy(r["payer"])),
                 Column("Keadaan", lambda r: rx.badge(r["state"], variant="soft", size="2")),
-                Column("Tagihan", lambda r: _tidy(r["amount"])),
+                Column("Tagihan", lambda r: _rp(r["amount"])),
             ],
             prefix="pendapatan-unpaid",
             empty="Semua kunjungan selesai sudah lunas.",

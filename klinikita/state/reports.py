@@ -654,7 +654,7 @@ def _money_row(m: revenue.Money) -> dict[str, str | int]:
 
 def _shift_row(s: revenue.ClosedShift) -> dict[str, str | int]:
     detail = "; ".join(
-        f"{m.label}: {rupiah(m.expected)} / {rupiah(m.counted)}"
+        f"{m.label}: seharusnya {rupiah(m.expected)}, dihitung {rupiah(m.counted)}"
         + (f" (selisih {rupiah(m.difference)})" if m.difference else "")
         for m in s.methods
         if m.expected or m.counted

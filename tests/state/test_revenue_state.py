@@ -126,7 +126,7 @@ def test_the_admin_gets_the_tab_and_a_closed_shift(db, root, clinic):
     assert admin.can_revenue and admin.page_allowed
     [shift] = admin.shifts
     assert shift["difference"] == "Rp 0" and shift["short"] == ""
-    assert "QRIS: Rp 25.000 / Rp 25.000" in shift["detail"]
+    assert "QRIS: seharusnya Rp 25.000, dihitung Rp 25.000" in shift["detail"]
 
 
 @pytest.mark.parametrize("username", ["dokter", "perawat", "desk"])
