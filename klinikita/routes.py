@@ -29,6 +29,7 @@ LUPA_SANDI = "/lupa-kata-sandi"
 RESET_SANDI = "/reset-kata-sandi"
 GANTI_SANDI = "/ganti-kata-sandi"
 LAPORAN_DINKES = "/laporan/dinkes"
+LAPORAN_PENDAPATAN = "/laporan/pendapatan"  # revenue, shift reports, unpaid bills
 CETAK = "/cetak"  # a printed document: ?dok=<issued document id>
 PENGATURAN_LAYAR = "/pengaturan/layar-antrean"  # the waiting-room TVs' display tokens
 ANTREAN_TAMPIL = "/antrean/tampil"  # the waiting-room TV (public: ?token=<display token>)

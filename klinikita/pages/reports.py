@@ -25,6 +25,7 @@ from klinikita.state.reports import (
     DashboardState,
     DinkesReportState,
     LaporanState,
+    PendapatanState,
     SyncLogState,
     band_key,
 )
@@ -34,19 +35,22 @@ _AUDIT_TAB = ("Laporan aktivitas", routes.LAPORAN_AKTIVITAS)
 _LOG_TAB = ("Log server SATUSEHAT", routes.LAPORAN_SATUSEHAT)
 _DASHBOARD_TAB = ("Dashboard SATUSEHAT", routes.LAPORAN_DASHBOARD)
 _DINKES_TAB = ("Laporan Dinkes", routes.LAPORAN_DINKES)
+_PENDAPATAN_TAB = ("Pendapatan", routes.LAPORAN_PENDAPATAN)
 
 
 def _tabs() -> rx.Component:
     """Laporan aktivitas is the admin's, the SATUSEHAT log is for duties that read the
-    medical record (it holds diagnoses): the others do not get those tabs."""
+    medical record (it holds diagnoses), Pendapatan for the cashiers and admin: the others
+    do not get those tabs."""
+    common = [_DASHBOARD_TAB, _DINKES_TAB]
+
+    def with_revenue(tabs: list[tuple[str, str]]) -> rx.Component:
+        return rx.cond(LaporanState.can_revenue, subnav([*tabs, _PENDAPATAN_TAB]), subnav(tabs))
+
     return rx.cond(
         LaporanState.can_audit,
-        subnav([_AUDIT_TAB, _LOG_TAB, _DASHBOARD_TAB, _DINKES_TAB]),
-        rx.cond(
-            LaporanState.can_log,
-            subnav([_LOG_TAB, _DASHBOARD_TAB, _DINKES_TAB]),
-            subnav([_DASHBOARD_TAB, _DINKES_TAB]),
-        ),
+        subnav([_AUDIT_TAB, _LOG_TAB, *common, _PENDAPATAN_TAB]),
+        rx.cond(LaporanState.can_log, with_revenue([_LOG_TAB, *common]), with_revenue(common)),
     )
 
 
@@ -672,9 +676,11 @@ def _bar_chart(
     *,
     label_key: str = "label",
     vertical: bool = False,
+    value_width: int = 60,
 ) -> rx.Component:
     """A bar chart of `data`, one bar (data key, name, colour) per entry of `bars` stacked;
-    `vertical` lays the bars out sideways with the labels on the left (long names)."""
+    `vertical` lays the bars out sideways with the labels on the left (long names);
+    `value_width` is the room of the value axis's numbers (rupiah need more)."""
     if vertical:
         axes = (
             rx.recharts.x_axis(type_="number", allow_decimals=False),
@@ -683,7 +689,7 @@ def _bar_chart(
     else:
         axes = (
             rx.recharts.x_axis(data_key=label_key),
-            rx.recharts.y_axis(allow_decimals=False),
+            rx.recharts.y_axis(allow_decimals=False, width=value_width),
         )
     return rx.box(
         rx.recharts.bar_chart(
@@ -898,6 +904,277 @@ def dinkes_page() -> rx.Component:
                 "(dokter, admin).",
                 icon="info",
                 id="dinkes-no-clinical",
+            ),
+        ),
+        spacing="4",
+        width="100%",
+    )
+
+
+# ----- Laporan pendapatan --------------------------------------------------------------
+def _rp(text: rx.Var, *, bold: bool = False) -> rx.Component:
+    """Rupiah on one line ("Rp 125.000" never breaks after "Rp")."""
+    return rx.text(text, size="3" if bold else "2", weight="bold" if bold else None,
+                   white_space="nowrap")  # fmt: skip
+
+
+def _money_table(title: str, rows: rx.Var, prefix: str, empty: str) -> rx.Component:
+    """Rows of revenue (label, notas, paid by patients, covered by payers, total); a row's
+    id is `<prefix>-row-<key>` and it carries data-key and data-total (whole rupiah)."""
+    return rx.vstack(
+        rx.text(title, weight="bold", size="2"),
+        data_table(
+            rows,
+            [
+                Column(title, lambda r: _tidy(r["label"])),
+                Column("Nota", lambda r: _tidy(r["bills"])),
+                Column("Dibayar pasien", lambda r: _rp(r["paid"])),
+                Column("Ditanggung penjamin", lambda r: _rp(r["covered"]), wide_only=True),
+                Column("Pendapatan", lambda r: _rp(r["total"], bold=True)),
+            ],
+            prefix=prefix,
+            empty=empty,
+            row_id=lambda r: f"{prefix}-row-" + r["key"].to(str),
+            row_props=lambda r: {
+                "custom_attrs": {"data-key": r["key"], "data-total": r["total_value"]}
+            },
+        ),
+        spacing="1",
+        min_width="300px",
+        flex="1",
+        width="100%",
+    )
+
+
+_METHOD_COLUMNS = [
+    Column("Cara bayar", lambda r: _tidy(r["label"])),
+    Column("Pembayaran", lambda r: _tidy(r["payments"])),
+    Column("Jumlah", lambda r: _rp(r["amount"], bold=True)),
+]
+
+
+def _revenue_section() -> rx.Component:
+    S = PendapatanState  # noqa: N806
+    return _section(
+        "Pendapatan",
+        "Nota lunas menurut tanggal bayar (waktu cabang). Dibayar pasien: uang yang diterima "
+        "kasir; ditanggung penjamin: bagian BPJS atau asuransi (piutang). Nota batal tidak "
+        "dihitung dan dicantumkan terpisah.",
+        S.export_revenue,
+        "pendapatan-csv",
+        rx.text(S.range_label, size="2", color=_MUTED, id="pendapatan-range"),
+        rx.flex(
+            _count_card("Pendapatan", S.total, "teal", "pendapatan-total-card"),
+            _count_card("Dibayar pasien", S.total_paid, "green", "pendapatan-paid-card"),
+            _count_card("Ditanggung penjamin", S.total_covered, "blue", "pendapatan-covered-card"),
+            _count_card("Nota lunas", S.total_bills, "gray", "pendapatan-bills-card"),
+            spacing="3",
+            wrap="wrap",
+        ),
+        # Plain values for tests and screen readers: the cards' headings hold the same text.
+        rx.text(
+            "Total pendapatan: ",
+            rx.text.strong(
+                S.total, id="pendapatan-total", custom_attrs={"data-total": S.total_value}
+            ),
+            " · dibayar pasien ",
+            rx.text.strong(S.total_paid, id="pendapatan-paid"),
+            " · ditanggung penjamin ",
+            rx.text.strong(S.total_covered, id="pendapatan-covered"),
+            " · diskon ",
+            rx.text.strong(S.total_discount, id="pendapatan-discount"),
+            size="2",
+        ),
+        rx.text(rx.cond(S.chart_by_month, "Per bulan", "Per hari"), size="2", weight="bold"),
+        _bar_chart(
+            S.chart,
+            [("dibayar", "Dibayar pasien", "teal"), ("ditanggung", "Ditanggung penjamin", "blue")],
+            "pendapatan-chart",
+            value_width=96,
+        ),
+        rx.vstack(
+            rx.text("Per cara bayar", weight="bold", size="2"),
+            data_table(
+                S.methods,
+                _METHOD_COLUMNS,
+                prefix="pendapatan-method",
+                empty="Tidak ada pembayaran.",
+                row_id=lambda r: "pendapatan-method-row-" + r["method"].to(str),
+                row_props=lambda r: {
+                    "custom_attrs": {"data-method": r["method"], "data-amount": r["amount_value"]}
+                },
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        rx.flex(
+            _money_table("Penjamin", S.payers, "pendapatan-payer", "Tidak ada nota lunas."),
+            _money_table("Unit", S.units, "pendapatan-unit", "Tidak ada nota lunas."),
+            spacing="4",
+            wrap="wrap",
+            width="100%",
+        ),
+        _money_table("Dokter", S.doctors, "pendapatan-doctor", "Tidak ada nota lunas."),
+        rx.flex(
+            _money_table("Hari", S.days, "pendapatan-day", "Tidak ada hari."),
+            _money_table("Bulan", S.months, "pendapatan-month", "Tidak ada bulan."),
+            spacing="4",
+            wrap="wrap",
+            width="100%",
+        ),
+        rx.vstack(
+            rx.text("Nota batal", weight="bold", size="2"),
+            data_table(
+                S.voided,
+                [
+                    Column("Nota", lambda r: rx.code(r["nota"])),
+                    Column("Nama", lambda r: _tidy(r["name"])),
+                    Column("Dibayar", lambda r: _tidy(r["paid_at"]), wide_only=True),
+                    Column("Dibatalkan", lambda r: _tidy(r["voided_at"])),
+                    Column("Oleh", lambda r: _tidy(r["voided_by"]), wide_only=True),
+                    Column("Alasan", lambda r: _tidy(r["reason"])),
+                    Column("Jumlah", lambda r: _rp(r["total"])),
+                ],
+                prefix="pendapatan-voided",
+                row_id=lambda r: "pendapatan-voided-row-" + r["id"].to(str),
+                empty="Tidak ada nota batal.",
+            ),
+            spacing="1",
+            width="100%",
+        ),
+    )
+
+
+def _shifts_section() -> rx.Component:
+    S = PendapatanState  # noqa: N806
+    return _section(
+        "Laporan shift kasir",
+        "Shift yang ditutup pada rentang ini: yang seharusnya ada (modal awal ditambah "
+        "pembayaran) dibandingkan hasil hitung, per cara bayar.",
+        S.export_shifts,
+        "pendapatan-shifts-csv",
+        data_table(
+            S.shifts,
+            [
+                Column("Kasir", lambda r: _tidy(r["cashier"])),
+                Column("Dibuka", lambda r: _tidy(r["opened"]), wide_only=True),
+                Column("Ditutup", lambda r: _tidy(r["closed"])),
+                Column("Nota", lambda r: _tidy(r["bills"]), wide_only=True),
+                Column("Seharusnya", lambda r: _rp(r["expected"])),
+                Column("Dihitung", lambda r: _rp(r["counted"])),
+                Column(
+                    "Selisih",
+                    lambda r: rx.text(
+                        r["difference"],
+                        size="2",
+                        weight="bold",
+                        white_space="nowrap",
+                        color=rx.cond(r["short"] != "", rx.color("red", 11), "inherit"),
+                    ),
+                ),
+                Column(
+                    "Rincian",
+                    lambda r: rx.vstack(
+                        rx.text(r["detail"], size="1", color=_MUTED),
+                        rx.text(r["note"], size="1"),
+                        spacing="0",
+                    ),
+                    wide_only=True,
+                    props={"max_width": "360px"},
+                ),
+            ],
+            prefix="pendapatan-shift",
+            row_id=lambda r: "pendapatan-shift-row-" + r["id"].to(str),
+            empty="Tidak ada shift yang ditutup.",
+        ),
+    )
+
+
+def _unpaid_section() -> rx.Component:
+    S = PendapatanState  # noqa: N806
+    return _section(
+        "Tagihan belum dibayar",
+        "Kunjungan selesai pada rentang ini yang belum lunas (belum ada tagihan atau tagihan "
+        "masih terbuka) dan penjualan bebas yang belum dibayar; umur dihitung dari tanggalnya.",
+        S.export_unpaid,
+        "pendapatan-unpaid-csv",
+        rx.text(
+            "Tagihan terbuka: ",
+            rx.text.strong(S.unpaid_total, id="pendapatan-unpaid-total"),
+            size="2",
+        ),
+        rx.cond(
+            S.unpaid_limited,
+            rx.callout(
+                "Daftar terlalu panjang: hanya yang tertua yang ditampilkan. Persempit rentang.",
+                icon="info",
+                id="pendapatan-unpaid-limited",
+            ),
+        ),
+        data_table(
+            S.unpaid,
+            [
+                Column("Tanggal", lambda r: _tidy(r["day"])),
+                Column("Umur", lambda r: _tidy(r["age"])),
+                Column(
+                    "Nama",
+                    lambda r: rx.vstack(
+                        rx.text(r["name"], size="2", weight="medium"),
+                        rx.text(r["mrn"], size="1", color=_MUTED),
+                        spacing="0",
+                    ),
+                ),
+                Column("Unit", lambda r: _tidy(r["unit"]), wide_only=True),
+                Column("Dokter", lambda r: _tidy(r["doctor"]), wide_only=True),
+                Column("Penjamin", lambda r: _tidy(r["payer"])),
+                Column("Keadaan", lambda r: rx.badge(r["state"], variant="soft", size="2")),
+                Column("Tagihan", lambda r: _rp(r["amount"])),
+            ],
+            prefix="pendapatan-unpaid",
+            empty="Semua kunjungan selesai sudah lunas.",
+            row_id=lambda r: "pendapatan-unpaid-row-" + r["key"].to(str),
+        ),
+    )
+
+
+@page(
+    route=routes.LAPORAN_PENDAPATAN,
+    title="Laporan pendapatan",
+    shell="Laporan",
+    on_load=PendapatanState.load,
+)
+def pendapatan_page() -> rx.Component:
+    S = PendapatanState  # noqa: N806
+    return rx.vstack(
+        _tabs(),
+        rx.cond(
+            S.can_revenue,
+            rx.vstack(
+                filter_bar(
+                    date_filter(S, "date_from", "Dari tanggal"),
+                    date_filter(S, "date_to", "Sampai tanggal"),
+                    labelled_filter(
+                        "Atau satu bulan",
+                        rx.input(
+                            type="month",
+                            value=S.month,
+                            on_change=S.set_month,
+                            size="3",
+                            id="filter-month",
+                        ),
+                        field_error(S.errors, "month"),
+                    ),
+                ),
+                _revenue_section(),
+                _shifts_section(),
+                _unpaid_section(),
+                spacing="4",
+                width="100%",
+            ),
+            rx.callout(
+                "Laporan pendapatan hanya untuk kasir dan admin.",
+                icon="info",
+                id="pendapatan-not-allowed",
             ),
         ),
         spacing="4",

@@ -39,6 +39,8 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     # Log server SATUSEHAT: the rows (method, URL, status, time, patient) of each exchange.
     VIEW_SATUSEHAT_LOG = "view_satusehat_log"
+    # Laporan pendapatan (revenue, shift reports, unpaid bills): the cashiers and admin.
+    VIEW_PENDAPATAN = "view_pendapatan"
     # Clinical content wherever it is shown (Resume and its print): SOAP, diagnoses,
     # vital signs, procedures.
     VIEW_CLINICAL = "view_clinical"
@@ -103,6 +105,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.VIEW_KASIR: "membuka Kasir",
     Action.VIEW_AUDIT: "membuka Laporan aktivitas",
     Action.VIEW_SATUSEHAT_LOG: "membuka Log server SATUSEHAT",
+    Action.VIEW_PENDAPATAN: "membaca laporan pendapatan kasir",
     Action.VIEW_CLINICAL: "membaca SOAP, diagnosis, tanda vital dan tindakan",
     Action.VIEW_PRESCRIPTION: "membaca resep dan alergi",
     Action.VIEW_SATUSEHAT_BODIES: "membaca isi pertukaran dengan SATUSEHAT",
@@ -164,8 +167,11 @@ PERMISSIONS: dict[Duty, frozenset[Action]] = {
     Duty.LOGIN_PRAKTIK: frozenset(_SHARED_DESK),
     Duty.PENDAFTARAN: frozenset(_REGISTRATION),
     # A discount is given by a named cashier (not the shared desk login), with a reason.
-    Duty.KASIR: frozenset(_CASHIER | {_A.BILL_DISCOUNT}),
-    Duty.PENDAFTARAN_KASIR: frozenset(_REGISTRATION | _CASHIER | {_A.BILL_DISCOUNT}),
+    # The revenue report is read by a named cashier and admin, not by the shared desk login.
+    Duty.KASIR: frozenset(_CASHIER | {_A.BILL_DISCOUNT, _A.VIEW_PENDAPATAN}),
+    Duty.PENDAFTARAN_KASIR: frozenset(
+        _REGISTRATION | _CASHIER | {_A.BILL_DISCOUNT, _A.VIEW_PENDAPATAN}
+    ),
     Duty.PERAWAT: frozenset(_NURSE),
     Duty.BIDAN: frozenset(_NURSE),
     Duty.DOKTER_UMUM: frozenset(_DOCTOR),

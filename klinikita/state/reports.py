@@ -18,9 +18,19 @@ from klinikita.services import backfill, satusehat_errors
 from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.job_notices import JobNotice, wake_workers
+from klinikita.services.money import rupiah
+from klinikita.services.patients import format_date
 from klinikita.services.permissions import Action, allows
 from klinikita.services.report_csv import EXPORT_LIMIT
-from klinikita.services.reports import audit_log, dashboard, dinkes, dinkes_view, lb1, sync_log
+from klinikita.services.reports import (
+    audit_log,
+    dashboard,
+    dinkes,
+    dinkes_view,
+    lb1,
+    revenue,
+    sync_log,
+)
 from klinikita.services.reports.days import CsvFile, parse_day
 from klinikita.services.text_input import parse_id, payload_search, payload_text
 from klinikita.state import live
@@ -56,13 +66,15 @@ class LaporanState(AuthState):
     can_audit: bool = False
     can_log: bool = False
     can_resend: bool = False
+    can_revenue: bool = False
 
     def _access(self) -> Actor | None:
         actor = self._current_actor()
         if actor is None:
-            self.can_audit = self.can_log = self.can_resend = False
+            self.can_audit = self.can_log = self.can_resend = self.can_revenue = False
             return None
         self.can_audit = allows(actor.duty, Action.VIEW_AUDIT)
+        self.can_revenue = allows(actor.duty, Action.VIEW_PENDAPATAN)
         self.can_log = allows(actor.duty, Action.VIEW_SATUSEHAT_LOG)
         self.can_resend = allows(actor.duty, Action.SATUSEHAT_RESEND)
         return actor
@@ -622,6 +634,225 @@ class DinkesReportState(LaporanState):
         if not allows(actor.duty, Action.VIEW_CLINICAL):
             return rx.toast.error(NO_CLINICAL)
         return self._export(True, lambda s, month: lb1.lb1_csv(s, actor, month))
+
+
+# ----- Laporan pendapatan -----------------------------------------------------------------
+def _money_row(m: revenue.Money) -> dict[str, str | int]:
+    """A revenue row as the page shows it: rupiah text, and the integers for the chart."""
+    return {
+        "key": m.key,
+        "label": m.label,
+        "bills": m.bills,
+        "paid": rupiah(m.paid),
+        "covered": rupiah(m.covered),
+        "total": rupiah(m.total),
+        "total_value": m.total,
+        "dibayar": m.paid,
+        "ditanggung": m.covered,
+    }
+
+
+def _shift_row(s: revenue.ClosedShift) -> dict[str, str | int]:
+    detail = "; ".join(
+        f"{m.label}: seharusnya {rupiah(m.expected)}, dihitung {rupiah(m.counted)}"
+        + (f" (selisih {rupiah(m.difference)})" if m.difference else "")
+        for m in s.methods
+        if m.expected or m.counted
+    )
+    return {
+        "id": str(s.id),
+        "cashier": s.cashier,
+        "opened": s.opened,
+        "closed": s.closed,
+        "bills": s.bills,
+        "expected": rupiah(s.expected),
+        "counted": rupiah(s.counted),
+        "difference": rupiah(s.difference),
+        "short": "ya" if s.difference < 0 else "",
+        "detail": detail,
+        "note": s.note,
+    }
+
+
+def _unpaid_row(r: revenue.UnpaidRow) -> dict[str, str | int]:
+    return {
+        "key": r.key,
+        "day": r.day.strftime("%d/%m/%Y"),
+        "age": r.age,
+        "age_days": r.age_days,
+        "name": r.name,
+        "mrn": r.mrn,
+        "unit": r.unit,
+        "doctor": r.doctor,
+        "payer": r.payer,
+        "state": r.state,
+        "amount": "-" if r.amount is None else rupiah(r.amount),
+    }
+
+
+class PendapatanState(LaporanState):
+    """Laporan pendapatan: revenue of a date range (or a month) per day, method, payer, unit
+    and doctor with the voided notas apart, the closed shifts and the unpaid bills; each
+    action is one service call, each table exportable to CSV."""
+
+    date_from: str = ""
+    date_to: str = ""
+    month: str = ""
+    errors: dict[str, str] = {}
+    range_label: str = ""
+    total_bills: int = 0
+    total_paid: str = ""
+    total_covered: str = ""
+    total: str = ""
+    total_discount: str = ""
+    total_value: int = 0
+    chart: list[dict[str, str | int]] = []
+    chart_by_month: bool = False
+    days: list[dict[str, str | int]] = []
+    months: list[dict[str, str | int]] = []
+    methods: list[dict[str, str | int]] = []
+    payers: list[dict[str, str | int]] = []
+    units: list[dict[str, str | int]] = []
+    doctors: list[dict[str, str | int]] = []
+    voided: list[dict[str, str | int]] = []
+    shifts: list[dict[str, str | int]] = []
+    unpaid: list[dict[str, str | int]] = []
+    unpaid_total: str = ""
+    unpaid_limited: bool = False
+
+    def _clear_reports(self) -> None:
+        self.chart, self.days, self.months, self.methods = [], [], [], []
+        self.payers, self.units, self.doctors, self.voided = [], [], [], []
+        self.shifts, self.unpaid = [], []
+        self.total_bills = self.total_value = 0
+        self.total_paid = self.total_covered = self.total = self.total_discount = ""
+        self.unpaid_total, self.unpaid_limited, self.range_label = "", False, ""
+
+    def _show(self, found: revenue.Pendapatan) -> None:
+        money = found.revenue
+        self.date_from, self.date_to = found.date_from.isoformat(), found.date_to.isoformat()
+        self.month = found.month.text
+        self.range_label = (
+            format_date(found.date_from)
+            if found.date_from == found.date_to
+            else f"{format_date(found.date_from)} s.d. {format_date(found.date_to)}"
+        )
+        t = money.total
+        self.total_bills, self.total_value = t.bills, t.total
+        self.total_paid, self.total_covered = rupiah(t.paid), rupiah(t.covered)
+        self.total, self.total_discount = rupiah(t.total), rupiah(t.discount)
+        self.chart = [_money_row(m) for m in money.chart]
+        self.chart_by_month = money.chart is money.months
+        self.days = [_money_row(m) for m in money.days]
+        self.months = [_money_row(m) for m in money.months]
+        self.methods = [
+            {
+                "method": m.method,
+                "label": m.label,
+                "payments": m.payments,
+                "amount": rupiah(m.amount),
+                "amount_value": m.amount,
+            }
+            for m in money.methods
+        ]
+        self.payers = [_money_row(m) for m in money.payers]
+        self.units = [_money_row(m) for m in money.units]
+        self.doctors = [_money_row(m) for m in money.doctors]
+        self.voided = [
+            {
+                "id": str(v.bill_id),
+                "nota": v.nota_number or "-",
+                "name": v.name,
+                "paid_at": v.paid_at or "-",
+                "voided_at": v.voided_at,
+                "voided_by": v.voided_by,
+                "reason": v.reason,
+                "total": rupiah(v.paid + v.covered),
+            }
+            for v in money.voided
+        ]
+        self.shifts = [_shift_row(s) for s in found.shifts]
+        self.unpaid = [_unpaid_row(r) for r in found.unpaid.rows]
+        self.unpaid_total = rupiah(found.unpaid.total)
+        self.unpaid_limited = found.unpaid.limited
+
+    @rx.event
+    def load(self):
+        """on_load: today in the branch's zone."""
+        actor = self._access()
+        self.errors = {}
+        self._clear_reports()
+        if actor is None:
+            return
+        self.page_allowed = allows(actor.duty, Action.VIEW_LAPORAN) and self.can_revenue
+        if not self.page_allowed:
+            return
+        with read_scope() as session:
+            self._show(revenue.opening(session, actor))
+
+    def _read(self, actor: Actor, days: tuple) -> None:
+        try:
+            with read_scope() as session:
+                found = revenue.pendapatan(session, actor, *days)
+        except ValidationFailed as bad:
+            self.errors = bad.errors
+            return
+        self.errors = {}
+        self._show(found)
+
+    def _typed_range(self) -> tuple:
+        return (parse_day(self.date_from, "date_from"), parse_day(self.date_to, "date_to"))
+
+    @rx.event
+    def set_filter(self, field: str, value: str):
+        actor = self._authorize(Action.VIEW_PENDAPATAN)
+        if field not in ("date_from", "date_to"):
+            return
+        setattr(self, field, payload_search(value, max_length=10))
+        try:
+            days = self._typed_range()
+        except ValidationFailed as bad:
+            self.errors = bad.errors
+            return
+        self._read(actor, days)
+
+    @rx.event
+    def set_month(self, value: str):
+        """The month picker: the range becomes the whole month."""
+        actor = self._authorize(Action.VIEW_PENDAPATAN)
+        self.month = payload_search(value, max_length=16)
+        try:
+            month = dinkes.parse_month(self.month, "month")
+        except ValidationFailed as bad:
+            self.errors = bad.errors
+            return
+        self._read(actor, revenue.month_range(month))
+
+    def _export(self, make) -> list | None:  # noqa: ANN001
+        """The CSV `make(session, date_from, date_to)` builds for the page's range."""
+        try:
+            days = self._typed_range()
+            with read_scope() as session:
+                export = make(session, *days)
+        except ValidationFailed as bad:
+            self.errors = bad.errors
+            return None
+        return [_download(export)]
+
+    @rx.event
+    def export_revenue(self):
+        actor = self._authorize(Action.VIEW_PENDAPATAN)
+        return self._export(lambda s, *days: revenue.revenue_csv(s, actor, *days))
+
+    @rx.event
+    def export_shifts(self):
+        actor = self._authorize(Action.VIEW_PENDAPATAN)
+        return self._export(lambda s, *days: revenue.shifts_csv(s, actor, *days))
+
+    @rx.event
+    def export_unpaid(self):
+        actor = self._authorize(Action.VIEW_PENDAPATAN)
+        return self._export(lambda s, *days: revenue.unpaid_csv(s, actor, *days))
 
 
 live.register("visit", DashboardState)

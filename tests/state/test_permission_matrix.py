@@ -857,6 +857,24 @@ HANDLERS: dict[str, Spec] = {
         _A.VIEW_LAPORAN, preset=_DINKES_MONTH, shows=frozenset({CLINICAL})
     ),
     "DinkesReportState.export_lb1": Spec(_A.VIEW_LAPORAN, preset=_DINKES_MONTH),
+    # Laporan pendapatan: cashiers and admin (the open bill names branch A's patient).
+    "PendapatanState.load": Spec(_A.VIEW_PENDAPATAN, shows=frozenset({RECORD})),
+    "PendapatanState.set_filter": Spec(
+        _A.VIEW_PENDAPATAN,
+        _const("date_to", (datetime.now(UTC) + timedelta(days=1)).date().isoformat()),
+        preset=_set(date_from=lambda w: (datetime.now(UTC) - timedelta(days=2)).date().isoformat()),
+        shows=frozenset({RECORD}),
+    ),
+    "PendapatanState.set_month": Spec(
+        _A.VIEW_PENDAPATAN,
+        _const(local_today(None).strftime("%Y-%m")),
+        shows=frozenset({RECORD}),
+    ),
+    "PendapatanState.export_revenue": Spec(_A.VIEW_PENDAPATAN, preset=_DINKES_RANGE),
+    "PendapatanState.export_shifts": Spec(_A.VIEW_PENDAPATAN, preset=_DINKES_RANGE),
+    "PendapatanState.export_unpaid": Spec(
+        _A.VIEW_PENDAPATAN, preset=_DINKES_RANGE, shows=frozenset({RECORD})
+    ),
     # ----- Kasir ------------------------------------------------------------------------
     "KasirState.load": Spec(_A.VIEW_KASIR, shows=frozenset({RECORD})),
     "KasirState.set_search": Spec(_A.VIEW_KASIR, _const("000001"), shows=frozenset({RECORD})),

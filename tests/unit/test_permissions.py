@@ -114,6 +114,14 @@ def test_the_satusehat_log_goes_only_to_duties_that_read_the_medical_record():
             assert allows(duty, Action.VIEW_RESUME) and allows(duty, Action.VIEW_LAPORAN), duty
 
 
+def test_revenue_is_read_by_the_cashiers_and_admin_only():
+    """Laporan pendapatan: named cashiers and admin; not the clinical staff, not the shared
+    desk login, and always with the Laporan menu."""
+    readers = {d for d in Duty if allows(d, Action.VIEW_PENDAPATAN)}
+    assert readers == {Duty.KASIR, Duty.PENDAFTARAN_KASIR, Duty.ADMIN}
+    assert all(allows(d, Action.VIEW_LAPORAN) for d in readers)
+
+
 def test_clinical_content_is_read_by_clinicians_prescriptions_by_the_pharmacy_too():
     desk = (Duty.PENDAFTARAN, Duty.KASIR, Duty.PENDAFTARAN_KASIR)
     pharmacy = (Duty.APOTEKER, Duty.ASISTEN_APOTEKER)
