@@ -14,7 +14,7 @@ renders it with its sample (tests/support/print_samples.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -160,6 +160,8 @@ class Rendered:
     html: str
     copy: bool
     paper: str
+    # What the document printed (the service's content), for a page that also lists it.
+    content: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def filename(self) -> str:
@@ -188,7 +190,7 @@ def render(
         copy=copy,
         copy_mark=COPY_MARK,
     )
-    return Rendered(kind.code, number, kind.title, html, copy, kind.paper)
+    return Rendered(kind.code, number, kind.title, html, copy, kind.paper, content)
 
 
 def letterhead_html(letterhead: Letterhead) -> str:

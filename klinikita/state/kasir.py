@@ -382,7 +382,8 @@ class NotaState(AuthState):
     as services/nota_print.py renders it: the same HTML is printed and made into the PDF."""
 
     bill: dict[str, str] = {}  # id, nota_number
-    paper: str = "58"
+    paper: str = "58"  # as asked: 58, 80, a5
+    paper_size: str = ""  # the rendered paper (services/print_render.PAPER_MM)
     html: str = ""
     number: str = ""
     is_copy: bool = False
@@ -390,6 +391,7 @@ class NotaState(AuthState):
 
     def _show_rendered(self, rendered: print_render.Rendered) -> None:
         self.html, self.number, self.is_copy = rendered.html, rendered.number, rendered.copy
+        self.paper_size = rendered.paper
 
     def _bill_id(self) -> int:
         bill_id = parse_id(self.bill.get("id", ""))

@@ -158,12 +158,27 @@ _NOTA = {
         "lima ratus ribu rupiah"
     ),
     "payments": [
-        {"method": "Tunai", "amount": "Rp 500.000.000.000", "reference": "",
-         "cash_received": "Rp 500.000.000.000", "change": "Rp 0"},
-        {"method": "QRIS", "amount": "Rp 499.562.500.000",
-         "reference": "QRIS-REF-" + LONG_WORD, "cash_received": "", "change": ""},
-        {"method": "Debit/Kredit", "amount": "Rp 1", "reference": "1234 5678 9012 3456",
-         "cash_received": "", "change": ""},
+        {
+            "method": "Tunai",
+            "amount": "Rp 500.000.000.000",
+            "reference": "",
+            "cash_received": "Rp 500.000.000.000",
+            "change": "Rp 0",
+        },
+        {
+            "method": "QRIS",
+            "amount": "Rp 499.562.500.000",
+            "reference": "QRIS-REF-" + LONG_WORD,
+            "cash_received": "",
+            "change": "",
+        },
+        {
+            "method": "Debit/Kredit",
+            "amount": "Rp 1",
+            "reference": "1234 5678 9012 3456",
+            "cash_received": "",
+            "change": "",
+        },
     ],  # fmt: skip
     "void_reason": "Salah input pembayaran oleh kasir " + LONG_WORD,
     "print_count": 1,

@@ -98,6 +98,8 @@ ACTION_LABELS = {
     "bill_void": "batalkan nota",
     "nota_print": "cetak nota",
     "nota_reprint": "cetak ulang nota (salinan)",
+    "etiket_print": "cetak etiket obat",
+    "etiket_reprint": "cetak ulang etiket obat (salinan)",
     "shift_open": "buka shift kasir",
     "shift_close": "tutup shift kasir",
 }
