@@ -21,8 +21,6 @@ from klinikita.services.letterhead import letterhead_for
 from klinikita.services.nota_print import printed_at_text
 from klinikita.services.print_render import ETIKET_KINDS, Rendered, render
 
-PRINT, REPRINT = "etiket_print", "etiket_reprint"
-
 
 def size_of(value: object) -> str:
     """The label size the pharmacist asked for (?ukuran=kecil|a4); the small label when
@@ -34,9 +32,9 @@ def size_of(value: object) -> str:
 def _printed_before(session: Session, dispense_id: int) -> bool:
     count = session.scalar(
         select(func.count(AuditLog.id)).where(
-            AuditLog.entity == dispensing.ENTITY,
+            AuditLog.entity == "dispense",
             AuditLog.entity_id == str(dispense_id),
-            AuditLog.action.in_((PRINT, REPRINT)),
+            AuditLog.action.in_(("etiket_print", "etiket_reprint")),
         )
     )
     return bool(count)
@@ -95,8 +93,8 @@ def print_labels(
     audit.record(
         session,
         actor,
-        REPRINT if copy else PRINT,
-        dispensing.ENTITY,
+        "etiket_reprint" if copy else "etiket_print",
+        "dispense",
         dispense_id,
         after={"size": size_of(size), "labels": count, "pdf": pdf},
     )
