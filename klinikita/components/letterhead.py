@@ -25,7 +25,16 @@ def printed_document(html: rx.Var | str, paper: rx.Var | str) -> rx.Component:
         data_paper=paper,
         background="white",
         color="black",
-        padding=rx.cond(paper == "A4", "15mm", "10mm 11mm"),
+        # The paper's margins (services/print_render.MARGINS_MM), so the screen shows the
+        # sheet as it prints.
+        padding=rx.match(
+            paper,
+            ("A4", "15mm 15mm 18mm 15mm"),
+            ("58", "3mm 5mm 5mm 5mm"),
+            ("80", "3mm 4mm 5mm 4mm"),
+            ("60x40", "2mm 2.5mm"),
+            "10mm 11mm 13mm 11mm",
+        ),
         box_shadow="0 1px 6px rgba(0,0,0,0.25)",
         margin_x="auto",
         width="fit-content",

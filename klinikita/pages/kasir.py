@@ -7,6 +7,7 @@ from klinikita import routes
 from klinikita.components.data_table import Column, data_table
 from klinikita.components.filter_bar import filter_bar, search_input
 from klinikita.components.forms import field_error, labelled
+from klinikita.components.letterhead import printed_document
 from klinikita.components.master_rows import read_only_note
 from klinikita.components.page import page
 from klinikita.components.tables import subnav
@@ -664,120 +665,43 @@ def kasir_page() -> rx.Component:
 
 
 # ----- the nota print page -------------------------------------------------------------------
-_PAGE_CSS = {
-    "58": "@page { size: 58mm 297mm; margin: 2mm; } .nota { width: 54mm; font-size: 9pt; }",
-    "80": "@page { size: 80mm 297mm; margin: 3mm; } .nota { width: 74mm; font-size: 10pt; }",
-    "a5": "@page { size: A5; margin: 10mm; } .nota { width: 128mm; font-size: 10pt; }",
-}
-_NOTA_CSS = (
-    ".nota { font-family: 'Courier New', monospace; color: #000; background: #fff; "
-    "margin: 0 auto; padding: 2mm; } .nota table { width: 100%; border-collapse: collapse; } "
-    ".nota td { vertical-align: top; padding: 0.5mm 0; } .nota .r { text-align: right; } "
-    ".nota hr { border: none; border-top: 1px dashed #000; margin: 1.5mm 0; } "
-    ".nota .salinan { text-align: center; font-weight: bold; border: 1px solid #000; "
-    "letter-spacing: 2px; } @media print { .nota-tools { display: none !important; } "
-    "section[aria-label^='Notifications'] { display: none !important; } "
-    "html, body { background: #fff !important; } }"
-)
+# The nota as services/nota_print.py renders it (the same HTML as the PDF): its own @page rule
+# sets the paper (58/80 mm thermal roll or A5), see docs/printing.md.
 N = NotaState
-
-
-def _nota_row(label, value, strong: bool = False) -> rx.Component:  # noqa: ANN001
-    weight = {"font_weight": "bold"} if strong else {}
-    return rx.el.tr(rx.el.td(label, **weight), rx.el.td(value, class_name="r", **weight))
-
-
-def _nota_line(line: rx.Var) -> rx.Component:
-    return rx.fragment(
-        rx.el.tr(rx.el.td(line["description"], col_span=2)),
-        rx.el.tr(
-            rx.el.td(line["quantity"] + " x " + line["unit_price"]),
-            rx.el.td(line["amount"], class_name="r"),
-        ),
-    )
-
-
-def _nota() -> rx.Component:
-    b = N.bill
-    return rx.el.div(
-        rx.el.div(
-            rx.el.strong(b["branch_name"]),
-            rx.el.div(b["branch_address"]),
-            rx.cond(b["branch_phone"] != "", rx.el.div("Telp. " + b["branch_phone"])),
-            text_align="center",
-            id="nota-header",
-        ),
-        rx.el.hr(),
-        rx.el.div(rx.el.strong("NOTA PENJUALAN"), text_align="center"),
-        rx.cond(N.is_copy, rx.el.div("SALINAN", class_name="salinan", id="nota-salinan")),
-        rx.cond(
-            b["status"] == "void",
-            rx.el.div("BATAL: " + b["void_reason"], class_name="salinan", id="nota-batal"),
-        ),
-        rx.el.table(
-            rx.el.tbody(
-                _nota_row("No.", b["nota_number"]),
-                _nota_row("Tanggal", b["paid_at"]),
-                _nota_row("Nama", b["title"]),
-                _nota_row("Penjamin", b["payer_label"] + " " + b["insurer"]),
-                rx.cond(b["bpjs_number"] != "", _nota_row("No. BPJS", b["bpjs_number"])),
-            )
-        ),
-        rx.el.hr(),
-        rx.el.table(rx.el.tbody(rx.foreach(N.lines, _nota_line)), id="nota-lines"),
-        rx.el.hr(),
-        rx.el.table(
-            rx.el.tbody(
-                _nota_row("Subtotal", b["subtotal"]),
-                rx.cond(b["payer"] != "umum", _nota_row(b["covered_label"], b["covered_total"])),
-                rx.cond(b["discount"] != "Rp 0", _nota_row("Diskon", b["discount"])),
-                _nota_row("TOTAL", b["patient_total_text"], strong=True),
-                rx.foreach(
-                    N.paid_parts,
-                    lambda p: rx.fragment(
-                        _nota_row(p["method"], p["amount"]),
-                        rx.cond(p["change"] != "", _nota_row("Diterima", p["cash_received"])),
-                        rx.cond(p["change"] != "", _nota_row("Kembali", p["change"])),
-                    ),
-                ),
-            )
-        ),
-        rx.el.div("Terbilang: " + b["words"], id="nota-words", margin_top="1mm"),
-        rx.el.hr(),
-        rx.el.div("Terima kasih. Semoga lekas sembuh.", text_align="center"),
-        class_name="nota",
-        id="nota",
-    )
 
 
 @page(route=routes.KASIR_NOTA, title="Nota", on_load=N.load)
 def nota_page() -> rx.Component:
     return rx.box(
-        rx.el.style(_NOTA_CSS),
-        rx.match(
-            N.paper,
-            ("80", rx.el.style(_PAGE_CSS["80"])),
-            ("a5", rx.el.style(_PAGE_CSS["a5"])),
-            rx.el.style(_PAGE_CSS["58"]),
-        ),
         rx.cond(
-            N.bill.contains("id"),
+            N.html != "",
             rx.vstack(
                 rx.hstack(
                     rx.button(
                         rx.icon("printer", size=16),
-                        "Cetak",
+                        rx.cond(N.is_copy, "Cetak ulang", "Cetak"),
                         on_click=N.print_nota,
                         size="3",
                         id="nota-print",
                     ),
+                    rx.button(
+                        rx.icon("file-down", size=16),
+                        "Unduh PDF",
+                        on_click=N.download_pdf,
+                        variant="soft",
+                        size="3",
+                        id="nota-pdf",
+                    ),
                     rx.link(
                         rx.button("Kembali ke Kasir", variant="soft", size="3"), href=routes.KASIR
                     ),
+                    rx.cond(N.is_copy, rx.badge("SALINAN", color_scheme="amber", size="2")),
                     class_name="nota-tools no-print",
                     padding="12px",
+                    align="center",
+                    wrap="wrap",
                 ),
-                _nota(),
+                printed_document(N.html, N.paper_size),
                 align="center",
                 width="100%",
             ),
@@ -787,8 +711,10 @@ def nota_page() -> rx.Component:
                 rx.callout("Tugas aktif Anda tidak berwenang membuka nota.", margin="20px"),
             ),
         ),
-        background="#fff",
+        class_name="print-page",
+        background=rx.color("gray", 3),
         min_height="100vh",
+        id="nota",
     )
 
 

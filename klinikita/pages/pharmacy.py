@@ -7,6 +7,7 @@ import reflex as rx
 
 from klinikita import routes
 from klinikita.components.forms import labelled
+from klinikita.components.letterhead import printed_document
 from klinikita.components.page import page
 from klinikita.components.sync_badge import sync_badge
 from klinikita.components.tables import subnav
@@ -380,58 +381,50 @@ def pharmacy_page() -> rx.Component:
 
 
 # ----- labels (etiket) --------------------------------------------------------------------
-# One 60 x 40 mm label per page for a label printer; A4: a grid of labels of the same size.
-SMALL_CSS = """
-@page { size: 60mm 40mm; margin: 0; }
-.etiket { width: 60mm; height: 40mm; page-break-after: always; break-after: page; }
-.etiket-sheet { display: block; }
-"""
-A4_CSS = """
-@page { size: A4; margin: 10mm; }
-.etiket { width: 60mm; height: 40mm; break-inside: avoid; page-break-inside: avoid; }
-.etiket-sheet { display: flex; flex-wrap: wrap; gap: 4mm; }
-"""
-LABEL_CSS = """
-.etiket { box-sizing: border-box; border: 1px dashed #999; padding: 2mm 3mm;
-  font-family: Arial, sans-serif; color: #000; background: #fff; overflow: hidden; }
-.etiket .e-branch { font-size: 8pt; font-weight: bold; border-bottom: 1px solid #000; }
-.etiket .e-line { font-size: 7.5pt; line-height: 1.25; }
-.etiket .e-signa { font-size: 10pt; font-weight: bold; margin: 1mm 0; }
-@media print { .no-print { display: none !important; } .etiket { border: none; } }
-"""
+# The labels as services/label_print.py renders them (the same HTML as the PDF): one
+# 60 x 40 mm label per page, or a grid of labels on A4 (docs/printing.md).
+L = LabelState
 
 
-def _label(label: rx.Var) -> rx.Component:
-    return rx.el.div(
-        rx.el.div(label["branch"], class_name="e-branch"),
-        rx.el.div(label["date"], " · No. RM ", label["mrn"], class_name="e-line"),
-        rx.el.div(label["patient"], class_name="e-line", font_weight="bold"),
-        rx.el.div(label["item"], " — ", label["quantity"], class_name="e-line"),
-        rx.el.div(label["instructions"], class_name="e-signa"),
-        class_name="etiket",
-    )
-
-
-@page(route=routes.APOTEK_ETIKET, title="Etiket", on_load=LabelState.load)
+@page(route=routes.APOTEK_ETIKET, title="Etiket", on_load=L.load)
 def labels_page() -> rx.Component:
     return rx.box(
-        rx.el.style(LABEL_CSS),
-        rx.cond(LabelState.small, rx.el.style(SMALL_CSS), rx.el.style(A4_CSS)),
         rx.cond(
-            LabelState.problem != "",
-            rx.text(LabelState.problem, color="red", id="etiket-problem"),
-            rx.fragment(
+            L.problem != "",
+            rx.text(L.problem, color="red", id="etiket-problem"),
+            rx.vstack(
                 rx.hstack(
-                    rx.button("Cetak", on_click=rx.call_script("window.print()"), size="3"),
-                    rx.link("Kembali ke Apotek", href=routes.APOTEK),
+                    rx.button(
+                        rx.icon("printer", size=16),
+                        rx.cond(L.is_copy, "Cetak ulang", "Cetak"),
+                        on_click=L.print_labels,
+                        size="3",
+                        id="etiket-print",
+                    ),
+                    rx.button(
+                        rx.icon("file-down", size=16),
+                        "Unduh PDF",
+                        on_click=L.download_pdf,
+                        variant="soft",
+                        size="3",
+                        id="etiket-pdf",
+                    ),
+                    rx.link(
+                        rx.button("Kembali ke Apotek", variant="soft", size="3"), href=routes.APOTEK
+                    ),
+                    rx.cond(L.is_copy, rx.badge("SALINAN", color_scheme="amber", size="2")),
                     class_name="no-print",
                     spacing="3",
                     align="center",
-                    margin_bottom="12px",
+                    wrap="wrap",
                 ),
-                rx.el.div(rx.foreach(LabelState.labels, _label), class_name="etiket-sheet"),
+                rx.cond(L.html != "", printed_document(L.html, L.paper)),
+                align="center",
+                width="100%",
             ),
         ),
-        padding="8px",
-        background="#fff",
+        padding="12px",
+        class_name="print-page",
+        background=rx.color("gray", 3),
+        min_height="100vh",
     )

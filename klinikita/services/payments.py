@@ -264,9 +264,11 @@ def void_bill(session: Session, actor: Actor, bill_id: int, reason_text: str) ->
     )
 
 
-def record_print(session: Session, actor: Actor, bill_id: int, paper: str) -> bool:
-    """Count a print of a paid (or voided) nota and audit it; True when it is a copy
-    (SALINAN): every print after the first."""
+def record_print(
+    session: Session, actor: Actor, bill_id: int, paper: str, *, pdf: bool = False
+) -> bool:
+    """Count a print (or a PDF download) of a paid (or voided) nota and audit it; True when
+    it is a copy (SALINAN): every print after the first."""
     require(actor.duty, Action.VIEW_KASIR)
     bill = session.exec(select(Bill).where(Bill.id == bill_id).with_for_update()).first()
     if bill is None or bill.branch_id != actor.branch_id:
@@ -282,6 +284,11 @@ def record_print(session: Session, actor: Actor, bill_id: int, paper: str) -> bo
         "nota_reprint" if copy else "nota_print",
         ENTITY,
         bill.id,
-        after={"nota_number": bill.nota_number, "print_count": bill.print_count, "paper": paper},
+        after={
+            "nota_number": bill.nota_number,
+            "print_count": bill.print_count,
+            "paper": paper,
+            "pdf": pdf,
+        },
     )
     return copy

@@ -3,13 +3,14 @@ and split payment; the nota print page."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 
 import reflex as rx
 
 from klinikita.db import read_scope, session_scope
 from klinikita.models.billing import PaymentMethod
-from klinikita.services import billing, payments, tariffs
+from klinikita.services import billing, nota_print, payments, print_render, tariffs
 from klinikita.services.audit import Actor
 from klinikita.services.errors import ServiceError, ValidationFailed
 from klinikita.services.money import in_words
@@ -377,50 +378,75 @@ PAPERS = {"58": "58 mm", "80": "80 mm", "a5": "A5"}
 
 
 class NotaState(AuthState):
-    """The nota's print page: /kasir/nota?tagihan=<id>&kertas=58|80|a5."""
+    """The nota's print page: /kasir/nota?tagihan=<id>&kertas=58|80|a5. It shows the nota
+    as services/nota_print.py renders it: the same HTML is printed and made into the PDF."""
 
-    bill: dict[str, str] = {}
-    lines: list[dict[str, str]] = []
-    paid_parts: list[dict[str, str]] = []
-    paper: str = "58"
+    bill: dict[str, str] = {}  # id, nota_number
+    paper: str = "58"  # as asked: 58, 80, a5
+    paper_size: str = ""  # the rendered paper (services/print_render.PAPER_MM)
+    html: str = ""
+    number: str = ""
     is_copy: bool = False
     message: str = ""
+
+    def _show_rendered(self, rendered: print_render.Rendered) -> None:
+        self.html, self.number, self.is_copy = rendered.html, rendered.number, rendered.copy
+        self.paper_size = rendered.paper
+
+    def _bill_id(self) -> int:
+        bill_id = parse_id(self.bill.get("id", ""))
+        if bill_id is None:
+            raise ServiceError("Nota tidak ditemukan.")
+        return bill_id
 
     @rx.event
     def load(self):
         actor = self._current_actor()
-        self.bill, self.lines, self.paid_parts, self.message = {}, [], [], ""
+        self.bill, self.html, self.message = {}, "", ""
         if actor is None or not allows(actor.duty, Action.VIEW_KASIR):
             self.page_allowed = actor is None
             return
         self.page_allowed = True
         params = self.router.url.query_parameters
-        paper = str(params.get("kertas", "58")).lower()
-        self.paper = paper if paper in PAPERS else "58"
+        self.paper = nota_print.paper_of(params.get("kertas", "58"))
         bill_id = parse_id(params.get("tagihan", ""))
         if bill_id is None:
             self.message = "Nota tidak ditemukan."
             return
         try:
             with read_scope() as session:
-                view = billing.bill_view(session, actor, bill_id)
+                rendered = nota_print.preview(session, actor, bill_id, self.paper)
         except ServiceError as refused:
             self.message = refused.message
             return
-        data = asdict(view)
-        self.lines = [_strings(li) for li in data.pop("lines") if not li["removed"]]
-        self.paid_parts = [_strings(p) for p in data.pop("payments")]
-        data.pop("notes")
-        self.bill = _strings(data) | {"words": in_words(view.patient_total)}
-        self.is_copy = view.print_count > 0
+        self.bill = {"id": str(bill_id), "nota_number": rendered.number}
+        self._show_rendered(rendered)
 
     @rx.event
     def print_nota(self):
         """Count the print (every print after the first is a SALINAN), then print."""
         actor = self._authorize(Action.VIEW_KASIR)
-        bill_id = parse_id(self.bill.get("id", ""))
-        if bill_id is None:
-            return rx.toast.error("Nota tidak ditemukan.")
-        with session_scope() as session:
-            self.is_copy = payments.record_print(session, actor, bill_id, self.paper)
+        try:
+            bill_id = self._bill_id()
+            with session_scope() as session:
+                rendered = nota_print.print_nota(session, actor, bill_id, self.paper)
+        except ServiceError as refused:
+            return rx.toast.error(refused.message)
+        self._show_rendered(rendered)
+        # Printed once the page shows what was counted (SALINAN on a reprint).
         return rx.call_script("setTimeout(() => window.print(), 300)")
+
+    @rx.event
+    async def download_pdf(self):
+        """Count the download like a print and send the PDF (the same HTML, WeasyPrint),
+        laid out in a thread so other tabs' events go on."""
+        actor = self._authorize(Action.VIEW_KASIR)
+        try:
+            bill_id = self._bill_id()
+            with session_scope() as session:
+                rendered = nota_print.print_nota(session, actor, bill_id, self.paper, pdf=True)
+        except ServiceError as refused:
+            return rx.toast.error(refused.message)
+        pdf = await asyncio.to_thread(print_render.pdf_bytes, rendered)
+        self.is_copy = True  # the next print is a SALINAN
+        return rx.download(data=pdf, filename=rendered.filename, mime_type="application/pdf")

@@ -4,12 +4,14 @@ cancellation, and the labels (etiket) page."""
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from klinikita import routes
 from klinikita.db import read_scope, session_scope
 from klinikita.models.pharmacy import DispenseStatus
-from klinikita.services import dispensing
+from klinikita.services import dispensing, label_print, print_render
 from klinikita.services.audit import Actor
 from klinikita.services.dispensing import Change, DispenseDetail, QueueItem
 from klinikita.services.errors import ServiceError, ValidationFailed
@@ -356,18 +358,32 @@ live.register("dispense", PharmacyState)
 
 
 class LabelState(AuthState):
-    """/apotek/etiket?resep=<id>&ukuran=kecil|a4: the labels of one prescription, laid out
-    for a small label printer (60 x 40 mm, one per page) or A4 (several per page)."""
+    """/apotek/etiket?resep=<id>&ukuran=kecil|a4: the labels of one prescription as
+    services/label_print.py renders them, for a small label printer (60 x 40 mm, one per
+    page) or A4 (several per page); the same HTML is printed and made into the PDF."""
 
     labels: list[dict[str, str]] = []
     small: bool = True
+    dispense_id: int = 0
+    html: str = ""
+    paper: str = ""
+    is_copy: bool = False
     problem: str = ""
+
+    def _size(self) -> str:
+        return "kecil" if self.small else "a4"
+
+    def _show_rendered(self, rendered: print_render.Rendered) -> None:
+        self.html, self.paper, self.is_copy = rendered.html, rendered.paper, rendered.copy
+        self.labels = [
+            {k: str(v) for k, v in label.items()} for label in rendered.content.get("labels", [])
+        ]
 
     @rx.event
     def load(self):
         params = self.router.url.query_parameters
-        self.small = params.get("ukuran", "kecil") != "a4"
-        self.labels, self.problem = [], ""
+        self.small = label_print.size_of(params.get("ukuran", "kecil")) == "kecil"
+        self.labels, self.html, self.problem, self.dispense_id = [], "", "", 0
         actor = self._current_actor()
         if actor is None or not allows(actor.duty, Action.VIEW_PRESCRIPTION):
             self.problem = "Anda tidak berwenang membaca resep."
@@ -378,19 +394,39 @@ class LabelState(AuthState):
             return
         try:
             with read_scope() as session:
-                found = dispensing.labels(session, actor, wanted)
+                rendered = label_print.preview(session, actor, wanted, self._size())
         except ServiceError as refused:
             self.problem = refused.message
             return
-        self.labels = [
-            {
-                "patient": label.patient_name,
-                "mrn": label.mrn,
-                "date": label.date,
-                "item": label.item,
-                "instructions": label.instructions,
-                "quantity": label.quantity,
-                "branch": label.branch_name,
-            }
-            for label in found
-        ]
+        self.dispense_id = wanted
+        self._show_rendered(rendered)
+
+    @rx.event
+    def print_labels(self):
+        """Audit the print (SALINAN once printed before), then open the print dialog."""
+        actor = self._authorize(Action.VIEW_PRESCRIPTION)
+        try:
+            with session_scope() as session:
+                rendered = label_print.print_labels(session, actor, self.dispense_id, self._size())
+        except ServiceError as refused:
+            return rx.toast.error(refused.message)
+        self._show_rendered(rendered)
+        return rx.call_script("setTimeout(() => window.print(), 300)")
+
+    @rx.event
+    async def download_pdf(self):
+        """Audit the download like a print and send the PDF (the same HTML, WeasyPrint),
+        laid out in a thread so other tabs' events go on."""
+        actor = self._authorize(Action.VIEW_PRESCRIPTION)
+        try:
+            with session_scope() as session:
+                rendered = label_print.print_labels(
+                    session, actor, self.dispense_id, self._size(), pdf=True
+                )
+        except ServiceError as refused:
+            return rx.toast.error(refused.message)
+        pdf = await asyncio.to_thread(print_render.pdf_bytes, rendered)
+        self.is_copy = True  # the next print is a SALINAN
+        return rx.download(
+            data=pdf, filename=f"etiket-{self.dispense_id}.pdf", mime_type="application/pdf"
+        )

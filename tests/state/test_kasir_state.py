@@ -109,10 +109,15 @@ def test_cashier_takes_a_split_payment_and_prints_the_nota(db, root, clinic):
     nota.load()
     assert nota.paper == "80" and nota.bill["nota_number"] == kasir.bill["nota_number"]
     assert not nota.is_copy
+    # The page shows the nota as print_render lays it out: 80 mm roll, the number, the total
+    # in words.
+    assert nota.paper_size == "80" and 'data-paper="80"' in nota.html
+    assert kasir.bill["nota_number"] in nota.html and "rupiah" in nota.html
+    assert "SALINAN" not in nota.html
     nota.print_nota()
-    assert not nota.is_copy
+    assert not nota.is_copy and "SALINAN" not in nota.html
     nota.print_nota()
-    assert nota.is_copy
+    assert nota.is_copy and "SALINAN" in nota.html
     nota.load()
     assert nota.is_copy  # a reload after printing shows SALINAN
     reprints = db.exec(select(AuditLog).where(AuditLog.action == "nota_reprint")).all()

@@ -825,6 +825,15 @@ HANDLERS: dict[str, Spec] = {
         path=lambda w: f"/apotek/etiket?resep={w.dispense}&ukuran=a4",
         shows=frozenset({RECORD, PRESCRIPTION}),
     ),
+    "LabelState.print_labels": Spec(
+        _A.VIEW_PRESCRIPTION,
+        preset=_set(dispense_id=lambda w: w.dispense),
+        shows=frozenset({RECORD, PRESCRIPTION}),
+        writes=True,
+    ),
+    "LabelState.download_pdf": Spec(
+        _A.VIEW_PRESCRIPTION, preset=_set(dispense_id=lambda w: w.dispense), writes=True
+    ),
     "DashboardState.load": Spec(_A.VIEW_LAPORAN, shows=frozenset({RECORD})),
     "DashboardState.refresh": Spec(_A.VIEW_LAPORAN, shows=frozenset({RECORD})),
     "DashboardState.export_csv": Spec(_A.VIEW_LAPORAN),
@@ -949,6 +958,9 @@ HANDLERS: dict[str, Spec] = {
         shows=frozenset({RECORD}),
     ),
     "NotaState.print_nota": Spec(
+        _A.VIEW_KASIR, preset=_set(bill=lambda w: {"id": str(w.paid_bill)}), writes=True
+    ),
+    "NotaState.download_pdf": Spec(
         _A.VIEW_KASIR, preset=_set(bill=lambda w: {"id": str(w.paid_bill)}), writes=True
     ),
     "TariffState.load": Spec(_A.VIEW_KASIR, shows=frozenset({RECORD})),

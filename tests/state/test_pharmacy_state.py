@@ -10,7 +10,7 @@ import pytest
 import reflex as rx
 from sqlmodel import select
 
-from klinikita.models import PatientAllergy, StockBatch
+from klinikita.models import AuditLog, PatientAllergy, StockBatch
 from klinikita.models.allergies import AllergyKind
 from klinikita.models.base import utcnow
 from klinikita.models.enums import Duty
@@ -176,6 +176,18 @@ def test_labels_page_small_and_a4(db, root, clinic):
     ]
     assert labels.labels[0]["instructions"] == "3 x sehari 1 tablet sesudah makan"
     assert labels.labels[0]["branch"] == "Klinik Simulator"
+    # The A4 sheet from the print registry: each label on it, no SALINAN before a print.
+    assert labels.paper == "A4" and labels.html.count('class="etiket"') == 2
+    assert not labels.is_copy and "SALINAN" not in labels.html
+    labels.print_labels()
+    assert not labels.is_copy
+    labels.print_labels()
+    assert labels.is_copy and "SALINAN" in labels.html
+    actions = db.exec(
+        select(AuditLog.action).where(AuditLog.entity == "dispense", AuditLog.entity_id == str(d))
+    ).all()
+    assert actions.count("etiket_print") == 1 and actions.count("etiket_reprint") == 1
+    db.commit()
     other_root = rx.State()
     tab_at(other_root, "tab-label-2", f"/apotek/etiket?resep={d}")
     registration = make_user(db, "daftar", branches=[clinic["branch"]], main_duty=Duty.PENDAFTARAN)

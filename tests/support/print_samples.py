@@ -128,3 +128,78 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "cards": [_card(i) for i in range(10)],
     },
 }
+
+# The nota: a long visit bill of an insured patient, a discount, and a split payment.
+_NOTA = {
+    "nota_number": "20261208-0123",
+    "paid_at": "08/12/2026 10:15",
+    "cashier": "Dewi Kusumawardhani Prameswari Putri Ayu Lestari " * 2,
+    "customer": _PATIENT["name"] + " · No. RM RM-2026-000123",
+    "visit_line": "Poli Penyakit Dalam · " + _DOCTOR["name"] + " · antrean 120",
+    "payer": "Asuransi",
+    "insurer": "PT Asuransi Jiwa dan Kesehatan Sejahtera Abadi Nusantara Tbk " + LONG_WORD,
+    "bpjs_number": "0001234567890",
+    "lines": [
+        {
+            "description": f"{i}. Amoxicillin 500 mg kapsul (generik) strip isi 10 " + LONG_WORD,
+            "quantity": 1000,
+            "unit_price": "Rp 1.250.000",
+            "amount": "Rp 1.250.000.000",
+        }
+        for i in range(25)
+    ],
+    "subtotal": "Rp 31.250.000.000",
+    "covered_label": "Ditanggung PT Asuransi Jiwa dan Kesehatan Sejahtera Abadi Nusantara",
+    "covered_total": "Rp 20.000.000.000",
+    "discount": "15% (Rp 1.687.500.000)",
+    "total": "Rp 999.562.500.000",
+    "words": (
+        "sembilan ratus sembilan puluh sembilan miliar lima ratus enam puluh dua juta "
+        "lima ratus ribu rupiah"
+    ),
+    "payments": [
+        {
+            "method": "Tunai",
+            "amount": "Rp 500.000.000.000",
+            "reference": "",
+            "cash_received": "Rp 500.000.000.000",
+            "change": "Rp 0",
+        },
+        {
+            "method": "QRIS",
+            "amount": "Rp 499.562.500.000",
+            "reference": "QRIS-REF-" + LONG_WORD,
+            "cash_received": "",
+            "change": "",
+        },
+        {
+            "method": "Debit/Kredit",
+            "amount": "Rp 1",
+            "reference": "1234 5678 9012 3456",
+            "cash_received": "",
+            "change": "",
+        },
+    ],  # fmt: skip
+    "void_reason": "Salah input pembayaran oleh kasir " + LONG_WORD,
+    "print_count": 1,
+}
+SAMPLES["nota-58"] = _NOTA
+SAMPLES["nota-80"] = _NOTA
+SAMPLES["nota-a5"] = _NOTA
+
+# The etiket: several lines, the longest names and instructions.
+_ETIKET = {
+    "labels": [
+        {
+            "patient": _PATIENT["name"],
+            "mrn": "RM-2026-000123",
+            "date": "08/12/2026",
+            "item": "Amoxicillin 500 mg kapsul (generik) " + LONG_WORD,
+            "quantity": "1000 kapsul",
+            "instructions": "3 x sehari 1 kapsul sesudah makan, dihabiskan " + LONG_WORD,
+        }
+        for _ in range(7)
+    ]
+}
+SAMPLES["etiket-kecil"] = _ETIKET
+SAMPLES["etiket-a4"] = _ETIKET

@@ -98,6 +98,8 @@ ACTION_LABELS = {
     "bill_void": "batalkan nota",
     "nota_print": "cetak nota",
     "nota_reprint": "cetak ulang nota (salinan)",
+    "etiket_print": "cetak etiket obat",
+    "etiket_reprint": "cetak ulang etiket obat (salinan)",
     "shift_open": "buka shift kasir",
     "shift_close": "tutup shift kasir",
     # waiting-room display
@@ -332,6 +334,9 @@ FIELD_LABELS = {
     "method": "Cara bayar",
     "reference": "Nomor referensi",
     "paper": "Kertas",
+    "pdf": "Unduh PDF",
+    "size": "Ukuran etiket",
+    "labels": "Jumlah etiket",
     "opening_cash": "Modal kas awal",
     "expected": "Seharusnya",
     "counted": "Dihitung",

@@ -1,0 +1,201 @@
+"""Kasir in the browser, where the clinical flow ends: the doctor has examined the patient
+(a diagnosis, a prescription, a sick-leave letter) and the pharmacist dispenses, both through
+their services (their own browser tests drive those pages). The cashier's open list shows the
+visit as soon as it is completed and the drugs are handed over, without a reload; the cashier
+opens a shift, takes a split payment (tunai with change + QRIS with its reference), prints the
+58 mm nota (the printed page is 58 mm wide, the PDF download the same nota), and the sick-leave
+letter of the visit prints on A5.
+
+The day's revenue report (/laporan/pendapatan) is not part of this branch yet: the test ends
+at the nota and the letter."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+from reflex.testing import AppHarness
+from sqlmodel import select
+
+from klinikita.db import session_scope
+from klinikita.models import Branch, DrugItem, Employee, Patient, Room, ServiceUnit, User
+from klinikita.models.clinical import VisitStatus
+from klinikita.models.enums import Duty
+from klinikita.models.pharmacy import Dispense
+from klinikita.services import dispensing, documents, visit_completion
+from klinikita.services.audit import Actor
+from klinikita.state import live
+from tests.e2e.conftest import DESK
+from tests.e2e.test_shell import login
+from tests.factories import make_completed_visit
+from tests.support import pharmacy_data as ph
+
+pytestmark = [pytest.mark.e2e, pytest.mark.processes]
+
+LIVE = 15_000  # ms for the cashier's list to follow
+MM_PER_PT = 25.4 / 72
+
+
+def _actor(db, username: str, duty: Duty, branch_id: int) -> Actor:  # noqa: ANN001
+    user = db.exec(select(User).where(User.username == username)).one()
+    return Actor(user.id, user.username, user.full_name, duty, branch_id)
+
+
+def _examined_visit() -> dict:
+    """A visit of the demo clinic in examination: vitals, a diagnosis, a prescription of
+    10 paracetamol tablets, and a sick-leave letter the doctor issued for today."""
+    with session_scope() as db:
+        branch = db.exec(select(Branch)).first()
+        unit = db.exec(select(ServiceUnit).where(ServiceUnit.branch_id == branch.id)).first()
+        room = db.exec(select(Room).where(Room.unit_id == unit.id)).first()
+        room.ihs_id = "e2e-kasir-location"  # registered as a SATUSEHAT Location
+        doctor = db.exec(select(Employee).where(Employee.main_duty == Duty.DOKTER_UMUM)).first()
+        patient = db.exec(select(Patient).where(Patient.branch_id == branch.id)).first()
+        para = db.exec(
+            select(DrugItem).where(
+                DrugItem.branch_id == branch.id, DrugItem.name == "Paracetamol 500 mg tablet"
+            )
+        ).one()
+        ph.batch(db, para, "PCT-KASIR", 100)
+        visit = make_completed_visit(
+            db, branch, unit, room, doctor, patient, queue_number=7, codes=("A01.0",)
+        )
+        visit.status, visit.completed_at = VisitStatus.IN_EXAMINATION, None
+        db.add(visit)
+        ph.prescription(db, visit, [(para, 10, "3 x sehari", "1 tablet", "sesudah makan")])
+        db.commit()
+        doctor_actor = _actor(db, "dokter", Duty.DOKTER_UMUM, branch.id)
+        today = date.today().strftime("%d/%m/%Y")
+        letter = documents.issue_sick_leave(
+            db, doctor_actor, visit.id, documents.SickLeaveInput(today, today, True)
+        )
+        db.commit()
+        return {
+            "branch_id": branch.id,
+            "visit_id": visit.id,
+            "patient": patient.name,
+            "letter_id": letter.id,
+            "letter_number": letter.number,
+        }
+
+
+def _complete_and_hand_over(harness: AppHarness, made: dict) -> None:
+    """The doctor's Selesai and the pharmacist's dispensing and hand-over, through their
+    services, then the live notice their pages' handlers send (state/live.publish) on the
+    app's event loop."""
+    with session_scope() as db:
+        doctor = _actor(db, "dokter", Duty.DOKTER_UMUM, made["branch_id"])
+        visit_completion.complete_visit(db, doctor, made["visit_id"])
+    with session_scope() as db:
+        pharmacist = _actor(db, "apoteker", Duty.APOTEKER, made["branch_id"])
+        row = db.exec(select(Dispense).where(Dispense.visit_id == made["visit_id"])).one()
+        row = dispensing.dispense(db, pharmacist, row.id, expected_version=row.version)
+        db.flush()
+        dispensing.hand_over(db, pharmacist, row.id, expected_version=row.version)
+    loop = harness.backend.servers[0].get_loop()
+    topic = live.branch_topic(made["branch_id"])
+    loop.call_soon_threadsafe(lambda: live.publish(topic, visit_id=made["visit_id"]))
+
+
+def _page_sizes_mm(pdf: bytes) -> set[tuple[int, int]]:
+    boxes = re.findall(rb"MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]", pdf)
+    assert boxes, "no page in the PDF"
+    return {(round(float(w) * MM_PER_PT), round(float(h) * MM_PER_PT)) for w, h in boxes}
+
+
+def _no_print_dialog(page: Page) -> None:
+    """Count the page's print calls instead of opening Chrome's dialog."""
+    page.evaluate("window.__prints = 0; window.print = () => { window.__prints += 1; }")
+
+
+def test_cashier_sees_the_visit_takes_a_split_payment_and_prints(
+    page: Page, browser: Browser, app_url: str, app_harness: AppHarness
+):
+    made = _examined_visit()
+    page.set_viewport_size(DESK)
+    login(page, app_url, "pendaftaran", "Daftar#2026")
+    expect(page.locator("#active-duty")).to_be_visible(timeout=30_000)
+
+    # A shift first: the cashier counts the opening cash.
+    page.goto(f"{app_url}/kasir/shift")
+    page.locator("#shift-opening-cash").fill("200.000")
+    page.locator("#shift-open").click()
+    expect(page.locator("#shift-close")).to_be_visible(timeout=10_000)
+
+    # The list is open before the visit is done; it appears when the doctor completes it
+    # and the pharmacist hands the drugs over.
+    page.goto(f"{app_url}/kasir")
+    expect(page.get_by_text("Tidak ada kunjungan yang menunggu pembayaran.")).to_be_visible(
+        timeout=30_000
+    )
+    _complete_and_hand_over(app_harness, made)
+    row = page.locator(f"#kasir-waiting-{made['visit_id']}-0")
+    expect(row).to_be_visible(timeout=LIVE)
+    expect(row).to_contain_text(made["patient"])
+    expect(row).to_contain_text("Diserahkan")
+
+    # The bill: registration, consultation and the dispensed drugs at the day's tariffs.
+    page.locator(f"#kasir-open-{made['visit_id']}-0").click()
+    bill = page.locator("#kasir-bill")
+    expect(bill).to_contain_text("Paracetamol 500 mg tablet")
+    total_text = page.locator("#kasir-total").inner_text()
+    total = int(re.sub(r"\D", "", total_text))
+    assert total > 5000, total_text
+    expect(page.locator("#kasir-pay-amount-0")).to_have_value(str(total))
+
+    # Split: Rp 5.000 by QRIS with its reference, the rest in cash from a Rp 100.000 note.
+    cash = total - 5000
+    page.locator("#kasir-pay-amount-0").fill(str(cash))
+    page.locator("#kasir-pay-cash-0").fill("100000")
+    page.locator("#kasir-pay-split").click()
+    page.locator("#kasir-pay-amount-1").fill("5000")
+    page.locator("#kasir-pay-reference-1").fill("QRIS-7781234")
+    page.locator("#kasir-pay").click()
+    change = 100000 - cash
+    change_text = f"Rp {change:,}".replace(",", ".")
+    expect(page.locator("#kasir-change")).to_contain_text(change_text, timeout=10_000)
+    nota_number = page.locator("#kasir-nota-number").inner_text().removeprefix("Nota ").strip()
+    assert re.fullmatch(r"\d{8}-\d{4}", nota_number), nota_number
+    expect(row).to_have_count(0)
+
+    # The 58 mm nota opens in its own tab, from the print registry's template.
+    with page.context.expect_page() as opened:
+        page.locator("#kasir-print-58").click()
+    nota = opened.value
+    document = nota.locator("#printed-document article")
+    expect(document).to_have_attribute("data-paper", "58", timeout=30_000)
+    expect(document).to_contain_text(nota_number)
+    expect(document).to_contain_text("QRIS-7781234")
+    expect(document.locator("#nota-totals")).to_contain_text(change_text)
+    expect(document).to_contain_text("rupiah")
+    expect(document).not_to_contain_text("SALINAN")
+    _no_print_dialog(nota)
+    nota.locator("#nota-print").click()
+    nota.wait_for_function("window.__prints === 1")
+    # As printed: the page's own size, 58 mm wide and 297 mm long, the app's chrome hidden.
+    printed = nota.pdf(prefer_css_page_size=True)
+    assert _page_sizes_mm(printed) == {(58, 297)}
+    # The PDF download is the same nota, now a copy: every print after the first is one.
+    with nota.expect_download() as download:
+        nota.locator("#nota-pdf").click()
+    assert download.value.suggested_filename == f"{nota_number}-SALINAN.pdf"
+    assert download.value.path().read_bytes().startswith(b"%PDF-")
+    expect(nota.locator("#nota-print")).to_contain_text("Cetak ulang")
+    nota.close()
+
+    # The sick-leave letter of the visit, printed on A5 by the doctor (the cashier's duty
+    # does not read clinical documents).
+    doctor = browser.new_page(viewport=DESK)
+    login(doctor, app_url, "dokter", "Dokter#2026")
+    expect(doctor.locator("#active-duty")).to_be_visible(timeout=30_000)
+    doctor.goto(f"{app_url}/cetak?dok={made['letter_id']}")
+    letter = doctor.locator("#printed-document article")
+    expect(letter).to_contain_text(made["letter_number"], timeout=30_000)
+    expect(letter).to_contain_text(made["patient"])
+    _no_print_dialog(doctor)
+    doctor.locator("#print-now").click()
+    doctor.wait_for_function("window.__prints === 1")
+    assert _page_sizes_mm(doctor.pdf(prefer_css_page_size=True)) == {(148, 210)}
+    doctor.close()
