@@ -199,3 +199,10 @@ def test_cashier_sees_the_visit_takes_a_split_payment_and_prints(
     doctor.wait_for_function("window.__prints === 1")
     assert _page_sizes_mm(doctor.pdf(prefer_css_page_size=True)) == {(148, 210)}
     doctor.close()
+
+    # The day's revenue report (Laporan > Pendapatan) shows the payment, split by method.
+    page.goto(f"{app_url}/laporan/pendapatan")
+    qris = page.locator("#pendapatan-method-row-qris")
+    expect(qris).to_have_attribute("data-amount", "5000", timeout=30_000)
+    expect(page.locator("#pendapatan-method-row-tunai")).to_have_attribute("data-amount", str(cash))
+    expect(page.locator("#pendapatan-total")).to_have_attribute("data-total", str(cash + 5000))
