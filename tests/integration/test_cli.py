@@ -78,11 +78,12 @@ def test_prestart_seeds_the_demo_once_and_prints_the_passwords_once(tmp_path):
     engine.dispose()
     assert names == {"Klinik Kita Sehat", "Praktik Dokter Mandiri dr. Sari"}
     assert users == {"admin", "dokter", "perawat", "pendaftaran", "apoteker"}
-    # The demo's SATUSEHAT setup is queued for the app's worker: 3 units, 3 rooms, the doctor,
-    # the nurse (who performs the vitals) and the pharmacist, 3 patients.
+    # The demo's SATUSEHAT setup is queued for the app's worker: 3 units, 3 rooms, the clinic's
+    # doctor, nurse (who performs the vitals) and pharmacist, the practice's own doctor, and
+    # 3 patients.
     assert queued == {
         "organization_create": 3,
         "location_create": 3,
-        "practitioner_lookup": 3,
+        "practitioner_lookup": 4,
         "patient_lookup": 3,
     }
