@@ -352,6 +352,7 @@ def pharmacy_page() -> rx.Component:
 SMALL_CSS = """
 @page { size: 60mm 40mm; margin: 0; }
 .etiket { width: 60mm; height: 40mm; page-break-after: always; break-after: page; }
+.etiket:last-child { page-break-after: auto; break-after: auto; }
 .etiket-sheet { display: block; }
 """
 A4_CSS = """
@@ -365,7 +366,11 @@ LABEL_CSS = """
 .etiket .e-branch { font-size: 8pt; font-weight: bold; border-bottom: 1px solid #000; }
 .etiket .e-line { font-size: 7.5pt; line-height: 1.25; }
 .etiket .e-signa { font-size: 10pt; font-weight: bold; margin: 1mm 0; }
-@media print { .no-print { display: none !important; } .etiket { border: none; } }
+@media print {
+  .no-print { display: none !important; }
+  .etiket { border: none; }
+  html, body, .etiket-page { margin: 0 !important; padding: 0 !important; }
+}
 """
 
 
@@ -402,4 +407,5 @@ def labels_page() -> rx.Component:
         ),
         padding="8px",
         background="#fff",
+        class_name="etiket-page",  # no padding in print: each label fills its page exactly
     )
