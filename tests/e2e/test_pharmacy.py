@@ -112,7 +112,7 @@ def test_two_pharmacists_dispense_with_fefo_reason_and_labels(
     expect(labels.locator(".etiket").first).to_contain_text("3 x sehari 1 tablet sesudah makan")
     small = labels.pdf(prefer_css_page_size=True)
     boxes = re.findall(rb"MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]", small)
-    assert boxes and all(
+    assert len(boxes) == 2 and all(  # one page per label
         round(float(w) / 72 * 25.4) == 60 and round(float(h) / 72 * 25.4) == 40 for w, h in boxes
     )
     labels.goto(f"{app_url}/apotek/etiket?resep={first}&ukuran=a4")
