@@ -35,7 +35,8 @@ def _prescriptions() -> list[int]:
         room = db.exec(select(Room).where(Room.unit_id == unit.id)).first()
         doctor = db.exec(select(Employee).where(Employee.main_duty == Duty.DOKTER_UMUM)).first()
         patients = db.exec(select(Patient).where(Patient.branch_id == branch.id)).all()[:2]
-        para = ph.item(db, branch, "Paracetamol 500 mg tablet")
+        # Not the demo drug master's paracetamol (its demo batch would join the FEFO plan).
+        para = ph.item(db, branch, "Paracetamol 500 mg tablet (uji)")
         amox = ph.item(db, branch, "Amoxicillin 500 mg kapsul", unit="kapsul", kfa="93000002")
         ph.batch(db, para, "PCT-OLD", 50, date.today() - timedelta(days=2))
         ph.batch(db, para, "PCT-EARLY", 8, date.today() + timedelta(days=40))
