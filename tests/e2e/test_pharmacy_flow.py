@@ -26,9 +26,8 @@ from klinikita.services import allergies, examination
 from klinikita.services.audit import Actor
 from klinikita.services.seed import DEMO_CLINIC
 from tests.e2e.conftest import DESK, TABLET_LANDSCAPE, admin_session_headers
-from tests.e2e.test_clinical_flow import PATIENT_NIK, UUID, _sync_clinic_master_data
+from tests.e2e.test_clinical_flow import PATIENT_NIK, UUID, _sync_clinic_master_data, login_as
 from tests.e2e.test_master_data import backend_url
-from tests.e2e.test_shell import login
 from tests.factories import make_visit
 from tests.support import pharmacy_data as ph
 
@@ -37,12 +36,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.processes]
 LIVE = 45_000  # ms for a live board change or the worker's answer to reach a page
 ALLERGEN = "Amoxicillin sirup kering 125 mg/5 mL"
 RACIKAN = ("Paracetamol 500 mg tablet", "Diclofenac sodium 25 mg tablet")
-
-
-def login_as(page: Page, url: str, username: str, password: str) -> None:
-    """Signed in and sent on (the first page of a fresh app may take a while to answer)."""
-    login(page, url, username, password)
-    expect(page).not_to_have_url(re.compile(r"/login"), timeout=LIVE)
 
 
 def _actor(db: Session, username: str) -> Actor:
