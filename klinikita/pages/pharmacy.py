@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from klinikita import routes
+from klinikita.components.allergy_banner import allergy_banner
 from klinikita.components.forms import labelled
 from klinikita.components.letterhead import printed_document
 from klinikita.components.page import page
@@ -100,41 +101,8 @@ def _queue() -> rx.Component:
 
 # ----- the review -------------------------------------------------------------------------
 def _allergies() -> rx.Component:
-    """The patient's allergies, first. (A shared allergy banner is built elsewhere; this
-    page shows the same facts as a plain list.)"""
-    return rx.cond(
-        S.allergies.length() > 0,
-        rx.callout.root(
-            rx.callout.icon(rx.icon("triangle-alert")),
-            rx.callout.text(
-                rx.text("Alergi pasien:", weight="bold"),
-                rx.foreach(
-                    S.allergies,
-                    lambda a: rx.text(
-                        a["display"],
-                        rx.cond(a["reaction"] != "", " (" + a["reaction"] + ")", ""),
-                    ),
-                ),
-            ),
-            color_scheme="red",
-            width="100%",
-            id="apotek-allergies",
-        ),
-        rx.cond(
-            S.no_known_allergy,
-            rx.callout.root(
-                rx.callout.text("Tidak ada alergi yang diketahui."),
-                color_scheme="green",
-                width="100%",
-            ),
-            rx.callout.root(
-                rx.callout.text("Riwayat alergi belum dicatat. Tanyakan kepada pasien."),
-                color_scheme="amber",
-                width="100%",
-                id="apotek-allergies-unknown",
-            ),
-        ),
-    )
+    """The patient's allergies, first (the shared banner the exam page shows too)."""
+    return rx.box(allergy_banner(S.allergies, "apotek-allergy-banner"), id="apotek-allergies")
 
 
 def _line_row(row: rx.Var) -> rx.Component:

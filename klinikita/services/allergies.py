@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, select
 
 from klinikita.models import Visit
 from klinikita.models.allergies import (
@@ -27,7 +27,7 @@ from klinikita.models.allergies import (
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.pharmacy import DrugItem
-from klinikita.services import audit, corrections
+from klinikita.services import audit, corrections, drug_master
 from klinikita.services.errors import NotFound, PermissionDenied, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, allows, require
 from klinikita.services.text_input import normalize_text, parse_id, take_text
@@ -333,14 +333,5 @@ def search_drugs(session: Session, actor: audit.Actor, text: object) -> list[dic
     words = normalize_text(text)
     if len(words) < 2:
         return []
-    rows = session.exec(
-        select(DrugItem.id, DrugItem.name, DrugItem.kfa_code)
-        .where(
-            DrugItem.branch_id == actor.branch_id,
-            DrugItem.active,
-            func.lower(DrugItem.name).contains(words.lower(), autoescape=True),
-        )
-        .order_by(DrugItem.name)
-        .limit(DRUG_RESULTS)
-    ).all()
-    return [{"id": str(i), "name": name, "kfa": kfa or ""} for i, name, kfa in rows]
+    items = drug_master.search_items(session, actor.branch_id, words, DRUG_RESULTS)
+    return [{"id": str(i.id), "name": i.name, "kfa": i.kfa_code or ""} for i in items]

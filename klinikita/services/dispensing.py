@@ -36,6 +36,7 @@ from klinikita.models.base import utcnow
 from klinikita.models.pharmacy import DispenseStatus, MovementKind
 from klinikita.models.satusehat import JobKind
 from klinikita.services import audit, outbox, versions
+from klinikita.services.allergies import SEVERITY_LABELS
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, require
@@ -127,6 +128,11 @@ class AllergyView:
     reaction: str
     severity: str
     kind: str
+
+    @property
+    def severity_label(self) -> str:
+        """'Ringan' / 'Sedang' / 'Berat', or '' when no severity was recorded."""
+        return SEVERITY_LABELS.get(self.severity, "")
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from klinikita.integrations.satusehat.fhir_medication import RxIngredient, RxItem, RxLine
@@ -28,7 +28,7 @@ from klinikita.models.allergies import AllergyKind, PatientAllergy
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Prescription, PrescriptionIngredient, Visit, VisitStatus
 from klinikita.models.pharmacy import DrugItem
-from klinikita.services import audit
+from klinikita.services import audit, drug_master
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.examination import editable_visit, mark_started, parse_number
 from klinikita.services.permissions import Action, require
@@ -256,26 +256,6 @@ def _check_allergies(
 
 
 # ----- reading ---------------------------------------------------------------------------
-_LIKE_ESCAPE = re.compile(r"([\\%_])")
-
-
-def _search_items(session: Session, branch_id: int, text: str, limit: int) -> list[DrugItem]:
-    """Active items of the branch whose name, KFA code or KFA display holds `text`.
-    (A stand-in for drug_master.search_items, built in parallel; swapped at merge.)"""
-    words = text.strip().lower().split()
-    stmt = select(DrugItem).where(DrugItem.branch_id == branch_id, DrugItem.active.is_(True))
-    for word in words[:5]:
-        pattern = "%" + _LIKE_ESCAPE.sub(r"\\\1", word) + "%"
-        stmt = stmt.where(
-            or_(
-                func.lower(DrugItem.name).like(pattern, escape="\\"),
-                func.lower(DrugItem.kfa_display).like(pattern, escape="\\"),
-                DrugItem.kfa_code.like(pattern, escape="\\"),
-            )
-        )
-    return list(session.exec(stmt.order_by(DrugItem.name).limit(limit)).all())
-
-
 def search_items(
     session: Session, actor: audit.Actor, text: str, *, limit: int = SEARCH_LIMIT
 ) -> list[dict[str, str]]:
@@ -292,7 +272,7 @@ def search_items(
             "kfa_code": item.kfa_code or "",
             "no_kfa": "" if item.kfa_code else "1",
         }
-        for item in _search_items(session, actor.branch_id, text, limit)
+        for item in drug_master.search_items(session, actor.branch_id, text, limit)
     ]
 
 

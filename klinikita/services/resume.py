@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from klinikita.integrations.satusehat.fhir import VITAL_SIGNS
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, Visit
 from klinikita.models.allergies import PatientAllergy
 from klinikita.models.clinical import (
@@ -174,7 +175,8 @@ def soap_lines(exam: Examination | None) -> list[LabelValue]:
 def prescription_text(rx_line: Prescription, ingredients: Sequence[str] = ()) -> str:
     """'Paracetamol 500 mg tablet, 10, 3 x sehari 1 tablet, 3 hari, sesudah makan'; a line
     from the drug master starts with its number (R/1), a racikan names its ingredients, and
-    a line sent to SATUSEHAT ends with its MedicationRequest id."""
+    a line sent to SATUSEHAT ends with its MedicationRequest id, and a dispensed one with its
+    MedicationDispense id beside it."""
     from_master = rx_line.item_id is not None or rx_line.is_compound
     head = " ".join(p for p in (rx_line.medicine, rx_line.form) if p)
     if rx_line.is_compound:
@@ -196,6 +198,8 @@ def prescription_text(rx_line: Prescription, ingredients: Sequence[str] = ()) ->
     text = ", ".join(parts)
     if rx_line.medication_request_id:
         text += f" · MedicationRequest {rx_line.medication_request_id}"
+    if rx_line.medication_dispense_id:
+        text += f" · MedicationDispense {rx_line.medication_dispense_id}"
     return text
 
 
@@ -233,8 +237,24 @@ def allergy_text(allergy: PatientAllergy) -> str:
     return text if allergy.active else f"{text} (dicabut)"
 
 
-def _resource_ids(procedures: list[Procedure], allergies: list[PatientAllergy]) -> list[LabelValue]:
+def _resource_ids(
+    diagnoses: list[Diagnosis],
+    exam: Examination | None,
+    procedures: list[Procedure],
+    allergies: list[PatientAllergy],
+) -> list[LabelValue]:
+    """The ids SATUSEHAT gave the visit's resources beside its Encounter: its Conditions,
+    vital-sign Observations, Procedures and AllergyIntolerances (what the reader may see)."""
     found = [
+        LabelValue(f"Condition {d.icd10_code}", d.condition_id) for d in diagnoses if d.condition_id
+    ]
+    observation_ids = (exam.observation_ids or {}) if exam is not None else {}
+    found += [
+        LabelValue(f"Observation {vital.label}", str(observation_ids[vital.loinc]))
+        for vital in VITAL_SIGNS
+        if observation_ids.get(vital.loinc)
+    ]
+    found += [
         LabelValue(f"Procedure {p.code}".strip(), p.resource_id)
         for p in procedures
         if p.resource_id
@@ -386,7 +406,9 @@ def patient_visits(
                     prescription_text(p, ingredients.get(p.id, ())) for p in prescriptions[visit.id]
                 ],
                 allergies=[allergy_text(a) for a in allergies[visit.id]],
-                resource_ids=_resource_ids(procedures[visit.id], allergies[visit.id]),
+                resource_ids=_resource_ids(
+                    diagnoses[visit.id], exam, procedures[visit.id], allergies[visit.id]
+                ),
             )
         )
     return ResumePage(

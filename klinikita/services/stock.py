@@ -25,7 +25,7 @@ from klinikita.models.pharmacy import (
     StockBatch,
     StockMovement,
 )
-from klinikita.services import audit, stock_ledger
+from klinikita.services import audit, drug_master, stock_ledger
 from klinikita.services.dates import TYPED_DATE_EXAMPLE, parse_typed_date
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.paging import PAGE_SIZE, Page
@@ -728,15 +728,10 @@ def stock_card(
 def find_items(
     session: Session, actor: audit.Actor, text: str, *, limit: int = 20
 ) -> list[DrugItem]:
-    """Active items of the active branch matching `text` (name or KFA code), for the
-    receipt form's item search (the drug master's own search is
-    services/drug_master.search_items)."""
+    """Active items of the active branch matching `text` (the drug master's search:
+    services/drug_master.search_items), for the receipt form's item search."""
     require(actor.duty, Action.VIEW_APOTEK)
-    if not " ".join((text or "").split()):
-        return []
-    stmt = select(DrugItem).where(DrugItem.branch_id == actor.branch_id, DrugItem.active)
-    stmt = _matching(stmt, text).order_by(DrugItem.name, DrugItem.id).limit(limit)
-    return list(session.exec(stmt).all())
+    return drug_master.search_items(session, actor.branch_id, text or "", limit)
 
 
 def receipt_item(session: Session, actor: audit.Actor, item_id: int | None) -> DrugItem:

@@ -163,10 +163,22 @@ class PharmacyState(AuthState):
             "etiket_a4": f"{routes.APOTEK_ETIKET}?resep={detail.dispense_id}&ukuran=a4",
         }
         self.rows = _rows(detail)
+        # As components/allergy_banner.py reads them; "tidak ada alergi" as its one row.
         self.allergies = [
-            {"display": a.display, "reaction": a.reaction, "severity": a.severity}
+            {
+                "display": a.display,
+                "reaction": a.reaction,
+                "severity": a.severity,
+                "severity_label": a.severity_label,
+                "is_none": "False",
+            }
             for a in detail.allergies
-        ]
+        ] or (
+            [{"display": "Tidak ada alergi", "reaction": "", "severity": "",
+              "severity_label": "", "is_none": "True"}]
+            if detail.no_known_allergy
+            else []
+        )  # fmt: skip
         self.no_known_allergy = detail.no_known_allergy
         self.errors = {}
 

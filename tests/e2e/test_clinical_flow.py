@@ -68,7 +68,8 @@ def _sync_clinic_master_data() -> None:
 
 def login_as(page: Page, url: str, username: str, password: str) -> None:
     login(page, url, username, password)
-    expect(page).not_to_have_url(re.compile(r"/login"))  # signed in and sent on
+    # Signed in and sent on; the first page of a freshly started app may take a while.
+    expect(page).not_to_have_url(re.compile(r"/login"), timeout=30_000)
 
 
 def _register(browser: Browser, url: str, queue_number: str = "1") -> tuple[str, str]:

@@ -92,6 +92,27 @@ def test_queue_is_live_when_a_visit_is_completed_elsewhere(db, root, clinic):
     assert all(r["status"] == DispenseStatus.WAITING for r in state.queue)
 
 
+def test_the_review_gives_the_allergy_banner_its_rows(db, root, clinic):
+    """components/allergy_banner.py reads display, reaction, severity_label and is_none; a
+    recorded "tidak ada alergi" is its one row."""
+    state = _tab(db, root, "apt.rina", "tab-apt")
+    state.load()
+    state.open_dispense(str(clinic["rx"].dispense.id))
+    assert state.allergies == [
+        {"display": "Seafood", "reaction": "gatal", "severity": "", "severity_label": "",
+         "is_none": "False"}
+    ]  # fmt: skip
+    allergy = db.exec(select(PatientAllergy)).one()
+    allergy.active = False
+    db.add(PatientAllergy(patient_id=allergy.patient_id, branch_id=allergy.branch_id,
+                          kind=AllergyKind.NONE, code="716186003", display="Tidak ada alergi",
+                          recorded_at=utcnow()))  # fmt: skip
+    db.commit()
+    state.open_dispense(str(clinic["rx"].dispense.id))
+    assert [(a["display"], a["is_none"]) for a in state.allergies] == [("Tidak ada alergi", "True")]
+    assert state.no_known_allergy
+
+
 def test_review_dispense_with_a_changed_quantity_then_hand_over(db, root, clinic):
     state = _tab(db, root, "apt.rina", "tab-apt")
     state.load()

@@ -374,7 +374,7 @@ def test_dashboard_lists_failed_and_dead_jobs(db, clinic):
     weeks = _parse(dashboard.weeks_csv(db, branch.id, now=NOW).text)
     assert weeks[0] == list(dashboard.WEEK_CSV_HEADERS) and len(weeks) == 5
     assert weeks[4][1:6] == ["2026-11-23", "2026-11-29", "1", "0", "0"]
-    assert weeks[4][6:] == ["0"] * len(dashboard.SENT_KINDS)  # Procedure, AllergyIntolerance
+    assert weeks[4][6:] == ["0"] * len(dashboard.SENT_KINDS)  # Procedure ... MedicationDispense
     jobs = _parse(dashboard.problem_jobs_csv(db, branch.id).text)
     assert len(jobs) == 3 and {r[3] for r in jobs[1:]} == {"Kode ICD-10 ditolak", "Waktu habis"}
 
@@ -400,9 +400,9 @@ def test_resend_all_needs_the_permission_and_requeues(db, clinic):
     assert audit.after == {"count": 1}
 
 
-def test_procedures_and_allergies_accepted_are_counted_per_week(db, clinic):
+def test_procedures_allergies_and_medications_accepted_are_counted_per_week(db, clinic):
     from klinikita.models.allergies import PatientAllergy
-    from klinikita.models.clinical import Procedure
+    from klinikita.models.clinical import Prescription, Procedure
 
     branch, patient = clinic[0], clinic[4]
     this_week = _done(db, clinic, 1, _utc(2026, 11, 24, 3, 0), encounter=True)
@@ -414,12 +414,24 @@ def test_procedures_and_allergies_accepted_are_counted_per_week(db, clinic):
                        code="716186003", display="Tidak ada alergi",
                        recorded_visit_id=this_week.id, recorded_at=NOW, resource_id="a1")
     )  # fmt: skip
+    # Two lines sent this week, one of them dispensed; last week's line only requested.
+    for n, (visit, request, dispense) in enumerate(
+        ((this_week, "mr1", "md1"), (this_week, "mr2", None), (last_week, "mr3", None),
+         (last_week, None, None)), start=1,
+    ):  # fmt: skip
+        line = Prescription(visit_id=visit.id, line_no=n, medicine="Paracetamol")
+        line.medication_request_id, line.medication_dispense_id = request, dispense
+        db.add(line)
     db.commit()
     weeks = dashboard.weekly_counts(db, branch.id, now=NOW)
+    none = {"procedure": 0, "allergy": 0, "medication_request": 0, "medication_dispense": 0}
     assert [w.accepted for w in weeks] == [
-        {"procedure": 0, "allergy": 0},
-        {"procedure": 0, "allergy": 0},
-        {"procedure": 1, "allergy": 0},
-        {"procedure": 1, "allergy": 1},
+        none,
+        none,
+        {"procedure": 1, "allergy": 0, "medication_request": 1, "medication_dispense": 0},
+        {"procedure": 1, "allergy": 1, "medication_request": 2, "medication_dispense": 1},
     ]
-    assert [k.key for k in dashboard.SENT_KINDS] == ["procedure", "allergy"]
+    assert [k.key for k in dashboard.SENT_KINDS] == [
+        "procedure", "allergy", "medication_request", "medication_dispense"
+    ]  # fmt: skip
+    assert "MedicationDispense diterima" in dashboard.WEEK_CSV_HEADERS

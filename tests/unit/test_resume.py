@@ -6,10 +6,16 @@ from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import event
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from klinikita.models import Patient, Visit
-from klinikita.models.clinical import Diagnosis, Prescription, Procedure, VisitStatus
+from klinikita.models.clinical import (
+    Diagnosis,
+    Examination,
+    Prescription,
+    Procedure,
+    VisitStatus,
+)
 from klinikita.models.enums import Duty, Sex, SyncStatus
 from klinikita.services.resume import patient_visits
 from tests.factories import make_branch, make_clinic, make_completed_visit
@@ -232,6 +238,11 @@ def test_allergies_and_the_visit_s_other_satusehat_ids_are_shown(db, clinic):
     visit = _visit(db, clinic, 1, 10, encounter_id="enc-1", sync_status=SyncStatus.SENT)
     db.add(Procedure(visit_id=visit.id, code="93.94", description="Nebulisasi",
                      resource_id="proc-1"))  # fmt: skip
+    first = db.exec(select(Diagnosis).where(Diagnosis.visit_id == visit.id)).one()  # J06.9
+    first.condition_id = "cond-1"
+    db.add(Diagnosis(visit_id=visit.id, rank=2, icd10_code="R05"))  # not sent yet: no id
+    exam = db.exec(select(Examination).where(Examination.visit_id == visit.id)).one()
+    exam.observation_ids = {"8867-4": "obs-pulse", "8480-6": "obs-sys"}
     db.add(
         PatientAllergy(
             patient_id=patient.id,
@@ -252,6 +263,9 @@ def test_allergies_and_the_visit_s_other_satusehat_ids_are_shown(db, clinic):
     [card] = found.cards
     assert card.allergies == ["Penisilin (Berat): sesak"]
     assert [(r.label, r.value) for r in card.resource_ids] == [
+        ("Condition J06.9", "cond-1"),
+        ("Observation tekanan darah sistolik", "obs-sys"),
+        ("Observation nadi", "obs-pulse"),
         ("Procedure 93.94", "proc-1"),
         ("AllergyIntolerance Penisilin", "allergy-1"),
     ]
@@ -260,7 +274,7 @@ def test_allergies_and_the_visit_s_other_satusehat_ids_are_shown(db, clinic):
     assert desk.allergies == [] and desk.cards[0].allergies == []
 
 
-def test_drug_master_lines_show_their_number_ingredients_and_request_id(db, clinic):
+def test_drug_master_lines_show_their_number_ingredients_request_and_dispense_ids(db, clinic):
     from klinikita.models.clinical import PrescriptionIngredient
     from tests.prescribing_support import make_items
 
@@ -270,7 +284,8 @@ def test_drug_master_lines_show_their_number_ingredients_and_request_id(db, clin
     single = Prescription(visit_id=visit.id, line_no=1, item_id=items["ctm"].id,
                           medicine="CTM 4 mg tablet", form="Tablet", quantity=6,
                           dose="1 tablet", frequency="2 x sehari",
-                          medication_request_id="mr-1")  # fmt: skip
+                          medication_request_id="mr-1",
+                          medication_dispense_id="md-1")  # fmt: skip
     racikan = Prescription(visit_id=visit.id, line_no=2, is_compound=True, medicine="Puyer",
                            form="puyer", quantity=10, medication_request_id="mr-2")  # fmt: skip
     db.add_all([single, racikan])
@@ -286,7 +301,8 @@ def test_drug_master_lines_show_their_number_ingredients_and_request_id(db, clin
     db.commit()
     [card] = patient_visits(db, branch.id, patient.id, duty=Duty.APOTEKER).cards
     assert card.prescriptions == [
-        "R/1 CTM 4 mg tablet Tablet, jumlah 6, 2 x sehari 1 tablet · MedicationRequest mr-1",
+        "R/1 CTM 4 mg tablet Tablet, jumlah 6, 2 x sehari 1 tablet · MedicationRequest mr-1"
+        " · MedicationDispense md-1",
         "R/2 Puyer (racikan puyer), bahan: Paracetamol 500 mg tablet 2 tablet "
         "(tiap racikan 100 mg); CTM 4 mg tablet 1 tablet, jumlah 10 · MedicationRequest mr-2",
     ]

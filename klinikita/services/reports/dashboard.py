@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from klinikita.models import Branch, Employee, Patient, Room, ServiceUnit, SyncJob, Visit
 from klinikita.models.allergies import PatientAllergy
-from klinikita.models.clinical import Diagnosis, Procedure, VisitStatus
+from klinikita.models.clinical import Diagnosis, Prescription, Procedure, VisitStatus
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.services import audit, outbox, satusehat_errors
 from klinikita.services.patients import format_date
@@ -37,6 +37,7 @@ JOB_KIND_LABELS = {
     JobKind.ORGANIZATION_CREATE: "Kirim unit (Organization)",
     JobKind.LOCATION_CREATE: "Kirim ruangan (Location)",
     JobKind.VISIT_SEND: "Kirim kunjungan (Encounter)",
+    JobKind.DISPENSE_SEND: "Kirim penyerahan obat (MedicationDispense)",
 }
 JOB_STATUS_LABELS = {JobStatus.FAILED: "gagal", JobStatus.DEAD: "berhenti dicoba"}
 
@@ -53,10 +54,24 @@ class SentKind:
     id_column: str = "resource_id"
 
 
-# Extend here (MedicationRequest, MedicationDispense ...): one query per kind.
+# Extend here: one query per kind.
 SENT_KINDS: tuple[SentKind, ...] = (
     SentKind("procedure", "Procedure diterima", Procedure, "visit_id"),
     SentKind("allergy", "AllergyIntolerance diterima", PatientAllergy, "recorded_visit_id"),
+    SentKind(
+        "medication_request",
+        "MedicationRequest diterima",
+        Prescription,
+        "visit_id",
+        "medication_request_id",
+    ),
+    SentKind(
+        "medication_dispense",
+        "MedicationDispense diterima",
+        Prescription,
+        "visit_id",
+        "medication_dispense_id",
+    ),
 )
 
 WEEK_CSV_HEADERS = (
