@@ -85,7 +85,8 @@ class Walk:
             page.set_viewport_size({"width": width, "height": height})
             page.wait_for_timeout(400)
             if focus is not None:
-                focus.evaluate("e => e.scrollIntoView({block: 'start'})")
+                # to the top, below the app's sticky header
+                focus.evaluate("e => { e.scrollIntoView({block: 'start'}); scrollBy(0, -72); }")
                 page.wait_for_timeout(300)
             path = self.out / f"{name}-{width}x{height}.png"
             page.screenshot(path=str(path))
@@ -267,18 +268,19 @@ def doctor_examines(w: Walk, visit_id: str) -> None:
     icd.press_sequentially("ispa", delay=80)
     result = page.locator('[id="icd-result-J06.9"]')
     expect(result).to_be_visible(timeout=SLOW)
-    w.snap("pemeriksaan-diagnosis", focus=icd)
+    w.snap("pemeriksaan-diagnosis", focus=page.get_by_role("heading", name="Diagnosis ICD-10"))
     result.click()
     expect(page.locator('[id="diagnosis-J06.9"]')).to_be_visible(timeout=SLOW)
 
-    # Tindakan (ICD-9-CM), if the search lists one for "nebul".
+    # Tindakan (ICD-9-CM), if the search lists one for "injeksi".
     procedure = page.locator("#procedure-search")
     if procedure.count():
         procedure.press_sequentially("injeksi", delay=60)
         found = page.locator("[id^=procedure-result-]").first
         try:
             found.wait_for(timeout=5_000)
-            found.click()
+            found.click()  # fills the code and the name
+            page.locator("#procedure-add").click()
         except Exception:  # noqa: BLE001 - a screenshot walk goes on without the procedure
             procedure.fill("")
 
@@ -304,13 +306,14 @@ def doctor_examines(w: Walk, visit_id: str) -> None:
     page.locator("#racikan-name").fill("Puyer batuk")
     w.pick("racikan-form", "Puyer")
     page.locator("#racikan-quantity").fill("10")
-    for name, amount, dose in (("Ambroxol", "3", "9 mg"), ("CTM", "2", "0,8 mg")):
+    for n, (name, amount, dose) in enumerate((("Ambroxol", "3", "9 mg"), ("CTM", "2", "0,8 mg"))):
         page.locator("#racikan-search").fill("")
         page.locator("#racikan-search").press_sequentially(name.lower(), delay=60)
         page.locator("[id^=racikan-result-]").filter(has_text=name).first.click()
-        row = page.locator("[id^=racikan-quantity-]").last
-        row.fill(amount)
-        page.locator("[id^=racikan-dose-]").last.fill(dose)
+        quantity = page.locator(f"#racikan-quantity-{n}")
+        expect(quantity).to_be_visible()  # the ingredient's row is there
+        quantity.fill(amount)
+        page.locator(f"#racikan-dose-{n}").fill(dose)
     for field, value in (
         ("dose", "1 bungkus"),
         ("dose_amount", "1"),
