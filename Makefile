@@ -51,7 +51,8 @@ $(WEB_BUILD): $(APP_SOURCES) reflex.lock/bun.lock | setup
 # first start, the SATUSEHAT simulator and its control endpoints for an admin.
 run: setup $(WEB_BUILD)
 	$(BIN)/python -m klinikita prestart --demo
-	KLINIKITA_DEMO=1 $(BIN)/python -m klinikita.serve --port $(PORT)
+	KLINIKITA_DEMO=1 KLINIKITA_PUBLIC_URL=$${KLINIKITA_PUBLIC_URL:-http://localhost:$(PORT)} \
+		$(BIN)/python -m klinikita.serve --port $(PORT)
 
 # The same demo for developers: pages on 3000 and backend on 8000, reloaded on every change.
 dev: setup
