@@ -115,7 +115,12 @@ def call_visit(session: Session, actor: Actor, visit_id: int) -> Called:
 def call_next(session: Session, actor: Actor, unit_id: int | None = None) -> Called:
     """Call the waiting visit of today (of `unit_id`, if given) that arrived first and has
     not been called yet. Two rooms pressing at once call two different visits: on
-    PostgreSQL the first one's row is locked and skipped, on SQLite writes take turns."""
+    PostgreSQL the first one's row is locked and skipped, on SQLite writes take turns.
+
+    On PostgreSQL a row whose lock is released between this statement's snapshot and its
+    lock (the other room committed its call) is taken with an out-of-date "not called yet";
+    a fresh look at the calls, made while holding the lock, tells, and the next visit is
+    tried instead."""
     require(actor.duty, Action.QUEUE_CALL)
     stmt = _VISIT.where(
         Visit.branch_id == actor.branch_id,
@@ -126,12 +131,23 @@ def call_next(session: Session, actor: Actor, unit_id: int | None = None) -> Cal
     if unit_id:
         stmt = stmt.where(Visit.unit_id == unit_id)
     stmt = stmt.order_by(Visit.arrived_at, Visit.id).limit(1)
-    if session.get_bind().dialect.name == "postgresql":
+    locking = session.get_bind().dialect.name == "postgresql"
+    if locking:
         stmt = stmt.with_for_update(of=Visit, skip_locked=True)
-    found = session.execute(stmt).first()
-    if found is None:
-        raise ServiceError(NOBODY_WAITING)
-    return _record(session, actor, found)
+    passed: list[int] = []
+    while True:
+        found = session.execute(stmt.where(Visit.id.not_in(passed)) if passed else stmt).first()
+        if found is None:
+            raise ServiceError(NOBODY_WAITING)
+        if not locking or not _called_already(session, found[0]):
+            return _record(session, actor, found)
+        passed.append(found[0])
+
+
+def _called_already(session: Session, visit_id: int) -> bool:
+    """Whether a call of the visit is committed, as a new statement sees it now."""
+    got = session.execute(select(QueueCall.id).where(QueueCall.visit_id == visit_id).limit(1))
+    return got.first() is not None
 
 
 def _record(session: Session, actor: Actor, found: tuple) -> Called:
