@@ -862,6 +862,21 @@ def _lb1_section() -> rx.Component:
     )
 
 
+def _month_filter(state, label: str) -> rx.Component:  # noqa: ANN001
+    """A month picker (`state.month`, `state.set_month`) with its error under it."""
+    return labelled_filter(
+        label,
+        rx.input(
+            type="month",
+            value=state.month,
+            on_change=state.set_month,
+            size="3",
+            id="filter-month",
+        ),
+        field_error(state.errors, "month"),
+    )
+
+
 @page(
     route=routes.LAPORAN_DINKES,
     title="Laporan Dinkes",
@@ -882,17 +897,7 @@ def dinkes_page() -> rx.Component:
             S.can_clinical,
             rx.vstack(
                 filter_bar(
-                    labelled_filter(
-                        "Bulan (10 besar diagnosis dan LB1)",
-                        rx.input(
-                            type="month",
-                            value=S.month,
-                            on_change=S.set_month,
-                            size="3",
-                            id="filter-month",
-                        ),
-                        field_error(S.errors, "month"),
-                    ),
+                    _month_filter(S, "Bulan (10 besar diagnosis dan LB1)"),
                 ),
                 _top_section(),
                 _lb1_section(),
@@ -1153,17 +1158,7 @@ def pendapatan_page() -> rx.Component:
                 filter_bar(
                     date_filter(S, "date_from", "Dari tanggal"),
                     date_filter(S, "date_to", "Sampai tanggal"),
-                    labelled_filter(
-                        "Atau satu bulan",
-                        rx.input(
-                            type="month",
-                            value=S.month,
-                            on_change=S.set_month,
-                            size="3",
-                            id="filter-month",
-                        ),
-                        field_error(S.errors, "month"),
-                    ),
+                    _month_filter(S, "Atau satu bulan"),
                 ),
                 _revenue_section(),
                 _shifts_section(),
