@@ -32,6 +32,7 @@ from sqlalchemy import insert  # noqa: E402
 from klinikita.db import make_engine, read_scope, session_scope  # noqa: E402
 from klinikita.migrations import upgrade_to_head  # noqa: E402
 from klinikita.models import Branch  # noqa: E402
+from klinikita.models.drug_search import SEARCHED  # noqa: E402
 from klinikita.models.pharmacy import DrugItem  # noqa: E402
 from klinikita.services.drug_master import search_items  # noqa: E402
 
@@ -56,18 +57,20 @@ def synthetic(n: int, branch_id: int, seed: int = 5) -> list[dict]:
     rows = []
     for i in range(n):
         drug = rng.choice(DRUGS).replace("-", " ")
-        strength, form = rng.choice(STRENGTHS), rng.choice(FORMS)
+        strength, form, maker = rng.choice(STRENGTHS), rng.choice(FORMS), rng.choice(MAKERS)
+        # Most items are mapped to KFA: the product's name holds the generic name and maker.
+        mapped = rng.random() < 0.7
         rows.append(
             {
                 "branch_id": branch_id,
-                "name": f"{drug} {strength} {form} {rng.choice(MAKERS)} {i:05d}",
+                "name": f"{drug} {strength} {form} {maker} {i:05d}",
                 "category": "obat",
                 "form_code": "BS066",
                 "form_name": "Tablet",
                 "strength": strength,
                 "unit": form,
                 "kfa_code": f"93{rng.randrange(1_000_000):06d}",
-                "kfa_display": "",
+                "kfa_display": f"{drug} {strength} {form} ({maker.upper()})" if mapped else "",
                 "price": rng.randrange(100, 50_000),
                 "min_stock": 0,
                 "active": rng.random() > 0.05,
@@ -119,10 +122,10 @@ def raw_search(url: str, branch_id: int) -> tuple[Callable[[str], list], Callabl
     def search(term: str) -> list:
         words = term.lower().split()
         where = " AND ".join(
-            f"(lower(name) LIKE {p} ESCAPE '\\' OR lower(strength) LIKE {p} ESCAPE '\\')"
+            "(" + " OR ".join(f"lower({c}) LIKE {p} ESCAPE '\\'" for c in SEARCHED) + ")"
             for _ in words
         )
-        where_params = [f"%{w}%" for w in words for _ in (1, 2)]
+        where_params = [f"%{w}%" for w in words for _ in SEARCHED]
         compact = term.replace(" ", "")
         digits = compact.isascii() and compact.isdigit()
         if digits:

@@ -10,7 +10,11 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from klinikita.models.drug_search import create_search_objects, drop_search_objects
+from klinikita.models.drug_search import (
+    SEARCHED_0017,
+    create_search_objects,
+    drop_search_objects,
+)
 
 revision: str = "0017"
 down_revision: str | None = "0023"
@@ -19,7 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    create_search_objects(op.get_bind())
+    create_search_objects(op.get_bind(), SEARCHED_0017)
 
 
 def downgrade() -> None:

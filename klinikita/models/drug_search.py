@@ -1,16 +1,17 @@
 """Database objects for the drug search (services/drug_master.search_items) that SQLModel
 cannot describe; the same design as the patient search (models/patient_search.py).
 
-- PostgreSQL: pg_trgm GIN indexes on lower(drug_item.name) and lower(drug_item.strength), so
-  `lower(name) LIKE '%x%' OR lower(strength) LIKE '%x%'` is a bitmap OR of two index scans.
+- PostgreSQL: pg_trgm GIN indexes on lower() of drug_item.name, .strength and .kfa_display, so
+  `lower(name) LIKE '%x%' OR lower(strength) LIKE '%x%' OR ...` is a bitmap OR of index scans.
   Without GIN's pending list (fastupdate = off): an item is in the index as soon as it is
   written, so a search right after a CSV import of thousands of items is as quick as ever
   (with the list, the planner prices the unflushed entries and reads every item instead until
   autovacuum runs). The drug master is written rarely, so the slower insert does not matter.
-- SQLite: an FTS5 table with the trigram tokenizer over drug_item.name and .strength (external
-  content, no copy of the text), kept in step with drug_item by triggers.
+- SQLite: an FTS5 table with the trigram tokenizer over the same columns (external content,
+  no copy of the text), kept in step with drug_item by triggers.
 
-Migration 0017 creates them with `create_search_objects(conn)`; the models' `create_all` (tests,
+Migration 0017 created them over name and strength, migration 0028 over the KFA name too
+(`SEARCHED`), both with `create_search_objects(conn)`; the models' `create_all` (tests,
 benchmarks) does too, through the table events below. Alembic's autogenerate and the drift test
 skip them with `include_object`.
 """
@@ -23,45 +24,61 @@ from sqlalchemy.engine import Connection
 from klinikita.models.pharmacy import DrugItem
 
 FTS_TABLE = "drug_item_fts"
-NAME_TRGM_INDEX = "ix_drug_item_name_trgm"
-STRENGTH_TRGM_INDEX = "ix_drug_item_strength_trgm"
 TRIGGERS = ("drug_item_fts_ai", "drug_item_fts_ad", "drug_item_fts_au")
 # FTS5's trigram tokenizer finds substrings of at least this many characters.
 MIN_TRIGRAM = 3
-
-_SQLITE_CREATE = (
-    f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
-    "name, strength, content='drug_item', content_rowid='id', tokenize='trigram')",
-    f"CREATE TRIGGER IF NOT EXISTS drug_item_fts_ai AFTER INSERT ON drug_item BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, name, strength) "
-    "VALUES (new.id, new.name, new.strength); END",
-    f"CREATE TRIGGER IF NOT EXISTS drug_item_fts_ad AFTER DELETE ON drug_item BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, name, strength) "
-    "VALUES ('delete', old.id, old.name, old.strength); END",
-    f"CREATE TRIGGER IF NOT EXISTS drug_item_fts_au AFTER UPDATE OF name, strength ON drug_item "
-    f"BEGIN INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, name, strength) "
-    "VALUES ('delete', old.id, old.name, old.strength); "
-    f"INSERT INTO {FTS_TABLE}(rowid, name, strength) "
-    "VALUES (new.id, new.name, new.strength); END",
-    # Rows written before the table existed (an upgrade of a database with items).
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
-)
-
-_PG_CREATE = (
-    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
-    f"CREATE INDEX IF NOT EXISTS {NAME_TRGM_INDEX} ON drug_item "
-    "USING gin (lower(name) gin_trgm_ops) WITH (fastupdate = off)",
-    f"CREATE INDEX IF NOT EXISTS {STRENGTH_TRGM_INDEX} ON drug_item "
-    "USING gin (lower(strength) gin_trgm_ops) WITH (fastupdate = off)",
-)
+# The columns searched: the name staff know, the strength, and the KFA product's name, which
+# holds the generic name and the maker ("Paracetamol 500 mg Tablet (SANMOL)"), so an item
+# named by its brand is found by its generic name too.
+SEARCHED = ("name", "strength", "kfa_display")
+# What migration 0017 created, before the KFA name was searched (migration 0028 goes back to it).
+SEARCHED_0017 = ("name", "strength")
 
 
-def create_search_objects(conn: Connection) -> None:
-    """Create the dialect's search objects (idempotent; nothing on other dialects)."""
+def trgm_index(column: str) -> str:
+    return f"ix_drug_item_{column}_trgm"
+
+
+TRGM_INDEXES = tuple(trgm_index(c) for c in SEARCHED)
+
+
+def _sqlite_create(columns: tuple[str, ...]) -> tuple[str, ...]:
+    names = ", ".join(columns)
+    new = ", ".join(f"new.{c}" for c in columns)
+    old = ", ".join(f"old.{c}" for c in columns)
+    insert_new = f"INSERT INTO {FTS_TABLE}(rowid, {names}) VALUES (new.id, {new});"
+    delete_old = (
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, {names}) VALUES ('delete', old.id, {old});"
+    )
+    return (
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5("
+        f"{names}, content='drug_item', content_rowid='id', tokenize='trigram')",
+        f"CREATE TRIGGER IF NOT EXISTS drug_item_fts_ai AFTER INSERT ON drug_item BEGIN "
+        f"{insert_new} END",
+        f"CREATE TRIGGER IF NOT EXISTS drug_item_fts_ad AFTER DELETE ON drug_item BEGIN "
+        f"{delete_old} END",
+        f"CREATE TRIGGER IF NOT EXISTS drug_item_fts_au AFTER UPDATE OF {names} ON drug_item "
+        f"BEGIN {delete_old} {insert_new} END",
+        # Rows written before the table existed (an upgrade of a database with items).
+        f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",
+    )
+
+
+def _pg_create(columns: tuple[str, ...]) -> tuple[str, ...]:
+    return ("CREATE EXTENSION IF NOT EXISTS pg_trgm",) + tuple(
+        f"CREATE INDEX IF NOT EXISTS {trgm_index(c)} ON drug_item "
+        f"USING gin (lower({c}) gin_trgm_ops) WITH (fastupdate = off)"
+        for c in columns
+    )
+
+
+def create_search_objects(conn: Connection, columns: tuple[str, ...] = SEARCHED) -> None:
+    """Create the dialect's search objects over `columns` (idempotent; nothing on other
+    dialects). Migrations pass the columns of their own time."""
     if conn.dialect.name == "sqlite":
-        statements = _SQLITE_CREATE
+        statements = _sqlite_create(columns)
     elif conn.dialect.name == "postgresql":
-        statements = _PG_CREATE
+        statements = _pg_create(columns)
     else:
         return
     for sql in statements:
@@ -69,14 +86,15 @@ def create_search_objects(conn: Connection) -> None:
 
 
 def drop_search_objects(conn: Connection) -> None:
-    """Drop them (the extension stays: the patient search uses it too)."""
+    """Drop them, whichever columns they cover (the extension stays: the patient search
+    uses it too)."""
     if conn.dialect.name == "sqlite":
         for trigger in TRIGGERS:
             conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {FTS_TABLE}")
     elif conn.dialect.name == "postgresql":
-        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {NAME_TRGM_INDEX}")
-        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {STRENGTH_TRGM_INDEX}")
+        for column in SEARCHED:
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {trgm_index(column)}")
 
 
 def is_search_table(name: str) -> bool:
@@ -88,7 +106,7 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: AN
     """Alembic filter: leave the search objects above out of model comparisons."""
     if type_ == "table" and name and is_search_table(name):
         return False
-    if type_ == "index" and name in (NAME_TRGM_INDEX, STRENGTH_TRGM_INDEX):
+    if type_ == "index" and name in TRGM_INDEXES:
         return False
     return True
 

@@ -66,7 +66,17 @@ def _usage(form: rx.Var, setter, errors: rx.Var, prefix: str) -> rx.Component:  
 def _search(query: rx.Var, on_change, results: rx.Var, on_pick, prefix: str) -> rx.Component:  # noqa: ANN001
     def result(item: rx.Var) -> rx.Component:
         return rx.button(
-            rx.text(item["name"], size="2", flex="1", text_align="left"),
+            rx.vstack(
+                rx.text(item["name"], size="2", text_align="left"),
+                # The KFA product (generic name, maker): why a search by generic name found it.
+                rx.cond(
+                    item["kfa_display"] != "",
+                    rx.text(item["kfa_display"], size="1", color=_MUTED, text_align="left"),
+                ),
+                spacing="0",
+                flex="1",
+                align="start",
+            ),
             rx.cond(
                 item["no_kfa"] == "1",
                 rx.badge("belum ada kode KFA", color_scheme="amber", size="1"),
@@ -85,7 +95,7 @@ def _search(query: rx.Var, on_change, results: rx.Var, on_pick, prefix: str) -> 
             value=query,
             on_change=on_change,
             debounce_timeout=300,
-            placeholder="Cari obat di daftar Obat & BHP (nama atau kode KFA)",
+            placeholder="Cari obat di daftar Obat & BHP (nama, nama generik, atau kode KFA)",
             size="3",
             width="100%",
             id=f"{prefix}-search",

@@ -119,7 +119,7 @@ def _item_search(on_pick, element_id: str) -> rx.Component:  # noqa: ANN001
     return rx.vstack(
         rx.input(
             rx.input.slot(rx.icon("search", size=16)),
-            placeholder="Cari obat (nama atau kode KFA)",
+            placeholder="Cari obat (nama, nama generik, atau kode KFA)",
             value=S.item_query,
             on_change=S.search_items,
             debounce_timeout=300,

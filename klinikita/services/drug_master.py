@@ -7,8 +7,8 @@ prescribed to SATUSEHAT: it may be saved without one, and is then shown as
 "belum dipetakan ke KFA" until it is mapped.
 
 Every change is audited in its transaction; edits carry the version the form loaded
-(services/versions.py). `search_items` is the prescribing search (name, strength or KFA code of
-the branch's active items); `import_csv` reads a clinic's existing list.
+(services/versions.py). `search_items` is the prescribing search (name, strength, KFA product
+name or KFA code of the branch's active items); `import_csv` reads a clinic's existing list.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sqlalchemy import text as sql_text
 from sqlmodel import Session, select
 
 from klinikita.models.base import utcnow
-from klinikita.models.drug_search import FTS_TABLE, MIN_TRIGRAM
+from klinikita.models.drug_search import FTS_TABLE, MIN_TRIGRAM, SEARCHED
 from klinikita.models.pharmacy import DrugItem, ItemCategory
 from klinikita.services import audit, versions
 from klinikita.services.errors import NotFound, ValidationFailed
@@ -333,13 +333,18 @@ def _pattern(value: str, inline: bool):  # noqa: ANN202 (an SQL value)
 
 
 def _matches(term: str, inline: bool = False):  # noqa: ANN202 (an SQL condition)
-    """Every word of `term` in the name or the strength, or the term as a KFA code prefix
-    (codes are digits, so the prefix is also a range on kfa_code's index: ':' follows '9')."""
+    """Every word of `term` in the name, the strength or the KFA product's name (it holds the
+    generic name: "amoxicillin" finds an item named by its brand once it is mapped to KFA), or
+    the term as a KFA code prefix (codes are digits, so the prefix is also a range on
+    kfa_code's index: ':' follows '9')."""
+    columns = [getattr(DrugItem, c) for c in SEARCHED]
     every_word = and_(
         *[
             or_(
-                func.lower(DrugItem.name).like(_pattern(_like(w), inline), escape="\\"),
-                func.lower(DrugItem.strength).like(_pattern(_like(w), inline), escape="\\"),
+                *[
+                    func.lower(column).like(_pattern(_like(w), inline), escape="\\")
+                    for column in columns
+                ]
             )
             for w in term.lower().split()
         ]
@@ -357,8 +362,8 @@ def _matches(term: str, inline: bool = False):  # noqa: ANN202 (an SQL condition
 
 def _searched(stmt, term: str, dialect: str):  # noqa: ANN001, ANN202 (a select of DrugItem)
     """`stmt` narrowed to the items `_matches(term)`, read through an index
-    (models/drug_search.py). PostgreSQL: the trigram indexes on lower(name) and
-    lower(strength) serve the LIKE conditions as written. SQLite: the search starts from the
+    (models/drug_search.py). PostgreSQL: the trigram indexes on lower() of every searched
+    column serve the LIKE conditions as written. SQLite: the search starts from the
     FTS5 trigram table, the items holding every word of 3 or more characters (and those whose
     KFA code starts with a digits-only term), and `_matches` then decides exactly as before.
     A term with no word that long is matched by reading the branch's items."""
@@ -395,8 +400,9 @@ def search_statement(branch_id: int, term: str, dialect: str, limit: int = 20): 
 
 
 def search_items(session: Session, branch_id: int, text: str, limit: int = 20) -> list[DrugItem]:
-    """The branch's active items whose name or strength hold every word of `text`, or whose
-    KFA code starts with it: names that start with it first, then by name. Empty text: none."""
+    """The branch's active items whose name, strength or KFA product name hold every word of
+    `text`, or whose KFA code starts with it: names that start with it first, then by name.
+    Empty text: none."""
     term = " ".join(normalize_text(text).split())
     if not term:
         return []

@@ -270,6 +270,7 @@ def search_items(
             "name": item.name,
             "unit": item.unit,
             "kfa_code": item.kfa_code or "",
+            "kfa_display": item.kfa_display if item.kfa_display != item.name else "",
             "no_kfa": "" if item.kfa_code else "1",
         }
         for item in drug_master.search_items(session, actor.branch_id, text, limit)

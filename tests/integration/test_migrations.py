@@ -55,10 +55,15 @@ def _assert_no_drift(url: str) -> None:
                     "AND tbl_name = 'drug_item'"
                 ).scalars()
                 assert set(triggers) == set(drug_search.TRIGGERS)
+                # Migration 0028: the KFA product's name is searched too.
+                columns = conn.exec_driver_sql(
+                    f"SELECT name FROM pragma_table_info('{drug_search.FTS_TABLE}')"
+                ).scalars()
+                assert tuple(columns) == drug_search.SEARCHED
         else:
             assert TRGM_INDEX in {ix["name"] for ix in inspector.get_indexes("patient")}
             drug_indexes = {ix["name"] for ix in inspector.get_indexes("drug_item")}
-            assert {drug_search.NAME_TRGM_INDEX, drug_search.STRENGTH_TRGM_INDEX} <= drug_indexes
+            assert set(drug_search.TRGM_INDEXES) <= drug_indexes
     finally:
         engine.dispose()
 

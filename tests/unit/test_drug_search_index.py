@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import insert, text
 from sqlmodel import select
 
-from klinikita.models.drug_search import FTS_TABLE, NAME_TRGM_INDEX
+from klinikita.models.drug_search import FTS_TABLE, trgm_index
 from klinikita.models.enums import Duty
 from klinikita.models.pharmacy import DrugItem
 from klinikita.services import drug_master as dm
@@ -74,7 +74,7 @@ def test_the_search_is_read_from_the_index(db):
         assert f"SCAN {FTS_TABLE} VIRTUAL TABLE" in plan, plan
         assert "USING INTEGER PRIMARY KEY" in plan, plan
     else:
-        assert NAME_TRGM_INDEX in plan, plan
+        assert trgm_index("name") in plan, plan
         assert "Seq Scan" not in plan, plan
 
 
@@ -147,3 +147,19 @@ def test_the_index_follows_insert_rename_deactivate_and_delete(db):
     assert found("setiriz") == []
     if _dialect(db) == "sqlite":
         assert hits('"setirizin"') == []
+
+
+def test_an_item_named_by_its_brand_is_found_by_the_generic_name_of_its_kfa_product(db):
+    actor = _actor(db)
+    if _dialect(db) == "postgresql":
+        db.connection().exec_driver_sql("SET enable_seqscan = off")
+    found = lambda term: [i.name for i in dm.search_items(db, actor.branch_id, term)]  # noqa: E731
+    item = dm.create_item(db, actor, dm.DrugInput(name="Sirturo", form="Tablet", unit="tablet"))
+    db.commit()
+    assert found("bedaquil") == []
+    dm.map_kfa(db, actor, item.id, "93000402", "Bedaquiline Fumarate 100 mg Tablet (SIRTURO)")
+    db.commit()
+    assert found("bedaquil") == ["Sirturo"]
+    assert found("bedaquiline 100") == ["Sirturo"]
+    assert found("sirturo") == ["Sirturo"]
+    assert found("bedaquiline 200") == []
