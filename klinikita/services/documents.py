@@ -35,7 +35,7 @@ from klinikita.models import (
 from klinikita.models.allergies import AllergyKind
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
-from klinikita.models.enums import Duty, Sex
+from klinikita.models.enums import Sex
 from klinikita.services import allergies, audit, icd10
 from klinikita.services.dates import parse_typed_date
 from klinikita.services.dispensing import signa
@@ -511,20 +511,12 @@ def _allergy_text(session: Session, patient_id: int) -> str:
     return "; ".join(texts)
 
 
-def _refuse(duty: str, what: str) -> PermissionDenied:
-    try:
-        who = Duty(duty).label
-    except ValueError:
-        who = str(duty)
-    return PermissionDenied(
-        f"Tugas aktif Anda ({who}) tidak berwenang {what}. Ganti tugas atau hubungi admin."
-    )
-
-
 def _require_resep_issuer(duty: str) -> None:
     """The doctor (EXAM_MEDICAL) or the pharmacy (DISPENSE_RECORD) issues a resep."""
     if not (allows(duty, Action.EXAM_MEDICAL) or allows(duty, Action.DISPENSE_RECORD)):
-        raise _refuse(duty, "mencetak resep")
+        raise PermissionDenied(
+            "Resep dicetak oleh dokter atau petugas apotek. Ganti tugas atau hubungi admin."
+        )
 
 
 def issue_prescription(
@@ -644,7 +636,7 @@ def _printable(
 ) -> IssuedDocument:
     """The document, if the actor may read its kind in its branch."""
     if not may_read_documents(actor.duty):
-        raise _refuse(actor.duty, "membaca dokumen klinis")
+        require(actor.duty, Action.VIEW_CLINICAL)  # raises, naming the duty
     doc = session.get(IssuedDocument, doc_id, with_for_update=lock)
     if doc is None or doc.branch_id != actor.branch_id or doc.kind not in DOCUMENT_KINDS:
         raise NotFound("Dokumen tidak ditemukan di cabang aktif.")
