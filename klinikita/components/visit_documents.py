@@ -1,5 +1,6 @@
-"""An open visit's letters: "Surat keterangan sakit" and "Surat rujukan" (doctors), the
-letters already issued for it with their print pages, and the dialog that issues one."""
+"""An open visit's letters: "Surat keterangan sakit" and "Surat rujukan" (doctors), "Cetak
+resep" once the visit has prescription lines, the documents already issued for it with
+their print pages, and the dialog that issues a letter."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from klinikita import routes
 from klinikita.components.forms import field_error, labelled
 from klinikita.services.print_render import REFERRAL, SICK_LEAVE
 from klinikita.state.documents import DocumentIssueState as D
+from klinikita.state.examination import ExaminationState
 
 _MUTED = rx.color("gray", 11)
 
@@ -151,7 +153,8 @@ def _issued(row: rx.Var) -> rx.Component:
 
 
 def visit_documents(visit_id: rx.Var, can_issue: rx.Var, examined: rx.Var) -> rx.Component:
-    """The section of the exam page: buttons for the doctor, the visit's issued letters."""
+    """The section of the exam page: buttons for the doctor (the resep's once the exam
+    page lists prescription lines), the visit's issued documents."""
     return rx.card(
         rx.vstack(
             rx.heading("Surat", size="4"),
@@ -173,6 +176,17 @@ def visit_documents(visit_id: rx.Var, can_issue: rx.Var, examined: rx.Var) -> rx
                         size="3",
                         variant="soft",
                         id="document-new-rujukan",
+                    ),
+                    rx.cond(
+                        ExaminationState.prescriptions.length() > 0,
+                        rx.button(
+                            rx.icon("printer", size=16),
+                            "Cetak resep",
+                            on_click=D.issue_prescription(visit_id),
+                            size="3",
+                            variant="soft",
+                            id="document-print-resep",
+                        ),
                     ),
                     spacing="3",
                     wrap="wrap",

@@ -216,6 +216,18 @@ def _actions() -> rx.Component:
             ),
         ),
         rx.cond(
+            S.can_dispense,
+            rx.button(
+                rx.icon("printer", size=16),
+                "Cetak resep",
+                on_click=S.print_prescription,
+                variant="soft",
+                size="3",
+                min_height="44px",
+                id="apotek-print-resep",
+            ),
+        ),
+        rx.cond(
             status != DispenseStatus.CANCELLED.value,
             rx.hstack(
                 rx.link(

@@ -1,10 +1,13 @@
-"""Issued documents: surat keterangan sakit, surat rujukan and the resume, numbered per kind
-per branch and month ("SKS/2026/12/0001"), stored with everything they print, and printed
-(the first time as the original, every later time marked SALINAN and audited).
+"""Issued documents: surat keterangan sakit, surat rujukan, the resep and the resume,
+numbered per kind per branch and month ("SKS/2026/12/0001"), stored with everything they
+print, and printed (the first time as the original, every later time marked SALINAN and
+audited).
 
 Issuing a letter is a doctor's act (EXAM_MEDICAL) for a visit of the active branch that was
-examined; the resume is a copy of the record (VIEW_CLINICAL). Printing or downloading any of
-them needs VIEW_CLINICAL in the document's branch.
+examined; the resep is the doctor's or the pharmacy's (EXAM_MEDICAL or DISPENSE_RECORD); the
+resume is a copy of the record (VIEW_CLINICAL). Printing or downloading a document needs
+VIEW_CLINICAL in the document's branch, the resep VIEW_PRESCRIPTION (what the pharmacy
+dispenses against).
 """
 
 from __future__ import annotations
@@ -19,24 +22,29 @@ from klinikita.models import (
     Branch,
     Diagnosis,
     DocumentCounter,
+    DrugItem,
     Employee,
     Examination,
     IssuedDocument,
     Patient,
     Prescription,
+    PrescriptionIngredient,
     Procedure,
     Visit,
 )
+from klinikita.models.allergies import AllergyKind
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import Sex
-from klinikita.services import audit, icd10
+from klinikita.services import allergies, audit, icd10
 from klinikita.services.dates import parse_typed_date
-from klinikita.services.errors import NotFound, ValidationFailed
+from klinikita.services.dispensing import signa
+from klinikita.services.errors import NotFound, PermissionDenied, ValidationFailed
 from klinikita.services.letterhead import letterhead_for
-from klinikita.services.permissions import Action, require
+from klinikita.services.permissions import Action, allows, require
 from klinikita.services.print_render import (
     DOCUMENT_KINDS,
+    PRESCRIPTION,
     REFERRAL,
     RESUME,
     SICK_LEAVE,
@@ -88,6 +96,24 @@ def number_words(n: int) -> str:
     tens, ones = divmod(n, 10)
     head = "sepuluh" if tens == 1 else f"{_ONES[tens]} puluh"
     return f"{head} {_ONES[ones]}".strip()
+
+
+_ROMAN = (
+    (1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
+    (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I"),
+)  # fmt: skip
+
+
+def roman_numeral(n: int) -> str:
+    """1 <= n < 4000 in Roman numerals, as a resep writes its quantities: 15 -> "XV",
+    40 -> "XL", 1999 -> "MCMXCIX" (ValueError outside that range)."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 < n < 4000:
+        raise ValueError(n)
+    out = []
+    for value, letters in _ROMAN:
+        count, n = divmod(n, value)
+        out.append(letters * count)
+    return "".join(out)
 
 
 # ----- numbering -----------------------------------------------------------------------
@@ -379,6 +405,168 @@ def issue_referral(
     )  # fmt: skip
 
 
+# ----- the resep ------------------------------------------------------------------------
+# How a racikan of each form (services/prescribing.COMPOUND_FORMS) is made: powders and
+# capsules are divided doses ("dtd": every piece holds the amounts listed), an ointment or
+# a syrup is mixed whole.
+_COMPOUND_MAKE = {
+    "puyer": ("pulv.", True),
+    "kapsul": ("caps.", True),
+    "salep": ("ungt.", False),
+    "sirup": ("sir.", False),
+}
+
+
+def resep_quantity(quantity: float | None) -> str:
+    """'No. XV (15)': how many, in Roman numerals and then in digits; a number Roman
+    numerals do not write (a fraction, 4000 or more) in digits alone; '' when none."""
+    if quantity is None or quantity <= 0:
+        return ""
+    if float(quantity).is_integer() and quantity < 4000:
+        whole = int(quantity)
+        return f"No. {roman_numeral(whole)} ({whole})"
+    return f"No. {quantity:g}"
+
+
+def _with(name: str, *parts: str) -> str:
+    """`name` followed by each part it does not already say ("Paracetamol 500 mg tablet"
+    needs neither "500 mg" nor "Tablet" again)."""
+    text = name.strip()
+    for part in parts:
+        part = (part or "").strip()
+        if part and part.casefold() not in text.casefold():
+            text = f"{text} {part}"
+    return text
+
+
+def _resep_lines(session: Session, visit_id: int) -> list[dict]:
+    """The visit's prescription lines as the resep prints them, by line number: the item
+    (name, strength, form), "No. XV (15)", the signa; a racikan its ingredients with what
+    each piece holds and how it is made ("m.f. pulv. dtd No. X (10)")."""
+    lines = session.exec(
+        select(Prescription)
+        .where(Prescription.visit_id == visit_id)
+        .order_by(Prescription.line_no, Prescription.id)
+    ).all()
+    ids = [p.id for p in lines]
+    parts: dict[int, list[dict[str, str]]] = {}
+    if ids:
+        for ing, item in session.exec(
+            select(PrescriptionIngredient, DrugItem)
+            .join(DrugItem, DrugItem.id == PrescriptionIngredient.item_id)
+            .where(PrescriptionIngredient.prescription_id.in_(ids))
+            .order_by(PrescriptionIngredient.id)
+        ).all():
+            parts.setdefault(ing.prescription_id, []).append(
+                {
+                    "name": _with(item.name, item.strength),
+                    "amount": ing.dose_text.strip() or f"{ing.quantity} {item.unit} (seluruhnya)",
+                }
+            )
+    item_ids = {p.item_id for p in lines if p.item_id}
+    items = (
+        {i.id: i for i in session.exec(select(DrugItem).where(DrugItem.id.in_(item_ids))).all()}
+        if item_ids
+        else {}
+    )
+    out = []
+    for p in lines:
+        how = signa(p)
+        row = {
+            "no": p.line_no,
+            "compound": p.is_compound,
+            "signa": f"S. {how}" if how else "",
+            "ingredients": parts.get(p.id, []),
+        }
+        if p.is_compound:
+            shape, divided = _COMPOUND_MAKE.get(p.form, (p.form, False))
+            made = " ".join(x for x in ("m.f.", shape, "dtd" if divided else "") if x)
+            row |= {
+                "item": p.medicine,
+                "quantity": "",
+                "make": f"{made} {resep_quantity(p.quantity)}".strip(),
+            }
+        else:
+            item = items.get(p.item_id) if p.item_id else None
+            name = _with(p.medicine, item.strength if item else "", p.form.lower())
+            row |= {"item": name, "quantity": resep_quantity(p.quantity), "make": ""}
+        out.append(row)
+    return out
+
+
+def _allergy_text(session: Session, patient_id: int) -> str:
+    """The patient's active allergies ("Amoxicillin (ruam, berat); Udang"), "Tidak ada
+    alergi", or "" when nothing was ever recorded."""
+    rows = allergies.active_rows(session, patient_id)
+    if rows and all(r.kind == AllergyKind.NONE for r in rows):
+        return allergies.NO_KNOWN_ALLERGY_LABEL
+    texts = []
+    for r in rows:
+        if r.kind == AllergyKind.NONE:
+            continue
+        notes = [
+            x for x in (r.reaction.strip(), allergies.SEVERITY_LABELS.get(r.severity, "")) if x
+        ]
+        texts.append(f"{r.display} ({', '.join(notes).lower()})" if notes else r.display)
+    return "; ".join(texts)
+
+
+def _require_resep_issuer(duty: str) -> None:
+    """The doctor (EXAM_MEDICAL) or the pharmacy (DISPENSE_RECORD) issues a resep."""
+    if not (allows(duty, Action.EXAM_MEDICAL) or allows(duty, Action.DISPENSE_RECORD)):
+        raise PermissionDenied(
+            "Resep dicetak oleh dokter atau petugas apotek. Ganti tugas atau hubungi admin."
+        )
+
+
+def issue_prescription(
+    session: Session, actor: audit.Actor, visit_id: int, *, now: datetime | None = None
+) -> IssuedDocument:
+    """The resep of a visit of the active branch that has prescription lines, signed by the
+    visit's doctor (EXAM_MEDICAL or DISPENSE_RECORD). When a resep of the visit was issued
+    and everything it prints is still the same, that document is returned (its next print
+    is a SALINAN); after a change to the prescription (or the patient's allergies or
+    weight) a new one is issued with a new number."""
+    _require_resep_issuer(actor.duty)
+    visit = session.get(Visit, visit_id, with_for_update=True)
+    if visit is None or visit.branch_id != actor.branch_id:
+        raise NotFound("Kunjungan tidak ditemukan di cabang aktif.")
+    if visit.status == VisitStatus.CANCELLED:
+        raise ValidationFailed({"visit": "Kunjungan ini dibatalkan; resep tidak dicetak."})
+    lines = _resep_lines(session, visit_id)
+    if not lines:
+        raise ValidationFailed({"visit": "Kunjungan ini belum memiliki resep."})
+    branch = session.get(Branch, visit.branch_id)
+    patient = session.get(Patient, visit.patient_id)
+    exam = session.exec(select(Examination).where(Examination.visit_id == visit_id)).first()
+    weight = next((v.value for v in vitals_lines(exam) if v.label == "Berat badan"), "")
+    content = {
+        "patient": _patient_block(patient, visit.visit_date),
+        "doctor": _doctor_block(session.get(Employee, visit.doctor_id)),
+        "exam_date": long_date(visit.visit_date),
+        # The resep is dated the day it was written: the signature says so too.
+        "issued_date": long_date(visit.visit_date),
+        "weight": weight,
+        "allergies": _allergy_text(session, patient.id),
+        "lines": lines,
+    }
+    last = session.exec(
+        select(IssuedDocument)
+        .where(
+            IssuedDocument.visit_id == visit_id,
+            IssuedDocument.branch_id == visit.branch_id,
+            IssuedDocument.kind == PRESCRIPTION.code,
+        )
+        .order_by(IssuedDocument.id.desc())
+    ).first()
+    if last is not None and last.content == content:
+        return last
+    return _issue(
+        session, actor, PRESCRIPTION, branch, content,
+        visit_id=visit_id, patient_id=patient.id, now=now or utcnow(),
+    )  # fmt: skip
+
+
 def issue_resume(
     session: Session,
     actor: audit.Actor,
@@ -428,13 +616,31 @@ class DocumentRow:
     print_count: int
 
 
+# What reading (printing, downloading) a document needs, per kind: the resep is what the
+# pharmacy dispenses against (prescriptions and allergies); every other kind is clinical.
+_READ_ACTION = {PRESCRIPTION.code: Action.VIEW_PRESCRIPTION}
+
+
+def read_action(kind: str) -> Action:
+    """The action that reads (prints) a document of `kind`."""
+    return _READ_ACTION.get(kind, Action.VIEW_CLINICAL)
+
+
+def may_read_documents(duty: str) -> bool:
+    """Whether `duty` may read some kind of document (the print page opens at all)."""
+    return any(allows(duty, a) for a in {Action.VIEW_CLINICAL, *_READ_ACTION.values()})
+
+
 def _printable(
     session: Session, actor: audit.Actor, doc_id: int, *, lock: bool = False
 ) -> IssuedDocument:
-    require(actor.duty, Action.VIEW_CLINICAL)
+    """The document, if the actor may read its kind in its branch."""
+    if not may_read_documents(actor.duty):
+        require(actor.duty, Action.VIEW_CLINICAL)  # raises, naming the duty
     doc = session.get(IssuedDocument, doc_id, with_for_update=lock)
     if doc is None or doc.branch_id != actor.branch_id or doc.kind not in DOCUMENT_KINDS:
         raise NotFound("Dokumen tidak ditemukan di cabang aktif.")
+    require(actor.duty, read_action(doc.kind))
     return doc
 
 

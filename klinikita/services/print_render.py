@@ -2,10 +2,10 @@
 
 The same HTML fragment (a `<style>` with the paper size and an `<article>`) is shown by the
 browser's print page and turned into the PDF by WeasyPrint, so paper and PDF never differ.
-Paper sizes are exact (CSS `@page size`): letters (surat keterangan sakit, surat rujukan) on
-A5 portrait, the resume on A4 portrait, the nota on 58 mm or 80 mm thermal roll (fixed width,
-297 mm long pages) or A5, the pharmacy's etiket on 60 x 40 mm labels or an A4 sheet
-(docs/printing.md).
+Paper sizes are exact (CSS `@page size`): letters (surat keterangan sakit, surat rujukan)
+and the resep on A5 portrait, the resume on A4 portrait, the nota on 58 mm or 80 mm thermal
+roll (fixed width, 297 mm long pages) or A5, the pharmacy's etiket on 60 x 40 mm labels or
+an A4 sheet (docs/printing.md).
 
 `DOCUMENT_KINDS` is the registry of every printable kind: its stored code, its number's
 prefix, its title, template and paper. Every kind registers here and the print-layout test
@@ -104,6 +104,8 @@ def register(kind: DocumentKind) -> DocumentKind:
 
 SICK_LEAVE = register(DocumentKind("sks", "SKS", "Surat Keterangan Sakit", "sick_leave.html", "A5"))
 REFERRAL = register(DocumentKind("rujukan", "SR", "Surat Rujukan", "referral.html", "A5"))
+# The visit's prescription as the doctor signs it ("R/" lines), for the patient or the pharmacy.
+PRESCRIPTION = register(DocumentKind("resep", "RSP", "Resep", "resep.html", "A5"))
 RESUME = register(
     DocumentKind("resume", "RES", "Resume Medis", "resume.html", "A4", signed_by_doctor=False)
 )

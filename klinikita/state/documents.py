@@ -1,5 +1,5 @@
-"""Letters from the exam page (surat keterangan sakit, surat rujukan), the resume's print,
-and the print page that shows, prints and downloads any issued document."""
+"""Letters from the exam page (surat keterangan sakit, surat rujukan) and its resep, the
+resume's print, and the print page that shows, prints and downloads any issued document."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from klinikita.services import print_render
 from klinikita.services.errors import NotFound, PermissionDenied, ValidationFailed
 from klinikita.services.permissions import Action, allows
 from klinikita.services.text_input import parse_id, payload_id, payload_text
-from klinikita.state.auth import AuthState
+from klinikita.state.auth import AuthState, SessionExpired
 
 _ISSUE_FIELDS = frozenset({"start", "end", "destination", "destination_unit", "reason"})
 _KINDS = frozenset({print_render.SICK_LEAVE.code, print_render.REFERRAL.code})
@@ -22,6 +22,18 @@ _KINDS = frozenset({print_render.SICK_LEAVE.code, print_render.REFERRAL.code})
 
 def _print_url(doc_id: int) -> str:
     return f"{routes.CETAK}?dok={doc_id}"
+
+
+def open_prescription(actor, visit_id: int) -> list:  # noqa: ANN001 (an audit.Actor)
+    """Issue (or reuse) the visit's resep and go to its print page; a refusal (no
+    prescription lines) as a toast."""
+    try:
+        with session_scope() as session:
+            doc = document_service.issue_prescription(session, actor, visit_id)
+            doc_id, number = doc.id, doc.number
+    except ValidationFailed as failed:
+        return [rx.toast.error(next(iter(failed.errors.values()), failed.message))]
+    return [rx.toast.success(f"Resep {number}."), rx.redirect(_print_url(doc_id))]
 
 
 class DocumentIssueState(AuthState):
@@ -69,6 +81,13 @@ class DocumentIssueState(AuthState):
         self.issue_form = {k: "" for k in _ISSUE_FIELDS}
         self.include_diagnosis = False
         self.issue_errors = {}
+
+    @rx.event
+    def issue_prescription(self, visit_id: int):
+        """ "Cetak resep" on the exam page: the visit's resep (the one already issued while
+        the prescription is unchanged) on its print page."""
+        actor = self._authorize(Action.EXAM_MEDICAL)
+        return open_prescription(actor, payload_id(visit_id, "Kunjungan"))
 
     @rx.event
     def close_issue(self):
@@ -137,13 +156,21 @@ class PrintState(AuthState):
         self.html, self.title, self.number = rendered.html, rendered.title, rendered.number
         self.paper, self.is_copy = rendered.paper, rendered.copy
 
+    def _printer(self):  # noqa: ANN202 (an audit.Actor)
+        """The logged-in actor; the service checks that their duty may read the document's
+        kind (VIEW_CLINICAL, the resep VIEW_PRESCRIPTION)."""
+        actor = self._current_actor()
+        if actor is None:
+            raise SessionExpired()
+        return actor
+
     @rx.event
     def load(self):
         self.doc_id, self.html, self.problem = 0, "", ""
         actor = self._current_actor()
         if actor is None:
             return
-        if not allows(actor.duty, Action.VIEW_CLINICAL):
+        if not document_service.may_read_documents(actor.duty):
             self.problem = "Tugas aktif Anda tidak berwenang membaca dokumen klinis."
             return
         wanted = parse_id(self.router.url.query_parameters.get("dok", ""))
@@ -159,7 +186,7 @@ class PrintState(AuthState):
     @rx.event
     def print_now(self):
         """Count the print (a SALINAN after the first) and open the browser's print dialog."""
-        actor = self._authorize(Action.VIEW_CLINICAL)
+        actor = self._printer()
         with session_scope() as session:
             rendered = document_service.record_print(session, actor, self.doc_id)
         self._show_rendered(rendered)
@@ -170,7 +197,7 @@ class PrintState(AuthState):
     async def download_pdf(self):
         """Count the download like a print and send the PDF (the same HTML, WeasyPrint).
         The layout (a fraction of a second) runs in a thread: other tabs' events go on."""
-        actor = self._authorize(Action.VIEW_CLINICAL)
+        actor = self._printer()
         with session_scope() as session:
             rendered = document_service.record_print(session, actor, self.doc_id, pdf=True)
         pdf = await asyncio.to_thread(print_render.pdf_bytes, rendered)

@@ -1,6 +1,6 @@
 """Apotek -> Resep: today's dispensing queue (live), the review of one prescription with the
 patient's allergies, dispensing (FEFO batches, quantities changed with a reason), hand-over,
-cancellation, and the labels (etiket) page."""
+cancellation, the resep's print, and the labels (etiket) page."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from klinikita.services.permissions import Action, allows
 from klinikita.services.text_input import parse_id, payload_id, payload_text
 from klinikita.state import live
 from klinikita.state.auth import AuthState
+from klinikita.state.documents import open_prescription
 
 QUANTITY_DIGITS = 6
 
@@ -324,6 +325,15 @@ class PharmacyState(AuthState):
             )
         self._after_change(actor)
         return rx.toast.success("Obat sudah diserahkan kepada pasien.")
+
+    @rx.event
+    def print_prescription(self):
+        """ "Cetak resep": the reviewed prescription's resep (issued once, reused while it is
+        unchanged) on its print page."""
+        actor = self._authorize(Action.DISPENSE_RECORD)
+        if not self._selected_visit:
+            return rx.toast.error("Pilih resep terlebih dahulu.")
+        return open_prescription(actor, self._selected_visit)
 
     @rx.event
     def open_cancel(self):

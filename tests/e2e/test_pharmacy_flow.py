@@ -262,6 +262,8 @@ def test_prescribe_with_allergy_dispense_fefo_label_and_send_the_whole_visit(
     encounter = page.locator("#exam-encounter-id")
     expect(encounter).to_have_text(UUID, timeout=LIVE)
     assert page.evaluate("window.__sameLoad") is True
+    # The visit has prescription lines: its documents box offers the resep.
+    expect(page.locator("#document-print-resep")).to_be_visible()
 
     # The prescription appears in the pharmacist's queue without a reload.
     dispense_id = _dispense_of(ids["visit"])
@@ -291,6 +293,27 @@ def test_prescribe_with_allergy_dispense_fefo_label_and_send_the_whole_visit(
         (round(float(w) / 72 * 25.4), round(float(h) / 72 * 25.4)) == (60, 40) for w, h in boxes
     )
     labels.close()
+
+    # "Cetak resep" (in another tab of the pharmacist): the resep's print page on A5, its
+    # R/ lines with the quantity in Roman numerals and the racikan's "m.f. pulv. dtd".
+    resep = pharmacy.new_page()
+    resep.set_viewport_size(DESK)
+    resep.goto(f"{app_url}/apotek?resep={dispense_id}")
+    resep.locator("#apotek-print-resep").click()
+    expect(resep).to_have_url(re.compile(r"/cetak\?dok=\d+$"))
+    sheet = resep.locator("article.kk-resep")
+    expect(sheet).to_contain_text("Resep")
+    expect(sheet.locator("[id^=resep-line-]")).to_have_count(2)
+    expect(sheet).to_contain_text("No. I (1)")
+    expect(sheet).to_contain_text("m.f. pulv. dtd No. X (10)")
+    expect(sheet).to_contain_text("S. 3 x sehari 1 bungkus bila nyeri")
+    expect(sheet).to_contain_text("61,5 kg")
+    pdf = resep.pdf(prefer_css_page_size=True)
+    boxes = re.findall(rb"MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]", pdf)
+    assert boxes and all(
+        (round(float(w) / 72 * 25.4), round(float(h) / 72 * 25.4)) == (148, 210) for w, h in boxes
+    )
+    resep.close()
 
     # The hand-over reaches the cashier's list live.
     apotek.locator("#apotek-hand-over").click()

@@ -584,6 +584,7 @@ HANDLERS: dict[str, Spec] = {
         ),
         writes=True,
     ),
+    "DocumentIssueState.issue_prescription": Spec(_A.EXAM_MEDICAL, _id("open_visit"), writes=True),
     "DocumentIssueState.close_issue": Spec(LOCAL),
     "DocumentIssueState.set_issue_field": Spec(LOCAL, _const("reason", "x")),
     "DocumentIssueState.set_include_diagnosis": Spec(LOCAL, _const(True)),
@@ -812,6 +813,11 @@ HANDLERS: dict[str, Spec] = {
         preset=_set(
             selected_id=lambda w: w.dispense, selected_version=1, cancel_reason="salah resep"
         ),
+        writes=True,
+    ),
+    "PharmacyState.print_prescription": Spec(
+        _A.DISPENSE_RECORD,
+        preset=_set(selected_id=lambda w: w.dispense, _selected_visit=lambda w: w.done_visit),
         writes=True,
     ),
     "PharmacyState.close_dispense": Spec(LOCAL),

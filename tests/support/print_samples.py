@@ -203,3 +203,34 @@ _ETIKET = {
 }
 SAMPLES["etiket-kecil"] = _ETIKET
 SAMPLES["etiket-a4"] = _ETIKET
+
+# The resep: many lines, a racikan of many ingredients, the longest names and signa.
+_RESEP_ITEM = {
+    "compound": False,
+    "item": "Amoxicillin trihydrate 500 mg kapsul (generik, PT Kimia Farma) " + LONG_WORD,
+    "quantity": "No. MMMDCCCLXXXVIII (3888)",
+    "signa": "S. 3 x sehari 1 kapsul sesudah makan, dihabiskan " + LONG_WORD,
+    "ingredients": [],
+    "make": "",
+}
+_RACIKAN = {
+    "compound": True,
+    "item": "Puyer batuk pilek anak dengan demam dan alergi " + LONG_WORD,
+    "quantity": "",
+    "signa": "S. 3 x sehari 1 bungkus sesudah makan, dilarutkan dalam air " + LONG_WORD,
+    "ingredients": [
+        {"name": "Paracetamol 500 mg tablet " + LONG_WORD, "amount": "125 mg " + LONG_WORD}
+    ]
+    * 10,
+    "make": "m.f. pulv. dtd No. MMMDCCCLXXXVIII (3888)",
+}
+SAMPLES["resep"] = {
+    "patient": _PATIENT,
+    "doctor": _DOCTOR,
+    "exam_date": "8 Desember 2026",
+    "issued_date": "8 Desember 2026",
+    "weight": "120,5 kg",
+    "allergies": "; ".join(["Amoxicillin (gatal, ruam kulit di seluruh badan, berat)"] * 6),
+    "lines": [{**_RESEP_ITEM, "no": i} for i in range(1, 13)]
+    + [{**_RACIKAN, "no": i} for i in range(13, 16)],
+}

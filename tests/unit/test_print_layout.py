@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from klinikita.models.clinical import Prescription
 from klinikita.models.enums import Duty
 from klinikita.services import documents, print_render
 from klinikita.services.audit import Actor
@@ -97,7 +98,8 @@ def test_the_overflow_check_sees_overflow():
 
 
 def test_everyday_letters_fit_one_sheet(db):
-    """A letter as a doctor issues it fits one A5 sheet (the worst case may run on)."""
+    """A letter or a resep as a doctor issues it fits one A5 sheet (the worst case may run
+    on)."""
     branch, unit, room, doctor, patient = make_clinic(db)
     visit = make_completed_visit(db, branch, unit, room, doctor, patient, codes=("A01.0",))
     user = make_user(db, "dr-sari", branches=[branch], main_duty=Duty.DOKTER_UMUM)
@@ -117,8 +119,18 @@ def test_everyday_letters_fit_one_sheet(db):
         visit.id,
         documents.ReferralInput("RSUD Tarakan", "Poli Penyakit Dalam", "Demam > 7 hari"),
     )
+    for no in range(1, 5):  # four lines, as an everyday resep has
+        db.add(
+            Prescription(
+                visit_id=visit.id, line_no=no, medicine=f"Obat {no} 500 mg tablet",
+                form="tablet", quantity=15, frequency="3 x sehari", dose="1 tablet",
+                instructions="sesudah makan",
+            )
+        )  # fmt: skip
+    db.flush()
+    resep = documents.issue_prescription(db, actor, visit.id)
     db.commit()
-    for doc in (sick, referral):
+    for doc in (sick, referral, resep):
         rendered = documents.preview(db, actor, doc.id)
         document = print_render.pdf_document(rendered)
         assert len(document.pages) == 1, doc.kind
