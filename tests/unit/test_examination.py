@@ -289,8 +289,8 @@ def test_procedures_need_a_description_and_a_well_formed_code_when_given(db, vis
 
 def test_a_procedure_code_outside_the_list_is_refused(db, visit, doctor):
     with pytest.raises(ValidationFailed) as refused:
-        exam.add_procedure(db, doctor, visit.id, {"code": "12.34", "description": "Lain"})
-    assert "tidak ada dalam daftar tindakan" in refused.value.errors["code"]
+        exam.add_procedure(db, doctor, visit.id, {"code": "13.34", "description": "Lain"})
+    assert "tidak dikenal" in refused.value.errors["code"]
     assert "description" not in refused.value.errors
 
 
