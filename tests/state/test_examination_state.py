@@ -10,8 +10,8 @@ from reflex.istate.data import RouterData
 from sqlmodel import select
 
 from klinikita.models import Diagnosis, Examination, Room, SyncJob, Visit
-from klinikita.models.billing import Tariff
 from klinikita.models.base import utcnow
+from klinikita.models.billing import Tariff
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind

@@ -991,6 +991,8 @@ HANDLERS: dict[str, Spec] = {
         writes=True,
     ),
     "TariffState.set_field": Spec(LOCAL, _const("name", "x")),
+    "TariffState.search_code": Spec(LOCAL, _const("nebulizer")),  # the ICD-9-CM list
+    "TariffState.pick_code": Spec(LOCAL, _const("93.94")),
     "TariffState.set_insurer_field": Spec(LOCAL, _const("name", "x")),
     "ShiftState.load": Spec(_A.VIEW_KASIR, shows=frozenset({RECORD})),
     "ShiftState.open_shift": Spec(
