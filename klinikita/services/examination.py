@@ -541,16 +541,11 @@ def add_procedure(
     errors: dict[str, str] = {}
     code = icd9cm.normalize(_text(errors, data, "code"))
     description, note = _text(errors, data, "description"), _text(errors, data, "note")
-    if code and not icd9cm.is_well_formed(code):
-        errors["code"] = (
-            "Kode ICD-9-CM ditulis 2 angka, titik, lalu 1-2 angka (mis. 86.59). "
-            "Kosongkan bila kodenya tidak diketahui."
-        )
-    elif code and not icd9cm.is_valid(code):
-        errors["code"] = (
-            f'Kode ICD-9-CM "{code}" tidak dikenal. Pilih dari hasil pencarian, atau '
-            "kosongkan kode dan tulis nama tindakannya."
-        )
+    problem = icd9cm.code_problem(
+        code, "Pilih dari hasil pencarian, atau kosongkan kode dan tulis nama tindakannya."
+    )
+    if code and problem:
+        errors["code"] = problem
     elif code and not description and "description" not in errors:
         description = icd9cm.shown_name(code) or ""
     if not description:

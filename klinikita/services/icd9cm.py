@@ -28,6 +28,7 @@ from klinikita.terminology.indonesian import procedure_terms
 
 __all__ = [
     "ProcedureTerm",
+    "code_problem",
     "describe",
     "indonesian_name",
     "is_valid",
@@ -70,6 +71,17 @@ def shown_name(code: str) -> str | None:
     """What staff read for a code: its Indonesian name, else its English title; None for
     a code not in ICD-9-CM."""
     return indonesian_name(code) or describe(code)
+
+
+def code_problem(code: str, otherwise: str) -> str | None:
+    """Why a typed procedure code (normalised, not empty) is not an ICD-9-CM code, in
+    Bahasa Indonesia, ending with `otherwise` (what staff can do instead); None when it is
+    one."""
+    if not is_well_formed(code):
+        return f"Kode ICD-9-CM ditulis 2 angka, titik, lalu 1-2 angka (mis. 86.59). {otherwise}"
+    if not is_valid(code):
+        return f'Kode ICD-9-CM "{code}" tidak dikenal. {otherwise}'
+    return None
 
 
 @dataclass(frozen=True)

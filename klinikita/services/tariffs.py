@@ -240,16 +240,9 @@ def procedure_code(errors: dict[str, str], typed: str) -> str:
     """A procedure tariff's ICD-9-CM code as SATUSEHAT writes it (`8659` -> `86.59`), or ""
     when none is typed; a message at `code` when it is not a code of ICD-9-CM."""
     code = icd9cm.normalize(take_text(errors, "code", typed, label="Kode ICD-9-CM", max_length=16))
-    if code and not icd9cm.is_well_formed(code):
-        errors["code"] = (
-            "Kode ICD-9-CM ditulis 2 angka, titik, lalu 1-2 angka (mis. 86.59). "
-            "Kosongkan bila tindakan ini tidak berkode."
-        )
-    elif code and not icd9cm.is_valid(code):
-        errors["code"] = (
-            f'Kode ICD-9-CM "{code}" tidak dikenal. Cari kodenya lewat nama tindakan, '
-            "atau kosongkan."
-        )
+    problem = icd9cm.code_problem(code, "Cari kodenya lewat nama tindakan, atau kosongkan.")
+    if code and problem:
+        errors["code"] = problem
     return code
 
 
