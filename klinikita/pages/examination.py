@@ -634,13 +634,22 @@ def _lines_section(
 
 
 def _procedure_result(item: rx.Var) -> rx.Component:
+    """A clinic's own procedure (its tariff name, "Tindakan klinik") or an ICD-9-CM one."""
     return rx.hstack(
-        rx.badge(item["code"], size="2", variant="surface", min_width="64px"),
+        rx.cond(
+            item["code"] != "",
+            rx.badge(item["code"], size="2", variant="surface", min_width="64px"),
+            rx.badge("tanpa kode", size="2", color_scheme="gray", min_width="64px"),
+        ),
         _names(item, "2"),
+        rx.cond(
+            item["clinic"] == "1",
+            rx.badge("Tindakan klinik", size="1", color_scheme="green", variant="soft"),
+        ),
         rx.icon("plus", size=18, color=styles.accent_text),
-        on_click=S.pick_procedure(item["code"]),
-        id="procedure-result-" + item["code"],
-        class_name="procedure-result",
+        on_click=S.pick_procedure(item["key"]),
+        id="procedure-result-" + item["key"],
+        class_name=rx.cond(item["clinic"] == "1", "procedure-result clinic", "procedure-result"),
         align="center",
         spacing="3",
         width="100%",
@@ -653,7 +662,8 @@ def _procedure_result(item: rx.Var) -> rx.Component:
 
 
 def _procedure_search() -> rx.Component:
-    """Search the list of procedures (ICD-9-CM); a result fills the code and the name."""
+    """Search the clinic's own procedures and ICD-9-CM; a result fills the code and the
+    name."""
     return rx.vstack(
         rx.input(
             rx.input.slot(rx.icon("search", size=16)),
@@ -681,7 +691,8 @@ def _procedure_search() -> rx.Component:
             rx.cond(
                 S.procedure_query.length() > 1,
                 rx.text(
-                    "Tidak ada di daftar tindakan. Tulis nama tindakannya tanpa kode.",
+                    "Tidak ditemukan di tindakan klinik maupun ICD-9-CM. "
+                    "Tulis nama tindakannya tanpa kode.",
                     size="2",
                     color=_MUTED,
                 ),

@@ -768,6 +768,51 @@ def _tariff_input(field: str, label: str, **props) -> rx.Component:
     )
 
 
+def _code_result(item: rx.Var) -> rx.Component:
+    return rx.button(
+        rx.badge(item["code"], variant="surface"),
+        rx.text(item["display"], size="2", trim="both", text_align="left"),
+        on_click=T.pick_code(item["code"]),
+        variant="ghost",
+        size="3",
+        justify="start",
+        width="100%",
+        id="tarif-code-result-" + item["code"],
+    )
+
+
+def _tariff_code() -> rx.Component:
+    """A procedure's ICD-9-CM code: typed, or picked from the codes its words find."""
+    return labelled(
+        "Kode ICD-9-CM (tindakan)",
+        rx.vstack(
+            rx.input(
+                value=T.form["code"],
+                on_change=T.search_code,
+                debounce_timeout=300,
+                placeholder="93.94 atau nama tindakan (mis. nebulizer)",
+                size="3",
+                width="100%",
+                id="tarif-code",
+            ),
+            rx.cond(
+                T.code_results.length() > 0,
+                rx.vstack(
+                    rx.foreach(T.code_results, _code_result),
+                    spacing="1",
+                    width="100%",
+                    max_height="240px",
+                    overflow_y="auto",
+                    id="tarif-code-results",
+                ),
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        field_error(T.errors, "code"),
+    )
+
+
 def _tariff_form() -> rx.Component:
     f = T.form
     return rx.card(
@@ -804,7 +849,7 @@ def _tariff_form() -> rx.Component:
                     ),
                     field_error(T.errors, "doctor_id"),
                 ),
-                _tariff_input("code", "Kode ICD-9-CM (tindakan)", placeholder="93.94"),
+                _tariff_code(),
                 labelled(
                     "Penjamin",
                     _static_select(

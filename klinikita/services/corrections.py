@@ -1,10 +1,11 @@
 """Corrections after completion: an admin's change to a visit SATUSEHAT holds goes out again.
 
 A completed visit that SATUSEHAT holds (or that is on its way there) is sent again when an
-admin changes what it carries there (vitals, diagnoses): `jobs._prepare_visit` then updates
-the Encounter, Conditions and Observations in place and withdraws what was removed. SOAP,
-procedures and prescriptions are not sent, so their changes need nothing. The whole design,
-with the worker's side: docs/satusehat.md, "Corrections after completion".
+admin changes what it carries there (vitals, diagnoses, coded procedures, allergies):
+`job_preparation._prepare_visit` then updates the Encounter, Conditions, Observations and
+Procedures in place, creates what was added and withdraws what was removed (entered-in-error).
+SOAP and procedures without a code are not sent, so their changes need nothing. The whole
+design, with the worker's side: docs/satusehat.md, "Corrections after completion".
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from klinikita.integrations.satusehat.fhir import VITAL_SIGNS
+from klinikita.integrations.satusehat.fhir import VITAL_SIGNS, stored_utc, utc_instant
 from klinikita.models import Visit
-from klinikita.models.clinical import VisitStatus
+from klinikita.models.clinical import Procedure, VisitStatus
 from klinikita.models.enums import SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services import outbox
@@ -86,3 +87,21 @@ def withdrawn_diagnosis(condition_id: str | None, code: str, display: str) -> li
     if not condition_id:
         return []
     return [{"type": "Condition", "id": condition_id, "code": code, "display": display}]
+
+
+def withdrawn_procedure(procedure: Procedure) -> list[dict[str, Any]]:
+    """The Procedure SATUSEHAT holds for a procedure being removed (none if it holds none):
+    its id, code, the name staff gave it and when it was performed, for
+    `fhir_procedure.withdrawn_entries` to resend it as entered-in-error."""
+    if not (procedure.resource_id or "").strip():
+        return []
+    moment = stored_utc(procedure.performed_at)
+    return [
+        {
+            "type": "Procedure",
+            "id": procedure.resource_id,
+            "code": procedure.code,
+            "display": procedure.description,
+            "performed_at": utc_instant(moment) if moment else None,
+        }
+    ]

@@ -530,80 +530,73 @@ def add_procedure(
     data: dict[str, Any],
     *,
     now: datetime | None = None,
+    client_token: str | None = None,
 ) -> Procedure:
-    """Tindakan: an ICD-9-CM code from the list of procedures (services/icd9cm.py) or none;
-    the name is required, and is the code's Indonesian name when left empty. Performed by the
-    visit's doctor, at the time it is recorded (Procedure.performer, performedPeriod)."""
+    """Tindakan: an ICD-9-CM code (services/icd9cm.py) or none; the name is required (the
+    clinic's own name for it may be used), and is the code's Indonesian name, else its
+    English title, when left empty. Performed by the visit's doctor, at the time it is
+    recorded (Procedure.performer, performedPeriod). A coded one added to a visit SATUSEHAT
+    holds goes out in its correction."""
     visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
     errors: dict[str, str] = {}
     code = icd9cm.normalize(_text(errors, data, "code"))
     description, note = _text(errors, data, "description"), _text(errors, data, "note")
-    if code and not icd9cm.is_well_formed(code):
-        errors["code"] = (
-            "Kode ICD-9-CM ditulis 2 angka, titik, lalu 1-2 angka (mis. 86.59). "
-            "Kosongkan bila kodenya tidak diketahui."
-        )
-    elif code and not icd9cm.is_valid(code):
-        errors["code"] = (
-            f'Kode ICD-9-CM "{code}" tidak ada dalam daftar tindakan. Pilih dari hasil '
-            "pencarian, atau kosongkan kode dan tulis nama tindakannya."
-        )
+    problem = icd9cm.code_problem(
+        code, "Pilih dari hasil pencarian, atau kosongkan kode dan tulis nama tindakannya."
+    )
+    if code and problem:
+        errors["code"] = problem
     elif code and not description and "description" not in errors:
-        description = icd9cm.indonesian_name(code) or ""
+        description = icd9cm.shown_name(code) or ""
     if not description:
         errors.setdefault("description", "Nama tindakan wajib diisi.")
     if errors:
         raise ValidationFailed(errors)
     now = now or utcnow()
     _mark_started(session, actor, visit, now)
-    # Procedure.performer and performedPeriod: the visit's doctor, when it was recorded.
+    # Procedure.performer and performedPeriod: the visit's doctor, when it was recorded; one
+    # added by a correction after Selesai was done during the visit (by its end).
+    done = visit.status == VisitStatus.COMPLETE and visit.completed_at is not None
     procedure = Procedure(
         visit_id=visit.id,
         code=code,
         description=description,
         note=note,
         performed_by_id=visit.doctor_id,
-        performed_at=now,
+        performed_at=visit.completed_at if done else now,
     )
     session.add(procedure)
     session.flush()
     audit.record(
         session, actor, "procedure_add", "procedure", procedure.id, after=audit.snapshot(procedure)
     )
+    if code:
+        _send_correction(session, visit, now, client_token=client_token)
     return procedure
 
 
-def _remove_line(
+def remove_procedure(
     session: Session,
     actor: audit.Actor,
     visit_id: int,
-    model: type[Procedure],
-    line_id: int,
-    missing: str,
+    procedure_id: int,
+    *,
+    client_token: str | None = None,
 ) -> None:
-    """Remove one procedure of an editable visit, with its audit row."""
+    """Remove one procedure of an editable visit, with its audit row. A coded one of a visit
+    SATUSEHAT holds goes out in its correction: its Procedure, if SATUSEHAT holds one, is
+    withdrawn (entered-in-error)."""
     visit = _editable_visit(session, actor, visit_id, Action.EXAM_MEDICAL)
-    line = session.get(model, line_id)
-    if line is None or line.visit_id != visit.id:
-        raise NotFound(missing)
-    before = audit.snapshot(line)
-    session.delete(line)
-    entity = model.__tablename__
-    audit.record(session, actor, f"{entity}_remove", entity, line_id, before=before)
+    procedure = session.get(Procedure, procedure_id)
+    if procedure is None or procedure.visit_id != visit.id:
+        raise NotFound("Tindakan tidak ditemukan pada kunjungan ini.")
+    before = audit.snapshot(procedure)
+    session.delete(procedure)
+    audit.record(session, actor, "procedure_remove", "procedure", procedure_id, before=before)
     session.flush()
-
-
-def remove_procedure(
-    session: Session, actor: audit.Actor, visit_id: int, procedure_id: int
-) -> None:
-    _remove_line(
-        session,
-        actor,
-        visit_id,
-        Procedure,
-        procedure_id,
-        "Tindakan tidak ditemukan pada kunjungan ini.",
-    )
+    if (procedure.code or "").strip():
+        withdrawn = corrections.withdrawn_procedure(procedure)
+        _send_correction(session, visit, utcnow(), withdrawn=withdrawn, client_token=client_token)
 
 
 def procedures_of(session: Session, visit_id: int) -> list[Procedure]:

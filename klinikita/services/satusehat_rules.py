@@ -467,6 +467,9 @@ def checked_visit_bundle(
         diagnoses=diagnoses,
         org_id=org_id,
     )
+    extras += fhir_procedure.withdrawn_entries(
+        held.retracted if held else (), visit=visit, patient=patient, doctor=doctor
+    )
     extras += fhir_allergy.allergy_entries(
         patient=patient, recorder=doctor, allergies=allergies, org_id=org_id
     )

@@ -19,7 +19,7 @@ from klinikita.models import Employee, ServiceUnit
 from klinikita.models.base import utcnow
 from klinikita.models.billing import Insurer, Tariff, TariffKind
 from klinikita.models.clinical import Payer
-from klinikita.services import audit
+from klinikita.services import audit, icd9cm
 from klinikita.services.audit import Actor
 from klinikita.services.dates import parse_typed_date
 from klinikita.services.errors import NotFound, ValidationFailed
@@ -180,7 +180,7 @@ def add_tariff(session: Session, actor: Actor, data: TariffInput) -> Tariff:
     valid_from = parse_typed_date(normalize_text(data.valid_from))
     if valid_from is None:
         errors["valid_from"] = "Isi tanggal berlaku, contoh 01/01/2027."
-    code = take_text(errors, "code", data.code, label="Kode ICD-9-CM", max_length=16)
+    code = procedure_code(errors, data.code) if kind == TariffKind.PROCEDURE else ""
     payer = normalize_text(data.payer).lower()
     if payer not in PAYER_LABELS:
         errors["payer"] = "Pilih penjamin."
@@ -204,7 +204,7 @@ def add_tariff(session: Session, actor: Actor, data: TariffInput) -> Tariff:
         name=name,
         unit_id=unit_id,
         doctor_id=doctor_id if kind == TariffKind.CONSULTATION else None,
-        code=code if kind == TariffKind.PROCEDURE else "",
+        code=code,
         payer=payer,
         insurer_id=insurer_id,
         amount=amount,
@@ -234,6 +234,64 @@ def add_tariff(session: Session, actor: Actor, data: TariffInput) -> Tariff:
         },
     )
     return tariff
+
+
+def procedure_code(errors: dict[str, str], typed: str) -> str:
+    """A procedure tariff's ICD-9-CM code as SATUSEHAT writes it (`8659` -> `86.59`), or ""
+    when none is typed; a message at `code` when it is not a code of ICD-9-CM."""
+    code = icd9cm.normalize(take_text(errors, "code", typed, label="Kode ICD-9-CM", max_length=16))
+    problem = icd9cm.code_problem(code, "Cari kodenya lewat nama tindakan, atau kosongkan.")
+    if code and problem:
+        errors["code"] = problem
+    return code
+
+
+# ----- the clinic's own names for procedures --------------------------------------------------
+@dataclass(frozen=True)
+class ClinicProcedure:
+    """A procedure as the branch names it on its price list, with its ICD-9-CM code ("" when
+    the tariff has none)."""
+
+    name: str
+    code: str
+
+
+def _folded_words(text: str) -> list[str]:
+    return normalize_text(text).casefold().replace("(", " ").replace(")", " ").split()
+
+
+def clinic_procedures(
+    session: Session, branch_id: int, query: str, *, limit: int = 8
+) -> list[ClinicProcedure]:
+    """The branch's procedure tariffs that apply today (the branch's day) whose name has a
+    word starting with every word of `query` (or whose code starts with it), each name and
+    code once however many payers it is priced for; by name."""
+    wanted = _folded_words(query)
+    if not wanted or limit <= 0:
+        return []
+    today = utcnow().astimezone(branch_zone_of(session, branch_id)).date()
+    rows = session.exec(
+        select(Tariff.name, Tariff.code).where(
+            Tariff.branch_id == branch_id,
+            Tariff.kind == TariffKind.PROCEDURE.value,
+            Tariff.valid_from <= today,
+            or_(Tariff.ended_on.is_(None), Tariff.ended_on > today),
+        )
+    ).all()
+    found: dict[tuple[str, str], ClinicProcedure] = {}
+    for name, code in rows:
+        words = _folded_words(name)
+        bare = code.replace(".", "")
+        matches = all(
+            any(w.startswith(part) for w in words)
+            or (part.replace(".", "").isdigit() and bare.startswith(part.replace(".", "")))
+            for part in wanted
+        )
+        code = icd9cm.normalize(code)
+        key = (" ".join(words), code)
+        if matches and key not in found:
+            found[key] = ClinicProcedure(normalize_text(name), code)
+    return sorted(found.values(), key=lambda c: (c.name.casefold(), c.code))[:limit]
 
 
 def end_tariff(session: Session, actor: Actor, tariff_id: int, ended_on_text: str = "") -> None:

@@ -112,14 +112,17 @@ class VisitSender:
         """What the Encounter already has of the visit's other resources, by `fhir.extra_key`
         (created before an answer was lost), so they are updated, not created twice."""
         found: dict[str, str] = {}
+        # A withdrawn one is never taken again (a new row may reuse a removed row's number).
+        retracted = {str(r.get("id")) for r in self.rows["visit"].retracted or []}
         for rtype in self.extra_types():
             resources = await self._on_encounter(client, rtype, encounter_id)
             if not isinstance(resources, list):
                 return resources
             for resource in resources:
                 key = fhir.extra_key(resource)
-                if key and resource.get("id"):
-                    found[key] = str(resource["id"])
+                rid = str(resource.get("id") or "")
+                if key and rid and rid not in retracted and not reconcile.is_withdrawn(resource):
+                    found[key] = rid
         return found
 
     def _held_requests(self, held: fhir.HeldIds, stored: list[dict[str, Any]]) -> dict[int, str]:

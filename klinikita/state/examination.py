@@ -15,7 +15,7 @@ from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import SyncStatus
 from klinikita.services import allergies as allergy_service
 from klinikita.services import examination as exam_service
-from klinikita.services import icd9cm, icd10, prescribing, satusehat_errors
+from klinikita.services import icd9cm, icd10, prescribing, satusehat_errors, tariffs
 from klinikita.services import visit_completion as completion
 from klinikita.services.errors import NotFound, PermissionDenied, StaleEdit, ValidationFailed
 from klinikita.services.examination_view import LISTS, VisitRecord, as_completed, visit_record
@@ -553,27 +553,47 @@ class ExaminationState(QueueCallMixin, AuthState):
 
     @rx.event
     def search_procedure(self, query: str):
-        """Debounced in the page: the list of procedures by Indonesian words, code or
-        English (services/icd9cm, in memory)."""
+        """Debounced in the page: the branch's own names for procedures (its procedure
+        tariffs, "Tindakan klinik"), then ICD-9-CM by Indonesian words, code or English
+        (services/icd9cm, in memory)."""
+        actor = self._authorize(Action.EXAM_MEDICAL)
         query = payload_search(query)
         self.procedure_query = query
         if len(query.strip()) < 2:
             self.procedure_results = []
             return
+        with read_scope() as session:
+            own = tariffs.clinic_procedures(session, actor.branch_id, query)
         self.procedure_results = [
-            {"code": t.code, "display": t.name, "english": t.english}
+            {
+                "key": f"klinik-{number}",
+                "code": p.code,
+                "display": p.name,
+                "english": icd9cm.describe(p.code) or "",
+                "clinic": "1",
+            }
+            for number, p in enumerate(own)
+        ] + [
+            {
+                "key": t.code,
+                "code": t.code,
+                "display": t.name,
+                "english": t.english if t.indonesian else "",
+                "clinic": "",
+            }
             for t in icd9cm.search(query, ICD_RESULTS)
         ]
 
     @rx.event
-    def pick_procedure(self, code: str):
-        """A search result fills the form's code and name (the name stays editable)."""
-        code = payload_search(code, max_length=16)
-        name = icd9cm.indonesian_name(code)
-        if name is None:
+    def pick_procedure(self, key: str):
+        """A result shown fills the form's code and name (the name stays editable): a
+        clinic's procedure its own name, an ICD-9-CM one its Indonesian name, else its
+        English title."""
+        chosen = next((r for r in self.procedure_results if r["key"] == str(key)), None)
+        if chosen is None:
             return
-        self.procedure_form["code"] = icd9cm.normalize(code)
-        self.procedure_form["description"] = name
+        self.procedure_form["code"] = chosen["code"]
+        self.procedure_form["description"] = chosen["display"]
         self.procedure_errors.pop("code", None)
         self.procedure_errors.pop("description", None)
         self.procedure_query, self.procedure_results = "", []
@@ -583,7 +603,13 @@ class ExaminationState(QueueCallMixin, AuthState):
         actor = self._authorize(Action.EXAM_MEDICAL)
         try:
             with session_scope() as session:
-                exam_service.add_procedure(session, actor, self.visit_id, dict(self.procedure_form))
+                exam_service.add_procedure(
+                    session,
+                    actor,
+                    self.visit_id,
+                    dict(self.procedure_form),
+                    client_token=self._client_token(),
+                )
         except ValidationFailed as failed:
             self.procedure_errors = failed.errors
             return rx.toast.error(failed.message)
@@ -596,7 +622,11 @@ class ExaminationState(QueueCallMixin, AuthState):
         actor = self._authorize(Action.EXAM_MEDICAL)
         with session_scope() as session:
             exam_service.remove_procedure(
-                session, actor, self.visit_id, payload_id(procedure_id, "Tindakan")
+                session,
+                actor,
+                self.visit_id,
+                payload_id(procedure_id, "Tindakan"),
+                client_token=self._client_token(),
             )
         self._after_change()
 

@@ -9,7 +9,7 @@ import reflex as rx
 
 from klinikita.db import read_scope, session_scope
 from klinikita.models.billing import PaymentMethod, TariffKind
-from klinikita.services import shifts, tariffs
+from klinikita.services import icd9cm, shifts, tariffs
 from klinikita.services.audit import Actor
 from klinikita.services.errors import ValidationFailed
 from klinikita.services.permissions import Action, allows
@@ -30,6 +30,7 @@ TARIFF_FIELDS = (
     "covered",
 )
 ANY = "semua"  # the select's value for "no unit / doctor / insurer": "" is not allowed
+CODE_RESULTS = 8
 
 
 def _options(pairs: list[tuple[str, str]], any_label: str) -> list[dict[str, str]]:
@@ -62,6 +63,8 @@ class TariffState(AuthState):
     insurer_options: list[dict[str, str]] = []
     insurers: list[dict[str, str]] = []
     insurer_form: dict[str, str] = {"name": "", "percent": "100"}
+    # ICD-9-CM codes offered for a procedure tariff's code field (code, display).
+    code_results: list[dict[str, str]] = []
 
     def _viewer(self) -> Actor | None:
         actor = self._current_actor()
@@ -118,6 +121,32 @@ class TariffState(AuthState):
             self.errors.pop(field, None)
 
     @rx.event
+    def search_code(self, query: str):
+        """Debounced in the page: the code field of a procedure tariff, typed as a code or
+        words; ICD-9-CM codes matching it are offered (services/icd9cm, in memory)."""
+        text = payload_text(query, max_length=300)
+        self.form["code"] = text
+        self.errors.pop("code", None)
+        if self.form.get("kind") != TariffKind.PROCEDURE or len(text.strip()) < 2:
+            self.code_results = []
+            return
+        self.code_results = [
+            {"code": t.code, "display": t.name} for t in icd9cm.search(text, CODE_RESULTS)
+        ]
+
+    @rx.event
+    def pick_code(self, code: str):
+        """An offered code fills the field (and the name, when it is still empty)."""
+        chosen = next((r for r in self.code_results if r["code"] == str(code)), None)
+        if chosen is None:
+            return
+        self.form["code"] = chosen["code"]
+        if not self.form.get("name", "").strip():
+            self.form["name"] = chosen["display"]
+        self.errors.pop("code", None)
+        self.code_results = []
+
+    @rx.event
     def save(self):
         actor = self._authorize(Action.TARIFF_EDIT)
         form = {k: ("" if v == ANY else v) for k, v in self.form.items()}
@@ -139,7 +168,7 @@ class TariffState(AuthState):
         except ValidationFailed as failed:
             self.errors = failed.errors
             return rx.toast.error(failed.message)
-        self.form, self.errors = _empty_tariff(), {}
+        self.form, self.errors, self.code_results = _empty_tariff(), {}, []
         self._reload(actor)
         return rx.toast.success("Tarif disimpan.")
 

@@ -14,13 +14,12 @@ from importlib import resources
 
 @dataclass(frozen=True)
 class Term:
-    """One listed code: its Indonesian name, the other words staff type for it
-    (abbreviations, lay words, synonyms), and for procedures the English title."""
+    """One listed code: its Indonesian name and the other words staff type for it
+    (abbreviations, lay words, synonyms)."""
 
     code: str
     name: str
     synonyms: tuple[str, ...]
-    english: str = ""
 
 
 def _rows(filename: str) -> list[dict[str, str]]:
@@ -44,11 +43,10 @@ def diagnosis_terms() -> dict[str, Term]:
 
 @cache
 def procedure_terms() -> dict[str, Term]:
-    """The listed ICD-9-CM procedure codes (`86.59`), in the file's order."""
+    """The listed ICD-9-CM procedure codes (`86.59`), in the file's order (their English
+    titles: `icd9cm_codes`)."""
     return {
-        row["code"]: Term(
-            row["code"], row["name_id"], _synonyms(row["synonyms"]), english=row["title_en"]
-        )
+        row["code"]: Term(row["code"], row["name_id"], _synonyms(row["synonyms"]))
         for row in _rows("procedures_id.csv")
     }
 

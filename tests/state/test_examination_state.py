@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from reflex import constants
 from reflex.istate.data import RouterData
@@ -9,11 +11,13 @@ from sqlmodel import select
 
 from klinikita.models import Diagnosis, Examination, Room, SyncJob, Visit
 from klinikita.models.base import utcnow
+from klinikita.models.billing import Tariff
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind
 from klinikita.services.errors import PermissionDenied
 from klinikita.services.job_notices import JobNotice
+from klinikita.services.visit_queue import local_today
 from klinikita.state import live
 from klinikita.state.examination import VITALS_EMPTY, ExaminationState
 from tests.factories import make_clinic, make_nurse, make_patient, make_user, make_visit
@@ -336,10 +340,48 @@ def test_a_procedure_is_found_by_its_indonesian_name_and_fills_the_form(db, root
     assert [(p["code"], p["description"]) for p in state.procedures] == [
         ("86.59", "Penjahitan luka")
     ]
-    state.set_procedure_field("code", "12.34")
+    state.set_procedure_field("code", "13.34")
     state.set_procedure_field("description", "Tindakan lain")
     state.add_procedure()
-    assert "tidak ada dalam daftar tindakan" in state.procedure_errors["code"]
+    assert "tidak dikenal" in state.procedure_errors["code"]
+    # A code outside the Indonesian list: its English title, with the code.
+    state.search_procedure("appendectomy")
+    shown = {r["code"]: r for r in state.procedure_results}
+    assert shown["47.09"]["display"] == "Other appendectomy" and shown["47.09"]["english"] == ""
+
+
+def test_the_clinics_own_procedure_names_come_first_and_fill_the_form(db, root, clinic, visit):
+    branch = clinic[0]
+    today = local_today(branch)
+    for name, code, payer, ended in [
+        ("Hecting luka kecil", "86.59", "", None),
+        ("Hecting luka kecil", "86.59", "bpjs", None),  # another payer: listed once
+        ("Hecting lama", "86.59", "", today),  # ended today: not offered
+    ]:
+        db.add(Tariff(branch_id=branch.id, kind="procedure", name=name, code=code, payer=payer,
+                      amount=50000, valid_from=date(2026, 1, 1), ended_on=ended))  # fmt: skip
+    db.commit()
+    state = _open(db, root, "dokter", visit.id)
+    state.search_procedure("hecting")
+    first, second = state.procedure_results[:2]
+    assert (first["display"], first["code"], first["clinic"]) == (
+        "Hecting luka kecil",
+        "86.59",
+        "1",
+    )
+    assert first["english"] == "Closure of skin and subcutaneous tissue of other sites"
+    assert (second["display"], second["clinic"]) == ("Penjahitan luka", "")
+    assert [r["display"] for r in state.procedure_results].count("Hecting luka kecil") == 1
+    state.pick_procedure(first["key"])
+    assert state.procedure_form["code"] == "86.59"
+    assert state.procedure_form["description"] == "Hecting luka kecil"
+    state.add_procedure()
+    assert [(p["code"], p["description"]) for p in state.procedures] == [
+        ("86.59", "Hecting luka kecil")
+    ]
+    nurse = _open(db, root, "perawat", visit.id, token="tab-exam-2")
+    with pytest.raises(PermissionDenied):
+        nurse.search_procedure("hecting")
 
 
 def clinic_of(db, visit):  # noqa: ANN001, ANN201

@@ -191,3 +191,24 @@ def test_tariff_page_is_read_only_for_the_cashier(db, root, clinic):
     assert not state.can_edit and state.rows[0]["name"] == "Jasa dokter umum"
     with pytest.raises(PermissionDenied):
         state.save()
+
+
+def test_a_procedure_tariff_code_is_found_by_words_and_checked(db, root, clinic):
+    admin = logged_in(db, root, TariffState, "admin")
+    admin.load()
+    admin.set_field("kind", "procedure")
+    admin.search_code("nebu")
+    assert admin.code_results[0] == {"code": "93.94", "display": "Nebulisasi"}
+    admin.pick_code("93.94")
+    assert (admin.form["code"], admin.form["name"], admin.code_results) == (
+        "93.94", "Nebulisasi", []
+    )  # fmt: skip
+    admin.set_field("amount", "35000")
+    admin.save()
+    assert admin.errors == {} and admin.rows[0]["code"] == "93.94"
+    admin.set_field("kind", "procedure")
+    admin.set_field("name", "Tindakan khusus")
+    admin.set_field("amount", "10000")
+    admin.search_code("13.34")
+    admin.save()
+    assert "tidak dikenal" in admin.errors["code"]

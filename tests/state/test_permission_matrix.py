@@ -545,7 +545,8 @@ HANDLERS: dict[str, Spec] = {
     ),
     # The ICD-10 list, the branch's most used diagnoses first.
     "ExaminationState.search_icd": Spec(_A.EXAM_MEDICAL, _const("demam"), preset=_set(**_OPEN)),
-    "ExaminationState.search_procedure": Spec(LOCAL, _const("hecting")),  # the ICD-9-CM list
+    # The branch's procedure tariffs (its own names), then the ICD-9-CM list.
+    "ExaminationState.search_procedure": Spec(_A.EXAM_MEDICAL, _const("hecting")),
     "ExaminationState.pick_procedure": Spec(LOCAL, _const("86.59")),
     "ExaminationState.set_vital": Spec(LOCAL, _const("pulse", "90")),
     "ExaminationState.set_soap": Spec(LOCAL, _const("plan", "istirahat")),
@@ -996,6 +997,8 @@ HANDLERS: dict[str, Spec] = {
         writes=True,
     ),
     "TariffState.set_field": Spec(LOCAL, _const("name", "x")),
+    "TariffState.search_code": Spec(LOCAL, _const("nebulizer")),  # the ICD-9-CM list
+    "TariffState.pick_code": Spec(LOCAL, _const("93.94")),
     "TariffState.set_insurer_field": Spec(LOCAL, _const("name", "x")),
     "ShiftState.load": Spec(_A.VIEW_KASIR, shows=frozenset({RECORD})),
     "ShiftState.open_shift": Spec(

@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlmodel import func, select
 
-from klinikita.models import AuditLog, Diagnosis, Examination, Visit
+from klinikita.models import AuditLog, Diagnosis, Examination, SyncJob, Visit
 from klinikita.models.base import utcnow
 from klinikita.models.clinical import Procedure, VisitStatus
-from klinikita.models.enums import Duty
+from klinikita.models.enums import Duty, SyncStatus
+from klinikita.models.satusehat import JobKind
 from klinikita.services import examination as exam
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound, PermissionDenied, ValidationFailed
@@ -289,14 +290,60 @@ def test_procedures_need_a_description_and_a_well_formed_code_when_given(db, vis
 
 def test_a_procedure_code_outside_the_list_is_refused(db, visit, doctor):
     with pytest.raises(ValidationFailed) as refused:
-        exam.add_procedure(db, doctor, visit.id, {"code": "12.34", "description": "Lain"})
-    assert "tidak ada dalam daftar tindakan" in refused.value.errors["code"]
+        exam.add_procedure(db, doctor, visit.id, {"code": "13.34", "description": "Lain"})
+    assert "tidak dikenal" in refused.value.errors["code"]
     assert "description" not in refused.value.errors
 
 
 def test_a_listed_procedure_code_alone_takes_its_indonesian_name(db, visit, doctor):
     added = exam.add_procedure(db, doctor, visit.id, {"code": "86.59"})
     assert (added.code, added.description) == ("86.59", "Penjahitan luka")
+
+
+def test_a_code_outside_the_primary_care_list_takes_its_english_title(db, visit, doctor):
+    added = exam.add_procedure(db, doctor, visit.id, {"code": "4709"})
+    assert (added.code, added.description) == ("47.09", "Other appendectomy")
+
+
+def test_a_procedure_change_after_completion_goes_to_satusehat(db, visit, doctor, admin):
+    """Coded procedures are in the visit's bundle: an admin's addition or removal of one on a
+    visit SATUSEHAT holds queues the correction; a removed one that has a Procedure is kept
+    to withdraw (entered-in-error). Uncoded ones are not sent, so they queue nothing."""
+    held = exam.add_procedure(db, doctor, visit.id, {"code": "86.59", "description": "Hecting"})
+    never_sent = exam.add_procedure(db, doctor, visit.id, {"code": "93.94"})
+    free = exam.add_procedure(db, doctor, visit.id, {"description": "Edukasi"})
+    row = db.get(Visit, visit.id)
+    row.status, row.completed_at = VisitStatus.COMPLETE, utcnow()
+    row.encounter_id, row.sync_status = "enc-1", SyncStatus.SENT
+    held.resource_id = "proc-1"
+    db.add_all([row, held])
+    db.commit()
+
+    exam.remove_procedure(db, admin, visit.id, free.id)  # uncoded: nothing to send
+    db.commit()
+    assert _jobs(db, visit.id) == 0 and db.get(Visit, visit.id).sync_revision == 0
+
+    exam.remove_procedure(db, admin, visit.id, held.id, client_token="tab-1")
+    exam.remove_procedure(db, admin, visit.id, never_sent.id)  # no Procedure: none to withdraw
+    added = exam.add_procedure(db, admin, visit.id, {"code": "89.52"})
+    db.commit()
+    after = db.get(Visit, visit.id)
+    assert after.sync_status == SyncStatus.SENDING and after.sync_revision == 3
+    assert _jobs(db, visit.id) == 1
+    (withdrawn,) = after.retracted
+    assert withdrawn["type"] == "Procedure" and withdrawn["id"] == "proc-1"
+    assert (withdrawn["code"], withdrawn["display"]) == ("86.59", "Hecting")
+    assert withdrawn["performed_at"].endswith("+00:00")
+    # Done during the visit: performed by its end, not at the time of the correction.
+    assert added.performed_at == after.completed_at
+
+
+def _jobs(db, visit_id: int) -> int:
+    return db.exec(
+        select(func.count())
+        .select_from(SyncJob)
+        .where(SyncJob.kind == JobKind.VISIT_SEND, SyncJob.subject_id == visit_id)
+    ).one()
 
 
 def test_a_nurse_records_vitals_only(db, visit, nurse):

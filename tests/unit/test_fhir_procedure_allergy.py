@@ -83,6 +83,45 @@ def test_a_procedure_is_sent_as_api_md_11_1_shows():
     assert built.entries[index] == fhir.EntryRef(fhir.EntryKind.PROCEDURE, 31)
 
 
+def test_the_code_carries_the_official_title_and_the_clinics_name_as_text():
+    built = build(VisitRows(), procedures=[nebulizer(description="Nebu anak (klinik)")])
+    (procedure,) = resources_of(built.bundle, "Procedure")
+    FhirProcedure.model_validate(procedure)
+    assert procedure["code"] == {
+        "coding": [{"system": "http://hl7.org/fhir/sid/icd-9-cm", "code": "93.94",
+                    "display": "Respiratory medication administered by nebulizer"}],
+        "text": "Nebu anak (klinik)",
+    }  # fmt: skip
+
+
+def test_a_withdrawn_procedure_is_put_again_whole_as_entered_in_error():
+    rows = VisitRows()
+    retracted = [
+        {"type": "Procedure", "id": "proc-9", "code": "86.59", "display": "Hecting",
+         "performed_at": "2026-03-02T02:10:00+00:00"},
+        {"type": "Condition", "id": "cond-1", "code": "R05", "display": "Batuk"},
+    ]  # fmt: skip
+    built = build(rows, procedures=[nebulizer()], held=fhir.HeldIds("enc-1", retracted=retracted))
+    Bundle.model_validate(built.bundle)
+    entry = next(e for e in built.bundle["entry"] if e["resource"].get("id") == "proc-9")
+    assert entry["request"] == {"method": "PUT", "url": "Procedure/proc-9"}
+    withdrawn = entry["resource"]
+    FhirProcedure.model_validate(withdrawn)
+    assert withdrawn["status"] == "entered-in-error"
+    assert withdrawn["code"]["coding"][0]["display"] == (
+        "Closure of skin and subcutaneous tissue of other sites"
+    )
+    assert withdrawn["code"]["text"] == "Hecting"
+    assert withdrawn["encounter"]["reference"] == "Encounter/enc-1"
+    assert withdrawn["performedPeriod"]["start"] == "2026-03-02T02:10:00+00:00"
+    assert withdrawn["performer"][0]["actor"]["reference"] == "Practitioner/10009880728"
+    index = built.bundle["entry"].index(entry)
+    assert built.entries[index] == fhir.EntryRef(fhir.EntryKind.WITHDRAWN, "proc-9")
+    assert len(resources_of(built.bundle, "Procedure")) == 2  # the live one, the withdrawn
+    # Without `held` (a first send) nothing is withdrawn.
+    assert len(resources_of(build(rows, procedures=[nebulizer()]).bundle, "Procedure")) == 1
+
+
 def test_diagnostic_chapters_get_the_diagnostic_category():
     assert fhir_procedure.category_of("89.52")[0] == "103693007"
     assert fhir_procedure.category_of("96.59")[0] == "277132007"

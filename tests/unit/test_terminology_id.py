@@ -12,7 +12,7 @@ import pytest
 
 from klinikita.models import Diagnosis
 from klinikita.services import icd9cm, icd10
-from klinikita.terminology import indonesian
+from klinikita.terminology import icd9cm_codes, indonesian
 from tests.factories import make_clinic, make_visit
 
 DATA = Path(indonesian.__file__).parent / "data"
@@ -43,10 +43,20 @@ def test_every_listed_diagnosis_is_a_valid_billable_icd10_code(code):
 
 
 @pytest.mark.parametrize("code", list(PROCEDURES))
-def test_every_listed_procedure_is_a_well_formed_icd9cm_code_with_a_title(code):
+def test_every_listed_procedure_is_a_code_of_the_cms_icd9cm_list(code):
     assert re.fullmatch(r"\d{2}\.\d{1,2}", code)
+    assert code in icd9cm_codes.procedure_codes(), f"{code} is not in CMS's ICD-9-CM v32"
     assert icd9cm.is_valid(code) and icd9cm.normalize(code) == code
-    assert PROCEDURES[code].english.strip() and PROCEDURES[code].name.strip()
+    assert icd9cm.describe(code) and PROCEDURES[code].name.strip()
+
+
+def test_the_whole_icd9cm_procedure_list_is_read_from_the_package():
+    codes = icd9cm_codes.procedure_codes()
+    assert len(codes) > 3800
+    assert all(re.fullmatch(r"\d{2}\.\d{1,2}", code) for code in codes)
+    assert codes["86.59"] == "Closure of skin and subcutaneous tissue of other sites"
+    assert codes["64.0"] == "Circumcision"  # a three-digit code, its title without a space
+    assert list(codes) == sorted(codes)
 
 
 # ----- diagnoses: every name and synonym finds its code ------------------------------------
@@ -170,8 +180,33 @@ def test_procedure_search_by_indonesian_code_or_english(query, code):
 
 def test_procedure_codes_are_checked_and_described():
     assert icd9cm.is_valid("8659") and icd9cm.normalize("8659") == "86.59"
-    assert not icd9cm.is_valid("12.34") and icd9cm.is_well_formed("12.34")
+    assert not icd9cm.is_valid("13.34") and icd9cm.is_well_formed("13.34")
     assert not icd9cm.is_well_formed("86-59") and not icd9cm.is_valid("")
+    assert not icd9cm.is_valid("86")  # a category is not a code
     assert icd9cm.describe("89.52") == "Electrocardiogram"
     assert icd9cm.indonesian_name("64.0") == "Sirkumsisi"
     assert icd9cm.search("", 5) == [] and icd9cm.search("zzzz", 5) == []
+
+
+def test_codes_outside_the_indonesian_list_are_found_and_accepted():
+    # 47.09 Other appendectomy is in ICD-9-CM but not in the primary-care list.
+    assert "47.09" not in PROCEDURES
+    assert icd9cm.is_valid("4709") and icd9cm.describe("47.09") == "Other appendectomy"
+    assert icd9cm.indonesian_name("47.09") is None
+    assert icd9cm.shown_name("47.09") == "Other appendectomy"
+    assert icd9cm.shown_name("64.0") == "Sirkumsisi" and icd9cm.shown_name("13.34") is None
+    found = icd9cm.search("appendectomy", 20)
+    assert "47.09" in [t.code for t in found]
+    term = next(t for t in found if t.code == "47.09")
+    assert term.name == term.english == "Other appendectomy" and not term.indonesian
+    assert icd9cm.search("4709", 3)[0].code == "47.09"
+    assert [t.code for t in icd9cm.search("86.5", 50)] == ["86.51", "86.59"]
+
+
+def test_a_listed_indonesian_term_ranks_before_a_bare_english_title():
+    # "suture" is a word of many English titles; the listed suture removal comes first.
+    found = icd9cm.search("suture", 15)
+    assert found[0].code == "97.38" and found[0].name == "Angkat jahitan kepala dan leher"
+    assert len(found) == 15 and not found[-1].indonesian
+    listed = [t.indonesian for t in found]
+    assert listed == sorted(listed, reverse=True), "every listed one before the others"

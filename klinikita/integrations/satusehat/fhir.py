@@ -323,7 +323,7 @@ class ExtraEntry:
     Encounter's reference, and its id when SATUSEHAT holds it (the row's resource_id)."""
 
     kind: EntryKind
-    ref: int
+    ref: int | str  # a withdrawn resource (kind WITHDRAWN): its id
     build: Callable[[str], JsonDict]
     held_id: str | None = None
 

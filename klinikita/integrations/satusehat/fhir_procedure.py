@@ -2,12 +2,16 @@
 
 A plain function: no I/O, no database. Expects a procedure `satusehat_rules` accepted: an
 ICD-9-CM code, a performer with an IHS number, a time.
+
+`code.coding` carries the ICD-9-CM code with its official (CMS, English) title as display;
+`code.text` the name staff gave it (the clinic's own name, or the Indonesian one).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from klinikita.integrations.satusehat.fhir import (
     SYS_IDS,
@@ -19,6 +23,7 @@ from klinikita.integrations.satusehat.fhir import (
 )
 from klinikita.models.clinical import Diagnosis, Procedure, Visit
 from klinikita.models.people import Employee, Patient
+from klinikita.terminology import icd9cm_codes as icd9cm
 from klinikita.terminology import icd10_codes as icd10
 
 ICD9CM_SYSTEM = "http://hl7.org/fhir/sid/icd-9-cm"
@@ -39,6 +44,18 @@ def category_of(code: str) -> tuple[str, str]:
 def procedure_identifier(org_id: str, visit_uid: str, procedure_id: int) -> JsonDict:
     """Our identifier of a procedure's Procedure: the visit and the row, stable."""
     return {"system": f"{SYS_IDS}/procedure/{org_id}", "value": f"{visit_uid}-P{procedure_id}"}
+
+
+def procedure_code(code: str, name: str) -> JsonDict:
+    """`Procedure.code`: the ICD-9-CM coding with its official title (the name staff gave
+    it when the code has none in the table), and that name as the text."""
+    code = icd9cm.normalize(code)
+    name = (name or "").strip()
+    display = icd9cm.describe(code) or name or code
+    concept: JsonDict = {"coding": [{"system": ICD9CM_SYSTEM, "code": code, "display": display}]}
+    if name:
+        concept["text"] = name
+    return concept
 
 
 def procedure_resource(
@@ -67,11 +84,7 @@ def procedure_resource(
         "category": {
             "coding": [{"system": SNOMED_SYSTEM, "code": category, "display": category_display}]
         },
-        "code": {
-            "coding": [
-                {"system": ICD9CM_SYSTEM, "code": code, "display": procedure.description.strip()}
-            ]
-        },
+        "code": procedure_code(code, procedure.description),
         "subject": {"reference": f"Patient/{patient.ihs_number}", "display": patient.name},
         "encounter": {"reference": encounter_url},
         "performedPeriod": {"start": utc_instant(moment), "end": utc_instant(moment)},
@@ -93,6 +106,50 @@ def procedure_resource(
     if procedure.note.strip():
         resource["note"] = [{"text": procedure.note.strip()}]
     return resource
+
+
+def _withdrawn_resource(
+    held: Mapping[str, Any], *, patient: Patient, doctor: Employee, encounter_url: str, at: str
+) -> JsonDict:
+    moment = str(held.get("performed_at") or "") or at
+    code = str(held.get("code") or "")
+    category, category_display = category_of(code)
+    return {
+        "resourceType": "Procedure",
+        "status": "entered-in-error",
+        "category": {
+            "coding": [{"system": SNOMED_SYSTEM, "code": category, "display": category_display}]
+        },
+        "code": procedure_code(code, str(held.get("display") or "")),
+        "subject": {"reference": f"Patient/{patient.ihs_number}", "display": patient.name},
+        "encounter": {"reference": encounter_url},
+        "performedPeriod": {"start": moment, "end": moment},
+        "performer": [
+            {"actor": {"reference": f"Practitioner/{doctor.ihs_number}", "display": doctor.name}}
+        ],
+    }
+
+
+def withdrawn_entries(
+    retracted: Sequence[Mapping[str, Any]], *, visit: Visit, patient: Patient, doctor: Employee
+) -> list[ExtraEntry]:
+    """The Procedures SATUSEHAT holds that the visit no longer has (the `Visit.retracted`
+    items of `withdrawn_procedure`), each resent whole in place with status
+    entered-in-error, under the visit's doctor, at its own time (else the visit's end)."""
+    end = stored_utc(visit.completed_at) or stored_utc(visit.exam_started_at)
+    at = utc_instant(end) if end else ""
+    found: list[ExtraEntry] = []
+    for held in retracted:
+        if held.get("type") != "Procedure" or not held.get("id"):
+            continue
+
+        def build(encounter_url: str, held=held) -> JsonDict:  # noqa: ANN001
+            return _withdrawn_resource(
+                held, patient=patient, doctor=doctor, encounter_url=encounter_url, at=at
+            )
+
+        found.append(ExtraEntry(EntryKind.WITHDRAWN, str(held["id"]), build, str(held["id"])))
+    return found
 
 
 def sent_procedures(procedures: Sequence[Procedure]) -> list[Procedure]:

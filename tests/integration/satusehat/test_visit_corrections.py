@@ -10,7 +10,7 @@ import asyncio
 import pytest
 from sqlmodel import select
 
-from klinikita.models import Diagnosis, Examination, Room, SyncJob, Visit
+from klinikita.models import Diagnosis, Examination, Procedure, Room, SyncJob, Visit
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.outbox_worker.worker import OutboxWorker
@@ -33,8 +33,9 @@ def _worker(sim, db) -> OutboxWorker:
     )  # fmt: skip
 
 
-async def _sent_visit(db, sim):
-    """A visit completed by the doctor and sent: vitals (3), J06.9 primary and R05."""
+async def _sent_visit(db, sim, procedures=()):
+    """A visit completed by the doctor and sent: vitals (3), J06.9 primary and R05, and
+    `procedures` (the procedure form's data)."""
     branch, unit, room, doctor, patient = make_clinic(db)
     user = make_user(
         db, "dokter", branches=[branch], main_duty=Duty.DOKTER_UMUM, employee_id=doctor.id
@@ -54,6 +55,8 @@ async def _sent_visit(db, sim):
     )
     exam.add_diagnosis(db, doctor_actor, visit.id, "J06.9")
     exam.add_diagnosis(db, doctor_actor, visit.id, "R05")
+    for data in procedures:
+        exam.add_procedure(db, doctor_actor, visit.id, data)
     db.commit()
     completion.complete_visit(db, doctor_actor, visit.id)
     db.commit()
@@ -178,6 +181,76 @@ async def test_a_change_made_while_the_visit_is_on_its_way_is_sent_again(db, sim
     # One job carried both corrections: it went back to the queue instead of a second one.
     jobs = _visit_jobs(db, visit_id)
     assert len(jobs) == 2 and all(j.status == JobStatus.DONE for j in jobs)
+
+
+def _procedures(db, visit_id: int) -> dict[str, Procedure]:
+    rows = db.exec(select(Procedure).where(Procedure.visit_id == visit_id)).all()
+    return {p.code: p for p in rows}
+
+
+async def test_a_removed_procedure_is_withdrawn_and_an_added_one_created(db, sim):
+    """Procedures follow the diagnoses' path: the removed one's Procedure is PUT again as
+    entered-in-error (same id), the kept one updated in place, the added one created; each
+    carries the official ICD-9-CM title and the clinic's name as text."""
+    worker, visit_id, _, admin = await _sent_visit(
+        db,
+        sim,
+        procedures=[
+            {"code": "86.59", "description": "Hecting luka kecil"},
+            {"code": "93.94"},
+        ],
+    )
+    sent = _procedures(db, visit_id)
+    hecting, nebulizer = sent["86.59"].resource_id, sent["93.94"].resource_id
+    assert hecting and nebulizer
+    store = sim.simulator
+    held = store.get_resource("Procedure", hecting)
+    assert held["code"]["coding"][0]["display"] == (
+        "Closure of skin and subcutaneous tissue of other sites"
+    )
+    assert held["code"]["text"] == "Hecting luka kecil"
+    db.rollback()
+
+    exam.remove_procedure(db, admin, visit_id, sent["93.94"].id)
+    exam.add_procedure(db, admin, visit_id, {"code": "89.52", "description": "EKG"})
+    db.commit()
+    db.expire_all()
+    queued = db.get(Visit, visit_id)
+    assert queued.sync_status == SyncStatus.SENDING
+    assert [(r["type"], r["id"]) for r in queued.retracted] == [("Procedure", nebulizer)]
+    db.rollback()
+
+    await worker.drain()
+    db.expire_all()
+    after = db.get(Visit, visit_id)
+    assert after.sync_status == SyncStatus.SENT and after.sync_error is None
+    assert after.sent_revision == after.sync_revision
+    now = _procedures(db, visit_id)
+    assert set(now) == {"86.59", "89.52"} and now["86.59"].resource_id == hecting
+    ecg = now["89.52"].resource_id
+    assert ecg and ecg not in (hecting, nebulizer)
+    db.rollback()
+
+    withdrawn = store.get_resource("Procedure", nebulizer)
+    assert withdrawn["status"] == "entered-in-error"
+    assert withdrawn["code"]["coding"][0]["code"] == "93.94"
+    assert withdrawn["encounter"]["reference"] == f"Encounter/{after.encounter_id}"
+    assert store.get_resource("Procedure", hecting)["status"] == "completed"
+    created = store.get_resource("Procedure", ecg)
+    assert created["status"] == "completed" and created["code"]["text"] == "EKG"
+    assert created["code"]["coding"][0]["display"] == "Electrocardiogram"
+    assert created["encounter"]["reference"] == f"Encounter/{after.encounter_id}"
+
+    # Sent again (another correction): the withdrawn one stays withdrawn, nothing doubles.
+    exam.remove_procedure(db, admin, visit_id, now["89.52"].id)
+    db.commit()
+    await worker.drain()
+    db.expire_all()
+    assert db.get(Visit, visit_id).sync_status == SyncStatus.SENT
+    db.rollback()
+    assert store.get_resource("Procedure", ecg)["status"] == "entered-in-error"
+    assert store.get_resource("Procedure", nebulizer)["status"] == "entered-in-error"
+    assert store.get_resource("Procedure", hecting)["status"] == "completed"
 
 
 async def test_what_satusehat_does_not_carry_needs_no_correction(db, sim):

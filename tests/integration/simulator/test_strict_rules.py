@@ -362,6 +362,8 @@ CASES = [
     Case("procedure-performer-is-a-practitioner", "Procedure",
          _set("performer[0].actor", {"reference": "Patient/P02478375538"}),
          "Procedure.performer[0].actor", "(RuleNumber: 10399)"),
+    Case("procedure-status-code", "Procedure", _set("status", "done"), "Procedure.status",
+         "Invalid Procedure.status"),
     Case("procedure-code-required", "Procedure", _set("code", DELETE),
          "Procedure.code", "(RuleNumber: 10015)"),
     Case("procedure-performer-required", "Procedure", _set("performer", DELETE),

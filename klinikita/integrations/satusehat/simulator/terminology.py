@@ -48,6 +48,19 @@ OBSERVATION_STATUSES = frozenset(
         "unknown",
     }
 )
+# FHIR R4 event-status, the codes Procedure.status takes (entered-in-error withdraws one).
+PROCEDURE_STATUSES = frozenset(
+    {
+        "preparation",
+        "in-progress",
+        "not-done",
+        "on-hold",
+        "stopped",
+        "completed",
+        "entered-in-error",
+        "unknown",
+    }
+)
 # Rule 10015: code systems allowed for Procedure.code.
 PROCEDURE_CODE_SYSTEMS = frozenset(
     {ICD9CM_SYSTEM, SNOMED_SYSTEM, KPTL_SYSTEM, CLINICAL_TERM_SYSTEM}

@@ -50,6 +50,7 @@ from .terminology import (
     OXYGEN_SATURATION,
     PARTICIPATION_TYPE_SYSTEM,
     PROCEDURE_CODE_SYSTEMS,
+    PROCEDURE_STATUSES,
     PULSE_OXIMETRY,
     UCUM_SYSTEM,
     VITAL_SIGN_UNITS,
@@ -983,8 +984,17 @@ def _vital_sign_rules(resource: JsonDict, loinc_codes: set, ctx: ValidationConte
 
 def _procedure_rules(resource: JsonDict, ctx: ValidationContext) -> Issues:
     """API.md 11.1: a coded procedure (rule 10015) of a patient in an encounter, performed
-    by a Practitioner (rule 10399) at a full dateTime."""
+    by a Practitioner (rule 10399) at a full dateTime; its status a FHIR event-status code
+    (a withdrawn one is PUT again as entered-in-error, whole)."""
     problems: Issues = []
+    if resource.get("status") not in PROCEDURE_STATUSES:
+        problems.append(
+            issue(
+                "value",
+                f"Invalid Procedure.status {resource.get('status')!r}",
+                expression=[ctx.expr("status")],
+            )
+        )
     code = resource.get("code")
     if not (isinstance(code, dict) and code.get("coding")):
         problems.append(_required(ctx, "code", 10015))
