@@ -35,7 +35,7 @@ from klinikita.models.billing import (
 from klinikita.models.pharmacy import MovementKind, StockBatch
 from klinikita.services import audit, stock_ledger
 from klinikita.services.audit import Actor
-from klinikita.services.billing import local_day, locked_open_bill
+from klinikita.services.billing import bill_as_seen, local_day, locked_open_bill
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.money import MAX_AMOUNT, rupiah, take_rupiah
 from klinikita.services.permissions import Action, require
@@ -170,11 +170,23 @@ def _take_stock(session: Session, actor: Actor, line: BillLine, nota: str, day: 
     session.add(line)
 
 
-def pay(session: Session, actor: Actor, bill_id: int, parts: list[PaymentPart]) -> Paid:
+def pay(
+    session: Session,
+    actor: Actor,
+    bill_id: int,
+    parts: list[PaymentPart],
+    *,
+    expected_version: int | None = None,
+) -> Paid:
     """Pay an open bill of the active branch in the cashier's open shift, give it the next
-    nota number and lock it; audited. Nothing is written when any rule refuses."""
+    nota number and lock it; audited. Nothing is written when any rule refuses. Money is
+    only taken for the total the cashier saw: refused (billing.BillChanged) when the bill's
+    version is not `expected_version`, the one the cashier's view showed (None: a script
+    with no view), or when the visit has changed since in a way the bill does not hold yet
+    (drugs handed over or returned)."""
     require(actor.duty, Action.PAYMENT_RECORD)
     bill = locked_open_bill(session, actor, bill_id)
+    bill_as_seen(session, bill, expected_version)
     shift = open_shift_of(session, actor)
     if shift is None:
         raise ServiceError("Buka shift kasir dulu (Kasir → Shift) sebelum menerima pembayaran.")

@@ -97,8 +97,9 @@ class PharmacyState(AuthState):
     allergies: list[dict[str, str]] = []
     no_known_allergy: bool = False
     errors: dict[str, str] = {}
-    # The cancel dialog.
+    # The cancel dialog; also the return (retur obat) of a handed-over prescription.
     cancel_open: bool = False
+    returning: bool = False
     cancel_reason: str = ""
     cancel_error: str = ""
 
@@ -328,6 +329,13 @@ class PharmacyState(AuthState):
     @rx.event
     def open_cancel(self):
         self.cancel_open, self.cancel_reason, self.cancel_error = True, "", ""
+        self.returning = False
+
+    @rx.event
+    def open_return(self):
+        """The cancel dialog, for the return (retur) of a handed-over prescription."""
+        self.cancel_open, self.cancel_reason, self.cancel_error = True, "", ""
+        self.returning = True
 
     @rx.event
     def set_cancel_open(self, value: bool):
@@ -359,6 +367,33 @@ class PharmacyState(AuthState):
         self.cancel_open = False
         self._after_change(actor)
         return rx.toast.success("Resep dibatalkan; obat yang sudah disiapkan kembali ke stok.")
+
+    @rx.event
+    def confirm_return(self):
+        """The patient brought the handed-over drugs back: every unit back to its batch,
+        while the visit has no paid bill (the refusal shows in the dialog)."""
+        actor = self._authorize(Action.DISPENSE_CANCEL)
+        if not self.selected_id:
+            return rx.toast.error("Pilih resep terlebih dahulu.")
+        try:
+            with session_scope() as session:
+                dispensing.return_handed_over(
+                    session,
+                    actor,
+                    self.selected_id,
+                    expected_version=self.selected_version,
+                    reason=self.cancel_reason,
+                    client_token=self._client_token(),
+                )
+        except ValidationFailed as bad:
+            self.cancel_error = bad.errors.get("reason", bad.message)
+            return None
+        except ServiceError as refused:
+            self.cancel_error = refused.message
+            return None
+        self.cancel_open = False
+        self._after_change(actor)
+        return rx.toast.success("Retur dicatat; obat kembali ke stok batch asalnya.")
 
     def _after_change(self, actor: Actor) -> None:
         self._reload_queue(actor)
