@@ -106,21 +106,22 @@ class KasirState(AuthState):
     def _on_board_change(self, topic: str, changed: live.Changed) -> None:
         """A doctor completed a visit or the pharmacy handed drugs over (or took them back):
         the list follows, and so does an open bill whose visit changed: it is brought up to
-        date and says what changed. A paid or void bill stays as it is."""
+        date and says what changed. A paid or void bill is only shown again as it is."""
         del topic
         actor = self._viewer()
         if actor is None:
             return
         self._reload_list(actor)
         visit_id = int(self.bill.get("visit_id") or 0)
-        if self.bill.get("open") == "1" and visit_id and (not changed or visit_id in changed):
-            if not allows(actor.duty, Action.PAYMENT_RECORD):
-                self._show(actor, self.bill_id)  # it is read, not changed, by this duty
-                return
-            try:
+        if not visit_id or (changed and visit_id not in changed):
+            return
+        try:
+            if self.bill.get("open") == "1" and allows(actor.duty, Action.PAYMENT_RECORD):
                 self._follow_open_bill(actor)
-            except ServiceError:  # the bill is gone from this tab's branch meanwhile
-                self._clear_bill()
+            else:  # shown as it is now (voided elsewhere, say), never changed here
+                self._show(actor, self.bill_id)
+        except ServiceError:  # the bill is gone from this tab's branch meanwhile
+            self._clear_bill()
 
     def _follow_open_bill(self, actor: Actor, *, show: bool = False) -> None:
         """Bring the open visit bill up to date with what happened and show it when it
@@ -392,7 +393,12 @@ class KasirState(AuthState):
         self._show(actor, paid.bill_id)
         self.change_text = billing.rupiah(paid.change) if paid.change else ""
         self._reload_list(actor)
-        live.publish(live.branch_topic(actor.branch_id), exclude=self._client_token())
+        visit_id = int(self.bill.get("visit_id") or 0)
+        live.publish(
+            live.branch_topic(actor.branch_id),
+            exclude=self._client_token(),
+            visit_id=visit_id or None,
+        )
         message = f"Lunas. Nota {paid.nota_number}."
         if paid.change:
             message += f" Kembalian {billing.rupiah(paid.change)}."
@@ -419,6 +425,13 @@ class KasirState(AuthState):
         self.void_open, self.void_reason = False, ""
         self._show(actor, self.bill_id)
         self._reload_list(actor)
+        # The visit waits for payment again in the other cashiers' lists.
+        visit_id = int(self.bill.get("visit_id") or 0)
+        live.publish(
+            live.branch_topic(actor.branch_id),
+            exclude=self._client_token(),
+            visit_id=visit_id or None,
+        )
         return rx.toast.success("Nota dibatalkan.")
 
 
