@@ -7,11 +7,14 @@ A visit's bill is built from what happened, at the tariff of the visit's date an
   tariff's name (the clinic's price list), never the clinical note;
 - drugs and BHP: what the pharmacy dispensed (DispenseLine rows of a dispensed or handed-over
   Dispense), one line per item, at the drug master's selling price.
-A service without a tariff gets no line but a note the cashier sees. Opening the bill again
-while it is unpaid adds what happened since (a later dispensing) and never brings back a line
-the cashier removed. The cashier may add lines (a manual line, or an item of the drug master
-sold at the desk: it leaves stock at payment, first expiry first) and remove any line with a
-reason; removed lines stay on the bill, marked.
+A service without a tariff gets no line but a note the cashier sees. While the bill is unpaid
+it follows what happened (opening it again, or `follow_visit_bill` when the visit changed while
+the cashier's screen shows it): what happened since is added (a later dispensing), quantities
+the pharmacy changed are followed, lines of what no longer happened (drugs returned to the
+pharmacy) are marked removed with the reason, and a line the cashier removed never comes back.
+The cashier may add lines (a manual line, or an item of the drug master sold at the desk: it
+leaves stock at payment, first expiry first) and remove any line with a reason; removed lines
+stay on the bill, marked.
 
 Shares: Umum pays everything. BPJS pays the covered services (tariffs marked covered, and
 dispensed drugs) in full: the patient's share of them is zero. Asuransi pays its

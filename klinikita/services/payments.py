@@ -7,12 +7,15 @@ items sold at the desk leave stock first expiry first (services/stock_ledger.mov
 branch's next nota number of the day is taken from `nota_counter` with one upsert (the
 counter's row stays locked until the commit, so two cashiers never share a number; the
 unique (branch, nota) constraint is the backstop), and the bill is locked as paid. A bill
-is paid in the cashier's open shift.
+is paid in the cashier's open shift, and only for the total the cashier saw (the version of
+the page's view, and the visit's changes checked under the row lock).
 
-A void (batal) is admin work with a reason: the bill, its lines and payments stay as they
-were, it is marked void, items sold at the desk go back to their batches, and the visit may
-be billed again. Every print after the first is a copy ("SALINAN"), and every print is
-audited.
+A void (batal) is admin work with a reason, a financial cancellation: the bill, its lines and
+payments stay as they were, it is marked void, items sold at the desk go back to their
+batches, and the visit waits for payment again (its next bill is built from what happened).
+Drugs the pharmacy handed over stay out with the patient unless the pharmacy records their
+return (services/dispensing.return_handed_over). Every print after the first is a copy
+("SALINAN"), and every print is audited.
 """
 
 from __future__ import annotations
@@ -232,7 +235,8 @@ def pay(
 
 def void_bill(session: Session, actor: Actor, bill_id: int, reason_text: str) -> None:
     """Void (batal) a bill of the active branch, with a reason (admin): it stays as it was,
-    marked void; items sold at the desk go back to their batches. Audited."""
+    marked void; items sold at the desk go back to their batches, and a visit's bill may be
+    built again. Audited."""
     require(actor.duty, Action.BILL_VOID)
     bill = session.exec(select(Bill).where(Bill.id == bill_id).with_for_update()).first()
     if bill is None or bill.branch_id != actor.branch_id:
