@@ -5,6 +5,7 @@ cancellation, and the labels (etiket) page."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import reflex as rx
 
@@ -348,36 +349,27 @@ class PharmacyState(AuthState):
 
     @rx.event
     def confirm_cancel(self):
-        actor = self._authorize(Action.DISPENSE_CANCEL)
-        if not self.selected_id:
-            return rx.toast.error("Pilih resep terlebih dahulu.")
-        try:
-            with session_scope() as session:
-                dispensing.cancel(
-                    session,
-                    actor,
-                    self.selected_id,
-                    expected_version=self.selected_version,
-                    reason=self.cancel_reason,
-                    client_token=self._client_token(),
-                )
-        except ValidationFailed as bad:
-            self.cancel_error = bad.errors.get("reason", bad.message)
-            return
-        self.cancel_open = False
-        self._after_change(actor)
-        return rx.toast.success("Resep dibatalkan; obat yang sudah disiapkan kembali ke stok.")
+        return self._take_back(
+            dispensing.cancel, "Resep dibatalkan; obat yang sudah disiapkan kembali ke stok."
+        )
 
     @rx.event
     def confirm_return(self):
         """The patient brought the handed-over drugs back: every unit back to its batch,
-        while the visit has no paid bill (the refusal shows in the dialog)."""
+        while the visit has no paid bill."""
+        return self._take_back(
+            dispensing.return_handed_over, "Retur dicatat; obat kembali ke stok batch asalnya."
+        )
+
+    def _take_back(self, service: Callable[..., object], done: str):  # noqa: ANN202
+        """The cancel dialog's confirmation through `service` (dispensing.cancel or
+        return_handed_over); a refusal shows in the dialog."""
         actor = self._authorize(Action.DISPENSE_CANCEL)
         if not self.selected_id:
             return rx.toast.error("Pilih resep terlebih dahulu.")
         try:
             with session_scope() as session:
-                dispensing.return_handed_over(
+                service(
                     session,
                     actor,
                     self.selected_id,
@@ -393,7 +385,7 @@ class PharmacyState(AuthState):
             return None
         self.cancel_open = False
         self._after_change(actor)
-        return rx.toast.success("Retur dicatat; obat kembali ke stok batch asalnya.")
+        return rx.toast.success(done)
 
     def _after_change(self, actor: Actor) -> None:
         self._reload_queue(actor)
