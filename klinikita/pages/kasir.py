@@ -395,6 +395,16 @@ def _payment_form() -> rx.Component:
                 ),
                 rx.text("Tidak ada yang dibayar pasien: tekan Lunas untuk menutup tagihan."),
             ),
+            rx.cond(
+                S.pay_review != "",
+                rx.callout(
+                    S.pay_review,
+                    icon="triangle-alert",
+                    color_scheme="amber",
+                    width="100%",
+                    id="kasir-pay-review",
+                ),
+            ),
             rx.foreach(
                 S.pay_errors,
                 lambda e: rx.text(e, color="red", size="2", class_name="field-error"),
@@ -461,6 +471,15 @@ def _paid_panel() -> rx.Component:
             S.void_open,
             rx.card(
                 rx.vstack(
+                    rx.cond(
+                        S.bill["visit_id"] != "0",
+                        rx.text(
+                            "Obat yang sudah diserahkan tetap tercatat keluar; bila pasien "
+                            "mengembalikannya, Apotek mencatat retur.",
+                            size="2",
+                            id="kasir-void-drugs",
+                        ),
+                    ),
                     labelled(
                         "Alasan pembatalan",
                         rx.input(
@@ -570,23 +589,16 @@ def _bill_panel() -> rx.Component:
                 ),
             ),
             rx.cond(
-                S.bill_outdated,
+                S.followed.length() > 0,
                 rx.callout(
-                    rx.hstack(
-                        rx.text("Kunjungan ini berubah (mis. obat sudah diserahkan)."),
-                        rx.button(
-                            "Perbarui tagihan",
-                            on_click=S.open_visit(S.bill["visit_id"]),
-                            size="3",
-                            variant="soft",
-                            id="kasir-bill-refresh",
-                        ),
-                        align="center",
-                        wrap="wrap",
+                    rx.vstack(
+                        rx.text("Tagihan mengikuti kunjungan:", weight="medium"),
+                        rx.foreach(S.followed, lambda change: rx.text(change, size="2")),
+                        spacing="1",
                     ),
                     icon="refresh-cw",
                     width="100%",
-                    id="kasir-bill-outdated",
+                    id="kasir-bill-followed",
                 ),
             ),
             rx.foreach(

@@ -258,6 +258,18 @@ def _actions() -> rx.Component:
                 id="apotek-cancel",
             ),
         ),
+        rx.cond(
+            (status == DispenseStatus.HANDED_OVER.value) & S.can_cancel,
+            rx.button(
+                "Retur obat",
+                on_click=S.open_return,
+                size="3",
+                color_scheme="red",
+                variant="soft",
+                min_height="44px",
+                id="apotek-return",
+            ),
+        ),
         rx.button(
             "Tutup",
             on_click=S.close_dispense,
@@ -311,13 +323,18 @@ def _review() -> rx.Component:
 def _cancel_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title("Batalkan resep?"),
+            rx.dialog.title(rx.cond(S.returning, "Catat retur obat?", "Batalkan resep?")),
             rx.dialog.description(
-                "Obat yang sudah disiapkan dikembalikan ke stok batch asalnya.",
+                rx.cond(
+                    S.returning,
+                    "Pasien mengembalikan obat yang sudah diserahkan: semuanya kembali ke stok "
+                    "batch asalnya dan tidak ditagihkan. Hanya bila nota kunjungan belum lunas.",
+                    "Obat yang sudah disiapkan dikembalikan ke stok batch asalnya.",
+                ),
                 margin_bottom="12px",
             ),
             labelled(
-                "Alasan pembatalan",
+                rx.cond(S.returning, "Alasan retur", "Alasan pembatalan"),
                 rx.text_area(
                     value=S.cancel_reason,
                     on_change=S.set_cancel_reason,
@@ -331,12 +348,22 @@ def _cancel_dialog() -> rx.Component:
             ),
             rx.flex(
                 rx.dialog.close(rx.button("Tutup", variant="soft", color_scheme="gray", size="3")),
-                rx.button(
-                    "Batalkan resep",
-                    on_click=S.confirm_cancel,
-                    color_scheme="red",
-                    size="3",
-                    id="apotek-cancel-confirm",
+                rx.cond(
+                    S.returning,
+                    rx.button(
+                        "Catat retur",
+                        on_click=S.confirm_return,
+                        color_scheme="red",
+                        size="3",
+                        id="apotek-return-confirm",
+                    ),
+                    rx.button(
+                        "Batalkan resep",
+                        on_click=S.confirm_cancel,
+                        color_scheme="red",
+                        size="3",
+                        id="apotek-cancel-confirm",
+                    ),
                 ),
                 spacing="3",
                 justify="end",

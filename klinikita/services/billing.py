@@ -7,11 +7,14 @@ A visit's bill is built from what happened, at the tariff of the visit's date an
   tariff's name (the clinic's price list), never the clinical note;
 - drugs and BHP: what the pharmacy dispensed (DispenseLine rows of a dispensed or handed-over
   Dispense), one line per item, at the drug master's selling price.
-A service without a tariff gets no line but a note the cashier sees. Opening the bill again
-while it is unpaid adds what happened since (a later dispensing) and never brings back a line
-the cashier removed. The cashier may add lines (a manual line, or an item of the drug master
-sold at the desk: it leaves stock at payment, first expiry first) and remove any line with a
-reason; removed lines stay on the bill, marked.
+A service without a tariff gets no line but a note the cashier sees. While the bill is unpaid
+it follows what happened (opening it again, or `follow_visit_bill` when the visit changed while
+the cashier's screen shows it): what happened since is added (a later dispensing), quantities
+the pharmacy changed are followed, lines of what no longer happened (drugs returned to the
+pharmacy) are marked removed with the reason, and a line the cashier removed never comes back.
+The cashier may add lines (a manual line, or an item of the drug master sold at the desk: it
+leaves stock at payment, first expiry first) and remove any line with a reason; removed lines
+stay on the bill, marked.
 
 Shares: Umum pays everything. BPJS pays the covered services (tariffs marked covered, and
 dispensed drugs) in full: the patient's share of them is zero. Asuransi pays its
@@ -276,9 +279,31 @@ def open_visit_bill(session: Session, actor: Actor, visit_id: int) -> tuple[Bill
         )
     if bill.status != BillStatus.OPEN:
         return bill, []
+    _changes, notes = _follow(session, bill, visit)
+    if bill.subtotal == 0:
+        _recompute(session, bill)
+    return bill, notes
+
+
+# Why a line of what happened leaves the bill (marked removed): drugs the pharmacy took back
+# (a return, a cancelled prescription), or a service no longer recorded on the visit.
+_GONE_REASON = {
+    True: "Obat dikembalikan ke apotek (retur atau resep dibatalkan).",
+    False: "Tidak lagi tercatat pada kunjungan.",
+}
+
+
+def _follow(session: Session, bill: Bill, visit: Visit) -> tuple[list[str], list[str]]:
+    """Bring an open visit bill to what happened: add the lines of what is not billed yet,
+    follow the quantities the pharmacy changed, and mark removed (with the reason) the lines
+    of what no longer happened (drugs returned to the pharmacy); a line the cashier removed
+    stays as it is and never comes back. Returns what changed, in the cashier's words (empty:
+    nothing), and the notes for the cashier."""
     wanted, notes = _what_happened(session, visit, bill.insurer_id)
-    have = {line.source_key: line for line in _lines(session, bill.id) if line.source_key}
-    changed = False
+    lines = _lines(session, bill.id)
+    have = {line.source_key: line for line in lines if line.source_key}
+    changes: list[str] = []
+    drugs_added: list[str] = []
     for want in wanted:
         line = have.get(want.key)
         if line is None:
@@ -294,17 +319,94 @@ def open_visit_bill(session: Session, actor: Actor, visit_id: int) -> tuple[Bill
                     item_id=want.item_id,
                 )
             )
-            changed = True
+            if want.item_id is not None:
+                drugs_added.append(want.description)
+            else:
+                changes.append(f"{want.description} ditambahkan.")
         elif not line.removed and line.item_id is not None and line.quantity != want.quantity:
+            changes.append(f"Jumlah {line.description} diubah {line.quantity} → {want.quantity}.")
             line.quantity = want.quantity  # the pharmacy changed what it gave
             session.add(line)
-            changed = True
-    if changed or bill.subtotal == 0:
+    if drugs_added:
+        changes.insert(
+            0,
+            f"{len(drugs_added)} baris obat dari apotek ditambahkan: {', '.join(drugs_added)}.",
+        )
+    keys = {want.key for want in wanted}
+    for line in lines:
+        if line.source_key and line.source_key not in keys and not line.removed:
+            line.removed = True
+            line.removed_reason = _GONE_REASON[line.item_id is not None]
+            session.add(line)
+            changes.append(f"{line.description} dihapus dari tagihan: {line.removed_reason}")
+    if changes:
         session.flush()
         _recompute(session, bill)
     if bill.payer == Payer.ASURANSI and bill.insurer_id is None:
         notes.insert(0, "Pilih perusahaan asuransi pasien agar tanggungannya dihitung.")
-    return bill, notes
+    return changes, notes
+
+
+@dataclass(frozen=True)
+class Followed:
+    """What bringing an open visit bill up to date did: each change in the cashier's words
+    (empty: the bill already held what happened), the notes, and the patient's total before
+    and after."""
+
+    changes: list[str]
+    notes: list[str]
+    total_before: int
+    total_after: int
+
+
+def follow_visit_bill(session: Session, actor: Actor, bill_id: int) -> Followed:
+    """Bring the open bill of a visit up to date with what happened since it was built (the
+    pharmacy handed drugs over, took them back, changed a quantity), under the bill's row
+    lock; a change is audited. A paid or void bill, or an over-the-counter sale, is left as
+    it is (no changes)."""
+    require(actor.duty, Action.PAYMENT_RECORD)
+    bill = session.get(Bill, bill_id, with_for_update=True, populate_existing=True)
+    if bill is None or bill.branch_id != actor.branch_id:
+        raise NotFound("Tagihan tidak ditemukan.")
+    total = bill.patient_total
+    visit = session.get(Visit, bill.visit_id) if bill.visit_id else None
+    if bill.status != BillStatus.OPEN or visit is None:
+        return Followed([], [], total, total)
+    changes, notes = _follow(session, bill, visit)
+    if changes:
+        audit.record(
+            session,
+            actor,
+            "bill_follow",
+            ENTITY,
+            bill.id,
+            before={"patient_total": total},
+            after={"patient_total": bill.patient_total, "changes": changes},
+        )
+    return Followed(changes, notes, total, bill.patient_total)
+
+
+class BillChanged(ServiceError):
+    """The bill changed after the cashier's view of it was built: nothing was taken."""
+
+
+def bill_as_seen(session: Session, bill: Bill, expected_version: int | None) -> None:
+    """Refuse (BillChanged) when a locked open bill is not the one the cashier's view showed:
+    its version moved on since (`expected_version`, None: no view to compare), or what
+    happened in the visit is not on it yet (the pharmacy just handed drugs over or took them
+    back). The bill itself is brought up to date in the caller's transaction, which a
+    refusal rolls back."""
+    changes: list[str] = []
+    if bill.visit_id is not None:
+        visit = session.get(Visit, bill.visit_id)
+        if visit is not None:
+            changes, _notes = _follow(session, bill, visit)
+    if changes or (expected_version is not None and bill.version != expected_version):
+        raise BillChanged(
+            "Tagihan ini berubah setelah ditampilkan"
+            + (f" ({' '.join(changes)})" if changes else "")
+            + ": periksa total yang baru, lalu tekan Lunas lagi."
+        )
 
 
 def new_counter_sale(session: Session, actor: Actor, customer_name: str) -> Bill:

@@ -33,6 +33,7 @@ from klinikita.models import (
 )
 from klinikita.models.allergies import AllergyKind
 from klinikita.models.base import utcnow
+from klinikita.models.billing import Bill, BillStatus
 from klinikita.models.pharmacy import DispenseStatus, MovementKind
 from klinikita.models.satusehat import JobKind
 from klinikita.services import audit, outbox, versions
@@ -638,27 +639,97 @@ def cancel(
 ) -> Dispense:
     """Cancel a waiting or dispensed prescription (admin or apoteker), with a reason; the
     units of a dispensed one go back to their batches (RETURN movements)."""
-    _require_branch(actor, Action.DISPENSE_CANCEL)
-    errors: dict[str, str] = {}
-    why = take_text(
-        errors, "reason", reason, label="Alasan pembatalan", max_length=REASON_MAX, required=True
+    return _take_back(
+        session,
+        actor,
+        dispense_id,
+        expected_version=expected_version,
+        reason=reason,
+        client_token=client_token,
+        handed_over=False,
     )
+
+
+PAID_VISIT = "Nota kunjungan ini sudah lunas: minta admin membatalkan nota di Kasir dulu."
+
+
+def return_handed_over(
+    session: Session,
+    actor: Actor,
+    dispense_id: int,
+    *,
+    expected_version: int | None,
+    reason: object,
+    client_token: str | None = None,
+) -> Dispense:
+    """Record that the patient brought back the drugs of a handed-over prescription (retur
+    obat; admin or apoteker), with a reason: every unit goes back to the batch it came from
+    (RETURN movements) and the prescription is cancelled, so the visit's bill no longer
+    holds it. Only while the visit has no paid bill (before payment, or after the admin
+    voided the nota); refused otherwise."""
+    return _take_back(
+        session,
+        actor,
+        dispense_id,
+        expected_version=expected_version,
+        reason=reason,
+        client_token=client_token,
+        handed_over=True,
+    )
+
+
+def _take_back(
+    session: Session,
+    actor: Actor,
+    dispense_id: int,
+    *,
+    expected_version: int | None,
+    reason: object,
+    client_token: str | None,
+    handed_over: bool,
+) -> Dispense:
+    """Cancel a prescription with a reason, its units back to their batches: a waiting or
+    dispensed one (`handed_over` False: "cancel"), or a handed-over one whose visit has no
+    paid bill (True: "dispense_return"). SATUSEHAT is sent its MedicationDispenses again,
+    as cancelled, when it holds them."""
+    _require_branch(actor, Action.DISPENSE_CANCEL)
+    label = "Alasan retur" if handed_over else "Alasan pembatalan"
+    errors: dict[str, str] = {}
+    why = take_text(errors, "reason", reason, label=label, max_length=REASON_MAX, required=True)
     if errors:
         raise ValidationFailed(errors)
     row = _load(session, actor, dispense_id, lock=True)
     versions.check(session, row, expected_version, entity=ENTITY, branch_id=actor.branch_id)
-    if row.status not in (DispenseStatus.WAITING, DispenseStatus.DISPENSED):
+    allowed = (
+        (DispenseStatus.HANDED_OVER,)
+        if handed_over
+        else (DispenseStatus.WAITING, DispenseStatus.DISPENSED)
+    )
+    if row.status not in allowed:
+        status = DispenseStatus(row.status).label
         raise ServiceError(
-            f"Resep berstatus {DispenseStatus(row.status).label} tidak bisa dibatalkan."
+            f"Hanya obat yang sudah diserahkan yang bisa diretur (status sekarang: {status})."
+            if handed_over
+            else f"Resep berstatus {status} tidak bisa dibatalkan."
         )
+    if handed_over:
+        # The bill's row lock: a payment of the visit waits for the return, or the return
+        # sees the payment.
+        bills = session.execute(
+            select(Bill.status)
+            .where(Bill.visit_id == row.visit_id, Bill.status != BillStatus.VOID)
+            .with_for_update()
+        ).all()
+        if any(status == BillStatus.PAID for (status,) in bills):
+            raise ServiceError(PAID_VISIT)
     before = audit.snapshot(row)
-    was_dispensed = row.status == DispenseStatus.DISPENSED
+    took_stock = row.status != DispenseStatus.WAITING
     row.status = DispenseStatus.CANCELLED
-    row.note = why
+    row.note = f"Retur: {why}"[:REASON_MAX] if handed_over else why
     row.updated_at = utcnow()
     versions.save(session, row, entity=ENTITY, branch_id=actor.branch_id)
     returned = []
-    if was_dispensed:
+    if took_stock:
         taken = session.execute(
             select(DispenseLine, StockBatch)
             .join(StockBatch, StockBatch.id == DispenseLine.batch_id)
@@ -674,18 +745,18 @@ def cancel(
                     line.quantity,
                     MovementKind.RETURN,
                     user_id=actor.user_id,
-                    reason=why,
+                    reason=f"Retur obat: {why}"[:REASON_MAX] if handed_over else why,
                     dispense_line_id=line.id,
                 )
                 returned.append({"batch": batch.batch_number, "quantity": line.quantity})
     audit.record(
         session,
         actor,
-        "cancel",
+        "dispense_return" if handed_over else "cancel",
         ENTITY,
         row.id,
         before=before,
-        after={**audit.snapshot(row), "returned": returned},
+        after={**audit.snapshot(row), "returned": returned, "reason": why},
     )
     sent = session.scalar(
         select(func.count(Prescription.id)).where(

@@ -7,12 +7,15 @@ items sold at the desk leave stock first expiry first (services/stock_ledger.mov
 branch's next nota number of the day is taken from `nota_counter` with one upsert (the
 counter's row stays locked until the commit, so two cashiers never share a number; the
 unique (branch, nota) constraint is the backstop), and the bill is locked as paid. A bill
-is paid in the cashier's open shift.
+is paid in the cashier's open shift, and only for the total the cashier saw (the version of
+the page's view, and the visit's changes checked under the row lock).
 
-A void (batal) is admin work with a reason: the bill, its lines and payments stay as they
-were, it is marked void, items sold at the desk go back to their batches, and the visit may
-be billed again. Every print after the first is a copy ("SALINAN"), and every print is
-audited.
+A void (batal) is admin work with a reason, a financial cancellation: the bill, its lines and
+payments stay as they were, it is marked void, items sold at the desk go back to their
+batches, and the visit waits for payment again (its next bill is built from what happened).
+Drugs the pharmacy handed over stay out with the patient unless the pharmacy records their
+return (services/dispensing.return_handed_over). Every print after the first is a copy
+("SALINAN"), and every print is audited.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from klinikita.models.billing import (
 from klinikita.models.pharmacy import MovementKind, StockBatch
 from klinikita.services import audit, stock_ledger
 from klinikita.services.audit import Actor
-from klinikita.services.billing import local_day, locked_open_bill
+from klinikita.services.billing import bill_as_seen, local_day, locked_open_bill
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.money import MAX_AMOUNT, rupiah, take_rupiah
 from klinikita.services.permissions import Action, require
@@ -170,11 +173,23 @@ def _take_stock(session: Session, actor: Actor, line: BillLine, nota: str, day: 
     session.add(line)
 
 
-def pay(session: Session, actor: Actor, bill_id: int, parts: list[PaymentPart]) -> Paid:
+def pay(
+    session: Session,
+    actor: Actor,
+    bill_id: int,
+    parts: list[PaymentPart],
+    *,
+    expected_version: int | None = None,
+) -> Paid:
     """Pay an open bill of the active branch in the cashier's open shift, give it the next
-    nota number and lock it; audited. Nothing is written when any rule refuses."""
+    nota number and lock it; audited. Nothing is written when any rule refuses. Money is
+    only taken for the total the cashier saw: refused (billing.BillChanged) when the bill's
+    version is not `expected_version`, the one the cashier's view showed (None: a script
+    with no view), or when the visit has changed since in a way the bill does not hold yet
+    (drugs handed over or returned)."""
     require(actor.duty, Action.PAYMENT_RECORD)
     bill = locked_open_bill(session, actor, bill_id)
+    bill_as_seen(session, bill, expected_version)
     shift = open_shift_of(session, actor)
     if shift is None:
         raise ServiceError("Buka shift kasir dulu (Kasir → Shift) sebelum menerima pembayaran.")
@@ -220,7 +235,8 @@ def pay(session: Session, actor: Actor, bill_id: int, parts: list[PaymentPart]) 
 
 def void_bill(session: Session, actor: Actor, bill_id: int, reason_text: str) -> None:
     """Void (batal) a bill of the active branch, with a reason (admin): it stays as it was,
-    marked void; items sold at the desk go back to their batches. Audited."""
+    marked void; items sold at the desk go back to their batches, and a visit's bill may be
+    built again. Audited."""
     require(actor.duty, Action.BILL_VOID)
     bill = session.exec(select(Bill).where(Bill.id == bill_id).with_for_update()).first()
     if bill is None or bill.branch_id != actor.branch_id:

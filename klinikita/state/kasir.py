@@ -22,6 +22,7 @@ from klinikita.state.auth import AuthState
 LINE_FIELDS = ("description", "unit_price", "quantity", "reason", "item_id", "item_name")
 PAY_FIELDS = ("method", "amount", "cash_received", "reference")
 MAX_PARTS = 5
+MAX_FOLLOWED = 10  # the latest changes of an open bill shown above its lines
 METHOD_OPTIONS = [{"value": m.value, "label": m.label} for m in PaymentMethod]
 
 
@@ -59,8 +60,11 @@ class KasirState(AuthState):
     parts: list[dict[str, str]] = [_part()]
     change_text: str = ""
     pay_errors: list[str] = []
-    # The open bill's visit changed elsewhere (the pharmacy handed drugs over): "Perbarui".
-    bill_outdated: bool = False
+    # What changed on the open bill while it was shown, because its visit changed elsewhere
+    # (the pharmacy handed drugs over or took them back), newest last.
+    followed: list[str] = []
+    # The total changed under parts the cashier had split or typed: they ask for a look.
+    pay_review: str = ""
 
     remove_line_id: int = 0
     remove_reason: str = ""
@@ -100,16 +104,50 @@ class KasirState(AuthState):
         self._reload_list(actor)
 
     def _on_board_change(self, topic: str, changed: live.Changed) -> None:
-        """A doctor completed a visit or the pharmacy handed drugs over: the list follows;
-        an open bill whose visit changed is marked for "Perbarui tagihan"."""
+        """A doctor completed a visit or the pharmacy handed drugs over (or took them back):
+        the list follows, and so does an open bill whose visit changed: it is brought up to
+        date and says what changed. A paid or void bill is only shown again as it is."""
         del topic
         actor = self._viewer()
         if actor is None:
             return
         self._reload_list(actor)
         visit_id = int(self.bill.get("visit_id") or 0)
-        if self.bill.get("open") == "1" and visit_id and (not changed or visit_id in changed):
-            self.bill_outdated = True
+        if not visit_id or (changed and visit_id not in changed):
+            return
+        try:
+            if self.bill.get("open") == "1" and allows(actor.duty, Action.PAYMENT_RECORD):
+                self._follow_open_bill(actor)
+            else:  # shown as it is now (voided elsewhere, say), never changed here
+                self._show(actor, self.bill_id)
+        except ServiceError:  # the bill is gone from this tab's branch meanwhile
+            self._clear_bill()
+
+    def _follow_open_bill(self, actor: Actor, *, show: bool = False) -> None:
+        """Bring the open visit bill up to date with what happened and show it when it
+        changed (or with `show`); what changed is added to `followed`. When the patient's
+        total moved, a single payment part still holding the old total takes the new one;
+        parts the cashier split or typed are kept and marked for review."""
+        before = int(self.bill.get("patient_total") or 0)
+        with session_scope() as session:
+            followed = billing.follow_visit_bill(session, actor, self.bill_id)
+        if followed.changes:
+            self.followed = (self.followed + followed.changes)[-MAX_FOLLOWED:]
+        elif not show:
+            return
+        self._show(actor, self.bill_id, followed.notes)
+        after = int(self.bill.get("patient_total") or 0)
+        if after == before:
+            return
+        part = self.parts[0]
+        if len(self.parts) == 1 and part["amount"].strip() in ("", str(before)):
+            self.parts = [{**part, "amount": str(after)}]
+            self.pay_review = ""
+        else:
+            self.pay_review = (
+                f"Total tagihan berubah dari {billing.rupiah(before)} menjadi "
+                f"{billing.rupiah(after)}: periksa lagi pembagian pembayaran."
+            )
 
     @rx.event(supersedes=True)
     def set_search(self, value: str):
@@ -127,7 +165,7 @@ class KasirState(AuthState):
         self.discount_form = {"kind": "percent", "value": "", "reason": ""}
         self.remove_line_id, self.remove_reason = 0, ""
         self.void_open, self.void_reason = False, ""
-        self.bill_outdated = False
+        self.followed, self.pay_review = [], ""
 
     def _show(self, actor: Actor, bill_id: int, notes: list[str] | None = None) -> None:
         with read_scope() as session:
@@ -317,16 +355,19 @@ class KasirState(AuthState):
             return
         self.parts[index][field] = payload_text(value, max_length=80)
         self.errors.pop("payments", None)
+        self.pay_review = ""
 
     @rx.event
     def add_part(self):
         if len(self.parts) < MAX_PARTS:
             self.parts.append(_part(method="qris"))
+            self.pay_review = ""
 
     @rx.event
     def remove_part(self, index: int):
         if isinstance(index, int) and 0 <= index < len(self.parts) and len(self.parts) > 1:
             self.parts.pop(index)
+            self.pay_review = ""
 
     @rx.event
     def pay(self):
@@ -334,17 +375,30 @@ class KasirState(AuthState):
         parts = [payments.PaymentPart(**{k: p.get(k, "") for k in PAY_FIELDS}) for p in self.parts]
         if self.bill.get("patient_total") == "0":
             parts = []
+        shown = parse_id(self.bill.get("version", ""))
         try:
             with session_scope() as session:
-                paid = payments.pay(session, actor, self.bill_id, parts)
+                paid = payments.pay(
+                    session, actor, self.bill_id, parts, expected_version=shown or 0
+                )
         except ValidationFailed as failed:
             self.pay_errors = list(failed.errors.values())
             return rx.toast.error(failed.message)
-        self.errors, self.pay_errors = {}, []
+        except billing.BillChanged as changed:
+            # Nothing was taken: the cashier sees the bill as it is now, then pays again.
+            self._follow_open_bill(actor, show=True)
+            self.pay_errors = [changed.message]
+            return rx.toast.error(changed.message)
+        self.errors, self.pay_errors, self.pay_review = {}, [], ""
         self._show(actor, paid.bill_id)
         self.change_text = billing.rupiah(paid.change) if paid.change else ""
         self._reload_list(actor)
-        live.publish(live.branch_topic(actor.branch_id), exclude=self._client_token())
+        visit_id = int(self.bill.get("visit_id") or 0)
+        live.publish(
+            live.branch_topic(actor.branch_id),
+            exclude=self._client_token(),
+            visit_id=visit_id or None,
+        )
         message = f"Lunas. Nota {paid.nota_number}."
         if paid.change:
             message += f" Kembalian {billing.rupiah(paid.change)}."
@@ -371,6 +425,13 @@ class KasirState(AuthState):
         self.void_open, self.void_reason = False, ""
         self._show(actor, self.bill_id)
         self._reload_list(actor)
+        # The visit waits for payment again in the other cashiers' lists.
+        visit_id = int(self.bill.get("visit_id") or 0)
+        live.publish(
+            live.branch_topic(actor.branch_id),
+            exclude=self._client_token(),
+            visit_id=visit_id or None,
+        )
         return rx.toast.success("Nota dibatalkan.")
 
 

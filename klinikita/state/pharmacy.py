@@ -5,6 +5,7 @@ cancellation, the resep's print, and the labels (etiket) page."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import reflex as rx
 
@@ -98,8 +99,9 @@ class PharmacyState(AuthState):
     allergies: list[dict[str, str]] = []
     no_known_allergy: bool = False
     errors: dict[str, str] = {}
-    # The cancel dialog.
+    # The cancel dialog; also the return (retur obat) of a handed-over prescription.
     cancel_open: bool = False
+    returning: bool = False
     cancel_reason: str = ""
     cancel_error: str = ""
 
@@ -338,6 +340,13 @@ class PharmacyState(AuthState):
     @rx.event
     def open_cancel(self):
         self.cancel_open, self.cancel_reason, self.cancel_error = True, "", ""
+        self.returning = False
+
+    @rx.event
+    def open_return(self):
+        """The cancel dialog, for the return (retur) of a handed-over prescription."""
+        self.cancel_open, self.cancel_reason, self.cancel_error = True, "", ""
+        self.returning = True
 
     @rx.event
     def set_cancel_open(self, value: bool):
@@ -350,12 +359,27 @@ class PharmacyState(AuthState):
 
     @rx.event
     def confirm_cancel(self):
+        return self._take_back(
+            dispensing.cancel, "Resep dibatalkan; obat yang sudah disiapkan kembali ke stok."
+        )
+
+    @rx.event
+    def confirm_return(self):
+        """The patient brought the handed-over drugs back: every unit back to its batch,
+        while the visit has no paid bill."""
+        return self._take_back(
+            dispensing.return_handed_over, "Retur dicatat; obat kembali ke stok batch asalnya."
+        )
+
+    def _take_back(self, service: Callable[..., object], done: str):  # noqa: ANN202
+        """The cancel dialog's confirmation through `service` (dispensing.cancel or
+        return_handed_over); a refusal shows in the dialog."""
         actor = self._authorize(Action.DISPENSE_CANCEL)
         if not self.selected_id:
             return rx.toast.error("Pilih resep terlebih dahulu.")
         try:
             with session_scope() as session:
-                dispensing.cancel(
+                service(
                     session,
                     actor,
                     self.selected_id,
@@ -365,10 +389,13 @@ class PharmacyState(AuthState):
                 )
         except ValidationFailed as bad:
             self.cancel_error = bad.errors.get("reason", bad.message)
-            return
+            return None
+        except ServiceError as refused:
+            self.cancel_error = refused.message
+            return None
         self.cancel_open = False
         self._after_change(actor)
-        return rx.toast.success("Resep dibatalkan; obat yang sudah disiapkan kembali ke stok.")
+        return rx.toast.success(done)
 
     def _after_change(self, actor: Actor) -> None:
         self._reload_queue(actor)

@@ -1,13 +1,12 @@
-"""Kasir in the browser, where the clinical flow ends: the doctor has examined the patient
-(a diagnosis, a prescription, a sick-leave letter) and the pharmacist dispenses, both through
-their services (their own browser tests drive those pages). The cashier's open list shows the
-visit as soon as it is completed and the drugs are handed over, without a reload; the cashier
-opens a shift, takes a split payment (tunai with change + QRIS with its reference), prints the
-58 mm nota (the printed page is 58 mm wide, the PDF download the same nota), and the sick-leave
-letter of the visit prints on A5.
-
-The day's revenue report (/laporan/pendapatan) is not part of this branch yet: the test ends
-at the nota and the letter."""
+"""Kasir in the browser, following the clinical flow live: the doctor's examination (a
+diagnosis, a prescription, a sick-leave letter) is prepared through services, then the doctor
+presses Selesai in the browser and the visit appears in the cashier's open list without a
+reload. The cashier opens its bill while the prescription still waits at the pharmacy; the
+pharmacist, in a browser session of their own, presses Siapkan obat and Serahkan, and the
+cashier's open bill takes the drug lines by itself (no click) and says so. The cashier then
+takes a split payment (tunai with change + QRIS with its reference), prints the 58 mm nota (the
+printed page is 58 mm wide, the PDF download the same nota), the sick-leave letter of the visit
+prints on A5, and the day's revenue report shows the payment by method."""
 
 from __future__ import annotations
 
@@ -16,7 +15,6 @@ from datetime import date
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from reflex.testing import AppHarness
 from sqlmodel import select
 
 from klinikita.db import session_scope
@@ -24,9 +22,8 @@ from klinikita.models import Branch, DrugItem, Employee, Patient, Room, ServiceU
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import Duty
 from klinikita.models.pharmacy import Dispense
-from klinikita.services import dispensing, documents, visit_completion
+from klinikita.services import documents
 from klinikita.services.audit import Actor
-from klinikita.state import live
 from tests.e2e.conftest import DESK
 from tests.e2e.test_shell import login
 from tests.factories import make_completed_visit
@@ -72,31 +69,24 @@ def _examined_visit() -> dict:
             db, doctor_actor, visit.id, documents.SickLeaveInput(today, today, True)
         )
         db.commit()
+        dispense = db.exec(select(Dispense).where(Dispense.visit_id == visit.id)).one()
         return {
             "branch_id": branch.id,
             "visit_id": visit.id,
+            "dispense_id": dispense.id,
             "patient": patient.name,
             "letter_id": letter.id,
             "letter_number": letter.number,
         }
 
 
-def _complete_and_hand_over(harness: AppHarness, made: dict) -> None:
-    """The doctor's Selesai and the pharmacist's dispensing and hand-over, through their
-    services, then the live notice their pages' handlers send (state/live.publish) on the
-    app's event loop."""
-    with session_scope() as db:
-        doctor = _actor(db, "dokter", Duty.DOKTER_UMUM, made["branch_id"])
-        visit_completion.complete_visit(db, doctor, made["visit_id"])
-    with session_scope() as db:
-        pharmacist = _actor(db, "apoteker", Duty.APOTEKER, made["branch_id"])
-        row = db.exec(select(Dispense).where(Dispense.visit_id == made["visit_id"])).one()
-        row = dispensing.dispense(db, pharmacist, row.id, expected_version=row.version)
-        db.flush()
-        dispensing.hand_over(db, pharmacist, row.id, expected_version=row.version)
-    loop = harness.backend.servers[0].get_loop()
-    topic = live.branch_topic(made["branch_id"])
-    loop.call_soon_threadsafe(lambda: live.publish(topic, visit_id=made["visit_id"]))
+def _signed_in(browser: Browser, url: str, username: str, password: str, path: str) -> Page:
+    """A page of its own browser session (another person's computer) at `path`."""
+    tab = browser.new_context(viewport=DESK).new_page()
+    login(tab, url, username, password)
+    expect(tab.locator("#active-duty")).to_be_visible(timeout=30_000)
+    tab.goto(f"{url}{path}")
+    return tab
 
 
 def _page_sizes_mm(pdf: bytes) -> set[tuple[int, int]]:
@@ -110,8 +100,8 @@ def _no_print_dialog(page: Page) -> None:
     page.evaluate("window.__prints = 0; window.print = () => { window.__prints += 1; }")
 
 
-def test_cashier_sees_the_visit_takes_a_split_payment_and_prints(
-    page: Page, browser: Browser, app_url: str, app_harness: AppHarness
+def test_cashier_follows_the_visit_live_takes_a_split_payment_and_prints(
+    page: Page, browser: Browser, app_url: str
 ):
     made = _examined_visit()
     page.set_viewport_size(DESK)
@@ -124,26 +114,52 @@ def test_cashier_sees_the_visit_takes_a_split_payment_and_prints(
     page.locator("#shift-open").click()
     expect(page.locator("#shift-close")).to_be_visible(timeout=10_000)
 
-    # The list is open before the visit is done; it appears when the doctor completes it
-    # and the pharmacist hands the drugs over.
+    # The list is open before the visit is done; it appears when the doctor presses Selesai.
     page.goto(f"{app_url}/kasir")
     expect(page.get_by_text("Tidak ada kunjungan yang menunggu pembayaran.")).to_be_visible(
         timeout=30_000
     )
-    _complete_and_hand_over(app_harness, made)
-    row = page.locator(f"#kasir-waiting-{made['visit_id']}-0")
+    page.evaluate("window.__sameLoad = true")  # a reload would drop it
+    doctor = _signed_in(
+        browser, app_url, "dokter", "Dokter#2026", f"/pemeriksaan?kunjungan={made['visit_id']}"
+    )
+    doctor.locator("#exam-complete").click()
+    row = page.locator(f"[id^=kasir-waiting-{made['visit_id']}-]")
     expect(row).to_be_visible(timeout=LIVE)
     expect(row).to_contain_text(made["patient"])
-    expect(row).to_contain_text("Diserahkan")
+    expect(row).to_contain_text("Menunggu")  # the prescription waits at the pharmacy
 
-    # The bill: registration, consultation and the dispensed drugs at the day's tariffs.
+    # The bill, opened while the drugs are still being prepared: registration and
+    # consultation at the day's tariffs, and a note that the drugs come later.
     page.locator(f"#kasir-open-{made['visit_id']}-0").click()
     bill = page.locator("#kasir-bill")
-    expect(bill).to_contain_text("Paracetamol 500 mg tablet")
+    expect(bill).to_contain_text("Resep masih disiapkan di apotek")
+    expect(bill).not_to_contain_text("Paracetamol")
+    before = int(re.sub(r"\D", "", page.locator("#kasir-total").inner_text()))
+    expect(page.locator("#kasir-pay-amount-0")).to_have_value(str(before))
+
+    # The pharmacist prepares and hands over the drugs on their own computer ...
+    pharmacist = _signed_in(
+        browser, app_url, "apoteker", "Apoteker#2026", f"/apotek?resep={made['dispense_id']}"
+    )
+    pharmacist.locator("#apotek-dispense").click()
+    pharmacist.locator("#apotek-hand-over").click()
+    expect(pharmacist.locator("#apotek-review")).to_contain_text("Diserahkan")
+    pharmacist.context.close()
+
+    # ... and the cashier's open bill takes the drug lines by itself and says so; the one
+    # cash part follows the new total.
+    expect(bill).to_contain_text("Paracetamol 500 mg tablet", timeout=LIVE)
+    expect(page.locator("#kasir-bill-followed")).to_contain_text(
+        "1 baris obat dari apotek ditambahkan"
+    )
+    expect(bill).not_to_contain_text("Resep masih disiapkan di apotek")
+    expect(row).to_contain_text("Diserahkan")
     total_text = page.locator("#kasir-total").inner_text()
     total = int(re.sub(r"\D", "", total_text))
-    assert total > 5000, total_text
+    assert total > before and total > 5000, total_text
     expect(page.locator("#kasir-pay-amount-0")).to_have_value(str(total))
+    assert page.evaluate("window.__sameLoad") is True
 
     # Split: Rp 5.000 by QRIS with its reference, the rest in cash from a Rp 100.000 note.
     cash = total - 5000
@@ -187,9 +203,6 @@ def test_cashier_sees_the_visit_takes_a_split_payment_and_prints(
 
     # The sick-leave letter of the visit, printed on A5 by the doctor (the cashier's duty
     # does not read clinical documents).
-    doctor = browser.new_page(viewport=DESK)
-    login(doctor, app_url, "dokter", "Dokter#2026")
-    expect(doctor.locator("#active-duty")).to_be_visible(timeout=30_000)
     doctor.goto(f"{app_url}/cetak?dok={made['letter_id']}")
     letter = doctor.locator("#printed-document article")
     expect(letter).to_contain_text(made["letter_number"], timeout=30_000)
@@ -198,7 +211,7 @@ def test_cashier_sees_the_visit_takes_a_split_payment_and_prints(
     doctor.locator("#print-now").click()
     doctor.wait_for_function("window.__prints === 1")
     assert _page_sizes_mm(doctor.pdf(prefer_css_page_size=True)) == {(148, 210)}
-    doctor.close()
+    doctor.context.close()
 
     # The day's revenue report (Laporan > Pendapatan) shows the payment, split by method.
     page.goto(f"{app_url}/laporan/pendapatan")

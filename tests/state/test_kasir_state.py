@@ -1,5 +1,6 @@
-"""Kasir handlers, called directly as a browser could: the waiting list (live), the bill, a
-split payment, the nota print and its copy, tariffs and the shift."""
+"""Kasir handlers, called directly as a browser could: the waiting list (live), the open bill
+following the pharmacy live, a split payment (refused for a total the cashier did not see),
+the nota print and its copy, a void and the pharmacy's return, tariffs and the shift."""
 
 from __future__ import annotations
 
@@ -13,12 +14,16 @@ from klinikita.models import AuditLog, Visit
 from klinikita.models.billing import Bill, BillStatus
 from klinikita.models.clinical import VisitStatus
 from klinikita.models.enums import Duty
+from klinikita.models.pharmacy import DispenseStatus
+from klinikita.services import dispensing
 from klinikita.services.errors import PermissionDenied
 from klinikita.services.visit_queue import local_today
 from klinikita.state.kasir import KasirState, NotaState
 from klinikita.state.kasir_admin import ShiftState, TariffState
+from klinikita.state.pharmacy import PharmacyState
 from tests.factories import make_clinic, make_user
 from tests.state.conftest import logged_in, tab_at
+from tests.support import pharmacy_data as ph
 
 
 def _visit(db, branch, unit, room, doctor, patient, queue: int) -> Visit:
@@ -141,16 +146,148 @@ def test_the_list_follows_visits_completed_elsewhere(db, root, clinic):
     tab_at(root, "tab-kasir", "/kasir")
     kasir.load()
     assert kasir.rows == []
-    visit = _visit(db, branch, unit, room, doctor, patient, 1)
+    _visit(db, branch, unit, room, doctor, patient, 1)
     kasir._on_board_change("branch", frozenset())
     assert len(kasir.rows) == 1 and kasir.rows[0]["name"] == patient.name
+
+
+def _prescribed(db, branch, visit) -> int:
+    """Ten paracetamol tablets (Rp 500 each) prescribed in the visit, waiting at the
+    pharmacy: the Dispense row's id."""
+    para = ph.item(db, branch, "Paracetamol 500 mg tablet")
+    para.price = 500
+    ph.batch(db, para, "P-1", 40)
+    return ph.prescription(db, visit, [(para, 10, "3 x sehari", "1 tablet", "")]).dispense.id
+
+
+def _pharmacist(db, branch, dispense_id: int) -> PharmacyState:
+    """The pharmacist's Apotek tab with the prescription open."""
+    make_user(db, "apt.rina", branches=[branch], main_duty=Duty.APOTEKER)
+    root = rx.State()
+    tab_at(root, "tab-apt", "/apotek")
+    state = logged_in(db, root, PharmacyState, "apt.rina")
+    state.load()
+    state.open_dispense(str(dispense_id))
+    return state
+
+
+def _kasir_tab(db, root) -> KasirState:
+    kasir = logged_in(db, root, KasirState, "kasir")
+    tab_at(root, "tab-kasir", "/kasir")
+    kasir.load()
+    return kasir
+
+
+def _open_shift(db) -> None:
+    shift = logged_in(db, rx.State(), ShiftState, "kasir")
+    shift.load()
+    shift.set_opening_cash("0")
+    shift.open_shift()
+    assert shift.open_id
+
+
+def test_the_open_bill_follows_the_pharmacy_live(db, root, clinic):
+    branch, unit, room, doctor, patient = clinic
+    _tariffs(db, rx.State())
+    visit = _visit(db, branch, unit, room, doctor, patient, 1)
+    apotek = _pharmacist(db, branch, _prescribed(db, branch, visit))
+    kasir = _kasir_tab(db, root)
     kasir.open_visit(str(visit.id))
+    assert [line["description"] for line in kasir.lines] == ["Jasa dokter umum"]
+    assert any("apotek" in note for note in kasir.notes)
+    assert kasir.parts[0]["amount"] == "75000"
+    apotek.dispense()
+    apotek.hand_over()
     kasir._on_board_change("branch", frozenset({visit.id + 1}))
-    assert not kasir.bill_outdated  # another visit changed
+    assert len(kasir.lines) == 1 and kasir.followed == []  # another visit changed
+    # The hand-over reaches the open bill: its lines, its total, the one cash part.
     kasir._on_board_change("branch", frozenset({visit.id}))
-    assert kasir.bill_outdated  # the pharmacy handed this visit's drugs over, say
-    kasir.open_visit(kasir.bill["visit_id"])
-    assert not kasir.bill_outdated
+    assert [line["description"] for line in kasir.lines] == [
+        "Jasa dokter umum",
+        "Paracetamol 500 mg tablet (tablet)",
+    ]
+    assert kasir.followed == [
+        "1 baris obat dari apotek ditambahkan: Paracetamol 500 mg tablet (tablet)."
+    ]
+    assert kasir.bill["patient_total"] == "80000" and kasir.parts[0]["amount"] == "80000"
+    assert kasir.pay_review == "" and kasir.notes == []
+    # The cashier splits the payment; the patient brings the drugs back meanwhile: the parts
+    # stay as typed and are marked for review.
+    kasir.set_part(0, "amount", "50000")
+    kasir.add_part()
+    kasir.set_part(1, "amount", "30000")
+    apotek.open_return()
+    apotek.set_cancel_reason("pasien tidak jadi menebus")
+    apotek.confirm_return()
+    assert not apotek.cancel_open and apotek.head["status"] == DispenseStatus.CANCELLED
+    kasir._on_board_change("branch", frozenset())
+    assert kasir.bill["patient_total"] == "75000"
+    assert [p["amount"] for p in kasir.parts] == ["50000", "30000"]
+    assert "Rp 80.000" in kasir.pay_review and "Rp 75.000" in kasir.pay_review
+    assert "Paracetamol" in kasir.followed[-1] and "dihapus" in kasir.followed[-1]
+    removed = [line for line in kasir.lines if line["removed"] == "True"]
+    assert [line["description"] for line in removed] == ["Paracetamol 500 mg tablet (tablet)"]
+    kasir.set_part(1, "amount", "25000")
+    assert kasir.pay_review == ""
+
+
+def test_pay_refuses_a_total_the_cashier_did_not_see(db, root, clinic):
+    branch, unit, room, doctor, patient = clinic
+    _tariffs(db, rx.State())
+    visit = _visit(db, branch, unit, room, doctor, patient, 1)
+    kasir = _kasir_tab(db, root)
+    kasir.open_visit(str(visit.id))
+    _open_shift(db)
+    # A second tab adds a line; this tab was not told (it still shows Rp 75.000).
+    other = logged_in(db, rx.State(), KasirState, "kasir")
+    other.load()
+    other.open_visit(str(visit.id))
+    other.set_line_field("description", "Materai")
+    other.set_line_field("unit_price", "10000")
+    other.set_line_field("reason", "surat keterangan")
+    other.add_line()
+    assert other.bill["patient_total"] == "85000"
+    kasir.pay()
+    assert kasir.pay_errors and "berubah" in kasir.pay_errors[0]
+    assert kasir.bill["status"] == BillStatus.OPEN and kasir.bill["patient_total"] == "85000"
+    assert kasir.parts[0]["amount"] == "85000"  # the one untouched part follows
+    assert db.exec(select(AuditLog).where(AuditLog.action == "bill_pay")).all() == []
+    db.commit()  # the test's own read holds SQLite's write lock until it ends
+    kasir.pay()
+    assert kasir.bill["status"] == BillStatus.PAID and kasir.pay_errors == []
+
+
+def test_a_return_waits_for_the_void_of_a_paid_nota(db, root, clinic):
+    branch, unit, room, doctor, patient = clinic
+    _tariffs(db, rx.State())
+    visit = _visit(db, branch, unit, room, doctor, patient, 1)
+    apotek = _pharmacist(db, branch, _prescribed(db, branch, visit))
+    apotek.dispense()
+    apotek.hand_over()
+    kasir = _kasir_tab(db, root)
+    kasir.open_visit(str(visit.id))
+    _open_shift(db)
+    kasir.pay()
+    assert kasir.bill["status"] == BillStatus.PAID and kasir.bill["patient_total"] == "80000"
+    apotek.open_return()
+    apotek.set_cancel_reason("alergi")
+    apotek.confirm_return()
+    assert apotek.cancel_open and apotek.cancel_error == dispensing.PAID_VISIT
+    assert apotek.head["status"] == DispenseStatus.HANDED_OVER
+    # The admin voids the nota: the visit waits for payment again.
+    admin = logged_in(db, rx.State(), KasirState, "admin")
+    admin.load()
+    admin.open_bill(kasir.bill["id"])
+    admin.set_void_reason("obat dikembalikan")
+    admin.void()
+    kasir._on_board_change("branch", frozenset({visit.id}))
+    assert kasir.bill["status"] == BillStatus.VOID  # a void bill stays as it was
+    assert [(r["visit_id"], r["bill_id"]) for r in kasir.rows] == [(str(visit.id), "0")]
+    apotek.confirm_return()
+    assert not apotek.cancel_open and apotek.head["status"] == DispenseStatus.CANCELLED
+    kasir.open_visit(str(visit.id))
+    assert [line["description"] for line in kasir.lines] == ["Jasa dokter umum"]
+    assert kasir.bill["patient_total"] == "75000"
 
 
 def test_void_and_discount_follow_the_duty(db, root, clinic):

@@ -821,8 +821,15 @@ HANDLERS: dict[str, Spec] = {
         preset=_set(selected_id=lambda w: w.dispense, _selected_visit=lambda w: w.done_visit),
         writes=True,
     ),
+    # A dispensed (not handed-over) prescription: refused by the rule, judged by its effects
+    # (returning is tested in tests/unit/test_dispensing.py).
+    "PharmacyState.confirm_return": Spec(
+        _A.DISPENSE_CANCEL,
+        preset=_set(selected_id=lambda w: w.dispensed, selected_version=1, cancel_reason="retur"),
+    ),
     "PharmacyState.close_dispense": Spec(LOCAL),
     "PharmacyState.open_cancel": Spec(LOCAL),
+    "PharmacyState.open_return": Spec(LOCAL),
     "PharmacyState.set_cancel_open": Spec(LOCAL, _const(False)),
     "PharmacyState.set_cancel_reason": Spec(LOCAL, _const("alasan")),
     "PharmacyState.set_quantity": Spec(LOCAL, _const("1:1", "5")),

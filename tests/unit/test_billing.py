@@ -495,6 +495,143 @@ def test_a_void_needs_an_admin_and_a_reason_and_keeps_the_original(db, clinic):
     assert again.id != bill.id and again.status == BillStatus.OPEN
 
 
+def test_a_voided_visit_waits_for_payment_again_and_its_new_bill_follows_what_happened(db, clinic):
+    c = clinic
+    _tariff(db, c, "consultation", "Konsultasi", 50000)
+    visit = _visit(db, c)
+    para = _drug(db, c, "Paracetamol 500 mg", 500)
+    _dispensed(db, c, visit, [(para, 10)], status=DispenseStatus.HANDED_OVER)
+    bill, _ = _open(db, c, visit)
+    _shift(db, c)
+    payments.pay(db, c["kasir"], bill.id, [PaymentPart("tunai", "55000")])
+    db.commit()
+    assert billing.waiting_list(db, c["kasir"]) == []
+    payments.void_bill(db, c["admin"], bill.id, "Salah tarif")
+    db.commit()
+    # Back in the list, without a bill: the next one is built anew.
+    rows = billing.waiting_list(db, c["kasir"])
+    assert [(r.visit_id, r.bill_id) for r in rows] == [(visit.id, 0)]
+    again, _ = _open(db, c, visit)
+    assert again.id != bill.id and again.status == BillStatus.OPEN
+    # The drugs handed over stay out with the patient (no return): billed again.
+    assert [li.description for li in _lines(db, again)] == [
+        "Konsultasi",
+        "Paracetamol 500 mg (tablet)",
+    ]
+    assert again.patient_total == 55000
+
+
+def test_an_open_bill_follows_the_pharmacy_and_says_what_changed(db, clinic):
+    c = clinic
+    _tariff(db, c, "consultation", "Konsultasi", 50000)
+    visit = _visit(db, c)
+    para = _drug(db, c, "Paracetamol 500 mg", 500)
+    amox = _drug(db, c, "Amoxicillin 500 mg", 1000)
+    dispense = _dispensed(db, c, visit, [(para, 10), (amox, 10)], status=DispenseStatus.WAITING)
+    bill, _ = _open(db, c, visit)
+    unchanged = billing.follow_visit_bill(db, c["kasir"], bill.id)
+    assert unchanged.changes == [] and unchanged.total_after == 50000
+    # The pharmacy hands the drugs over.
+    dispense.status = DispenseStatus.HANDED_OVER
+    db.add(dispense)
+    db.commit()
+    followed = billing.follow_visit_bill(db, c["kasir"], bill.id)
+    db.commit()
+    assert followed.changes == [
+        "2 baris obat dari apotek ditambahkan: Amoxicillin 500 mg (tablet), "
+        "Paracetamol 500 mg (tablet)."
+    ]
+    assert (followed.total_before, followed.total_after) == (50000, 65000)
+    # It gave 8 amoxicillin, not 10.
+    amox_line = db.exec(select(DispenseLine).where(DispenseLine.item_id == amox.id)).first()
+    amox_line.quantity -= 2
+    db.add(amox_line)
+    db.commit()
+    followed = billing.follow_visit_bill(db, c["kasir"], bill.id)
+    db.commit()
+    assert followed.changes == ["Jumlah Amoxicillin 500 mg (tablet) diubah 10 → 8."]
+    assert followed.total_after == 63000
+    # The drugs come back to the pharmacy: their lines leave the bill, marked with why.
+    dispense.status = DispenseStatus.CANCELLED
+    db.add(dispense)
+    db.commit()
+    followed = billing.follow_visit_bill(db, c["kasir"], bill.id)
+    db.commit()
+    assert len(followed.changes) == 2 and all("dihapus" in t for t in followed.changes)
+    assert followed.total_after == 50000
+    gone = [li for li in _lines(db, bill) if li.item_id is not None]
+    assert all(li.removed and "apotek" in li.removed_reason for li in gone)
+    trail = db.exec(select(AuditLog).where(AuditLog.action == "bill_follow")).all()
+    assert [t.after["patient_total"] for t in trail] == [65000, 63000, 50000]
+    # A paid bill never follows.
+    _shift(db, c)
+    payments.pay(db, c["kasir"], bill.id, [PaymentPart("tunai", "50000")])
+    db.commit()
+    dispense.status = DispenseStatus.HANDED_OVER
+    db.add(dispense)
+    db.commit()
+    assert billing.follow_visit_bill(db, c["kasir"], bill.id).changes == []
+    assert db.get(Bill, bill.id).patient_total == 50000
+
+
+def test_money_is_taken_only_for_the_total_the_cashier_saw(db, clinic):
+    c = clinic
+    _tariff(db, c, "consultation", "Konsultasi", 50000)
+    visit = _visit(db, c)
+    para = _drug(db, c, "Paracetamol 500 mg", 500)
+    dispense = _dispensed(db, c, visit, [(para, 10)], status=DispenseStatus.WAITING)
+    bill, _ = _open(db, c, visit)
+    _shift(db, c)
+    seen = billing.bill_view(db, c["kasir"], bill.id)
+    # Another tab adds a line after this view was built.
+    billing.add_line(
+        db,
+        c["kasir"],
+        bill.id,
+        billing.LineInput(description="Materai", unit_price="10000", reason="surat"),
+    )
+    db.commit()
+    with pytest.raises(billing.BillChanged, match="berubah"):
+        payments.pay(
+            db,
+            c["kasir"],
+            bill.id,
+            [PaymentPart("tunai", "50000")],
+            expected_version=seen.version,
+        )
+    db.rollback()
+    assert db.get(Bill, bill.id).status == BillStatus.OPEN
+    assert db.exec(select(Payment)).all() == []
+    # The pharmacy hands the drugs over after the fresh view, before the bill followed.
+    seen = billing.bill_view(db, c["kasir"], bill.id)
+    assert seen.patient_total == 60000
+    dispense.status = DispenseStatus.HANDED_OVER
+    db.add(dispense)
+    db.commit()
+    with pytest.raises(billing.BillChanged, match="Paracetamol"):
+        payments.pay(
+            db,
+            c["kasir"],
+            bill.id,
+            [PaymentPart("tunai", "60000")],
+            expected_version=seen.version,
+        )
+    db.rollback()
+    assert len(_lines(db, bill)) == 2  # nothing written by the refusal
+    assert db.exec(select(Payment)).all() == []
+    # The cashier's page follows, shows the new total, and that is paid.
+    billing.follow_visit_bill(db, c["kasir"], bill.id)
+    db.commit()
+    seen = billing.bill_view(db, c["kasir"], bill.id)
+    assert seen.patient_total == 65000
+    paid = payments.pay(
+        db, c["kasir"], bill.id, [PaymentPart("tunai", "65000")], expected_version=seen.version
+    )
+    db.commit()
+    assert paid.nota_number.endswith("-0001")  # the refusals took no number
+    assert db.get(Bill, bill.id).status == BillStatus.PAID
+
+
 def test_prints_after_the_first_are_copies_and_audited(db, clinic):
     c = clinic
     _tariff(db, c, "consultation", "Konsultasi", 50000)

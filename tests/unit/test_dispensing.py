@@ -14,9 +14,16 @@ from klinikita.models.base import utcnow
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.pharmacy import DispenseStatus, MovementKind
 from klinikita.models.satusehat import JobKind, SyncJob
-from klinikita.services import dispensing
+from klinikita.services import billing, dispensing, payments, shifts, stock
 from klinikita.services.dispensing import Change, Shortage, fefo
-from klinikita.services.errors import NotFound, PermissionDenied, StaleEdit, ValidationFailed
+from klinikita.services.errors import (
+    NotFound,
+    PermissionDenied,
+    ServiceError,
+    StaleEdit,
+    ValidationFailed,
+)
+from klinikita.services.payments import PaymentPart
 from tests.factories import make_branch, make_clinic, make_completed_visit, make_user
 from tests.support import pharmacy_data as ph
 
@@ -213,6 +220,94 @@ def test_cancel_returns_the_units_and_needs_apoteker_and_a_reason(db, clinic):
     assert sum(m.quantity for m in returns) == 33
     row = db.get(type(d), d.id)
     assert row.status == DispenseStatus.CANCELLED and row.note == "resep diganti dokter"
+
+
+def test_a_return_of_handed_over_drugs_puts_each_unit_back_while_the_visit_is_unpaid(db, clinic):
+    d, b, items = clinic["rx"].dispense, clinic["batches"], clinic["items"]
+    actor = clinic["actor"]
+    for item, price in ((items["para"], 500), (items["amox"], 1000), (items["ctm"], 200)):
+        item.price = price
+        db.add(item)
+    db.commit()
+    dispensing.dispense(db, actor, d.id, expected_version=1)
+    db.commit()
+    with pytest.raises(ServiceError, match="diserahkan"):
+        dispensing.return_handed_over(db, actor, d.id, expected_version=2, reason="x")
+    db.rollback()
+    dispensing.hand_over(db, actor, d.id, expected_version=2)
+    db.commit()
+    with pytest.raises(ServiceError, match="Diserahkan"):
+        dispensing.cancel(db, actor, d.id, expected_version=3, reason="x")
+    db.rollback()
+    # The visit's bill is paid: the return waits for the admin's void.
+    cashier = make_user(db, "kasir.ani", branches=[clinic["branch"]], main_duty=Duty.KASIR)
+    kasir = ph.actor_for(cashier, clinic["branch"], Duty.KASIR)
+    admin = ph.actor_for(clinic["user"], clinic["branch"], Duty.ADMIN)
+    shifts.open_shift(db, kasir, "0")
+    bill, _ = billing.open_visit_bill(db, kasir, clinic["visit"].id)
+    db.commit()
+    assert bill.patient_total == 13 * 500 + 15 * 1000 + 5 * 200
+    payments.pay(db, kasir, bill.id, [PaymentPart("tunai", str(bill.patient_total))])
+    db.commit()
+    with pytest.raises(ServiceError) as refused:
+        dispensing.return_handed_over(db, actor, d.id, expected_version=3, reason="alergi")
+    assert refused.value.message == dispensing.PAID_VISIT
+    db.rollback()
+    assert _qty(db, b["amox"]) == 0
+    payments.void_bill(db, admin, bill.id, "Obat dikembalikan pasien")
+    db.commit()
+    assert _qty(db, b["amox"]) == 0  # a void alone leaves the drugs with the patient
+    assistant = ph.actor_for(clinic["user"], clinic["branch"], Duty.ASISTEN_APOTEKER)
+    with pytest.raises(PermissionDenied):
+        dispensing.return_handed_over(db, assistant, d.id, expected_version=3, reason="alergi")
+    with pytest.raises(ValidationFailed) as refused:
+        dispensing.return_handed_over(db, actor, d.id, expected_version=3, reason=" ")
+    assert "Alasan retur" in refused.value.errors["reason"]
+    dispensing.return_handed_over(
+        db, actor, d.id, expected_version=3, reason="ruam setelah minum amoxicillin"
+    )
+    db.commit()
+    # Every unit back to the batch it came from.
+    assert _qty(db, b["early"]) == 4 and _qty(db, b["late"]) == 50
+    assert _qty(db, b["amox"]) == 15 and _qty(db, b["ctm"]) == 20
+    row = db.get(type(d), d.id)
+    assert row.status == DispenseStatus.CANCELLED and row.note.startswith("Retur: ruam")
+    # The stock card: one RETURN row per batch line taken, tied to its dispensing line.
+    _item, card = stock.stock_card(db, actor, items["amox"].id)
+    assert [(r.kind, r.quantity, r.balance_after) for r in card.rows] == [
+        ("dispense", -15, 0),
+        ("return", 15, 15),
+    ]
+    assert card.rows[1].reason.startswith("Retur obat: ruam")
+    returns = db.exec(select(StockMovement).where(StockMovement.kind == MovementKind.RETURN)).all()
+    assert sum(m.quantity for m in returns) == 33 and all(m.dispense_line_id for m in returns)
+    trail = db.exec(select(AuditLog).where(AuditLog.action == "dispense_return")).one()
+    assert trail.after["reason"] == "ruam setelah minum amoxicillin"
+    assert sum(r["quantity"] for r in trail.after["returned"]) == 33
+    # Not sent to SATUSEHAT yet: nothing to cancel there.
+    jobs = db.exec(select(SyncJob).where(SyncJob.kind == JobKind.DISPENSE_SEND)).all()
+    assert len(jobs) == 1  # the dispensing's own (the hand-over's joined it)
+    # The visit's next bill no longer holds the returned drugs.
+    again, _ = billing.open_visit_bill(db, kasir, clinic["visit"].id)
+    db.commit()
+    assert again.id != bill.id and billing.bill_lines_by_source(db, again.id).get("drug") is None
+
+
+def test_a_return_sends_the_medication_dispenses_again_as_cancelled(db, clinic):
+    d, actor = clinic["rx"].dispense, clinic["actor"]
+    dispensing.dispense(db, actor, d.id, expected_version=1)
+    dispensing.hand_over(db, actor, d.id, expected_version=2)
+    for line in clinic["rx"].lines:
+        line.medication_dispense_id = f"md-{line.line_no}"  # SATUSEHAT holds them
+        db.add(line)
+    db.commit()
+    for job in db.exec(select(SyncJob)).all():
+        db.delete(job)
+    db.commit()
+    dispensing.return_handed_over(db, actor, d.id, expected_version=3, reason="tidak jadi")
+    db.commit()
+    job = db.exec(select(SyncJob).where(SyncJob.kind == JobKind.DISPENSE_SEND)).one()
+    assert job.subject_id == d.id
 
 
 def test_permissions_and_branches(db, clinic):

@@ -44,6 +44,7 @@ ACTION_LABELS = {
     "dispense_queue": "masuk antrean apotek",
     "dispense": "siapkan obat",
     "hand_over": "serahkan obat",
+    "dispense_return": "retur obat (dikembalikan pasien)",
     # records of the master data and accounts
     "create": "tambah",
     "update": "ubah",
@@ -96,6 +97,7 @@ ACTION_LABELS = {
     "bill_insurer": "pilih asuransi tagihan",
     "bill_pay": "terima pembayaran",
     "bill_void": "batalkan nota",
+    "bill_follow": "tagihan mengikuti kunjungan",
     "nota_print": "cetak nota",
     "nota_reprint": "cetak ulang nota (salinan)",
     "etiket_print": "cetak etiket obat",

@@ -1,6 +1,7 @@
 """The DISPENSE_SEND job against the simulator: it waits while the visit's
 MedicationRequests have no ids, then posts one MedicationDispense per line and writes the
-ids back; a hand-over later updates the same resources in place."""
+ids back; a hand-over later updates the same resources in place, and a return (retur obat)
+sends them again as cancelled."""
 
 from __future__ import annotations
 
@@ -97,4 +98,15 @@ async def test_dispense_waits_for_the_requests_then_is_sent_and_updated(db, sim)
     assert sim.simulator.count_resources("MedicationDispense") == 2
     first = sim.simulator.get_resource("MedicationDispense", lines[0].medication_dispense_id)
     assert first["status"] == "completed" and first["whenHandedOver"]
+    assert db.get(Dispense, rx.dispense.id).sync_status == SyncStatus.SENT
+
+    # The patient brings the drugs back (no bill paid): the same resources, now cancelled.
+    dispensing.return_handed_over(db, actor, rx.dispense.id, expected_version=3, reason="alergi")
+    db.commit()
+    await worker.drain()
+    db.expire_all()
+    assert sim.simulator.count_resources("MedicationDispense") == 2
+    for line in lines:
+        sent = sim.simulator.get_resource("MedicationDispense", line.medication_dispense_id)
+        assert sent["status"] == "cancelled"
     assert db.get(Dispense, rx.dispense.id).sync_status == SyncStatus.SENT
