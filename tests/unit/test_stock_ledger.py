@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import select
 
 from klinikita.models.pharmacy import DrugItem, MovementKind, StockBatch, StockMovement
-from klinikita.services.stock_ledger import NotEnoughStock, move
+from klinikita.services.stock_ledger import Move, NotEnoughStock, move, move_many
 from tests.factories import make_branch
 
 
@@ -45,3 +45,49 @@ def test_a_batch_never_goes_below_zero(db):
         move(db, batch, -6, MovementKind.DISPENSE, user_id=None)
     assert batch.quantity == 5
     assert len(db.exec(select(StockMovement)).all()) == 1
+
+
+def _next_batch(db, batch: StockBatch, quantity: int) -> StockBatch:
+    """Another batch of the same item, expiring a year later."""
+    other = StockBatch(
+        branch_id=batch.branch_id,
+        item_id=batch.item_id,
+        batch_number="B2",
+        expiry_date=date(2029, 1, 31),
+        quantity=quantity,
+    )
+    db.add(other)
+    db.flush()
+    return other
+
+
+def test_many_moves_keep_each_batch_and_the_card_in_step(db):
+    first = _batch(db, quantity=50)
+    second = _next_batch(db, first, 20)
+    card = move_many(
+        db,
+        [Move(first, -10, reason="a"), Move(second, -5), Move(first, -15, reason="b")],
+        MovementKind.DISPENSE,
+        user_id=None,
+    )
+    assert (first.quantity, second.quantity) == (25, 15)
+    # In the order given, each with the balance of its own batch after it.
+    assert [(m.batch_id, m.quantity, m.balance_after, m.reason) for m in card] == [
+        (first.id, -10, 40, "a"),
+        (second.id, -5, 15, ""),
+        (first.id, -15, 25, "b"),
+    ]
+    assert all(m.id for m in card)
+
+
+def test_many_moves_refuse_a_batch_going_below_zero(db):
+    first = _batch(db, quantity=50)
+    second = _next_batch(db, first, 4)
+    with pytest.raises(NotEnoughStock, match="B2"):
+        move_many(
+            db,
+            [Move(first, -10), Move(second, -3), Move(second, -2)],
+            MovementKind.DISPENSE,
+            user_id=None,
+        )
+    assert db.exec(select(StockMovement)).all() == []
