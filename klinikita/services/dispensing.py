@@ -480,6 +480,19 @@ def detail(session: Session, actor: Actor, dispense_id: int) -> DispenseDetail:
             units, reason = dispensed.get(key, (0, ""))
             dispensed[key] = (units + line.quantity, reason or line.change_reason)
         batches = {k: tuple(v) for k, v in taken.items()}
+    return _detail_of(head, allergies, none_known, lines, batches, dispensed, shortages)
+
+
+def _detail_of(
+    head: _Head,
+    allergies: list[PatientAllergy],
+    none_known: bool,
+    lines: tuple[LineView, ...],
+    batches: dict[str, tuple[Take, ...]],
+    dispensed: dict[str, tuple[int, str]],
+    shortages: dict[str, str],
+) -> DispenseDetail:
+    dispense = head.dispense
     return DispenseDetail(
         dispense_id=dispense.id,
         version=dispense.version,
@@ -556,13 +569,40 @@ def dispense(
     queue its MedicationDispense for SATUSEHAT. Refused, with nothing written, when stock
     (of batches not expired) cannot cover it: the message names each item and what is
     available. A quantity other than prescribed needs a reason."""
+    return _dispense(session, actor, dispense_id, expected_version, changes, client_token)[0]
+
+
+def dispense_for_review(
+    session: Session,
+    actor: Actor,
+    dispense_id: int,
+    *,
+    expected_version: int | None,
+    changes: dict[str, Change] | None = None,
+    client_token: str | None = None,
+) -> DispenseDetail:
+    """`dispense`, answered with the prescription as `detail` will read it once this
+    transaction is committed (the batches taken, the quantities and reasons), built from
+    what dispensing read and wrote instead of reading it again."""
+    return _dispense(session, actor, dispense_id, expected_version, changes, client_token)[1]
+
+
+def _dispense(
+    session: Session,
+    actor: Actor,
+    dispense_id: int,
+    expected_version: int | None,
+    changes: dict[str, Change] | None,
+    client_token: str | None,
+) -> tuple[Dispense, DispenseDetail]:
     _require_branch(actor, Action.DISPENSE_RECORD)
     head = _load_head(session, actor, dispense_id, lock=True)
     row = head.dispense
     versions.check(session, row, expected_version, entity=ENTITY, branch_id=actor.branch_id)
     if row.status != DispenseStatus.WAITING:
         raise ServiceError(f"Resep ini sudah berstatus {DispenseStatus(row.status).label}.")
-    lines = _lines(session, row.visit_id, set())  # the allergies were shown at the review
+    allergies, none_known = _allergies(session, head.patient_id)
+    lines = _lines(session, row.visit_id, {a.item_id for a in allergies if a.item_id})
     chosen = _checked_changes([n for line in lines for n in line.needs], changes or {})
     today = utcnow().astimezone(head.zone).date()
     wanted = [(need, units) for need, units, _ in chosen if units > 0]
@@ -624,7 +664,15 @@ def dispense(
         after={**audit.snapshot(row), "taken": written, "changes": changed},
     )
     outbox.enqueue(session, JobKind.DISPENSE_SEND, row.branch_id, row.id, client_token=client_token)
-    return row
+    # As `detail` reads the lines just written: per need key, the batches and the units.
+    batches_taken: dict[str, tuple[Take, ...]] = {}
+    given: dict[str, tuple[int, str]] = {}
+    for line, take in taken:
+        key = f"{line.prescription_id}:{line.item_id}"
+        batches_taken[key] = (*batches_taken.get(key, ()), take)
+        units, reason = given.get(key, (0, ""))
+        given[key] = (units + line.quantity, reason or line.change_reason)
+    return row, _detail_of(head, allergies, none_known, lines, batches_taken, given, {})
 
 
 def hand_over(

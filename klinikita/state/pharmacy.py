@@ -295,7 +295,7 @@ class PharmacyState(AuthState):
         try:
             changes = self._changes()
             with session_scope() as session:
-                dispensing.dispense(
+                detail = dispensing.dispense_for_review(
                     session,
                     actor,
                     self.selected_id,
@@ -306,7 +306,8 @@ class PharmacyState(AuthState):
         except ValidationFailed as bad:
             self.errors = bad.errors
             return rx.toast.error(bad.message)
-        self._after_change(actor)
+        self._show(detail)  # as committed: no need to read it again
+        self._after_change(actor, reread=False)
         return rx.toast.success("Obat disiapkan; stok sudah dikurangi. Cetak etiketnya.")
 
     @rx.event

@@ -177,6 +177,34 @@ def test_a_changed_quantity_needs_a_reason(db, clinic):
     assert after.dispensed[amox_key] == (6, "stok pasien masih ada")
 
 
+def test_dispensing_answers_the_review_as_it_reads_afterwards(db, clinic):
+    db.add(
+        PatientAllergy(
+            patient_id=clinic["patient"].id,
+            branch_id=clinic["branch"].id,
+            kind=AllergyKind.DRUG,
+            display="Amoxicillin",
+            item_id=clinic["items"]["amox"].id,
+            recorded_at=utcnow(),
+        )
+    )
+    db.commit()
+    d = clinic["rx"].dispense
+    seen = dispensing.detail(db, clinic["actor"], d.id)
+    para_key, amox_key = seen.lines[0].needs[0].key, seen.lines[1].needs[0].key
+    changes = {amox_key: Change(6, "sisa di rumah"), para_key: Change(0, "tidak perlu")}
+    answered = dispensing.dispense_for_review(
+        db, clinic["actor"], d.id, expected_version=d.version, changes=changes
+    )
+    db.commit()
+    db.expire_all()
+    assert answered == dispensing.detail(db, clinic["actor"], d.id)
+    assert answered.status == DispenseStatus.DISPENSED and answered.lines[1].allergy_match
+    assert (
+        answered.dispensed[amox_key] == (6, "sisa di rumah") and para_key not in answered.dispensed
+    )
+
+
 def test_hand_over_and_stale_and_status_rules(db, clinic):
     d = clinic["rx"].dispense
     with pytest.raises(Exception, match="sudah disiapkan"):

@@ -12,16 +12,18 @@ from klinikita.services.stock_ledger import Move, NotEnoughStock, move, move_man
 from tests.factories import make_branch
 
 
-def _batch(db, quantity: int = 0) -> StockBatch:
-    branch = make_branch(db)
-    item = DrugItem(branch_id=branch.id, name="Paracetamol 500 mg tablet", unit="tablet")
-    db.add(item)
-    db.flush()
+def _batch(db, quantity: int = 0, *, after: StockBatch | None = None) -> StockBatch:
+    """A batch of a new item, or (`after`) the next batch of that batch's item."""
+    if after is None:
+        branch = make_branch(db)
+        item = DrugItem(branch_id=branch.id, name="Paracetamol 500 mg tablet", unit="tablet")
+        db.add(item)
+        db.flush()
     batch = StockBatch(
-        branch_id=branch.id,
-        item_id=item.id,
-        batch_number="B1",
-        expiry_date=date(2028, 1, 31),
+        branch_id=after.branch_id if after else branch.id,
+        item_id=after.item_id if after else item.id,
+        batch_number="B2" if after else "B1",
+        expiry_date=date(2029 if after else 2028, 1, 31),
         quantity=quantity,
     )
     db.add(batch)
@@ -47,23 +49,9 @@ def test_a_batch_never_goes_below_zero(db):
     assert len(db.exec(select(StockMovement)).all()) == 1
 
 
-def _next_batch(db, batch: StockBatch, quantity: int) -> StockBatch:
-    """Another batch of the same item, expiring a year later."""
-    other = StockBatch(
-        branch_id=batch.branch_id,
-        item_id=batch.item_id,
-        batch_number="B2",
-        expiry_date=date(2029, 1, 31),
-        quantity=quantity,
-    )
-    db.add(other)
-    db.flush()
-    return other
-
-
 def test_many_moves_keep_each_batch_and_the_card_in_step(db):
     first = _batch(db, quantity=50)
-    second = _next_batch(db, first, 20)
+    second = _batch(db, 20, after=first)
     card = move_many(
         db,
         [Move(first, -10, reason="a"), Move(second, -5), Move(first, -15, reason="b")],
@@ -82,7 +70,7 @@ def test_many_moves_keep_each_batch_and_the_card_in_step(db):
 
 def test_many_moves_refuse_a_batch_going_below_zero(db):
     first = _batch(db, quantity=50)
-    second = _next_batch(db, first, 4)
+    second = _batch(db, 4, after=first)
     with pytest.raises(NotEnoughStock, match="B2"):
         move_many(
             db,
