@@ -10,7 +10,8 @@
    websocket, ten drug items with three batches each, and per pharmacist `--rounds`
    completed visits whose prescriptions wait at the pharmacy: two single items and a
    racikan of two ingredients, drawn from the same ten items, so the pharmacists take from
-   the same batches and wait for each other's row locks.
+   the same batches (one backend process runs the handlers one at a time, so their row
+   locks never wait here; with several processes this is the worst case for them).
 3. The limit, in the same run: every session sends a bare event (a handler that sets one
    text var, no database) on the same page, with the same pauses.
 4. The flow, every session at the same time: open Apotek (today's queue), open its next
@@ -20,7 +21,8 @@
    person (`--think-ms` on average).
 It prints p50 and p95 of each step, and PASS/FAIL against the targets: event round trip p95
 <= 5 x the bare event's p95 (as bench/clinic_flow_ws.py), and the dispense event's own p95
-<= 5 x the bare p95. It checks afterwards that the stock card adds up.
+<= 5 x the bare p95. It also prints the backend's CPU time per flow event and per bare event,
+and checks afterwards that the stock card adds up.
 """
 
 from __future__ import annotations

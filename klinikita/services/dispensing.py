@@ -1,11 +1,11 @@
 """The pharmacy's work on a visit's prescription: the queue, the review, dispensing by
 first-expiry-first-out (FEFO), hand-over, cancellation and the labels (etiket).
 
-Stock is only ever taken through `stock_ledger.move`. Dispensing locks the batches it may
-take from (PostgreSQL: SELECT ... FOR UPDATE, in item order so two pharmacists never wait
-for each other in a circle; SQLite: the write lock of BEGIN IMMEDIATE), plans on the
-quantities it then reads, and writes the whole dispensing or nothing: two pharmacists taking
-the last units of an item at the same moment can never both get them."""
+Stock is only ever taken through `stock_ledger` (`move`, `move_many`). Dispensing locks the
+batches it may take from (PostgreSQL: SELECT ... FOR UPDATE, in item order so two pharmacists
+never wait for each other in a circle; SQLite: the write lock of BEGIN IMMEDIATE), plans on
+the quantities it then reads, and writes the whole dispensing or nothing: two pharmacists
+taking the last units of an item at the same moment can never both get them."""
 
 from __future__ import annotations
 
