@@ -79,7 +79,7 @@ def test_queue_lists_waiting_first_with_patient_and_lines(db, clinic):
     assert row.doctor_name == "dr. Alexander" and row.unit_name == "Poli Umum"
 
 
-def test_detail_plans_fefo_skipping_expired_batches_and_shows_allergies(db, clinic):
+def _allergic_to_amoxicillin(db, clinic) -> None:
     db.add(
         PatientAllergy(
             patient_id=clinic["patient"].id,
@@ -92,6 +92,10 @@ def test_detail_plans_fefo_skipping_expired_batches_and_shows_allergies(db, clin
         )
     )
     db.commit()
+
+
+def test_detail_plans_fefo_skipping_expired_batches_and_shows_allergies(db, clinic):
+    _allergic_to_amoxicillin(db, clinic)
     seen = dispensing.detail(db, clinic["actor"], clinic["rx"].dispense.id)
     assert [a.display for a in seen.allergies] == ["Amoxicillin"]
     para_line, amox_line, puyer = seen.lines
@@ -178,17 +182,7 @@ def test_a_changed_quantity_needs_a_reason(db, clinic):
 
 
 def test_dispensing_answers_the_review_as_it_reads_afterwards(db, clinic):
-    db.add(
-        PatientAllergy(
-            patient_id=clinic["patient"].id,
-            branch_id=clinic["branch"].id,
-            kind=AllergyKind.DRUG,
-            display="Amoxicillin",
-            item_id=clinic["items"]["amox"].id,
-            recorded_at=utcnow(),
-        )
-    )
-    db.commit()
+    _allergic_to_amoxicillin(db, clinic)
     d = clinic["rx"].dispense
     seen = dispensing.detail(db, clinic["actor"], d.id)
     para_key, amox_key = seen.lines[0].needs[0].key, seen.lines[1].needs[0].key
