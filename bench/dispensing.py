@@ -10,7 +10,8 @@
    websocket, ten drug items with three batches each, and per pharmacist `--rounds`
    completed visits whose prescriptions wait at the pharmacy: two single items and a
    racikan of two ingredients, drawn from the same ten items, so the pharmacists take from
-   the same batches and wait for each other's row locks.
+   the same batches (one backend process runs the handlers one at a time, so their row
+   locks never wait here; with several processes this is the worst case for them).
 3. The limit, in the same run: every session sends a bare event (a handler that sets one
    text var, no database) on the same page, with the same pauses.
 4. The flow, every session at the same time: open Apotek (today's queue), open its next
@@ -20,7 +21,8 @@
    person (`--think-ms` on average).
 It prints p50 and p95 of each step, and PASS/FAIL against the targets: event round trip p95
 <= 5 x the bare event's p95 (as bench/clinic_flow_ws.py), and the dispense event's own p95
-<= 5 x the bare p95. It checks afterwards that the stock card adds up.
+<= 5 x the bare p95. It also prints the backend's CPU time per flow event and per bare event,
+and checks afterwards that the stock card adds up.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ os.environ.setdefault("KLINIKITA_SECRET_KEY_FILE", str(_TMP / "bench.key"))
 os.environ.setdefault("KLINIKITA_BCRYPT_ROUNDS", "4")
 os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
 
+import psutil  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 import klinikita.klinikita  # noqa: E402, F401  (registers every state)
@@ -183,6 +186,19 @@ def stock_adds_up() -> tuple[int, int, int]:
         return lines, card, ITEMS * 3 * STOCK_PER_BATCH - held
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of the backend and its worker processes so far."""
+    main = psutil.Process(pid)
+    total = 0.0
+    for proc in [main, *main.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
 async def run(args: argparse.Namespace) -> bool:
     upgrade_to_head()
     ids = seed(args.sessions, args.rounds)
@@ -197,8 +213,12 @@ async def run(args: argparse.Namespace) -> bool:
             *(ws.login(u, GOOD_PASSWORD) for ws, u in zip(sessions, ids["users"], strict=True))
         )
         await bare_phase(sessions, 5)  # warm-up
+        cpu_before = cpu_seconds(backend.pid)
         bare = await bare_phase(sessions, args.bare)
+        bare_cpu = cpu_seconds(backend.pid) - cpu_before
+        cpu_before = cpu_seconds(backend.pid)
         times = await flow_phase(sessions, ids)
+        cpu = cpu_seconds(backend.pid) - cpu_before
     finally:
         for ws in sessions:
             try:
@@ -233,6 +253,10 @@ async def run(args: argparse.Namespace) -> bool:
     print(
         f"dispense event p95 {dispense_p95:.1f} ms; ratio to bare p95 {d_ratio:.2f} "
         f"(target <= {EVENT_RATIO_TARGET:g}) {verdict(d_met)}"
+    )
+    print(
+        f"backend CPU per event (steadier than the ratio on a shared machine): flow "
+        f"{cpu * 1000 / len(everything):.1f} ms, bare {bare_cpu * 1000 / len(bare):.1f} ms"
     )
     lines, card, taken = stock_adds_up()
     consistent = lines == card == taken

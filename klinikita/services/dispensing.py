@@ -1,11 +1,11 @@
 """The pharmacy's work on a visit's prescription: the queue, the review, dispensing by
 first-expiry-first-out (FEFO), hand-over, cancellation and the labels (etiket).
 
-Stock is only ever taken through `stock_ledger.move`. Dispensing locks the batches it may
-take from (PostgreSQL: SELECT ... FOR UPDATE, in item order so two pharmacists never wait
-for each other in a circle; SQLite: the write lock of BEGIN IMMEDIATE), plans on the
-quantities it then reads, and writes the whole dispensing or nothing: two pharmacists taking
-the last units of an item at the same moment can never both get them."""
+Stock is only ever taken through `stock_ledger` (`move`, `move_many`). Dispensing locks the
+batches it may take from (PostgreSQL: SELECT ... FOR UPDATE, in item order so two pharmacists
+never wait for each other in a circle; SQLite: the write lock of BEGIN IMMEDIATE), plans on
+the quantities it then reads, and writes the whole dispensing or nothing: two pharmacists
+taking the last units of an item at the same moment can never both get them."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, or_, select
 from sqlmodel import Session
@@ -41,7 +42,7 @@ from klinikita.services.allergies import SEVERITY_LABELS
 from klinikita.services.audit import Actor
 from klinikita.services.errors import NotFound, ServiceError, ValidationFailed
 from klinikita.services.permissions import Action, require
-from klinikita.services.stock_ledger import move
+from klinikita.services.stock_ledger import Move, move, move_many
 from klinikita.services.text_input import take_text
 from klinikita.services.visit_queue import branch_zone_of, zone_named, zone_time_text
 
@@ -180,10 +181,6 @@ def _viewer(actor: Actor) -> None:
     require(actor.duty, Action.VIEW_PRESCRIPTION)
 
 
-def local_today(session: Session, branch_id: int) -> date:
-    return utcnow().astimezone(branch_zone_of(session, branch_id)).date()
-
-
 def todays_queue(session: Session, actor: Actor, *, on: date | None = None) -> list[QueueItem]:
     """The active branch's dispensings of today's visits (and any older one still waiting):
     waiting first, each group oldest first."""
@@ -269,36 +266,70 @@ def _load(session: Session, actor: Actor, dispense_id: int, *, lock: bool = Fals
     return dispense
 
 
-def _lines(session: Session, visit_id: int, allergic_items: set[int]) -> tuple[LineView, ...]:
-    """The visit's prescription lines with their ingredients and what each needs."""
-    prescriptions = (
-        session.execute(
-            select(Prescription)
-            .where(Prescription.visit_id == visit_id)
-            .order_by(Prescription.line_no)
+@dataclass(frozen=True)
+class _Head:
+    """A dispensing with what its page shows around it, read in one statement."""
+
+    dispense: Dispense
+    queue_number: int
+    patient_id: int
+    patient_name: str
+    mrn: str
+    doctor_name: str
+    unit_name: str
+    zone: ZoneInfo  # the branch's time zone
+
+
+def _load_head(session: Session, actor: Actor, dispense_id: int, *, lock: bool = False) -> _Head:
+    """The actor's branch's dispensing (its row locked with `lock`) with its visit's queue
+    number, patient, doctor and unit and the branch's time zone; NotFound otherwise."""
+    stmt = (
+        select(
+            Dispense,
+            Visit.queue_number,
+            Visit.patient_id,
+            Patient.name,
+            Patient.mrn,
+            Employee.name,
+            ServiceUnit.name,
+            Branch.timezone,
         )
-        .scalars()
-        .all()
+        .join(Visit, Visit.id == Dispense.visit_id)
+        .join(Patient, Patient.id == Visit.patient_id)
+        .join(Employee, Employee.id == Visit.doctor_id)
+        .join(ServiceUnit, ServiceUnit.id == Visit.unit_id)
+        .join(Branch, Branch.id == Dispense.branch_id)
+        .where(Dispense.id == dispense_id, Dispense.branch_id == actor.branch_id)
     )
-    ids = [p.id for p in prescriptions]
+    if lock:
+        stmt = stmt.with_for_update(of=Dispense).execution_options(populate_existing=True)
+    found = session.execute(stmt).first()
+    if found is None:
+        raise NotFound(NOT_FOUND)
+    return _Head(*found[:7], zone=zone_named(found[7]))
+
+
+def _lines(session: Session, visit_id: int, allergic_items: set[int]) -> tuple[LineView, ...]:
+    """The visit's prescription lines with their ingredients and what each needs: the lines
+    with their items in one statement, the ingredients in a second when there is a racikan."""
+    found = session.execute(
+        select(Prescription, DrugItem)
+        .outerjoin(DrugItem, DrugItem.id == Prescription.item_id)
+        .where(Prescription.visit_id == visit_id)
+        .order_by(Prescription.line_no)
+    ).all()
+    prescriptions = [p for p, _ in found]
+    items = {p.id: item for p, item in found}
+    compound_ids = [p.id for p in prescriptions if p.is_compound]
     ingredients: dict[int, list[tuple[PrescriptionIngredient, DrugItem]]] = defaultdict(list)
-    if ids:
+    if compound_ids:
         for ing, item in session.execute(
             select(PrescriptionIngredient, DrugItem)
             .join(DrugItem, DrugItem.id == PrescriptionIngredient.item_id)
-            .where(PrescriptionIngredient.prescription_id.in_(ids))
+            .where(PrescriptionIngredient.prescription_id.in_(compound_ids))
             .order_by(PrescriptionIngredient.id)
         ):
             ingredients[ing.prescription_id].append((ing, item))
-    item_ids = {p.item_id for p in prescriptions if p.item_id}
-    items = (
-        {
-            i.id: i
-            for i in session.execute(select(DrugItem).where(DrugItem.id.in_(item_ids))).scalars()
-        }
-        if item_ids
-        else {}
-    )
     views = []
     for p in prescriptions:
         needs: list[Need] = []
@@ -311,7 +342,7 @@ def _lines(session: Session, visit_id: int, allergic_items: set[int]) -> tuple[L
                 )
             unit = p.form or "bungkus"
         else:
-            item = items.get(p.item_id) if p.item_id else None
+            item = items[p.id]
             unit = item.unit if item else p.form
             if item is not None:
                 needs.append(
@@ -423,16 +454,9 @@ def detail(session: Session, actor: Actor, dispense_id: int) -> DispenseDetail:
     """One dispensing for review: its lines (racikan with ingredients), the patient's
     active allergies, and the batches planned (waiting) or taken."""
     _viewer(actor)
-    dispense = _load(session, actor, dispense_id)
-    head = session.execute(
-        select(Visit.id, Visit.queue_number, Visit.patient_id, Patient.name, Patient.mrn)
-        .add_columns(Employee.name, ServiceUnit.name)
-        .join(Patient, Patient.id == Visit.patient_id)
-        .join(Employee, Employee.id == Visit.doctor_id)
-        .join(ServiceUnit, ServiceUnit.id == Visit.unit_id)
-        .where(Visit.id == dispense.visit_id)
-    ).one()
-    allergies, none_known = _allergies(session, head[2])
+    head = _load_head(session, actor, dispense_id)
+    dispense = head.dispense
+    allergies, none_known = _allergies(session, head.patient_id)
     allergic = {a.item_id for a in allergies if a.item_id}
     lines = _lines(session, dispense.visit_id, allergic)
     batches: dict[str, tuple[Take, ...]] = {}
@@ -440,7 +464,7 @@ def detail(session: Session, actor: Actor, dispense_id: int) -> DispenseDetail:
     shortages: dict[str, str] = {}
     if dispense.status == DispenseStatus.WAITING:
         needs = [(n, n.prescribed) for line in lines for n in line.needs]
-        today = local_today(session, actor.branch_id)
+        today = utcnow().astimezone(head.zone).date()
         pool = _batches(session, actor.branch_id, {n.item_id for n, _ in needs}, today, lock=False)
         plan, shortages = _plan(needs, pool)
         batches = {k: tuple(v) for k, v in plan.items()}
@@ -457,17 +481,30 @@ def detail(session: Session, actor: Actor, dispense_id: int) -> DispenseDetail:
             units, reason = dispensed.get(key, (0, ""))
             dispensed[key] = (units + line.quantity, reason or line.change_reason)
         batches = {k: tuple(v) for k, v in taken.items()}
+    return _detail_of(head, allergies, none_known, lines, batches, dispensed, shortages)
+
+
+def _detail_of(
+    head: _Head,
+    allergies: list[PatientAllergy],
+    none_known: bool,
+    lines: tuple[LineView, ...],
+    batches: dict[str, tuple[Take, ...]],
+    dispensed: dict[str, tuple[int, str]],
+    shortages: dict[str, str],
+) -> DispenseDetail:
+    dispense = head.dispense
     return DispenseDetail(
         dispense_id=dispense.id,
         version=dispense.version,
         status=dispense.status,
         status_label=DispenseStatus(dispense.status).label,
-        visit_id=head[0],
-        queue_number=head[1],
-        patient_name=head[3],
-        mrn=head[4],
-        doctor_name=head[5],
-        unit_name=head[6],
+        visit_id=dispense.visit_id,
+        queue_number=head.queue_number,
+        patient_name=head.patient_name,
+        mrn=head.mrn,
+        doctor_name=head.doctor_name,
+        unit_name=head.unit_name,
         note=dispense.note,
         sync_status=dispense.sync_status,
         sync_error=dispense.sync_error or "",
@@ -533,15 +570,42 @@ def dispense(
     queue its MedicationDispense for SATUSEHAT. Refused, with nothing written, when stock
     (of batches not expired) cannot cover it: the message names each item and what is
     available. A quantity other than prescribed needs a reason."""
+    return _dispense(session, actor, dispense_id, expected_version, changes, client_token)[0]
+
+
+def dispense_for_review(
+    session: Session,
+    actor: Actor,
+    dispense_id: int,
+    *,
+    expected_version: int | None,
+    changes: dict[str, Change] | None = None,
+    client_token: str | None = None,
+) -> DispenseDetail:
+    """`dispense`, answered with the prescription as `detail` will read it once this
+    transaction is committed (the batches taken, the quantities and reasons), built from
+    what dispensing read and wrote instead of reading it again."""
+    return _dispense(session, actor, dispense_id, expected_version, changes, client_token)[1]
+
+
+def _dispense(
+    session: Session,
+    actor: Actor,
+    dispense_id: int,
+    expected_version: int | None,
+    changes: dict[str, Change] | None,
+    client_token: str | None,
+) -> tuple[Dispense, DispenseDetail]:
     _require_branch(actor, Action.DISPENSE_RECORD)
-    row = _load(session, actor, dispense_id, lock=True)
+    head = _load_head(session, actor, dispense_id, lock=True)
+    row = head.dispense
     versions.check(session, row, expected_version, entity=ENTITY, branch_id=actor.branch_id)
     if row.status != DispenseStatus.WAITING:
         raise ServiceError(f"Resep ini sudah berstatus {DispenseStatus(row.status).label}.")
-    allergies, _ = _allergies(session, session.get(Visit, row.visit_id).patient_id)
+    allergies, none_known = _allergies(session, head.patient_id)
     lines = _lines(session, row.visit_id, {a.item_id for a in allergies if a.item_id})
     chosen = _checked_changes([n for line in lines for n in line.needs], changes or {})
-    today = local_today(session, actor.branch_id)
+    today = utcnow().astimezone(head.zone).date()
     wanted = [(need, units) for need, units, _ in chosen if units > 0]
     pool = _batches(session, actor.branch_id, {n.item_id for n, _ in wanted}, today, lock=True)
     plan, short = _plan(wanted, pool)
@@ -555,6 +619,8 @@ def dispense(
     row.updated_at = now
     versions.save(session, row, entity=ENTITY, branch_id=actor.branch_id)
     batches = {b.id: b for bs in pool.values() for b in bs}
+    # Every dispense line in one INSERT, then their stock changes in one UPDATE and one INSERT.
+    taken: list[tuple[DispenseLine, Take]] = []
     written = []
     for need, units, reason in chosen:
         for take in plan.get(need.key, []):
@@ -566,22 +632,28 @@ def dispense(
                 quantity=take.quantity,
                 change_reason=reason,
             )
-            session.add(line)
-            session.flush()
-            move(
-                session,
-                batches[take.batch_id],
-                -take.quantity,
-                MovementKind.DISPENSE,
-                user_id=actor.user_id,
-                reason=reason,
-                dispense_line_id=line.id,
-            )
+            taken.append((line, take))
             written.append(
                 {"item_id": need.item_id, "batch": take.batch_number, "quantity": take.quantity}
             )
         if units == 0:
             written.append({"item_id": need.item_id, "quantity": 0, "reason": reason})
+    session.add_all([line for line, _ in taken])
+    session.flush()
+    move_many(
+        session,
+        [
+            Move(
+                batches[take.batch_id],
+                -take.quantity,
+                reason=line.change_reason,
+                dispense_line_id=line.id,
+            )
+            for line, take in taken
+        ],
+        MovementKind.DISPENSE,
+        user_id=actor.user_id,
+    )
     changed = {n.key: {"quantity": u, "reason": r} for n, u, r in chosen if r}
     audit.record(
         session,
@@ -593,7 +665,15 @@ def dispense(
         after={**audit.snapshot(row), "taken": written, "changes": changed},
     )
     outbox.enqueue(session, JobKind.DISPENSE_SEND, row.branch_id, row.id, client_token=client_token)
-    return row
+    # As `detail` reads the lines just written: per need key, the batches and the units.
+    batches_taken: dict[str, tuple[Take, ...]] = {}
+    given: dict[str, tuple[int, str]] = {}
+    for line, take in taken:
+        key = f"{line.prescription_id}:{line.item_id}"
+        batches_taken[key] = (*batches_taken.get(key, ()), take)
+        units, reason = given.get(key, (0, ""))
+        given[key] = (units + line.quantity, reason or line.change_reason)
+    return row, _detail_of(head, allergies, none_known, lines, batches_taken, given, {})
 
 
 def hand_over(

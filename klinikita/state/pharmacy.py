@@ -298,7 +298,7 @@ class PharmacyState(AuthState):
         try:
             changes = self._changes()
             with session_scope() as session:
-                dispensing.dispense(
+                detail = dispensing.dispense_for_review(
                     session,
                     actor,
                     self.selected_id,
@@ -309,7 +309,8 @@ class PharmacyState(AuthState):
         except ValidationFailed as bad:
             self.errors = bad.errors
             return rx.toast.error(bad.message)
-        self._after_change(actor)
+        self._show(detail)  # as committed: no need to read it again
+        self._after_change(actor, reread=False)
         return rx.toast.success("Obat disiapkan; stok sudah dikurangi. Cetak etiketnya.")
 
     @rx.event
@@ -318,14 +319,17 @@ class PharmacyState(AuthState):
         if not self.selected_id:
             return rx.toast.error("Pilih resep terlebih dahulu.")
         with session_scope() as session:
-            dispensing.hand_over(
+            row = dispensing.hand_over(
                 session,
                 actor,
                 self.selected_id,
                 expected_version=self.selected_version,
                 client_token=self._client_token(),
             )
-        self._after_change(actor)
+            saved = (row.version, row.status, row.sync_status, row.sync_error)
+        # Handing over changes the status and nothing the review shows below it.
+        self._show_status(*saved)
+        self._after_change(actor, reread=False)
         return rx.toast.success("Obat sudah diserahkan kepada pasien.")
 
     @rx.event
@@ -397,10 +401,26 @@ class PharmacyState(AuthState):
         self._after_change(actor)
         return rx.toast.success(done)
 
-    def _after_change(self, actor: Actor) -> None:
-        self._reload_queue(actor)
-        self._reload_detail(actor)
+    def _after_change(self, actor: Actor, *, reread: bool = True) -> None:
+        """After this tab's change is committed: tell the other tabs, then read the queue
+        once for all of them (`live.shared`) and, with `reread`, the prescription again."""
         self._tell_others(actor)
+        self._reload_queue(actor, shared=True)
+        if reread:
+            self._reload_detail(actor)
+
+    def _show_status(
+        self, version: int, status: str, sync_status: str, sync_error: str | None
+    ) -> None:
+        """The prescription's new version and status, its lines as shown."""
+        self.selected_version = version
+        self.head = {
+            **self.head,
+            "status": status,
+            "status_label": DispenseStatus(status).label,
+            "sync": sync_status,
+            "sync_error": sync_error or "",
+        }
 
 
 live.register("dispense", PharmacyState)

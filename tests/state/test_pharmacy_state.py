@@ -139,6 +139,12 @@ def test_review_dispense_with_a_changed_quantity_then_hand_over(db, root, clinic
     state.hand_over()
     assert state.head["status"] == DispenseStatus.HANDED_OVER
     assert state.queue[0]["status"] == DispenseStatus.HANDED_OVER
+    # The head follows the saved row without reading the review again; the lines stay.
+    db.expire_all()
+    saved = db.get(Dispense, clinic["rx"].dispense.id)
+    assert (state.selected_version, state.head["sync"]) == (saved.version, saved.sync_status)
+    db.rollback()
+    assert {r["key"]: r["qty"] for r in state.rows if r["kind"] == "need"} == given
 
 
 def test_a_second_tab_with_an_old_version_is_refused(db, root, clinic):

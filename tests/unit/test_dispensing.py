@@ -86,7 +86,7 @@ def test_queue_lists_waiting_first_with_patient_and_lines(db, clinic):
     assert row.doctor_name == "dr. Alexander" and row.unit_name == "Poli Umum"
 
 
-def test_detail_plans_fefo_skipping_expired_batches_and_shows_allergies(db, clinic):
+def _allergic_to_amoxicillin(db, clinic) -> None:
     db.add(
         PatientAllergy(
             patient_id=clinic["patient"].id,
@@ -99,6 +99,10 @@ def test_detail_plans_fefo_skipping_expired_batches_and_shows_allergies(db, clin
         )
     )
     db.commit()
+
+
+def test_detail_plans_fefo_skipping_expired_batches_and_shows_allergies(db, clinic):
+    _allergic_to_amoxicillin(db, clinic)
     seen = dispensing.detail(db, clinic["actor"], clinic["rx"].dispense.id)
     assert [a.display for a in seen.allergies] == ["Amoxicillin"]
     para_line, amox_line, puyer = seen.lines
@@ -182,6 +186,24 @@ def test_a_changed_quantity_needs_a_reason(db, clinic):
     assert _qty(db, clinic["batches"]["amox"]) == 9
     after = dispensing.detail(db, clinic["actor"], d.id)
     assert after.dispensed[amox_key] == (6, "stok pasien masih ada")
+
+
+def test_dispensing_answers_the_review_as_it_reads_afterwards(db, clinic):
+    _allergic_to_amoxicillin(db, clinic)
+    d = clinic["rx"].dispense
+    seen = dispensing.detail(db, clinic["actor"], d.id)
+    para_key, amox_key = seen.lines[0].needs[0].key, seen.lines[1].needs[0].key
+    changes = {amox_key: Change(6, "sisa di rumah"), para_key: Change(0, "tidak perlu")}
+    answered = dispensing.dispense_for_review(
+        db, clinic["actor"], d.id, expected_version=d.version, changes=changes
+    )
+    db.commit()
+    db.expire_all()
+    assert answered == dispensing.detail(db, clinic["actor"], d.id)
+    assert answered.status == DispenseStatus.DISPENSED and answered.lines[1].allergy_match
+    assert (
+        answered.dispensed[amox_key] == (6, "sisa di rumah") and para_key not in answered.dispensed
+    )
 
 
 def test_hand_over_and_stale_and_status_rules(db, clinic):
