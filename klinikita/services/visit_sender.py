@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from klinikita.integrations.satusehat import fhir, prescription_ids, reconcile
+from klinikita.integrations.satusehat import fhir, fhir_procedure, prescription_ids, reconcile
 from klinikita.integrations.satusehat.client import SatusehatClient, entry_ids
 from klinikita.integrations.satusehat.outcomes import Duplicate, Ok, Outcome
 from klinikita.models.enums import SyncStatus
@@ -87,11 +87,12 @@ class VisitSender:
             branch=self.rows["branch"],
         )
         known = reconcile.reconcile(held, conditions=conditions, observations=observations, own=own)
-        if isinstance(known, fhir.HeldIds) and self.extra_types():
-            extras = await self.held_extras(client, held.encounter_id)
-            if not isinstance(extras, dict):
-                return extras
-            known = replace(known, extras=extras)
+        if isinstance(known, fhir.HeldIds):
+            found = await self.held_extras(client, held.encounter_id)
+            if not isinstance(found, tuple):
+                return found
+            extras, strays = found
+            known = replace(known, extras=extras, retracted=[*known.retracted, *strays])
         if isinstance(known, fhir.HeldIds) and self.rows.get("prescriptions"):
             requests = await self._on_encounter(client, "MedicationRequest", held.encounter_id)
             if not isinstance(requests, list):
@@ -106,24 +107,43 @@ class VisitSender:
         kinds = {ref.kind for ref in self.first.entries.values()}
         return [t for kind, t in _EXTRA_TYPES.items() if kind in kinds]
 
+    def _wanted_keys(self) -> set[str]:
+        """`fhir.extra_key` of every extra resource the visit has now (its first Bundle's)."""
+        if self.first is None:
+            return set()
+        return {
+            fhir.extra_key(self.first.bundle["entry"][index]["resource"])
+            for index, (kind, _ref) in self.first.entries.items()
+            if kind in _EXTRA_TYPES
+        } - {""}
+
     async def held_extras(
         self, client: SatusehatClient, encounter_id: str
-    ) -> dict[str, str] | Fail | Retry:
+    ) -> tuple[dict[str, str], list[dict[str, Any]]] | Fail | Retry:
         """What the Encounter already has of the visit's other resources, by `fhir.extra_key`
-        (created before an answer was lost), so they are updated, not created twice."""
+        (created before an answer was lost), so they are updated, not created twice; and the
+        live Procedures of ours the visit no longer has (removed before their creation was
+        confirmed), as `Visit.retracted` items for the Bundle to withdraw."""
         found: dict[str, str] = {}
+        strays: list[dict[str, Any]] = []
         # A withdrawn one is never taken again (a new row may reuse a removed row's number).
         retracted = {str(r.get("id")) for r in self.rows["visit"].retracted or []}
-        for rtype in self.extra_types():
+        wanted = self._wanted_keys()
+        # Procedures are searched even when the visit has none left: one may have been
+        # removed before its creation was confirmed.
+        for rtype in dict.fromkeys(["Procedure", *self.extra_types()]):
             resources = await self._on_encounter(client, rtype, encounter_id)
             if not isinstance(resources, list):
                 return resources
             for resource in resources:
                 key = fhir.extra_key(resource)
                 rid = str(resource.get("id") or "")
-                if key and rid and rid not in retracted and not reconcile.is_withdrawn(resource):
-                    found[key] = rid
-        return found
+                if not key or not rid or rid in retracted or reconcile.is_withdrawn(resource):
+                    continue
+                found[key] = rid
+                if key not in wanted and rtype == "Procedure":
+                    strays.append(fhir_procedure.withdrawal_of(resource))
+        return found, strays
 
     def _held_requests(self, held: fhir.HeldIds, stored: list[dict[str, Any]]) -> dict[int, str]:
         """The MedicationRequest SATUSEHAT holds of each line: known already, or found by

@@ -130,6 +130,22 @@ def _withdrawn_resource(
     }
 
 
+def withdrawal_of(resource: Mapping[str, Any]) -> JsonDict:
+    """A Procedure SATUSEHAT holds as a `Visit.retracted` item (the shape of
+    `corrections.withdrawn_procedure`): its id, code, name and time, to resend it as
+    entered-in-error."""
+    concept = resource.get("code") or {}
+    coding = next((c for c in concept.get("coding") or [] if isinstance(c, dict)), {})
+    period = resource.get("performedPeriod") or {}
+    return {
+        "type": "Procedure",
+        "id": str(resource.get("id") or ""),
+        "code": str(coding.get("code") or ""),
+        "display": str(concept.get("text") or coding.get("display") or ""),
+        "performed_at": period.get("start") or None,
+    }
+
+
 def withdrawn_entries(
     retracted: Sequence[Mapping[str, Any]], *, visit: Visit, patient: Patient, doctor: Employee
 ) -> list[ExtraEntry]:

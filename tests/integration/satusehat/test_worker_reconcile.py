@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from klinikita.integrations.satusehat import fhir
 from klinikita.integrations.satusehat.reconcile import is_withdrawn
-from klinikita.models import Diagnosis, Examination, Room, SyncJob, Visit
+from klinikita.models import Diagnosis, Examination, Procedure, Room, SyncJob, Visit
 from klinikita.models.enums import Duty, SyncStatus
 from klinikita.models.satusehat import JobKind, JobStatus
 from klinikita.outbox_worker.worker import OutboxWorker
@@ -229,6 +229,29 @@ async def test_a_diagnosis_removed_before_its_condition_was_confirmed_is_withdra
         if r["code"]["coding"][0]["code"] == "J20.9"
     ]
     assert len(orphans) == 1 and is_withdrawn(orphans[0])
+
+
+async def test_a_procedure_removed_before_its_creation_was_confirmed_is_withdrawn(db, sim, people):
+    """As for a diagnosis: the correction that created the Procedure lost its answer, and the
+    admin removed that procedure before the next try; SATUSEHAT must not keep it active."""
+    worker, visit_id = await _complete(db, sim, people)
+    await worker.drain()
+    admin = people["admin"]
+    added = exam.add_procedure(db, admin, visit_id, {"code": "93.94", "description": "Nebu"})
+    db.commit()
+    db.rollback()
+    _switch_on(sim, [LOST])
+    await worker.run_once()  # stored by SATUSEHAT; the answer is lost
+    db.expire_all()
+    assert db.get(Procedure, added.id).resource_id is None
+    exam.remove_procedure(db, admin, visit_id, added.id)
+    db.commit()
+    db.rollback()
+    await worker.drain()
+    held = _assert_held_once(db, sim, visit_id)
+    stored = _on_encounter(sim, "Procedure", held["encounter"]["id"])
+    assert len(stored) == 1 and is_withdrawn(stored[0])
+    assert stored[0]["code"]["coding"][0]["code"] == "93.94"
 
 
 async def test_a_visit_recorded_without_some_ids_is_corrected_without_a_second_condition(
