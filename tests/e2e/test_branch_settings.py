@@ -9,8 +9,8 @@ from playwright.sync_api import Page, expect
 from klinikita.integrations.satusehat.simulator.seed import DEMO_CLIENTS
 from klinikita.services.seed import DEMO_CLINIC
 from tests.e2e.conftest import DESK
+from tests.e2e.test_clinical_flow import login_as
 from tests.e2e.test_master_data import pick
-from tests.e2e.test_shell import login
 from tests.support.listener import recording_listener
 
 pytestmark = [pytest.mark.e2e, pytest.mark.processes]
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.processes]
 
 def test_moved_addresses_need_the_secret_again_and_get_only_the_new_one(page: Page, app_url: str):
     page.set_viewport_size(DESK)
-    login(page, app_url, "admin", "Admin#2026")
+    login_as(page, app_url, "admin", "Admin#2026")  # the app's first page may take a while
     expect(page.locator("#active-branch")).to_be_visible()
     page.goto(f"{app_url}/pengaturan")
     page.locator("tr", has_text=DEMO_CLINIC).get_by_role("button", name="Ubah").click()
