@@ -117,6 +117,8 @@ def test_two_pharmacists_dispense_with_fefo_reason_and_labels(
         round(float(w) / 72 * 25.4) == 60 and round(float(h) / 72 * 25.4) == 40 for w, h in boxes
     )
     labels.goto(f"{app_url}/apotek/etiket?resep={first}&ukuran=a4")
+    # The A4 sheet, not the small labels the tab showed a moment ago: only A4 has a footer.
+    expect(labels.locator(".kk-etiket .kk-foot")).to_be_visible()
     expect(labels.locator(".etiket")).to_have_count(2)
     a4 = labels.pdf(prefer_css_page_size=True)
     [(w, h)] = set(re.findall(rb"MediaBox \[0 0 ([0-9.]+) ([0-9.]+)\]", a4))
